@@ -1,0 +1,94 @@
+# parley — build with `make`; the binary lands at build/parley.
+#   make            release build (-O2)
+#   make SAN=1      ASan+UBSan build into build-san/
+#   make test       unit + fuzz-corpus replay + integration tests (see tests/run.sh)
+#   make fuzz       libFuzzer binaries (clang) into build-fuzz/
+#   make bench      10-minute generated conversation: RTF per stage, peak RSS
+#   make clean
+
+PKGS := libavformat libavcodec libavutil libswresample pocketsphinx sphinxbase \
+        speexdsp webrtc-audio-processing sqlite3 jansson
+
+CC      ?= cc
+SAN     ?= 0
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=address,undefined
+else
+BUILD   ?= build
+OPT     := -O2 -g
+LDSAN   :=
+endif
+
+# Library headers as -isystem so their warnings do not fail -Werror.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) | sed 's/-I/-isystem /g')
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wno-unused-parameter -Wno-format-truncation -Werror
+CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc $(PKG_CFLAGS) -MMD -MP $(EXTRA_CFLAGS)
+CXXFLAGS:= -std=c++14 $(OPT) -Wall -Wextra -Werror $(PKG_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lstdc++ -lpthread -lm
+
+LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/main.c' | sort)
+CXX_SRC := $(shell find src -name '*.cc' | sort)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CXX_SRC:%.cc=$(BUILD)/obj/%.o)
+MAIN_OBJ:= $(BUILD)/obj/src/cli/main.o
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
+
+.PHONY: all test unit fuzz bench clean tools
+all: $(BUILD)/parley
+
+$(BUILD)/libparley.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	ar rcs $@ $^
+
+$(BUILD)/parley: $(MAIN_OBJ) $(BUILD)/libparley.a
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	@echo "  CXX $<"
+	@$(CXX) $(CXXFLAGS) -Isrc -c -o $@ $<
+
+# Unit tests: one cmocka binary per tests/unit/test_*.c
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libparley.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libparley.a $(LDSAN) $(LDLIBS) -lcmocka
+
+# Fuzz targets replayed over their corpus with a plain driver (normal test run)
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/libparley.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay_main.c $(BUILD)/libparley.a $(LDSAN) $(LDLIBS)
+
+tools: $(BUILD)/parley $(UNIT_BIN) $(REPLAY_BIN)
+
+test:
+	bash tests/run.sh
+
+unit: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do $$t || exit 1; done
+
+# libFuzzer binaries (clang): make fuzz; then build-fuzz/fuzz_<name> tests/fuzz/corpus/<name>
+fuzz:
+	$(MAKE) CC=clang BUILD=build-fuzz SAN=0 EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address -Wno-unknown-warning-option" build-fuzz/libparley.a
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  echo "clang $$n"; \
+	  clang -std=c17 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address -o build-fuzz/$$n $$f build-fuzz/libparley.a $(LDLIBS) || exit 1; done
+
+bench: $(BUILD)/parley
+	bash bench/bench_pipeline.sh
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,101 @@
+# parley lexicon v1 -- the built-in Singlish lexicon
+#
+# Format: see src/text/lexicon.h. This file is compiled into parley
+# (src/text/lexicon_singlish.c); a unit test checks the two are identical.
+#
+# TARGETS: the words parley listens for. Each is added to the recogniser's
+# dictionary with these pronunciations (CMU en-us phones, no stress) and
+# given probability mass through a small keyword language model. The first
+# pronunciation is the common Singaporean one; alternates cover how Festival
+# and espeak-ng voices, and speakers, vary (Festival phones were checked
+# with utt.synth on the TTS respellings used in the tests).
+#
+# Discourse particles (two phones; the recogniser confuses these easily)
+target lah      L AA | L AH
+target lor      L AO | L AO R | L OW
+target leh      L EH | L EY
+target meh      M EH | M EY
+target sia      S IY AA | S IY AH | S Y AA | SH AA
+target hor      HH AO | HH AO R
+# Exclamations and words
+target walao    W AA L AW | W AH L AW | W AA L OW
+target shiok    SH IY AO K | SH Y AO K | SH IY AA K | SH IY AH K
+target paiseh   P AY S EH | P AY S EY
+target alamak   AA L AA M AA K | AH L AH M AH K | AA L AH M AA K | AE L AH M AE K | AA L AA M AE K
+target bojio    B OW JH IY OW | B OW JH OW | B OW JH Y OW
+target kiasu    K IY AA S UW | K Y AA S UW | K IY AH S UW
+target sian     S IY EH N | S Y EH N | S IY AA N
+target makan    M AA K AA N | M AH K AA N | M AA K AH N
+target jialat   JH IY AA L AA T | JH Y AA L AA T | JH IY AH L AH T
+target chope    CH OW P
+target aiyo     AY Y OW | AY OW | AY Y AO
+target lepak    L EH P AA K | L AH P AA K | L EH P AH K
+target tapau    T AA P AW | D AA B AW | T AH P AW
+target sibei    S IY B EY | S IY B EH
+#
+# CORRECTIONS: spellings that people type and that a US-English recogniser
+# produces for the targets. Rules are applied once, left to right, longest
+# phrase first; a phrase only merges words of one speaker said within 1 s.
+#
+# Rule of safety: a single English word is only rewritten when it is rare in
+# ordinary English and has the target's sound. Unigram log10 probabilities
+# in the stock en-us LM: la -4.15, lo -4.78, lei -6.29, ley -6.26,
+# lar -6.69, loh -7.02; rejected because they are common English words:
+# law -3.78, low -3.85, lay -4.56, may -3.24 (meh), chop -5.37 (chope),
+# whore (hor), shook (shiok), see/ya (sia), mah (a separate particle, "it's
+# ok mah"), kiasi ("afraid to die": a different word from kiasu), liao (a
+# separate particle). Phrase rules are safe because the word pairs do not
+# occur in ordinary English.
+#
+# lah: "la" is the recogniser's spelling of L AA (the stock dictionary has
+# it); "la" as a music note or "L.A." is rare next to Singlish speech.
+correct la         => lah
+correct laa        => lah
+correct lar        => lah
+# lor
+correct lo         => lor
+correct loh        => lor
+# leh
+correct lei        => leh
+correct ley        => leh
+# sia, hor
+correct siah       => sia
+correct horh       => hor
+# walao: the recogniser hears W AA / L AW as "wah"/"wa" + "lau"/"lao"
+correct wa lao     => walao
+correct wah lao    => walao
+correct wa lau     => walao
+correct wah lau    => walao
+correct wah liao   => walao
+correct walau      => walao
+correct wahlao     => walao
+correct wahlau     => walao
+# paiseh
+correct pai seh    => paiseh
+correct pai se     => paiseh
+correct paise      => paiseh
+correct paisay     => paiseh
+# alamak
+correct ala mak    => alamak
+correct allamak    => alamak
+# bojio
+correct bo jio     => bojio
+correct boh jio    => bojio
+# kiasu, makan, jialat
+correct kia su     => kiasu
+correct ma kan     => makan
+correct mah kan    => makan
+correct jia lat    => jialat
+# shiok, sian, sibei
+correct syiok      => shiok
+correct sien       => sian
+correct si beh     => sibei
+correct sibeh      => sibei
+# tapau ("da bao" is the Mandarin spelling)
+correct ta pau     => tapau
+correct da bao     => tapau
+correct dabao      => tapau
+# aiyo, lepak
+correct aiyoh      => aiyo
+correct ai yo      => aiyo
+correct le pak     => lepak

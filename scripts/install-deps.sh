@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package parley needs to build, run and test.
+# Idempotent: packages already present are skipped; apt runs only when needed.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential pkg-config clang libclang-rt-14-dev
+  # audio decode (FFmpeg libraries) and the ffmpeg CLI used to make test files
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev ffmpeg
+  # speech recognition: PocketSphinx and its US-English model
+  libpocketsphinx-dev libsphinxbase-dev pocketsphinx pocketsphinx-en-us
+  # dsp: WebRTC (VAD, noise suppression), Speex DSP
+  libwebrtc-audio-processing-dev libspeexdsp-dev
+  # store and JSON
+  libsqlite3-dev sqlite3 libjansson-dev
+  # tests: unit test runner, generated speech, audio tools
+  libcmocka-dev espeak-ng festival festvox-kallpc16k festvox-kdlpc16k
+  festvox-us-slt-hts sox libsox-fmt-all python3 procps time
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

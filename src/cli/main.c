@@ -1,0 +1,43 @@
+/*
+ * main.c — parley's entry point: find the command in the table and run it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/engines_info.h"
+
+
+
+static const struct cli_command commands[] = {
+	{"run", cmd_run, "process recordings: speakers, words, counts, samples", 0},
+	{"lexicon", cmd_lexicon, "print or check a lexicon of target words", 0},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: parley <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!commands[i].hidden)
+			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n`parley <command> --help` documents each command's flags.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("parley %s\n", PARLEY_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "parley: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

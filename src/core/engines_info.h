@@ -1,0 +1,22 @@
+/*
+ * engines_info.h — what the configured engines are (names, versions, model
+ * and lexicon), as a JSON object for transcript.json, and an up-front check
+ * of configuration that names files (so a bad --lexicon fails the command
+ * before any recording does).
+ */
+#ifndef PARLEY_CORE_ENGINES_INFO_H
+#define PARLEY_CORE_ENGINES_INFO_H
+
+#include "stages/stage.h"
+#include "util/error.h"
+
+#define PARLEY_VERSION "0.1.0"
+
+/* *json is a malloc'd JSON object text; the caller frees it. */
+enum parley_err engines_describe(const struct stage_config *cfg, char **json,
+				 struct parley_error *err);
+
+/* Parse the lexicon and check the model folder exist and are usable. */
+enum parley_err engines_check_config(const struct stage_config *cfg, struct parley_error *err);
+
+#endif

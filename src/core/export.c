@@ -1,0 +1,470 @@
+/* export.c — see export.h. */
+#include "core/export.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pipeline.h"
+#include "util/fs.h"
+#include "util/strbuf.h"
+
+#define EXPORT_MAX_BYTES ((size_t)512 << 20)
+#define CUE_MAX_WORDS 12
+#define CUE_MAX_SECONDS 7.0
+
+/* Everything export needs about one recording, read from the store. */
+struct export_data {
+	struct store_segment *turns;
+	size_t nturns;
+	struct store_word *words;
+	size_t nwords;
+	struct store_speaker *speakers;
+	size_t nspeakers;
+	struct store_count *counts;
+	size_t ncounts;
+};
+
+static void export_data_release(struct export_data *d)
+{
+	free(d->turns);
+	free(d->words);
+	free(d->speakers);
+	free(d->counts);
+	memset(d, 0, sizeof(*d));
+}
+
+static enum parley_err export_data_load(struct store *st, int64_t rec_id, struct export_data *d,
+					struct parley_error *err)
+{
+	memset(d, 0, sizeof(*d));
+	enum parley_err rc;
+	if ((rc = store_segments_get(st, rec_id, "turn", &d->turns, &d->nturns, err)) ||
+	    (rc = store_words_get(st, rec_id, "words", &d->words, &d->nwords, err)) ||
+	    (rc = store_speakers_get(st, rec_id, &d->speakers, &d->nspeakers, err)) ||
+	    (rc = store_counts_get(st, rec_id, &d->counts, &d->ncounts, err)))
+		export_data_release(d);
+	return rc;
+}
+
+void export_timestamp(double seconds, char sep, char *out, size_t size)
+{
+	if (seconds < 0)
+		seconds = 0;
+	long long ms = llround(seconds * 1000.0);
+	snprintf(out, size, "%02lld:%02lld:%02lld%c%03lld", ms / 3600000, (ms / 60000) % 60,
+		 (ms / 1000) % 60, sep, ms % 1000);
+}
+
+static double ms_round(double x)
+{
+	return round(x * 1000.0) / 1000.0;
+}
+
+static void speaker_name(int speaker, char *out, size_t size)
+{
+	if (speaker < 0)
+		snprintf(out, size, "unknown");
+	else
+		snprintf(out, size, "speaker-%d", speaker + 1);
+}
+
+/* Words [*first, end) that fall in the turn (by midpoint), advancing *first. */
+static size_t turn_words(const struct export_data *d, const struct store_segment *t, size_t *first)
+{
+	size_t i = *first;
+	while (i < d->nwords && (d->words[i].start + d->words[i].end) / 2 < t->start)
+		i++;
+	*first = i;
+	size_t j = i;
+	while (j < d->nwords && (d->words[j].start + d->words[j].end) / 2 < t->end)
+		j++;
+	return j;
+}
+
+static enum parley_err add_words_text(struct strbuf *sb, const struct store_word *w, size_t from,
+				      size_t to)
+{
+	enum parley_err rc = PARLEY_OK;
+	for (size_t k = from; k < to && !rc; k++)
+		rc = strbuf_addf(sb, "%s%s", k > from ? " " : "", w[k].text);
+	return rc;
+}
+
+/* A cue: a run of a turn's words, split so no cue is too long to read. */
+struct cue {
+	double start, end;
+	int speaker;
+	size_t from, to; /* words */
+};
+
+typedef enum parley_err (*cue_fn)(struct strbuf *sb, const struct export_data *d,
+				  const struct cue *c, int index);
+
+static enum parley_err each_cue(struct strbuf *sb, const struct export_data *d, cue_fn fn)
+{
+	size_t first = 0;
+	int index = 0;
+	for (size_t t = 0; t < d->nturns; t++) {
+		size_t end = turn_words(d, &d->turns[t], &first);
+		size_t k = first;
+		while (k < end) {
+			struct cue c = {.start = d->words[k].start, .speaker = d->turns[t].speaker, .from = k};
+			size_t j = k;
+			while (j < end && j - k < CUE_MAX_WORDS &&
+			       d->words[j].end - c.start <= CUE_MAX_SECONDS)
+				j++;
+			if (j == k)
+				j = k + 1;
+			c.to = j;
+			c.end = d->words[j - 1].end;
+			if (c.start < d->turns[t].start)
+				c.start = d->turns[t].start;
+			enum parley_err rc = fn(sb, d, &c, ++index);
+			if (rc)
+				return rc;
+			k = j;
+		}
+		first = end;
+	}
+	return PARLEY_OK;
+}
+
+static enum parley_err srt_cue(struct strbuf *sb, const struct export_data *d, const struct cue *c,
+			       int index)
+{
+	char a[32], b[32], spk[32];
+	export_timestamp(c->start, ',', a, sizeof(a));
+	export_timestamp(c->end, ',', b, sizeof(b));
+	speaker_name(c->speaker, spk, sizeof(spk));
+	enum parley_err rc = strbuf_addf(sb, "%d\n%s --> %s\n%s: ", index, a, b, spk);
+	if (!rc)
+		rc = add_words_text(sb, d->words, c->from, c->to);
+	if (!rc)
+		rc = strbuf_adds(sb, "\n\n");
+	return rc;
+}
+
+static enum parley_err vtt_cue(struct strbuf *sb, const struct export_data *d, const struct cue *c,
+			       int index)
+{
+	char a[32], b[32], spk[32];
+	export_timestamp(c->start, '.', a, sizeof(a));
+	export_timestamp(c->end, '.', b, sizeof(b));
+	speaker_name(c->speaker, spk, sizeof(spk));
+	enum parley_err rc = strbuf_addf(sb, "%d\n%s --> %s\n<v %s>", index, a, b, spk);
+	if (!rc)
+		rc = add_words_text(sb, d->words, c->from, c->to);
+	if (!rc)
+		rc = strbuf_adds(sb, "</v>\n\n");
+	return rc;
+}
+
+static enum parley_err write_buf(const char *dir, const char *file, struct strbuf *sb,
+				 struct parley_error *err)
+{
+	char path[PARLEY_PATH_MAX];
+	enum parley_err rc = fs_path_join(path, sizeof(path), dir, file, err);
+	if (!rc)
+		rc = fs_write_atomic(path, sb->buf, sb->len, err);
+	return rc;
+}
+
+static enum parley_err too_large(struct parley_error *err, const char *what, enum parley_err rc)
+{
+	return parley_error_set(err, rc, "cannot build %s: %s", what, parley_strerror(rc));
+}
+
+static enum parley_err export_srt_vtt(const char *dir, const struct export_data *d,
+				      struct parley_error *err)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, EXPORT_MAX_BYTES);
+	enum parley_err rc = each_cue(&sb, d, srt_cue);
+	if (rc)
+		rc = too_large(err, "transcript.srt", rc);
+	else
+		rc = write_buf(dir, "transcript.srt", &sb, err);
+	strbuf_release(&sb);
+	if (rc)
+		return rc;
+	rc = strbuf_adds(&sb, "WEBVTT\n\n");
+	if (!rc)
+		rc = each_cue(&sb, d, vtt_cue);
+	if (rc)
+		rc = too_large(err, "transcript.vtt", rc);
+	else
+		rc = write_buf(dir, "transcript.vtt", &sb, err);
+	strbuf_release(&sb);
+	return rc;
+}
+
+static enum parley_err export_rttm(const char *dir, const char *name, const struct export_data *d,
+				   struct parley_error *err)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, EXPORT_MAX_BYTES);
+	enum parley_err rc = PARLEY_OK;
+	for (size_t t = 0; t < d->nturns && !rc; t++) {
+		char spk[32];
+		speaker_name(d->turns[t].speaker, spk, sizeof(spk));
+		rc = strbuf_addf(&sb, "SPEAKER %s 1 %.3f %.3f <NA> <NA> %s <NA> <NA>\n", name,
+				 d->turns[t].start, d->turns[t].end - d->turns[t].start, spk);
+	}
+	if (rc)
+		rc = too_large(err, "transcript.rttm", rc);
+	else
+		rc = write_buf(dir, "transcript.rttm", &sb, err);
+	strbuf_release(&sb);
+	return rc;
+}
+
+static enum parley_err export_txt(const char *dir, const struct export_data *d,
+				  struct parley_error *err)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, EXPORT_MAX_BYTES);
+	enum parley_err rc = PARLEY_OK;
+	size_t first = 0;
+	for (size_t t = 0; t < d->nturns && !rc; t++) {
+		size_t end = turn_words(d, &d->turns[t], &first);
+		if (end == first)
+			continue;
+		char a[32], b[32], spk[32];
+		export_timestamp(d->turns[t].start, '.', a, sizeof(a));
+		export_timestamp(d->turns[t].end, '.', b, sizeof(b));
+		speaker_name(d->turns[t].speaker, spk, sizeof(spk));
+		rc = strbuf_addf(&sb, "[%s - %s] %s: ", a, b, spk);
+		if (!rc)
+			rc = add_words_text(&sb, d->words, first, end);
+		if (!rc)
+			rc = strbuf_adds(&sb, "\n");
+		first = end;
+	}
+	if (rc)
+		rc = too_large(err, "transcript.txt", rc);
+	else
+		rc = write_buf(dir, "transcript.txt", &sb, err);
+	strbuf_release(&sb);
+	return rc;
+}
+
+/* Build transcript.json. Returns a new reference or NULL on out-of-memory. */
+static json_t *transcript_json(const struct store_recording *rec, const struct export_data *d,
+			       const char *engines_json)
+{
+	json_t *root = json_object();
+	json_t *speakers = json_array(), *segments = json_array(), *words = json_array();
+	json_t *counts = json_object();
+	if (!root || !speakers || !segments || !words || !counts)
+		goto fail;
+	json_object_set_new(root, "schema", json_string("parley.transcript/1"));
+	json_object_set_new(root, "name", json_string(rec->name));
+	json_object_set_new(root, "source", json_string(rec->source));
+	json_object_set_new(root, "duration", json_real(ms_round(rec->duration)));
+	json_t *engines = engines_json ? json_loads(engines_json, 0, NULL) : NULL;
+	json_object_set_new(root, "engines", engines ? engines : json_object());
+
+	for (size_t i = 0; i < d->nspeakers; i++) {
+		const struct store_speaker *s = &d->speakers[i];
+		char name[32], sample[64];
+		speaker_name(s->speaker, name, sizeof(name));
+		json_t *o = json_object();
+		json_object_set_new(o, "id", json_string(name));
+		json_object_set_new(o, "talk_time", json_real(ms_round(s->talk_time)));
+		json_object_set_new(o, "turns", json_integer(s->turns));
+		if (s->sample_end > s->sample_start) {
+			snprintf(sample, sizeof(sample), "samples/%s.wav", name);
+			json_t *smp = json_object();
+			json_object_set_new(smp, "path", json_string(sample));
+			json_object_set_new(smp, "start", json_real(ms_round(s->sample_start)));
+			json_object_set_new(smp, "end", json_real(ms_round(s->sample_end)));
+			json_object_set_new(o, "sample", smp);
+		} else {
+			json_object_set_new(o, "sample", json_null());
+		}
+		json_array_append_new(speakers, o);
+	}
+	size_t first = 0;
+	for (size_t t = 0; t < d->nturns; t++) {
+		size_t end = turn_words(d, &d->turns[t], &first);
+		struct strbuf sb;
+		strbuf_init(&sb, EXPORT_MAX_BYTES);
+		add_words_text(&sb, d->words, first, end);
+		char name[32];
+		speaker_name(d->turns[t].speaker, name, sizeof(name));
+		json_t *o = json_object();
+		json_object_set_new(o, "start", json_real(ms_round(d->turns[t].start)));
+		json_object_set_new(o, "end", json_real(ms_round(d->turns[t].end)));
+		json_object_set_new(o, "speaker", json_string(name));
+		json_object_set_new(o, "text", json_string(sb.buf));
+		json_array_append_new(segments, o);
+		strbuf_release(&sb);
+		first = end;
+	}
+	for (size_t i = 0; i < d->nwords; i++) {
+		char name[32];
+		speaker_name(d->words[i].speaker, name, sizeof(name));
+		json_t *o = json_object();
+		json_object_set_new(o, "start", json_real(ms_round(d->words[i].start)));
+		json_object_set_new(o, "end", json_real(ms_round(d->words[i].end)));
+		json_object_set_new(o, "word", json_string(d->words[i].text));
+		json_object_set_new(o, "confidence", json_real(ms_round(d->words[i].confidence)));
+		json_object_set_new(o, "speaker", json_string(name));
+		json_array_append_new(words, o);
+	}
+	for (size_t i = 0; i < d->ncounts; i++) {
+		char name[32];
+		speaker_name(d->counts[i].speaker, name, sizeof(name));
+		json_t *per = json_object_get(counts, name);
+		if (!per) {
+			per = json_object();
+			json_object_set_new(counts, name, per);
+		}
+		json_object_set_new(per, d->counts[i].word, json_integer(d->counts[i].count));
+	}
+	json_object_set_new(root, "speakers", speakers);
+	json_object_set_new(root, "segments", segments);
+	json_object_set_new(root, "words", words);
+	json_object_set_new(root, "counts", counts);
+	return root;
+fail:
+	json_decref(root);
+	json_decref(speakers);
+	json_decref(segments);
+	json_decref(words);
+	json_decref(counts);
+	return NULL;
+}
+
+static enum parley_err export_json(const char *dir, const struct store_recording *rec,
+				   const struct export_data *d, const char *engines_json,
+				   struct parley_error *err)
+{
+	json_t *root = transcript_json(rec, d, engines_json);
+	if (!root)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory building transcript.json");
+	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	json_decref(root);
+	if (!text)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory writing transcript.json");
+	struct strbuf sb;
+	strbuf_init(&sb, EXPORT_MAX_BYTES);
+	enum parley_err rc = strbuf_adds(&sb, text);
+	if (!rc)
+		rc = strbuf_adds(&sb, "\n");
+	free(text);
+	if (rc)
+		rc = too_large(err, "transcript.json", rc);
+	else
+		rc = write_buf(dir, "transcript.json", &sb, err);
+	strbuf_release(&sb);
+	return rc;
+}
+
+static enum parley_err export_samples(const char *dir, const char *rec_dir,
+				      const struct export_data *d, struct parley_error *err)
+{
+	char samples[PARLEY_PATH_MAX];
+	enum parley_err rc = fs_path_join(samples, sizeof(samples), dir, "samples", err);
+	if (rc)
+		return rc;
+	fs_remove_tree(samples, NULL);
+	if ((rc = fs_mkdir_p(samples, err)))
+		return rc;
+	for (size_t i = 0; i < d->nspeakers; i++) {
+		if (d->speakers[i].sample_end <= d->speakers[i].sample_start)
+			continue;
+		char file[64], from[PARLEY_PATH_MAX], to[PARLEY_PATH_MAX];
+		snprintf(file, sizeof(file), "speaker-%d.wav", d->speakers[i].speaker + 1);
+		char rel[80];
+		snprintf(rel, sizeof(rel), "samples/%s", file);
+		if ((rc = fs_path_join(from, sizeof(from), rec_dir, rel, err)) ||
+		    (rc = fs_path_join(to, sizeof(to), samples, file, err)) ||
+		    (rc = fs_copy_file(from, to, err)))
+			return rc;
+	}
+	return PARLEY_OK;
+}
+
+enum parley_err export_recording(struct store *st, const struct export_params *p,
+				 const struct store_recording *rec, struct parley_error *err)
+{
+	char dir[PARLEY_PATH_MAX], rec_dir[PARLEY_PATH_MAX];
+	struct export_data d;
+	enum parley_err rc = fs_path_join(dir, sizeof(dir), p->out_dir, rec->name, err);
+	if (rc || (rc = fs_mkdir_p(dir, err)))
+		return rc;
+	if ((rc = pipeline_recording_dir(p->data_dir, rec->id, rec_dir, sizeof(rec_dir), err)))
+		return rc;
+	if ((rc = export_data_load(st, rec->id, &d, err)))
+		return rc;
+	if (!(rc = export_json(dir, rec, &d, p->engines_json, err)) &&
+	    !(rc = export_srt_vtt(dir, &d, err)) && !(rc = export_rttm(dir, rec->name, &d, err)) &&
+	    !(rc = export_txt(dir, &d, err)))
+		rc = export_samples(dir, rec_dir, &d, err);
+	export_data_release(&d);
+	if (rc)
+		parley_error_prefix(err, "%s: export", rec->name);
+	return rc;
+}
+
+struct summary_ctx {
+	struct store *st;
+	struct strbuf *sb;
+	enum parley_err rc;
+	struct parley_error *err;
+};
+
+/* CSV field: quoted when it holds a comma, quote or line break. */
+static enum parley_err csv_field(struct strbuf *sb, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n"))
+		return strbuf_adds(sb, s);
+	enum parley_err rc = strbuf_adds(sb, "\"");
+	for (const char *c = s; *c && !rc; c++)
+		rc = *c == '"' ? strbuf_adds(sb, "\"\"") : strbuf_add(sb, c, 1);
+	if (!rc)
+		rc = strbuf_adds(sb, "\"");
+	return rc;
+}
+
+static int summary_row(const struct store_recording *rec, void *ud)
+{
+	struct summary_ctx *c = ud;
+	if (rec->status != STORE_DONE)
+		return 0;
+	struct store_count *counts = NULL;
+	size_t n = 0;
+	if ((c->rc = store_counts_get(c->st, rec->id, &counts, &n, c->err)))
+		return 1;
+	for (size_t i = 0; i < n && !c->rc; i++) {
+		char spk[32];
+		speaker_name(counts[i].speaker, spk, sizeof(spk));
+		if (!(c->rc = csv_field(c->sb, rec->name)))
+			c->rc = strbuf_addf(c->sb, ",%s,%s,%d\n", spk, counts[i].word, counts[i].count);
+	}
+	free(counts);
+	if (c->rc && c->rc != PARLEY_ERR_STORE)
+		too_large(c->err, "summary.csv", c->rc);
+	return c->rc != PARLEY_OK;
+}
+
+enum parley_err export_summary(struct store *st, const struct export_params *p, int64_t batch_id,
+			       struct parley_error *err)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, EXPORT_MAX_BYTES);
+	struct summary_ctx c = {st, &sb, PARLEY_OK, err};
+	enum parley_err rc = strbuf_adds(&sb, "recording,speaker,word,count\n");
+	if (!rc)
+		rc = store_recording_each(st, batch_id, summary_row, &c, err);
+	if (!rc)
+		rc = c.rc;
+	if (!rc)
+		rc = write_buf(p->out_dir, "summary.csv", &sb, err);
+	strbuf_release(&sb);
+	return rc;
+}

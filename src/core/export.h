@@ -1,0 +1,38 @@
+/*
+ * export.h — write a finished recording's outputs from the store:
+ *
+ *   OUT/<name>/transcript.json   speakers, segments, words, counts, engines
+ *   OUT/<name>/transcript.srt    SubRip cues "speaker-1: text"
+ *   OUT/<name>/transcript.vtt    WebVTT cues with <v speaker-1> voice tags
+ *   OUT/<name>/transcript.rttm   NIST RTTM speaker turns
+ *   OUT/<name>/transcript.txt    "[00:01.2 - 00:04.8] speaker-1: text"
+ *   OUT/<name>/samples/speaker-<n>.wav
+ *
+ * and OUT/summary.csv: recording,speaker,word,count — one row per recording
+ * × speaker × target word. Every file is written atomically, and the outputs
+ * hold no clock times, so exporting the same store twice gives identical bytes.
+ * Speakers are named speaker-1, speaker-2, … (index + 1) everywhere.
+ */
+#ifndef PARLEY_CORE_EXPORT_H
+#define PARLEY_CORE_EXPORT_H
+
+#include "store/store.h"
+#include "util/error.h"
+
+struct export_params {
+	const char *out_dir;  /* OUT */
+	const char *data_dir; /* where recordings/<id>/ live */
+	const char *engines_json; /* JSON object text describing the engines, or NULL */
+};
+
+enum parley_err export_recording(struct store *st, const struct export_params *p,
+				 const struct store_recording *rec, struct parley_error *err);
+
+/* Write OUT/summary.csv for every done recording of the batch. */
+enum parley_err export_summary(struct store *st, const struct export_params *p, int64_t batch_id,
+			       struct parley_error *err);
+
+/* Format seconds as "HH:MM:SS,mmm" (SRT, sep ',') or "HH:MM:SS.mmm" (VTT, sep '.'). */
+void export_timestamp(double seconds, char sep, char *out, size_t size);
+
+#endif

@@ -1,0 +1,113 @@
+/* pipeline.c — see pipeline.h. */
+#include "core/pipeline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/fs.h"
+#include "util/timeutil.h"
+
+struct pipeline pipeline_default(void)
+{
+	struct pipeline pl = {stage_table, stage_count};
+	return pl;
+}
+
+enum parley_err pipeline_parse(const char *list, const struct stage **out_stages,
+			       struct pipeline *out, struct parley_error *err)
+{
+	bool want[64] = {false};
+	const char *p = list;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char name[64];
+		if (len == 0 || len >= sizeof(name))
+			return parley_error_set(err, PARLEY_ERR_INVALID, "bad stage list '%s'", list);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		size_t i;
+		for (i = 0; i < stage_count; i++)
+			if (strcmp(stage_table[i]->name, name) == 0)
+				break;
+		if (i == stage_count) {
+			char known[256] = "";
+			size_t used = 0;
+			for (size_t k = 0; k < stage_count && used < sizeof(known); k++)
+				used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+							 k ? ", " : "", stage_table[k]->name);
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"unknown stage '%s' (known stages: %s)", name, known);
+		}
+		want[i] = true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < stage_count; i++)
+		if (want[i])
+			out_stages[n++] = stage_table[i];
+	out->stages = out_stages;
+	out->count = n;
+	return PARLEY_OK;
+}
+
+enum parley_err pipeline_recording_dir(const char *data_dir, int64_t rec_id, char *out,
+				       size_t size, struct parley_error *err)
+{
+	int n = snprintf(out, size, "%s/recordings/%lld", data_dir, (long long)rec_id);
+	if (n < 0 || (size_t)n >= size)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "data directory path too long: %s",
+					data_dir);
+	return fs_mkdir_p(out, err);
+}
+
+enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline *pl,
+				 const struct store_recording *rec, struct parley_error *err)
+{
+	run->failed_stage = NULL;
+	struct stage_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.store = run->store;
+	ctx.rec = rec;
+	ctx.cfg = run->cfg;
+	ctx.env = run->env;
+	ctx.stop = run->stop;
+	enum parley_err rc = pipeline_recording_dir(run->data_dir, rec->id, ctx.rec_dir,
+						    sizeof(ctx.rec_dir), err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < pl->count; i++) {
+		const struct stage *stage = pl->stages[i];
+		enum store_status status;
+		if ((rc = store_stage_status(run->store, rec->id, stage->name, &status, err)))
+			return rc;
+		if (status == STORE_DONE || status == STORE_SKIPPED)
+			continue;
+		if (run->stop && *run->stop)
+			return parley_error_set(err, PARLEY_ERR_ABORTED, "%s: stopped before stage %s",
+						rec->name, stage->name);
+		if ((rc = store_stage_start(run->store, rec->id, stage->name, err)))
+			return rc;
+		ctx.stage_name = stage->name;
+		ctx.cpu_start = time_thread_cpu();
+		ctx.wall_start = time_mono();
+		rc = stage->run(&ctx, err);
+		if (rc == PARLEY_OK) {
+			/* A stage must commit its done mark; not doing so is a bug. */
+			if ((rc = store_stage_status(run->store, rec->id, stage->name, &status, err)))
+				return rc;
+			if (status != STORE_DONE)
+				rc = parley_error_set(err, PARLEY_ERR_INTERNAL,
+						      "stage %s returned without committing", stage->name);
+		}
+		if (rc != PARLEY_OK) {
+			run->failed_stage = stage->name;
+			struct parley_error ignored = {0};
+			store_stage_fail(run->store, rec->id, stage->name, err ? err->msg : "", &ignored);
+			return rc;
+		}
+	}
+	return PARLEY_OK;
+}

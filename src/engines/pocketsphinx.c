@@ -1,0 +1,532 @@
+/* pocketsphinx.c — see pocketsphinx.h. */
+#include "engines/pocketsphinx.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <pocketsphinx.h>
+#include <sphinxbase/err.h>
+#include <sphinxbase/ngram_model.h>
+
+#include "util/log.h"
+
+#define FILLERS_MAX 64
+#define VERSION_MAX 160
+#define LOG_MSG_MAX 320
+#define SEARCH_NAME "parley"
+
+struct ps_engine {
+	ps_decoder_t *ps;
+	logmath_t *lmath;  /* owned by ps */
+	int frate;         /* frames per second */
+	int rate;          /* samples per second */
+	size_t max_samples;
+	size_t n_fillers;
+	char fillers[FILLERS_MAX][STT_WORD_MAX];
+	char version[VERSION_MAX];
+};
+
+/* ---- PocketSphinx logging: process-wide, installed once ---- */
+
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+static _Thread_local char last_error[LOG_MSG_MAX];
+
+static void ps_log_cb(void *user_data, err_lvl_t lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void ps_log_cb(void *user_data, err_lvl_t lvl, const char *fmt, ...)
+{
+	(void)user_data;
+	bool keep = lvl == ERR_ERROR || lvl == ERR_FATAL;
+	if (!keep && (lvl == ERR_INFOCONT || log_get_level() < LOG_DEBUG))
+		return;
+	char msg[LOG_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	size_t len = strlen(msg);
+	while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+		msg[--len] = '\0';
+	if (keep)
+		memcpy(last_error, msg, len + 1);
+	log_debug("pocketsphinx: %s", msg);
+}
+
+static void install_log_cb(void)
+{
+	err_set_callback(ps_log_cb, NULL);
+	/* ps_init prints its configuration straight to the log stream. */
+	err_set_logfp(NULL);
+}
+
+/* Fill *err with code and "what (pocketsphinx: last error)". */
+static enum parley_err ps_fail(struct parley_error *err, enum parley_err code, const char *what)
+{
+	if (last_error[0])
+		return parley_error_set(err, code, "%s (pocketsphinx: %s)", what, last_error);
+	return parley_error_set(err, code, "%s", what);
+}
+
+/* ---- params ---- */
+
+struct stt_pocketsphinx_params stt_pocketsphinx_default_params(void)
+{
+	return (struct stt_pocketsphinx_params){
+		.model_dir = STT_POCKETSPHINX_MODEL_DIR,
+		.keyword_weight = 0.01,
+		.max_seconds = 120.0,
+	};
+}
+
+static enum parley_err model_path(char *out, size_t cap, const char *given, const char *dir,
+				  const char *name, bool want_dir, struct parley_error *err)
+{
+	int w = given ? snprintf(out, cap, "%s", given) : snprintf(out, cap, "%s/%s", dir, name);
+	if (w < 0 || (size_t)w >= cap)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "model path too long: %s/%s",
+					given ? given : dir, given ? "" : name);
+	struct stat st;
+	if (stat(out, &st) != 0 || (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
+		return parley_error_set(err, PARLEY_ERR_NOT_FOUND,
+					"pocketsphinx model %s %s not found (is pocketsphinx-en-us "
+					"installed?)",
+					want_dir ? "directory" : "file", out);
+	return PARLEY_OK;
+}
+
+/* ---- temporary files ---- */
+
+struct tmpfile {
+	char path[PATH_MAX];
+	FILE *f;
+};
+
+static enum parley_err tmp_create(struct tmpfile *t, const char *dir, const char *stem,
+				  struct parley_error *err)
+{
+	if (!dir)
+		dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	int w = snprintf(t->path, sizeof(t->path), "%s/parley-%s-XXXXXX", dir, stem);
+	if (w < 0 || (size_t)w >= sizeof(t->path))
+		return parley_error_set(err, PARLEY_ERR_INVALID, "temporary directory path too long: %s",
+					dir);
+	int fd = mkstemp(t->path);
+	if (fd < 0) {
+		int e = errno;
+		t->path[0] = '\0';
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot create a temporary file in %s: %s",
+					dir, strerror(e));
+	}
+	t->f = fdopen(fd, "w");
+	if (!t->f) {
+		int e = errno;
+		close(fd);
+		parley_error_set(err, PARLEY_ERR_IO, "%s: %s", t->path, strerror(e));
+		unlink(t->path);
+		t->path[0] = '\0';
+		return PARLEY_ERR_IO;
+	}
+	return PARLEY_OK;
+}
+
+/* Flush and close; PARLEY_ERR_IO when anything written was lost. */
+static enum parley_err tmp_finish(struct tmpfile *t, struct parley_error *err)
+{
+	bool bad = ferror(t->f) != 0;
+	bad |= fclose(t->f) != 0;
+	t->f = NULL;
+	if (bad)
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot write %s: %s", t->path,
+					strerror(errno));
+	return PARLEY_OK;
+}
+
+/* Close (if open) and delete. Accepts a never-created file. */
+static void tmp_remove(struct tmpfile *t)
+{
+	if (t->f)
+		fclose(t->f);
+	t->f = NULL;
+	if (t->path[0])
+		unlink(t->path);
+	t->path[0] = '\0';
+}
+
+/* ---- the merged dictionary ---- */
+
+/* Collapse runs of blanks into single spaces and trim, in place. */
+static void normalise_pron(char *s)
+{
+	char *o = s;
+	bool space = false;
+	for (char *c = s; *c; c++) {
+		if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') {
+			space = o != s;
+			continue;
+		}
+		if (space)
+			*o++ = ' ';
+		space = false;
+		*o++ = *c;
+	}
+	*o = '\0';
+}
+
+/*
+ * Copy the stock dictionary to `out` and append every target pronunciation
+ * it does not already have, numbering alternates after the existing ones
+ * ("lor" has "L AO R" in cmudict, so "L AO" becomes "lor(2)").
+ */
+static enum parley_err write_merged_dict(FILE *out, const char *dict_path,
+					 const struct lexicon *lex, struct parley_error *err)
+{
+	size_t n_targets = lexicon_target_count(lex);
+	unsigned *have = calloc(n_targets ? n_targets : 1, sizeof(*have));
+	unsigned char *present = calloc(n_targets ? n_targets : 1, LEX_PRONS_MAX);
+	FILE *in = fopen(dict_path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	enum parley_err rc = PARLEY_OK;
+	if (!have || !present) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory merging %s", dict_path);
+		goto done;
+	}
+	if (!in) {
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot read %s: %s", dict_path,
+				      strerror(errno));
+		goto done;
+	}
+	ssize_t len;
+	while ((len = getline(&line, &cap, in)) > 0) {
+		fputs(line, out);
+		if (line[len - 1] != '\n')
+			fputc('\n', out);
+		/* Head word, without a "(2)" alternate marker. */
+		size_t head = strcspn(line, " \t\r\n");
+		size_t base = strcspn(line, "( \t\r\n");
+		if (base == 0 || base >= STT_WORD_MAX)
+			continue;
+		char word[STT_WORD_MAX];
+		memcpy(word, line, base);
+		word[base] = '\0';
+		const struct lex_target *t = lexicon_find_target(lex, word);
+		if (!t)
+			continue;
+		size_t ti = (size_t)(t - lexicon_target_at(lex, 0));
+		have[ti]++;
+		normalise_pron(line + head);
+		for (size_t k = 0; k < t->n_prons; k++) {
+			if (strcmp(t->prons[k], line + head) == 0)
+				present[ti * LEX_PRONS_MAX + k] = 1;
+		}
+	}
+	if (ferror(in)) {
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot read %s: %s", dict_path,
+				      strerror(errno));
+		goto done;
+	}
+	for (size_t ti = 0; ti < n_targets; ti++) {
+		const struct lex_target *t = lexicon_target_at(lex, ti);
+		for (size_t k = 0; k < t->n_prons; k++) {
+			if (present[ti * LEX_PRONS_MAX + k])
+				continue;
+			if (have[ti]++ == 0)
+				fprintf(out, "%s %s\n", t->word, t->prons[k]);
+			else
+				fprintf(out, "%s(%u) %s\n", t->word, have[ti], t->prons[k]);
+		}
+	}
+done:
+	free(line);
+	if (in)
+		fclose(in);
+	free(have);
+	free(present);
+	return rc;
+}
+
+/* A unigram ARPA LM giving the targets and </s> equal probability. */
+static void write_keyword_lm(FILE *out, const struct lexicon *lex)
+{
+	size_t n = lexicon_target_count(lex);
+	double lp = -log10((double)(n + 1));
+	fprintf(out, "\\data\\\nngram 1=%zu\n\n\\1-grams:\n", n + 2);
+	fprintf(out, "-99.0000 <s>\n%.4f </s>\n", lp);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%.4f %s\n", lp, lexicon_target_at(lex, i)->word);
+	fprintf(out, "\n\\end\\\n");
+}
+
+/* ---- fillers: the words of the model's filler dictionary ---- */
+
+static void load_fillers(struct ps_engine *e, const char *hmm)
+{
+	static const char *const always[] = {"<s>", "</s>", "<sil>"};
+	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
+		snprintf(e->fillers[e->n_fillers++], STT_WORD_MAX, "%s", always[i]);
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/noisedict", hmm) >= (int)sizeof(path))
+		return;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	char line[256];
+	while (e->n_fillers < FILLERS_MAX && fgets(line, sizeof(line), f)) {
+		size_t w = strcspn(line, " \t\r\n");
+		if (w == 0 || w >= STT_WORD_MAX)
+			continue;
+		memcpy(e->fillers[e->n_fillers], line, w);
+		e->fillers[e->n_fillers++][w] = '\0';
+	}
+	fclose(f);
+}
+
+static bool is_filler(const struct ps_engine *e, const char *word)
+{
+	for (size_t i = 0; i < e->n_fillers; i++) {
+		if (strcmp(e->fillers[i], word) == 0)
+			return true;
+	}
+	/* Fillers are spelled <x> or [X]; no dictionary word is. */
+	size_t len = strlen(word);
+	return len >= 2 && ((word[0] == '<' && word[len - 1] == '>') ||
+			    (word[0] == '[' && word[len - 1] == ']'));
+}
+
+/* ---- ops ---- */
+
+static const char *ps_engine_version(void *self)
+{
+	return ((struct ps_engine *)self)->version;
+}
+
+static void ps_engine_free(void *self)
+{
+	struct ps_engine *e = self;
+	if (!e)
+		return;
+	if (e->ps)
+		ps_free(e->ps);
+	free(e);
+}
+
+static enum parley_err ps_engine_transcribe(void *self, const int16_t *samples, size_t n,
+					    int rate, double offset, struct stt_word **words,
+					    size_t *nwords, struct parley_error *err)
+{
+	struct ps_engine *e = self;
+	*words = NULL;
+	*nwords = 0;
+	if (rate != e->rate)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"pocketsphinx: audio is %d Hz; the en-us model needs %d Hz",
+					rate, e->rate);
+	if (!samples && n)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "pocketsphinx: no samples");
+	if (n > e->max_samples)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"pocketsphinx: segment of %.1f s is longer than the %.1f s "
+					"allowed; split it first",
+					(double)n / rate, (double)e->max_samples / rate);
+	if (n == 0)
+		return PARLEY_OK;
+
+	last_error[0] = '\0';
+	/* One utterance, one call: see pocketsphinx.h. */
+	if (ps_start_stream(e->ps) < 0 || ps_start_utt(e->ps) < 0)
+		return ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: cannot start an utterance");
+	int frames = ps_process_raw(e->ps, samples, n, FALSE, TRUE);
+	if (ps_end_utt(e->ps) < 0 || frames < 0)
+		return ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: decoding failed");
+
+	struct stt_word *out = NULL;
+	size_t count = 0, cap = 0;
+	for (ps_seg_t *seg = ps_seg_iter(e->ps); seg; seg = ps_seg_next(seg)) {
+		const char *word = ps_seg_word(seg);
+		if (!word || is_filler(e, word))
+			continue;
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			struct stt_word *nw = realloc(out, ncap * sizeof(*nw));
+			if (!nw) {
+				ps_seg_free(seg);
+				free(out);
+				return parley_error_set(err, PARLEY_ERR_NOMEM,
+							"pocketsphinx: out of memory");
+			}
+			out = nw;
+			cap = ncap;
+		}
+		struct stt_word *w = &out[count++];
+		size_t len = strcspn(word, "(");
+		if (len >= sizeof(w->text))
+			len = sizeof(w->text) - 1;
+		memcpy(w->text, word, len);
+		w->text[len] = '\0';
+		int sf = 0, ef = 0;
+		ps_seg_frames(seg, &sf, &ef);
+		w->start = offset + (double)sf / e->frate;
+		w->end = offset + (double)(ef + 1) / e->frate;
+		int32 ascr = 0, lscr = 0, lback = 0;
+		double post = logmath_exp(e->lmath, ps_seg_prob(seg, &ascr, &lscr, &lback));
+		w->confidence = (float)(post < 0.0 ? 0.0 : post > 1.0 ? 1.0 : post);
+	}
+	*words = out;
+	*nwords = count;
+	return PARLEY_OK;
+}
+
+static const struct stt_engine_ops ps_engine_ops = {
+	.name = "pocketsphinx",
+	.version = ps_engine_version,
+	.transcribe = ps_engine_transcribe,
+	.free = ps_engine_free,
+};
+
+/* ---- open ---- */
+
+/* Read the stock LM and, with targets, interpolate the keyword LM into it;
+ * install the result as the decoder's search. */
+static enum parley_err install_lm(struct ps_engine *e, cmd_ln_t *config, const char *lm_path,
+				  const char *kw_path, double weight, struct parley_error *err)
+{
+	ngram_model_t *lm = ngram_model_read(config, lm_path, NGRAM_AUTO, e->lmath);
+	if (!lm)
+		return ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: cannot read the language model");
+	if (kw_path) {
+		ngram_model_t *kw = ngram_model_read(config, kw_path, NGRAM_ARPA, e->lmath);
+		if (!kw) {
+			ngram_model_free(lm);
+			return ps_fail(err, PARLEY_ERR_ENGINE,
+				       "pocketsphinx: cannot read the keyword language model");
+		}
+		ngram_model_t *models[2] = {lm, kw};
+		char name_base[] = "base", name_kw[] = "keywords";
+		char *names[2] = {name_base, name_kw};
+		const float32 weights[2] = {(float32)(1.0 - weight), (float32)weight};
+		ngram_model_t *set = ngram_model_set_init(config, models, names, weights, 2);
+		if (!set) {
+			ngram_model_free(kw);
+			ngram_model_free(lm);
+			return ps_fail(err, PARLEY_ERR_ENGINE,
+				       "pocketsphinx: cannot interpolate the keyword language model");
+		}
+		/* This sphinxbase's set retains its models: drop our references. */
+		ngram_model_free(kw);
+		ngram_model_free(lm);
+		lm = set;
+	}
+	int rc = ps_set_lm(e->ps, SEARCH_NAME, lm);
+	ngram_model_free(lm); /* the search holds its own reference */
+	if (rc != 0 || ps_set_search(e->ps, SEARCH_NAME) != 0)
+		return ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: cannot set up the LM search");
+	return PARLEY_OK;
+}
+
+enum parley_err stt_pocketsphinx_open(const struct stt_pocketsphinx_params *params,
+				      struct stt_engine *out, struct parley_error *err)
+{
+	out->ops = NULL;
+	out->self = NULL;
+	struct stt_pocketsphinx_params p = params ? *params : stt_pocketsphinx_default_params();
+	if (!p.model_dir)
+		p.model_dir = STT_POCKETSPHINX_MODEL_DIR;
+	size_t n_targets = lexicon_target_count(p.lexicon);
+	if (n_targets && !(p.keyword_weight > 0.0 && p.keyword_weight < 1.0))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"pocketsphinx: keyword_weight %g is not between 0 and 1",
+					p.keyword_weight);
+	if (!(p.max_seconds > 0.0 && p.max_seconds <= 3600.0))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"pocketsphinx: max_seconds %g is not in (0, 3600]",
+					p.max_seconds);
+
+	char hmm[PATH_MAX], lm[PATH_MAX], dict[PATH_MAX];
+	enum parley_err rc;
+	if ((rc = model_path(hmm, sizeof(hmm), p.hmm, p.model_dir, "en-us", true, err)) ||
+	    (rc = model_path(lm, sizeof(lm), p.lm, p.model_dir, "en-us.lm.bin", false, err)) ||
+	    (rc = model_path(dict, sizeof(dict), p.dict, p.model_dir, "cmudict-en-us.dict", false,
+			     err)))
+		return rc;
+
+	pthread_once(&log_once, install_log_cb);
+	last_error[0] = '\0';
+
+	struct tmpfile dict_tmp = {0}, kw_tmp = {0};
+	cmd_ln_t *config = NULL;
+	struct ps_engine *e = calloc(1, sizeof(*e));
+	if (!e) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "pocketsphinx: out of memory");
+		goto fail;
+	}
+	const char *dict_used = dict;
+	if (n_targets) {
+		if ((rc = tmp_create(&dict_tmp, p.tmp_dir, "dict", err)) ||
+		    (rc = write_merged_dict(dict_tmp.f, dict, p.lexicon, err)) ||
+		    (rc = tmp_finish(&dict_tmp, err)) ||
+		    (rc = tmp_create(&kw_tmp, p.tmp_dir, "kwlm", err)))
+			goto fail;
+		write_keyword_lm(kw_tmp.f, p.lexicon);
+		if ((rc = tmp_finish(&kw_tmp, err)))
+			goto fail;
+		dict_used = dict_tmp.path;
+	}
+
+	config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-dict", dict_used,
+			     "-remove_silence", "no", NULL);
+	if (!config) {
+		rc = ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: bad configuration");
+		goto fail;
+	}
+	e->ps = ps_init(config);
+	if (!e->ps) {
+		rc = ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: cannot start the decoder");
+		goto fail;
+	}
+	e->lmath = ps_get_logmath(e->ps);
+	e->frate = (int)cmd_ln_int32_r(config, "-frate");
+	e->rate = (int)cmd_ln_float32_r(config, "-samprate");
+	if (e->frate <= 0 || e->rate != STT_POCKETSPHINX_RATE) {
+		rc = parley_error_set(err, PARLEY_ERR_INTERNAL,
+				      "pocketsphinx: unexpected frame rate %d / sample rate %d",
+				      e->frate, e->rate);
+		goto fail;
+	}
+	e->max_samples = (size_t)(p.max_seconds * e->rate);
+	if ((rc = install_lm(e, config, lm, n_targets ? kw_tmp.path : NULL, p.keyword_weight,
+			     err)))
+		goto fail;
+	load_fillers(e, hmm);
+	if (n_targets)
+		snprintf(e->version, sizeof(e->version),
+			 "pocketsphinx 5prealpha, %s, %zu keywords at weight %g", p.model_dir,
+			 n_targets, p.keyword_weight);
+	else
+		snprintf(e->version, sizeof(e->version), "pocketsphinx 5prealpha, %s", p.model_dir);
+
+	cmd_ln_free_r(config);
+	tmp_remove(&dict_tmp);
+	tmp_remove(&kw_tmp);
+	out->ops = &ps_engine_ops;
+	out->self = e;
+	return PARLEY_OK;
+
+fail:
+	ps_engine_free(e);
+	if (config)
+		cmd_ln_free_r(config);
+	tmp_remove(&dict_tmp);
+	tmp_remove(&kw_tmp);
+	return rc;
+}

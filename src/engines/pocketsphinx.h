@@ -1,0 +1,73 @@
+/*
+ * pocketsphinx.h — the CMU PocketSphinx (5prealpha, Debian 12) speech-to-text
+ * engine behind the stt.h interface.
+ *
+ *   struct stt_pocketsphinx_params p = stt_pocketsphinx_default_params();
+ *   p.lexicon = lex;                       // optional: Singlish targets
+ *   struct stt_engine eng;
+ *   if (stt_pocketsphinx_open(&p, &eng, &err) != PARLEY_OK)
+ *       fprintf(stderr, "%s\n", err.msg);
+ *
+ * How it decodes (see /work/shared/notes/speech-stack.md for the measurements):
+ *   - "-remove_silence no", so word times are right to about 20 ms;
+ *   - every transcribe() call is one utterance: ps_start_stream(),
+ *     ps_start_utt(), ONE ps_process_raw(..., full_utt=TRUE) with the whole
+ *     segment (batch cepstral mean normalisation over the segment, nothing
+ *     carried over from earlier calls), ps_end_utt();
+ *   - fillers (<s>, </s>, <sil>, [NOISE], anything in the model's noisedict)
+ *     are dropped and "word(2)" alternates are reported as "word";
+ *   - confidence is the word posterior (ps_seg_prob through logmath_exp).
+ *
+ * Lexicon targets are made recognisable without ps_add_word() (it crashes
+ * the trie LM): at open, the target pronunciations are appended to a
+ * temporary copy of the dictionary, and a unigram ARPA LM of the targets is
+ * written, read and linearly interpolated with the stock LM
+ * (ngram_model_set_init, then ps_set_lm/ps_set_search). Both temporary files
+ * are deleted before open returns.
+ *
+ * THREADS: one engine instance per thread; instances share nothing, so
+ * several can decode in parallel. PocketSphinx logging is process-wide: the
+ * first open installs a sphinxbase log callback that drops the library's
+ * chatter (forwarding it to log_debug() when the parley log level is debug)
+ * and keeps the last error message per thread for the parley_error.
+ *
+ * COST (2-core VM, measured by the author): init about 0.5 s, peak RSS
+ * about 130 MB per instance, real-time factor about 0.15 on clean speech.
+ */
+#ifndef PARLEY_ENGINES_POCKETSPHINX_H
+#define PARLEY_ENGINES_POCKETSPHINX_H
+
+#include "engines/stt.h"
+#include "text/lexicon.h"
+#include "util/error.h"
+
+#define STT_POCKETSPHINX_MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
+#define STT_POCKETSPHINX_RATE 16000 /* the only sample rate the model accepts */
+
+struct stt_pocketsphinx_params {
+	const char *model_dir;          /* default STT_POCKETSPHINX_MODEL_DIR */
+	const char *hmm;                /* acoustic model dir; NULL: <model_dir>/en-us */
+	const char *lm;                 /* language model; NULL: <model_dir>/en-us.lm.bin */
+	const char *dict;               /* dictionary; NULL: <model_dir>/cmudict-en-us.dict */
+	const struct lexicon *lexicon;  /* NULL: none. Read during open only. */
+	double keyword_weight;          /* interpolation weight of the target LM,
+					   0 < w < 1; default 0.01 (measured) */
+	double max_seconds;             /* longest segment transcribe() accepts;
+					   default 120 (longer: PARLEY_ERR_TOO_LARGE) */
+	const char *tmp_dir;            /* temporary files; NULL: $TMPDIR or /tmp */
+};
+
+/* The defaults above. */
+struct stt_pocketsphinx_params stt_pocketsphinx_default_params(void);
+
+/*
+ * Start a decoder. On PARLEY_OK *out is an engine to release with
+ * stt_engine_close(). Errors: PARLEY_ERR_NOT_FOUND (a model file or
+ * directory is missing), PARLEY_ERR_INVALID (bad params), PARLEY_ERR_IO
+ * (temporary files), PARLEY_ERR_ENGINE (PocketSphinx refused; the message
+ * quotes its last error), PARLEY_ERR_NOMEM. On failure *out is zeroed.
+ */
+enum parley_err stt_pocketsphinx_open(const struct stt_pocketsphinx_params *params,
+				      struct stt_engine *out, struct parley_error *err);
+
+#endif

@@ -1,0 +1,66 @@
+/* env.c — see env.h. */
+#include "stages/env.h"
+
+#include <stdlib.h>
+
+#include "engines/pocketsphinx.h"
+#include "engines/stt.h"
+#include "text/lexicon.h"
+
+struct stage_env {
+	struct lexicon *lexicon;
+	struct stt_engine stt;
+	bool stt_open;
+};
+
+enum parley_err stage_env_new(struct stage_env **out, struct parley_error *err)
+{
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory creating a worker");
+	return PARLEY_OK;
+}
+
+void stage_env_free(struct stage_env *env)
+{
+	if (!env)
+		return;
+	if (env->stt_open)
+		stt_engine_close(&env->stt);
+	lexicon_free(env->lexicon);
+	free(env);
+}
+
+enum parley_err stage_env_lexicon(struct stage_env *env, const struct stage_config *cfg,
+				  const struct lexicon **out, struct parley_error *err)
+{
+	if (!env->lexicon) {
+		enum parley_err rc = cfg->lexicon_path[0]
+					     ? lexicon_load_file(cfg->lexicon_path, &env->lexicon, err)
+					     : lexicon_default(&env->lexicon, err);
+		if (rc)
+			return rc;
+	}
+	*out = env->lexicon;
+	return PARLEY_OK;
+}
+
+enum parley_err stage_env_stt(struct stage_env *env, const struct stage_config *cfg,
+			      struct stt_engine **out, struct parley_error *err)
+{
+	if (!env->stt_open) {
+		const struct lexicon *lex;
+		enum parley_err rc = stage_env_lexicon(env, cfg, &lex, err);
+		if (rc)
+			return rc;
+		struct stt_pocketsphinx_params p = stt_pocketsphinx_default_params();
+		if (cfg->model_dir[0])
+			p.model_dir = cfg->model_dir;
+		p.lexicon = lex;
+		if ((rc = stt_pocketsphinx_open(&p, &env->stt, err)))
+			return rc;
+		env->stt_open = true;
+	}
+	*out = &env->stt;
+	return PARLEY_OK;
+}

@@ -1,0 +1,122 @@
+/*
+ * samples.c — stage "samples": for each speaker, the longest clean
+ * single-speaker stretch, cut to sample_min..sample_max seconds (3–10 s) and
+ * written as samples/speaker-<n>.wav in the recording's data directory.
+ *
+ * A stretch is a run of that speaker's turns with pauses under 0.5 s between
+ * them and no other speaker inside. Longer than sample_max: the sample_max
+ * window with the most energy is kept (people want to hear the voice, not a
+ * pause). When a speaker never talks for sample_min seconds at a stretch, the
+ * longest stretch there is becomes the sample (shorter than 3 s).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/pcm.h"
+#include "audio/wav.h"
+#include "stages/stage.h"
+#include "util/fs.h"
+
+#define SAMPLE_JOIN_GAP 0.5
+
+struct samples_result {
+	struct store_speaker *spk;
+	size_t n;
+};
+
+static enum parley_err samples_save(struct store *st, int64_t rec_id, void *data,
+				    struct parley_error *err)
+{
+	const struct samples_result *r = data;
+	return store_speaker_samples_put(st, rec_id, r->spk, r->n, err);
+}
+
+/* The loudest window of `len` seconds inside [start, end). */
+static double loudest_window(const struct pcm *pcm, double start, double end, double len)
+{
+	size_t a = (size_t)(start * pcm->rate), b = (size_t)(end * pcm->rate);
+	size_t w = (size_t)(len * pcm->rate);
+	if (b > pcm->n)
+		b = pcm->n;
+	if (b <= a || b - a <= w)
+		return start;
+	size_t step = (size_t)pcm->rate / 10; /* 100 ms */
+	double energy = 0;
+	for (size_t i = a; i < a + w; i++)
+		energy += (double)pcm->samples[i] * pcm->samples[i];
+	double best = energy;
+	size_t best_at = a;
+	for (size_t at = a + step; at + w <= b; at += step) {
+		for (size_t i = at - step; i < at; i++)
+			energy -= (double)pcm->samples[i] * pcm->samples[i];
+		for (size_t i = at + w - step; i < at + w; i++)
+			energy += (double)pcm->samples[i] * pcm->samples[i];
+		if (energy > best) {
+			best = energy;
+			best_at = at;
+		}
+	}
+	return (double)best_at / pcm->rate;
+}
+
+static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *err)
+{
+	struct pcm pcm = {0};
+	struct store_segment *turns = NULL;
+	size_t nturns = 0;
+	struct samples_result r = {0};
+	char dir[STAGE_PATH_MAX];
+	enum parley_err rc = stage_load_audio(ctx, &pcm, err);
+	if (rc || (rc = store_segments_get(ctx->store, ctx->rec->id, "turn", &turns, &nturns, err)) ||
+	    (rc = store_speakers_get(ctx->store, ctx->rec->id, &r.spk, &r.n, err)) ||
+	    (rc = stage_path(ctx, "samples", dir, err)))
+		goto out;
+	fs_remove_tree(dir, NULL); /* a re-run replaces the old samples */
+	if ((rc = fs_mkdir_p(dir, err)))
+		goto out;
+	for (size_t s = 0; s < r.n; s++) {
+		int who = r.spk[s].speaker;
+		double best_start = 0, best_end = 0;
+		for (size_t i = 0; i < nturns; i++) {
+			if (turns[i].speaker != who)
+				continue;
+			double start = turns[i].start, end = turns[i].end;
+			size_t j = i + 1;
+			while (j < nturns && turns[j].speaker == who &&
+			       turns[j].start - turns[j - 1].end < SAMPLE_JOIN_GAP)
+				end = turns[j++].end;
+			if (end - start > best_end - best_start) {
+				best_start = start;
+				best_end = end;
+			}
+			i = j - 1;
+		}
+		if (best_end - best_start > ctx->cfg->sample_max) {
+			best_start = loudest_window(&pcm, best_start, best_end, ctx->cfg->sample_max);
+			best_end = best_start + ctx->cfg->sample_max;
+		}
+		r.spk[s].sample_start = best_start;
+		r.spk[s].sample_end = best_end;
+		if (best_end <= best_start)
+			continue;
+		char file[64], path[STAGE_PATH_MAX];
+		snprintf(file, sizeof(file), "samples/speaker-%d.wav", who + 1);
+		size_t from = (size_t)llround(best_start * pcm.rate);
+		size_t to = (size_t)llround(best_end * pcm.rate);
+		if (to > pcm.n)
+			to = pcm.n;
+		if ((rc = stage_path(ctx, file, path, err)) ||
+		    (rc = wav_write_range(path, &pcm, from, to, err)))
+			goto out;
+	}
+	rc = stage_commit(ctx, samples_save, &r, err);
+out:
+	free(turns);
+	free(r.spk);
+	pcm_release(&pcm);
+	return rc;
+}
+
+const struct stage stage_samples = {"samples", "a 3-10 s voice sample per speaker", samples_run};

@@ -1,0 +1,80 @@
+/*
+ * stage.h — the contract of a pipeline stage.
+ *
+ * A stage is one step of a recording's pipeline (decode, vad, diarize, stt,
+ * words, samples). It reads the artifacts of earlier stages (the decoded
+ * audio in the recording's data directory, rows in the store), computes its
+ * results, and then calls stage_commit(): one transaction that replaces the
+ * stage's old results and marks the stage done. A stage knows nothing of
+ * queues, leases or HTTP.
+ *
+ * Adding a stage: write src/stages/<name>.c defining
+ *     const struct stage stage_<name> = {"<name>", "what it does", <name>_run};
+ * and add one row to the table in src/stages/registry.c.
+ */
+#ifndef PARLEY_STAGES_STAGE_H
+#define PARLEY_STAGES_STAGE_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "store/store.h"
+#include "util/error.h"
+
+#define STAGE_PATH_MAX 4096
+
+/* Options every stage may read, with defaults from stage_default_config(). */
+struct stage_config {
+	int num_speakers; /* 0 = estimate */
+	int min_speakers; /* default 1 */
+	int max_speakers; /* default 8 */
+	char lexicon_path[STAGE_PATH_MAX]; /* "" = the built-in Singlish lexicon */
+	char model_dir[STAGE_PATH_MAX];    /* "" = the Debian pocketsphinx en-us model */
+	double sample_min; /* shortest voice sample, seconds (3) */
+	double sample_max; /* longest voice sample, seconds (10) */
+};
+struct stage_config stage_default_config(void);
+
+struct stage_env; /* per-worker engines, built lazily: see stages/env.h */
+
+struct stage_ctx {
+	struct store *store;
+	const struct store_recording *rec;
+	char rec_dir[STAGE_PATH_MAX]; /* the recording's data directory (exists) */
+	const struct stage_config *cfg;
+	struct stage_env *env;
+	volatile sig_atomic_t *stop; /* non-zero: stop as soon as possible */
+	const char *stage_name;      /* set by the pipeline */
+	double cpu_start, wall_start; /* set by the pipeline, for stage_runs */
+};
+
+struct stage {
+	const char *name;
+	const char *description;
+	enum parley_err (*run)(struct stage_ctx *ctx, struct parley_error *err);
+};
+
+/* Save results and mark the stage done in one transaction. save() writes the
+ * results with store_*_put (which replace old rows). */
+typedef enum parley_err (*stage_save_fn)(struct store *st, int64_t rec_id, void *data,
+					 struct parley_error *err);
+enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *data,
+			     struct parley_error *err);
+
+/* Path of a file in the recording's data directory, into out[STAGE_PATH_MAX]. */
+enum parley_err stage_path(const struct stage_ctx *ctx, const char *file, char *out,
+			   struct parley_error *err);
+
+/* Load the decoded 16 kHz mono audio written by the decode stage. */
+struct pcm;
+enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
+				 struct parley_error *err);
+
+#define STAGE_AUDIO_FILE "audio.wav"
+
+/* The registry (src/stages/registry.c): every stage in pipeline order. */
+extern const struct stage *const stage_table[];
+extern const size_t stage_count;
+const struct stage *stage_find(const char *name);
+
+#endif

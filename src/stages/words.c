@@ -1,0 +1,90 @@
+/*
+ * words.c — stage "words": spelling corrections over the recogniser's words
+ * ("la" → "lah", "wah lau" → "walao"), saved as the final words, and the
+ * count of every target word for every speaker (zeros included, so the
+ * summary has one row per speaker × target).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stages/env.h"
+#include "stages/stage.h"
+#include "text/lexicon.h"
+
+struct words_result {
+	struct store_word *words;
+	size_t nwords;
+	struct store_count *counts;
+	size_t ncounts;
+};
+
+static enum parley_err words_save(struct store *st, int64_t rec_id, void *data,
+				  struct parley_error *err)
+{
+	const struct words_result *r = data;
+	enum parley_err rc = store_words_put(st, rec_id, "words", r->words, r->nwords, err);
+	if (!rc)
+		rc = store_counts_put(st, rec_id, r->counts, r->ncounts, err);
+	return rc;
+}
+
+static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err)
+{
+	const struct lexicon *lex;
+	struct store_word *raw = NULL;
+	size_t nraw = 0;
+	struct store_speaker *spk = NULL;
+	size_t nspk = 0;
+	struct lex_token *toks = NULL;
+	struct words_result r = {0};
+	enum parley_err rc = stage_env_lexicon(ctx->env, ctx->cfg, &lex, err);
+	if (rc || (rc = store_words_get(ctx->store, ctx->rec->id, "stt_words", &raw, &nraw, err)) ||
+	    (rc = store_speakers_get(ctx->store, ctx->rec->id, &spk, &nspk, err)))
+		goto out;
+	size_t ntargets = lexicon_target_count(lex);
+	toks = calloc(nraw ? nraw : 1, sizeof(*toks));
+	r.words = calloc(nraw ? nraw : 1, sizeof(*r.words));
+	r.counts = calloc(nspk * ntargets + 1, sizeof(*r.counts));
+	if (!toks || !r.words || !r.counts) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory counting words");
+		goto out;
+	}
+	for (size_t i = 0; i < nraw; i++) {
+		snprintf(toks[i].text, sizeof(toks[i].text), "%s", raw[i].text);
+		toks[i].start = raw[i].start;
+		toks[i].end = raw[i].end;
+		toks[i].conf = raw[i].confidence;
+		toks[i].speaker = raw[i].speaker;
+	}
+	r.nwords = lexicon_apply(lex, toks, nraw, NULL);
+	for (size_t i = 0; i < r.nwords; i++) {
+		struct store_word *w = &r.words[i];
+		snprintf(w->text, sizeof(w->text), "%s", toks[i].text);
+		w->start = toks[i].start;
+		w->end = toks[i].end;
+		w->confidence = toks[i].conf;
+		w->speaker = toks[i].speaker;
+	}
+	for (size_t s = 0; s < nspk; s++) {
+		for (size_t t = 0; t < ntargets; t++) {
+			struct store_count *c = &r.counts[r.ncounts++];
+			const struct lex_target *target = lexicon_target_at(lex, t);
+			c->speaker = spk[s].speaker;
+			snprintf(c->word, sizeof(c->word), "%s", target->word);
+			for (size_t i = 0; i < r.nwords; i++)
+				if (r.words[i].speaker == c->speaker && strcmp(r.words[i].text, c->word) == 0)
+					c->count++;
+		}
+	}
+	rc = stage_commit(ctx, words_save, &r, err);
+out:
+	free(raw);
+	free(spk);
+	free(toks);
+	free(r.words);
+	free(r.counts);
+	return rc;
+}
+
+const struct stage stage_words = {"words", "spelling corrections and target-word counts", words_run};

@@ -1,0 +1,186 @@
+/*
+ * store.h — parley's single source of truth: batches, recordings, stage runs,
+ * leases, events and every stage's results.
+ *
+ *   struct store *st;
+ *   if (store_open("out/parley.db", &st, &err)) fail(err.msg);
+ *   store_begin(st, &err);
+ *   store_segments_put(st, rec, "speech", segs, n, &err);   // replaces old rows
+ *   store_stage_done(st, rec, "vad", cpu, wall, &err);
+ *   store_commit(st, &err);                                 // results + done mark together
+ *   store_close(st);
+ *
+ * Driver: SQLite in WAL mode (src/store/sqlite.c). The schema carries a
+ * version (PRAGMA user_version) and migrations run at open. One struct store
+ * is one connection: use it from one thread at a time; open one per worker.
+ * Every *_put replaces the rows that stage wrote before, so re-running a stage
+ * never adds to its old results. All functions return PARLEY_OK or an error
+ * (PARLEY_ERR_STORE with SQLite's message, PARLEY_ERR_BUSY when locked).
+ */
+#ifndef PARLEY_STORE_STORE_H
+#define PARLEY_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define STORE_WORD_MAX 48
+#define STORE_NAME_MAX 256
+
+struct store;
+
+enum store_status {
+	STORE_PENDING = 0,
+	STORE_RUNNING = 1,
+	STORE_DONE = 2,
+	STORE_FAILED = 3,
+	STORE_SKIPPED = 4,
+};
+const char *store_status_name(enum store_status s);
+
+struct store_recording {
+	int64_t id;
+	int64_t batch_id;
+	char name[STORE_NAME_MAX];
+	char source[4096];
+	double duration; /* seconds; 0 until decoded */
+	enum store_status status;
+	int attempts;
+	char error[512];
+};
+
+struct store_segment {
+	double start, end;
+	int speaker; /* -1 when not attributed */
+};
+
+struct store_word {
+	double start, end;
+	float confidence;
+	int speaker;
+	char text[STORE_WORD_MAX];
+};
+
+struct store_speaker {
+	int speaker;
+	double talk_time; /* seconds */
+	int turns;
+	double sample_start, sample_end; /* 0,0 when no sample */
+};
+
+struct store_count {
+	int speaker;
+	char word[STORE_WORD_MAX];
+	int count;
+};
+
+struct store_progress {
+	int total, pending, running, done, failed;
+	double audio_done; /* seconds of audio in done recordings */
+	double audio_known; /* seconds of audio in recordings already decoded */
+	int decoded;        /* recordings with a known duration */
+};
+
+enum parley_err store_open(const char *path, struct store **out, struct parley_error *err);
+void store_close(struct store *st); /* accepts NULL */
+int store_schema_version(struct store *st);
+
+enum parley_err store_begin(struct store *st, struct parley_error *err); /* BEGIN IMMEDIATE */
+enum parley_err store_commit(struct store *st, struct parley_error *err);
+void store_rollback(struct store *st);
+
+/* Batches */
+enum parley_err store_batch_ensure(struct store *st, const char *name, const char *kind,
+				   int64_t *batch_id, struct parley_error *err);
+
+/*
+ * Add a recording (or find it). When a recording of that name exists with a
+ * different fingerprint, its stage runs and results are dropped (the input
+ * changed). A failed recording goes back to pending (a re-run retries it);
+ * finished stages are kept.
+ */
+enum parley_err store_recording_add(struct store *st, int64_t batch_id, const char *name,
+				    const char *source, const char *fingerprint,
+				    int64_t *rec_id, struct parley_error *err);
+enum parley_err store_recording_get(struct store *st, int64_t rec_id, struct store_recording *out,
+				    struct parley_error *err);
+enum parley_err store_recording_set_duration(struct store *st, int64_t rec_id, double seconds,
+					     struct parley_error *err);
+/* Calls fn for each recording of the batch in id order; fn returning non-zero stops. */
+enum parley_err store_recording_each(struct store *st, int64_t batch_id,
+				     int (*fn)(const struct store_recording *, void *), void *ud,
+				     struct parley_error *err);
+
+/* Leases: a task is "advance recording R"; its lease lives on the recording. */
+/* Lease the oldest pending recording of the batch (or any batch when batch_id == 0)
+ * whose lease is free or expired. *found is false when there is none. */
+enum parley_err store_lease_next(struct store *st, int64_t batch_id, const char *owner,
+				 double lease_seconds, struct store_recording *out, bool *found,
+				 struct parley_error *err);
+/* Extend a lease we hold; PARLEY_ERR_BUSY when someone else holds it now. */
+enum parley_err store_lease_renew(struct store *st, int64_t rec_id, const char *owner,
+				  double lease_seconds, struct parley_error *err);
+/* Drop the leases held by owners "host:pid" on this host whose process is gone. */
+enum parley_err store_lease_reclaim_dead(struct store *st, const char *host, int *reclaimed,
+					 struct parley_error *err);
+/* Give a leased recording back after a transient failure: pending again,
+ * not leasable for `delay` seconds (the backoff), last error kept. */
+enum parley_err store_recording_retry_later(struct store *st, int64_t rec_id, const char *owner,
+					    double delay, const char *error_msg,
+					    struct parley_error *err);
+/* Give a leased recording back untouched (graceful stop). */
+enum parley_err store_lease_release(struct store *st, int64_t rec_id, const char *owner,
+				    struct parley_error *err);
+/* Finish a leased recording: status DONE or FAILED (with the error), lease cleared. */
+enum parley_err store_recording_finish(struct store *st, int64_t rec_id, const char *owner,
+				       enum store_status status, const char *error_code,
+				       const char *error_msg, struct parley_error *err);
+
+/* Stage runs */
+enum parley_err store_stage_status(struct store *st, int64_t rec_id, const char *stage,
+				   enum store_status *status, struct parley_error *err);
+/* Mark running and count an attempt (its own transaction when none is open). */
+enum parley_err store_stage_start(struct store *st, int64_t rec_id, const char *stage,
+				  struct parley_error *err);
+/* Mark done — call inside the transaction that wrote the stage's results. */
+enum parley_err store_stage_done(struct store *st, int64_t rec_id, const char *stage,
+				 double cpu_seconds, double wall_seconds, struct parley_error *err);
+enum parley_err store_stage_fail(struct store *st, int64_t rec_id, const char *stage,
+				 const char *error_msg, struct parley_error *err);
+
+/* Execution log */
+enum parley_err store_event_add(struct store *st, int64_t batch_id, int64_t rec_id,
+				const char *stage, const char *type, const char *message,
+				struct parley_error *err);
+
+/* Results. *_put replaces; *_get returns a malloc'd array the caller frees. */
+enum parley_err store_segments_put(struct store *st, int64_t rec_id, const char *kind,
+				   const struct store_segment *segs, size_t n,
+				   struct parley_error *err);
+enum parley_err store_segments_get(struct store *st, int64_t rec_id, const char *kind,
+				   struct store_segment **segs, size_t *n, struct parley_error *err);
+/* table: "stt_words" (recogniser output) or "words" (corrected, final) */
+enum parley_err store_words_put(struct store *st, int64_t rec_id, const char *table,
+				const struct store_word *words, size_t n, struct parley_error *err);
+enum parley_err store_words_get(struct store *st, int64_t rec_id, const char *table,
+				struct store_word **words, size_t *n, struct parley_error *err);
+enum parley_err store_speakers_put(struct store *st, int64_t rec_id,
+				   const struct store_speaker *spk, size_t n,
+				   struct parley_error *err);
+enum parley_err store_speakers_get(struct store *st, int64_t rec_id, struct store_speaker **spk,
+				   size_t *n, struct parley_error *err);
+/* Set only the sample columns of the recording's speakers (the samples stage). */
+enum parley_err store_speaker_samples_put(struct store *st, int64_t rec_id,
+					  const struct store_speaker *spk, size_t n,
+					  struct parley_error *err);
+enum parley_err store_counts_put(struct store *st, int64_t rec_id, const struct store_count *c,
+				 size_t n, struct parley_error *err);
+enum parley_err store_counts_get(struct store *st, int64_t rec_id, struct store_count **c,
+				 size_t *n, struct parley_error *err);
+
+enum parley_err store_progress_get(struct store *st, int64_t batch_id, struct store_progress *p,
+				   struct parley_error *err);
+
+#endif

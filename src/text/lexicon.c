@@ -1,0 +1,671 @@
+/* lexicon.c — see lexicon.h. */
+#include "text/lexicon.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/fs.h"
+
+struct lexicon {
+	struct lex_target *targets;
+	size_t n_targets, cap_targets;
+	struct lex_correction *corrections;
+	size_t n_corrections, cap_corrections;
+};
+
+/* The CMU en-us phone set of the pocketsphinx model, sorted for bsearch. */
+static const char *const phone_set[] = {
+	"AA", "AE", "AH", "AO", "AW", "AY", "B",  "CH", "D",  "DH",
+	"EH", "ER", "EY", "F",  "G",  "HH", "IH", "IY", "JH", "K",
+	"L",  "M",  "N",  "NG", "OW", "OY", "P",  "R",  "S",  "SH",
+	"T",  "TH", "UH", "UW", "V",  "W",  "Y",  "Z",  "ZH",
+};
+
+#define N_PHONES (sizeof(phone_set) / sizeof(phone_set[0]))
+
+/* Fields of one line: pointers into the parser's line buffer. A field is a
+ * run of non-blank bytes, or one of the separators "|" and "=>". */
+#define FIELDS_MAX (LEXICON_LINE_MAX + 1)
+
+struct parser {
+	const char *source;
+	unsigned line;
+	size_t n_entries;
+	struct lexicon *lex;
+	struct parley_error *err;
+	char buf[2 * LEXICON_LINE_MAX + 2]; /* fields, NUL-separated */
+	size_t n_fields;
+	const char *fields[FIELDS_MAX];
+};
+
+typedef enum parley_err (*directive_fn)(struct parser *p);
+
+static enum parley_err parse_target(struct parser *p);
+static enum parley_err parse_correct(struct parser *p);
+
+static const struct {
+	const char *name;
+	directive_fn parse;
+} directives[] = {
+	{"target", parse_target},
+	{"correct", parse_correct},
+};
+
+static enum parley_err fail_at(struct parser *p, unsigned line, enum parley_err code,
+			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum parley_err fail_at(struct parser *p, unsigned line, enum parley_err code,
+			       const char *fmt, ...)
+{
+	char what[PARLEY_ERROR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return parley_error_set(p->err, code, "%s:%u: %s", p->source, line, what);
+}
+
+#define fail(p, code, ...) fail_at((p), (p)->line, (code), __VA_ARGS__)
+
+static char ascii_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool is_word_byte(char c)
+{
+	return is_alnum(c) || c == '\'' || c == '-';
+}
+
+/* Lower-case `word` into out[LEX_WORD_MAX]; false when it does not fit. */
+static bool fold_word(const char *word, char *out)
+{
+	size_t i;
+	for (i = 0; word[i]; i++) {
+		if (i + 1 >= LEX_WORD_MAX)
+			return false;
+		out[i] = ascii_lower(word[i]);
+	}
+	out[i] = '\0';
+	return true;
+}
+
+/* ---- growing the entry arrays (bounded by LEXICON_MAX_ENTRIES) ---- */
+
+static void *grow(void *arr, size_t *cap, size_t elem)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	if (ncap > LEXICON_MAX_ENTRIES)
+		ncap = LEXICON_MAX_ENTRIES;
+	void *na = realloc(arr, ncap * elem);
+	if (na)
+		*cap = ncap;
+	return na;
+}
+
+static enum parley_err count_entry(struct parser *p)
+{
+	if (p->n_entries >= LEXICON_MAX_ENTRIES)
+		return fail(p, PARLEY_ERR_TOO_LARGE, "more than %d entries", LEXICON_MAX_ENTRIES);
+	p->n_entries++;
+	return PARLEY_OK;
+}
+
+static struct lex_target *new_target(struct parser *p)
+{
+	struct lexicon *lex = p->lex;
+	if (lex->n_targets == lex->cap_targets) {
+		void *na = grow(lex->targets, &lex->cap_targets, sizeof(*lex->targets));
+		if (!na)
+			return NULL;
+		lex->targets = na;
+	}
+	struct lex_target *t = &lex->targets[lex->n_targets++];
+	memset(t, 0, sizeof(*t));
+	t->line = p->line;
+	return t;
+}
+
+static struct lex_correction *new_correction(struct parser *p)
+{
+	struct lexicon *lex = p->lex;
+	if (lex->n_corrections == lex->cap_corrections) {
+		void *na = grow(lex->corrections, &lex->cap_corrections,
+				sizeof(*lex->corrections));
+		if (!na)
+			return NULL;
+		lex->corrections = na;
+	}
+	struct lex_correction *c = &lex->corrections[lex->n_corrections++];
+	memset(c, 0, sizeof(*c));
+	c->line = p->line;
+	return c;
+}
+
+/* ---- fields ---- */
+
+static enum parley_err check_word(struct parser *p, const char *word, const char *what,
+				  char *out)
+{
+	size_t len = strlen(word);
+	if (len >= LEX_WORD_MAX)
+		return fail(p, PARLEY_ERR_TOO_LARGE, "%s '%.60s' is longer than %d bytes", what,
+			    word, LEX_WORD_MAX - 1);
+	if (!is_alnum(word[0]))
+		return fail(p, PARLEY_ERR_INVALID,
+			    "%s '%s' must start with a letter or digit", what, word);
+	for (size_t i = 0; i < len; i++) {
+		if (!is_word_byte(word[i]))
+			return fail(p, PARLEY_ERR_INVALID,
+				    "%s '%s' has the character '%c' (words use a-z, 0-9, ' and -)",
+				    what, word, word[i]);
+	}
+	fold_word(word, out);
+	return PARLEY_OK;
+}
+
+static int phone_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+static bool phone_known(const char *ph)
+{
+	return bsearch(ph, phone_set, N_PHONES, sizeof(phone_set[0]), phone_cmp) != NULL;
+}
+
+/* A helpful message for a phone that is not in the set. */
+static enum parley_err bad_phone(struct parser *p, const char *ph)
+{
+	char fixed[8];
+	size_t len = strlen(ph);
+	if (len >= 2 && len <= 3 && ph[len - 1] >= '0' && ph[len - 1] <= '9') {
+		memcpy(fixed, ph, len - 1);
+		fixed[len - 1] = '\0';
+		if (phone_known(fixed))
+			return fail(p, PARLEY_ERR_INVALID,
+				    "phone '%s' has a stress digit; write '%s'", ph, fixed);
+	}
+	if (len <= 2) {
+		for (size_t i = 0; i < len; i++)
+			fixed[i] = (ph[i] >= 'a' && ph[i] <= 'z') ? (char)(ph[i] - 'a' + 'A') : ph[i];
+		fixed[len] = '\0';
+		if (phone_known(fixed))
+			return fail(p, PARLEY_ERR_INVALID,
+				    "phone '%s' must be upper-case ('%s')", ph, fixed);
+	}
+	return fail(p, PARLEY_ERR_INVALID,
+		    "unknown phone '%.40s' (not in the en-us set AA AE AH AO AW AY B CH D DH EH ER "
+		    "EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH)",
+		    ph);
+}
+
+/* "target WORD PRON [| PRON]..." */
+static enum parley_err parse_target(struct parser *p)
+{
+	if (p->n_fields < 2)
+		return fail(p, PARLEY_ERR_INVALID, "'target' needs a word and a pronunciation");
+	char word[LEX_WORD_MAX];
+	enum parley_err rc = check_word(p, p->fields[1], "target word", word);
+	if (rc != PARLEY_OK)
+		return rc;
+	if (p->n_fields < 3)
+		return fail(p, PARLEY_ERR_INVALID, "target '%s' has no pronunciation", word);
+	if ((rc = count_entry(p)) != PARLEY_OK)
+		return rc;
+	struct lex_target *t = new_target(p);
+	if (!t)
+		return fail(p, PARLEY_ERR_NOMEM, "out of memory");
+	memcpy(t->word, word, sizeof(word));
+
+	char pron[LEX_PRON_MAX];
+	size_t len = 0, n_phones = 0;
+	for (size_t i = 2; i <= p->n_fields; i++) {
+		const char *f = i < p->n_fields ? p->fields[i] : NULL;
+		if (f && strcmp(f, "|") != 0) {
+			if (!phone_known(f))
+				return bad_phone(p, f);
+			if (n_phones == LEX_PHONES_MAX)
+				return fail(p, PARLEY_ERR_TOO_LARGE,
+					    "a pronunciation of '%s' has more than %d phones", word,
+					    LEX_PHONES_MAX);
+			size_t fl = strlen(f);
+			if (len)
+				pron[len++] = ' ';
+			memcpy(pron + len, f, fl);
+			len += fl;
+			n_phones++;
+			continue;
+		}
+		/* End of one pronunciation: a '|' or the end of the line. */
+		if (n_phones == 0)
+			return fail(p, PARLEY_ERR_INVALID,
+				    "empty pronunciation for '%s' (check the '|' separators)", word);
+		pron[len] = '\0';
+		for (size_t k = 0; k < t->n_prons; k++) {
+			if (strcmp(t->prons[k], pron) == 0)
+				return fail(p, PARLEY_ERR_INVALID,
+					    "pronunciation '%s' is listed twice for '%s'", pron, word);
+		}
+		if (t->n_prons == LEX_PRONS_MAX)
+			return fail(p, PARLEY_ERR_TOO_LARGE,
+				    "'%s' has more than %d pronunciations", word, LEX_PRONS_MAX);
+		memcpy(t->prons[t->n_prons++], pron, len + 1);
+		len = 0;
+		n_phones = 0;
+	}
+	return PARLEY_OK;
+}
+
+/* "correct FROM... => TO" */
+static enum parley_err parse_correct(struct parser *p)
+{
+	size_t arrow = 0;
+	for (size_t i = 1; i < p->n_fields; i++) {
+		if (strcmp(p->fields[i], "=>") != 0)
+			continue;
+		if (arrow)
+			return fail(p, PARLEY_ERR_INVALID, "'correct' has more than one '=>'");
+		arrow = i;
+	}
+	if (!arrow)
+		return fail(p, PARLEY_ERR_INVALID, "'correct' needs 'FROM... => TO'");
+	size_t n_from = arrow - 1;
+	if (n_from == 0)
+		return fail(p, PARLEY_ERR_INVALID, "'correct' has no word before '=>'");
+	if (n_from > LEX_PHRASE_MAX)
+		return fail(p, PARLEY_ERR_TOO_LARGE, "'correct' has more than %d words before '=>'",
+			    LEX_PHRASE_MAX);
+	if (p->n_fields - arrow != 2)
+		return fail(p, PARLEY_ERR_INVALID, "'=>' must be followed by exactly one word");
+
+	enum parley_err rc = count_entry(p);
+	if (rc != PARLEY_OK)
+		return rc;
+	struct lex_correction *c = new_correction(p);
+	if (!c)
+		return fail(p, PARLEY_ERR_NOMEM, "out of memory");
+	c->n_from = n_from;
+	for (size_t i = 0; i < n_from; i++) {
+		if ((rc = check_word(p, p->fields[1 + i], "word", c->from[i])) != PARLEY_OK)
+			return rc;
+	}
+	if ((rc = check_word(p, p->fields[arrow + 1], "replacement", c->to)) != PARLEY_OK)
+		return rc;
+	if (n_from == 1 && strcmp(c->from[0], c->to) == 0)
+		return fail(p, PARLEY_ERR_INVALID, "correction '%s => %s' changes nothing",
+			    c->from[0], c->to);
+	return PARLEY_OK;
+}
+
+/* ---- lines ---- */
+
+/* Copy one line (without its end) into p->buf as NUL-separated fields,
+ * checking every byte. */
+static enum parley_err split_line(struct parser *p, const char *s, size_t len)
+{
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
+	if (len > LEXICON_LINE_MAX)
+		return fail(p, PARLEY_ERR_TOO_LARGE, "line is longer than %d bytes",
+			    LEXICON_LINE_MAX);
+	size_t out = 0;
+	bool in_field = false;
+	p->n_fields = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\0')
+			return fail(p, PARLEY_ERR_INVALID, "NUL byte at column %zu", i + 1);
+		if (c == '#') {
+			/* A comment may hold any text but NUL. */
+			if (memchr(s + i, '\0', len - i))
+				return fail(p, PARLEY_ERR_INVALID, "NUL byte in a comment");
+			break;
+		}
+		if (c >= 0x80)
+			return fail(p, PARLEY_ERR_INVALID,
+				    "non-ASCII byte 0x%02X at column %zu (words and phones are "
+				    "ASCII; only comments may hold other text)",
+				    c, i + 1);
+		if (c != '\t' && (c < 0x20 || c == 0x7F))
+			return fail(p, PARLEY_ERR_INVALID, "control byte 0x%02X at column %zu", c,
+				    i + 1);
+		bool sep = c == '|' || (c == '=' && i + 1 < len && s[i + 1] == '>');
+		if (c == ' ' || c == '\t' || sep) {
+			if (in_field)
+				p->buf[out++] = '\0';
+			in_field = false;
+			if (!sep)
+				continue;
+			p->fields[p->n_fields++] = p->buf + out;
+			p->buf[out++] = (char)c;
+			if (c == '=')
+				p->buf[out++] = s[++i];
+			p->buf[out++] = '\0';
+			continue;
+		}
+		if (!in_field)
+			p->fields[p->n_fields++] = p->buf + out;
+		in_field = true;
+		p->buf[out++] = (char)c;
+	}
+	if (in_field)
+		p->buf[out++] = '\0';
+	return PARLEY_OK;
+}
+
+static enum parley_err parse_line(struct parser *p, const char *s, size_t len)
+{
+	enum parley_err rc = split_line(p, s, len);
+	if (rc != PARLEY_OK || p->n_fields == 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++) {
+		if (strcmp(p->fields[0], directives[i].name) == 0)
+			return directives[i].parse(p);
+	}
+	return fail(p, PARLEY_ERR_INVALID, "unknown directive '%.40s' (expected 'target' or 'correct')",
+		    p->fields[0]);
+}
+
+/* ---- ordering and cross-entry checks ---- */
+
+static int target_cmp(const void *a, const void *b)
+{
+	const struct lex_target *x = a, *y = b;
+	int c = strcmp(x->word, y->word);
+	if (c)
+		return c;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/* First word ascending, longer phrases first, then the remaining words. */
+static int phrase_cmp(const struct lex_correction *x, const struct lex_correction *y)
+{
+	int c = strcmp(x->from[0], y->from[0]);
+	if (c)
+		return c;
+	if (x->n_from != y->n_from)
+		return x->n_from > y->n_from ? -1 : 1;
+	for (size_t i = 1; i < x->n_from; i++) {
+		if ((c = strcmp(x->from[i], y->from[i])) != 0)
+			return c;
+	}
+	return 0;
+}
+
+static int correction_cmp(const void *a, const void *b)
+{
+	const struct lex_correction *x = a, *y = b;
+	int c = phrase_cmp(x, y);
+	if (c)
+		return c;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+static void phrase_text(const struct lex_correction *c, char *out, size_t cap)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < c->n_from && len < cap; i++) {
+		int w = snprintf(out + len, cap - len, "%s%s", i ? " " : "", c->from[i]);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
+/* Sort the entries and report the earliest line (in file order) that
+ * repeats an entry or corrects a target word. */
+static enum parley_err check_entries(struct parser *p)
+{
+	struct lexicon *lex = p->lex;
+	if (lex->n_targets)
+		qsort(lex->targets, lex->n_targets, sizeof(*lex->targets), target_cmp);
+	if (lex->n_corrections)
+		qsort(lex->corrections, lex->n_corrections, sizeof(*lex->corrections),
+		      correction_cmp);
+
+	unsigned worst_line = 0;
+	char msg[PARLEY_ERROR_MSG_MAX] = "";
+	for (size_t i = 1; i < lex->n_targets; i++) {
+		const struct lex_target *a = &lex->targets[i - 1], *b = &lex->targets[i];
+		if (strcmp(a->word, b->word) == 0 && (!worst_line || b->line < worst_line)) {
+			worst_line = b->line;
+			snprintf(msg, sizeof(msg),
+				 "target '%s' is declared again (first at line %u); put alternative "
+				 "pronunciations on one line, separated by '|'",
+				 b->word, a->line);
+		}
+	}
+	for (size_t i = 0; i < lex->n_corrections; i++) {
+		const struct lex_correction *b = &lex->corrections[i];
+		char phrase[LEX_PHRASE_MAX * LEX_WORD_MAX];
+		if (i > 0 && phrase_cmp(&lex->corrections[i - 1], b) == 0 &&
+		    (!worst_line || b->line < worst_line)) {
+			worst_line = b->line;
+			phrase_text(b, phrase, sizeof(phrase));
+			snprintf(msg, sizeof(msg), "correction of '%s' is declared again (first at line %u)",
+				 phrase, lex->corrections[i - 1].line);
+		}
+		const struct lex_target *t = b->n_from == 1 ? lexicon_find_target(lex, b->from[0]) : NULL;
+		if (t && (!worst_line || b->line < worst_line)) {
+			worst_line = b->line;
+			snprintf(msg, sizeof(msg),
+				 "'%s' is a target (line %u) and cannot be corrected into '%s'",
+				 b->from[0], t->line, b->to);
+		}
+	}
+	if (worst_line)
+		return fail_at(p, worst_line, PARLEY_ERR_INVALID, "%s", msg);
+	return PARLEY_OK;
+}
+
+/* ---- public API ---- */
+
+enum parley_err lexicon_parse(const char *text, size_t len, const char *source_name,
+			      struct lexicon **out, struct parley_error *err)
+{
+	*out = NULL;
+	if (!source_name)
+		source_name = "lexicon";
+	if (!text && len)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "%s: no text", source_name);
+	if (len > LEXICON_MAX_BYTES)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"%s: %zu bytes is more than the %d allowed", source_name,
+					len, LEXICON_MAX_BYTES);
+
+	struct parser *p = calloc(1, sizeof(*p));
+	struct lexicon *lex = calloc(1, sizeof(*lex));
+	enum parley_err rc = PARLEY_OK;
+	if (!p || !lex) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "%s: out of memory", source_name);
+		goto done;
+	}
+	p->source = source_name;
+	p->lex = lex;
+	p->err = err;
+
+	size_t pos = 0;
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t line_len = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		p->line++;
+		if ((rc = parse_line(p, text + pos, line_len)) != PARLEY_OK)
+			goto done;
+		pos += line_len + (nl ? 1 : 0);
+	}
+	rc = check_entries(p);
+
+done:
+	free(p);
+	if (rc != PARLEY_OK) {
+		lexicon_free(lex);
+		return rc;
+	}
+	*out = lex;
+	return PARLEY_OK;
+}
+
+enum parley_err lexicon_load_file(const char *path, struct lexicon **out,
+				  struct parley_error *err)
+{
+	*out = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	enum parley_err rc = fs_read_file(path, LEXICON_MAX_BYTES, &text, &len, err);
+	if (rc == PARLEY_OK)
+		rc = lexicon_parse(text, len, path, out, err);
+	free(text);
+	return rc;
+}
+
+enum parley_err lexicon_default(struct lexicon **out, struct parley_error *err)
+{
+	const char *text = lexicon_default_text();
+	return lexicon_parse(text, strlen(text), "built-in singlish.lex", out, err);
+}
+
+void lexicon_free(struct lexicon *lex)
+{
+	if (!lex)
+		return;
+	free(lex->targets);
+	free(lex->corrections);
+	free(lex);
+}
+
+size_t lexicon_target_count(const struct lexicon *lex)
+{
+	return lex ? lex->n_targets : 0;
+}
+
+const struct lex_target *lexicon_target_at(const struct lexicon *lex, size_t i)
+{
+	return lex && i < lex->n_targets ? &lex->targets[i] : NULL;
+}
+
+size_t lexicon_correction_count(const struct lexicon *lex)
+{
+	return lex ? lex->n_corrections : 0;
+}
+
+const struct lex_correction *lexicon_correction_at(const struct lexicon *lex, size_t i)
+{
+	return lex && i < lex->n_corrections ? &lex->corrections[i] : NULL;
+}
+
+static int target_key_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct lex_target *)elem)->word);
+}
+
+const struct lex_target *lexicon_find_target(const struct lexicon *lex, const char *word)
+{
+	char key[LEX_WORD_MAX];
+	if (!lex || !word || !lex->n_targets || !fold_word(word, key))
+		return NULL;
+	return bsearch(key, lex->targets, lex->n_targets, sizeof(*lex->targets), target_key_cmp);
+}
+
+bool lexicon_is_target(const struct lexicon *lex, const char *word)
+{
+	return lexicon_find_target(lex, word) != NULL;
+}
+
+/* Index of the first correction whose first word is `key` (lower-case), or
+ * n_corrections when there is none. */
+static size_t first_correction(const struct lexicon *lex, const char *key)
+{
+	size_t lo = 0, hi = lex->n_corrections;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(lex->corrections[mid].from[0], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < lex->n_corrections && strcmp(lex->corrections[lo].from[0], key) == 0)
+		return lo;
+	return lex->n_corrections;
+}
+
+const char *lexicon_correct_word(const struct lexicon *lex, const char *word)
+{
+	char key[LEX_WORD_MAX];
+	if (!lex || !word || !fold_word(word, key))
+		return NULL;
+	for (size_t i = first_correction(lex, key);
+	     i < lex->n_corrections && strcmp(lex->corrections[i].from[0], key) == 0; i++) {
+		if (lex->corrections[i].n_from == 1)
+			return lex->corrections[i].to;
+	}
+	return NULL;
+}
+
+static void lower_token(struct lex_token *t)
+{
+	t->text[LEX_WORD_MAX - 1] = '\0';
+	for (char *c = t->text; *c; c++)
+		*c = ascii_lower(*c);
+}
+
+/* Does correction c match toks[i..] (already lower-cased as far as needed)? */
+static bool phrase_matches(const struct lex_correction *c, struct lex_token *toks, size_t n,
+			   size_t i)
+{
+	if (c->n_from > n - i)
+		return false;
+	for (size_t k = 1; k < c->n_from; k++) {
+		const struct lex_token *prev = &toks[i + k - 1], *cur = &toks[i + k];
+		lower_token(&toks[i + k]);
+		if (cur->speaker != prev->speaker || cur->start - prev->end > LEXICON_MERGE_MAX_GAP ||
+		    strcmp(cur->text, c->from[k]) != 0)
+			return false;
+	}
+	return true;
+}
+
+size_t lexicon_apply(const struct lexicon *lex, struct lex_token *toks, size_t n,
+		     size_t *origin)
+{
+	size_t o = 0, i = 0;
+	while (i < n) {
+		lower_token(&toks[i]);
+		const struct lex_correction *match = NULL;
+		if (lex) {
+			for (size_t c = first_correction(lex, toks[i].text);
+			     c < lex->n_corrections &&
+			     strcmp(lex->corrections[c].from[0], toks[i].text) == 0;
+			     c++) {
+				if (phrase_matches(&lex->corrections[c], toks, n, i)) {
+					match = &lex->corrections[c];
+					break;
+				}
+			}
+		}
+		struct lex_token merged = toks[i];
+		size_t used = 1;
+		if (match) {
+			used = match->n_from;
+			memcpy(merged.text, match->to, sizeof(merged.text));
+			merged.end = toks[i + used - 1].end;
+			for (size_t k = 1; k < used; k++) {
+				if (toks[i + k].conf < merged.conf)
+					merged.conf = toks[i + k].conf;
+			}
+		}
+		if (origin)
+			origin[o] = i;
+		toks[o++] = merged;
+		i += used;
+	}
+	return o;
+}

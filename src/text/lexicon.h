@@ -1,0 +1,148 @@
+/*
+ * lexicon.h — the words parley listens for ("targets", with pronunciations
+ * for the recogniser) and the spelling corrections applied to recognised
+ * words, parsed from a small text file.
+ *
+ *   struct lexicon *lex = NULL;
+ *   struct parley_error err = {0};
+ *   if (lexicon_load_file("data/lexicon/singlish.lex", &lex, &err) != PARLEY_OK)
+ *       fprintf(stderr, "%s\n", err.msg);   // "singlish.lex:12: unknown phone 'AX' ..."
+ *   size_t n = lexicon_apply(lex, toks, ntoks, NULL);   // "wah" "lau" -> "walao"
+ *   lexicon_free(lex);
+ *
+ * FILE FORMAT (version 1; plain ASCII, one entry per line)
+ *
+ *   # parley lexicon v1
+ *   target lah     L AA | L AH             # a word and its pronunciations
+ *   target shiok   SH IY AO K | SH Y AO K
+ *   correct la         => lah              # one word -> one word
+ *   correct wah lau    => walao            # a phrase of 2..4 words -> one word
+ *
+ *   - '#' starts a comment that runs to the end of the line; blank lines are
+ *     ignored; fields are separated by spaces or tabs; CRLF line ends are
+ *     accepted. Any other control byte, a NUL byte or a non-ASCII byte is an
+ *     error.
+ *   - A word is 1..LEX_WORD_MAX-1 bytes of a-z, A-Z, 0-9, apostrophe and
+ *     hyphen, starting with a letter or digit. Words are matched
+ *     case-insensitively and stored lower-case.
+ *   - "target WORD PRON [| PRON]..." declares one word with 1..LEX_PRONS_MAX
+ *     pronunciations. A pronunciation is 1..LEX_PHONES_MAX phones of the
+ *     CMU en-us set, written upper-case without stress digits:
+ *       AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG
+ *       OW OY P R S SH T TH UH UW V W Y Z ZH
+ *     A word may be declared once (alternatives go on the same line after
+ *     '|'); a repeated pronunciation on one line is an error.
+ *   - "correct FROM... => TO" rewrites the recognised word sequence FROM
+ *     (1..LEX_PHRASE_MAX words) into the single word TO. A FROM sequence may
+ *     be declared once; FROM may not be the single word TO; a single-word
+ *     FROM may not be a target (that would rewrite a word parley listens
+ *     for). Corrections are applied in one left-to-right pass, longest
+ *     phrase first, and never chain (the output of one rule is not matched
+ *     again).
+ *
+ * LIMITS (exceeding one is PARLEY_ERR_TOO_LARGE; malformed input is
+ * PARLEY_ERR_INVALID; every message starts "source:line: ")
+ *   LEXICON_MAX_BYTES bytes of text, LEXICON_LINE_MAX bytes per line,
+ *   LEXICON_MAX_ENTRIES target + correct lines.
+ *
+ * A parsed lexicon is immutable: any number of threads may read one
+ * concurrently. Parsing keeps no global state.
+ */
+#ifndef PARLEY_TEXT_LEXICON_H
+#define PARLEY_TEXT_LEXICON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+#define LEX_WORD_MAX 48        /* bytes per word, including the NUL */
+#define LEX_PRONS_MAX 8        /* pronunciations per target */
+#define LEX_PHONES_MAX 32      /* phones per pronunciation */
+#define LEX_PRON_MAX 96        /* "SH IY AO K": 32 phones * 3 bytes, NUL-terminated */
+#define LEX_PHRASE_MAX 4       /* words in a correction's FROM phrase */
+#define LEXICON_LINE_MAX 512   /* bytes per line, without the line end */
+#define LEXICON_MAX_ENTRIES 2048
+#define LEXICON_MAX_BYTES (1024 * 1024)
+
+/* Phrase corrections only merge tokens of one speaker whose gap (next start
+ * minus previous end) is at most this many seconds. */
+#define LEXICON_MERGE_MAX_GAP 1.0
+
+struct lexicon;
+
+struct lex_target {
+	char word[LEX_WORD_MAX];                 /* lower-case */
+	size_t n_prons;                          /* 1..LEX_PRONS_MAX */
+	char prons[LEX_PRONS_MAX][LEX_PRON_MAX]; /* "SH IY AO K": single spaces */
+	unsigned line;                           /* line in the source text */
+};
+
+struct lex_correction {
+	size_t n_from;                           /* 1..LEX_PHRASE_MAX */
+	char from[LEX_PHRASE_MAX][LEX_WORD_MAX]; /* lower-case */
+	char to[LEX_WORD_MAX];                   /* lower-case */
+	unsigned line;
+};
+
+/* One recognised word with its timing, as lexicon_apply() rewrites it. */
+struct lex_token {
+	char text[LEX_WORD_MAX]; /* NUL-terminated */
+	double start, end;       /* seconds */
+	float conf;              /* 0..1 */
+	int speaker;             /* tokens of different speakers never merge */
+};
+
+/*
+ * Parse `len` bytes of lexicon text (need not be NUL-terminated).
+ * `source_name` names the text in error messages ("singlish.lex"; NULL
+ * gives "lexicon"). On success *out is a new lexicon the caller frees with
+ * lexicon_free(); on failure *out is NULL and *err says file:line and what is
+ * wrong. Returns PARLEY_OK, PARLEY_ERR_INVALID, PARLEY_ERR_TOO_LARGE or
+ * PARLEY_ERR_NOMEM.
+ */
+enum parley_err lexicon_parse(const char *text, size_t len, const char *source_name,
+			      struct lexicon **out, struct parley_error *err);
+
+/* Read and parse a file (messages name the path). Adds PARLEY_ERR_IO. */
+enum parley_err lexicon_load_file(const char *path, struct lexicon **out,
+				  struct parley_error *err);
+
+/* Parse the built-in Singlish lexicon, lexicon_default_text(). */
+enum parley_err lexicon_default(struct lexicon **out, struct parley_error *err);
+
+/* The built-in Singlish lexicon text (identical to data/lexicon/singlish.lex). */
+const char *lexicon_default_text(void);
+
+/* Free a lexicon. Accepts NULL. */
+void lexicon_free(struct lexicon *lex);
+
+/* Targets in alphabetical order; i < lexicon_target_count(). NULL lex: 0. */
+size_t lexicon_target_count(const struct lexicon *lex);
+const struct lex_target *lexicon_target_at(const struct lexicon *lex, size_t i);
+
+/* Corrections ordered by first word, longer phrases first. */
+size_t lexicon_correction_count(const struct lexicon *lex);
+const struct lex_correction *lexicon_correction_at(const struct lexicon *lex, size_t i);
+
+/* The target spelled `word` (any case), or NULL. NULL lex/word: NULL. */
+const struct lex_target *lexicon_find_target(const struct lexicon *lex, const char *word);
+bool lexicon_is_target(const struct lexicon *lex, const char *word);
+
+/* The replacement of the single-word correction for `word` (any case), or
+ * NULL when there is none. Phrase rules are not consulted. */
+const char *lexicon_correct_word(const struct lexicon *lex, const char *word);
+
+/*
+ * Apply the corrections to toks[0..n) in place and return the new count
+ * (<= n). Every output token is lower-cased. A phrase match merges its
+ * tokens into one: start of the first, end of the last, the lowest conf,
+ * the common speaker. If `origin` is non-NULL (room for n entries),
+ * origin[k] receives the index of the first input token of output token k,
+ * so output k covers inputs origin[k] .. origin[k+1]-1 (the last covers up
+ * to n-1). A NULL lex only lower-cases. Never fails; reads lex only.
+ */
+size_t lexicon_apply(const struct lexicon *lex, struct lex_token *toks, size_t n,
+		     size_t *origin);
+
+#endif

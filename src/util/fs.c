@@ -1,0 +1,190 @@
+/* fs.c — see fs.h. */
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum parley_err fs_mkdir_p(const char *dir, struct parley_error *err)
+{
+	char path[PARLEY_PATH_MAX];
+	size_t n = strlen(dir);
+	if (n == 0 || n >= sizeof(path))
+		return parley_error_set(err, PARLEY_ERR_INVALID, "bad directory name '%s'", dir);
+	memcpy(path, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		char saved = path[i];
+		path[i] = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			return parley_error_set(err, PARLEY_ERR_IO, "cannot create directory %s: %s",
+						path, strerror(errno));
+		path[i] = saved;
+	}
+	if (!fs_is_dir(dir))
+		return parley_error_set(err, PARLEY_ERR_IO, "%s exists and is not a directory", dir);
+	return PARLEY_OK;
+}
+
+enum parley_err fs_path_join(char *out, size_t size, const char *a, const char *b,
+			     struct parley_error *err)
+{
+	size_t la = strlen(a);
+	const char *sep = (la > 0 && a[la - 1] == '/') ? "" : "/";
+	int n = snprintf(out, size, "%s%s%s", a, sep, b);
+	if (n < 0 || (size_t)n >= size)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "path too long: %s/%s", a, b);
+	return PARLEY_OK;
+}
+
+enum parley_err fs_read_file(const char *path, size_t max, char **data, size_t *len,
+			     struct parley_error *err)
+{
+	*data = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot open %s: %s", path,
+					strerror(errno));
+	enum parley_err rc = PARLEY_OK;
+	struct stat st;
+	char *buf = NULL;
+	if (fstat(fd, &st) != 0) {
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot stat %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = parley_error_set(err, PARLEY_ERR_IO, "%s is a directory, not a file", path);
+		goto out;
+	}
+	if ((size_t)st.st_size > max) {
+		rc = parley_error_set(err, PARLEY_ERR_TOO_LARGE, "%s is %lld bytes, more than the %zu allowed",
+				      path, (long long)st.st_size, max);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading %s", path);
+		goto out;
+	}
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = parley_error_set(err, PARLEY_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static enum parley_err write_all(int fd, const void *data, size_t len, const char *path,
+				 struct parley_error *err)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return parley_error_set(err, PARLEY_ERR_IO, "cannot write %s: %s", path,
+						strerror(errno));
+		p += w;
+		len -= (size_t)w;
+	}
+	return PARLEY_OK;
+}
+
+enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
+				struct parley_error *err)
+{
+	char tmp[PARLEY_PATH_MAX];
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "path too long: %s", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+	enum parley_err rc = write_all(fd, data, len, tmp, err);
+	if (rc == PARLEY_OK && fsync(fd) != 0)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot sync %s: %s", tmp, strerror(errno));
+	if (close(fd) != 0 && rc == PARLEY_OK)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close %s: %s", tmp, strerror(errno));
+	if (rc == PARLEY_OK && rename(tmp, path) != 0)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
+				      strerror(errno));
+	if (rc != PARLEY_OK)
+		unlink(tmp);
+	return rc;
+}
+
+enum parley_err fs_copy_file(const char *from, const char *to, struct parley_error *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	enum parley_err rc = fs_read_file(from, (size_t)1 << 31, &data, &len, err);
+	if (rc == PARLEY_OK)
+		rc = fs_write_atomic(to, data, len, err);
+	free(data);
+	return rc;
+}
+
+bool fs_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool fs_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+enum parley_err fs_remove_tree(const char *path, struct parley_error *err)
+{
+	if (!fs_exists(path))
+		return PARLEY_OK;
+	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot remove %s: %s", path,
+					strerror(errno));
+	return PARLEY_OK;
+}
+
+void fs_stem(const char *path, char *out, size_t size)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	const char *dot = strrchr(base, '.');
+	size_t n = (dot && dot != base) ? (size_t)(dot - base) : strlen(base);
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, base, n);
+	out[n] = '\0';
+}

@@ -1,0 +1,1 @@
+target lah L AX

@@ -1,0 +1,2 @@
+correct lah => la
+target lah L AA

@@ -1,0 +1,2 @@
+target lah L AA
+target LAH L AH

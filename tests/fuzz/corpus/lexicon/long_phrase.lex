@@ -1,0 +1,1 @@
+correct a b c d e => x

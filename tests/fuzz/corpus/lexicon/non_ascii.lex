@@ -1,0 +1,1 @@
+target läh L AA

@@ -1,0 +1,3 @@
+target lah L AA | L AH
+correct la => lah
+correct wah lau => walao

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The command line: help documents every flag; bad usage is refused clearly.
+. "$(dirname "$0")/lib.sh"
+
+help=$("$PARLEY" run --help)
+for flag in --out --jobs --lexicon --speakers --min-speakers --max-speakers --model --stages --no-progress --quiet --verbose --help; do
+  check "run --help documents $flag" grep -q -- "$flag" <<<"$help"
+done
+check "parley --help lists run" bash -c "'$PARLEY' --help | grep -q '^  run'"
+
+expect_usage() {  # description, expected text, args...
+  local what=$1 text=$2; shift 2
+  local out status
+  out=$("$PARLEY" "$@" 2>&1); status=$?
+  if [ $status -eq 2 ] && grep -q -- "$text" <<<"$out"; then ok "$what"; else notok "$what (status $status: $out)"; fi
+}
+touch "$TMP/a.wav"
+expect_usage "run without -o is a usage error" "-o OUT is required" run "$TMP/a.wav"
+expect_usage "run without inputs is a usage error" "no FILES or DIRS" run -o "$TMP/out"
+expect_usage "a missing input is named" "nope.wav: No such file" run -o "$TMP/out" "$TMP/nope.wav"
+expect_usage "--jobs 0 is refused" "--jobs wants a whole number" run -j 0 -o "$TMP/out" "$TMP/a.wav"
+expect_usage "--speakers x is refused" "--speakers wants a whole number" run --speakers x -o "$TMP/out" "$TMP/a.wav"
+expect_usage "--min-speakers above --max-speakers is refused" "is more than --max-speakers" run --min-speakers 4 --max-speakers 2 -o "$TMP/out" "$TMP/a.wav"
+expect_usage "an unknown stage is named" "unknown stage 'nope'" run --stages decode,nope -o "$TMP/out" "$TMP/a.wav"
+printf 'target lah L AA\ntarget bad XX\n' >"$TMP/bad.lex"
+expect_usage "a bad lexicon is refused with file:line" "bad.lex:2" run --lexicon "$TMP/bad.lex" -o "$TMP/out" "$TMP/a.wav"
+expect_usage "a missing lexicon is named" "nolex.lex" run --lexicon "$TMP/nolex.lex" -o "$TMP/out" "$TMP/a.wav"
+expect_usage "a model folder without a model is refused" "has no en-us" run --model "$TMP" -o "$TMP/out" "$TMP/a.wav"
+expect_usage "an unknown command is refused" "unknown command" frobnicate
+check "parley lexicon prints the built-in lexicon" bash -c "'$PARLEY' lexicon | grep -q '^target walao'"
+"$PARLEY" lexicon >"$TMP/default.lex"
+check "the built-in lexicon checks clean" "$PARLEY" lexicon --check "$TMP/default.lex"

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# tests/run.sh — parley's whole test suite: installs what is missing, builds
+# the release and the ASan/UBSan builds, then runs
+#   1. source checks (banned functions),
+#   2. unit tests (cmocka, under ASan/UBSan),
+#   3. fuzz corpus replay (every parser of outside input, under ASan/UBSan),
+#   4. integration tests (the real build/parley on generated and bad audio;
+#      the sanitizer binary for the bad-input and resume checks),
+#   5. real-recording checks when ../shared/data exists.
+# Every check prints one TAP-style "ok"/"not ok" line; the last line is
+# "N passed, N failed" (CI reads it). Exit status is 0 only when none failed.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export PARLEY_ROOT=$ROOT
+
+if [ "${PARLEY_SKIP_INSTALL:-0}" != 1 ]; then
+  bash scripts/install-deps.sh || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+echo "== build (release and sanitizer)"
+if ! make -j"$JOBS" tools >/tmp/parley-build.log 2>&1; then
+  tail -40 /tmp/parley-build.log; echo "0 passed, 1 failed"; exit 1
+fi
+if ! make -j"$JOBS" SAN=1 tools >/tmp/parley-build-san.log 2>&1; then
+  tail -40 /tmp/parley-build-san.log; echo "0 passed, 1 failed"; exit 1
+fi
+
+PASS=0 FAIL=0 SKIP=0
+FAILED_NAMES=()
+# Count TAP lines from a command's output; a non-zero exit with no "not ok"
+# line counts as one failure (a crash).
+tally() {  # name, log file, exit status
+  local name=$1 log=$2 status=$3
+  local ok notok skip
+  ok=$(grep -cE '^ok ' "$log" || true)
+  skip=$(grep -ciE '^ok .*# skip' "$log" || true)
+  notok=$(grep -cE '^not ok ' "$log" || true)
+  ok=$((ok - skip))
+  PASS=$((PASS + ok)); FAIL=$((FAIL + notok)); SKIP=$((SKIP + skip))
+  if [ "$notok" -gt 0 ]; then FAILED_NAMES+=("$name"); fi
+  if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then
+    FAIL=$((FAIL + 1)); FAILED_NAMES+=("$name (exit $status)")
+    echo "not ok - $name exited with status $status"
+  fi
+}
+
+run_logged() {  # name, command...
+  local name=$1; shift
+  local log; log=$(mktemp)
+  "$@" >"$log" 2>&1
+  local status=$?
+  grep -E '^(ok|not ok) |^# ' "$log" | sed "s/^/[$name] /"
+  if [ $status -ne 0 ]; then echo "--- $name output (last 30 lines)"; tail -30 "$log"; fi
+  tally "$name" "$log" $status
+  rm -f "$log"
+}
+
+echo "== source checks"
+run_logged source bash tests/check_source.sh
+
+echo "== unit tests (ASan/UBSan)"
+export CMOCKA_MESSAGE_OUTPUT=TAP
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+for t in build-san/tests/test_*; do
+  [ -x "$t" ] || continue
+  run_logged "$(basename "$t")" "$t"
+done
+
+echo "== fuzz corpus replay (ASan/UBSan)"
+for r in build-san/tests/replay_*; do
+  [ -x "$r" ] || continue
+  name=${r##*/replay_}
+  log=$(mktemp)
+  if "$r" "tests/fuzz/corpus/$name" >"$log" 2>&1; then
+    echo "ok - fuzz corpus $name: $(tail -1 "$log")"; PASS=$((PASS + 1))
+  else
+    echo "not ok - fuzz corpus $name"; tail -20 "$log"; FAIL=$((FAIL + 1)); FAILED_NAMES+=("fuzz $name")
+  fi
+  rm -f "$log"
+done
+
+echo "== integration tests"
+for t in tests/integration/test_*.sh; do
+  run_logged "$(basename "$t" .sh)" bash "$t"
+done
+
+echo
+echo "$SKIP skipped"
+if [ ${#FAILED_NAMES[@]} -gt 0 ]; then printf 'failed: %s\n' "${FAILED_NAMES[@]}"; fi
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -1,0 +1,385 @@
+/* test_lexicon.c — lexicon parser, limits and corrections. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text/lexicon.h"
+#include "util/fs.h"
+
+static struct lexicon *parse_ok(const char *text)
+{
+	struct lexicon *lex = NULL;
+	struct parley_error err = {0};
+	enum parley_err rc = lexicon_parse(text, strlen(text), "t.lex", &lex, &err);
+	if (rc != PARLEY_OK)
+		fail_msg("unexpected parse failure: %s", err.msg);
+	assert_non_null(lex);
+	return lex;
+}
+
+static void test_valid_file(void **state)
+{
+	(void)state;
+	const char *text = "# parley lexicon v1\n"
+			   "\n"
+			   "target LAH\tL AA | L AH   # comment with ü and → in it\r\n"
+			   "target shiok SH IY AO K|SH Y AO K\n"
+			   "   correct La => lah\n"
+			   "correct wah lau=>walao\n"
+			   "correct wah => wow\n"
+			   "correct wah lau eh => walaoeh";
+	struct lexicon *lex = parse_ok(text);
+	assert_int_equal(lexicon_target_count(lex), 2);
+	const struct lex_target *t = lexicon_target_at(lex, 0);
+	assert_string_equal(t->word, "lah");
+	assert_int_equal(t->n_prons, 2);
+	assert_string_equal(t->prons[0], "L AA");
+	assert_string_equal(t->prons[1], "L AH");
+	assert_int_equal(t->line, 3);
+	t = lexicon_target_at(lex, 1);
+	assert_string_equal(t->word, "shiok");
+	assert_string_equal(t->prons[0], "SH IY AO K");
+	assert_string_equal(t->prons[1], "SH Y AO K");
+	assert_null(lexicon_target_at(lex, 2));
+
+	assert_int_equal(lexicon_correction_count(lex), 4);
+	/* Sorted by first word, longer phrases first. */
+	const struct lex_correction *c = lexicon_correction_at(lex, 0);
+	assert_string_equal(c->from[0], "la");
+	assert_string_equal(c->to, "lah");
+	c = lexicon_correction_at(lex, 1);
+	assert_int_equal(c->n_from, 3);
+	assert_string_equal(c->to, "walaoeh");
+	c = lexicon_correction_at(lex, 2);
+	assert_int_equal(c->n_from, 2);
+	assert_string_equal(c->from[1], "lau");
+	assert_string_equal(c->to, "walao");
+	assert_int_equal(c->line, 6);
+	assert_int_equal(lexicon_correction_at(lex, 3)->n_from, 1);
+
+	assert_true(lexicon_is_target(lex, "lah"));
+	assert_true(lexicon_is_target(lex, "LaH"));
+	assert_false(lexicon_is_target(lex, "la"));
+	assert_false(lexicon_is_target(lex, "an-extremely-long-word-that-cannot-possibly-be-a-target"));
+	assert_false(lexicon_is_target(NULL, "lah"));
+	assert_false(lexicon_is_target(lex, NULL));
+	assert_string_equal(lexicon_correct_word(lex, "LA"), "lah");
+	assert_string_equal(lexicon_correct_word(lex, "wah"), "wow");
+	assert_null(lexicon_correct_word(lex, "lau"));
+	lexicon_free(lex);
+}
+
+static void test_empty_text(void **state)
+{
+	(void)state;
+	struct lexicon *lex = NULL;
+	assert_int_equal(lexicon_parse("", 0, NULL, &lex, NULL), PARLEY_OK);
+	assert_int_equal(lexicon_target_count(lex), 0);
+	assert_int_equal(lexicon_correction_count(lex), 0);
+	lexicon_free(lex);
+	lexicon_free(NULL);
+}
+
+struct bad_case {
+	const char *text;
+	enum parley_err code;
+	const char *msg; /* substring of the message */
+};
+
+static const struct bad_case bad_cases[] = {
+	{"tarrget lah L AA\n", PARLEY_ERR_INVALID, "t.lex:1: unknown directive 'tarrget'"},
+	{"# c\n\ntarget lah L AX\n", PARLEY_ERR_INVALID, "t.lex:3: unknown phone 'AX'"},
+	{"target lah L AA1\n", PARLEY_ERR_INVALID, "'AA1' has a stress digit; write 'AA'"},
+	{"target lah l aa\n", PARLEY_ERR_INVALID, "phone 'l' must be upper-case ('L')"},
+	{"target wah lau W AA L AW\n", PARLEY_ERR_INVALID, "unknown phone 'lau'"},
+	{"target lah L AA |\n", PARLEY_ERR_INVALID, "empty pronunciation for 'lah'"},
+	{"target lah | L AA\n", PARLEY_ERR_INVALID, "empty pronunciation"},
+	{"target lah L AA || L AH\n", PARLEY_ERR_INVALID, "empty pronunciation"},
+	{"target lah\n", PARLEY_ERR_INVALID, "target 'lah' has no pronunciation"},
+	{"target\n", PARLEY_ERR_INVALID, "'target' needs a word and a pronunciation"},
+	{"target l\xc3\xa4h L AA\n", PARLEY_ERR_INVALID, "t.lex:1: non-ASCII byte 0xC3 at column 9"},
+	{"target l@h L AA\n", PARLEY_ERR_INVALID, "has the character '@'"},
+	{"target -lah L AA\n", PARLEY_ERR_INVALID, "must start with a letter or digit"},
+	{"target lah L AA\ntarget LAH L AH\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: target 'lah' is declared again (first at line 1)"},
+	{"target lah L AA | L AA\n", PARLEY_ERR_INVALID, "'L AA' is listed twice"},
+	{"target lah L AA | L AH | L AO | L OW | L EH | L EY | L IH | L IY | L UW\n",
+	 PARLEY_ERR_TOO_LARGE, "more than 8 pronunciations"},
+	{"target x AA AA AA AA AA AA AA AA AA AA AA AA AA AA AA AA AA AA AA AA AA AA AA AA "
+	 "AA AA AA AA AA AA AA AA AA\n",
+	 PARLEY_ERR_TOO_LARGE, "more than 32 phones"},
+	{"target abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv L AA\n", PARLEY_ERR_TOO_LARGE,
+	 "is longer than 47 bytes"},
+	{"correct la lah\n", PARLEY_ERR_INVALID, "needs 'FROM... => TO'"},
+	{"correct => lah\n", PARLEY_ERR_INVALID, "no word before '=>'"},
+	{"correct la =>\n", PARLEY_ERR_INVALID, "followed by exactly one word"},
+	{"correct la => lah lor\n", PARLEY_ERR_INVALID, "followed by exactly one word"},
+	{"correct la => lah => lor\n", PARLEY_ERR_INVALID, "more than one '=>'"},
+	{"correct a b c d e => x\n", PARLEY_ERR_TOO_LARGE, "more than 4 words before '=>'"},
+	{"correct LA => la\n", PARLEY_ERR_INVALID, "'la => la' changes nothing"},
+	{"correct la | x => lah\n", PARLEY_ERR_INVALID, "word '|' must start with a letter"},
+	{"correct la => lah\n# x\ncorrect La => lor\n", PARLEY_ERR_INVALID,
+	 "t.lex:3: correction of 'la' is declared again (first at line 1)"},
+	{"correct wah lau => walao\ncorrect wah LAU => wow\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: correction of 'wah lau' is declared again"},
+	{"correct lah => la\ntarget lah L AA\n", PARLEY_ERR_INVALID,
+	 "t.lex:1: 'lah' is a target (line 2)"},
+	{"target lah L AA\x01\n", PARLEY_ERR_INVALID, "control byte 0x01 at column 16"},
+	{"target lah L AA\rx\n", PARLEY_ERR_INVALID, "control byte 0x0D"},
+};
+
+static void check_bad(const char *text, size_t len, enum parley_err code, const char *msg)
+{
+	struct lexicon *lex = (struct lexicon *)1;
+	struct parley_error err = {0};
+	enum parley_err rc = lexicon_parse(text, len, "t.lex", &lex, &err);
+	if (rc != code || !strstr(err.msg, msg))
+		fail_msg("input %.40s...: got code %d '%s', want code %d with '%s'", text, rc,
+			 err.msg, code, msg);
+	assert_null(lex);
+	assert_int_equal(err.code, code);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		check_bad(bad_cases[i].text, strlen(bad_cases[i].text), bad_cases[i].code,
+			  bad_cases[i].msg);
+}
+
+static void test_nul_byte(void **state)
+{
+	(void)state;
+	static const char text[] = "target lah L AA\ntarget l\0h L AA\n";
+	check_bad(text, sizeof(text) - 1, PARLEY_ERR_INVALID, "t.lex:2: NUL byte at column 9");
+	static const char comment[] = "target lah L AA # x\0y\n";
+	check_bad(comment, sizeof(comment) - 1, PARLEY_ERR_INVALID, "NUL byte in a comment");
+}
+
+static void test_line_too_long(void **state)
+{
+	(void)state;
+	char text[LEXICON_LINE_MAX + 64];
+	/* Exactly LEXICON_LINE_MAX bytes (plus CRLF) is fine. */
+	memset(text, ' ', sizeof(text));
+	memcpy(text, "target lah L AA", 15);
+	text[LEXICON_LINE_MAX] = '\r';
+	text[LEXICON_LINE_MAX + 1] = '\n';
+	struct lexicon *lex = NULL;
+	assert_int_equal(lexicon_parse(text, LEXICON_LINE_MAX + 2, "t.lex", &lex, NULL), PARLEY_OK);
+	lexicon_free(lex);
+	text[LEXICON_LINE_MAX] = ' ';
+	check_bad(text, LEXICON_LINE_MAX + 1, PARLEY_ERR_TOO_LARGE,
+		  "t.lex:1: line is longer than 512 bytes");
+}
+
+static void test_too_many_entries(void **state)
+{
+	(void)state;
+	size_t cap = (LEXICON_MAX_ENTRIES + 1) * 32;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	size_t len = 0;
+	for (int i = 0; i < LEXICON_MAX_ENTRIES + 1; i++)
+		len += (size_t)snprintf(text + len, cap - len, "correct w%d => x%d\n", i, i);
+	/* The limit itself is fine. */
+	size_t len_at_limit = len - strlen("correct w2048 => x2048\n");
+	struct lexicon *lex = NULL;
+	assert_int_equal(lexicon_parse(text, len_at_limit, "t.lex", &lex, NULL), PARLEY_OK);
+	assert_int_equal(lexicon_correction_count(lex), LEXICON_MAX_ENTRIES);
+	lexicon_free(lex);
+	check_bad(text, len, PARLEY_ERR_TOO_LARGE, "t.lex:2049: more than 2048 entries");
+	free(text);
+}
+
+static void test_too_many_bytes(void **state)
+{
+	(void)state;
+	size_t len = LEXICON_MAX_BYTES + 1;
+	char *text = malloc(len);
+	assert_non_null(text);
+	memset(text, '\n', len);
+	check_bad(text, len, PARLEY_ERR_TOO_LARGE, "more than the 1048576 allowed");
+	free(text);
+}
+
+static void test_load_file_missing(void **state)
+{
+	(void)state;
+	struct lexicon *lex = NULL;
+	struct parley_error err = {0};
+	assert_int_equal(lexicon_load_file("tests/no/such/file.lex", &lex, &err), PARLEY_ERR_IO);
+	assert_null(lex);
+	assert_non_null(strstr(err.msg, "tests/no/such/file.lex"));
+}
+
+/* ---- corrections ---- */
+
+static struct lex_token tok(const char *text, double start, double end, float conf, int speaker)
+{
+	struct lex_token t = {.start = start, .end = end, .conf = conf, .speaker = speaker};
+	snprintf(t.text, sizeof(t.text), "%s", text);
+	return t;
+}
+
+static void test_apply_single_and_phrase(void **state)
+{
+	(void)state;
+	struct lexicon *lex = NULL;
+	assert_int_equal(lexicon_default(&lex, NULL), PARLEY_OK);
+	struct lex_token toks[] = {
+		tok("Can", 0.0, 0.2, 0.9f, 1),  tok("LA", 0.2, 0.4, 0.8f, 1),
+		tok("Wah", 1.0, 1.2, 0.7f, 1),  tok("LAU", 1.25, 1.6, 0.5f, 1),
+		tok("so", 1.7, 1.8, 0.9f, 1),   tok("pai", 2.0, 2.2, 0.6f, 1),
+		tok("seh", 2.2, 2.5, 0.8f, 1),
+	};
+	size_t origin[7];
+	size_t n = lexicon_apply(lex, toks, 7, origin);
+	assert_int_equal(n, 5);
+	const char *want[] = {"can", "lah", "walao", "so", "paiseh"};
+	const size_t want_origin[] = {0, 1, 2, 4, 5};
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(toks[i].text, want[i]);
+		assert_int_equal(origin[i], want_origin[i]);
+	}
+	/* Merged times span the phrase; confidence is the lowest. */
+	assert_true(toks[2].start == 1.0 && toks[2].end == 1.6);
+	assert_true(toks[2].conf == 0.5f);
+	assert_int_equal(toks[2].speaker, 1);
+	assert_true(toks[4].start == 2.0 && toks[4].end == 2.5);
+	assert_true(toks[1].start == 0.2 && toks[1].end == 0.4 && toks[1].conf == 0.8f);
+	lexicon_free(lex);
+}
+
+static void test_apply_boundaries(void **state)
+{
+	(void)state;
+	struct lexicon *lex = NULL;
+	assert_int_equal(lexicon_default(&lex, NULL), PARLEY_OK);
+	/* Different speakers, a long gap, and a phrase cut by the end: no merge. */
+	struct lex_token toks[] = {
+		tok("wah", 0.0, 0.2, 1, 1), tok("lau", 0.2, 0.4, 1, 2),
+		tok("wah", 1.0, 1.2, 1, 1), tok("lau", 2.5, 2.7, 1, 1),
+		tok("wah", 3.0, 3.2, 1, 1),
+	};
+	size_t n = lexicon_apply(lex, toks, 5, NULL);
+	assert_int_equal(n, 5);
+	assert_string_equal(toks[0].text, "wah");
+	assert_string_equal(toks[1].text, "lau");
+	assert_string_equal(toks[3].text, "lau");
+	assert_string_equal(toks[4].text, "wah");
+	assert_int_equal(lexicon_apply(lex, toks, 0, NULL), 0);
+	lexicon_free(lex);
+}
+
+static void test_apply_longest_first_no_chain(void **state)
+{
+	(void)state;
+	struct lexicon *lex = parse_ok("correct a b => x\n"
+				       "correct a b c => y\n"
+				       "correct y => z\n"
+				       "correct x => w\n");
+	struct lex_token toks[] = {tok("a", 0, 0, 1, 0), tok("b", 0, 0, 1, 0), tok("c", 0, 0, 1, 0),
+				   tok("a", 0, 0, 1, 0), tok("b", 0, 0, 1, 0), tok("d", 0, 0, 1, 0)};
+	size_t n = lexicon_apply(lex, toks, 6, NULL);
+	assert_int_equal(n, 3);
+	assert_string_equal(toks[0].text, "y");
+	assert_string_equal(toks[1].text, "x");
+	assert_string_equal(toks[2].text, "d");
+	lexicon_free(lex);
+}
+
+static void test_apply_plain_english(void **state)
+{
+	(void)state;
+	struct lexicon *lex = NULL;
+	assert_int_equal(lexicon_default(&lex, NULL), PARLEY_OK);
+	const char *sentence[] = {"the", "law", "says", "we", "may", "lay", "low", "and", "chop",
+				  "wood", "see", "ya", "at", "the", "show", "he", "shook", "my",
+				  "hand", "on", "the", "ma", "can", "kia", "so", "pie", "say"};
+	size_t n = sizeof(sentence) / sizeof(sentence[0]);
+	struct lex_token toks[32];
+	for (size_t i = 0; i < n; i++)
+		toks[i] = tok(sentence[i], (double)i, (double)i + 0.5, 1, 0);
+	assert_int_equal(lexicon_apply(lex, toks, n, NULL), n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(toks[i].text, sentence[i]);
+	/* NULL lexicon: lower-case only. */
+	toks[0] = tok("Hello", 0, 0, 1, 0);
+	assert_int_equal(lexicon_apply(NULL, toks, 1, NULL), 1);
+	assert_string_equal(toks[0].text, "hello");
+	lexicon_free(lex);
+}
+
+/* ---- the built-in lexicon ---- */
+
+static void test_default_lexicon(void **state)
+{
+	(void)state;
+	struct lexicon *lex = NULL;
+	struct parley_error err = {0};
+	if (lexicon_default(&lex, &err) != PARLEY_OK)
+		fail_msg("%s", err.msg);
+	static const char *required[] = {"lah",   "lor",   "leh",    "meh",    "sia",   "hor",
+					 "walao", "shiok", "paiseh", "alamak", "bojio", "kiasu",
+					 "sian",  "makan", "jialat", "chope"};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		if (!lexicon_is_target(lex, required[i]))
+			fail_msg("default lexicon lacks target '%s'", required[i]);
+	}
+	assert_true(lexicon_correction_count(lex) >= 30);
+	/* Corrections never produce a word that is not a target. */
+	for (size_t i = 0; i < lexicon_correction_count(lex); i++) {
+		const struct lex_correction *c = lexicon_correction_at(lex, i);
+		if (!lexicon_is_target(lex, c->to))
+			fail_msg("correction at line %u produces non-target '%s'", c->line, c->to);
+	}
+	lexicon_free(lex);
+}
+
+static void test_default_matches_data_file(void **state)
+{
+	(void)state;
+	char *data = NULL;
+	size_t len = 0;
+	struct parley_error err = {0};
+	if (fs_read_file("data/lexicon/singlish.lex", LEXICON_MAX_BYTES, &data, &len, &err) !=
+	    PARLEY_OK)
+		fail_msg("%s (tests run from the repository root)", err.msg);
+	const char *builtin = lexicon_default_text();
+	assert_int_equal(len, strlen(builtin));
+	assert_memory_equal(data, builtin, len);
+	free(data);
+
+	struct lexicon *lex = NULL;
+	assert_int_equal(lexicon_load_file("data/lexicon/singlish.lex", &lex, &err), PARLEY_OK);
+	lexicon_free(lex);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_file),
+		cmocka_unit_test(test_empty_text),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_line_too_long),
+		cmocka_unit_test(test_too_many_entries),
+		cmocka_unit_test(test_too_many_bytes),
+		cmocka_unit_test(test_load_file_missing),
+		cmocka_unit_test(test_apply_single_and_phrase),
+		cmocka_unit_test(test_apply_boundaries),
+		cmocka_unit_test(test_apply_longest_first_no_chain),
+		cmocka_unit_test(test_apply_plain_english),
+		cmocka_unit_test(test_default_lexicon),
+		cmocka_unit_test(test_default_matches_data_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
