@@ -45,10 +45,12 @@ all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
-	ar rcs $@ $^
+	@echo "  AR $@"
+	@ar rcs $@ $^
 
 $(BUILD)/parley: $(MAIN_OBJ) $(BUILD)/libparley.a
-	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -63,12 +65,14 @@ $(BUILD)/obj/%.o: %.cc
 # Unit tests: one cmocka binary per tests/unit/test_*.c
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libparley.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libparley.a $(LDSAN) $(LDLIBS) -lcmocka
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libparley.a $(LDSAN) $(LDLIBS) -lcmocka
 
 # Fuzz targets replayed over their corpus with a plain driver (normal test run)
 $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/libparley.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay_main.c $(BUILD)/libparley.a $(LDSAN) $(LDLIBS)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay_main.c $(BUILD)/libparley.a $(LDSAN) $(LDLIBS)
 
 tools: $(BUILD)/parley $(UNIT_BIN) $(REPLAY_BIN)
 

@@ -201,9 +201,15 @@ static enum parley_err export_srt_vtt(const char *dir, const struct export_data 
 	return rc;
 }
 
-static enum parley_err export_rttm(const char *dir, const char *name, const struct export_data *d,
-				   struct parley_error *err)
+static enum parley_err export_rttm(const char *dir, const char *rec_name,
+				   const struct export_data *d, struct parley_error *err)
 {
+	/* RTTM fields are separated by white space: keep the name one field. */
+	char name[STORE_NAME_MAX];
+	snprintf(name, sizeof(name), "%s", rec_name);
+	for (char *c = name; *c; c++)
+		if (*c == ' ' || *c == '\t')
+			*c = '_';
 	struct strbuf sb;
 	strbuf_init(&sb, EXPORT_MAX_BYTES);
 	enum parley_err rc = PARLEY_OK;

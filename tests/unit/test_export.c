@@ -1,0 +1,126 @@
+/* test_export.c — output formats written from a hand-filled store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/export.h"
+#include "store/store.h"
+#include "util/fs.h"
+
+static void test_timestamps(void **state)
+{
+	(void)state;
+	char s[32];
+	export_timestamp(0, ',', s, sizeof(s));
+	assert_string_equal(s, "00:00:00,000");
+	export_timestamp(3661.2345, '.', s, sizeof(s));
+	assert_string_equal(s, "01:01:01.235");
+	export_timestamp(59.9996, ',', s, sizeof(s));
+	assert_string_equal(s, "00:01:00,000");
+	export_timestamp(-3, '.', s, sizeof(s));
+	assert_string_equal(s, "00:00:00.000");
+}
+
+static char *read_text(const char *dir, const char *file)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	char *data = NULL;
+	size_t len;
+	struct parley_error err = {0};
+	if (fs_read_file(path, 1 << 20, &data, &len, &err) != PARLEY_OK)
+		fail_msg("%s", err.msg);
+	return data;
+}
+
+static void test_formats(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/parley-export-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char db[300], out[300], data[300];
+	snprintf(db, sizeof(db), "%s/t.db", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	struct parley_error err = {0};
+	struct store *st;
+	int64_t batch, rec;
+	assert_int_equal(store_open(db, &st, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(st, batch, "call, one", "/in/call.wav", "x", &rec, &err), PARLEY_OK);
+	assert_int_equal(store_recording_set_duration(st, rec, 5.0, &err), PARLEY_OK);
+	struct store_segment turns[2] = {{0.5, 2.0, 0}, {2.5, 4.5, 1}};
+	struct store_word words[4] = {
+		{0.6, 0.9, 0.9f, 0, "hello"}, {1.0, 1.4, 0.8f, 0, "lah"},
+		{2.6, 3.0, 0.7f, 1, "walao"}, {3.1, 3.5, 0.6f, 1, "lah"},
+	};
+	struct store_speaker spk[2] = {{0, 1.5, 1, 0, 0}, {1, 2.0, 1, 0, 0}};
+	struct store_count counts[4] = {{0, "lah", 1}, {0, "walao", 0}, {1, "lah", 1}, {1, "walao", 1}};
+	assert_int_equal(store_segments_put(st, rec, "turn", turns, 2, &err), PARLEY_OK);
+	assert_int_equal(store_words_put(st, rec, "words", words, 4, &err), PARLEY_OK);
+	assert_int_equal(store_speakers_put(st, rec, spk, 2, &err), PARLEY_OK);
+	assert_int_equal(store_counts_put(st, rec, counts, 4, &err), PARLEY_OK);
+	bool found;
+	struct store_recording r;
+	assert_int_equal(store_lease_next(st, batch, "h:1", 60, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_recording_finish(st, rec, "h:1", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
+	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
+	struct export_params p = {out, data, "{\"stt\":\"test\"}"};
+	assert_int_equal(export_recording(st, &p, &r, &err), PARLEY_OK);
+	assert_int_equal(export_summary(st, &p, batch, &err), PARLEY_OK);
+	char rdir[400];
+	snprintf(rdir, sizeof(rdir), "%s/call, one", out);
+
+	char *srt = read_text(rdir, "transcript.srt");
+	assert_string_equal(srt, "1\n00:00:00,600 --> 00:00:01,400\nspeaker-1: hello lah\n\n"
+				 "2\n00:00:02,600 --> 00:00:03,500\nspeaker-2: walao lah\n\n");
+	free(srt);
+	char *vtt = read_text(rdir, "transcript.vtt");
+	assert_string_equal(vtt, "WEBVTT\n\n1\n00:00:00.600 --> 00:00:01.400\n<v speaker-1>hello lah</v>\n\n"
+				 "2\n00:00:02.600 --> 00:00:03.500\n<v speaker-2>walao lah</v>\n\n");
+	free(vtt);
+	char *rttm = read_text(rdir, "transcript.rttm");
+	/* RTTM fields are space separated: a name with a space would break them */
+	assert_string_equal(rttm, "SPEAKER call,_one 1 0.500 1.500 <NA> <NA> speaker-1 <NA> <NA>\n"
+				  "SPEAKER call,_one 1 2.500 2.000 <NA> <NA> speaker-2 <NA> <NA>\n");
+	free(rttm);
+	char *txt = read_text(rdir, "transcript.txt");
+	assert_string_equal(txt, "[00:00:00.500 - 00:00:02.000] speaker-1: hello lah\n"
+				 "[00:00:02.500 - 00:00:04.500] speaker-2: walao lah\n");
+	free(txt);
+	char *csv = read_text(out, "summary.csv");
+	assert_string_equal(csv, "recording,speaker,word,count\n"
+				 "\"call, one\",speaker-1,lah,1\n\"call, one\",speaker-1,walao,0\n"
+				 "\"call, one\",speaker-2,lah,1\n\"call, one\",speaker-2,walao,1\n");
+	free(csv);
+	char *js = read_text(rdir, "transcript.json");
+	json_error_t jerr;
+	json_t *root = json_loads(js, 0, &jerr);
+	assert_non_null(root);
+	assert_string_equal(json_string_value(json_object_get(root, "name")), "call, one");
+	assert_int_equal(json_array_size(json_object_get(root, "words")), 4);
+	assert_int_equal(json_array_size(json_object_get(root, "speakers")), 2);
+	json_t *c2 = json_object_get(json_object_get(root, "counts"), "speaker-2");
+	assert_int_equal(json_integer_value(json_object_get(c2, "walao")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "engines"), "stt")), "test");
+	json_decref(root);
+	free(js);
+	store_close(st);
+	fs_remove_tree(dir, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_formats),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

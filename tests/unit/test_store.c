@@ -1,0 +1,266 @@
+/* test_store.c — the SQLite store: migrations, recordings, leases, stage
+ * runs, results replaced on re-run, progress. Each test uses a fresh file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/worker.h"
+#include "store/schema.h"
+#include "store/store.h"
+#include "util/fs.h"
+
+struct fixture {
+	char dir[256];
+	char path[300];
+	struct store *st;
+	int64_t batch;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "%s/parley-store-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	struct parley_error err = {0};
+	if (store_open(f->path, &f->st, &err) != PARLEY_OK)
+		return -1;
+	if (store_batch_ensure(f->st, "b", "run", &f->batch, &err) != PARLEY_OK)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	store_close(f->st);
+	fs_remove_tree(f->dir, NULL);
+	free(f);
+	return 0;
+}
+
+static int64_t add(struct fixture *f, const char *name, const char *fp)
+{
+	int64_t id = 0;
+	struct parley_error err = {0};
+	assert_int_equal(store_recording_add(f->st, f->batch, name, "/src", fp, &id, &err), PARLEY_OK);
+	return id;
+}
+
+static void test_schema_version_and_reopen(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(store_schema_version(f->st), (int)store_migration_count);
+	struct store *again = NULL;
+	struct parley_error err = {0};
+	assert_int_equal(store_open(f->path, &again, &err), PARLEY_OK);
+	assert_int_equal(store_schema_version(again), (int)store_migration_count);
+	int64_t b2 = 0;
+	assert_int_equal(store_batch_ensure(again, "b", "run", &b2, &err), PARLEY_OK);
+	assert_int_equal(b2, f->batch); /* same name, same batch */
+	store_close(again);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version = 999'", f->path);
+	if (system(cmd) != 0)
+		skip();
+	struct store *again = NULL;
+	struct parley_error err = {0};
+	assert_int_equal(store_open(f->path, &again, &err), PARLEY_ERR_STORE);
+	assert_non_null(strstr(err.msg, "newer than this parley"));
+	assert_null(again);
+}
+
+static void test_unwritable_path(void **state)
+{
+	(void)state;
+	struct store *st = NULL;
+	struct parley_error err = {0};
+	assert_int_equal(store_open("/nonexistent-dir/x/t.db", &st, &err), PARLEY_ERR_STORE);
+	assert_non_null(strstr(err.msg, "/nonexistent-dir/x/t.db"));
+}
+
+static void test_lease_cycle(void **state)
+{
+	struct fixture *f = *state;
+	struct parley_error err = {0};
+	int64_t a = add(f, "a", "1"), b = add(f, "b", "1");
+	struct store_recording r;
+	bool found;
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, &r, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_int_equal(r.id, a);
+	assert_int_equal(r.attempts, 1);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:2", 60, &r, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_int_equal(r.id, b);
+	/* nothing left while both leases are live */
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:3", 60, &r, &found, &err), PARLEY_OK);
+	assert_false(found);
+	/* renew by the owner works, by another fails with BUSY */
+	assert_int_equal(store_lease_renew(f->st, a, "h:1", 60, &err), PARLEY_OK);
+	assert_int_equal(store_lease_renew(f->st, a, "h:9", 60, &err), PARLEY_ERR_BUSY);
+	/* an expired lease is taken over */
+	assert_int_equal(store_lease_renew(f->st, b, "h:2", -1, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:3", 60, &r, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_int_equal(r.id, b);
+	assert_int_equal(r.attempts, 2);
+	/* the old owner can no longer finish it */
+	assert_int_equal(store_recording_finish(f->st, b, "h:2", STORE_DONE, NULL, NULL, &err), PARLEY_ERR_BUSY);
+	assert_int_equal(store_recording_finish(f->st, b, "h:3", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
+	assert_int_equal(store_recording_finish(f->st, a, "h:1", STORE_FAILED, "audio", "bad", &err), PARLEY_OK);
+	struct store_progress p;
+	assert_int_equal(store_progress_get(f->st, f->batch, &p, &err), PARLEY_OK);
+	assert_int_equal(p.total, 2);
+	assert_int_equal(p.done, 1);
+	assert_int_equal(p.failed, 1);
+	assert_int_equal(store_recording_get(f->st, a, &r, &err), PARLEY_OK);
+	assert_string_equal(r.error, "bad");
+}
+
+static void test_reclaim_dead_owner(void **state)
+{
+	struct fixture *f = *state;
+	struct parley_error err = {0};
+	int64_t a = add(f, "a", "1");
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0); /* child's pid is now dead */
+	char owner[64], host[64];
+	worker_host(host, sizeof(host));
+	snprintf(owner, sizeof(owner), "%s:%ld", host, (long)child);
+	struct store_recording r;
+	bool found;
+	assert_int_equal(store_lease_next(f->st, f->batch, owner, 3600, &r, &found, &err), PARLEY_OK);
+	assert_true(found);
+	/* a live owner (us) on another recording is left alone */
+	int64_t b = add(f, "b", "1");
+	char me[64];
+	snprintf(me, sizeof(me), "%s:%ld", host, (long)getpid());
+	assert_int_equal(store_lease_next(f->st, f->batch, me, 3600, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(r.id, b);
+	int n = 0;
+	assert_int_equal(store_lease_reclaim_dead(f->st, host, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_lease_next(f->st, f->batch, me, 3600, &r, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_int_equal(r.id, a);
+}
+
+static void test_retry_later_backoff(void **state)
+{
+	struct fixture *f = *state;
+	struct parley_error err = {0};
+	int64_t a = add(f, "a", "1");
+	struct store_recording r;
+	bool found;
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_recording_retry_later(f->st, a, "h:1", 3600, "engine timeout", &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, &r, &found, &err), PARLEY_OK);
+	assert_false(found); /* still backing off */
+	struct store_progress p;
+	assert_int_equal(store_progress_get(f->st, f->batch, &p, &err), PARLEY_OK);
+	assert_int_equal(p.pending, 1);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, &r, &found, &err), PARLEY_OK);
+}
+
+static void test_results_replace_and_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct parley_error err = {0};
+	int64_t a = add(f, "a", "fp1");
+	struct store_segment s1[3] = {{0, 1, 0}, {1, 2, 1}, {2, 3, 0}};
+	struct store_segment s2[1] = {{5, 6, 1}};
+	assert_int_equal(store_begin(f->st, &err), PARLEY_OK);
+	assert_int_equal(store_segments_put(f->st, a, "turn", s1, 3, &err), PARLEY_OK);
+	assert_int_equal(store_stage_done(f->st, a, "diarize", 0.1, 0.2, &err), PARLEY_OK);
+	assert_int_equal(store_commit(f->st, &err), PARLEY_OK);
+	assert_int_equal(store_segments_put(f->st, a, "speech", s2, 1, &err), PARLEY_OK);
+	/* re-running replaces, never adds */
+	assert_int_equal(store_segments_put(f->st, a, "turn", s2, 1, &err), PARLEY_OK);
+	struct store_segment *got;
+	size_t n;
+	assert_int_equal(store_segments_get(f->st, a, "turn", &got, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 1);
+	assert_true(got[0].start == 5 && got[0].speaker == 1);
+	free(got);
+	struct store_word w[2] = {{0.1, 0.4, 0.9f, 0, "hello"}, {0.5, 0.7, 0.5f, 1, "lah"}};
+	assert_int_equal(store_words_put(f->st, a, "words", w, 2, &err), PARLEY_OK);
+	assert_int_equal(store_words_put(f->st, a, "bogus", w, 2, &err), PARLEY_ERR_INTERNAL);
+	struct store_word *gw;
+	assert_int_equal(store_words_get(f->st, a, "words", &gw, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(gw[1].text, "lah");
+	free(gw);
+	struct store_count c[1] = {{1, "lah", 4}};
+	assert_int_equal(store_counts_put(f->st, a, c, 1, &err), PARLEY_OK);
+	enum store_status st;
+	assert_int_equal(store_stage_status(f->st, a, "diarize", &st, &err), PARLEY_OK);
+	assert_int_equal(st, STORE_DONE);
+	/* same fingerprint: finished stages stay */
+	assert_int_equal(add(f, "a", "fp1"), a);
+	assert_int_equal(store_stage_status(f->st, a, "diarize", &st, &err), PARLEY_OK);
+	assert_int_equal(st, STORE_DONE);
+	/* the input changed: everything is dropped */
+	assert_int_equal(add(f, "a", "fp2"), a);
+	assert_int_equal(store_stage_status(f->st, a, "diarize", &st, &err), PARLEY_OK);
+	assert_int_equal(st, STORE_PENDING);
+	assert_int_equal(store_segments_get(f->st, a, "turn", &got, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 0);
+	free(got);
+	struct store_count *gc;
+	assert_int_equal(store_counts_get(f->st, a, &gc, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 0);
+	free(gc);
+}
+
+static void test_rollback_discards(void **state)
+{
+	struct fixture *f = *state;
+	struct parley_error err = {0};
+	int64_t a = add(f, "a", "1");
+	struct store_segment s[1] = {{0, 1, 0}};
+	assert_int_equal(store_begin(f->st, &err), PARLEY_OK);
+	assert_int_equal(store_segments_put(f->st, a, "turn", s, 1, &err), PARLEY_OK);
+	assert_int_equal(store_stage_done(f->st, a, "diarize", 0, 0, &err), PARLEY_OK);
+	store_rollback(f->st);
+	enum store_status st;
+	assert_int_equal(store_stage_status(f->st, a, "diarize", &st, &err), PARLEY_OK);
+	assert_int_equal(st, STORE_PENDING);
+	struct store_segment *got;
+	size_t n;
+	assert_int_equal(store_segments_get(f->st, a, "turn", &got, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 0);
+	free(got);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_schema_version_and_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reclaim_dead_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_later_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_results_replace_and_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

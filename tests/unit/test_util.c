@@ -1,0 +1,141 @@
+/* test_util.c — error messages, bounded buffers, atomic files, paths. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strbuf.h"
+
+static void test_error_set_and_prefix(void **state)
+{
+	(void)state;
+	struct parley_error err = {0};
+	assert_int_equal(parley_error_set(&err, PARLEY_ERR_AUDIO, "%s: not audio", "a.txt"), PARLEY_ERR_AUDIO);
+	assert_string_equal(err.msg, "a.txt: not audio");
+	parley_error_prefix(&err, "recording %d", 3);
+	assert_string_equal(err.msg, "recording 3: a.txt: not audio");
+	assert_int_equal(err.code, PARLEY_ERR_AUDIO);
+	assert_int_equal(parley_error_set(NULL, PARLEY_ERR_IO, "x"), PARLEY_ERR_IO);
+	parley_error_clear(&err);
+	assert_int_equal(err.code, PARLEY_OK);
+	assert_string_equal(err.msg, "");
+}
+
+static void test_error_table_complete(void **state)
+{
+	(void)state;
+	for (int c = 0; c < PARLEY_ERR_COUNT_; c++) {
+		assert_non_null(parley_strerror((enum parley_err)c));
+		assert_true(strlen(parley_err_name((enum parley_err)c)) > 0);
+	}
+	assert_string_equal(parley_strerror((enum parley_err)999), "unknown error");
+	assert_false(parley_err_is_transient(PARLEY_ERR_AUDIO));
+	assert_false(parley_err_is_transient(PARLEY_ERR_EMPTY));
+	assert_true(parley_err_is_transient(PARLEY_ERR_STORE));
+	assert_true(parley_err_is_transient(PARLEY_ERR_ENGINE));
+}
+
+static void test_strbuf_bounds(void **state)
+{
+	(void)state;
+	struct strbuf sb;
+	strbuf_init(&sb, 10);
+	assert_string_equal(sb.buf, "");
+	assert_int_equal(strbuf_adds(&sb, "hello"), PARLEY_OK);
+	assert_int_equal(strbuf_addf(&sb, "%d", 1234), PARLEY_OK);
+	assert_string_equal(sb.buf, "hello1234");
+	/* past the cap: refused, buffer unchanged */
+	assert_int_equal(strbuf_adds(&sb, "xy"), PARLEY_ERR_TOO_LARGE);
+	assert_string_equal(sb.buf, "hello1234");
+	assert_int_equal(strbuf_addf(&sb, "%s", "a long string"), PARLEY_ERR_TOO_LARGE);
+	assert_int_equal(sb.len, 9);
+	assert_int_equal(strbuf_adds(&sb, "z"), PARLEY_OK);
+	size_t len;
+	char *s = strbuf_detach(&sb, &len);
+	assert_int_equal(len, 10);
+	assert_string_equal(s, "hello1234z");
+	free(s);
+	strbuf_release(&sb);
+	/* a long formatted append goes through the slow path */
+	strbuf_init(&sb, 0);
+	char big[1000];
+	memset(big, 'q', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(strbuf_addf(&sb, "<%s>", big), PARLEY_OK);
+	assert_int_equal(sb.len, 1001);
+	strbuf_release(&sb);
+}
+
+static void test_fs_atomic_and_read(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/parley-util-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char sub[256], path[300];
+	snprintf(sub, sizeof(sub), "%s/a/b/c", dir);
+	struct parley_error err = {0};
+	assert_int_equal(fs_mkdir_p(sub, &err), PARLEY_OK);
+	assert_int_equal(fs_mkdir_p(sub, &err), PARLEY_OK);
+	assert_int_equal(fs_path_join(path, sizeof(path), sub, "f.txt", &err), PARLEY_OK);
+	assert_int_equal(fs_write_atomic(path, "data", 4, &err), PARLEY_OK);
+	char *data;
+	size_t len;
+	assert_int_equal(fs_read_file(path, 100, &data, &len, &err), PARLEY_OK);
+	assert_int_equal(len, 4);
+	assert_string_equal(data, "data");
+	free(data);
+	assert_int_equal(fs_read_file(path, 3, &data, &len, &err), PARLEY_ERR_TOO_LARGE);
+	assert_null(data);
+	assert_int_equal(fs_read_file(sub, 100, &data, &len, &err), PARLEY_ERR_IO);
+	assert_non_null(strstr(err.msg, "is a directory"));
+	char missing[300];
+	snprintf(missing, sizeof(missing), "%s/nope", dir);
+	assert_int_equal(fs_read_file(missing, 100, &data, &len, &err), PARLEY_ERR_IO);
+	assert_non_null(strstr(err.msg, "No such file"));
+	/* a file where a directory should be */
+	assert_int_equal(fs_mkdir_p(path, &err), PARLEY_ERR_IO);
+	/* no temporary files left behind */
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls %s | grep tmp)\"", sub);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fs_remove_tree(dir, &err), PARLEY_OK);
+	assert_false(fs_exists(dir));
+}
+
+static void test_path_limits_and_stem(void **state)
+{
+	(void)state;
+	char out[16];
+	struct parley_error err = {0};
+	assert_int_equal(fs_path_join(out, sizeof(out), "abcdefgh", "ijklmnop", &err), PARLEY_ERR_TOO_LARGE);
+	assert_int_equal(fs_path_join(out, sizeof(out), "a/", "b", &err), PARLEY_OK);
+	assert_string_equal(out, "a/b");
+	char stem[64];
+	fs_stem("dir/sub/call.final.mp3", stem, sizeof(stem));
+	assert_string_equal(stem, "call.final");
+	fs_stem(".hidden", stem, sizeof(stem));
+	assert_string_equal(stem, ".hidden");
+	fs_stem("noext", stem, sizeof(stem));
+	assert_string_equal(stem, "noext");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_set_and_prefix),
+		cmocka_unit_test(test_error_table_complete),
+		cmocka_unit_test(test_strbuf_bounds),
+		cmocka_unit_test(test_fs_atomic_and_read),
+		cmocka_unit_test(test_path_limits_and_stem),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
