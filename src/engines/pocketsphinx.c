@@ -82,7 +82,7 @@ struct stt_pocketsphinx_params stt_pocketsphinx_default_params(void)
 {
 	return (struct stt_pocketsphinx_params){
 		.model_dir = STT_POCKETSPHINX_MODEL_DIR,
-		.keyword_weight = 0.01,
+		.keyword_weight = 1e-5,
 		.max_seconds = 120.0,
 	};
 }
@@ -223,6 +223,7 @@ static enum parley_err write_merged_dict(FILE *out, const char *dict_path,
 		const struct lex_target *t = lexicon_find_target(lex, word);
 		if (!t)
 			continue;
+		/* Targets are one array in index order (lexicon_target_at). */
 		size_t ti = (size_t)(t - lexicon_target_at(lex, 0));
 		have[ti]++;
 		normalise_pron(line + head);

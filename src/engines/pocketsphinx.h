@@ -31,8 +31,19 @@
  * chatter (forwarding it to log_debug() when the parley log level is debug)
  * and keeps the last error message per thread for the parley_error.
  *
- * COST (2-core VM, measured by the author): init about 0.5 s, peak RSS
- * about 130 MB per instance, real-time factor about 0.15 on clean speech.
+ * KEYWORD WEIGHT (measured on 40 Singlish + 20 English sentences x 3
+ * Festival voices, the built-in lexicon; tuned on the same set, so
+ * optimistic): without targets 1/123 keyword tokens are found; with them
+ * recall is 92% at every weight from 0.1 down to 1e-4 and 90% at 1e-5, 89%
+ * at 1e-6, while precision rises from 62% (0.1) and 67% (0.01) to 77%
+ * (1e-5) and English WER falls from 31.7% (0.1) to 30.0% (1e-5; 27.7%
+ * without targets). False alarms are mostly the two-phone particles (lah,
+ * lor, leh, sian) standing in for "law", "low", "lay", "may".
+ * Word confidence separates them: at weight 1e-5, keeping targets with
+ * confidence >= 0.05 gives 96% precision at 57% recall.
+ *
+ * COST (2-core VM shared with other jobs): init 0.4-0.7 s CPU, peak RSS
+ * about 110 MB per instance, real-time factor 0.3-0.4 of one core.
  */
 #ifndef PARLEY_ENGINES_POCKETSPHINX_H
 #define PARLEY_ENGINES_POCKETSPHINX_H
@@ -51,7 +62,7 @@ struct stt_pocketsphinx_params {
 	const char *dict;               /* dictionary; NULL: <model_dir>/cmudict-en-us.dict */
 	const struct lexicon *lexicon;  /* NULL: none. Read during open only. */
 	double keyword_weight;          /* interpolation weight of the target LM,
-					   0 < w < 1; default 0.01 (measured) */
+					   0 < w < 1; default 1e-5 (see below) */
 	double max_seconds;             /* longest segment transcribe() accepts;
 					   default 120 (longer: PARLEY_ERR_TOO_LARGE) */
 	const char *tmp_dir;            /* temporary files; NULL: $TMPDIR or /tmp */

@@ -40,10 +40,14 @@
  *     phrase first, and never chain (the output of one rule is not matched
  *     again).
  *
- * LIMITS (exceeding one is PARLEY_ERR_TOO_LARGE; malformed input is
- * PARLEY_ERR_INVALID; every message starts "source:line: ")
- *   LEXICON_MAX_BYTES bytes of text, LEXICON_LINE_MAX bytes per line,
- *   LEXICON_MAX_ENTRIES target + correct lines.
+ * LIMITS: LEXICON_MAX_BYTES bytes of text, LEXICON_LINE_MAX bytes per line,
+ * LEXICON_MAX_ENTRIES target + correct lines, and the LEX_* sizes below.
+ * Exceeding any of them is PARLEY_ERR_TOO_LARGE; malformed input is
+ * PARLEY_ERR_INVALID. Every message starts "source:line: " and says what is
+ * wrong ("singlish.lex:12: phone 'AH0' has a stress digit; write 'AH'").
+ * Errors are reported for the first bad line; repeated entries and
+ * corrected targets are found after the whole text is read (earliest line
+ * first).
  *
  * A parsed lexicon is immutable: any number of threads may read one
  * concurrently. Parsing keeps no global state.
@@ -117,7 +121,9 @@ const char *lexicon_default_text(void);
 /* Free a lexicon. Accepts NULL. */
 void lexicon_free(struct lexicon *lex);
 
-/* Targets in alphabetical order; i < lexicon_target_count(). NULL lex: 0. */
+/* Targets in alphabetical order, one array: lexicon_target_at(lex, i) ==
+ * lexicon_target_at(lex, 0) + i for i < lexicon_target_count(). NULL lex: 0
+ * targets; an index out of range: NULL. */
 size_t lexicon_target_count(const struct lexicon *lex);
 const struct lex_target *lexicon_target_at(const struct lexicon *lex, size_t i);
 
