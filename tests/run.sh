@@ -34,10 +34,9 @@ FAILED_NAMES=()
 tally() {  # name, log file, exit status
   local name=$1 log=$2 status=$3
   local ok notok skip
-  ok=$(grep -cE '^ok ' "$log" || true)
-  skip=$(grep -ciE '^ok .*# skip' "$log" || true)
-  notok=$(grep -cE '^not ok ' "$log" || true)
-  ok=$((ok - skip))
+  ok=$(grep -E '^ok ' "$log" | grep -cviE '# skip' || true)
+  skip=$(grep -ciE '^(not )?ok .*# skip' "$log" || true)
+  notok=$(grep -E '^not ok ' "$log" | grep -cviE '# skip' || true)
   PASS=$((PASS + ok)); FAIL=$((FAIL + notok)); SKIP=$((SKIP + skip))
   if [ "$notok" -gt 0 ]; then FAILED_NAMES+=("$name"); fi
   if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then

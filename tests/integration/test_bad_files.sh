@@ -32,7 +32,7 @@ done
 expect_error() {  # file, text in its error line
   if grep -F "$1:" "$TMP/run.log" | grep -qiE "$2"; then ok "$1 fails with '$2'"; else notok "$1 fails with '$2'"; grep -F "$1" "$TMP/run.log"; fi
 }
-expect_error zero.wav "empty (0 bytes)"
+expect_error zero.wav "empty \\(0 bytes\\)"
 expect_error header-only.wav "no audio samples"
 expect_error header-cut.wav "wav"
 expect_error corrupt.wav "not an audio file|damaged|corrupt"

@@ -1,0 +1,1098 @@
+/* diarize.c — see diarize.h for the method and the contract. */
+#include "dsp/diarize.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/mfcc.h"
+#include "util/log.h"
+
+#define DIM 19             /* cepstra c1 .. c19 (c0 is loudness, not voice) */
+#define SEG_FRAMES 10      /* frames per segment: 0.1 s at the 10 ms hop */
+#define CHUNK_FRAMES 1024  /* MFCC frames computed at a time */
+#define MIN_WIN_FRAMES 30  /* un-gated frames a window needs (0.3 s) */
+#define VAR_FLOOR 0.02     /* speaker model variance floor (global variance = 1) */
+#define MEDIAN_TO_VAR (1.0 / (2.0 * 0.4549)) /* median of (a-b)^2 → variance, Gaussian */
+#define GATE_LO (-24.0)    /* energy histogram: ln(1e-10) rounded down */
+#define GATE_STEP 0.05
+#define GATE_BINS 1400
+
+struct seg {
+	double start, end;
+	size_t region;
+	int nfr; /* frames that passed the energy gate */
+};
+
+struct win {
+	size_t first, last; /* segments [first, last) */
+	double center;      /* seconds */
+};
+
+/* Consecutive windows of one region, clustered as one point. */
+struct unit {
+	size_t first, n; /* windows [first, first + n) */
+};
+
+/* A speaker model: diagonal Gaussian over the normalised cepstra. */
+struct model {
+	double mean[DIM];
+	double var[DIM];
+	double logdet; /* sum of log var */
+};
+
+struct diar {
+	const struct diar_params *p;
+	struct parley_error *err;
+	const struct pcm *pcm;
+
+	struct vad_region *reg; /* sorted, merged, clamped */
+	size_t nreg;
+	size_t *reg_seg; /* nreg + 1: first segment of each region */
+
+	struct seg *seg;
+	size_t nseg;
+	float *sum, *sq; /* nseg * DIM: normalised to global zero mean, unit variance */
+	double total_frames;
+
+	struct win *win;
+	size_t nwin;
+	float *emb; /* nwin * DIM: window mean, scaled to unit within-speaker spread */
+	size_t lag; /* index distance of non-overlapping neighbour windows */
+
+	struct unit *unit;
+	size_t nunit;
+};
+
+struct diar_params diar_default_params(void)
+{
+	return (struct diar_params){
+		.num_speakers = 0,
+		.min_speakers = 1,
+		.max_speakers = 8,
+		.window = 1.5,
+		.hop = 0.75,
+		.unit_seconds = 6.0,
+		.change_unit_seconds = 3.0,
+		.split_threshold = 17.0,
+		.split_noise = 100.0,
+		.min_cluster = 0.04,
+		.gate_db = 30.0,
+		.min_turn = 0.5,
+		.change_penalty = 50.0,
+		.resegment_iters = 2,
+		.max_units = 2000,
+	};
+}
+
+static enum parley_err nomem(const struct diar *d)
+{
+	return parley_error_set(d->err, PARLEY_ERR_NOMEM, "diarize: out of memory");
+}
+
+static bool aborted(const struct diar *d)
+{
+	return d->p->abort && d->p->abort(d->p->user_data);
+}
+
+static enum parley_err abort_error(const struct diar *d)
+{
+	return parley_error_set(d->err, PARLEY_ERR_ABORTED, "diarize: stopped on request");
+}
+
+static void progress(const struct diar *d, double f)
+{
+	if (d->p->progress)
+		d->p->progress(f, d->p->user_data);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* ---- regions ---------------------------------------------------------- */
+
+static int cmp_region(const void *a, const void *b)
+{
+	const struct vad_region *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Copy, clamp to the signal, drop empty, sort, merge overlapping. */
+static enum parley_err normalise_regions(struct diar *d, const struct vad_region *in, size_t n)
+{
+	double dur = pcm_seconds(d->pcm);
+	d->reg = malloc((n ? n : 1) * sizeof(*d->reg));
+	if (!d->reg)
+		return nomem(d);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double s = in[i].start, e = in[i].end;
+		if (!isfinite(s) || !isfinite(e))
+			return parley_error_set(d->err, PARLEY_ERR_INVALID,
+						"diarize: speech region %zu has a non-finite time", i);
+		s = s < 0.0 ? 0.0 : s;
+		e = e > dur ? dur : e;
+		if (e > s)
+			d->reg[m++] = (struct vad_region){s, e};
+	}
+	qsort(d->reg, m, sizeof(*d->reg), cmp_region);
+	size_t k = 0;
+	for (size_t i = 0; i < m; i++) {
+		if (k > 0 && d->reg[i].start <= d->reg[k - 1].end) {
+			if (d->reg[i].end > d->reg[k - 1].end)
+				d->reg[k - 1].end = d->reg[i].end;
+			continue;
+		}
+		d->reg[k++] = d->reg[i];
+	}
+	double total = 0.0;
+	for (size_t i = 0; i < k; i++)
+		total += d->reg[i].end - d->reg[i].start;
+	if (total > DIAR_MAX_SPEECH_SECONDS)
+		return parley_error_set(d->err, PARLEY_ERR_TOO_LARGE,
+					"diarize: %.0f s of speech exceeds the limit of %.0f s", total,
+					DIAR_MAX_SPEECH_SECONDS);
+	d->nreg = k;
+	return PARLEY_OK;
+}
+
+/* ---- features --------------------------------------------------------- */
+
+/* Frames of region r: those whose centre lies in [start, end). */
+static void region_frames(const struct diar *d, const struct mfcc *m, size_t r, size_t *t0,
+			  size_t *t1)
+{
+	double rate = d->pcm->rate;
+	double hop = (double)mfcc_hop_samples(m), half = (double)mfcc_win_samples(m) / 2.0;
+	double total = (double)mfcc_frame_count(m, d->pcm->n);
+	double a = ceil((d->reg[r].start * rate - half) / hop);
+	double b = ceil((d->reg[r].end * rate - half) / hop);
+	a = a < 0 ? 0 : a > total ? total : a;
+	b = b < a ? a : b > total ? total : b;
+	*t0 = (size_t)a;
+	*t1 = (size_t)b;
+}
+
+/* Natural log of a frame's energy, as mfcc.c computes it (DC removed). */
+static double frame_log_energy(const int16_t *x, size_t n)
+{
+	double mean = 0.0, e = 0.0;
+	for (size_t i = 0; i < n; i++)
+		mean += x[i];
+	mean /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		e += (x[i] - mean) * (x[i] - mean);
+	return log(e > 1e-10 ? e : 1e-10);
+}
+
+/* The energy below which a speech frame is ignored: gate_db under the 95th
+ * percentile of all speech frames (from a histogram: bounded memory). */
+static double energy_gate(const struct diar *d, const struct mfcc *m)
+{
+	size_t hist[GATE_BINS] = {0}, total = 0;
+	size_t hop = mfcc_hop_samples(m), win = mfcc_win_samples(m);
+	for (size_t r = 0; r < d->nreg; r++) {
+		size_t t0, t1;
+		region_frames(d, m, r, &t0, &t1);
+		for (size_t t = t0; t < t1; t++) {
+			double e = frame_log_energy(d->pcm->samples + t * hop, win);
+			long b = lround((e - GATE_LO) / GATE_STEP);
+			hist[b < 0 ? 0 : b >= GATE_BINS ? GATE_BINS - 1 : b]++;
+			total++;
+		}
+	}
+	size_t top = total / 20, seen = 0;
+	long b = GATE_BINS - 1;
+	while (b > 0 && seen + hist[b] <= top)
+		seen += hist[b--];
+	return GATE_LO + (double)b * GATE_STEP - d->p->gate_db * log(10.0) / 10.0;
+}
+
+/*
+ * MFCCs of the speech, summarised per 0.1 s segment (frame count, sum, sum
+ * of squares of c1..c19), then normalised to zero mean and unit variance
+ * over all speech.
+ */
+static enum parley_err extract(struct diar *d)
+{
+	struct mfcc_params mp = mfcc_default_params();
+	mp.num_ceps = DIM + 1;
+	mp.log_energy = true;
+	const int cols = DIM + 2; /* c0, c1..c19, log energy */
+	struct mfcc *m = mfcc_new(&mp, d->pcm->rate, d->err);
+	if (!m) {
+		parley_error_prefix(d->err, "diarize");
+		return d->err->code;
+	}
+	enum parley_err rc = PARLEY_OK;
+	float *buf = malloc((size_t)CHUNK_FRAMES * (size_t)cols * sizeof(float));
+	size_t cap = 0;
+	for (size_t r = 0; r < d->nreg; r++) {
+		size_t t0, t1;
+		region_frames(d, m, r, &t0, &t1);
+		cap += (t1 - t0 + SEG_FRAMES - 1) / SEG_FRAMES;
+	}
+	d->reg_seg = calloc(d->nreg + 1, sizeof(size_t));
+	d->seg = calloc(cap ? cap : 1, sizeof(*d->seg));
+	d->sum = calloc((cap ? cap : 1) * DIM, sizeof(float));
+	d->sq = calloc((cap ? cap : 1) * DIM, sizeof(float));
+	if (!buf || !d->reg_seg || !d->seg || !d->sum || !d->sq) {
+		rc = nomem(d);
+		goto out;
+	}
+	double gate = energy_gate(d, m);
+	double rate = d->pcm->rate, hop = (double)mfcc_hop_samples(m);
+	double half = (double)mfcc_win_samples(m) / 2.0;
+	double gsum[DIM] = {0}, gsq[DIM] = {0};
+	size_t ns = 0;
+	for (size_t r = 0; r < d->nreg; r++) {
+		if (aborted(d)) {
+			rc = abort_error(d);
+			goto out;
+		}
+		d->reg_seg[r] = ns;
+		size_t t0, t1;
+		region_frames(d, m, r, &t0, &t1);
+		for (size_t c = t0; c < t1; c += CHUNK_FRAMES) {
+			size_t cnt = t1 - c < CHUNK_FRAMES ? t1 - c : CHUNK_FRAMES;
+			mfcc_frames(m, d->pcm->samples, d->pcm->n, c, cnt, buf);
+			for (size_t i = 0; i < cnt; i++) {
+				size_t t = c + i;
+				size_t s = d->reg_seg[r] + (t - t0) / SEG_FRAMES;
+				if ((t - t0) % SEG_FRAMES == 0) {
+					d->seg[s].start = ((double)t * hop + half - hop / 2) / rate;
+					d->seg[s].region = r;
+					ns = s + 1;
+				}
+				const float *x = buf + i * (size_t)cols + 1;
+				if (x[DIM] < gate)
+					continue;
+				float *su = d->sum + s * DIM, *sq = d->sq + s * DIM;
+				for (int k = 0; k < DIM; k++) {
+					su[k] += x[k];
+					sq[k] += x[k] * x[k];
+					gsum[k] += x[k];
+					gsq[k] += (double)x[k] * x[k];
+				}
+				d->seg[s].nfr++;
+				d->total_frames += 1.0;
+			}
+		}
+		for (size_t s = d->reg_seg[r]; s < ns; s++)
+			d->seg[s].end = s + 1 < ns ? d->seg[s + 1].start : d->reg[r].end;
+		if (ns > d->reg_seg[r])
+			d->seg[d->reg_seg[r]].start = d->reg[r].start;
+		progress(d, 0.6 * (double)(r + 1) / (double)d->nreg);
+	}
+	d->reg_seg[d->nreg] = ns;
+	d->nseg = ns;
+
+	if (d->total_frames > 0) {
+		double mu[DIM], sd[DIM];
+		for (int k = 0; k < DIM; k++) {
+			mu[k] = gsum[k] / d->total_frames;
+			double v = gsq[k] / d->total_frames - mu[k] * mu[k];
+			sd[k] = sqrt(v > 1e-6 ? v : 1e-6);
+		}
+		for (size_t s = 0; s < ns; s++) {
+			double n = d->seg[s].nfr;
+			float *su = d->sum + s * DIM, *sq = d->sq + s * DIM;
+			for (int k = 0; k < DIM; k++) {
+				double a = su[k], b = sq[k];
+				su[k] = (float)((a - n * mu[k]) / sd[k]);
+				sq[k] = (float)((b - 2 * mu[k] * a + n * mu[k] * mu[k]) /
+						(sd[k] * sd[k]));
+			}
+		}
+	}
+out:
+	free(buf);
+	mfcc_free(m);
+	return rc;
+}
+
+/* ---- windows and units ------------------------------------------------ */
+
+/* Scale every dimension to unit within-speaker variance, estimated from the
+ * differences of non-overlapping neighbour windows of the same region (a
+ * speaker rarely changes there, and the median ignores the times it does). */
+static enum parley_err whiten(struct diar *d)
+{
+	double *dif = malloc((d->nwin ? d->nwin : 1) * sizeof(double));
+	if (!dif)
+		return nomem(d);
+	for (int k = 0; k < DIM; k++) {
+		size_t m = 0;
+		for (size_t w = 0; w + d->lag < d->nwin; w++) {
+			if (d->seg[d->win[w].first].region != d->seg[d->win[w + d->lag].first].region)
+				continue;
+			double t = d->emb[w * DIM + k] - d->emb[(w + d->lag) * DIM + k];
+			dif[m++] = t * t;
+		}
+		double var = 1.0;
+		if (m >= 5) {
+			qsort(dif, m, sizeof(double), cmp_double);
+			var = dif[m / 2] * MEDIAN_TO_VAR;
+		}
+		double sc = 1.0 / sqrt(var > 1e-4 ? var : 1e-4);
+		for (size_t w = 0; w < d->nwin; w++)
+			d->emb[w * DIM + k] = (float)(d->emb[w * DIM + k] * sc);
+	}
+	free(dif);
+	return PARLEY_OK;
+}
+
+/* Windows of `window` seconds every `hop` inside each region (a shorter
+ * region is one window), described by their mean normalised cepstrum. */
+static enum parley_err make_windows(struct diar *d)
+{
+	size_t W = (size_t)lround(d->p->window / (SEG_FRAMES * 0.01));
+	size_t H = (size_t)lround(d->p->hop / (SEG_FRAMES * 0.01));
+	W = W < 1 ? 1 : W;
+	H = H < 1 ? 1 : H > W ? W : H;
+	d->lag = (W + H - 1) / H;
+	size_t cap = 0;
+	for (size_t r = 0; r < d->nreg; r++)
+		cap += (d->reg_seg[r + 1] - d->reg_seg[r]) / H + 2;
+	d->win = malloc((cap ? cap : 1) * sizeof(*d->win));
+	d->emb = malloc((cap ? cap : 1) * DIM * sizeof(float));
+	if (!d->win || !d->emb)
+		return nomem(d);
+	size_t nw = 0;
+	for (size_t r = 0; r < d->nreg; r++) {
+		size_t a = d->reg_seg[r], b = d->reg_seg[r + 1];
+		for (size_t s = a; s < b; s += H) {
+			size_t first = b - s <= W ? (s == a ? a : b - W) : s;
+			size_t last = first + W < b ? first + W : b;
+			double n = 0, sum[DIM] = {0};
+			for (size_t g = first; g < last; g++) {
+				n += d->seg[g].nfr;
+				for (int k = 0; k < DIM; k++)
+					sum[k] += d->sum[g * DIM + k];
+			}
+			if (n >= MIN_WIN_FRAMES) {
+				for (int k = 0; k < DIM; k++)
+					d->emb[nw * DIM + k] = (float)(sum[k] / n);
+				d->win[nw++] = (struct win){
+					first, last,
+					0.5 * (d->seg[first].start + d->seg[last - 1].end)};
+			}
+			if (last == b)
+				break;
+		}
+	}
+	d->nwin = nw;
+	return whiten(d);
+}
+
+/* Cut the windows into units: runs of consecutive windows of one region
+ * with the same label (wl NULL: no labels), at most max_run seconds long. */
+static void make_units(struct diar *d, const int *wl, double max_run)
+{
+	size_t nu = 0, start = 0;
+	for (size_t w = 1; w <= d->nwin; w++) {
+		bool cut = w == d->nwin ||
+			   d->seg[d->win[w].first].region != d->seg[d->win[start].first].region ||
+			   (wl && wl[w] != wl[start]) ||
+			   d->win[w].center - d->win[start].center > max_run;
+		if (cut) {
+			d->unit[nu++] = (struct unit){start, w - start};
+			start = w;
+		}
+	}
+	d->nunit = nu;
+}
+
+/* Window labels from segment labels: the label at the window's centre. */
+static void window_labels(const struct diar *d, const int *lab, int *wl)
+{
+	for (size_t w = 0; w < d->nwin; w++) {
+		size_t s = d->win[w].first;
+		while (s + 1 < d->win[w].last && d->seg[s].end <= d->win[w].center)
+			s++;
+		wl[w] = lab[s];
+	}
+}
+
+/* ---- Ward clustering --------------------------------------------------- */
+
+struct merge {
+	int a, b;   /* slots: a survives and holds the union */
+	double h;   /* Ward cost n_a n_b / (n_a + n_b) |c_a - c_b|^2 */
+	size_t seq; /* order found; breaks ties so a replay respects dependencies */
+};
+
+static int cmp_merge(const void *x, const void *y)
+{
+	const struct merge *a = x, *b = y;
+	return a->h < b->h ? -1 : a->h > b->h ? 1 : (a->seq < b->seq ? -1 : a->seq > b->seq);
+}
+
+static double ward_cost(const double *ca, double na, const double *cb, double nb)
+{
+	double s = 0.0;
+	for (int k = 0; k < DIM; k++) {
+		double t = ca[k] - cb[k];
+		s += t * t;
+	}
+	return na * nb / (na + nb) * s;
+}
+
+/*
+ * Ward's linkage of n weighted points (centroids cen, weights cnt; both are
+ * overwritten) by the nearest-neighbour chain: O(n^2) cost evaluations, O(n)
+ * memory. The n - 1 merges go to out[], sorted by cost.
+ */
+static enum parley_err ward(const struct diar *d, double *cen, double *cnt, size_t n,
+			    struct merge *out)
+{
+	int *chain = malloc((n ? n : 1) * sizeof(int));
+	unsigned char *alive = malloc(n ? n : 1);
+	if (!chain || !alive) {
+		free(chain);
+		free(alive);
+		return nomem(d);
+	}
+	memset(alive, 1, n);
+	size_t nm = 0, len = 0;
+	while (nm + 1 < n) {
+		if (len == 0) {
+			size_t i = 0;
+			while (!alive[i])
+				i++;
+			chain[len++] = (int)i;
+		}
+		int a = chain[len - 1];
+		int prev = len >= 2 ? chain[len - 2] : -1;
+		int best = prev;
+		double bd = prev >= 0 ? ward_cost(cen + (size_t)a * DIM, cnt[a],
+						  cen + (size_t)prev * DIM, cnt[prev])
+				      : DBL_MAX;
+		for (size_t j = 0; j < n; j++) {
+			if (!alive[j] || (int)j == a)
+				continue;
+			double c = ward_cost(cen + (size_t)a * DIM, cnt[a], cen + j * DIM, cnt[j]);
+			if (c < bd) {
+				bd = c;
+				best = (int)j;
+			}
+		}
+		if (best != prev) {
+			chain[len++] = best;
+			continue;
+		}
+		/* reciprocal nearest neighbours: merge */
+		len -= 2;
+		int lo = a < prev ? a : prev, hi = a < prev ? prev : a;
+		double na = cnt[lo], nb = cnt[hi];
+		for (int k = 0; k < DIM; k++)
+			cen[(size_t)lo * DIM + k] =
+				(na * cen[(size_t)lo * DIM + k] + nb * cen[(size_t)hi * DIM + k]) /
+				(na + nb);
+		cnt[lo] = na + nb;
+		alive[hi] = 0;
+		out[nm] = (struct merge){lo, hi, bd, nm};
+		nm++;
+	}
+	qsort(out, nm, sizeof(*out), cmp_merge);
+	free(chain);
+	free(alive);
+	return PARLEY_OK;
+}
+
+/* The dendrogram: leaves 0 .. n-1 are units, node n + i is sorted merge i. */
+struct node {
+	int left, right; /* -1 for leaves */
+	double size;     /* windows below */
+	double dist;     /* squared distance of the children's centroids */
+};
+
+static void build_tree(const struct merge *mg, size_t n, const double *weight,
+		       struct node *nodes, int *slot)
+{
+	for (size_t i = 0; i < n; i++) {
+		nodes[i] = (struct node){-1, -1, weight[i], 0.0};
+		slot[i] = (int)i;
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		int l = slot[mg[i].a], r = slot[mg[i].b];
+		double nl = nodes[l].size, nr = nodes[r].size;
+		nodes[n + i] = (struct node){l, r, nl + nr, mg[i].h * (nl + nr) / (nl * nr)};
+		slot[mg[i].a] = (int)(n + i);
+	}
+}
+
+/* How far apart a node's children are, beyond what two centroids of this
+ * few windows show by chance. */
+static double split_score(const struct diar *d, const struct node *nodes, int x)
+{
+	double nl = nodes[nodes[x].left].size, nr = nodes[nodes[x].right].size;
+	return nodes[x].dist - d->p->split_noise * (1.0 / nl + 1.0 / nr);
+}
+
+/* The split a cluster offers: descend past children lighter than min_size
+ * (outliers, which join the nearest cluster later) to the first node whose
+ * two children are both heavy enough. -1 if none. */
+static int offered_split(const struct node *nodes, int x, double min_size)
+{
+	while (nodes[x].left >= 0) {
+		const struct node *l = &nodes[nodes[x].left], *r = &nodes[nodes[x].right];
+		if (l->size >= min_size && r->size >= min_size)
+			return x;
+		x = l->size >= r->size ? nodes[x].left : nodes[x].right;
+	}
+	return -1;
+}
+
+/* Label the leaves below x with c (explicit stack of 2n slots). */
+static void label_subtree(const struct node *nodes, int x, int c, int *label, int *stack)
+{
+	size_t top = 0;
+	stack[top++] = x;
+	while (top > 0) {
+		int y = stack[--top];
+		if (nodes[y].left < 0) {
+			label[y] = c;
+			continue;
+		}
+		stack[top++] = nodes[y].left;
+		stack[top++] = nodes[y].right;
+	}
+}
+
+/*
+ * Choose the clusters: from the whole tree, split the open cluster offering
+ * the best score while that score exceeds split_threshold and fewer than
+ * kmax clusters are open, and regardless of it while fewer than kmin are.
+ * Units not below an open cluster (peeled outliers) get -1. Returns the
+ * number of clusters.
+ */
+static int select_clusters(const struct diar *d, const struct node *nodes, size_t n, int kmin,
+			   int kmax, int *label, int *stack)
+{
+	int open[DIAR_MAX_SPEAKERS];
+	int nopen = 1;
+	open[0] = (int)(2 * n - 2);
+	double min_size = d->p->min_cluster * nodes[open[0]].size;
+	min_size = min_size < 2 ? 2 : min_size;
+	while (nopen < kmax) {
+		int best = -1, at = -1;
+		for (double ms = min_size;; ms = 1) {
+			for (int i = 0; i < nopen; i++) {
+				int y = offered_split(nodes, open[i], ms);
+				if (y >= 0 && (best < 0 || split_score(d, nodes, y) >
+								   split_score(d, nodes, best))) {
+					best = y;
+					at = i;
+				}
+			}
+			/* below kmin, accept outlier-sized clusters rather than none */
+			if (best >= 0 || ms == 1 || nopen >= kmin)
+				break;
+		}
+		if (best < 0)
+			break;
+		double score = split_score(d, nodes, best);
+		log_debug("diarize: split %d: distance %.1f, windows %.0f/%.0f, score %.1f", nopen,
+			  nodes[best].dist, nodes[nodes[best].left].size,
+			  nodes[nodes[best].right].size, score);
+		if (nopen >= kmin && score <= d->p->split_threshold)
+			break;
+		open[at] = nodes[best].left;
+		open[nopen++] = nodes[best].right;
+	}
+	for (size_t i = 0; i < n; i++)
+		label[i] = -1;
+	for (int c = 0; c < nopen; c++)
+		label_subtree(nodes, open[c], c, label, stack);
+	return nopen;
+}
+
+/*
+ * Cluster the units (an evenly spaced subset of at most max_units) and
+ * label every window 0 .. *k_out - 1; outliers and units outside the
+ * subset join the cluster with the nearest centroid.
+ */
+static enum parley_err cluster(const struct diar *d, int kmin, int kmax, int *wl, int *k_out)
+{
+	size_t nu = d->nunit;
+	size_t nc = nu < d->p->max_units ? nu : d->p->max_units;
+	*k_out = 1;
+	for (size_t w = 0; w < d->nwin; w++)
+		wl[w] = 0;
+	kmax = (size_t)kmax > nc ? (int)nc : kmax;
+	kmin = kmin > kmax ? kmax : kmin;
+	if (kmax <= 1)
+		return PARLEY_OK;
+
+	enum parley_err rc = PARLEY_OK;
+	size_t *pick = malloc(nc * sizeof(*pick));
+	double *cen = malloc(nc * DIM * sizeof(double));
+	double *cnt = malloc(nc * sizeof(double));
+	double *weight = malloc(nc * sizeof(double));
+	struct merge *mg = malloc(nc * sizeof(*mg));
+	struct node *nodes = malloc(2 * nc * sizeof(*nodes));
+	int *slot = malloc(2 * nc * sizeof(int));
+	int *ul = malloc(nc * sizeof(int));
+	if (!pick || !cen || !cnt || !weight || !mg || !nodes || !slot || !ul) {
+		rc = nomem(d);
+		goto out;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		pick[i] = nc == nu ? i : (size_t)((double)i * (double)nu / (double)nc);
+		const struct unit *u = &d->unit[pick[i]];
+		for (int j = 0; j < DIM; j++) {
+			double s = 0;
+			for (size_t w = u->first; w < u->first + u->n; w++)
+				s += d->emb[w * DIM + j];
+			cen[i * DIM + j] = s / (double)u->n;
+		}
+		cnt[i] = weight[i] = (double)u->n;
+	}
+	rc = ward(d, cen, cnt, nc, mg);
+	if (rc != PARLEY_OK)
+		goto out;
+	build_tree(mg, nc, weight, nodes, slot);
+	int k = select_clusters(d, nodes, nc, kmin, kmax, ul, slot);
+
+	double c[DIAR_MAX_SPEAKERS][DIM], n[DIAR_MAX_SPEAKERS];
+	memset(c, 0, sizeof(c));
+	memset(n, 0, sizeof(n));
+	for (size_t w = 0; w < d->nwin; w++)
+		wl[w] = -1;
+	for (size_t i = 0; i < nc; i++) {
+		if (ul[i] < 0)
+			continue;
+		const struct unit *u = &d->unit[pick[i]];
+		for (size_t w = u->first; w < u->first + u->n; w++) {
+			wl[w] = ul[i];
+			n[ul[i]] += 1;
+			for (int j = 0; j < DIM; j++)
+				c[ul[i]][j] += d->emb[w * DIM + j];
+		}
+	}
+	for (int a = 0; a < k; a++)
+		for (int j = 0; j < DIM; j++)
+			c[a][j] /= n[a] > 0 ? n[a] : 1;
+	for (size_t i = 0; i < nu; i++) {
+		const struct unit *u = &d->unit[i];
+		if (wl[u->first] >= 0)
+			continue;
+		double best = DBL_MAX;
+		int bc = 0;
+		for (int a = 0; a < k; a++) {
+			double s = 0;
+			for (size_t w = u->first; w < u->first + u->n; w++)
+				for (int j = 0; j < DIM; j++) {
+					double t = d->emb[w * DIM + j] - c[a][j];
+					s += t * t;
+				}
+			if (s < best) {
+				best = s;
+				bc = a;
+			}
+		}
+		for (size_t w = u->first; w < u->first + u->n; w++)
+			wl[w] = bc;
+	}
+	*k_out = k;
+out:
+	free(pick);
+	free(cen);
+	free(cnt);
+	free(weight);
+	free(mg);
+	free(nodes);
+	free(slot);
+	free(ul);
+	return rc;
+}
+
+/* ---- speaker models and resegmentation --------------------------------- */
+
+static void fit_models(const struct diar *d, const int *lab, int k, struct model *mod)
+{
+	double n[DIAR_MAX_SPEAKERS] = {0};
+	double s1[DIAR_MAX_SPEAKERS][DIM], s2[DIAR_MAX_SPEAKERS][DIM];
+	memset(s1, 0, sizeof(s1));
+	memset(s2, 0, sizeof(s2));
+	for (size_t s = 0; s < d->nseg; s++) {
+		int c = lab[s];
+		if (c < 0)
+			continue;
+		n[c] += d->seg[s].nfr;
+		for (int j = 0; j < DIM; j++) {
+			s1[c][j] += d->sum[s * DIM + j];
+			s2[c][j] += d->sq[s * DIM + j];
+		}
+	}
+	for (int c = 0; c < k; c++) {
+		double cnt = n[c] > 0 ? n[c] : 1;
+		mod[c].logdet = 0;
+		for (int j = 0; j < DIM; j++) {
+			double mu = s1[c][j] / cnt;
+			double v = s2[c][j] / cnt - mu * mu;
+			v = v < VAR_FLOOR ? VAR_FLOOR : v;
+			mod[c].mean[j] = mu;
+			mod[c].var[j] = v;
+			mod[c].logdet += log(v);
+		}
+	}
+}
+
+/* Log-likelihood of a segment's frames under a model, from the segment's
+ * sums (the constant terms dropped). */
+static double seg_loglik(const struct diar *d, size_t s, const struct model *m)
+{
+	double n = d->seg[s].nfr, q = 0.0;
+	const float *su = d->sum + s * DIM, *sq = d->sq + s * DIM;
+	for (int j = 0; j < DIM; j++)
+		q += (sq[j] - 2.0 * m->mean[j] * su[j] + n * m->mean[j] * m->mean[j]) / m->var[j];
+	return -0.5 * (n * m->logdet + q);
+}
+
+/* Viterbi over each region's segments: k states, change_penalty per change.
+ * bp holds maxlen * k back-pointers. */
+static void viterbi(const struct diar *d, const struct model *mod, int k, int *lab,
+		    unsigned char *bp)
+{
+	double pen = d->p->change_penalty;
+	for (size_t r = 0; r < d->nreg; r++) {
+		size_t a = d->reg_seg[r], b = d->reg_seg[r + 1];
+		if (a == b)
+			continue;
+		double score[DIAR_MAX_SPEAKERS], next[DIAR_MAX_SPEAKERS];
+		for (int c = 0; c < k; c++)
+			score[c] = seg_loglik(d, a, &mod[c]);
+		for (size_t s = a + 1; s < b; s++) {
+			int bc = 0;
+			for (int c = 1; c < k; c++)
+				if (score[c] > score[bc])
+					bc = c;
+			for (int c = 0; c < k; c++) {
+				int from = c;
+				double v = score[c];
+				if (score[bc] - pen > v) {
+					v = score[bc] - pen;
+					from = bc;
+				}
+				next[c] = v + seg_loglik(d, s, &mod[c]);
+				bp[(s - a) * (size_t)k + (size_t)c] = (unsigned char)from;
+			}
+			memcpy(score, next, (size_t)k * sizeof(double));
+		}
+		int c = 0;
+		for (int j = 1; j < k; j++)
+			if (score[j] > score[c])
+				c = j;
+		for (size_t s = b; s-- > a;) {
+			lab[s] = c;
+			if (s > a)
+				c = bp[(s - a) * (size_t)k + (size_t)c];
+		}
+	}
+}
+
+/* Runs shorter than min_turn inside a region join the neighbour whose model
+ * explains them better. */
+static void enforce_min_turn(const struct diar *d, const struct model *mod, int *lab)
+{
+	for (size_t r = 0; r < d->nreg; r++) {
+		size_t a = d->reg_seg[r], b = d->reg_seg[r + 1];
+		for (int pass = 0; pass < 8; pass++) {
+			bool changed = false;
+			size_t s = a;
+			while (s < b) {
+				size_t e = s;
+				while (e < b && lab[e] == lab[s])
+					e++;
+				double dur = d->seg[e - 1].end - d->seg[s].start;
+				if (dur < d->p->min_turn && !(s == a && e == b)) {
+					int left = s > a ? lab[s - 1] : -1;
+					int right = e < b ? lab[e] : -1;
+					int to = left >= 0 ? left : right;
+					if (left >= 0 && right >= 0 && left != right) {
+						double ll = 0, lr = 0;
+						for (size_t t = s; t < e; t++) {
+							ll += seg_loglik(d, t, &mod[left]);
+							lr += seg_loglik(d, t, &mod[right]);
+						}
+						to = lr > ll ? right : left;
+					}
+					for (size_t t = s; t < e; t++)
+						lab[t] = to;
+					changed = true;
+				}
+				s = e;
+			}
+			if (!changed)
+				break;
+		}
+	}
+}
+
+static int count_used(const int *lab, size_t n)
+{
+	bool used[DIAR_MAX_SPEAKERS] = {false};
+	int c = 0;
+	for (size_t i = 0; i < n; i++)
+		if (lab[i] >= 0 && !used[lab[i]]) {
+			used[lab[i]] = true;
+			c++;
+		}
+	return c;
+}
+
+/* Segment labels from window labels: each segment takes the label of the
+ * nearest window of its region (-1 in regions without windows). */
+static void project(const struct diar *d, const int *wl, int *lab)
+{
+	for (size_t s = 0; s < d->nseg; s++)
+		lab[s] = -1;
+	size_t i = 0;
+	while (i < d->nwin) {
+		size_t r = d->seg[d->win[i].first].region;
+		size_t j = i;
+		while (j < d->nwin && d->seg[d->win[j].first].region == r)
+			j++;
+		size_t w = i;
+		for (size_t s = d->reg_seg[r]; s < d->reg_seg[r + 1]; s++) {
+			double c = 0.5 * (d->seg[s].start + d->seg[s].end);
+			while (w + 1 < j && fabs(d->win[w + 1].center - c) <= fabs(d->win[w].center - c))
+				w++;
+			lab[s] = wl[w];
+		}
+		i = j;
+	}
+}
+
+/* Window clusters → segment labels, refined by Viterbi resegmentation;
+ * a refit that would make a speaker vanish is not taken. */
+static enum parley_err resegment(const struct diar *d, const int *wl, int k, int *lab, int *tmp)
+{
+	struct model mod[DIAR_MAX_SPEAKERS];
+	size_t maxlen = 1;
+	for (size_t r = 0; r < d->nreg; r++)
+		if (d->reg_seg[r + 1] - d->reg_seg[r] > maxlen)
+			maxlen = d->reg_seg[r + 1] - d->reg_seg[r];
+	unsigned char *bp = malloc(maxlen * (size_t)k);
+	if (!bp)
+		return nomem(d);
+	project(d, wl, lab);
+	for (int it = 0; it < d->p->resegment_iters; it++) {
+		fit_models(d, lab, k, mod);
+		viterbi(d, mod, k, tmp, bp);
+		enforce_min_turn(d, mod, tmp);
+		if (count_used(tmp, d->nseg) < k)
+			break;
+		memcpy(lab, tmp, d->nseg * sizeof(int));
+	}
+	bool unlabelled = false;
+	for (size_t s = 0; s < d->nseg; s++)
+		unlabelled |= lab[s] < 0;
+	if (unlabelled) {
+		/* regions with no window, when resegmentation was skipped or refused */
+		fit_models(d, lab, k, mod);
+		viterbi(d, mod, k, tmp, bp);
+		for (size_t s = 0; s < d->nseg; s++)
+			lab[s] = lab[s] < 0 ? tmp[s] : lab[s];
+	}
+	free(bp);
+	return PARLEY_OK;
+}
+
+/* ---- driver ------------------------------------------------------------ */
+
+static enum parley_err check_params(const struct diar_params *p, struct parley_error *err)
+{
+	if (p->min_speakers < 1 || p->max_speakers > DIAR_MAX_SPEAKERS)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"diarize: speaker range %d .. %d must lie within 1 .. %d",
+					p->min_speakers, p->max_speakers, DIAR_MAX_SPEAKERS);
+	if (p->min_speakers > p->max_speakers)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"diarize: min speakers (%d) is greater than max speakers (%d)",
+					p->min_speakers, p->max_speakers);
+	if (p->num_speakers != 0 &&
+	    (p->num_speakers < p->min_speakers || p->num_speakers > p->max_speakers))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"diarize: %d speakers requested, outside min .. max = %d .. %d",
+					p->num_speakers, p->min_speakers, p->max_speakers);
+	if (!(p->window >= 0.2 && p->window <= 30.0) || !(p->hop >= 0.1 && p->hop <= p->window))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"diarize: window %g s, hop %g s: need 0.2 <= window <= 30 "
+					"and 0.1 <= hop <= window",
+					p->window, p->hop);
+	static const struct {
+		const char *name;
+		size_t off;
+		double lo, hi;
+	} ranges[] = {
+		{"unit_seconds", offsetof(struct diar_params, unit_seconds), 0.0, 3600.0},
+		{"change_unit_seconds", offsetof(struct diar_params, change_unit_seconds), 0.0,
+		 3600.0},
+		{"split_threshold", offsetof(struct diar_params, split_threshold), 0.0, 1e6},
+		{"split_noise", offsetof(struct diar_params, split_noise), 0.0, 1e6},
+		{"min_cluster", offsetof(struct diar_params, min_cluster), 0.0, 0.49},
+		{"gate_db", offsetof(struct diar_params, gate_db), 0.0, 200.0},
+		{"min_turn", offsetof(struct diar_params, min_turn), 0.0, 60.0},
+		{"change_penalty", offsetof(struct diar_params, change_penalty), 0.0, 1e9},
+	};
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		double v;
+		memcpy(&v, (const char *)p + ranges[i].off, sizeof(v));
+		if (!(v >= ranges[i].lo && v <= ranges[i].hi))
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"diarize: %s = %g is outside [%g, %g]", ranges[i].name,
+						v, ranges[i].lo, ranges[i].hi);
+	}
+	if (p->resegment_iters < 0 || p->resegment_iters > 20)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"diarize: resegment_iters = %d is outside [0, 20]",
+					p->resegment_iters);
+	if (p->max_units < 2)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"diarize: max_units = %zu must be at least 2", p->max_units);
+	return PARLEY_OK;
+}
+
+/* Turns from segment labels; speakers renumbered by first appearance. */
+static enum parley_err make_turns(const struct diar *d, const int *lab, struct diar_turn **turns,
+				  size_t *nturns, int *nspk)
+{
+	size_t cap = d->nseg + d->nreg;
+	struct diar_turn *t = malloc((cap ? cap : 1) * sizeof(*t));
+	if (!t)
+		return nomem(d);
+	size_t n = 0;
+	int map[DIAR_MAX_SPEAKERS];
+	for (int c = 0; c < DIAR_MAX_SPEAKERS; c++)
+		map[c] = -1;
+	int next = 0;
+	for (size_t r = 0; r < d->nreg; r++) {
+		size_t a = d->reg_seg[r], b = d->reg_seg[r + 1];
+		if (a == b) {
+			/* no whole frame inside: the label of the nearest segment */
+			int c = 0;
+			double best = DBL_MAX;
+			for (size_t s = 0; s < d->nseg; s++) {
+				double dd = fabs(d->seg[s].start - d->reg[r].start);
+				if (dd < best) {
+					best = dd;
+					c = lab[s];
+				}
+			}
+			map[c] = map[c] < 0 ? next++ : map[c];
+			t[n++] = (struct diar_turn){d->reg[r].start, d->reg[r].end, map[c]};
+			continue;
+		}
+		for (size_t s = a; s < b;) {
+			size_t e = s;
+			while (e < b && lab[e] == lab[s])
+				e++;
+			int c = lab[s];
+			map[c] = map[c] < 0 ? next++ : map[c];
+			t[n++] = (struct diar_turn){d->seg[s].start, d->seg[e - 1].end, map[c]};
+			s = e;
+		}
+	}
+	*turns = t;
+	*nturns = n;
+	*nspk = next;
+	return PARLEY_OK;
+}
+
+/* One pass: units → clusters → segment labels. */
+static enum parley_err run_pass(struct diar *d, int kmin, int kmax, int *wl, int *lab, int *tmp,
+				int *k)
+{
+	enum parley_err rc = cluster(d, kmin, kmax, wl, k);
+	if (rc != PARLEY_OK)
+		return rc;
+	if (aborted(d))
+		return abort_error(d);
+	if (*k > 1)
+		return resegment(d, wl, *k, lab, tmp);
+	memset(lab, 0, (d->nseg ? d->nseg : 1) * sizeof(int));
+	return PARLEY_OK;
+}
+
+enum parley_err diar_run(const struct pcm *pcm, const struct vad_region *regions, size_t nregions,
+			 const struct diar_params *p, struct diar_turn **turns, size_t *nturns,
+			 int *nspeakers, struct parley_error *err)
+{
+	if (!turns || !nturns || !nspeakers)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "diarize: NULL output argument");
+	*turns = NULL;
+	*nturns = 0;
+	*nspeakers = 0;
+	struct diar_params defaults = diar_default_params();
+	if (!p)
+		p = &defaults;
+	if (!pcm || (!pcm->samples && pcm->n > 0) || (!regions && nregions > 0))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"diarize: no audio or no regions given");
+	enum parley_err rc = check_params(p, err);
+	if (rc != PARLEY_OK)
+		return rc;
+
+	struct parley_error local = {0};
+	struct diar d = {.p = p, .err = err ? err : &local, .pcm = pcm};
+	int *wl = NULL, *lab = NULL, *tmp = NULL;
+
+	rc = normalise_regions(&d, regions, nregions);
+	if (rc != PARLEY_OK || d.nreg == 0)
+		goto out;
+	rc = extract(&d);
+	if (rc == PARLEY_OK)
+		rc = make_windows(&d);
+	if (rc != PARLEY_OK)
+		goto out;
+	d.unit = malloc((d.nwin ? d.nwin : 1) * sizeof(*d.unit));
+	wl = malloc((d.nwin ? d.nwin : 1) * sizeof(int));
+	lab = calloc(d.nseg ? d.nseg : 1, sizeof(int));
+	tmp = malloc((d.nseg ? d.nseg : 1) * sizeof(int));
+	if (!d.unit || !wl || !lab || !tmp) {
+		rc = nomem(&d);
+		goto out;
+	}
+	int kmin = p->num_speakers ? p->num_speakers : p->min_speakers;
+	int kmax = p->num_speakers ? p->num_speakers : p->max_speakers;
+	int k = 1;
+	bool two_pass = p->change_unit_seconds > 0.0;
+	make_units(&d, NULL, two_pass ? p->change_unit_seconds : p->unit_seconds);
+	log_debug("diarize: %zu regions, %.1f s of voiced frames, %zu windows, %zu units", d.nreg,
+		  d.total_frames * 0.01, d.nwin, d.nunit);
+	rc = run_pass(&d, kmin, kmax, wl, lab, tmp, &k);
+	if (rc != PARLEY_OK)
+		goto out;
+	progress(&d, 0.8);
+	if (two_pass && k > 1) {
+		/* second pass: units cut where the first pass found changes */
+		window_labels(&d, lab, wl);
+		make_units(&d, wl, p->unit_seconds);
+		rc = run_pass(&d, kmin, kmax, wl, lab, tmp, &k);
+		if (rc != PARLEY_OK)
+			goto out;
+	}
+	rc = make_turns(&d, lab, turns, nturns, nspeakers);
+	progress(&d, 1.0);
+out:
+	free(wl);
+	free(lab);
+	free(tmp);
+	free(d.reg);
+	free(d.reg_seg);
+	free(d.seg);
+	free(d.sum);
+	free(d.sq);
+	free(d.win);
+	free(d.emb);
+	free(d.unit);
+	return rc;
+}

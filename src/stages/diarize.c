@@ -1,0 +1,87 @@
+/*
+ * diarize.c — stage "diarize": who spoke when. Runs the built-in diarizer
+ * (src/dsp/diarize.c) over the speech regions with the speaker-count hints,
+ * and saves speaker turns (segments of kind "turn") and per-speaker totals.
+ */
+#include <stdlib.h>
+
+#include "audio/pcm.h"
+#include "dsp/diarize.h"
+#include "dsp/vad.h"
+#include "stages/stage.h"
+
+struct diarize_result {
+	struct store_segment *turns;
+	size_t nturns;
+	struct store_speaker *spk;
+	size_t nspk;
+};
+
+static enum parley_err diarize_save(struct store *st, int64_t rec_id, void *data,
+				    struct parley_error *err)
+{
+	const struct diarize_result *r = data;
+	enum parley_err rc = store_segments_put(st, rec_id, "turn", r->turns, r->nturns, err);
+	if (!rc)
+		rc = store_speakers_put(st, rec_id, r->spk, r->nspk, err);
+	return rc;
+}
+
+static enum parley_err diarize_run(struct stage_ctx *ctx, struct parley_error *err)
+{
+	struct pcm pcm = {0};
+	struct store_segment *speech = NULL;
+	size_t nspeech = 0;
+	struct vad_region *regions = NULL;
+	struct diar_turn *turns = NULL;
+	size_t nturns = 0;
+	int nspeakers = 0;
+	struct diarize_result r = {0};
+	enum parley_err rc = stage_load_audio(ctx, &pcm, err);
+	if (rc || (rc = store_segments_get(ctx->store, ctx->rec->id, "speech", &speech, &nspeech, err)))
+		goto out;
+	regions = calloc(nspeech + 1, sizeof(*regions));
+	if (!regions) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in diarize");
+		goto out;
+	}
+	for (size_t i = 0; i < nspeech; i++) {
+		regions[i].start = speech[i].start;
+		regions[i].end = speech[i].end;
+	}
+	struct diar_params p = diar_default_params();
+	p.num_speakers = ctx->cfg->num_speakers;
+	p.min_speakers = ctx->cfg->min_speakers;
+	p.max_speakers = ctx->cfg->max_speakers;
+	if ((rc = diar_run(&pcm, regions, nspeech, &p, &turns, &nturns, &nspeakers, err)))
+		goto out;
+	r.turns = calloc(nturns + 1, sizeof(*r.turns));
+	r.spk = calloc((size_t)nspeakers + 1, sizeof(*r.spk));
+	if (!r.turns || !r.spk) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in diarize");
+		goto out;
+	}
+	for (int s = 0; s < nspeakers; s++)
+		r.spk[s].speaker = s;
+	r.nspk = (size_t)nspeakers;
+	for (size_t i = 0; i < nturns; i++) {
+		r.turns[i] = (struct store_segment){turns[i].start, turns[i].end, turns[i].speaker};
+		if (turns[i].speaker >= 0 && turns[i].speaker < nspeakers) {
+			r.spk[turns[i].speaker].talk_time += turns[i].end - turns[i].start;
+			r.spk[turns[i].speaker].turns++;
+		}
+	}
+	r.nturns = nturns;
+	rc = stage_commit(ctx, diarize_save, &r, err);
+out:
+	free(r.turns);
+	free(r.spk);
+	free(turns);
+	free(regions);
+	free(speech);
+	pcm_release(&pcm);
+	return rc;
+}
+
+const struct stage stage_diarize = {"diarize", "who spoke when (MFCC statistics, clustering)",
+				    diarize_run};
