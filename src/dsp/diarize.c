@@ -77,7 +77,7 @@ struct diar_params diar_default_params(void)
 		.unit_seconds = 6.0,
 		.change_unit_seconds = 3.0,
 		.split_threshold = 17.0,
-		.split_noise = 100.0,
+		.split_noise = 125.0,
 		.min_cluster = 0.04,
 		.gate_db = 30.0,
 		.min_turn = 0.5,
@@ -318,21 +318,45 @@ out:
 
 /* ---- windows and units ------------------------------------------------ */
 
-/* Scale every dimension to unit within-speaker variance, estimated from the
- * differences of non-overlapping neighbour windows of the same region (a
- * speaker rarely changes there, and the median ignores the times it does). */
+/*
+ * Scale every dimension to unit within-speaker variance, estimated from the
+ * differences of neighbour windows of the same region (a speaker rarely
+ * changes there; the median ignores the times it does): window w against
+ * the window lag places on, or the region's last one. When the two overlap
+ * (short regions) their difference is scaled up by the share they do not
+ * have in common, as for frames that are independent.
+ */
 static enum parley_err whiten(struct diar *d)
 {
 	double *dif = malloc((d->nwin ? d->nwin : 1) * sizeof(double));
-	if (!dif)
+	size_t *pair = malloc((d->nwin ? d->nwin : 1) * sizeof(size_t));
+	double *gain = malloc((d->nwin ? d->nwin : 1) * sizeof(double));
+	if (!dif || !pair || !gain) {
+		free(dif);
+		free(pair);
+		free(gain);
 		return nomem(d);
+	}
+	for (size_t w = 0; w < d->nwin; w++) {
+		size_t r = d->seg[d->win[w].first].region, v = w;
+		while (v + 1 < d->nwin && v < w + d->lag &&
+		       d->seg[d->win[v + 1].first].region == r)
+			v++;
+		pair[w] = v;
+		double len = (double)(d->win[w].last - d->win[w].first);
+		double shared = d->win[v].first < d->win[w].last
+					? (double)(d->win[w].last - d->win[v].first)
+					: 0.0;
+		double apart = 1.0 - shared / len;
+		gain[w] = v > w && apart >= 0.2 ? 1.0 / apart : 0.0;
+	}
 	for (int k = 0; k < DIM; k++) {
 		size_t m = 0;
-		for (size_t w = 0; w + d->lag < d->nwin; w++) {
-			if (d->seg[d->win[w].first].region != d->seg[d->win[w + d->lag].first].region)
+		for (size_t w = 0; w < d->nwin; w++) {
+			if (gain[w] == 0.0)
 				continue;
-			double t = d->emb[w * DIM + k] - d->emb[(w + d->lag) * DIM + k];
-			dif[m++] = t * t;
+			double t = d->emb[w * DIM + k] - d->emb[pair[w] * DIM + k];
+			dif[m++] = t * t * gain[w];
 		}
 		double var = 1.0;
 		if (m >= 5) {
@@ -344,6 +368,8 @@ static enum parley_err whiten(struct diar *d)
 			d->emb[w * DIM + k] = (float)(d->emb[w * DIM + k] * sc);
 	}
 	free(dif);
+	free(pair);
+	free(gain);
 	return PARLEY_OK;
 }
 

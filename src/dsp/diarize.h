@@ -89,7 +89,7 @@ struct diar_params {
 	double unit_seconds;  /* longest run of a region clustered as one point (default 6) */
 	double change_unit_seconds; /* unit length of the first pass; 0 = one pass (default 3) */
 	double split_threshold; /* score that makes two speakers (default 17) */
-	double split_noise;   /* chance distance of two 1-window centroids (default 100) */
+	double split_noise;   /* chance distance of two 1-window centroids (default 125) */
 	double min_cluster;   /* smallest speaker, share of the windows (default 0.04), < 0.5 */
 	double gate_db;       /* ignore frames this far below the loud ones (default 30) */
 	double min_turn;      /* shortest turn inside a region, seconds (default 0.5) */

@@ -84,6 +84,8 @@ struct stt_pocketsphinx_params stt_pocketsphinx_default_params(void)
 		.model_dir = STT_POCKETSPHINX_MODEL_DIR,
 		.keyword_weight = 1e-5,
 		.max_seconds = 120.0,
+		.max_hmm_per_frame = 5000,
+		.flat_pass = false,
 	};
 }
 
@@ -448,6 +450,10 @@ enum parley_err stt_pocketsphinx_open(const struct stt_pocketsphinx_params *para
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"pocketsphinx: keyword_weight %g is not between 0 and 1",
 					p.keyword_weight);
+	if (p.max_hmm_per_frame < 100 || p.max_hmm_per_frame > 1000000)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"pocketsphinx: max_hmm_per_frame %d is not in [100, 1000000]",
+					p.max_hmm_per_frame);
 	if (!(p.max_seconds > 0.0 && p.max_seconds <= 3600.0))
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"pocketsphinx: max_seconds %g is not in (0, 3600]",
@@ -484,8 +490,11 @@ enum parley_err stt_pocketsphinx_open(const struct stt_pocketsphinx_params *para
 		dict_used = dict_tmp.path;
 	}
 
+	char maxhmm[32];
+	snprintf(maxhmm, sizeof(maxhmm), "%d", p.max_hmm_per_frame);
 	config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-dict", dict_used,
-			     "-remove_silence", "no", NULL);
+			     "-remove_silence", "no", "-fwdflat", p.flat_pass ? "yes" : "no",
+			     "-maxhmmpf", maxhmm, NULL);
 	if (!config) {
 		rc = ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: bad configuration");
 		goto fail;
