@@ -26,7 +26,7 @@ end=$(date +%s.%N)
 rss_kb=$(tail -1 "$W/rss")
 
 sqlite3 -separator ' ' "$W/out/parley.db" \
-  "select s.stage, s.cpu_seconds, s.wall_seconds, r.duration from stage_runs s join recordings r on r.id = s.recording_id order by rowid" >"$W/stages"
+  "select s.stage, s.cpu_seconds, s.wall_seconds, r.duration from stage_runs s join recordings r on r.id = s.recording_id order by s.rowid" >"$W/stages"
 python3 - "$W/stages" "$start" "$end" "$rss_kb" <<'PY'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
@@ -44,4 +44,19 @@ for name in order:
 print("| **total** | %.2f | **%.4f** |" % (tot, tot / dur))
 print("\nwall clock: %.1f s, wall RTF %.3f (includes start-up, model load, export)" % (end - start, (end - start) / dur))
 print("peak RSS (largest process): %.0f MB" % (rss / 1024))
+PY
+echo
+echo "accuracy on this file (ground truth from the generator):"
+python3 tests/integration/check_outputs.py "$W/out" bench --ref-rttm "$W/gen/bench.rttm" --min-attrib 0 --speakers "$SPK" | grep -E "speakers found|attributed" | sed 's/^\(not \)\{0,1\}ok - /  /'
+python3 - "$W/gen/bench.txt" "$W/out/bench/transcript.json" <<'PY'
+import json, sys
+ref = open(sys.argv[1]).read().split()
+hyp = [w["word"] for w in json.load(open(sys.argv[2]))["words"]]
+d = list(range(len(hyp) + 1))
+for i, r in enumerate(ref, 1):
+    nd = [i] + [0] * len(hyp)
+    for j, h in enumerate(hyp, 1):
+        nd[j] = min(d[j] + 1, nd[j - 1] + 1, d[j - 1] + (r != h))
+    d = nd
+print("  word error rate over the whole conversation: %.1f%% (%d reference words)" % (100.0 * d[-1] / len(ref), len(ref)))
 PY

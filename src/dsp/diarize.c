@@ -75,7 +75,7 @@ struct diar_params diar_default_params(void)
 		.window = 1.5,
 		.hop = 0.75,
 		.unit_seconds = 6.0,
-		.change_unit_seconds = 3.0,
+		.change_unit_seconds = 1.5,
 		.split_threshold = 17.0,
 		.split_noise = 125.0,
 		.min_cluster = 0.04,
@@ -1098,10 +1098,11 @@ enum parley_err diar_run(const struct pcm *pcm, const struct vad_region *regions
 	if (rc != PARLEY_OK)
 		goto out;
 	progress(&d, 0.8);
-	if (two_pass && k > 1) {
-		/* second pass: units cut where the first pass found changes */
-		window_labels(&d, lab, wl);
-		make_units(&d, wl, p->unit_seconds);
+	if (two_pass) {
+		/* second pass: long units, cut where the first pass found changes */
+		if (k > 1)
+			window_labels(&d, lab, wl);
+		make_units(&d, k > 1 ? wl : NULL, p->unit_seconds);
 		rc = run_pass(&d, kmin, kmax, wl, lab, tmp, &k);
 		if (rc != PARLEY_OK)
 			goto out;

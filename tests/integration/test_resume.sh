@@ -37,3 +37,23 @@ for i in 1 2 3; do
   check "talk$i/transcript.json is identical to the uninterrupted run's" cmp -s "$TMP/ref/talk$i/transcript.json" "$out/talk$i/transcript.json"
 done
 check "summary.csv is identical to the uninterrupted run's" cmp -s "$TMP/ref/summary.csv" "$out/summary.csv"
+
+# Ctrl-C (SIGINT to the run): workers stop at the next safe point, give their
+# recordings back, and the run exits 130 with a hint to resume.
+out2="$TMP/out2"
+"$PARLEY" run "$in" -o "$out2" -j 2 --no-progress >"$TMP/int.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  sleep 0.1
+  n=$(sqlite3 "$out2/parley.db" "select count(*) from stage_runs where stage='stt' and status='running'" 2>/dev/null || echo 0)
+  [ "${n:-0}" -ge 1 ] && break
+done
+kill -INT $pid
+wait $pid
+status=$?
+check "SIGINT stops the run with status 130 (got $status)" test $status -eq 130
+check "the interrupted run says how to resume" grep -q "run the same command again to resume" "$TMP/int.log"
+held=$(sqlite3 "$out2/parley.db" "select count(*) from recordings where lease_owner is not null")
+check "SIGINT leaves no lease held ($held)" test "$held" -eq 0
+limit 900 "$PARLEY" run "$in" -o "$out2" -j 2 --no-progress >/dev/null 2>&1
+check "the run after SIGINT finishes with the same transcript" cmp -s "$TMP/ref/talk1/transcript.json" "$out2/talk1/transcript.json"
