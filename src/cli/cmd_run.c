@@ -336,6 +336,22 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
+/* A recording finished by an earlier run with fewer stages (--stages) goes
+ * back to the queue when this run's pipeline has a stage it has not done. */
+static enum parley_err run_requeue_if_needed(struct store *st, const struct pipeline *pl,
+					     int64_t rec, struct parley_error *err)
+{
+	for (size_t i = 0; i < pl->count; i++) {
+		enum store_status status;
+		enum parley_err rc = store_stage_status(st, rec, pl->stages[i]->name, &status, err);
+		if (rc)
+			return rc;
+		if (status != STORE_DONE && status != STORE_SKIPPED)
+			return store_recording_requeue(st, rec, err);
+	}
+	return PARLEY_OK;
+}
+
 /* Check options that need files (lexicon) before any work starts. */
 static int run_check(const struct run_opts *o)
 {
@@ -400,7 +416,8 @@ int cmd_run(int argc, char **argv)
 		input_fingerprint(inputs.paths[i], fp, sizeof(fp));
 		const char *source = realpath(inputs.paths[i], abs) ? abs : inputs.paths[i];
 		int64_t rec;
-		if (!names[i] || store_recording_add(st, batch, name, source, fp, &rec, &err))
+		if (!names[i] || store_recording_add(st, batch, name, source, fp, &rec, &err) ||
+		    run_requeue_if_needed(st, &wp.pipeline, rec, &err))
 			goto fail;
 	}
 	char host[64];

@@ -478,6 +478,18 @@ enum parley_err store_recording_retry_later(struct store *st, int64_t rec_id, co
 	return PARLEY_OK;
 }
 
+enum parley_err store_recording_requeue(struct store *st, int64_t rec_id, struct parley_error *err)
+{
+	sqlite3_stmt *stmt;
+	enum parley_err rc = db_prepare(st,
+		"UPDATE recordings SET status = 'pending', attempts = 0, error = NULL, error_code = NULL"
+		" WHERE id = ?1 AND status IN ('done', 'failed')", &stmt, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, rec_id);
+	return db_step_done(st, stmt, "requeue recording", err);
+}
+
 enum parley_err store_lease_release(struct store *st, int64_t rec_id, const char *owner,
 				    struct parley_error *err)
 {

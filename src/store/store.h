@@ -130,6 +130,9 @@ enum parley_err store_lease_reclaim_dead(struct store *st, const char *host, int
 enum parley_err store_recording_retry_later(struct store *st, int64_t rec_id, const char *owner,
 					    double delay, const char *error_msg,
 					    struct parley_error *err);
+/* Put a finished recording back in the queue (a later run asks for stages
+ * it has not done yet). No effect unless its status is done or failed. */
+enum parley_err store_recording_requeue(struct store *st, int64_t rec_id, struct parley_error *err);
 /* Give a leased recording back untouched (graceful stop). */
 enum parley_err store_lease_release(struct store *st, int64_t rec_id, const char *owner,
 				    struct parley_error *err);

@@ -29,4 +29,22 @@ expect_usage "a model folder without a model is refused" "has no en-us" run --mo
 expect_usage "an unknown command is refused" "unknown command" frobnicate
 check "parley lexicon prints the built-in lexicon" bash -c "'$PARLEY' lexicon | grep -q '^target walao'"
 "$PARLEY" lexicon >"$TMP/default.lex"
-check "the built-in lexicon checks clean" "$PARLEY" lexicon --check "$TMP/default.lex"
+check "the built-in lexicon checks clean" bash -c "'$PARLEY' lexicon --check '$TMP/default.lex' >/dev/null"
+
+# --stages runs part of the pipeline; a later full run finishes the rest.
+$GEN --out "$TMP/gen" --name short --speakers 1 --turns 2 --seed 4 --quiet || notok "generate"
+mkdir -p "$TMP/in" && cp "$TMP/gen/short.wav" "$TMP/in/"
+"$PARLEY" run "$TMP/in" -o "$TMP/part" --stages decode,vad -q >/dev/null 2>&1
+check "--stages decode,vad runs just those stages" test "$(sqlite3 "$TMP/part/parley.db" "select group_concat(stage) from stage_runs where status='done'")" = "decode,vad"
+"$PARLEY" run "$TMP/in" -o "$TMP/part" -q >/dev/null 2>&1
+check "a full run afterwards does the remaining stages" test "$(sqlite3 "$TMP/part/parley.db" "select count(*) from stage_runs where status='done'")" = 6
+check "... and the transcript has words" grep -q '"word"' "$TMP/part/short/transcript.json"
+
+# On a terminal the run draws a progress bar (script(1) gives it a pty).
+if command -v script >/dev/null; then
+  script -qec "'$PARLEY' run '$TMP/in' -o '$TMP/tty' --stages decode" "$TMP/tty.log" >/dev/null 2>&1
+  check "on a terminal a progress bar is drawn" grep -q '\[#*-*\] 1/1 recordings' "$TMP/tty.log"
+  check "... with audio hours and an ETA" grep -q 'h audio.*ETA' "$TMP/tty.log"
+fi
+"$PARLEY" run "$TMP/in" -o "$TMP/plain" --stages decode >"$TMP/plain.log" 2>&1
+check "off a terminal plain progress lines are printed" grep -q '^parley: 1/1 recordings finished' "$TMP/plain.log"
