@@ -647,19 +647,101 @@ static enum parley_err rows_clear(struct store *st, const char *table, int64_t r
 	return db_step_done(st, stmt, "clear results", err);
 }
 
-/* Grow *arr (element size sz) to hold at least n+1 elements. */
-static enum parley_err array_grow(void **arr, size_t sz, size_t n, size_t *cap,
-				  struct parley_error *err)
+/*
+ * Result rows. Every *_put deletes the recording's old rows and inserts the
+ * new ones through rows_write(); every *_get reads through rows_read(). The
+ * per-table code is only the SQL and a function that binds or reads one row.
+ */
+typedef void (*row_bind_fn)(sqlite3_stmt *stmt, const void *elem, const void *ctx);
+typedef void (*row_read_fn)(sqlite3_stmt *stmt, void *elem);
+
+/* Run sql once per row: ?1 is rec_id, ?2 the row's index (a statement may
+ * leave it unused), ?3.. are bound by fn. */
+static enum parley_err rows_write(struct store *st, const char *sql, int64_t rec_id,
+				  const void *rows, size_t elem_size, size_t n, row_bind_fn fn,
+				  const void *ctx, const char *what, struct parley_error *err)
 {
-	if (n < *cap)
-		return PARLEY_OK;
-	size_t nc = *cap ? *cap * 2 : 64;
-	void *na = realloc(*arr, nc * sz);
-	if (!na)
-		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading results");
-	*arr = na;
-	*cap = nc;
+	sqlite3_stmt *stmt;
+	enum parley_err rc = db_prepare(st, sql, &stmt, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++) {
+		sqlite3_bind_int64(stmt, 1, rec_id);
+		sqlite3_bind_int64(stmt, 2, (int64_t)i);
+		fn(stmt, (const char *)rows + i * elem_size, ctx);
+		if (sqlite3_step(stmt) != SQLITE_DONE)
+			rc = db_error(st, err, what);
+		sqlite3_reset(stmt);
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* Read every row of a SELECT whose ?1 is rec_id (and ?2 kind, if given)
+ * into a new array (*out, caller frees; NULL when there are none). */
+static enum parley_err rows_read(struct store *st, const char *sql, int64_t rec_id,
+				 const char *kind, size_t elem_size, row_read_fn fn, void **out,
+				 size_t *n, const char *what, struct parley_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *stmt;
+	enum parley_err rc = db_prepare(st, sql, &stmt, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, rec_id);
+	if (kind)
+		sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_TRANSIENT);
+	size_t cap = 0;
+	char *arr = NULL;
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			char *na = realloc(arr, nc * elem_size);
+			if (!na) {
+				rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading %s", what);
+				break;
+			}
+			arr = na;
+			cap = nc;
+		}
+		memset(arr + *n * elem_size, 0, elem_size);
+		fn(stmt, arr + (*n)++ * elem_size);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = db_error(st, err, what);
+	sqlite3_finalize(stmt);
+	if (rc) {
+		free(arr);
+		*n = 0;
+		return rc;
+	}
+	*out = arr;
 	return PARLEY_OK;
+}
+
+static void text_column(sqlite3_stmt *stmt, int col, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, col);
+	snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+
+static void segment_bind(sqlite3_stmt *stmt, const void *elem, const void *kind)
+{
+	const struct store_segment *s = elem;
+	sqlite3_bind_text(stmt, 3, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(stmt, 4, s->start);
+	sqlite3_bind_double(stmt, 5, s->end);
+	sqlite3_bind_int(stmt, 6, s->speaker);
+}
+
+static void segment_read(sqlite3_stmt *stmt, void *elem)
+{
+	struct store_segment *s = elem;
+	s->start = sqlite3_column_double(stmt, 0);
+	s->end = sqlite3_column_double(stmt, 1);
+	s->speaker = sqlite3_column_int(stmt, 2);
 }
 
 enum parley_err store_segments_put(struct store *st, int64_t rec_id, const char *kind,
@@ -667,61 +749,44 @@ enum parley_err store_segments_put(struct store *st, int64_t rec_id, const char 
 				   struct parley_error *err)
 {
 	enum parley_err rc = rows_clear(st, "segments", rec_id, kind, err);
-	sqlite3_stmt *stmt = NULL;
-	if (rc || (rc = db_prepare(st, "INSERT INTO segments(recording_id, kind, idx, start_s, end_s,"
-				     " speaker) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &stmt, err)))
+	if (rc)
 		return rc;
-	for (size_t i = 0; i < n && !rc; i++) {
-		sqlite3_bind_int64(stmt, 1, rec_id);
-		sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(stmt, 3, (int64_t)i);
-		sqlite3_bind_double(stmt, 4, segs[i].start);
-		sqlite3_bind_double(stmt, 5, segs[i].end);
-		sqlite3_bind_int(stmt, 6, segs[i].speaker);
-		if (sqlite3_step(stmt) != SQLITE_DONE)
-			rc = db_error(st, err, "save segments");
-		sqlite3_reset(stmt);
-	}
-	sqlite3_finalize(stmt);
-	return rc;
+	return rows_write(st, "INSERT INTO segments(recording_id, idx, kind, start_s, end_s, speaker)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", rec_id, segs, sizeof(*segs), n,
+			  segment_bind, kind, "save segments", err);
 }
 
 enum parley_err store_segments_get(struct store *st, int64_t rec_id, const char *kind,
 				   struct store_segment **segs, size_t *n, struct parley_error *err)
 {
-	*segs = NULL;
-	*n = 0;
-	sqlite3_stmt *stmt;
-	enum parley_err rc = db_prepare(st, "SELECT start_s, end_s, speaker FROM segments"
-					    " WHERE recording_id = ?1 AND kind = ?2 ORDER BY idx", &stmt, err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(stmt, 1, rec_id);
-	sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_TRANSIENT);
-	size_t cap = 0;
-	int step;
-	while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if ((rc = array_grow((void **)segs, sizeof(**segs), *n, &cap, err)))
-			break;
-		struct store_segment *s = &(*segs)[(*n)++];
-		s->start = sqlite3_column_double(stmt, 0);
-		s->end = sqlite3_column_double(stmt, 1);
-		s->speaker = sqlite3_column_int(stmt, 2);
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = db_error(st, err, "read segments");
-	sqlite3_finalize(stmt);
-	if (rc) {
-		free(*segs);
-		*segs = NULL;
-		*n = 0;
-	}
-	return rc;
+	return rows_read(st, "SELECT start_s, end_s, speaker FROM segments"
+			 " WHERE recording_id = ?1 AND kind = ?2 ORDER BY idx", rec_id, kind,
+			 sizeof(**segs), segment_read, (void **)segs, n, "segments", err);
 }
 
 static bool words_table_ok(const char *table)
 {
 	return strcmp(table, "words") == 0 || strcmp(table, "stt_words") == 0;
+}
+
+static void word_bind(sqlite3_stmt *stmt, const void *elem, const void *ctx)
+{
+	const struct store_word *w = elem;
+	sqlite3_bind_double(stmt, 3, w->start);
+	sqlite3_bind_double(stmt, 4, w->end);
+	sqlite3_bind_text(stmt, 5, w->text, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(stmt, 6, w->confidence);
+	sqlite3_bind_int(stmt, 7, w->speaker);
+}
+
+static void word_read(sqlite3_stmt *stmt, void *elem)
+{
+	struct store_word *w = elem;
+	w->start = sqlite3_column_double(stmt, 0);
+	w->end = sqlite3_column_double(stmt, 1);
+	text_column(stmt, 2, w->text, sizeof(w->text));
+	w->confidence = (float)sqlite3_column_double(stmt, 3);
+	w->speaker = sqlite3_column_int(stmt, 4);
 }
 
 enum parley_err store_words_put(struct store *st, int64_t rec_id, const char *table,
@@ -735,23 +800,7 @@ enum parley_err store_words_put(struct store *st, int64_t rec_id, const char *ta
 	char sql[200];
 	snprintf(sql, sizeof(sql), "INSERT INTO %s(recording_id, idx, start_s, end_s, word, confidence,"
 		 " speaker) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", table);
-	sqlite3_stmt *stmt;
-	if ((rc = db_prepare(st, sql, &stmt, err)))
-		return rc;
-	for (size_t i = 0; i < n && !rc; i++) {
-		sqlite3_bind_int64(stmt, 1, rec_id);
-		sqlite3_bind_int64(stmt, 2, (int64_t)i);
-		sqlite3_bind_double(stmt, 3, words[i].start);
-		sqlite3_bind_double(stmt, 4, words[i].end);
-		sqlite3_bind_text(stmt, 5, words[i].text, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_double(stmt, 6, words[i].confidence);
-		sqlite3_bind_int(stmt, 7, words[i].speaker);
-		if (sqlite3_step(stmt) != SQLITE_DONE)
-			rc = db_error(st, err, "save words");
-		sqlite3_reset(stmt);
-	}
-	sqlite3_finalize(stmt);
-	return rc;
+	return rows_write(st, sql, rec_id, words, sizeof(*words), n, word_bind, NULL, "save words", err);
 }
 
 enum parley_err store_words_get(struct store *st, int64_t rec_id, const char *table,
@@ -764,32 +813,28 @@ enum parley_err store_words_get(struct store *st, int64_t rec_id, const char *ta
 	char sql[200];
 	snprintf(sql, sizeof(sql), "SELECT start_s, end_s, word, confidence, speaker FROM %s"
 		 " WHERE recording_id = ?1 ORDER BY idx", table);
-	sqlite3_stmt *stmt;
-	enum parley_err rc = db_prepare(st, sql, &stmt, err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(stmt, 1, rec_id);
-	size_t cap = 0;
-	int step;
-	while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if ((rc = array_grow((void **)words, sizeof(**words), *n, &cap, err)))
-			break;
-		struct store_word *w = &(*words)[(*n)++];
-		w->start = sqlite3_column_double(stmt, 0);
-		w->end = sqlite3_column_double(stmt, 1);
-		snprintf(w->text, sizeof(w->text), "%s", (const char *)sqlite3_column_text(stmt, 2));
-		w->confidence = (float)sqlite3_column_double(stmt, 3);
-		w->speaker = sqlite3_column_int(stmt, 4);
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = db_error(st, err, "read words");
-	sqlite3_finalize(stmt);
-	if (rc) {
-		free(*words);
-		*words = NULL;
-		*n = 0;
-	}
-	return rc;
+	return rows_read(st, sql, rec_id, NULL, sizeof(**words), word_read, (void **)words, n,
+			 "words", err);
+}
+
+static void speaker_bind(sqlite3_stmt *stmt, const void *elem, const void *ctx)
+{
+	const struct store_speaker *s = elem;
+	sqlite3_bind_int(stmt, 3, s->speaker);
+	sqlite3_bind_double(stmt, 4, s->talk_time);
+	sqlite3_bind_int(stmt, 5, s->turns);
+	sqlite3_bind_double(stmt, 6, s->sample_start);
+	sqlite3_bind_double(stmt, 7, s->sample_end);
+}
+
+static void speaker_read(sqlite3_stmt *stmt, void *elem)
+{
+	struct store_speaker *s = elem;
+	s->speaker = sqlite3_column_int(stmt, 0);
+	s->talk_time = sqlite3_column_double(stmt, 1);
+	s->turns = sqlite3_column_int(stmt, 2);
+	s->sample_start = sqlite3_column_double(stmt, 3);
+	s->sample_end = sqlite3_column_double(stmt, 4);
 }
 
 enum parley_err store_speakers_put(struct store *st, int64_t rec_id,
@@ -797,57 +842,28 @@ enum parley_err store_speakers_put(struct store *st, int64_t rec_id,
 				   struct parley_error *err)
 {
 	enum parley_err rc = rows_clear(st, "speakers", rec_id, NULL, err);
-	sqlite3_stmt *stmt;
-	if (rc || (rc = db_prepare(st, "INSERT INTO speakers(recording_id, speaker, talk_time, turns,"
-				     " sample_start, sample_end) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &stmt, err)))
+	if (rc)
 		return rc;
-	for (size_t i = 0; i < n && !rc; i++) {
-		sqlite3_bind_int64(stmt, 1, rec_id);
-		sqlite3_bind_int(stmt, 2, spk[i].speaker);
-		sqlite3_bind_double(stmt, 3, spk[i].talk_time);
-		sqlite3_bind_int(stmt, 4, spk[i].turns);
-		sqlite3_bind_double(stmt, 5, spk[i].sample_start);
-		sqlite3_bind_double(stmt, 6, spk[i].sample_end);
-		if (sqlite3_step(stmt) != SQLITE_DONE)
-			rc = db_error(st, err, "save speakers");
-		sqlite3_reset(stmt);
-	}
-	sqlite3_finalize(stmt);
-	return rc;
+	/* ?2 (the row index) is left unused: speakers are keyed by number */
+	return rows_write(st, "INSERT INTO speakers(recording_id, speaker, talk_time, turns,"
+			  " sample_start, sample_end) VALUES (?1, ?3, ?4, ?5, ?6, ?7)",
+			  rec_id, spk, sizeof(*spk), n, speaker_bind, NULL, "save speakers", err);
 }
 
 enum parley_err store_speakers_get(struct store *st, int64_t rec_id, struct store_speaker **spk,
 				   size_t *n, struct parley_error *err)
 {
-	*spk = NULL;
-	*n = 0;
-	sqlite3_stmt *stmt;
-	enum parley_err rc = db_prepare(st, "SELECT speaker, talk_time, turns, sample_start, sample_end"
-					    " FROM speakers WHERE recording_id = ?1 ORDER BY speaker", &stmt, err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(stmt, 1, rec_id);
-	size_t cap = 0;
-	int step;
-	while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if ((rc = array_grow((void **)spk, sizeof(**spk), *n, &cap, err)))
-			break;
-		struct store_speaker *s = &(*spk)[(*n)++];
-		s->speaker = sqlite3_column_int(stmt, 0);
-		s->talk_time = sqlite3_column_double(stmt, 1);
-		s->turns = sqlite3_column_int(stmt, 2);
-		s->sample_start = sqlite3_column_double(stmt, 3);
-		s->sample_end = sqlite3_column_double(stmt, 4);
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = db_error(st, err, "read speakers");
-	sqlite3_finalize(stmt);
-	if (rc) {
-		free(*spk);
-		*spk = NULL;
-		*n = 0;
-	}
-	return rc;
+	return rows_read(st, "SELECT speaker, talk_time, turns, sample_start, sample_end"
+			 " FROM speakers WHERE recording_id = ?1 ORDER BY speaker", rec_id, NULL,
+			 sizeof(**spk), speaker_read, (void **)spk, n, "speakers", err);
+}
+
+static void sample_bind(sqlite3_stmt *stmt, const void *elem, const void *ctx)
+{
+	const struct store_speaker *s = elem;
+	sqlite3_bind_int(stmt, 3, s->speaker);
+	sqlite3_bind_double(stmt, 4, s->sample_start);
+	sqlite3_bind_double(stmt, 5, s->sample_end);
 }
 
 enum parley_err store_speaker_samples_put(struct store *st, int64_t rec_id,
@@ -862,73 +878,44 @@ enum parley_err store_speaker_samples_put(struct store *st, int64_t rec_id,
 	sqlite3_bind_int64(stmt, 1, rec_id);
 	if ((rc = db_step_done(st, stmt, "clear samples", err)))
 		return rc;
-	if ((rc = db_prepare(st, "UPDATE speakers SET sample_start = ?3, sample_end = ?4"
-			     " WHERE recording_id = ?1 AND speaker = ?2", &stmt, err)))
-		return rc;
-	for (size_t i = 0; i < n && !rc; i++) {
-		sqlite3_bind_int64(stmt, 1, rec_id);
-		sqlite3_bind_int(stmt, 2, spk[i].speaker);
-		sqlite3_bind_double(stmt, 3, spk[i].sample_start);
-		sqlite3_bind_double(stmt, 4, spk[i].sample_end);
-		if (sqlite3_step(stmt) != SQLITE_DONE)
-			rc = db_error(st, err, "save samples");
-		sqlite3_reset(stmt);
-	}
-	sqlite3_finalize(stmt);
-	return rc;
+	return rows_write(st, "UPDATE speakers SET sample_start = ?4, sample_end = ?5"
+			  " WHERE recording_id = ?1 AND speaker = ?3", rec_id, spk,
+			  sizeof(*spk), n, sample_bind, NULL, "save samples", err);
+}
+
+static void count_bind(sqlite3_stmt *stmt, const void *elem, const void *ctx)
+{
+	const struct store_count *c = elem;
+	sqlite3_bind_int(stmt, 3, c->speaker);
+	sqlite3_bind_text(stmt, 4, c->word, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(stmt, 5, c->count);
+}
+
+static void count_read(sqlite3_stmt *stmt, void *elem)
+{
+	struct store_count *c = elem;
+	c->speaker = sqlite3_column_int(stmt, 0);
+	text_column(stmt, 1, c->word, sizeof(c->word));
+	c->count = sqlite3_column_int(stmt, 2);
 }
 
 enum parley_err store_counts_put(struct store *st, int64_t rec_id, const struct store_count *c,
 				 size_t n, struct parley_error *err)
 {
 	enum parley_err rc = rows_clear(st, "word_counts", rec_id, NULL, err);
-	sqlite3_stmt *stmt;
-	if (rc || (rc = db_prepare(st, "INSERT INTO word_counts(recording_id, speaker, word, count)"
-				     " VALUES (?1, ?2, ?3, ?4)", &stmt, err)))
+	if (rc)
 		return rc;
-	for (size_t i = 0; i < n && !rc; i++) {
-		sqlite3_bind_int64(stmt, 1, rec_id);
-		sqlite3_bind_int(stmt, 2, c[i].speaker);
-		sqlite3_bind_text(stmt, 3, c[i].word, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(stmt, 4, c[i].count);
-		if (sqlite3_step(stmt) != SQLITE_DONE)
-			rc = db_error(st, err, "save word counts");
-		sqlite3_reset(stmt);
-	}
-	sqlite3_finalize(stmt);
-	return rc;
+	return rows_write(st, "INSERT INTO word_counts(recording_id, speaker, word, count)"
+			  " VALUES (?1, ?3, ?4, ?5)", rec_id, c, sizeof(*c), n,
+			  count_bind, NULL, "save word counts", err);
 }
 
 enum parley_err store_counts_get(struct store *st, int64_t rec_id, struct store_count **c,
 				 size_t *n, struct parley_error *err)
 {
-	*c = NULL;
-	*n = 0;
-	sqlite3_stmt *stmt;
-	enum parley_err rc = db_prepare(st, "SELECT speaker, word, count FROM word_counts"
-					    " WHERE recording_id = ?1 ORDER BY speaker, word", &stmt, err);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(stmt, 1, rec_id);
-	size_t cap = 0;
-	int step;
-	while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if ((rc = array_grow((void **)c, sizeof(**c), *n, &cap, err)))
-			break;
-		struct store_count *x = &(*c)[(*n)++];
-		x->speaker = sqlite3_column_int(stmt, 0);
-		snprintf(x->word, sizeof(x->word), "%s", (const char *)sqlite3_column_text(stmt, 1));
-		x->count = sqlite3_column_int(stmt, 2);
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = db_error(st, err, "read word counts");
-	sqlite3_finalize(stmt);
-	if (rc) {
-		free(*c);
-		*c = NULL;
-		*n = 0;
-	}
-	return rc;
+	return rows_read(st, "SELECT speaker, word, count FROM word_counts"
+			 " WHERE recording_id = ?1 ORDER BY speaker, word", rec_id, NULL, sizeof(**c),
+			 count_read, (void **)c, n, "word counts", err);
 }
 
 enum parley_err store_progress_get(struct store *st, int64_t batch_id, struct store_progress *p,
