@@ -4,8 +4,8 @@
 #   1. source checks (banned functions),
 #   2. unit tests (cmocka, under ASan/UBSan),
 #   3. fuzz corpus replay (every parser of outside input, under ASan/UBSan),
-#   4. integration tests (the real build/parley on generated and bad audio;
-#      the sanitizer binary for the bad-input and resume checks),
+#   4. integration tests: the real build/parley on generated, bad and real
+#      audio, then all of them again with the ASan/UBSan build,
 #   5. real-recording checks when ../shared/data exists.
 # Every check prints one TAP-style "ok"/"not ok" line; the last line is
 # "N passed, N failed" (CI reads it). Exit status is 0 only when none failed.
@@ -82,10 +82,24 @@ for r in build-san/tests/replay_*; do
   rm -f "$log"
 done
 
-echo "== integration tests"
+echo "== integration tests (release build)"
 for t in tests/integration/test_*.sh; do
   run_logged "$(basename "$t" .sh)" bash "$t"
 done
+
+echo "== integration tests (ASan/UBSan build)"
+# Sanitizer reports from any process (workers included) land in SANLOG.
+SANLOG=$(mktemp -d "${TMPDIR:-/tmp}/parley-san.XXXXXX")
+for t in tests/integration/test_*.sh; do
+  ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$SANLOG/asan" UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$SANLOG/ubsan" \
+    PARLEY_BIN=$ROOT/build-san/parley run_logged "san $(basename "$t" .sh)" bash "$t"
+done
+if [ -z "$(ls -A "$SANLOG")" ]; then
+  echo "ok - no sanitizer report from any process of the integration tests"; PASS=$((PASS + 1))
+else
+  echo "not ok - sanitizer reports:"; head -50 "$SANLOG"/*; FAIL=$((FAIL + 1)); FAILED_NAMES+=("sanitizer reports")
+fi
+rm -rf "$SANLOG"
 
 echo
 echo "$SKIP skipped"
