@@ -6,7 +6,7 @@
  * command again skips finished stages; after a crash or kill -9 it resumes.
  */
 #include <errno.h>
-#include <ftw.h>
+#include <fts.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -83,8 +83,6 @@ struct input_list {
 	char out_real[PATH_MAX];
 };
 
-static struct input_list *walk_list; /* nftw has no user pointer */
-
 static int input_add(struct input_list *l, const char *path)
 {
 	if (l->n >= RUN_MAX_INPUTS)
@@ -101,21 +99,32 @@ static int input_add(struct input_list *l, const char *path)
 	return l->paths[l->n] ? (int)(l->n++, 0) : -1;
 }
 
-static int walk_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* Every regular file under dir, skipping hidden entries and OUT itself. */
+static int inputs_walk(struct input_list *l, const char *dir)
 {
-	const char *base = path + ftw->base;
-	if (type == FTW_D || type == FTW_DP) {
-		char real[PATH_MAX];
-		if (ftw->level > 0 && base[0] == '.')
-			return FTW_SKIP_SUBTREE;
-		if (walk_list->out_real[0] && realpath(path, real) &&
-		    strcmp(real, walk_list->out_real) == 0)
-			return FTW_SKIP_SUBTREE; /* never read our own outputs */
-		return FTW_CONTINUE;
+	char *roots[] = {(char *)dir, NULL};
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+	if (!fts)
+		return -1;
+	int rc = 0;
+	FTSENT *e;
+	while (rc == 0 && (e = fts_read(fts)) != NULL) {
+		bool hidden = e->fts_level > 0 && e->fts_name[0] == '.';
+		if (e->fts_info == FTS_D) {
+			char real[PATH_MAX];
+			if (hidden || (l->out_real[0] && realpath(e->fts_path, real) &&
+				       strcmp(real, l->out_real) == 0))
+				fts_set(fts, e, FTS_SKIP); /* never read our own outputs */
+		} else if (e->fts_info == FTS_F && !hidden) {
+			rc = input_add(l, e->fts_path);
+		} else if (e->fts_info == FTS_DNR || e->fts_info == FTS_ERR) {
+			fprintf(stderr, "parley run: cannot read %s: %s\n", e->fts_path,
+				strerror(e->fts_errno));
+			rc = -1;
+		}
 	}
-	if (base[0] == '.' || type != FTW_F || !S_ISREG(st->st_mode))
-		return FTW_CONTINUE;
-	return input_add(walk_list, path) == 0 ? FTW_CONTINUE : FTW_STOP;
+	fts_close(fts);
+	return rc;
 }
 
 static int path_cmp(const void *a, const void *b)
@@ -136,11 +145,8 @@ static int inputs_collect(const struct run_opts *o, struct input_list *l)
 		}
 		size_t before = l->n;
 		if (S_ISDIR(st.st_mode)) {
-			walk_list = l;
-			if (nftw(o->inputs[i], walk_entry, 32, FTW_PHYS | FTW_ACTIONRETVAL) != 0) {
-				fprintf(stderr, "parley run: cannot read folder %s\n", o->inputs[i]);
+			if (inputs_walk(l, o->inputs[i]) != 0)
 				return -1;
-			}
 		} else if (input_add(l, o->inputs[i]) != 0) {
 			fprintf(stderr, "parley run: too many inputs\n");
 			return -1;
