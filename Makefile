@@ -4,6 +4,7 @@
 #   make test       unit + fuzz-corpus replay + integration tests (see tests/run.sh)
 #   make fuzz       libFuzzer binaries (clang) into build-fuzz/
 #   make bench      10-minute generated conversation: RTF per stage, peak RSS
+#   make lexicon    regenerate src/text/lexicon_singlish.c from data/lexicon/singlish.lex
 #   make clean
 
 PKGS := libavformat libavcodec libavutil libswresample pocketsphinx sphinxbase \
@@ -40,7 +41,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench clean tools
+.PHONY: all test unit fuzz bench clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -91,6 +92,10 @@ fuzz:
 
 bench: $(BUILD)/parley
 	bash bench/bench_pipeline.sh
+
+# Regenerate the built-in lexicon's C string from data/lexicon/singlish.lex
+lexicon:
+	python3 scripts/gen-lexicon-c.py
 
 clean:
 	rm -rf build build-san build-fuzz

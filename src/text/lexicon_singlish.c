@@ -1,7 +1,8 @@
 /*
  * lexicon_singlish.c — the built-in Singlish lexicon. This text must stay
  * byte-identical to data/lexicon/singlish.lex (tests/unit/test_lexicon.c
- * checks it); edit the .lex file and regenerate this string from it.
+ * checks it); edit the .lex file and run `make lexicon` (which runs
+ * scripts/gen-lexicon-c.py) to regenerate this file.
  */
 #include "text/lexicon.h"
 
