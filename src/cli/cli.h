@@ -16,6 +16,7 @@ struct cli_command {
 
 int cmd_run(int argc, char **argv);
 int cmd_lexicon(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Parse a non-negative int option value; prints an error naming the flag. */
 int cli_parse_int(const char *flag, const char *value, int min, int max, int *out);

@@ -11,6 +11,7 @@
 
 static const struct cli_command commands[] = {
 	{"run", cmd_run, "process recordings: speakers, words, counts, samples", 0},
+	{"eval", cmd_eval, "score a run against ground truth: DER, WER, keyword F1", 0},
 	{"lexicon", cmd_lexicon, "print or check a lexicon of target words", 0},
 };
 
