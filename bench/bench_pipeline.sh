@@ -46,17 +46,5 @@ print("\nwall clock: %.1f s, wall RTF %.3f (includes start-up, model load, expor
 print("peak RSS (largest process): %.0f MB" % (rss / 1024))
 PY
 echo
-echo "accuracy on this file (ground truth from the generator):"
-python3 tests/integration/check_outputs.py "$W/out" bench --ref-rttm "$W/gen/bench.rttm" --min-attrib 0 --speakers "$SPK" | grep -E "speakers found|attributed" | sed 's/^\(not \)\{0,1\}ok - /  /'
-python3 - "$W/gen/bench.txt" "$W/out/bench/transcript.json" <<'PY'
-import json, sys
-ref = open(sys.argv[1]).read().split()
-hyp = [w["word"] for w in json.load(open(sys.argv[2]))["words"]]
-d = list(range(len(hyp) + 1))
-for i, r in enumerate(ref, 1):
-    nd = [i] + [0] * len(hyp)
-    for j, h in enumerate(hyp, 1):
-        nd[j] = min(d[j] + 1, nd[j - 1] + 1, d[j - 1] + (r != h))
-    d = nd
-print("  word error rate over the whole conversation: %.1f%% (%d reference words)" % (100.0 * d[-1] / len(ref), len(ref)))
-PY
+echo "accuracy on this file (parley eval against the generator's ground truth):"
+build/parley eval --ref "$W/gen" --hyp "$W/out"
