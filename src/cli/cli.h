@@ -7,6 +7,9 @@
 #ifndef PARLEY_CLI_CLI_H
 #define PARLEY_CLI_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct cli_command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -17,8 +20,24 @@ struct cli_command {
 int cmd_run(int argc, char **argv);
 int cmd_lexicon(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_failed(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
 
 /* Parse a non-negative int option value; prints an error naming the flag. */
 int cli_parse_int(const char *flag, const char *value, int min, int max, int *out);
+
+struct store;
+/*
+ * Open the store at path for command `who` ("parley status") and fill
+ * data_dir[size] with dirname(path)/data (created when create is true).
+ * Unless create, a missing store is an error. Returns 0, or prints an error
+ * naming the path and returns 1.
+ */
+int cli_store_open(const char *who, const char *path, bool create, struct store **st,
+		   char *data_dir, size_t size);
 
 #endif

@@ -198,6 +198,46 @@ enum parley_err store_batch_ensure(struct store *st, const char *name, const cha
 	return rc;
 }
 
+enum parley_err store_batch_find(struct store *st, const char *name, int64_t *batch_id,
+				 struct parley_error *err)
+{
+	sqlite3_stmt *stmt;
+	enum parley_err rc = db_prepare(st, "SELECT id FROM batches WHERE name = ?1", &stmt, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_TRANSIENT);
+	int step = sqlite3_step(stmt);
+	if (step == SQLITE_ROW)
+		*batch_id = sqlite3_column_int64(stmt, 0);
+	else if (step == SQLITE_DONE)
+		rc = parley_error_set(err, PARLEY_ERR_NOT_FOUND, "no batch named '%s'", name);
+	else
+		rc = db_error(st, err, "find batch");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum parley_err store_batch_each(struct store *st, int (*fn)(const struct store_batch *, void *),
+				 void *ud, struct parley_error *err)
+{
+	sqlite3_stmt *stmt;
+	enum parley_err rc = db_prepare(st, "SELECT id, name FROM batches ORDER BY id", &stmt, err);
+	if (rc)
+		return rc;
+	struct store_batch b;
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		b.id = sqlite3_column_int64(stmt, 0);
+		snprintf(b.name, sizeof(b.name), "%s", (const char *)sqlite3_column_text(stmt, 1));
+		if (fn(&b, ud))
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(st, err, "list batches");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 static const char *const result_tables[] = {"stage_runs", "segments", "stt_words", "words",
 					    "speakers", "word_counts"};
 
@@ -916,6 +956,51 @@ enum parley_err store_counts_get(struct store *st, int64_t rec_id, struct store_
 	return rows_read(st, "SELECT speaker, word, count FROM word_counts"
 			 " WHERE recording_id = ?1 ORDER BY speaker, word", rec_id, NULL, sizeof(**c),
 			 count_read, (void **)c, n, "word counts", err);
+}
+
+enum parley_err store_stage_counts(struct store *st, int64_t batch_id,
+				   struct store_stage_count *out, size_t max, size_t *n,
+				   struct parley_error *err)
+{
+	*n = 0;
+	sqlite3_stmt *stmt;
+	enum parley_err rc = db_prepare(st,
+		"SELECT s.stage, s.status, count(*) FROM stage_runs s"
+		" JOIN recordings r ON r.id = s.recording_id WHERE r.batch_id = ?1"
+		" GROUP BY s.stage, s.status ORDER BY s.stage", &stmt, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, batch_id);
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *stage = (const char *)sqlite3_column_text(stmt, 0);
+		struct store_stage_count *c = NULL;
+		for (size_t i = 0; i < *n && !c; i++)
+			if (strcmp(out[i].stage, stage) == 0)
+				c = &out[i];
+		if (!c) {
+			if (*n >= max) {
+				rc = parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+						      "more than %zu stages in the store", max);
+				break;
+			}
+			c = &out[(*n)++];
+			memset(c, 0, sizeof(*c));
+			snprintf(c->stage, sizeof(c->stage), "%s", stage);
+		}
+		int count = sqlite3_column_int(stmt, 2);
+		switch (status_parse(sqlite3_column_text(stmt, 1))) {
+		case STORE_PENDING: c->pending += count; break;
+		case STORE_RUNNING: c->running += count; break;
+		case STORE_DONE: c->done += count; break;
+		case STORE_FAILED: c->failed += count; break;
+		case STORE_SKIPPED: c->skipped += count; break;
+		}
+	}
+	if (rc == PARLEY_OK && step != SQLITE_DONE)
+		rc = db_error(st, err, "count stages");
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 enum parley_err store_progress_get(struct store *st, int64_t batch_id, struct store_progress *p,

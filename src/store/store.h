@@ -94,6 +94,16 @@ void store_rollback(struct store *st);
 /* Batches */
 enum parley_err store_batch_ensure(struct store *st, const char *name, const char *kind,
 				   int64_t *batch_id, struct parley_error *err);
+/* Find a batch by name; PARLEY_ERR_NOT_FOUND ("no batch named ...") when absent. */
+enum parley_err store_batch_find(struct store *st, const char *name, int64_t *batch_id,
+				 struct parley_error *err);
+struct store_batch {
+	int64_t id;
+	char name[STORE_NAME_MAX];
+};
+/* Calls fn for each batch in id order; fn returning non-zero stops. */
+enum parley_err store_batch_each(struct store *st, int (*fn)(const struct store_batch *, void *),
+				 void *ud, struct parley_error *err);
 
 /*
  * Add a recording (or find it). When a recording of that name exists with a
@@ -182,6 +192,18 @@ enum parley_err store_counts_put(struct store *st, int64_t rec_id, const struct 
 				 size_t n, struct parley_error *err);
 enum parley_err store_counts_get(struct store *st, int64_t rec_id, struct store_count **c,
 				 size_t *n, struct parley_error *err);
+
+/* Per-stage counts of a batch's stage runs. A stage a recording has not
+ * reached has no run yet: callers derive "not started" from the total. */
+#define STORE_STAGE_NAME_MAX 32
+struct store_stage_count {
+	char stage[STORE_STAGE_NAME_MAX];
+	int pending, running, done, failed, skipped;
+};
+/* Fills out[0..*n) (at most max rows, in stage-name order). */
+enum parley_err store_stage_counts(struct store *st, int64_t batch_id,
+				   struct store_stage_count *out, size_t max, size_t *n,
+				   struct parley_error *err);
 
 enum parley_err store_progress_get(struct store *st, int64_t batch_id, struct store_progress *p,
 				   struct parley_error *err);

@@ -1,0 +1,126 @@
+/*
+ * cmd_export.c — `parley export BATCH --store PATH -o OUT`: write the outputs
+ * `parley run` writes (OUT/<name>/transcript.*, samples, OUT/summary.csv)
+ * for every done recording of a batch.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/engines_info.h"
+#include "core/export.h"
+#include "store/store.h"
+#include "util/fs.h"
+
+static const char export_usage[] =
+	"usage: parley export BATCH --store PATH -o OUT\n"
+	"\n"
+	"Write the outputs of every done recording of BATCH, the same files\n"
+	"`parley run` writes: OUT/<name>/transcript.json, .srt, .vtt, .rttm, .txt,\n"
+	"samples/speaker-<n>.wav and OUT/summary.csv. Recordings not done yet are\n"
+	"counted and left out. Exporting twice gives identical bytes.\n"
+	"\n"
+	"options:\n"
+	"      --store PATH     the SQLite store (required; must exist)\n"
+	"  -o, --out DIR        output folder (required; created if missing)\n"
+	"      --lexicon FILE   the lexicon the recordings were processed with, as\n"
+	"                       described in transcript.json (default built-in)\n"
+	"      --model DIR      the pocketsphinx model folder they were processed with\n"
+	"  -h, --help           show this help\n"
+	"\n"
+	"exit status: 0 written, 1 the store or a write failed, 2 usage error.\n";
+
+struct export_ctx {
+	struct store *st;
+	const struct export_params *ep;
+	int done, failed, other, errors;
+};
+
+static int export_one(const struct store_recording *rec, void *ud)
+{
+	struct export_ctx *c = ud;
+	if (rec->status == STORE_FAILED) {
+		c->failed++;
+	} else if (rec->status != STORE_DONE) {
+		c->other++;
+	} else {
+		struct parley_error err = {0};
+		if (export_recording(c->st, c->ep, rec, &err) != PARLEY_OK) {
+			fprintf(stderr, "parley export: %s: %s\n", rec->name, err.msg);
+			c->errors++;
+		} else {
+			c->done++;
+		}
+	}
+	return 0;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"store", required_argument, NULL, 'S'},
+		{"out", required_argument, NULL, 'o'},
+		{"lexicon", required_argument, NULL, 'L'},
+		{"model", required_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct stage_config cfg = stage_default_config();
+	const char *store_path = NULL, *out = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'S': store_path = optarg; break;
+		case 'o': out = optarg; break;
+		case 'L': snprintf(cfg.lexicon_path, sizeof(cfg.lexicon_path), "%s", optarg); break;
+		case 'D': snprintf(cfg.model_dir, sizeof(cfg.model_dir), "%s", optarg); break;
+		case 'h': fputs(export_usage, stdout); return 0;
+		default: fputs(export_usage, stderr); return 2;
+		}
+	}
+	if (!store_path || !out) {
+		fprintf(stderr, "parley export: %s is required\n\n%s", store_path ? "-o OUT" : "--store PATH",
+			export_usage);
+		return 2;
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "parley export: %s\n\n%s",
+			optind >= argc ? "no BATCH given" : "give exactly one BATCH", export_usage);
+		return 2;
+	}
+	const char *batch_name = argv[optind];
+	struct store *st = NULL;
+	char data[PARLEY_PATH_MAX];
+	if (cli_store_open("parley export", store_path, false, &st, data, sizeof(data)))
+		return 1;
+	int status = 1;
+	char *engines = NULL;
+	struct parley_error err = {0};
+	int64_t batch;
+	if (store_batch_find(st, batch_name, &batch, &err)) {
+		fprintf(stderr, "parley export: %s: %s\n", store_path, err.msg);
+		status = err.code == PARLEY_ERR_NOT_FOUND ? 2 : 1;
+		goto out;
+	}
+	if (engines_describe(&cfg, &engines, &err) || fs_mkdir_p(out, &err)) {
+		fprintf(stderr, "parley export: %s\n", err.msg);
+		goto out;
+	}
+	struct export_params ep = {out, data, engines};
+	struct export_ctx ctx = {st, &ep, 0, 0, 0, 0};
+	if (store_recording_each(st, batch, export_one, &ctx, &err) ||
+	    export_summary(st, &ep, batch, &err)) {
+		fprintf(stderr, "parley export: %s\n", err.msg);
+		goto out;
+	}
+	printf("batch %s: %d recordings exported to %s/ (%d failed, %d not finished)\n", batch_name,
+	       ctx.done, out, ctx.failed, ctx.other);
+	status = ctx.errors ? 1 : 0;
+out:
+	free(engines);
+	store_close(st);
+	return status;
+}
