@@ -8,7 +8,7 @@
 #   make clean
 
 PKGS := libavformat libavcodec libavutil libswresample pocketsphinx sphinxbase \
-        speexdsp webrtc-audio-processing sqlite3 jansson
+        speexdsp webrtc-audio-processing sqlite3 jansson libpq hiredis
 
 CC      ?= cc
 SAN     ?= 0
@@ -47,7 +47,7 @@ all: $(BUILD)/parley
 $(BUILD)/libparley.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	@echo "  AR $@"
-	@ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/parley: $(MAIN_OBJ) $(BUILD)/libparley.a
 	@echo "  LD $@"

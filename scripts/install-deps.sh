@@ -14,10 +14,23 @@ PKGS=(
   libwebrtc-audio-processing-dev libspeexdsp-dev
   # store and JSON
   libsqlite3-dev sqlite3 libjansson-dev
+  # many machines: PostgreSQL store (libpq) and Redis queue (hiredis); tests
+  # start their own servers from these packages
+  libpq-dev postgresql libhiredis-dev redis-server
   # tests: unit test runner, generated speech, audio tools
   libcmocka-dev espeak-ng festival festvox-kallpc16k festvox-kdlpc16k
   festvox-us-slt-hts sox libsox-fmt-all python3 procps time
+  # make bench-queue: the peers it is compared with (Celery, RQ; BullMQ and
+  # graphile-worker come from npm)
+  python3-celery python3-rq python3-redis
 )
+
+# Node.js with npm (bench-queue's BullMQ and graphile-worker, the browser
+# test's playwright-core): kept when present (it may come with its own npm),
+# Debian's packages otherwise.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

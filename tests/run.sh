@@ -27,6 +27,25 @@ if ! make -j"$JOBS" SAN=1 tools >/tmp/parley-build-san.log 2>&1; then
   tail -40 /tmp/parley-build-san.log; echo "0 passed, 1 failed"; exit 1
 fi
 
+# One PostgreSQL and one Redis for the whole suite (tests/lib/servers.sh),
+# in the suite's own temp dir; the unit and integration tests reach them
+# through PARLEY_TEST_PG_URL and PARLEY_TEST_REDIS_URL. They are stopped by
+# PID on exit, whatever happens. Both come from scripts/install-deps.sh, so a
+# server that does not start is a failure of the suite, not a skip.
+# shellcheck source=tests/lib/servers.sh
+. "$ROOT/tests/lib/servers.sh"
+SUITE_TMP=$(mktemp -d "${TMPDIR:-/tmp}/parley-suite.XXXXXX")
+trap 'servers_stop_all; rm -rf "$SUITE_TMP"' EXIT
+echo "== servers (PostgreSQL, Redis)"
+if ! pg_start "$SUITE_TMP/servers"; then
+  echo "not ok - PostgreSQL for the suite did not start (see above)"; echo "0 passed, 1 failed"; exit 1
+fi
+if ! redis_start "$SUITE_TMP/servers"; then
+  echo "not ok - Redis for the suite did not start (see above)"; echo "0 passed, 1 failed"; exit 1
+fi
+export PARLEY_TEST_PG_URL=$PG_URL PARLEY_TEST_REDIS_URL=$REDIS_URL
+echo "PostgreSQL: $PARLEY_TEST_PG_URL (pid $PG_PID); Redis: $PARLEY_TEST_REDIS_URL (pid $REDIS_PID)"
+
 PASS=0 FAIL=0 SKIP=0
 FAILED_NAMES=()
 # Count TAP lines from a command's output; a non-zero exit with no "not ok"

@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/config.h"
+#include "queue/queue.h"
+#include "store/db.h"
 #include "store/store.h"
 #include "util/fs.h"
 
@@ -22,31 +25,111 @@ int cli_parse_int(const char *flag, const char *value, int min, int max, int *ou
 	return 0;
 }
 
-int cli_store_open(const char *who, const char *path, bool create, struct store **st,
-		   char *data_dir, size_t size)
+int cli_engine_opt(struct cli_engine_opts *eo, int c, const char *key, const char *value)
+{
+	static const struct {
+		int letter;
+		const char *key;
+	} letters[] = {{'S', "store"}, {'Q', "queue"}, {'P', "queue_prefix"}, {'A', "data"}};
+	if (c == 'C') {
+		eo->config = value;
+		return 0;
+	}
+	for (size_t i = 0; !key && i < sizeof(letters) / sizeof(letters[0]); i++)
+		if (letters[i].letter == c)
+			key = letters[i].key;
+	if (!key || eo->n >= CLI_ENGINE_SETS_MAX) {
+		fprintf(stderr, "parley: too many options\n");
+		return 2;
+	}
+	eo->set[eo->n].key = key;
+	eo->set[eo->n++].value = value;
+	return 0;
+}
+
+int cli_engine_config(const char *who, const struct cli_engine_opts *eo, struct parley_config *cfg)
+{
+	struct parley_error err = {0};
+	*cfg = config_defaults();
+	const char *file = eo->config ? eo->config : getenv("PARLEY_CONFIG");
+	if (config_load(file, cfg, &err) || config_from_env(cfg, &err)) {
+		fprintf(stderr, "%s: %s\n", who, err.msg);
+		return 2;
+	}
+	for (int i = 0; i < eo->n; i++) {
+		if (config_set(cfg, eo->set[i].key, eo->set[i].value, &err)) {
+			fprintf(stderr, "%s: %s\n", who, err.msg);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static bool target_is_url(const char *t)
+{
+	return strstr(t, "://") != NULL;
+}
+
+int cli_store_open(const char *who, const struct parley_config *cfg, bool create,
+		   struct store **st, char *data_dir, size_t size)
 {
 	struct parley_error err = {0};
 	*st = NULL;
-	if (!create && !fs_exists(path)) {
+	const char *target = cfg->store;
+	if (!*target) {
+		fprintf(stderr, "%s: no store given: use --store PATH|URL, PARLEY_STORE, or store = … "
+			"in the config file\n", who);
+		return 2;
+	}
+	const char *path = strncmp(target, "sqlite:", 7) == 0 ? target + 7 : target;
+	bool url = target_is_url(target);
+	if (!url && !create && !fs_exists(path)) {
 		fprintf(stderr, "%s: no store at %s (add recordings with `parley submit` first)\n", who,
 			path);
 		return 1;
 	}
+	if (url && !*cfg->data) {
+		fprintf(stderr, "%s: with a %s store, give the stage data directory every worker "
+			"shares: --data DIR or PARLEY_DATA\n", who, "server");
+		return 2;
+	}
 	char dir[PARLEY_PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((create && fs_mkdir_p(dir, &err)) || fs_path_join(data_dir, size, dir, "data", &err) ||
-	    (create && fs_mkdir_p(data_dir, &err)) || store_open(path, st, &err)) {
-		fprintf(stderr, "%s: %s: %s\n", who, path, err.msg);
+	if (*cfg->data) {
+		snprintf(data_dir, size, "%s", cfg->data);
+	} else {
+		snprintf(dir, sizeof(dir), "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			snprintf(dir, sizeof(dir), ".");
+		else if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+		if ((create && fs_mkdir_p(dir, &err)) || fs_path_join(data_dir, size, dir, "data", &err)) {
+			fprintf(stderr, "%s: %s: %s\n", who, path, err.msg);
+			return 1;
+		}
+	}
+	if ((create && fs_mkdir_p(data_dir, &err)) || store_open(target, st, &err)) {
+		char shown[512];
+		db_target_redact(target, shown, sizeof(shown));
+		fprintf(stderr, "%s: %s: %s\n", who, shown, err.msg);
 		store_close(*st);
 		*st = NULL;
 		return 1;
 	}
+	return 0;
+}
+
+int cli_queue_push_leasable(const char *who, const struct parley_config *cfg, struct store *st)
+{
+	struct parley_error err = {0};
+	struct queue *q = NULL;
+	if (queue_open(cfg->queue, cfg->queue_prefix, &q, &err) || queue_push_leasable(q, st, &err)) {
+		fprintf(stderr, "%s: %s\n", who, err.msg);
+		queue_close(q);
+		return 1;
+	}
+	queue_close(q);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * cmd_export.c — `parley export BATCH --store PATH -o OUT`: write the outputs
+ * cmd_export.c — `parley export BATCH [--store TARGET] -o OUT`: write the outputs
  * `parley run` writes (OUT/<name>/transcript.*, samples, OUT/summary.csv)
  * for every done recording of a batch.
  */
@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/config.h"
 #include "core/engines_info.h"
 #include "core/export.h"
 #include "store/store.h"
 #include "util/fs.h"
 
 static const char export_usage[] =
-	"usage: parley export BATCH --store PATH -o OUT\n"
+	"usage: parley export BATCH [--store TARGET] -o OUT\n"
 	"\n"
 	"Write the outputs of every done recording of BATCH, the same files\n"
 	"`parley run` writes: OUT/<name>/transcript.json, .srt, .vtt, .rttm, .txt,\n"
@@ -23,7 +24,7 @@ static const char export_usage[] =
 	"counted and left out. Exporting twice gives identical bytes.\n"
 	"\n"
 	"options:\n"
-	"      --store PATH     the SQLite store (required; must exist)\n"
+	CLI_ENGINE_HELP
 	"  -o, --out DIR        output folder (required; created if missing)\n"
 	"      --lexicon FILE   the lexicon the recordings were processed with, as\n"
 	"                       described in transcript.json (default built-in)\n"
@@ -60,7 +61,7 @@ static int export_one(const struct store_recording *rec, void *ud)
 int cmd_export(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"store", required_argument, NULL, 'S'},
+		CLI_ENGINE_LONGOPTS,
 		{"out", required_argument, NULL, 'o'},
 		{"lexicon", required_argument, NULL, 'L'},
 		{"model", required_argument, NULL, 'D'},
@@ -68,12 +69,16 @@ int cmd_export(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct stage_config cfg = stage_default_config();
-	const char *store_path = NULL, *out = NULL;
+	const char *out = NULL;
+	struct cli_engine_opts eo = {0};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'S': store_path = optarg; break;
+		CLI_ENGINE_CASES:
+			if (cli_engine_opt(&eo, c, NULL, optarg))
+				return 2;
+			break;
 		case 'o': out = optarg; break;
 		case 'L': snprintf(cfg.lexicon_path, sizeof(cfg.lexicon_path), "%s", optarg); break;
 		case 'D': snprintf(cfg.model_dir, sizeof(cfg.model_dir), "%s", optarg); break;
@@ -81,9 +86,8 @@ int cmd_export(int argc, char **argv)
 		default: fputs(export_usage, stderr); return 2;
 		}
 	}
-	if (!store_path || !out) {
-		fprintf(stderr, "parley export: %s is required\n\n%s", store_path ? "-o OUT" : "--store PATH",
-			export_usage);
+	if (!out) {
+		fprintf(stderr, "parley export: -o OUT is required\n\n%s", export_usage);
 		return 2;
 	}
 	if (argc - optind != 1) {
@@ -92,16 +96,20 @@ int cmd_export(int argc, char **argv)
 		return 2;
 	}
 	const char *batch_name = argv[optind];
+	struct parley_config pc;
+	if (cli_engine_config("parley export", &eo, &pc))
+		return 2;
 	struct store *st = NULL;
 	char data[PARLEY_PATH_MAX];
-	if (cli_store_open("parley export", store_path, false, &st, data, sizeof(data)))
-		return 1;
-	int status = 1;
+	int status = cli_store_open("parley export", &pc, false, &st, data, sizeof(data));
+	if (status)
+		return status;
+	status = 1;
 	char *engines = NULL;
 	struct parley_error err = {0};
 	int64_t batch;
 	if (store_batch_find(st, batch_name, &batch, &err)) {
-		fprintf(stderr, "parley export: %s: %s\n", store_path, err.msg);
+		fprintf(stderr, "parley export: %s\n", err.msg);
 		status = err.code == PARLEY_ERR_NOT_FOUND ? 2 : 1;
 		goto out;
 	}

@@ -1,5 +1,5 @@
 /*
- * cmd_retry.c — `parley retry RECORDING_NAME|--batch B|--all --store PATH`:
+ * cmd_retry.c — `parley retry RECORDING_NAME|--batch B|--all [--store TARGET]`:
  * put failed recordings back in the queue (attempts reset, error cleared);
  * `parley worker` processes them again.
  */
@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/config.h"
 #include "store/store.h"
 #include "util/fs.h"
 
 static const char retry_usage[] =
-	"usage: parley retry RECORDING_NAME --store PATH [--batch B]\n"
-	"       parley retry --batch B --store PATH\n"
-	"       parley retry --all --store PATH\n"
+	"usage: parley retry RECORDING_NAME [--store TARGET] [--batch B]\n"
+	"       parley retry --batch B [--store TARGET]\n"
+	"       parley retry --all [--store TARGET]\n"
 	"\n"
 	"Put failed recordings back in the queue: the recording named\n"
 	"RECORDING_NAME (in every batch, or only batch B), every failed recording\n"
@@ -23,7 +24,7 @@ static const char retry_usage[] =
 	"Prints how many recordings were queued again.\n"
 	"\n"
 	"options:\n"
-	"      --store PATH   the SQLite store (required; must exist)\n"
+	CLI_ENGINE_HELP
 	"  -b, --batch B      only recordings of batch B\n"
 	"  -a, --all          every failed recording of every batch\n"
 	"  -h, --help         show this help\n"
@@ -68,28 +69,28 @@ static int retry_batch(const struct store_batch *b, void *ud)
 int cmd_retry(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"store", required_argument, NULL, 'S'},
+		CLI_ENGINE_LONGOPTS,
 		{"batch", required_argument, NULL, 'b'},
 		{"all", no_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *store_path = NULL, *batch = NULL;
+	const char *batch = NULL;
+	struct cli_engine_opts eo = {0};
 	bool all = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:ah", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'S': store_path = optarg; break;
+		CLI_ENGINE_CASES:
+			if (cli_engine_opt(&eo, c, NULL, optarg))
+				return 2;
+			break;
 		case 'b': batch = optarg; break;
 		case 'a': all = true; break;
 		case 'h': fputs(retry_usage, stdout); return 0;
 		default: fputs(retry_usage, stderr); return 2;
 		}
-	}
-	if (!store_path) {
-		fprintf(stderr, "parley retry: --store PATH is required\n\n%s", retry_usage);
-		return 2;
 	}
 	if (argc - optind > 1) {
 		fprintf(stderr, "parley retry: give at most one RECORDING_NAME\n\n%s", retry_usage);
@@ -105,11 +106,16 @@ int cmd_retry(int argc, char **argv)
 			retry_usage);
 		return 2;
 	}
+	struct parley_config cfg;
+	if (cli_engine_config("parley retry", &eo, &cfg))
+		return 2;
 	struct store *st = NULL;
 	char data[PARLEY_PATH_MAX];
-	if (cli_store_open("parley retry", store_path, false, &st, data, sizeof(data)))
-		return 1;
-	int status = 1;
+	int status = cli_store_open("parley retry", &cfg, false, &st, data, sizeof(data));
+	if (status)
+		return status;
+	status = 1;
+	const char *store_path = store_target(st);
 	struct retry_ctx ctx = {.st = st, .name = name, .only = batch};
 	int64_t batch_id;
 	if (batch && store_batch_find(st, batch, &batch_id, &ctx.err)) {
@@ -133,6 +139,8 @@ int cmd_retry(int argc, char **argv)
 		fprintf(stderr, "parley retry: %s: recording '%s' has not failed\n", store_path, name);
 		goto out;
 	}
+	if (ctx.requeued && cli_queue_push_leasable("parley retry", &cfg, st))
+		goto out;
 	printf("%d recordings queued again\n", ctx.requeued);
 	status = 0;
 out:

@@ -252,7 +252,7 @@ int cmd_run(int argc, char **argv)
 	if (reclaimed)
 		log_info("resumed %d recordings left unfinished by an earlier run", reclaimed);
 
-	snprintf(wp.store_path, sizeof(wp.store_path), "%s", db);
+	snprintf(wp.store, sizeof(wp.store), "%s", db);
 	snprintf(wp.data_dir, sizeof(wp.data_dir), "%s", data);
 	wp.batch_id = batch;
 	wp.cfg = o.cfg;

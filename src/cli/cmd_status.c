@@ -1,7 +1,7 @@
 /*
- * cmd_status.c — `parley status [BATCH] --store PATH`: per batch, the
+ * cmd_status.c — `parley status [BATCH] [--store TARGET]`: per batch, the
  * recordings pending/running/done/failed, the audio hours done, the runs of
- * each stage and a derived batch status; `parley failed [BATCH] --store PATH`:
+ * each stage and a derived batch status; `parley failed [BATCH] [--store TARGET]`:
  * the failed recordings with their error and attempts.
  */
 #include <getopt.h>
@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/config.h"
 #include "core/pipeline.h"
+#include "queue/queue.h"
 #include "stages/stage.h"
 #include "store/store.h"
 #include "util/fs.h"
@@ -17,7 +19,7 @@
 #define STATUS_MAX_STAGES 32
 
 static const char status_usage[] =
-	"usage: parley status [BATCH] --store PATH\n"
+	"usage: parley status [BATCH] [--store TARGET]\n"
 	"\n"
 	"For each batch (or just BATCH): the recordings pending, running, done and\n"
 	"failed, the hours of audio done, and for each stage how many recordings\n"
@@ -27,49 +29,50 @@ static const char status_usage[] =
 	"some recordings failed; see `parley failed`).\n"
 	"\n"
 	"options:\n"
-	"      --store PATH   the SQLite store (required; must exist)\n"
+	CLI_ENGINE_HELP
 	"  -h, --help         show this help\n"
 	"\n"
 	"exit status: 0 shown, 1 the store failed, 2 usage error or no such batch.\n";
 
 static const char failed_usage[] =
-	"usage: parley failed [BATCH] --store PATH\n"
+	"usage: parley failed [BATCH] [--store TARGET]\n"
 	"\n"
 	"List the failed recordings of every batch (or just BATCH), one a line:\n"
 	"batch, recording name, attempts and the error. `parley retry` queues\n"
 	"them again.\n"
 	"\n"
 	"options:\n"
-	"      --store PATH   the SQLite store (required; must exist)\n"
+	CLI_ENGINE_HELP
 	"  -h, --help         show this help\n"
 	"\n"
 	"exit status: 0 listed (even when none failed), 1 the store failed,\n"
 	"2 usage error or no such batch.\n";
 
-/* Parse "[BATCH] --store PATH". Returns -1 for --help, 0 ok, 2 usage error. */
+/* Parse "[BATCH] [--store TARGET]". Returns -1 for --help, 0 ok, 2 usage error. */
 static int batch_cmd_parse(const char *who, const char *usage, int argc, char **argv,
-			   const char **store_path, const char **batch)
+			   struct parley_config *cfg, const char **batch)
 {
 	static const struct option longopts[] = {
-		{"store", required_argument, NULL, 'S'},
+		CLI_ENGINE_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	*store_path = NULL;
+	struct cli_engine_opts eo = {0};
 	*batch = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'S': *store_path = optarg; break;
+		CLI_ENGINE_CASES:
+			if (cli_engine_opt(&eo, c, NULL, optarg))
+				return 2;
+			break;
 		case 'h': fputs(usage, stdout); return -1;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
-	if (!*store_path) {
-		fprintf(stderr, "%s: --store PATH is required\n\n%s", who, usage);
+	if (cli_engine_config(who, &eo, cfg))
 		return 2;
-	}
 	if (argc - optind > 1) {
 		fprintf(stderr, "%s: give at most one BATCH\n\n%s", who, usage);
 		return 2;
@@ -81,6 +84,7 @@ static int batch_cmd_parse(const char *who, const char *usage, int argc, char **
 
 struct batch_walk {
 	struct store *st;
+	const struct parley_config *cfg;
 	const char *only; /* NULL = every batch */
 	int found;
 	enum parley_err rc;
@@ -115,8 +119,14 @@ static int status_batch(const struct store_batch *b, void *ud)
 	printf("  recordings: %d pending, %d running, %d done, %d failed (%d in all)\n", p.pending,
 	       p.running, p.done, p.failed, p.total);
 	printf("  audio done: %.3f h\n", p.audio_done / 3600.0);
-	printf("  %-10s %7s %7s %7s\n", "stage", "done", "failed", "pending");
+	printf("  %-10s %7s %7s %7s  %s\n", "stage", "done", "failed", "pending", "status");
 	struct pipeline pl = pipeline_default();
+	char list[STORE_PIPELINE_MAX];
+	const struct stage *rows[64];
+	if ((w->rc = store_batch_get_pipeline(w->st, b->id, list, sizeof(list), &w->err)))
+		return 1;
+	if (list[0] && (w->rc = pipeline_parse(list, rows, &pl, &w->err)))
+		return 1;
 	for (size_t s = 0; s < pl.count; s++) {
 		struct store_stage_count z = {.pending = 0};
 		const struct store_stage_count *c = &z;
@@ -127,8 +137,12 @@ static int status_batch(const struct store_batch *b, void *ud)
 		/* A failed recording never reaches its later stages: not pending. */
 		int gone = c->failed > p.failed ? c->failed : p.failed;
 		int pending = p.total - done - gone;
-		printf("  %-10s %7d %7d %7d\n", pl.stages[s]->name, done, c->failed,
-		       pending < 0 ? 0 : pending);
+		if (pending < 0)
+			pending = 0;
+		struct store_progress sp = {.pending = pending, .running = c->running,
+					    .done = done, .failed = c->failed};
+		printf("  %-10s %7d %7d %7d  %s\n", pl.stages[s]->name, done, c->failed, pending,
+		       batch_state(&sp, done || c->failed || c->running));
 	}
 	return 0;
 }
@@ -151,18 +165,38 @@ static int failed_batch(const struct store_batch *b, void *ud)
 	return w->rc != PARLEY_OK;
 }
 
+/* The queue line of `parley status`: depth and live workers. */
+static void status_queue(const struct parley_config *cfg, struct store *st)
+{
+	struct queue *q = NULL;
+	struct queue_stats qs;
+	struct parley_error err = {0};
+	if (queue_open(cfg->queue, cfg->queue_prefix, &q, &err) ||
+	    queue_stats_get(q, st, &qs, &err)) {
+		printf("queue %s: unavailable: %s\n", cfg->queue, err.msg);
+	} else {
+		printf("queue %s: %ld ready, %ld waiting to retry, %ld being processed; %d live worker%s\n",
+		       q->target, qs.ready, qs.delayed, qs.processing, qs.workers,
+		       qs.workers == 1 ? "" : "s");
+	}
+	queue_close(q);
+}
+
 static int batch_cmd(const char *who, const char *usage, int (*fn)(const struct store_batch *, void *),
 		     int argc, char **argv)
 {
-	const char *store_path, *batch;
-	int prc = batch_cmd_parse(who, usage, argc, argv, &store_path, &batch);
+	const char *batch;
+	struct parley_config cfg;
+	int prc = batch_cmd_parse(who, usage, argc, argv, &cfg, &batch);
 	if (prc)
 		return prc < 0 ? 0 : prc;
 	struct store *st = NULL;
 	char data[PARLEY_PATH_MAX];
-	if (cli_store_open(who, store_path, false, &st, data, sizeof(data)))
-		return 1;
-	struct batch_walk w = {.st = st, .only = batch};
+	int orc = cli_store_open(who, &cfg, false, &st, data, sizeof(data));
+	if (orc)
+		return orc;
+	const char *store_path = store_target(st);
+	struct batch_walk w = {.st = st, .cfg = &cfg, .only = batch};
 	int status = 0;
 	enum parley_err rc = store_batch_each(st, fn, &w, &w.err);
 	if (rc == PARLEY_OK)
@@ -173,6 +207,8 @@ static int batch_cmd(const char *who, const char *usage, int (*fn)(const struct 
 	} else if (batch && !w.found) {
 		fprintf(stderr, "%s: %s: no batch named '%s'\n", who, store_path, batch);
 		status = 2;
+	} else if (fn == status_batch) {
+		status_queue(&cfg, st);
 	}
 	store_close(st);
 	return status;
@@ -182,6 +218,7 @@ int cmd_status(int argc, char **argv)
 {
 	return batch_cmd("parley status", status_usage, status_batch, argc, argv);
 }
+
 
 int cmd_failed(int argc, char **argv)
 {

@@ -1,5 +1,5 @@
 /*
- * cmd_submit.c — `parley submit FILES|DIRS --store PATH [--batch NAME]`: add
+ * cmd_submit.c — `parley submit FILES|DIRS [--store TARGET] [--batch NAME]`: add
  * recordings to a batch of the store without processing them; `parley
  * worker` processes them later.
  */
@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/config.h"
+#include "core/pipeline.h"
 #include "core/inputs.h"
 #include "store/store.h"
 #include "util/fs.h"
 
 static const char submit_usage[] =
-	"usage: parley submit FILES|DIRS --store PATH [--batch NAME]\n"
+	"usage: parley submit FILES|DIRS [--store TARGET] [--batch NAME]\n"
 	"\n"
 	"Add recordings to a batch of the store without processing them (see\n"
 	"`parley worker`). Directories are searched recursively; every file is\n"
@@ -23,8 +25,10 @@ static const char submit_usage[] =
 	"many recordings were added. Stage data goes to dirname(PATH)/data.\n"
 	"\n"
 	"options:\n"
-	"      --store PATH   the SQLite store (required; created if missing)\n"
-	"  -b, --batch NAME   the batch to add to (default \"default\")\n"
+	CLI_ENGINE_HELP
+	"  -b, --batch NAME       the batch to add to (default \"default\")\n"
+	"      --pipeline LIST    the batch's stages, in order (comma list, or noop for\n"
+	"                         the six test stages); default: every real stage\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"exit status: 0 added, 1 the store failed, 2 usage error.\n";
@@ -32,25 +36,27 @@ static const char submit_usage[] =
 int cmd_submit(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"store", required_argument, NULL, 'S'},
+		CLI_ENGINE_LONGOPTS,
 		{"batch", required_argument, NULL, 'b'},
+		{"pipeline", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *store_path = NULL, *batch_name = "default";
+	const char *batch_name = "default", *pipeline_arg = NULL;
+	struct cli_engine_opts eo = {0};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'S': store_path = optarg; break;
+		CLI_ENGINE_CASES:
+			if (cli_engine_opt(&eo, c, NULL, optarg))
+				return 2;
+			break;
 		case 'b': batch_name = optarg; break;
+		case 'p': pipeline_arg = optarg; break;
 		case 'h': fputs(submit_usage, stdout); return 0;
 		default: fputs(submit_usage, stderr); return 2;
 		}
-	}
-	if (!store_path) {
-		fprintf(stderr, "parley submit: --store PATH is required\n\n%s", submit_usage);
-		return 2;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "parley submit: no FILES or DIRS given\n\n%s", submit_usage);
@@ -61,6 +67,24 @@ int cmd_submit(int argc, char **argv)
 			STORE_NAME_MAX - 1);
 		return 2;
 	}
+	/* The batch's pipeline, checked now: a typo fails here, not in every worker. */
+	char pipeline[STORE_PIPELINE_MAX] = "";
+	if (pipeline_arg) {
+		const struct stage *rows[64];
+		struct pipeline pl;
+		struct parley_error perr = {0};
+		if (pipeline_parse(pipeline_arg, rows, &pl, &perr)) {
+			fprintf(stderr, "parley submit: --pipeline: %s\n", perr.msg);
+			return 2;
+		}
+		size_t used = 0;
+		for (size_t i = 0; i < pl.count && used < sizeof(pipeline); i++)
+			used += (size_t)snprintf(pipeline + used, sizeof(pipeline) - used, "%s%s", i ? "," : "",
+						 pl.stages[i]->name);
+	}
+	struct parley_config cfg;
+	if (cli_engine_config("parley submit", &eo, &cfg))
+		return 2;
 	struct input_list inputs;
 	if (inputs_collect("parley submit", argv + optind, argc - optind, NULL, &inputs) != 0) {
 		inputs_release(&inputs);
@@ -74,13 +98,17 @@ int cmd_submit(int argc, char **argv)
 	struct store *st = NULL;
 	char data[PARLEY_PATH_MAX];
 	int status = 1;
-	if (cli_store_open("parley submit", store_path, true, &st, data, sizeof(data)) == 0) {
+	int orc = cli_store_open("parley submit", &cfg, true, &st, data, sizeof(data));
+	if (orc) {
+		status = orc;
+	} else {
 		struct parley_error err = {0};
 		int64_t batch;
 		if (store_batch_ensure(st, batch_name, "batch", &batch, &err) ||
+		    (pipeline_arg && store_batch_set_pipeline(st, batch, pipeline, &err)) ||
 		    inputs_add(st, batch, &inputs, NULL, &err)) {
-			fprintf(stderr, "parley submit: %s: %s\n", store_path, err.msg);
-		} else {
+			fprintf(stderr, "parley submit: %s\n", err.msg);
+		} else if (cli_queue_push_leasable("parley submit", &cfg, st) == 0) {
 			printf("batch %s: %zu recordings added\n", batch_name, inputs.n);
 			status = 0;
 		}

@@ -1,7 +1,8 @@
 /*
- * cmd_worker.c — `parley worker --store PATH [--jobs N] [--batch NAME]
- * [--wait]`: process the queued recordings of a store with N worker
- * processes until no work is left (or, with --wait, until SIGTERM/SIGINT).
+ * cmd_worker.c — `parley worker [--store T] [--queue Q] [--jobs N]
+ * [--stages LIST] [--batch NAME] [--wait]`: process queued recordings with N
+ * worker processes under a supervisor until no work is left (or, with
+ * --wait, until SIGTERM/SIGINT).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/config.h"
 #include "core/engines_info.h"
 #include "core/supervisor.h"
 #include "core/worker.h"
@@ -19,20 +21,32 @@
 #define WORKER_MAX_JOBS 64
 
 static const char worker_usage[] =
-	"usage: parley worker --store PATH [--jobs N] [--batch NAME] [--wait]\n"
+	"usage: parley worker [--store TARGET] [--queue TARGET] [--jobs N] [--stages LIST]\n"
+	"                     [--batch NAME] [--wait] [options]\n"
 	"\n"
 	"Process the recordings queued with `parley submit`: N worker processes\n"
-	"each lease a recording, advance it through the pipeline and commit every\n"
-	"stage (a crash or kill -9 loses at most the stage in progress). Stops\n"
-	"when no work is left, or with --wait keeps polling for new work until\n"
-	"SIGTERM or SIGINT; either way the workers finish their stage and give\n"
-	"their recording back. Stage data lives in dirname(PATH)/data.\n"
+	"each take a recording (leased in the store), advance it through its\n"
+	"batch's pipeline and commit every stage with its results (a crash or\n"
+	"kill -9 loses at most the stage in progress; another worker resumes it).\n"
+	"Stops when no work is left, or with --wait keeps waiting for new work\n"
+	"until SIGTERM or SIGINT; either way the workers finish or give back what\n"
+	"they hold and exit 0. A store or queue that stops answering is waited\n"
+	"for (with backoff), never fatal.\n"
 	"\n"
 	"options:\n"
-	"      --store PATH       the SQLite store (required; must exist)\n"
+	CLI_ENGINE_HELP
 	"  -j, --jobs N           worker processes (default: number of CPUs, at most 8)\n"
-	"  -b, --batch NAME       process only this batch (default: every batch)\n"
+	"      --stages LIST      run only these stages (comma list); a recording whose\n"
+	"                         next stage is another goes back to the queue for a\n"
+	"                         worker that runs it\n"
+	"      --pipeline LIST    stages for batches submitted without a pipeline\n"
+	"                         (default: every real stage)\n"
+	"  -b, --batch NAME       process only this batch (store queue only)\n"
 	"  -w, --wait             keep waiting for new work until SIGTERM/SIGINT\n"
+	"      --lease S          lease length in seconds (default 60)\n"
+	"      --max-attempts N   attempts before a recording is dead-lettered (default 3)\n"
+	"      --backoff S        first retry delay; then doubled (default 5: 5, 10, 20 s)\n"
+	"      --progress-every N progress event every N finished recordings (default 100)\n"
 	"      --lexicon FILE     target words and spelling corrections (default built-in)\n"
 	"      --model DIR        pocketsphinx model folder (default the Debian en-us model)\n"
 	"  -q, --quiet            print only errors\n"
@@ -41,13 +55,30 @@ static const char worker_usage[] =
 	"\n"
 	"exit status: 0 finished or stopped gracefully, 1 the store failed, 2 usage error.\n";
 
+static int worker_stages(const char *flag, const char *list, const struct stage **rows,
+			 struct pipeline *out)
+{
+	struct parley_error err = {0};
+	if (pipeline_parse(list, rows, out, &err) != PARLEY_OK) {
+		fprintf(stderr, "parley worker: %s: %s\n", flag, err.msg);
+		return 2;
+	}
+	return 0;
+}
+
 int cmd_worker(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"store", required_argument, NULL, 'S'},
+		CLI_ENGINE_LONGOPTS,
 		{"jobs", required_argument, NULL, 'j'},
 		{"batch", required_argument, NULL, 'b'},
 		{"wait", no_argument, NULL, 'w'},
+		{"stages", required_argument, NULL, 's'},
+		{"pipeline", required_argument, NULL, 'p'},
+		{"lease", required_argument, NULL, 1000},
+		{"max-attempts", required_argument, NULL, 1001},
+		{"backoff", required_argument, NULL, 1002},
+		{"progress-every", required_argument, NULL, 1003},
 		{"lexicon", required_argument, NULL, 'L'},
 		{"model", required_argument, NULL, 'D'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -55,21 +86,40 @@ int cmd_worker(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	static const char *const numeric_keys[] = {"lease_seconds", "max_attempts", "backoff_base",
+						   "progress_every"};
 	struct worker_params wp = worker_default_params();
-	const char *store_path = NULL, *batch_name = NULL;
+	struct cli_engine_opts eo = {0};
+	const char *batch_name = NULL;
+	const struct stage *allowed_rows[64], *pipeline_rows[64];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int jobs = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "j:b:wqvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'S': store_path = optarg; break;
+		CLI_ENGINE_CASES:
+			if (cli_engine_opt(&eo, c, NULL, optarg))
+				return 2;
+			break;
+		case 1000: case 1001: case 1002: case 1003:
+			if (cli_engine_opt(&eo, c, numeric_keys[c - 1000], optarg))
+				return 2;
+			break;
 		case 'j':
 			if (cli_parse_int("--jobs", optarg, 1, WORKER_MAX_JOBS, &jobs))
 				return 2;
 			break;
 		case 'b': batch_name = optarg; break;
 		case 'w': wp.exit_when_idle = false; break;
+		case 's':
+			if (worker_stages("--stages", optarg, allowed_rows, &wp.allowed))
+				return 2;
+			break;
+		case 'p':
+			if (worker_stages("--pipeline", optarg, pipeline_rows, &wp.pipeline))
+				return 2;
+			break;
 		case 'L': snprintf(wp.cfg.lexicon_path, sizeof(wp.cfg.lexicon_path), "%s", optarg); break;
 		case 'D': snprintf(wp.cfg.model_dir, sizeof(wp.cfg.model_dir), "%s", optarg); break;
 		case 'q': log_set_level(LOG_ERROR); break;
@@ -78,14 +128,13 @@ int cmd_worker(int argc, char **argv)
 		default: fputs(worker_usage, stderr); return 2;
 		}
 	}
-	if (!store_path) {
-		fprintf(stderr, "parley worker: --store PATH is required\n\n%s", worker_usage);
-		return 2;
-	}
 	if (optind < argc) {
 		fprintf(stderr, "parley worker: unexpected argument '%s'\n\n%s", argv[optind], worker_usage);
 		return 2;
 	}
+	struct parley_config cfg;
+	if (cli_engine_config("parley worker", &eo, &cfg))
+		return 2;
 	struct parley_error err = {0};
 	if (engines_check_config(&wp.cfg, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley worker: %s\n", err.msg);
@@ -93,11 +142,12 @@ int cmd_worker(int argc, char **argv)
 	}
 	struct store *st = NULL;
 	char data[PARLEY_PATH_MAX];
-	if (cli_store_open("parley worker", store_path, false, &st, data, sizeof(data)))
-		return 1;
-	int status = 1;
+	int status = cli_store_open("parley worker", &cfg, false, &st, data, sizeof(data));
+	if (status)
+		return status;
+	status = 1;
 	if (batch_name && store_batch_find(st, batch_name, &wp.batch_id, &err)) {
-		fprintf(stderr, "parley worker: %s: %s\n", store_path, err.msg);
+		fprintf(stderr, "parley worker: %s\n", err.msg);
 		status = err.code == PARLEY_ERR_NOT_FOUND ? 2 : 1;
 		goto out;
 	}
@@ -109,13 +159,21 @@ int cmd_worker(int argc, char **argv)
 	worker_host(host, sizeof(host));
 	int reclaimed = 0;
 	if (store_lease_reclaim_dead(st, host, &reclaimed, &err)) {
-		fprintf(stderr, "parley worker: %s: %s\n", store_path, err.msg);
+		fprintf(stderr, "parley worker: %s\n", err.msg);
 		goto out;
 	}
 	if (reclaimed)
 		log_info("resumed %d recordings left unfinished by an earlier worker", reclaimed);
-	snprintf(wp.store_path, sizeof(wp.store_path), "%s", store_path);
+	snprintf(wp.store, sizeof(wp.store), "%s", cfg.store);
+	snprintf(wp.queue, sizeof(wp.queue), "%s", cfg.queue);
+	snprintf(wp.queue_prefix, sizeof(wp.queue_prefix), "%s", cfg.queue_prefix);
 	snprintf(wp.data_dir, sizeof(wp.data_dir), "%s", data);
+	wp.lease_seconds = cfg.lease_seconds;
+	wp.max_attempts = cfg.max_attempts;
+	wp.backoff_base = cfg.backoff_base;
+	wp.progress_every = cfg.progress_every;
+	wp.log_file_start = cfg.log_file_start;
+	wp.log_file_complete = cfg.log_file_complete;
 
 	struct supervisor_params sp = supervisor_default_params();
 	sp.worker = &wp;

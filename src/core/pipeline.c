@@ -17,6 +17,9 @@ enum parley_err pipeline_parse(const char *list, const struct stage **out_stages
 			       struct pipeline *out, struct parley_error *err)
 {
 	bool want[64] = {false};
+	const char *alias = stage_pipeline_alias(list);
+	if (alias)
+		list = alias;
 	const char *p = list;
 	while (*p) {
 		const char *comma = strchr(p, ',');
@@ -27,17 +30,18 @@ enum parley_err pipeline_parse(const char *list, const struct stage **out_stages
 		memcpy(name, p, len);
 		name[len] = '\0';
 		size_t i;
-		for (i = 0; i < stage_count; i++)
+		for (i = 0; i < stage_count_all; i++)
 			if (strcmp(stage_table[i]->name, name) == 0)
 				break;
-		if (i == stage_count) {
+		if (i == stage_count_all) {
 			char known[256] = "";
 			size_t used = 0;
 			for (size_t k = 0; k < stage_count && used < sizeof(known); k++)
 				used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
 							 k ? ", " : "", stage_table[k]->name);
 			return parley_error_set(err, PARLEY_ERR_INVALID,
-						"unknown stage '%s' (known stages: %s)", name, known);
+						"unknown stage '%s' (known stages: %s; or the test pipeline 'noop')",
+						name, known);
 		}
 		want[i] = true;
 		p += len;
@@ -45,12 +49,20 @@ enum parley_err pipeline_parse(const char *list, const struct stage **out_stages
 			p++;
 	}
 	size_t n = 0;
-	for (size_t i = 0; i < stage_count; i++)
+	for (size_t i = 0; i < stage_count_all; i++)
 		if (want[i])
 			out_stages[n++] = stage_table[i];
 	out->stages = out_stages;
 	out->count = n;
 	return PARLEY_OK;
+}
+
+bool pipeline_has(const struct pipeline *pl, const char *name)
+{
+	for (size_t i = 0; i < pl->count; i++)
+		if (strcmp(pl->stages[i]->name, name) == 0)
+			return true;
+	return false;
 }
 
 enum parley_err pipeline_recording_dir(const char *data_dir, int64_t rec_id, char *out,
@@ -78,6 +90,9 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 						    sizeof(ctx.rec_dir), err);
 	if (rc)
 		return rc;
+	run->handoff_stage = NULL;
+	ctx.owner = run->owner;
+	ctx.lease_seconds = run->lease_seconds;
 	for (size_t i = 0; i < pl->count; i++) {
 		const struct stage *stage = pl->stages[i];
 		enum store_status status;
@@ -85,12 +100,19 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 			return rc;
 		if (status == STORE_DONE || status == STORE_SKIPPED)
 			continue;
+		if (run->allowed && !pipeline_has(run->allowed, stage->name)) {
+			run->handoff_stage = stage->name;
+			return store_recording_set_next_stage(run->store, rec->id, stage->name, err);
+		}
 		if (run->stop && *run->stop)
 			return parley_error_set(err, PARLEY_ERR_ABORTED, "%s: stopped before stage %s",
 						rec->name, stage->name);
+		if (run->on_stage_start)
+			run->on_stage_start(run->ud, rec, stage->name);
 		if ((rc = store_stage_start(run->store, rec->id, stage->name, err)))
 			return rc;
 		ctx.stage_name = stage->name;
+		ctx.next_stage = i + 1 < pl->count ? pl->stages[i + 1]->name : "";
 		ctx.cpu_start = time_thread_cpu();
 		ctx.wall_start = time_mono();
 		rc = stage->run(&ctx, err);

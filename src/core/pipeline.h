@@ -12,6 +12,7 @@
 #define PARLEY_CORE_PIPELINE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "stages/stage.h"
@@ -27,12 +28,16 @@ struct pipeline {
 struct pipeline pipeline_default(void);
 
 /*
- * Parse "decode,vad,diarize" into a pipeline of registry stages (order of the
- * registry is kept; unknown names fail with PARLEY_ERR_INVALID naming the
- * stage and listing the known ones). `out_stages` must hold stage_count rows.
+ * Parse "decode,vad,diarize" (or a named pipeline: "noop") into a pipeline of
+ * registry stages (order of the registry is kept; unknown names fail with
+ * PARLEY_ERR_INVALID naming the stage and listing the known ones).
+ * `out_stages` must hold stage_count_all rows.
  */
 enum parley_err pipeline_parse(const char *list, const struct stage **out_stages,
 			       struct pipeline *out, struct parley_error *err);
+
+/* Does pl hold the stage called name? */
+bool pipeline_has(const struct pipeline *pl, const char *name);
 
 struct pipeline_run {
 	struct store *store;
@@ -40,11 +45,20 @@ struct pipeline_run {
 	const struct stage_config *cfg;
 	const char *data_dir;         /* recordings live in data_dir/recordings/<id>/ */
 	volatile sig_atomic_t *stop;  /* checked between stages */
+	const char *owner;            /* lease holder, checked at every commit (NULL: none) */
+	double lease_seconds;
+	const struct pipeline *allowed; /* stages this worker runs (NULL = all) */
+	/* called before a stage starts (events); may be NULL */
+	void (*on_stage_start)(void *ud, const struct store_recording *rec, const char *stage);
+	void *ud;
 	const char *failed_stage;     /* out: the stage that failed, or NULL */
+	const char *handoff_stage;    /* out: the next stage, which this worker does not run */
 };
 
-/* Run every not-done stage of rec. PARLEY_ERR_ABORTED when *stop was set
- * between stages (finished stages stay done). */
+/* Run every not-done stage of rec that `allowed` holds, in pl's order. Stops
+ * with PARLEY_OK and handoff_stage set at the first not-done stage the worker
+ * does not run. PARLEY_ERR_ABORTED when *stop was set between stages
+ * (finished stages stay done). */
 enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline *pl,
 				 const struct store_recording *rec, struct parley_error *err);
 

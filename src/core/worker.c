@@ -8,9 +8,14 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "queue/queue.h"
 #include "stages/env.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+
+#define WORKER_STARTED_MAX 64  /* (batch, stage) pairs whose stage_start we know of */
+#define WORKER_RECOVER_EVERY 2.0
+#define WORKER_DOWN_BACKOFF_MAX 10.0
 
 struct worker_params worker_default_params(void)
 {
@@ -19,11 +24,14 @@ struct worker_params worker_default_params(void)
 	char host[64];
 	worker_host(host, sizeof(host));
 	snprintf(p.owner, sizeof(p.owner), "%s:%ld", host, (long)getpid());
+	snprintf(p.queue, sizeof(p.queue), "store");
+	snprintf(p.queue_prefix, sizeof(p.queue_prefix), "parley:");
 	p.lease_seconds = 60;
 	p.max_attempts = 3;
 	p.backoff_base = 5;
 	p.exit_when_idle = true;
 	p.idle_poll = 0.2;
+	p.progress_every = 100;
 	p.pipeline = pipeline_default();
 	p.cfg = stage_default_config();
 	return p;
@@ -38,7 +46,8 @@ void worker_host(char *out, size_t size)
 		snprintf(out, size, "localhost");
 }
 
-/* The heartbeat thread renews the lease of the recording being worked on. */
+/* The heartbeat thread renews the lease of the recording being worked on
+ * and the worker's liveness in the queue, over its own connections. */
 struct heartbeat {
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -49,11 +58,40 @@ struct heartbeat {
 	bool lost;      /* the lease was taken by someone else */
 };
 
+static void heartbeat_beat(struct heartbeat *hb, struct store **st, struct queue **q, int64_t rec)
+{
+	const struct worker_params *p = hb->p;
+	struct parley_error err = {0};
+	enum parley_err rc = PARLEY_OK;
+	if (!*q && queue_open(p->queue, p->queue_prefix, q, &err) != PARLEY_OK)
+		log_warn("heartbeat: %s (will retry)", err.msg);
+	if (*q && queue_heartbeat(*q, p->owner, p->lease_seconds, &err) != PARLEY_OK)
+		log_warn("heartbeat: %s (will retry)", err.msg);
+	if (rec == 0)
+		return;
+	if (!*st)
+		rc = store_open(p->store, st, &err);
+	if (rc == PARLEY_OK)
+		rc = store_lease_renew(*st, rec, p->owner, p->lease_seconds, &err);
+	pthread_mutex_lock(&hb->lock);
+	if (rc == PARLEY_ERR_BUSY && hb->rec_id == rec) {
+		hb->lost = true;
+		log_warn("%s", err.msg);
+	} else if (rc != PARLEY_OK) {
+		log_warn("heartbeat: %s (will retry)", err.msg);
+	}
+	pthread_mutex_unlock(&hb->lock);
+	if (rc == PARLEY_ERR_UNAVAILABLE) { /* reconnect next time */
+		store_close(*st);
+		*st = NULL;
+	}
+}
+
 static void *heartbeat_main(void *arg)
 {
 	struct heartbeat *hb = arg;
 	struct store *st = NULL;
-	struct parley_error err = {0};
+	struct queue *q = NULL;
 	pthread_mutex_lock(&hb->lock);
 	while (!hb->quit) {
 		struct timespec until;
@@ -66,25 +104,16 @@ static void *heartbeat_main(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&hb->wake, &hb->lock, &until);
-		if (hb->quit || hb->rec_id == 0)
-			continue;
+		if (hb->quit)
+			break;
 		int64_t rec = hb->rec_id;
 		pthread_mutex_unlock(&hb->lock);
-		enum parley_err rc = PARLEY_OK;
-		if (!st)
-			rc = store_open(hb->p->store_path, &st, &err);
-		if (rc == PARLEY_OK)
-			rc = store_lease_renew(st, rec, hb->p->owner, hb->p->lease_seconds, &err);
+		heartbeat_beat(hb, &st, &q, rec);
 		pthread_mutex_lock(&hb->lock);
-		if (rc == PARLEY_ERR_BUSY && hb->rec_id == rec) {
-			hb->lost = true;
-			log_warn("%s", err.msg);
-		} else if (rc != PARLEY_OK) {
-			log_warn("heartbeat: %s (will retry)", err.msg);
-		}
 	}
 	pthread_mutex_unlock(&hb->lock);
 	store_close(st);
+	queue_close(q);
 	return NULL;
 }
 
@@ -96,6 +125,27 @@ static void heartbeat_set(struct heartbeat *hb, int64_t rec_id)
 	pthread_mutex_unlock(&hb->lock);
 }
 
+struct worker {
+	const struct worker_params *p;
+	struct store *st;
+	struct queue *q;
+	struct stage_env *env;
+	struct worker_stats *stats;
+	/* the pipeline of the batch last seen */
+	int64_t pl_batch;
+	const struct stage *pl_rows[64];
+	struct pipeline pl;
+	const char *allowed_names[QUEUE_STAGES_MAX];
+	/* (batch, stage) pairs known to be started */
+	struct {
+		int64_t batch;
+		char stage[STORE_STAGE_NAME_MAX];
+	} started[WORKER_STARTED_MAX];
+	size_t nstarted;
+	double down_backoff;   /* wait after the store or queue was unreachable */
+	double next_warn;      /* rate limit for "unreachable" warnings */
+};
+
 static double backoff_delay(const struct worker_params *p, int attempt)
 {
 	double d = p->backoff_base;
@@ -106,53 +156,307 @@ static double backoff_delay(const struct worker_params *p, int attempt)
 	return d * (1.0 + jitter);
 }
 
-/* Decide the fate of a recording after pipeline_advance. */
-static enum parley_err worker_settle(struct store *st, const struct worker_params *p,
-				     const struct store_recording *rec, enum parley_err rc,
-				     const struct parley_error *perr, const char *stage,
-				     struct worker_stats *stats, struct parley_error *err)
+static void worker_event(struct worker *w, int64_t batch, int64_t rec, const char *stage,
+			 const char *type, const char *msg)
 {
-	if (rc == PARLEY_OK) {
-		stats->done++;
-		enum parley_err r = store_recording_finish(st, rec->id, p->owner, STORE_DONE, NULL, NULL, err);
-		if (r == PARLEY_OK)
-			store_event_add(st, rec->batch_id, rec->id, NULL, "file_complete", rec->name, NULL);
-		return r;
+	struct parley_error err = {0};
+	if (store_event_add(w->st, batch, rec, stage, type, msg, &err))
+		log_warn("execution log: %s", err.msg);
+}
+
+static void on_stage_start(void *ud, const struct store_recording *rec, const char *stage)
+{
+	struct worker *w = ud;
+	for (size_t i = 0; i < w->nstarted; i++)
+		if (w->started[i].batch == rec->batch_id && strcmp(w->started[i].stage, stage) == 0)
+			return;
+	bool first = false;
+	struct parley_error err = {0};
+	if (store_batch_stage_started(w->st, rec->batch_id, stage, &first, &err)) {
+		log_warn("execution log: %s", err.msg);
+		return;
 	}
-	if (rc == PARLEY_ERR_ABORTED)
-		return store_lease_release(st, rec->id, p->owner, err);
+	if (first)
+		worker_event(w, rec->batch_id, 0, stage, "stage_start", NULL);
+	if (w->nstarted < WORKER_STARTED_MAX) {
+		w->started[w->nstarted].batch = rec->batch_id;
+		snprintf(w->started[w->nstarted++].stage, sizeof(w->started[0].stage), "%s", stage);
+	}
+}
+
+struct complete_ctx {
+	struct worker *w;
+	int64_t batch;
+	int n;
+};
+
+static void on_stage_complete(const char *stage, void *ud)
+{
+	struct complete_ctx *c = ud;
+	worker_event(c->w, c->batch, 0, stage, "stage_complete", NULL);
+	c->n++;
+}
+
+/* After a recording's verdict: progress every N, stage_complete at the end. */
+static void worker_count_finished(struct worker *w, const struct store_recording *rec)
+{
+	struct parley_error err = {0};
+	int64_t finished = 0;
+	bool all_done = false;
+	if (store_batch_finished_add(w->st, rec->batch_id, &finished, &all_done, &err)) {
+		log_warn("execution log: %s", err.msg);
+		return;
+	}
+	/* The batch's end: one caller marks its stages complete (and logs it). */
+	int completed = 0;
+	if (all_done) {
+		struct complete_ctx c = {w, rec->batch_id, 0};
+		if (store_batch_stages_complete(w->st, rec->batch_id, on_stage_complete, &c, &err))
+			log_warn("execution log: %s", err.msg);
+		completed = c.n;
+	}
+	int every = w->p->progress_every > 0 ? w->p->progress_every : 100;
+	if (finished % every == 0 || completed) {
+		struct store_progress pr;
+		if (store_progress_get(w->st, rec->batch_id, &pr, &err) == PARLEY_OK) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "%d of %d recordings finished: %d done, %d failed",
+				 pr.done + pr.failed, pr.total, pr.done, pr.failed);
+			worker_event(w, rec->batch_id, 0, NULL, "progress", msg);
+		}
+	}
+}
+
+/* The pipeline of rec's batch (its own list, else the worker's default). */
+static enum parley_err worker_pipeline(struct worker *w, const struct store_recording *rec,
+				       const struct pipeline **out, struct parley_error *err)
+{
+	if (w->pl_batch != rec->batch_id) {
+		char list[STORE_PIPELINE_MAX];
+		enum parley_err rc = store_batch_get_pipeline(w->st, rec->batch_id, list, sizeof(list), err);
+		if (rc)
+			return rc;
+		if (list[0] == '\0')
+			w->pl = w->p->pipeline;
+		else if ((rc = pipeline_parse(list, w->pl_rows, &w->pl, err)))
+			return rc;
+		w->pl_batch = rec->batch_id;
+	}
+	*out = &w->pl;
+	return PARLEY_OK;
+}
+
+/* Repeat a store update while the store is unreachable or busy (bounded by
+ * the lease: after that, the lease expires and another worker takes over). */
+#define SETTLE_TRIES 10
+
+struct settle_op {
+	enum queue_outcome outcome;
+	enum store_status status; /* QUEUE_DONE: done or failed */
+	const char *error_code, *error_msg;
+	double delay;
+};
+
+static enum parley_err settle_store(struct worker *w, const struct store_recording *rec,
+				    const struct settle_op *op, struct parley_error *err)
+{
+	const char *owner = w->p->owner;
+	switch (op->outcome) {
+	case QUEUE_DONE:
+		return store_recording_finish(w->st, rec->id, owner, op->status, op->error_code,
+					      op->error_msg, err);
+	case QUEUE_RETRY:
+		return store_recording_retry_later(w->st, rec->id, owner, op->delay, op->error_msg, err);
+	case QUEUE_RELEASE:
+	case QUEUE_HANDOFF:
+		return store_lease_release(w->st, rec->id, owner, err);
+	}
+	return parley_error_set(err, PARLEY_ERR_INTERNAL, "unknown outcome");
+}
+
+static enum parley_err worker_settle_op(struct worker *w, const struct store_recording *rec,
+					const struct settle_op *op, const char *stage)
+{
+	struct parley_error err = {0};
+	enum parley_err rc = PARLEY_OK;
+	double wait = 0.2;
+	for (int i = 0; i < SETTLE_TRIES; i++) {
+		rc = settle_store(w, rec, op, &err);
+		if (rc == PARLEY_OK || (rc != PARLEY_ERR_UNAVAILABLE && rc != PARLEY_ERR_STORE) ||
+		    (w->p->stop && *w->p->stop && i > 2))
+			break;
+		log_warn("%s: %s (retrying in %.1f s)", rec->name, err.msg, wait);
+		time_sleep(wait);
+		wait = wait * 2 > 5 ? 5 : wait * 2;
+	}
+	if (rc != PARLEY_OK) {
+		/* BUSY: the lease is someone else's now; otherwise it will expire. */
+		log_warn("%s: %s", rec->name, err.msg);
+	}
+	/* The queue entry is ours to clear in every case. */
+	enum queue_outcome qo = rc == PARLEY_OK ? op->outcome : QUEUE_DONE;
+	for (int i = 0; i < 3; i++) {
+		struct parley_error qerr = {0};
+		if (queue_settle(w->q, w->p->owner, rec, qo, stage, op->delay, &qerr) == PARLEY_OK)
+			break;
+		log_warn("%s: %s", rec->name, qerr.msg);
+		time_sleep(0.2);
+	}
+	return rc;
+}
+
+/* Decide the fate of a recording after pipeline_advance. */
+static void worker_settle(struct worker *w, const struct store_recording *rec, enum parley_err rc,
+			  const struct parley_error *perr, const struct pipeline_run *run)
+{
+	const struct worker_params *p = w->p;
+	struct settle_op op = {.outcome = QUEUE_DONE, .status = STORE_DONE};
+	if (rc == PARLEY_OK && run->handoff_stage) {
+		op.outcome = QUEUE_HANDOFF;
+		w->stats->handed_off++;
+		worker_settle_op(w, rec, &op, run->handoff_stage);
+		return;
+	}
+	if (rc == PARLEY_OK) {
+		if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
+			w->stats->done++;
+			if (p->log_file_complete)
+				worker_event(w, rec->batch_id, rec->id, NULL, "file_complete", rec->name);
+			worker_count_finished(w, rec);
+		}
+		return;
+	}
+	if (rc == PARLEY_ERR_ABORTED || rc == PARLEY_ERR_UNAVAILABLE) {
+		/* stopped, or the store/queue went away: not the recording's fault */
+		op.outcome = QUEUE_RELEASE;
+		if (rc == PARLEY_ERR_UNAVAILABLE)
+			log_warn("%s: %s; giving it back", rec->name, perr->msg);
+		worker_settle_op(w, rec, &op, rec->next_stage);
+		return;
+	}
 	char msg[PARLEY_ERROR_MSG_MAX + 64];
 	snprintf(msg, sizeof(msg), "%s", perr->msg);
+	const char *stage = run->failed_stage ? run->failed_stage : "?";
 	if (parley_err_is_transient(rc) && rec->attempts < p->max_attempts) {
-		stats->retried++;
-		double delay = backoff_delay(p, rec->attempts);
+		op.outcome = QUEUE_RETRY;
+		op.delay = backoff_delay(p, rec->attempts);
+		op.error_msg = msg;
 		log_warn("%s: attempt %d of %d failed in stage %s, retrying in %.1f s: %s", rec->name,
-			 rec->attempts, p->max_attempts, stage ? stage : "?", delay, msg);
-		return store_recording_retry_later(st, rec->id, p->owner, delay, msg, err);
+			 rec->attempts, p->max_attempts, stage, op.delay, msg);
+		if (worker_settle_op(w, rec, &op, run->failed_stage) == PARLEY_OK)
+			w->stats->retried++;
+		return;
 	}
-	stats->failed++;
-	enum parley_err r = store_recording_finish(st, rec->id, p->owner, STORE_FAILED,
-						   parley_err_name(rc), msg, err);
-	if (r == PARLEY_OK)
-		store_event_add(st, rec->batch_id, rec->id, stage, "file_error", msg, NULL);
-	return r;
+	op.status = STORE_FAILED;
+	op.error_code = parley_err_name(rc);
+	op.error_msg = msg;
+	if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
+		w->stats->failed++;
+		worker_event(w, rec->batch_id, rec->id, run->failed_stage, "file_error", msg);
+		worker_count_finished(w, rec);
+	}
+}
+
+/* Nothing to take: is the worker's work over? */
+static bool worker_idle_done(struct worker *w)
+{
+	struct store_progress pr;
+	struct parley_error err = {0};
+	if (store_progress_get(w->st, w->p->batch_id, &pr, &err) != PARLEY_OK)
+		return false;
+	if (pr.pending == 0 && pr.running == 0)
+		return true;
+	/* A stage-limited worker leaves the rest to workers of other stages. */
+	return w->p->allowed.count > 0 && pr.running == 0;
+}
+
+/* The store or queue did not answer: wait, doubling up to a ceiling. */
+static void worker_down(struct worker *w, const struct parley_error *err)
+{
+	double now = time_mono();
+	if (now >= w->next_warn) {
+		log_warn("%s (retrying every %.1f s at most)", err->msg, WORKER_DOWN_BACKOFF_MAX);
+		w->next_warn = now + 5;
+	}
+	time_sleep(w->down_backoff);
+	w->down_backoff = w->down_backoff * 2 > WORKER_DOWN_BACKOFF_MAX ? WORKER_DOWN_BACKOFF_MAX
+									 : w->down_backoff * 2;
+}
+
+/* A recording that came back more often than it may be tried: each earlier
+ * lease ended without a verdict (its worker crashed or was killed). */
+static void worker_give_up(struct worker *w, const struct store_recording *rec)
+{
+	char msg[160];
+	snprintf(msg, sizeof(msg), "gave up after %d attempts: the worker processing it crashed or "
+		 "was killed each time", rec->attempts - 1);
+	struct settle_op op = {.outcome = QUEUE_DONE, .status = STORE_FAILED,
+			       .error_code = "internal", .error_msg = msg};
+	if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
+		w->stats->failed++;
+		worker_event(w, rec->batch_id, rec->id, rec->next_stage, "file_error", msg);
+		worker_count_finished(w, rec);
+	}
+}
+
+static void worker_process(struct worker *w, struct heartbeat *hb, const struct store_recording *rec)
+{
+	const struct worker_params *p = w->p;
+	if (p->log_file_start)
+		worker_event(w, rec->batch_id, rec->id, NULL, "file_start", rec->name);
+	heartbeat_set(hb, rec->id);
+	struct pipeline_run run = {
+		.store = w->st, .env = w->env, .cfg = &p->cfg, .data_dir = p->data_dir,
+		.stop = p->stop, .owner = p->owner, .lease_seconds = p->lease_seconds,
+		.allowed = p->allowed.count ? &p->allowed : NULL,
+		.on_stage_start = on_stage_start, .ud = w,
+	};
+	struct parley_error perr = {0};
+	const struct pipeline *pl;
+	enum parley_err prc = worker_pipeline(w, rec, &pl, &perr);
+	if (prc == PARLEY_OK)
+		prc = pipeline_advance(&run, pl, rec, &perr);
+	pthread_mutex_lock(&hb->lock);
+	bool lost = hb->lost;
+	pthread_mutex_unlock(&hb->lock);
+	heartbeat_set(hb, 0);
+	if (lost || (prc == PARLEY_ERR_BUSY && strstr(perr.msg, "lost to another worker"))) {
+		log_warn("%s: lease lost while working; leaving it to its new owner", rec->name);
+		struct parley_error qerr = {0};
+		queue_settle(w->q, p->owner, rec, QUEUE_DONE, NULL, 0, &qerr);
+		return;
+	}
+	worker_settle(w, rec, prc, &perr, &run);
 }
 
 enum parley_err worker_run(const struct worker_params *p, struct worker_stats *stats,
 			   struct parley_error *err)
 {
 	memset(stats, 0, sizeof(*stats));
-	srand((unsigned)getpid() ^ (unsigned)time_mono());
-	struct store *st = NULL;
-	struct stage_env *env = NULL;
+	srand((unsigned)getpid() ^ (unsigned)(time_mono() * 1000));
+	struct worker w;
+	memset(&w, 0, sizeof(w));
+	w.p = p;
+	w.stats = stats;
+	w.down_backoff = 0.5;
+	for (size_t i = 0; i < p->allowed.count && i < QUEUE_STAGES_MAX; i++)
+		w.allowed_names[i] = p->allowed.stages[i]->name;
 	struct heartbeat hb;
 	memset(&hb, 0, sizeof(hb));
 	hb.p = p;
 	bool hb_started = false;
-	enum parley_err rc = store_open(p->store_path, &st, err);
+	enum parley_err rc;
+	/* The store and queue may be down when we start: wait for them. */
+	while ((rc = store_open(p->store, &w.st, err)) == PARLEY_ERR_UNAVAILABLE && !(p->stop && *p->stop))
+		worker_down(&w, err);
 	if (rc)
 		goto out;
-	if ((rc = stage_env_new(&env, err)))
+	while ((rc = queue_open(p->queue, p->queue_prefix, &w.q, err)) == PARLEY_ERR_UNAVAILABLE &&
+	       !(p->stop && *p->stop))
+		worker_down(&w, err);
+	if (rc)
+		goto out;
+	if ((rc = stage_env_new(&w.env, err)))
 		goto out;
 	pthread_mutex_init(&hb.lock, NULL);
 	pthread_cond_init(&hb.wake, NULL);
@@ -161,59 +465,42 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 		goto out;
 	}
 	hb_started = true;
+	struct parley_error qerr = {0};
+	queue_heartbeat(w.q, p->owner, p->lease_seconds, &qerr);
 
+	struct queue_take_params take = {
+		.owner = p->owner, .lease_seconds = p->lease_seconds, .batch_id = p->batch_id,
+		.stages = p->allowed.count ? w.allowed_names : NULL,
+		.nstages = p->allowed.count < QUEUE_STAGES_MAX ? p->allowed.count : QUEUE_STAGES_MAX,
+		.wait = p->idle_poll,
+	};
+	double next_recover = 0;
 	while (!(p->stop && *p->stop)) {
+		if (time_mono() >= next_recover) {
+			if (queue_recover(w.q, w.st, &qerr) != PARLEY_OK)
+				log_debug("queue recover: %s", qerr.msg);
+			next_recover = time_mono() + WORKER_RECOVER_EVERY;
+		}
 		struct store_recording rec;
 		bool found = false;
-		rc = store_lease_next(st, p->batch_id, p->owner, p->lease_seconds, &rec, &found, err);
+		rc = queue_take(w.q, w.st, &take, &rec, &found, err);
 		if (rc && parley_err_is_transient(rc)) {
-			log_warn("%s (will retry)", err->msg);
-			time_sleep(p->idle_poll * 5);
+			worker_down(&w, err);
 			continue;
 		}
 		if (rc)
 			goto out;
+		w.down_backoff = 0.5;
 		if (!found) {
-			if (p->exit_when_idle) {
-				/* Nothing leasable now; leave only if nothing waits on a backoff. */
-				struct store_progress prog;
-				if (store_progress_get(st, p->batch_id, &prog, err) == PARLEY_OK &&
-				    prog.pending == 0)
-					break;
-			}
-			time_sleep(p->idle_poll);
-			continue;
+			if (p->exit_when_idle && worker_idle_done(&w))
+				break;
+			continue; /* take already waited idle_poll */
 		}
 		if (rec.attempts > p->max_attempts) {
-			/* Each earlier lease of this recording ended without a verdict:
-			 * its worker crashed or was killed. Do not crash forever. */
-			char msg[160];
-			snprintf(msg, sizeof(msg), "gave up after %d attempts: the worker processing it "
-				 "crashed or was killed each time", rec.attempts - 1);
-			struct parley_error ferr = {0};
-			if (store_recording_finish(st, rec.id, p->owner, STORE_FAILED, "internal", msg, &ferr))
-				log_warn("%s: %s", rec.name, ferr.msg);
-			stats->failed++;
+			worker_give_up(&w, &rec);
 			continue;
 		}
-		heartbeat_set(&hb, rec.id);
-		struct pipeline_run run = {
-			.store = st, .env = env, .cfg = &p->cfg, .data_dir = p->data_dir, .stop = p->stop,
-		};
-		struct parley_error perr = {0};
-		enum parley_err prc = pipeline_advance(&run, &p->pipeline, &rec, &perr);
-		pthread_mutex_lock(&hb.lock);
-		bool lost = hb.lost;
-		pthread_mutex_unlock(&hb.lock);
-		heartbeat_set(&hb, 0);
-		if (lost) {
-			log_warn("%s: lease lost while working; leaving it to its new owner", rec.name);
-			continue;
-		}
-		struct parley_error serr = {0};
-		enum parley_err src = worker_settle(st, p, &rec, prc, &perr, run.failed_stage, stats, &serr);
-		if (src != PARLEY_OK)
-			log_warn("%s: %s", rec.name, serr.msg);
+		worker_process(&w, &hb, &rec);
 	}
 	rc = PARLEY_OK;
 out:
@@ -226,7 +513,8 @@ out:
 		pthread_mutex_destroy(&hb.lock);
 		pthread_cond_destroy(&hb.wake);
 	}
-	stage_env_free(env);
-	store_close(st);
+	stage_env_free(w.env);
+	queue_close(w.q);
+	store_close(w.st);
 	return rc;
 }

@@ -1,19 +1,30 @@
 /*
- * worker.h — a worker: lease a recording, advance it through the pipeline,
- * finish or reschedule it, repeat.
+ * worker.h — a worker: take a recording from the queue (leased in the
+ * store), advance it through its batch's pipeline, settle it, repeat.
  *
  *   struct worker_params p = worker_default_params();
- *   snprintf(p.store_path, ...); snprintf(p.data_dir, ...); p.batch_id = id;
+ *   snprintf(p.store, ...); snprintf(p.data_dir, ...); p.batch_id = id;
  *   worker_run(&p, &stats, &err);   // returns when no work is left (exit_when_idle)
  *
  * Durability: the lease on the recording is renewed by a heartbeat thread
- * (its own store connection) every lease_seconds/3 while stages run. A worker
- * that dies leaves a lease that expires (or, on the same host, is reclaimed
- * as soon as its pid is gone); the next worker resumes at the first stage not
- * done. Failures: a permanent error (bad audio, invalid input) fails the
- * recording at once; a transient one (store, engine, I/O) is retried after
+ * (its own store and queue connections) every lease_seconds/3 while stages
+ * run, and every stage commit checks it (stage_commit). A worker that dies
+ * leaves a lease that expires (or, on the same host, is reclaimed as soon as
+ * its pid is gone); the next worker resumes at the first stage not done.
+ *
+ * Failures: a permanent error (bad audio, invalid input) fails the recording
+ * at once; a transient one (engine, I/O, crash) is retried after
  * backoff_base * 2^(attempt-1) seconds (±20% jitter) until max_attempts, then
- * the recording fails. One recording's failure never stops the worker.
+ * the recording fails (the dead-letter list: `parley failed`). A store or
+ * queue that cannot be reached (PARLEY_ERR_UNAVAILABLE) is not the
+ * recording's fault: the worker gives the recording back, costs it no
+ * attempt, and waits with backoff (0.5 s doubling to 10 s) until the server
+ * answers again; it never exits for it. One recording's failure never stops
+ * the worker.
+ *
+ * Execution log (events): stage_start / stage_complete once per batch and
+ * stage, file_error for every failure, progress every progress_every
+ * finished recordings, file_start and file_complete only when asked.
  */
 #ifndef PARLEY_CORE_WORKER_H
 #define PARLEY_CORE_WORKER_H
@@ -27,23 +38,30 @@
 #include "util/error.h"
 
 struct worker_params {
-	char store_path[STAGE_PATH_MAX];
+	char store[STAGE_PATH_MAX];   /* store target: path, sqlite:PATH, postgresql://… */
+	char queue[1024];             /* "store" or redis://… */
+	char queue_prefix[64];        /* Redis key prefix */
 	char data_dir[STAGE_PATH_MAX];
 	int64_t batch_id;       /* 0 = any batch */
 	char owner[128];        /* "host:pid"; filled by worker_default_params() */
 	double lease_seconds;   /* 60 */
 	int max_attempts;       /* 3 */
 	double backoff_base;    /* 5 s: retries after 5, 10, 20 s */
-	bool exit_when_idle;    /* true: return when nothing is leasable */
+	bool exit_when_idle;    /* true: return when nothing is left to do */
 	double idle_poll;       /* seconds between polls when idle (0.2) */
+	int progress_every;     /* a progress event every N finished recordings (100) */
+	bool log_file_start, log_file_complete;
+	/* The pipeline used for a batch that names none (parley run's --stages). */
 	struct pipeline pipeline;
+	/* The stages this worker runs (--stages); count 0 = every stage. */
+	struct pipeline allowed;
 	struct stage_config cfg;
 	volatile sig_atomic_t *stop; /* set by a signal handler: finish the stage, release, return */
 };
 struct worker_params worker_default_params(void);
 
 struct worker_stats {
-	int done, failed, retried;
+	int done, failed, retried, handed_off;
 };
 
 /* Fill out with "host" (the node name) into out[size]. */

@@ -4,12 +4,16 @@
  */
 #include "stages/stage.h"
 
+#include <string.h>
+
 extern const struct stage stage_decode;
 extern const struct stage stage_vad;
 extern const struct stage stage_diarize;
 extern const struct stage stage_stt;
 extern const struct stage stage_words;
 extern const struct stage stage_samples;
+extern const struct stage stage_tick1, stage_tick2, stage_tick3, stage_tick4, stage_tick5,
+	stage_tick6;
 
 const struct stage *const stage_table[] = {
 	&stage_decode,  /* any audio → 16 kHz mono audio.wav */
@@ -18,6 +22,24 @@ const struct stage *const stage_table[] = {
 	&stage_stt,     /* timed words per turn */
 	&stage_words,   /* corrections, target counts */
 	&stage_samples, /* voice sample per speaker */
+	/* test stages: cheap, countable effects (chaos test, bench-queue) */
+	&stage_tick1, &stage_tick2, &stage_tick3, &stage_tick4, &stage_tick5, &stage_tick6,
 };
 
-const size_t stage_count = sizeof(stage_table) / sizeof(stage_table[0]);
+const size_t stage_count_all = sizeof(stage_table) / sizeof(stage_table[0]);
+const size_t stage_count = stage_count_all - 6;
+
+static const struct {
+	const char *name;
+	const char *stages;
+} pipeline_aliases[] = {
+	{"noop", "tick1,tick2,tick3,tick4,tick5,tick6"},
+};
+
+const char *stage_pipeline_alias(const char *name)
+{
+	for (size_t i = 0; i < sizeof(pipeline_aliases) / sizeof(pipeline_aliases[0]); i++)
+		if (strcmp(pipeline_aliases[i].name, name) == 0)
+			return pipeline_aliases[i].stages;
+	return NULL;
+}

@@ -27,10 +27,16 @@ enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *da
 	enum parley_err rc = store_begin(ctx->store, err);
 	if (rc)
 		return rc;
+	if (ctx->owner && (rc = store_lease_renew(ctx->store, ctx->rec->id, ctx->owner,
+						  ctx->lease_seconds, err)))
+		goto fail;
 	if (save && (rc = save(ctx->store, ctx->rec->id, data, err)))
 		goto fail;
 	if ((rc = store_stage_done(ctx->store, ctx->rec->id, ctx->stage_name,
 				   time_thread_cpu() - ctx->cpu_start, time_mono() - ctx->wall_start, err)))
+		goto fail;
+	if (ctx->next_stage &&
+	    (rc = store_recording_set_next_stage(ctx->store, ctx->rec->id, ctx->next_stage, err)))
 		goto fail;
 	return store_commit(ctx->store, err);
 fail:
@@ -56,7 +62,7 @@ enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
 
 const struct stage *stage_find(const char *name)
 {
-	for (size_t i = 0; i < stage_count; i++)
+	for (size_t i = 0; i < stage_count_all; i++)
 		if (strcmp(stage_table[i]->name, name) == 0)
 			return stage_table[i];
 	return NULL;

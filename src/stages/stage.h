@@ -45,6 +45,9 @@ struct stage_ctx {
 	struct stage_env *env;
 	volatile sig_atomic_t *stop; /* non-zero: stop as soon as possible */
 	const char *stage_name;      /* set by the pipeline */
+	const char *next_stage;      /* the stage after this one in the batch's pipeline ("" = last) */
+	const char *owner;           /* the lease holder ("host:pid"); NULL = no lease check */
+	double lease_seconds;        /* the commit renews the lease for this long */
 	double cpu_start, wall_start; /* set by the pipeline, for stage_runs */
 };
 
@@ -55,7 +58,11 @@ struct stage {
 };
 
 /* Save results and mark the stage done in one transaction. save() writes the
- * results with store_*_put (which replace old rows). */
+ * results with store_*_put (which replace old rows). The same transaction
+ * first checks that ctx->owner still holds the recording's lease (renewing
+ * it) — a worker whose lease was taken over commits nothing (PARLEY_ERR_BUSY),
+ * so a stage's effect is recorded once even when two workers ran it — and
+ * last moves the recording's next stage on. */
 typedef enum parley_err (*stage_save_fn)(struct store *st, int64_t rec_id, void *data,
 					 struct parley_error *err);
 enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *data,
@@ -72,9 +79,15 @@ enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
 
 #define STAGE_AUDIO_FILE "audio.wav"
 
-/* The registry (src/stages/registry.c): every stage in pipeline order. */
+/* The registry (src/stages/registry.c): every stage in pipeline order, then
+ * the test stages (tick1..tick6, src/stages/tick.c), which are never part of
+ * the default pipeline. */
 extern const struct stage *const stage_table[];
-extern const size_t stage_count;
+extern const size_t stage_count;      /* the real stages: the default pipeline */
+extern const size_t stage_count_all;  /* real + test stages */
+/* Any stage by name, test stages included; NULL when unknown. */
 const struct stage *stage_find(const char *name);
+/* Named pipelines: "noop" = the six test stages. NULL when unknown. */
+const char *stage_pipeline_alias(const char *name);
 
 #endif

@@ -1,93 +1,151 @@
 /* schema.c — see schema.h. */
 #include "store/schema.h"
 
+#include <string.h>
+
 const char *const store_migrations[] = {
 	/* 1: the foundation */
 	"CREATE TABLE batches ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id @ID@,"
 	"  name TEXT NOT NULL UNIQUE,"
 	"  kind TEXT NOT NULL DEFAULT 'batch',"
 	"  config TEXT NOT NULL DEFAULT '{}',"
 	"  status TEXT NOT NULL DEFAULT 'pending',"
-	"  created_at REAL NOT NULL,"
-	"  updated_at REAL NOT NULL);"
+	"  created_at @REAL@ NOT NULL,"
+	"  updated_at @REAL@ NOT NULL);"
 	"CREATE TABLE recordings ("
-	"  id INTEGER PRIMARY KEY,"
-	"  batch_id INTEGER NOT NULL REFERENCES batches(id),"
+	"  id @ID@,"
+	"  batch_id @BIGINT@ NOT NULL REFERENCES batches(id),"
 	"  name TEXT NOT NULL,"
 	"  source TEXT NOT NULL,"
 	"  fingerprint TEXT NOT NULL,"
-	"  duration REAL NOT NULL DEFAULT 0,"
+	"  duration @REAL@ NOT NULL DEFAULT 0,"
 	"  status TEXT NOT NULL DEFAULT 'pending',"
 	"  error_code TEXT,"
 	"  error TEXT,"
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
 	"  lease_owner TEXT,"
-	"  lease_expires REAL,"
-	"  created_at REAL NOT NULL,"
-	"  updated_at REAL NOT NULL,"
+	"  lease_expires @REAL@,"
+	"  created_at @REAL@ NOT NULL,"
+	"  updated_at @REAL@ NOT NULL,"
 	"  UNIQUE (batch_id, name));"
 	"CREATE INDEX recordings_status ON recordings(batch_id, status);"
 	"CREATE TABLE stage_runs ("
-	"  recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
 	"  stage TEXT NOT NULL,"
 	"  status TEXT NOT NULL DEFAULT 'pending',"
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  started_at REAL,"
-	"  finished_at REAL,"
-	"  cpu_seconds REAL,"
-	"  wall_seconds REAL,"
+	"  started_at @REAL@,"
+	"  finished_at @REAL@,"
+	"  cpu_seconds @REAL@,"
+	"  wall_seconds @REAL@,"
 	"  error TEXT,"
 	"  PRIMARY KEY (recording_id, stage));"
 	"CREATE TABLE events ("
-	"  id INTEGER PRIMARY KEY,"
-	"  batch_id INTEGER,"
-	"  recording_id INTEGER,"
+	"  id @ID@,"
+	"  batch_id @BIGINT@,"
+	"  recording_id @BIGINT@,"
 	"  stage TEXT,"
 	"  type TEXT NOT NULL,"
 	"  message TEXT,"
-	"  time REAL NOT NULL);"
+	"  time @REAL@ NOT NULL);"
 	"CREATE INDEX events_batch ON events(batch_id, id);"
 	"CREATE TABLE segments ("
-	"  recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
 	"  kind TEXT NOT NULL,"
 	"  idx INTEGER NOT NULL,"
-	"  start_s REAL NOT NULL,"
-	"  end_s REAL NOT NULL,"
+	"  start_s @REAL@ NOT NULL,"
+	"  end_s @REAL@ NOT NULL,"
 	"  speaker INTEGER NOT NULL,"
 	"  PRIMARY KEY (recording_id, kind, idx));"
 	"CREATE TABLE stt_words ("
-	"  recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
 	"  idx INTEGER NOT NULL,"
-	"  start_s REAL NOT NULL,"
-	"  end_s REAL NOT NULL,"
+	"  start_s @REAL@ NOT NULL,"
+	"  end_s @REAL@ NOT NULL,"
 	"  word TEXT NOT NULL,"
-	"  confidence REAL NOT NULL,"
+	"  confidence @REAL@ NOT NULL,"
 	"  speaker INTEGER NOT NULL,"
 	"  PRIMARY KEY (recording_id, idx));"
 	"CREATE TABLE words ("
-	"  recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
 	"  idx INTEGER NOT NULL,"
-	"  start_s REAL NOT NULL,"
-	"  end_s REAL NOT NULL,"
+	"  start_s @REAL@ NOT NULL,"
+	"  end_s @REAL@ NOT NULL,"
 	"  word TEXT NOT NULL,"
-	"  confidence REAL NOT NULL,"
+	"  confidence @REAL@ NOT NULL,"
 	"  speaker INTEGER NOT NULL,"
 	"  PRIMARY KEY (recording_id, idx));"
 	"CREATE TABLE speakers ("
-	"  recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
 	"  speaker INTEGER NOT NULL,"
-	"  talk_time REAL NOT NULL,"
+	"  talk_time @REAL@ NOT NULL,"
 	"  turns INTEGER NOT NULL,"
-	"  sample_start REAL NOT NULL DEFAULT 0,"
-	"  sample_end REAL NOT NULL DEFAULT 0,"
+	"  sample_start @REAL@ NOT NULL DEFAULT 0,"
+	"  sample_end @REAL@ NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (recording_id, speaker));"
 	"CREATE TABLE word_counts ("
-	"  recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
 	"  speaker INTEGER NOT NULL,"
 	"  word TEXT NOT NULL,"
 	"  count INTEGER NOT NULL,"
 	"  PRIMARY KEY (recording_id, speaker, word));",
+
+	/* 2: the durable engine (issue 4): a batch's pipeline, each recording's
+	 * next stage (queue routing), per-batch stage start/complete marks for
+	 * the execution log, the finished counter behind progress events, and
+	 * the effects table of the countable test stages. */
+	"ALTER TABLE batches ADD COLUMN pipeline TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE batches ADD COLUMN finished @BIGINT@ NOT NULL DEFAULT 0;"
+	"ALTER TABLE recordings ADD COLUMN next_stage TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX recordings_ready ON recordings(status, id);"
+	"CREATE TABLE batch_stages ("
+	"  batch_id @BIGINT@ NOT NULL REFERENCES batches(id),"
+	"  stage TEXT NOT NULL,"
+	"  started_at @REAL@ NOT NULL,"
+	"  completed_at @REAL@,"
+	"  PRIMARY KEY (batch_id, stage));"
+	"CREATE TABLE test_effects ("
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  stage TEXT NOT NULL,"
+	"  owner TEXT NOT NULL,"
+	"  time @REAL@ NOT NULL);"
+	"CREATE INDEX test_effects_rec ON test_effects(recording_id, stage);",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);
+
+/* The words each dialect spells differently, by token. */
+static const struct {
+	const char *token;
+	const char *sqlite;
+	const char *postgres;
+} schema_tokens[] = {
+	{"@ID@", "INTEGER PRIMARY KEY", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"},
+	{"@REAL@", "REAL", "DOUBLE PRECISION"},
+	{"@BIGINT@", "INTEGER", "BIGINT"},
+};
+
+enum parley_err schema_render(const char *migration, enum db_dialect dialect, struct strbuf *out,
+			      struct parley_error *err)
+{
+	const char *p = migration;
+	while (*p) {
+		size_t i, n = sizeof(schema_tokens) / sizeof(schema_tokens[0]);
+		for (i = 0; i < n; i++)
+			if (strncmp(p, schema_tokens[i].token, strlen(schema_tokens[i].token)) == 0)
+				break;
+		enum parley_err rc;
+		if (i < n) {
+			rc = strbuf_adds(out, dialect == DB_POSTGRES ? schema_tokens[i].postgres
+								     : schema_tokens[i].sqlite);
+			p += strlen(schema_tokens[i].token);
+		} else {
+			rc = strbuf_add(out, p, 1);
+			p++;
+		}
+		if (rc)
+			return parley_error_set(err, rc, "schema migration text too large");
+	}
+	return PARLEY_OK;
+}

@@ -10,12 +10,15 @@
  *   store_commit(st, &err);                                 // results + done mark together
  *   store_close(st);
  *
- * Driver: SQLite in WAL mode (src/store/sqlite.c). The schema carries a
- * version (PRAGMA user_version) and migrations run at open. One struct store
- * is one connection: use it from one thread at a time; open one per worker.
+ * Backends: SQLite (a path or sqlite:PATH; WAL mode) or PostgreSQL
+ * (postgresql://…), both through the SQL seam of src/store/db.h; the store's
+ * SQL is written once (src/store/store.c). The schema carries a version and
+ * migrations run at open (src/store/schema.c). One struct store is one
+ * connection: use it from one thread at a time; open one per worker.
  * Every *_put replaces the rows that stage wrote before, so re-running a stage
  * never adds to its old results. All functions return PARLEY_OK or an error
- * (PARLEY_ERR_STORE with SQLite's message, PARLEY_ERR_BUSY when locked).
+ * (PARLEY_ERR_STORE with the database's message, PARLEY_ERR_BUSY when locked,
+ * PARLEY_ERR_UNAVAILABLE when the server cannot be reached).
  */
 #ifndef PARLEY_STORE_STORE_H
 #define PARLEY_STORE_STORE_H
@@ -49,6 +52,7 @@ struct store_recording {
 	enum store_status status;
 	int attempts;
 	char error[512];
+	char next_stage[32]; /* first stage of the batch's pipeline not done ("" = none left) */
 };
 
 struct store_segment {
@@ -83,9 +87,13 @@ struct store_progress {
 	int decoded;        /* recordings with a known duration */
 };
 
-enum parley_err store_open(const char *path, struct store **out, struct parley_error *err);
+#define STORE_PIPELINE_MAX 512 /* "decode,vad,…": a batch's stage list */
+
+enum parley_err store_open(const char *target, struct store **out, struct parley_error *err);
 void store_close(struct store *st); /* accepts NULL */
 int store_schema_version(struct store *st);
+bool store_is_postgres(const struct store *st);
+const char *store_target(const struct store *st); /* for messages; password removed */
 
 enum parley_err store_begin(struct store *st, struct parley_error *err); /* BEGIN IMMEDIATE */
 enum parley_err store_commit(struct store *st, struct parley_error *err);
@@ -101,6 +109,12 @@ struct store_batch {
 	int64_t id;
 	char name[STORE_NAME_MAX];
 };
+/* The batch's pipeline: its stage names in order, comma-separated ("" = the
+ * worker's own). New recordings start at its first stage. */
+enum parley_err store_batch_set_pipeline(struct store *st, int64_t batch_id, const char *stages,
+					 struct parley_error *err);
+enum parley_err store_batch_get_pipeline(struct store *st, int64_t batch_id, char *out, size_t size,
+					 struct parley_error *err);
 /* Calls fn for each batch in id order; fn returning non-zero stops. */
 enum parley_err store_batch_each(struct store *st, int (*fn)(const struct store_batch *, void *),
 				 void *ud, struct parley_error *err);
@@ -118,6 +132,10 @@ enum parley_err store_recording_get(struct store *st, int64_t rec_id, struct sto
 				    struct parley_error *err);
 enum parley_err store_recording_set_duration(struct store *st, int64_t rec_id, double seconds,
 					     struct parley_error *err);
+/* Record the first stage not done yet ("" when none is left): the queue
+ * routes the recording to a worker that runs it. */
+enum parley_err store_recording_set_next_stage(struct store *st, int64_t rec_id, const char *stage,
+					       struct parley_error *err);
 /* Calls fn for each recording of the batch in id order; fn returning non-zero stops. */
 enum parley_err store_recording_each(struct store *st, int64_t batch_id,
 				     int (*fn)(const struct store_recording *, void *), void *ud,
@@ -125,16 +143,34 @@ enum parley_err store_recording_each(struct store *st, int64_t batch_id,
 
 /* Leases: a task is "advance recording R"; its lease lives on the recording. */
 /* Lease the oldest pending recording of the batch (or any batch when batch_id == 0)
- * whose lease is free or expired. *found is false when there is none. */
+ * whose lease is free or expired and whose next stage is in `stages` (a comma
+ * list; NULL or "" = any). *found is false when there is none. On PostgreSQL
+ * concurrent callers skip each other's rows (FOR UPDATE SKIP LOCKED). */
 enum parley_err store_lease_next(struct store *st, int64_t batch_id, const char *owner,
+				 double lease_seconds, const char *stages, struct store_recording *out,
+				 bool *found, struct parley_error *err);
+/* Lease recording rec_id itself if it is leasable now: pending or running,
+ * lease free or expired, not waiting on a retry backoff. *found false when
+ * it is not (done, failed, or held by a live lease). */
+enum parley_err store_lease_take(struct store *st, int64_t rec_id, const char *owner,
 				 double lease_seconds, struct store_recording *out, bool *found,
 				 struct parley_error *err);
+/* Calls fn(id, next_stage, ud) for at most `limit` recordings leasable now,
+ * oldest first (fn returning non-zero stops). Used to rebuild a queue. */
+enum parley_err store_leasable_each(struct store *st, size_t limit,
+				    int (*fn)(int64_t id, const char *next_stage, void *ud), void *ud,
+				    struct parley_error *err);
 /* Extend a lease we hold; PARLEY_ERR_BUSY when someone else holds it now. */
 enum parley_err store_lease_renew(struct store *st, int64_t rec_id, const char *owner,
 				  double lease_seconds, struct parley_error *err);
 /* Drop the leases held by owners "host:pid" on this host whose process is gone. */
 enum parley_err store_lease_reclaim_dead(struct store *st, const char *host, int *reclaimed,
 					 struct parley_error *err);
+/* Drop every lease `owner` holds (a worker known to be dead); *released may be NULL. */
+enum parley_err store_lease_release_owner(struct store *st, const char *owner, int *released,
+					  struct parley_error *err);
+/* Distinct owners holding a live lease (the store queue's "live workers"). */
+enum parley_err store_lease_owners(struct store *st, int *owners, struct parley_error *err);
 /* Give a leased recording back after a transient failure: pending again,
  * not leasable for `delay` seconds (the backoff), last error kept. */
 enum parley_err store_recording_retry_later(struct store *st, int64_t rec_id, const char *owner,
@@ -143,7 +179,8 @@ enum parley_err store_recording_retry_later(struct store *st, int64_t rec_id, co
 /* Put a finished recording back in the queue (a later run asks for stages
  * it has not done yet). No effect unless its status is done or failed. */
 enum parley_err store_recording_requeue(struct store *st, int64_t rec_id, struct parley_error *err);
-/* Give a leased recording back untouched (graceful stop). */
+/* Give a leased recording back untouched (graceful stop, hand-off); the
+ * attempt it counted is returned. */
 enum parley_err store_lease_release(struct store *st, int64_t rec_id, const char *owner,
 				    struct parley_error *err);
 /* Finish a leased recording: status DONE or FAILED (with the error), lease cleared. */
@@ -167,6 +204,34 @@ enum parley_err store_stage_fail(struct store *st, int64_t rec_id, const char *s
 enum parley_err store_event_add(struct store *st, int64_t batch_id, int64_t rec_id,
 				const char *stage, const char *type, const char *message,
 				struct parley_error *err);
+
+struct store_event {
+	int64_t id, recording_id;
+	char stage[32];
+	char type[32];
+	char message[512];
+	double time;
+};
+/* Calls fn for each event of the batch in order; fn returning non-zero stops. */
+enum parley_err store_event_each(struct store *st, int64_t batch_id,
+				 int (*fn)(const struct store_event *, void *), void *ud,
+				 struct parley_error *err);
+/* Mark that the batch's `stage` has started; *first is true for the first
+ * caller only (it logs stage_start). */
+enum parley_err store_batch_stage_started(struct store *st, int64_t batch_id, const char *stage,
+					  bool *first, struct parley_error *err);
+/* Count one more finished recording; *finished is the new count, *all_done
+ * true when no recording of the batch is pending or running. */
+enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int64_t *finished,
+					 bool *all_done, struct parley_error *err);
+/* Mark every started, not yet completed stage of the batch completed, calling
+ * fn for each (only one caller ever sees a given stage). */
+enum parley_err store_batch_stages_complete(struct store *st, int64_t batch_id,
+					    void (*fn)(const char *stage, void *ud), void *ud,
+					    struct parley_error *err);
+/* The countable effect of a test stage (src/stages/noop.c): one row per commit. */
+enum parley_err store_test_effect_add(struct store *st, int64_t rec_id, const char *stage,
+				      const char *owner, struct parley_error *err);
 
 /* Results. *_put replaces; *_get returns a malloc'd array the caller frees. */
 enum parley_err store_segments_put(struct store *st, int64_t rec_id, const char *kind,

@@ -22,6 +22,7 @@ static const struct {
 	[PARLEY_ERR_ABORTED] = {"aborted", "stopped on request", true},
 	[PARLEY_ERR_EMPTY] = {"empty", "no audio or no speech", false},
 	[PARLEY_ERR_INTERNAL] = {"internal", "internal error", false},
+	[PARLEY_ERR_UNAVAILABLE] = {"unavailable", "server unavailable", true},
 };
 
 static bool code_valid(enum parley_err code)

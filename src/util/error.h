@@ -30,6 +30,8 @@ enum parley_err {
 	PARLEY_ERR_ABORTED = 10,  /* stopped on request (signal, abort callback) */
 	PARLEY_ERR_EMPTY = 11,    /* input holds no audio / no speech (permanent) */
 	PARLEY_ERR_INTERNAL = 12, /* a bug: an invariant did not hold */
+	PARLEY_ERR_UNAVAILABLE = 13, /* a server (store, queue) cannot be reached (transient;
+	                              * not the recording's fault: costs it no attempt) */
 	PARLEY_ERR_COUNT_
 };
 

@@ -33,7 +33,7 @@ expect_usage() {  # description, expected text, args...
   out=$("$PARLEY" "$@" 2>&1); status=$?
   if [ $status -eq 2 ] && grep -q -- "$text" <<<"$out"; then ok "$what"; else notok "$what (status $status: $out)"; fi
 }
-expect_usage "submit without --store is a usage error" "--store PATH is required" submit "$TMP/in"
+expect_usage "submit without --store is a usage error" "no store given: use --store" submit "$TMP/in"
 expect_usage "submit without inputs is a usage error" "no FILES or DIRS" submit --store "$db"
 expect_usage "submit names a missing input" "nope.wav: No such file" submit --store "$db" "$TMP/nope.wav"
 expect_usage "worker --jobs 0 is refused" "--jobs wants a whole number" worker --store "$db" --jobs 0

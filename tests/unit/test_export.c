@@ -69,7 +69,7 @@ static void test_formats(void **state)
 	assert_int_equal(store_counts_put(st, rec, counts, 4, &err), PARLEY_OK);
 	bool found;
 	struct store_recording r;
-	assert_int_equal(store_lease_next(st, batch, "h:1", 60, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(st, batch, "h:1", 60, NULL, &r, &found, &err), PARLEY_OK);
 	assert_int_equal(store_recording_finish(st, rec, "h:1", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
 	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
 	struct export_params p = {out, data, "{\"stt\":\"test\"}"};

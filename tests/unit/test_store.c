@@ -101,22 +101,22 @@ static void test_lease_cycle(void **state)
 	int64_t a = add(f, "a", "1"), b = add(f, "b", "1");
 	struct store_recording r;
 	bool found;
-	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, NULL, &r, &found, &err), PARLEY_OK);
 	assert_true(found);
 	assert_int_equal(r.id, a);
 	assert_int_equal(r.attempts, 1);
-	assert_int_equal(store_lease_next(f->st, f->batch, "h:2", 60, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:2", 60, NULL, &r, &found, &err), PARLEY_OK);
 	assert_true(found);
 	assert_int_equal(r.id, b);
 	/* nothing left while both leases are live */
-	assert_int_equal(store_lease_next(f->st, f->batch, "h:3", 60, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:3", 60, NULL, &r, &found, &err), PARLEY_OK);
 	assert_false(found);
 	/* renew by the owner works, by another fails with BUSY */
 	assert_int_equal(store_lease_renew(f->st, a, "h:1", 60, &err), PARLEY_OK);
 	assert_int_equal(store_lease_renew(f->st, a, "h:9", 60, &err), PARLEY_ERR_BUSY);
 	/* an expired lease is taken over */
 	assert_int_equal(store_lease_renew(f->st, b, "h:2", -1, &err), PARLEY_OK);
-	assert_int_equal(store_lease_next(f->st, f->batch, "h:3", 60, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:3", 60, NULL, &r, &found, &err), PARLEY_OK);
 	assert_true(found);
 	assert_int_equal(r.id, b);
 	assert_int_equal(r.attempts, 2);
@@ -147,18 +147,18 @@ static void test_reclaim_dead_owner(void **state)
 	snprintf(owner, sizeof(owner), "%s:%ld", host, (long)child);
 	struct store_recording r;
 	bool found;
-	assert_int_equal(store_lease_next(f->st, f->batch, owner, 3600, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, owner, 3600, NULL, &r, &found, &err), PARLEY_OK);
 	assert_true(found);
 	/* a live owner (us) on another recording is left alone */
 	int64_t b = add(f, "b", "1");
 	char me[64];
 	snprintf(me, sizeof(me), "%s:%ld", host, (long)getpid());
-	assert_int_equal(store_lease_next(f->st, f->batch, me, 3600, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, me, 3600, NULL, &r, &found, &err), PARLEY_OK);
 	assert_int_equal(r.id, b);
 	int n = 0;
 	assert_int_equal(store_lease_reclaim_dead(f->st, host, &n, &err), PARLEY_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(store_lease_next(f->st, f->batch, me, 3600, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, me, 3600, NULL, &r, &found, &err), PARLEY_OK);
 	assert_true(found);
 	assert_int_equal(r.id, a);
 }
@@ -170,14 +170,14 @@ static void test_retry_later_backoff(void **state)
 	int64_t a = add(f, "a", "1");
 	struct store_recording r;
 	bool found;
-	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, NULL, &r, &found, &err), PARLEY_OK);
 	assert_int_equal(store_recording_retry_later(f->st, a, "h:1", 3600, "engine timeout", &err), PARLEY_OK);
-	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, NULL, &r, &found, &err), PARLEY_OK);
 	assert_false(found); /* still backing off */
 	struct store_progress p;
 	assert_int_equal(store_progress_get(f->st, f->batch, &p, &err), PARLEY_OK);
 	assert_int_equal(p.pending, 1);
-	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, NULL, &r, &found, &err), PARLEY_OK);
 }
 
 static void test_results_replace_and_reset(void **state)

@@ -1,0 +1,66 @@
+/*
+ * config.h — where the engine's settings come from: defaults, then a config
+ * file, then the environment, then command-line flags (each later source
+ * wins). Shared by submit, worker, status, failed, retry and export.
+ *
+ *   struct parley_config c = config_defaults();
+ *   if (config_load(getenv("PARLEY_CONFIG"), &c, &err)) fail(err.msg);  // file (optional)
+ *   if (config_from_env(&c, &err)) fail(err.msg);                        // PARLEY_*
+ *   config_set(&c, "queue", "redis://127.0.0.1:6379", &err);            // a flag
+ *
+ * File format: one `key = value` per line; `#` starts a comment; blank lines
+ * are ignored; values may be quoted with "…". Keys (and environment names):
+ *   store           PARLEY_STORE          path, sqlite:PATH or postgresql://…
+ *   queue           PARLEY_QUEUE          store | redis://HOST[:PORT][/DB]
+ *   queue_prefix    PARLEY_QUEUE_PREFIX   Redis key prefix ("parley:")
+ *   data            PARLEY_DATA           shared blob directory
+ *   lease_seconds   PARLEY_LEASE_SECONDS  lease length (60)
+ *   max_attempts    PARLEY_MAX_ATTEMPTS   attempts before dead-letter (3)
+ *   backoff_base    PARLEY_BACKOFF_BASE   first retry delay in s (5: 5, 10, 20)
+ *   progress_every  PARLEY_PROGRESS_EVERY progress event every N recordings (100)
+ *   log_file_start  PARLEY_LOG_FILE_START    file_start events (false)
+ *   log_file_complete PARLEY_LOG_FILE_COMPLETE file_complete events (false)
+ * Errors name the file and line ("parley.conf:3: unknown key 'qeue'") or the
+ * variable, and what was wrong with the value.
+ */
+#ifndef PARLEY_CORE_CONFIG_H
+#define PARLEY_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+#define CONFIG_VALUE_MAX 1024
+#define CONFIG_FILE_MAX (64 * 1024)
+
+struct parley_config {
+	char store[CONFIG_VALUE_MAX];
+	char queue[CONFIG_VALUE_MAX];
+	char queue_prefix[64];
+	char data[CONFIG_VALUE_MAX];
+	double lease_seconds;
+	int max_attempts;
+	double backoff_base;
+	int progress_every;
+	bool log_file_start;
+	bool log_file_complete;
+};
+
+struct parley_config config_defaults(void);
+
+/* Set one key from text (a flag, a file line, a variable); checks the value. */
+enum parley_err config_set(struct parley_config *c, const char *key, const char *value,
+			   struct parley_error *err);
+
+/* Parse config text (name is used in messages). */
+enum parley_err config_parse(struct parley_config *c, const char *name, const char *text,
+			     size_t len, struct parley_error *err);
+
+/* Load a file; path NULL or "" does nothing. */
+enum parley_err config_load(const char *path, struct parley_config *c, struct parley_error *err);
+
+/* Apply every PARLEY_* variable that is set. */
+enum parley_err config_from_env(struct parley_config *c, struct parley_error *err);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * queue.h — which recording a worker takes next, and how a worker gives it
+ * back. Two drivers behind one table:
+ *
+ *   store  (src/queue/queue_store.c)  the store itself: lease the oldest
+ *          pending recording whose next stage the worker runs (SQLite; on
+ *          PostgreSQL with FOR UPDATE SKIP LOCKED). Nothing else to run.
+ *   redis  (src/queue/queue_redis.c)  Redis through hiredis: a ready list per
+ *          stage, BLMOVE into a per-worker processing list, a delayed sorted
+ *          set for backoff, worker liveness keys; many machines.
+ *
+ *   struct queue *q;
+ *   queue_open("redis://127.0.0.1:6379", "parley:", &q, &err);
+ *   queue_take(q, st, &take, &rec, &found, &err);    // rec is leased in the store
+ *   ... advance rec ...
+ *   queue_settle(q, st, take.owner, &rec, QUEUE_DONE, NULL, 0, &err);
+ *
+ * The store stays the source of truth in every case: a recording is leased
+ * in the store (owner, expiry) whatever the queue, and a worker only works on
+ * what it leased there. A Redis entry is a hint that names a recording; an
+ * entry for a recording that is done, or leased by a live worker, is dropped.
+ * A task is never only in a worker's memory: it sits in the worker's
+ * processing list until settled, and queue_recover() moves the lists of dead
+ * workers back, promotes due retries, and re-pushes every recording the store
+ * says is leasable but the queue has lost (a Redis restart without
+ * persistence, a crash between the store commit and the push).
+ *
+ * Entries are "<recording id>:<next stage>". Keys (prefix "parley:"):
+ *   parley:ready:<stage>       list   recordings whose next stage is <stage>
+ *   parley:processing:<owner>  list   what that worker holds
+ *   parley:delayed             zset   retries, score = due time (unix s)
+ *   parley:worker:<owner>      string liveness, expires after the lease time
+ * A lost connection to Redis returns PARLEY_ERR_UNAVAILABLE; the next call
+ * reconnects.
+ */
+#ifndef PARLEY_QUEUE_QUEUE_H
+#define PARLEY_QUEUE_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/error.h"
+
+#define QUEUE_PREFIX_MAX 64
+#define QUEUE_STAGES_MAX 32
+
+struct queue;
+
+/* What a worker asks for. */
+struct queue_take_params {
+	const char *owner;       /* "host:pid" */
+	double lease_seconds;    /* lease taken in the store */
+	int64_t batch_id;        /* 0 = any batch (the redis queue requires 0) */
+	const char *const *stages; /* stages this worker runs, NULL = every stage */
+	size_t nstages;
+	double wait;             /* seconds to block when nothing is ready (0 = poll) */
+};
+
+enum queue_outcome {
+	QUEUE_DONE,     /* finished or failed for good: forget it */
+	QUEUE_RETRY,    /* transient failure: ready again after `delay` seconds */
+	QUEUE_RELEASE,  /* given back untouched (graceful stop): ready at once */
+	QUEUE_HANDOFF,  /* its next stage is not ours: ready for a worker that runs `stage` */
+};
+
+struct queue_stats {
+	long ready;      /* entries waiting (all stages) */
+	long delayed;    /* retries waiting for their time */
+	long processing; /* entries held by workers */
+	int workers;     /* live workers (redis: liveness keys; store: distinct lease owners) */
+};
+
+struct queue_driver {
+	const char *name;
+	enum parley_err (*open)(const char *target, const char *prefix, struct queue **out,
+				struct parley_error *err);
+	void (*close)(struct queue *q);
+	/* New or requeued recordings, each with its next stage. */
+	enum parley_err (*push)(struct queue *q, const int64_t *ids, const char *const *stages,
+				size_t n, struct parley_error *err);
+	/* Lease the next recording in the store. *found false when none is ready. */
+	enum parley_err (*take)(struct queue *q, struct store *st, const struct queue_take_params *p,
+				struct store_recording *rec, bool *found, struct parley_error *err);
+	/* After the store was updated (finished, retry_later, released, handed off). */
+	enum parley_err (*settle)(struct queue *q, const char *owner, const struct store_recording *rec,
+				  enum queue_outcome outcome, const char *stage, double delay,
+				  struct parley_error *err);
+	/* "I am alive" for ttl seconds (store: nothing; leases carry it). */
+	enum parley_err (*heartbeat)(struct queue *q, const char *owner, double ttl,
+				     struct parley_error *err);
+	/* Repair: dead workers' entries back, due retries ready, lost tasks re-pushed
+	 * from the store. Cheap to call every few seconds from any worker. */
+	enum parley_err (*recover)(struct queue *q, struct store *st, struct parley_error *err);
+	enum parley_err (*stats)(struct queue *q, struct store *st, struct queue_stats *out,
+				 struct parley_error *err);
+};
+
+struct queue {
+	const struct queue_driver *drv;
+	char target[256];              /* for messages (password removed) */
+	char prefix[QUEUE_PREFIX_MAX]; /* key prefix, "parley:" */
+};
+
+extern const struct queue_driver queue_driver_store;
+extern const struct queue_driver queue_driver_redis;
+
+/* "store" (or "" / NULL) → the store queue; "redis://HOST[:PORT][/DB]" → Redis. */
+enum parley_err queue_open(const char *target, const char *prefix, struct queue **out,
+			   struct parley_error *err);
+void queue_close(struct queue *q); /* accepts NULL */
+
+/* Push every recording the store says is leasable now (after submit, retry
+ * or a lost queue); a no-op for the store queue. Duplicates are harmless. */
+enum parley_err queue_push_leasable(struct queue *q, struct store *st, struct parley_error *err);
+
+static inline enum parley_err queue_push(struct queue *q, const int64_t *ids,
+					 const char *const *stages, size_t n, struct parley_error *err)
+{ return q->drv->push(q, ids, stages, n, err); }
+static inline enum parley_err queue_take(struct queue *q, struct store *st,
+					 const struct queue_take_params *p, struct store_recording *rec,
+					 bool *found, struct parley_error *err)
+{ return q->drv->take(q, st, p, rec, found, err); }
+static inline enum parley_err queue_settle(struct queue *q, const char *owner,
+					   const struct store_recording *rec, enum queue_outcome o,
+					   const char *stage, double delay, struct parley_error *err)
+{ return q->drv->settle(q, owner, rec, o, stage, delay, err); }
+static inline enum parley_err queue_heartbeat(struct queue *q, const char *owner, double ttl,
+					      struct parley_error *err)
+{ return q->drv->heartbeat(q, owner, ttl, err); }
+static inline enum parley_err queue_recover(struct queue *q, struct store *st, struct parley_error *err)
+{ return q->drv->recover(q, st, err); }
+static inline enum parley_err queue_stats_get(struct queue *q, struct store *st,
+					      struct queue_stats *out, struct parley_error *err)
+{ return q->drv->stats(q, st, out, err); }
+
+#endif

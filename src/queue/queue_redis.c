@@ -1,0 +1,973 @@
+/*
+ * queue_redis.c — the Redis queue driver (hiredis 0.14, Redis >= 6.2 for
+ * LMOVE/BLMOVE; written against 7.0).
+ *
+ * Target: "redis://HOST[:PORT][/DB]" (HOST a name, an IPv4 address or
+ * [IPv6]; PORT 1..65535, default 6379; DB a number, default 0). Anything
+ * else — credentials, TLS (rediss://), query strings — is refused with
+ * PARLEY_ERR_INVALID. open connects (2 s connect timeout, 5 s per command)
+ * and SELECTs the database; a server it cannot reach is
+ * PARLEY_ERR_UNAVAILABLE naming the target.
+ *
+ * Keys (P = the prefix, "parley:" by default):
+ *   P ready:<stage>       list   entries "<id>:<stage>", RPUSH'd, taken from the LEFT (FIFO)
+ *   P processing:<owner>  list   what that worker took and has not settled
+ *   P delayed             zset   retries; score = due time, unix seconds, Redis's clock
+ *   P worker:<owner>      string liveness; expires (heartbeat ttl)
+ *   P workers             set    owners seen (so recover finds processing lists without SCAN)
+ *   P stages              set    stages that ever had a ready list (take with stages = NULL,
+ *                                stats, recover's "is everything empty")
+ *
+ * Every multi-key step runs as one Lua script (EVAL), so it is atomic on the
+ * server and costs one round trip; an entry is always in exactly one of
+ * ready / processing / delayed (or deliberately dropped):
+ *   push      RPUSH ready:<stage> per entry + SADD stages (one pipeline).
+ *   take      script: register the owner (SADD workers; SET worker:<owner>
+ *             PX lease NX, so a worker that takes before its first heartbeat
+ *             is not taken for dead), then LMOVE ready:<s> → processing LEFT
+ *             LEFT over the worker's stages, LAST stage first (finish
+ *             in-flight recordings before starting new ones). Nothing: when
+ *             wait > 0, BLMOVE on the first stage's list for `wait` seconds,
+ *             then the script once more. Each popped entry is leased in the
+ *             store (store_lease_take): not leasable (done, failed, leased by
+ *             a live worker, backing off) → LREM'd and the next one tried (at
+ *             most 64 pops per call); a store error → the entry goes back to
+ *             the front of its ready list and the error is returned.
+ *             With stages = NULL the stages come from P stages, in name order
+ *             (reversed like an explicit list).
+ *   settle    script: remove every "<id>:*" entry from processing:<owner>
+ *             (the recording may have advanced since it was taken), then
+ *             DONE nothing more; RETRY ZADD delayed (TIME + delay);
+ *             RELEASE LPUSH ready:<stage> (front); HANDOFF RPUSH ready:<stage>.
+ *             stage = the argument, else rec->next_stage, else the stage of
+ *             the entry taken.
+ *   heartbeat SET worker:<owner> 1 PX ttl; SADD workers owner (pipeline).
+ *   recover   script: (a) each owner in P workers without a liveness key:
+ *             its processing entries go back to the front of their ready
+ *             lists (at most 1000 per owner per call) and the owner leaves
+ *             the set once its list is empty; (b) delayed entries due by
+ *             Redis's TIME (at most 500 per call) go to the back of their
+ *             ready lists; it returns the total length of the ready lists.
+ *             (c) When that is 0, at most once per 2 s per struct queue, every
+ *             recording the store says is leasable (store_leasable_each, up
+ *             to 1000) is pushed again as "<id>:<next_stage>". Duplicates are
+ *             harmless (take drops an entry whose recording is not
+ *             leasable). (c) is what makes a Redis restart without
+ *             persistence, or a crash between a store commit and a push,
+ *             lose nothing: the store is the truth, Redis only a hint.
+ *   stats     script: sum of LLEN ready:*, ZCARD delayed, sum of LLEN
+ *             processing:* over P workers, live worker keys.
+ *
+ * Connection: a lost connection (hiredis context error, NULL reply, a read
+ * timeout) frees the context and returns PARLEY_ERR_UNAVAILABLE ("queue
+ * redis://…: connection lost: …"); the next call reconnects, at most one
+ * attempt per call. Redis error replies: LOADING/BUSY/TRYAGAIN/MASTERDOWN/
+ * READONLY/OOM → UNAVAILABLE, NOAUTH/WRONGPASS/NOPERM → INVALID, anything
+ * else → INTERNAL. Keys are built in bounded buffers (PARLEY_ERR_TOO_LARGE).
+ * Scripts build some key names from the prefix themselves: fine on one
+ * Redis server, not on Redis Cluster.
+ * Known limit: when the reply to a take is lost after the server moved an
+ * entry, that entry stays in processing:<owner> until the owner's liveness
+ * key expires; the store still holds the truth and (c) re-pushes it.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis.h>
+
+#include "queue/queue.h"
+#include "util/timeutil.h"
+
+#define RQ_DEFAULT_PORT 6379
+#define RQ_KEY_MAX 512
+#define RQ_ENTRY_MAX 64          /* "<id>:<stage>" */
+#define RQ_STAGE_MAX 32          /* as store_recording.next_stage */
+#define RQ_TAKE_POPS 64
+#define RQ_REPUSH_LIMIT 1000
+#define RQ_REPUSH_EVERY 2.0
+#define RQ_CONNECT_TIMEOUT 2
+#define RQ_COMMAND_TIMEOUT 5
+
+struct rq {
+	struct queue base;
+	redisContext *c;
+	char host[256];
+	int port;
+	int db;
+	double last_repush; /* time_mono() of the last re-push from the store; 0 = never */
+};
+
+/* ------------------------------------------------------------------ scripts */
+
+static const char TAKE_LUA[] =
+	"redis.call('SADD', KEYS[2], ARGV[1])\n"
+	"redis.call('SET', KEYS[3], '1', 'PX', ARGV[2], 'NX')\n"
+	"for i = 4, #KEYS do\n"
+	"  local v = redis.call('LMOVE', KEYS[i], KEYS[1], 'LEFT', 'LEFT')\n"
+	"  if v then return v end\n"
+	"end\n"
+	"return false\n";
+
+/* KEYS[1] processing, KEYS[2] ready; ARGV[1] entry */
+static const char PUTBACK_LUA[] =
+	"local n = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
+	"if n > 0 then redis.call('LPUSH', KEYS[2], ARGV[1]) end\n"
+	"return n\n";
+
+/* KEYS[1] processing, KEYS[2] delayed, KEYS[3] stages;
+ * ARGV[1] id, ARGV[2] action, ARGV[3] stage, ARGV[4] delay, ARGV[5] prefix */
+static const char SETTLE_LUA[] =
+	"local pre = ARGV[1] .. ':'\n"
+	"local stage = ARGV[3]\n"
+	"local removed = 0\n"
+	"for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, 999)) do\n"
+	"  if string.sub(v, 1, #pre) == pre then\n"
+	"    removed = removed + redis.call('LREM', KEYS[1], 0, v)\n"
+	"    if stage == '' then stage = string.sub(v, #pre + 1) end\n"
+	"  end\n"
+	"end\n"
+	"local a = ARGV[2]\n"
+	"if a == 'done' then return removed end\n"
+	"local entry = pre .. stage\n"
+	"if a == 'retry' then\n"
+	"  local t = redis.call('TIME')\n"
+	"  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
+	"  redis.call('ZADD', KEYS[2], string.format('%.3f', now + tonumber(ARGV[4])), entry)\n"
+	"  return removed\n"
+	"end\n"
+	"local ready = ARGV[5] .. 'ready:' .. stage\n"
+	"if a == 'release' then redis.call('LPUSH', ready, entry)\n"
+	"else redis.call('RPUSH', ready, entry) end\n"
+	"redis.call('SADD', KEYS[3], stage)\n"
+	"return removed\n";
+
+/* KEYS[1] workers, KEYS[2] delayed, KEYS[3] stages;
+ * ARGV[1] prefix, ARGV[2] max moves per dead owner, ARGV[3] max promotions */
+static const char RECOVER_LUA[] =
+	"local pre = ARGV[1]\n"
+	"local function stage_of(v)\n"
+	"  local i = string.find(v, ':', 1, true)\n"
+	"  if i then return string.sub(v, i + 1) end\n"
+	"  return nil\n"
+	"end\n"
+	"local moved, promoted, ready = 0, 0, 0\n"
+	"for _, o in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+	"  if redis.call('EXISTS', pre .. 'worker:' .. o) == 0 then\n"
+	"    local pk = pre .. 'processing:' .. o\n"
+	"    local n = 0\n"
+	"    while n < tonumber(ARGV[2]) do\n"
+	"      local v = redis.call('RPOP', pk)\n"
+	"      if not v then break end\n"
+	"      local s = stage_of(v)\n"
+	"      if s then\n"
+	"        redis.call('LPUSH', pre .. 'ready:' .. s, v)\n"
+	"        redis.call('SADD', KEYS[3], s)\n"
+	"      end\n"
+	"      n = n + 1\n"
+	"    end\n"
+	"    moved = moved + n\n"
+	"    if redis.call('LLEN', pk) == 0 then redis.call('SREM', KEYS[1], o) end\n"
+	"  end\n"
+	"end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
+	"local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', string.format('%.3f', now),\n"
+	"                       'LIMIT', 0, tonumber(ARGV[3]))\n"
+	"for _, v in ipairs(due) do\n"
+	"  redis.call('ZREM', KEYS[2], v)\n"
+	"  local s = stage_of(v)\n"
+	"  if s then\n"
+	"    redis.call('RPUSH', pre .. 'ready:' .. s, v)\n"
+	"    redis.call('SADD', KEYS[3], s)\n"
+	"  end\n"
+	"  promoted = promoted + 1\n"
+	"end\n"
+	"for _, s in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
+	"  ready = ready + redis.call('LLEN', pre .. 'ready:' .. s)\n"
+	"end\n"
+	"return {moved, promoted, ready}\n";
+
+/* KEYS[1] stages, KEYS[2] delayed, KEYS[3] workers; ARGV[1] prefix */
+static const char STATS_LUA[] =
+	"local pre = ARGV[1]\n"
+	"local ready, processing, workers = 0, 0, 0\n"
+	"for _, s in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+	"  ready = ready + redis.call('LLEN', pre .. 'ready:' .. s)\n"
+	"end\n"
+	"for _, o in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
+	"  processing = processing + redis.call('LLEN', pre .. 'processing:' .. o)\n"
+	"  workers = workers + redis.call('EXISTS', pre .. 'worker:' .. o)\n"
+	"end\n"
+	"return {ready, redis.call('ZCARD', KEYS[2]), processing, workers}\n";
+
+/* ------------------------------------------------------------- connection */
+
+static struct timeval rq_tv(double seconds)
+{
+	struct timeval tv;
+	if (seconds < 0)
+		seconds = 0;
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+/* Seconds → milliseconds for PX: at least 1, at most ~31 years. */
+static long long rq_ms(double seconds)
+{
+	if (!(seconds > 0.001))
+		return 1;
+	if (seconds > 1e9)
+		seconds = 1e9;
+	return (long long)(seconds * 1000.0);
+}
+
+static void rq_drop(struct rq *q)
+{
+	if (q->c) {
+		redisFree(q->c);
+		q->c = NULL;
+	}
+}
+
+/* The context failed (or a reply was NULL): free it; the next call reconnects. */
+static enum parley_err rq_lost(struct rq *q, struct parley_error *err)
+{
+	char why[160] = "no reply";
+	if (q->c && q->c->err)
+		snprintf(why, sizeof(why), "%s", q->c->errstr[0] ? q->c->errstr : "I/O error");
+	rq_drop(q);
+	return parley_error_set(err, PARLEY_ERR_UNAVAILABLE, "queue %s: connection lost: %s",
+				q->base.target, why);
+}
+
+static enum parley_err rq_connect(struct rq *q, struct parley_error *err)
+{
+	if (q->c)
+		return PARLEY_OK;
+	redisContext *c = redisConnectWithTimeout(q->host, q->port, rq_tv(RQ_CONNECT_TIMEOUT));
+	if (!c)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "queue %s: out of memory connecting",
+					q->base.target);
+	if (c->err) {
+		enum parley_err rc = parley_error_set(err, PARLEY_ERR_UNAVAILABLE,
+						      "queue %s: cannot connect to Redis: %s",
+						      q->base.target, c->errstr);
+		redisFree(c);
+		return rc;
+	}
+	if (redisSetTimeout(c, rq_tv(RQ_COMMAND_TIMEOUT)) != REDIS_OK) {
+		enum parley_err rc = parley_error_set(err, PARLEY_ERR_UNAVAILABLE,
+						      "queue %s: cannot set the socket timeout: %s",
+						      q->base.target, c->errstr);
+		redisFree(c);
+		return rc;
+	}
+	q->c = c;
+	if (q->db != 0) {
+		char db[16];
+		snprintf(db, sizeof(db), "%d", q->db);
+		const char *argv[2] = {"SELECT", db};
+		redisReply *r = redisCommandArgv(c, 2, argv, NULL);
+		if (!r)
+			return rq_lost(q, err);
+		enum parley_err rc = PARLEY_OK;
+		if (r->type == REDIS_REPLY_ERROR) {
+			rc = parley_error_set(err, PARLEY_ERR_INVALID, "queue %s: SELECT %d failed: %s",
+					      q->base.target, q->db, r->str);
+			rq_drop(q);
+		}
+		freeReplyObject(r);
+		return rc;
+	}
+	return PARLEY_OK;
+}
+
+static bool starts_with(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* Check a reply: NULL → connection lost; an error reply → mapped code. On
+ * failure the reply is freed. */
+static enum parley_err rq_check(struct rq *q, redisReply *r, const char *what,
+				struct parley_error *err)
+{
+	if (!r)
+		return rq_lost(q, err);
+	if (r->type != REDIS_REPLY_ERROR)
+		return PARLEY_OK;
+	const char *s = r->str ? r->str : "";
+	enum parley_err code = PARLEY_ERR_INTERNAL;
+	if (starts_with(s, "LOADING") || starts_with(s, "BUSY") || starts_with(s, "TRYAGAIN") ||
+	    starts_with(s, "MASTERDOWN") || starts_with(s, "READONLY") || starts_with(s, "OOM"))
+		code = PARLEY_ERR_UNAVAILABLE;
+	else if (starts_with(s, "NOAUTH") || starts_with(s, "WRONGPASS") || starts_with(s, "NOPERM"))
+		code = PARLEY_ERR_INVALID;
+	parley_error_set(err, code, "queue %s: %s: Redis replied: %s", q->base.target, what, s);
+	freeReplyObject(r);
+	return code;
+}
+
+/* One command; *out is the reply (caller frees) on PARLEY_OK. */
+static enum parley_err rq_cmd(struct rq *q, int argc, const char **argv, const char *what,
+			      redisReply **out, struct parley_error *err)
+{
+	*out = NULL;
+	redisReply *r = redisCommandArgv(q->c, argc, argv, NULL);
+	enum parley_err rc = rq_check(q, r, what, err);
+	if (rc == PARLEY_OK)
+		*out = r;
+	return rc;
+}
+
+/* Read n pipelined replies, freeing each; the first failure is returned
+ * (after all replies were read while the connection stays usable). */
+static enum parley_err rq_drain(struct rq *q, size_t n, const char *what, struct parley_error *err)
+{
+	enum parley_err rc = PARLEY_OK;
+	for (size_t i = 0; i < n; i++) {
+		void *v = NULL;
+		if (redisGetReply(q->c, &v) != REDIS_OK || !v)
+			return rq_lost(q, err);
+		enum parley_err one = rq_check(q, v, what, rc == PARLEY_OK ? err : NULL);
+		if (one == PARLEY_OK)
+			freeReplyObject(v);
+		else if (rc == PARLEY_OK)
+			rc = one;
+	}
+	return rc;
+}
+
+static enum parley_err rq_key(const struct rq *q, char *buf, const char *kind, const char *name,
+			      struct parley_error *err)
+{
+	int n = snprintf(buf, RQ_KEY_MAX, "%s%s%s", q->base.prefix, kind, name ? name : "");
+	if (n < 0 || n >= RQ_KEY_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"queue %s: key %s%s%.40s... is longer than %d bytes",
+					q->base.target, q->base.prefix, kind, name ? name : "",
+					RQ_KEY_MAX - 1);
+	return PARLEY_OK;
+}
+
+static enum parley_err rq_stage_ok(const struct rq *q, const char *stage, struct parley_error *err)
+{
+	if (strlen(stage) >= RQ_STAGE_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"queue %s: stage name \"%.40s\" is longer than %d bytes",
+					q->base.target, stage, RQ_STAGE_MAX - 1);
+	return PARLEY_OK;
+}
+
+static enum parley_err rq_owner_ok(const struct rq *q, const char *owner, struct parley_error *err)
+{
+	if (!owner || !owner[0])
+		return parley_error_set(err, PARLEY_ERR_INVALID, "queue %s: a worker needs an owner name",
+					q->base.target);
+	return PARLEY_OK;
+}
+
+static void rq_entry(char *buf, int64_t id, const char *stage)
+{
+	snprintf(buf, RQ_ENTRY_MAX, "%lld:%s", (long long)id, stage);
+}
+
+/* "<id>:<stage>" → id and stage; false when malformed. */
+static bool rq_entry_parse(const char *s, size_t len, int64_t *id, char *stage)
+{
+	int64_t v = 0;
+	size_t i = 0;
+	while (i < len && isdigit((unsigned char)s[i])) {
+		if (v > (INT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (s[i] - '0');
+		i++;
+	}
+	if (i == 0 || i >= len || s[i] != ':' || v <= 0)
+		return false;
+	size_t sl = len - i - 1;
+	if (sl >= RQ_STAGE_MAX || memchr(s + i + 1, '\0', sl))
+		return false;
+	memcpy(stage, s + i + 1, sl);
+	stage[sl] = '\0';
+	*id = v;
+	return true;
+}
+
+/* ------------------------------------------------------------------- open */
+
+static enum parley_err rq_bad_url(const char *target, const char *why, struct parley_error *err)
+{
+	return parley_error_set(err, PARLEY_ERR_INVALID,
+				"queue %.200s: not a valid Redis URL (%s); expected redis://HOST[:PORT][/DB]",
+				target, why);
+}
+
+/* Digits only, value in [lo, hi]; *end past them. */
+static bool parse_num(const char *s, long lo, long hi, long *out, const char **end)
+{
+	long v = 0;
+	const char *p = s;
+	while (isdigit((unsigned char)*p)) {
+		v = v * 10 + (*p - '0');
+		if (v > hi)
+			return false;
+		p++;
+	}
+	if (p == s || v < lo)
+		return false;
+	*out = v;
+	*end = p;
+	return true;
+}
+
+static enum parley_err rq_parse(struct rq *q, const char *target, struct parley_error *err)
+{
+	static const char scheme[] = "redis://";
+	if (strlen(target) >= sizeof(q->base.target))
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "queue %.60s...: URL longer than %zu bytes",
+					target, sizeof(q->base.target) - 1);
+	if (starts_with(target, "rediss://"))
+		return rq_bad_url(target, "TLS is not supported", err);
+	if (!starts_with(target, scheme))
+		return rq_bad_url(target, "it must start with redis://", err);
+	const char *p = target + strlen(scheme);
+	if (strpbrk(p, "@"))
+		return rq_bad_url(target, "credentials in the URL are not supported", err);
+	size_t hl = 0;
+	if (*p == '[') {
+		const char *close = strchr(p, ']');
+		if (!close)
+			return rq_bad_url(target, "unterminated [IPv6] host", err);
+		for (const char *h = p + 1; h < close; h++)
+			if (!isxdigit((unsigned char)*h) && *h != ':' && *h != '.')
+				return rq_bad_url(target, "bad character in the [IPv6] host", err);
+		hl = (size_t)(close - p - 1);
+		if (hl == 0 || hl >= sizeof(q->host))
+			return rq_bad_url(target, "bad [IPv6] host", err);
+		memcpy(q->host, p + 1, hl);
+		p = close + 1;
+	} else {
+		while (isalnum((unsigned char)p[hl]) || p[hl] == '.' || p[hl] == '-' || p[hl] == '_')
+			hl++;
+		if (hl == 0)
+			return rq_bad_url(target, "no host", err);
+		if (hl >= sizeof(q->host))
+			return rq_bad_url(target, "host name too long", err);
+		memcpy(q->host, p, hl);
+		p += hl;
+	}
+	q->host[hl] = '\0';
+	long port = RQ_DEFAULT_PORT, db = 0;
+	if (*p == ':') {
+		if (!parse_num(p + 1, 1, 65535, &port, &p))
+			return rq_bad_url(target, "the port must be a number from 1 to 65535", err);
+	}
+	if (*p == '/') {
+		p++;
+		if (*p && !parse_num(p, 0, 1000000, &db, &p))
+			return rq_bad_url(target, "the database must be a number", err);
+	}
+	if (*p)
+		return rq_bad_url(target, "unexpected characters after the host, port or database", err);
+	q->port = (int)port;
+	q->db = (int)db;
+	snprintf(q->base.target, sizeof(q->base.target), "%s", target);
+	return PARLEY_OK;
+}
+
+static void rq_close(struct queue *base)
+{
+	if (!base)
+		return;
+	struct rq *q = (struct rq *)base;
+	rq_drop(q);
+	free(q);
+}
+
+static enum parley_err rq_open(const char *target, const char *prefix, struct queue **out,
+			       struct parley_error *err)
+{
+	*out = NULL;
+	if (!target)
+		return rq_bad_url("(none)", "no URL", err);
+	if (!prefix)
+		prefix = "parley:";
+	if (strlen(prefix) >= QUEUE_PREFIX_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"queue %.200s: key prefix longer than %d bytes", target,
+					QUEUE_PREFIX_MAX - 1);
+	struct rq *q = calloc(1, sizeof(*q));
+	if (!q)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "queue %.200s: out of memory", target);
+	q->base.drv = &queue_driver_redis;
+	snprintf(q->base.prefix, sizeof(q->base.prefix), "%s", prefix);
+	enum parley_err rc = rq_parse(q, target, err);
+	if (rc == PARLEY_OK)
+		rc = rq_connect(q, err);
+	if (rc != PARLEY_OK) {
+		rq_close(&q->base);
+		return rc;
+	}
+	*out = &q->base;
+	return PARLEY_OK;
+}
+
+/* ------------------------------------------------------------------- push */
+
+static enum parley_err rq_push(struct queue *base, const int64_t *ids, const char *const *stages,
+			       size_t n, struct parley_error *err)
+{
+	struct rq *q = (struct rq *)base;
+	char stkey[RQ_KEY_MAX], key[RQ_KEY_MAX], entry[RQ_ENTRY_MAX];
+	enum parley_err rc = rq_key(q, stkey, "stages", NULL, err);
+	for (size_t i = 0; rc == PARLEY_OK && i < n; i++) {
+		const char *s = stages && stages[i] ? stages[i] : "";
+		rc = rq_stage_ok(q, s, err);
+		if (rc == PARLEY_OK)
+			rc = rq_key(q, key, "ready:", s, err);
+	}
+	if (rc != PARLEY_OK || n == 0)
+		return rc;
+	rc = rq_connect(q, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = stages && stages[i] ? stages[i] : "";
+		rq_key(q, key, "ready:", s, NULL);
+		rq_entry(entry, ids[i], s);
+		const char *a1[3] = {"RPUSH", key, entry};
+		const char *a2[3] = {"SADD", stkey, s};
+		if (redisAppendCommandArgv(q->c, 3, a1, NULL) != REDIS_OK ||
+		    redisAppendCommandArgv(q->c, 3, a2, NULL) != REDIS_OK)
+			return rq_lost(q, err);
+	}
+	return rq_drain(q, 2 * n, "push", err);
+}
+
+/* ------------------------------------------------------------------- take */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* The stages a worker with stages = NULL serves: P stages, in name order. */
+static enum parley_err rq_known_stages(struct rq *q, char (*names)[RQ_STAGE_MAX], size_t *n,
+				       struct parley_error *err)
+{
+	char key[RQ_KEY_MAX];
+	*n = 0;
+	enum parley_err rc = rq_key(q, key, "stages", NULL, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	const char *argv[2] = {"SMEMBERS", key};
+	redisReply *r;
+	rc = rq_cmd(q, 2, argv, "list stages", &r, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i < r->elements && *n < QUEUE_STAGES_MAX; i++) {
+			redisReply *e = r->element[i];
+			if (e->type != REDIS_REPLY_STRING || e->len >= RQ_STAGE_MAX)
+				continue;
+			memcpy(names[*n], e->str, e->len);
+			names[*n][e->len] = '\0';
+			(*n)++;
+		}
+	}
+	freeReplyObject(r);
+	qsort(names, *n, sizeof(names[0]), cmp_str);
+	return PARLEY_OK;
+}
+
+/* Run the take script: *got holds the entry ("" when nothing was ready). */
+static enum parley_err rq_take_script(struct rq *q, const char *owner, double lease,
+				      char (*ready_keys)[RQ_KEY_MAX], size_t nstages,
+				      const char *pkey, char *got, struct parley_error *err)
+{
+	char wset[RQ_KEY_MAX], wkey[RQ_KEY_MAX], nkeys[16], ms[32];
+	enum parley_err rc = rq_key(q, wset, "workers", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, wkey, "worker:", owner, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	snprintf(ms, sizeof(ms), "%lld", rq_ms(lease));
+	snprintf(nkeys, sizeof(nkeys), "%zu", nstages + 3);
+	const char *argv[3 + 3 + QUEUE_STAGES_MAX + 2];
+	int argc = 0;
+	argv[argc++] = "EVAL";
+	argv[argc++] = TAKE_LUA;
+	argv[argc++] = nkeys;
+	argv[argc++] = pkey;
+	argv[argc++] = wset;
+	argv[argc++] = wkey;
+	for (size_t i = nstages; i-- > 0;) /* last stage first */
+		argv[argc++] = ready_keys[i];
+	argv[argc++] = owner;
+	argv[argc++] = ms;
+	redisReply *r;
+	got[0] = '\0';
+	rc = rq_cmd(q, argc, argv, "take", &r, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_STRING && r->len < RQ_ENTRY_MAX) {
+		memcpy(got, r->str, r->len);
+		got[r->len] = '\0';
+	} else if (r->type == REDIS_REPLY_STRING) {
+		got[0] = '#'; /* too long to be ours: dropped by the caller */
+		got[1] = '\0';
+	}
+	freeReplyObject(r);
+	return PARLEY_OK;
+}
+
+static enum parley_err rq_blmove(struct rq *q, const char *from, const char *pkey, double wait,
+				 char *got, struct parley_error *err)
+{
+	char secs[32];
+	if (wait > 1e6)
+		wait = 1e6;
+	snprintf(secs, sizeof(secs), "%.3f", wait);
+	if (redisSetTimeout(q->c, rq_tv(wait + RQ_COMMAND_TIMEOUT)) != REDIS_OK)
+		return rq_lost(q, err);
+	const char *argv[6] = {"BLMOVE", from, pkey, "LEFT", "LEFT", secs};
+	redisReply *r;
+	got[0] = '\0';
+	enum parley_err rc = rq_cmd(q, 6, argv, "wait for work", &r, err);
+	if (rc == PARLEY_OK) {
+		if (r->type == REDIS_REPLY_STRING && r->len < RQ_ENTRY_MAX) {
+			memcpy(got, r->str, r->len);
+			got[r->len] = '\0';
+		} else if (r->type == REDIS_REPLY_STRING) {
+			got[0] = '#';
+			got[1] = '\0';
+		}
+		freeReplyObject(r);
+	}
+	if (q->c && redisSetTimeout(q->c, rq_tv(RQ_COMMAND_TIMEOUT)) != REDIS_OK && rc == PARLEY_OK)
+		return rq_lost(q, err);
+	return rc;
+}
+
+static enum parley_err rq_lrem(struct rq *q, const char *pkey, const char *entry,
+			       struct parley_error *err)
+{
+	const char *argv[4] = {"LREM", pkey, "1", entry};
+	redisReply *r;
+	enum parley_err rc = rq_cmd(q, 4, argv, "drop an entry", &r, err);
+	if (rc == PARLEY_OK)
+		freeReplyObject(r);
+	return rc;
+}
+
+static enum parley_err rq_take(struct queue *base, struct store *st,
+			       const struct queue_take_params *p, struct store_recording *rec,
+			       bool *found, struct parley_error *err)
+{
+	struct rq *q = (struct rq *)base;
+	*found = false;
+	if (p->batch_id != 0)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"a Redis queue serves every batch; drop --batch or use the store queue");
+	enum parley_err rc = rq_owner_ok(q, p->owner, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	if (p->stages && p->nstages > QUEUE_STAGES_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "queue %s: more than %d stages",
+					q->base.target, QUEUE_STAGES_MAX);
+	char pkey[RQ_KEY_MAX];
+	rc = rq_key(q, pkey, "processing:", p->owner, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	rc = rq_connect(q, err);
+	if (rc != PARLEY_OK)
+		return rc;
+
+	char names[QUEUE_STAGES_MAX][RQ_STAGE_MAX];
+	size_t n = 0;
+	if (p->stages) {
+		for (size_t i = 0; i < p->nstages; i++) {
+			rc = rq_stage_ok(q, p->stages[i], err);
+			if (rc != PARLEY_OK)
+				return rc;
+			snprintf(names[n++], RQ_STAGE_MAX, "%s", p->stages[i]);
+		}
+	} else {
+		rc = rq_known_stages(q, names, &n, err);
+		if (rc != PARLEY_OK)
+			return rc;
+	}
+	char ready_keys[QUEUE_STAGES_MAX][RQ_KEY_MAX];
+	for (size_t i = 0; i < n; i++) {
+		rc = rq_key(q, ready_keys[i], "ready:", names[i], err);
+		if (rc != PARLEY_OK)
+			return rc;
+	}
+
+	bool waited = false;
+	char entry[RQ_ENTRY_MAX];
+	for (int pops = 0; pops < RQ_TAKE_POPS;) {
+		rc = rq_take_script(q, p->owner, p->lease_seconds, ready_keys, n, pkey, entry, err);
+		if (rc != PARLEY_OK)
+			return rc;
+		if (!entry[0]) {
+			if (waited || p->wait < 0.001)
+				return PARLEY_OK;
+			waited = true;
+			if (n == 0) { /* nothing to block on: wait like a poll would */
+				time_sleep(p->wait);
+				continue;
+			}
+			rc = rq_blmove(q, ready_keys[0], pkey, p->wait, entry, err);
+			if (rc != PARLEY_OK)
+				return rc;
+			if (!entry[0])
+				continue; /* try every stage once more */
+		}
+		pops++;
+		int64_t id;
+		char stage[RQ_STAGE_MAX];
+		if (!rq_entry_parse(entry, strlen(entry), &id, stage)) {
+			if (entry[0] != '#' && (rc = rq_lrem(q, pkey, entry, err)) != PARLEY_OK)
+				return rc;
+			continue; /* not ours; an over-long one is left to recover */
+		}
+		bool ok = false;
+		enum parley_err src = store_lease_take(st, id, p->owner, p->lease_seconds, rec, &ok, err);
+		if (src != PARLEY_OK) {
+			/* Keep the entry: back to the front of its ready list. */
+			char rkey[RQ_KEY_MAX];
+			if (rq_key(q, rkey, "ready:", stage, NULL) == PARLEY_OK) {
+				const char *argv[6] = {"EVAL", PUTBACK_LUA, "2", pkey, rkey, entry};
+				redisReply *r = redisCommandArgv(q->c, 6, argv, NULL);
+				if (r)
+					freeReplyObject(r);
+				else
+					rq_drop(q); /* the store error is the one reported */
+			}
+			return src;
+		}
+		if (ok) {
+			*found = true;
+			return PARLEY_OK;
+		}
+		rc = rq_lrem(q, pkey, entry, err);
+		if (rc != PARLEY_OK)
+			return rc;
+	}
+	return PARLEY_OK;
+}
+
+/* ----------------------------------------------------------------- settle */
+
+static enum parley_err rq_settle(struct queue *base, const char *owner,
+				 const struct store_recording *rec, enum queue_outcome outcome,
+				 const char *stage, double delay, struct parley_error *err)
+{
+	struct rq *q = (struct rq *)base;
+	enum parley_err rc = rq_owner_ok(q, owner, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	const char *action;
+	switch (outcome) {
+	case QUEUE_DONE: action = "done"; break;
+	case QUEUE_RETRY: action = "retry"; break;
+	case QUEUE_RELEASE: action = "release"; break;
+	case QUEUE_HANDOFF: action = "handoff"; break;
+	default:
+		return parley_error_set(err, PARLEY_ERR_INTERNAL, "queue %s: unknown outcome %d",
+					q->base.target, (int)outcome);
+	}
+	if (!stage || !stage[0])
+		stage = rec->next_stage;
+	rc = rq_stage_ok(q, stage, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	if (outcome == QUEUE_HANDOFF && !stage[0])
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"queue %s: hand-off of recording %lld without a stage",
+					q->base.target, (long long)rec->id);
+	char pkey[RQ_KEY_MAX], dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], id[24], secs[32];
+	rc = rq_key(q, pkey, "processing:", owner, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, dkey, "delayed", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, skey, "stages", NULL, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	snprintf(id, sizeof(id), "%lld", (long long)rec->id);
+	snprintf(secs, sizeof(secs), "%.3f", delay > 0 ? delay : 0.0);
+	rc = rq_connect(q, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	const char *argv[11] = {"EVAL", SETTLE_LUA, "3", pkey, dkey, skey,
+				id, action, stage, secs, q->base.prefix};
+	redisReply *r;
+	rc = rq_cmd(q, 11, argv, "settle", &r, err);
+	if (rc == PARLEY_OK)
+		freeReplyObject(r);
+	return rc;
+}
+
+/* -------------------------------------------------------------- heartbeat */
+
+static enum parley_err rq_heartbeat(struct queue *base, const char *owner, double ttl,
+				    struct parley_error *err)
+{
+	struct rq *q = (struct rq *)base;
+	enum parley_err rc = rq_owner_ok(q, owner, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	char wkey[RQ_KEY_MAX], wset[RQ_KEY_MAX], ms[32];
+	rc = rq_key(q, wkey, "worker:", owner, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, wset, "workers", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_connect(q, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	snprintf(ms, sizeof(ms), "%lld", rq_ms(ttl));
+	const char *a1[5] = {"SET", wkey, "1", "PX", ms};
+	const char *a2[3] = {"SADD", wset, owner};
+	if (redisAppendCommandArgv(q->c, 5, a1, NULL) != REDIS_OK ||
+	    redisAppendCommandArgv(q->c, 3, a2, NULL) != REDIS_OK)
+		return rq_lost(q, err);
+	return rq_drain(q, 2, "heartbeat", err);
+}
+
+/* ---------------------------------------------------------------- recover */
+
+struct repush {
+	int64_t *ids;
+	char (*stages)[RQ_STAGE_MAX];
+	size_t n;
+};
+
+static int repush_one(int64_t id, const char *next_stage, void *ud)
+{
+	struct repush *r = ud;
+	if (r->n >= RQ_REPUSH_LIMIT)
+		return 1;
+	if (!next_stage || strlen(next_stage) >= RQ_STAGE_MAX)
+		return 0; /* cannot be named in an entry; skipped */
+	r->ids[r->n] = id;
+	snprintf(r->stages[r->n], RQ_STAGE_MAX, "%s", next_stage);
+	r->n++;
+	return 0;
+}
+
+static enum parley_err rq_repush(struct rq *q, struct store *st, struct parley_error *err)
+{
+	struct repush r = {0};
+	const char **names = NULL;
+	enum parley_err rc = PARLEY_OK;
+	r.ids = malloc(RQ_REPUSH_LIMIT * sizeof(*r.ids));
+	r.stages = malloc(RQ_REPUSH_LIMIT * sizeof(*r.stages));
+	names = malloc(RQ_REPUSH_LIMIT * sizeof(*names));
+	if (!r.ids || !r.stages || !names) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "queue %s: out of memory", q->base.target);
+		goto out;
+	}
+	rc = store_leasable_each(st, RQ_REPUSH_LIMIT, repush_one, &r, err);
+	if (rc != PARLEY_OK)
+		goto out;
+	for (size_t i = 0; i < r.n; i++)
+		names[i] = r.stages[i];
+	rc = rq_push(&q->base, r.ids, names, r.n, err);
+out:
+	free(r.ids);
+	free(r.stages);
+	free(names);
+	return rc;
+}
+
+static enum parley_err rq_recover(struct queue *base, struct store *st, struct parley_error *err)
+{
+	struct rq *q = (struct rq *)base;
+	char wset[RQ_KEY_MAX], dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX];
+	enum parley_err rc = rq_key(q, wset, "workers", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, dkey, "delayed", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, skey, "stages", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_connect(q, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	const char *argv[9] = {"EVAL", RECOVER_LUA, "3", wset, dkey, skey,
+			       q->base.prefix, "1000", "500"};
+	redisReply *r;
+	rc = rq_cmd(q, 9, argv, "recover", &r, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	long long ready = -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+	    r->element[2]->type == REDIS_REPLY_INTEGER)
+		ready = r->element[2]->integer;
+	freeReplyObject(r);
+	if (ready < 0)
+		return parley_error_set(err, PARLEY_ERR_INTERNAL, "queue %s: recover: unexpected reply",
+					q->base.target);
+	double now = time_mono();
+	if (ready == 0 && st && (q->last_repush == 0 || now - q->last_repush >= RQ_REPUSH_EVERY)) {
+		q->last_repush = now;
+		rc = rq_repush(q, st, err);
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ stats */
+
+static enum parley_err rq_stats(struct queue *base, struct store *st, struct queue_stats *out,
+				struct parley_error *err)
+{
+	struct rq *q = (struct rq *)base;
+	memset(out, 0, sizeof(*out));
+	char wset[RQ_KEY_MAX], dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX];
+	enum parley_err rc = rq_key(q, wset, "workers", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, dkey, "delayed", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, skey, "stages", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_connect(q, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	const char *argv[7] = {"EVAL", STATS_LUA, "3", skey, dkey, wset, q->base.prefix};
+	redisReply *r;
+	rc = rq_cmd(q, 7, argv, "stats", &r, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
+		long long v[4] = {0};
+		for (size_t i = 0; i < 4; i++)
+			if (r->element[i]->type == REDIS_REPLY_INTEGER)
+				v[i] = r->element[i]->integer;
+		out->ready = (long)v[0];
+		out->delayed = (long)v[1];
+		out->processing = (long)v[2];
+		out->workers = (int)v[3];
+	} else {
+		rc = parley_error_set(err, PARLEY_ERR_INTERNAL, "queue %s: stats: unexpected reply",
+				      q->base.target);
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+const struct queue_driver queue_driver_redis = {
+	.name = "redis",
+	.open = rq_open,
+	.close = rq_close,
+	.push = rq_push,
+	.take = rq_take,
+	.settle = rq_settle,
+	.heartbeat = rq_heartbeat,
+	.recover = rq_recover,
+	.stats = rq_stats,
+};

@@ -1,0 +1,731 @@
+/*
+ * db_pg.c — the PostgreSQL driver of db.h (libpq). ?N placeholders become $N,
+ * parameters travel as text and the server infers their types. Each
+ * connection keeps a bounded cache of named prepared statements keyed by the
+ * (rewritten) SQL text, so preparing the same SQL again costs no round trip.
+ * A dropped connection is re-established (PQreset, cache cleared) on the next
+ * db_begin, db_prepare or db_exec made outside a transaction; inside one,
+ * everything fails with PARLEY_ERR_UNAVAILABLE until the caller rolls back.
+ */
+#include "store/db.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PG_CACHE_MAX 256	/* prepared statements kept per connection */
+#define PG_CACHE_SLOTS 512	/* open addressing, at most half full */
+#define PG_PARAMS_MAX 32766	/* highest ?N accepted (SQLite's default too) */
+#define PG_CONNECT_TIMEOUT "10"	/* seconds, unless the target says otherwise */
+#define PG_LOCK_KEY "727172"	/* pg_advisory_xact_lock key for migrations */
+
+struct pg_cached {
+	char *sql; /* rewritten text; NULL = free slot */
+	uint64_t hash;
+	char name[24];
+	bool stale; /* server says the plan changed shape: prepare again */
+};
+
+struct pg_db {
+	struct db base;
+	PGconn *conn;
+	bool in_tx;	 /* between our begin and commit/rollback */
+	unsigned epoch;	 /* bumped on every reconnect: prepared names die with it */
+	unsigned serial; /* for statement names */
+	int cached;
+	struct pg_cached cache[PG_CACHE_SLOTS];
+};
+
+struct pg_param {
+	char *text;   /* bind_text copy, or NULL */
+	char num[32]; /* bind_int / bind_double */
+	int kind;     /* 0 null, 1 num, 2 text */
+};
+
+struct pg_stmt {
+	struct db_stmt base;
+	char *sql; /* rewritten */
+	uint64_t hash;
+	int nparams;
+	struct pg_param *params;
+	const char **values;
+	char name[24]; /* "" = not cached: PQexecParams on every execution */
+	unsigned epoch;
+	PGresult *res;
+	int nrows;
+	int row; /* current row, -1 before the first */
+	int64_t changes;
+	enum parley_err bind_err;
+};
+
+static struct pg_db *pdb(struct db *db)
+{
+	return (struct pg_db *)db;
+}
+
+static struct pg_stmt *pst(struct db_stmt *s)
+{
+	return (struct pg_stmt *)s;
+}
+
+/* libpq's message on one line, without the trailing newline. */
+static void one_line(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+	bool space = false;
+	for (const char *p = in ? in : ""; *p && n + 1 < size; p++) {
+		if (*p == '\n' || *p == '\r' || *p == '\t' || *p == ' ') {
+			space = n > 0;
+			continue;
+		}
+		if (space && n + 2 < size)
+			out[n++] = ' ';
+		space = false;
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+}
+
+static bool sqlstate_is(const char *state, const char *code)
+{
+	return state && strcmp(state, code) == 0;
+}
+
+/* Map a failed result (or, with res NULL, the connection's last error). */
+static enum parley_err pg_fail(struct pg_db *d, const PGresult *res, struct parley_error *err,
+			       const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	char msg[384];
+	char det[192] = "";
+
+	if (primary) {
+		one_line(primary, msg, sizeof(msg));
+		if (detail) {
+			char tmp[160];
+			one_line(detail, tmp, sizeof(tmp));
+			snprintf(det, sizeof(det), " (%s)", tmp);
+		}
+	} else {
+		const char *m = res ? PQresultErrorMessage(res) : "";
+		one_line(m && *m ? m : PQerrorMessage(d->conn), msg, sizeof(msg));
+		if (!msg[0])
+			snprintf(msg, sizeof(msg), "unknown error");
+	}
+
+	enum parley_err code = PARLEY_ERR_STORE;
+	if (PQstatus(d->conn) == CONNECTION_BAD ||
+	    (state && strncmp(state, "08", 2) == 0) || sqlstate_is(state, "57P01") ||
+	    sqlstate_is(state, "57P02") || sqlstate_is(state, "57P03"))
+		code = PARLEY_ERR_UNAVAILABLE;
+	else if (sqlstate_is(state, "40001") || sqlstate_is(state, "40P01") ||
+		 sqlstate_is(state, "55P03"))
+		code = PARLEY_ERR_BUSY;
+	return parley_error_set(err, code, "store %s: %s: %s%s", d->base.target, what, msg, det);
+}
+
+static bool pg_in_transaction(struct db *db);
+
+/* ---- the prepared-statement cache ---- */
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct pg_cached *cache_find(struct pg_db *d, uint64_t hash, const char *sql)
+{
+	for (size_t i = 0; i < PG_CACHE_SLOTS; i++) {
+		struct pg_cached *c = &d->cache[(hash + i) % PG_CACHE_SLOTS];
+		if (!c->sql)
+			return NULL;
+		if (c->hash == hash && strcmp(c->sql, sql) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static struct pg_cached *cache_by_name(struct pg_db *d, const char *name)
+{
+	for (size_t i = 0; i < PG_CACHE_SLOTS; i++)
+		if (d->cache[i].sql && strcmp(d->cache[i].name, name) == 0)
+			return &d->cache[i];
+	return NULL;
+}
+
+static void cache_add(struct pg_db *d, uint64_t hash, const char *sql, const char *name)
+{
+	if (d->cached >= PG_CACHE_MAX)
+		return;
+	for (size_t i = 0; i < PG_CACHE_SLOTS; i++) {
+		struct pg_cached *c = &d->cache[(hash + i) % PG_CACHE_SLOTS];
+		if (c->sql)
+			continue;
+		c->sql = strdup(sql);
+		if (!c->sql)
+			return; /* not cached: the statement still works */
+		c->hash = hash;
+		c->stale = false;
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		d->cached++;
+		return;
+	}
+}
+
+static void cache_clear(struct pg_db *d)
+{
+	for (size_t i = 0; i < PG_CACHE_SLOTS; i++) {
+		free(d->cache[i].sql);
+		d->cache[i].sql = NULL;
+	}
+	d->cached = 0;
+}
+
+/* ---- connection ---- */
+
+static enum parley_err pg_session_setup(struct pg_db *d, struct parley_error *err)
+{
+	PGresult *res = PQexec(d->conn, "SET client_min_messages = warning");
+	enum parley_err rc = PARLEY_OK;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pg_fail(d, res, err, "connect");
+	PQclear(res);
+	return rc;
+}
+
+/* Before begin/prepare/exec: reconnect once if the connection dropped, unless
+ * the caller is inside a transaction (which died with the connection). */
+static enum parley_err pg_ready(struct pg_db *d, struct parley_error *err, const char *what)
+{
+	if (PQstatus(d->conn) == CONNECTION_OK)
+		return PARLEY_OK;
+	if (d->in_tx)
+		return parley_error_set(err, PARLEY_ERR_UNAVAILABLE,
+					"store %s: %s: the connection was lost inside a transaction "
+					"(roll back and retry)",
+					d->base.target, what);
+	cache_clear(d);
+	d->epoch++;
+	PQreset(d->conn);
+	if (PQstatus(d->conn) != CONNECTION_OK) {
+		char msg[384];
+		one_line(PQerrorMessage(d->conn), msg, sizeof(msg));
+		return parley_error_set(err, PARLEY_ERR_UNAVAILABLE, "store %s: %s: cannot reconnect: %s",
+					d->base.target, what, msg[0] ? msg : "unknown error");
+	}
+	return pg_session_setup(d, err);
+}
+
+static void pg_close(struct db *db)
+{
+	struct pg_db *d = pdb(db);
+	if (!d)
+		return;
+	cache_clear(d);
+	PQfinish(d->conn);
+	free(d);
+}
+
+static enum parley_err pg_open(const char *target, struct db **out, struct parley_error *err)
+{
+	*out = NULL;
+	struct pg_db *d = calloc(1, sizeof(*d));
+	if (!d)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "store: out of memory");
+	d->base.drv = &db_driver_postgres;
+	db_target_redact(target, d->base.target, sizeof(d->base.target));
+
+	/* Keywords before dbname are defaults the target may override. */
+	const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+	const char *const vals[] = {PG_CONNECT_TIMEOUT, "parley", target, NULL};
+	enum parley_err rc;
+	d->conn = PQconnectdbParams(keys, vals, 1);
+	if (!d->conn) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "store %s: out of memory", d->base.target);
+		goto fail;
+	}
+	if (PQstatus(d->conn) != CONNECTION_OK) {
+		char msg[384];
+		one_line(PQerrorMessage(d->conn), msg, sizeof(msg));
+		rc = parley_error_set(err, PARLEY_ERR_UNAVAILABLE, "store %s: cannot connect: %s",
+				      d->base.target, msg[0] ? msg : "unknown error");
+		goto fail;
+	}
+	rc = pg_session_setup(d, err);
+	if (rc != PARLEY_OK)
+		goto fail;
+	*out = &d->base;
+	return PARLEY_OK;
+fail:
+	PQfinish(d->conn);
+	free(d);
+	return rc;
+}
+
+/* Run a command that returns no rows we need. */
+static enum parley_err pg_command(struct pg_db *d, const char *sql, struct parley_error *err,
+				  const char *what)
+{
+	PGresult *res = PQexec(d->conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	enum parley_err rc = PARLEY_OK;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
+		rc = pg_fail(d, res, err, what);
+	PQclear(res);
+	return rc;
+}
+
+static enum parley_err pg_exec(struct db *db, const char *sql, struct parley_error *err)
+{
+	struct pg_db *d = pdb(db);
+	enum parley_err rc = pg_ready(d, err, "exec");
+	if (rc != PARLEY_OK)
+		return rc;
+	return pg_command(d, sql, err, "exec");
+}
+
+/* ---- statements ---- */
+
+static bool ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '$' || (unsigned char)c >= 0x80;
+}
+
+/*
+ * ?N → $N (same length, so the copy is rewritten in place), outside '…'
+ * literals (E'…' with backslash escapes), "…" identifiers and comments.
+ * A bare ? is left alone (jsonb operators). Returns the highest N, or -1 when
+ * one is out of range.
+ */
+static int rewrite_placeholders(char *sql)
+{
+	int max = 0;
+	char *p = sql;
+	while (*p) {
+		if (*p == '\'' || *p == '"') {
+			char q = *p;
+			bool esc = q == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e') &&
+				   (p - 1 == sql || !ident_char(p[-2]));
+			for (p++; *p; p++) {
+				if (esc && *p == '\\' && p[1]) {
+					p++;
+					continue;
+				}
+				if (*p == q)
+					break; /* a doubled quote reopens on the next pass */
+			}
+			if (*p)
+				p++;
+		} else if (p[0] == '-' && p[1] == '-') {
+			while (*p && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			char *end = strstr(p + 2, "*/");
+			p = end ? end + 2 : p + strlen(p);
+		} else if (*p == '?' && p[1] >= '0' && p[1] <= '9') {
+			char *end;
+			errno = 0;
+			long n = strtol(p + 1, &end, 10);
+			if (errno || n < 1 || n > PG_PARAMS_MAX)
+				return -1;
+			*p = '$';
+			if (n > max)
+				max = (int)n;
+			p = end;
+		} else {
+			p++;
+		}
+	}
+	return max;
+}
+
+/* Make sure the statement has a live server-side name (or none, uncached). */
+static enum parley_err stmt_prepare_server(struct pg_stmt *s, struct parley_error *err)
+{
+	struct pg_db *d = pdb(s->base.db);
+	struct pg_cached *c = cache_find(d, s->hash, s->sql);
+	if (c && !c->stale) {
+		snprintf(s->name, sizeof(s->name), "%s", c->name);
+		s->epoch = d->epoch;
+		return PARLEY_OK;
+	}
+	if (!c && d->cached >= PG_CACHE_MAX) {
+		s->name[0] = '\0'; /* cache full: PQexecParams each time */
+		s->epoch = d->epoch;
+		return PARLEY_OK;
+	}
+	char name[24];
+	snprintf(name, sizeof(name), "parley_%u", ++d->serial);
+	PGresult *res = PQprepare(d->conn, name, s->sql, s->nparams, NULL);
+	enum parley_err rc = PARLEY_OK;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = pg_fail(d, res, err, "prepare");
+		goto out;
+	}
+	if (c) { /* the stale name stays on the server until the next reconnect */
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		c->stale = false;
+	} else {
+		cache_add(d, s->hash, s->sql, name);
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->epoch = d->epoch;
+out:
+	PQclear(res);
+	return rc;
+}
+
+static void stmt_free(struct pg_stmt *s)
+{
+	if (!s)
+		return;
+	PQclear(s->res);
+	for (int i = 0; i < s->nparams && s->params; i++)
+		free(s->params[i].text);
+	free(s->params);
+	free(s->values);
+	free(s->sql);
+	free(s);
+}
+
+static enum parley_err pg_prepare(struct db *db, const char *sql, struct db_stmt **out,
+				  struct parley_error *err)
+{
+	struct pg_db *d = pdb(db);
+	*out = NULL;
+	enum parley_err rc = pg_ready(d, err, "prepare");
+	if (rc != PARLEY_OK)
+		return rc;
+
+	struct pg_stmt *s = calloc(1, sizeof(*s));
+	if (!s || !(s->sql = strdup(sql))) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "store %s: prepare: out of memory",
+				      d->base.target);
+		goto fail;
+	}
+	s->base.db = db;
+	s->row = -1;
+	s->nparams = rewrite_placeholders(s->sql);
+	if (s->nparams < 0) {
+		rc = parley_error_set(err, PARLEY_ERR_STORE,
+				      "store %s: prepare: a placeholder is not ?1..?%d", d->base.target,
+				      PG_PARAMS_MAX);
+		goto fail;
+	}
+	if (s->nparams > 0) {
+		s->params = calloc((size_t)s->nparams, sizeof(*s->params));
+		s->values = calloc((size_t)s->nparams, sizeof(*s->values));
+		if (!s->params || !s->values) {
+			rc = parley_error_set(err, PARLEY_ERR_NOMEM,
+					      "store %s: prepare: out of memory", d->base.target);
+			goto fail;
+		}
+	}
+	s->hash = fnv1a(s->sql);
+	rc = stmt_prepare_server(s, err);
+	if (rc != PARLEY_OK)
+		goto fail;
+	*out = &s->base;
+	return PARLEY_OK;
+fail:
+	stmt_free(s);
+	return rc;
+}
+
+static struct pg_param *param(struct pg_stmt *s, int idx)
+{
+	if (idx < 1 || idx > s->nparams)
+		return NULL;
+	struct pg_param *p = &s->params[idx - 1];
+	free(p->text);
+	p->text = NULL;
+	p->kind = 0;
+	return p;
+}
+
+static void pg_bind_int(struct db_stmt *st, int idx, int64_t v)
+{
+	struct pg_param *p = param(pst(st), idx);
+	if (p) {
+		snprintf(p->num, sizeof(p->num), "%lld", (long long)v);
+		p->kind = 1;
+	}
+}
+
+static void pg_bind_double(struct db_stmt *st, int idx, double v)
+{
+	struct pg_param *p = param(pst(st), idx);
+	if (p) {
+		snprintf(p->num, sizeof(p->num), "%.17g", v);
+		p->kind = 1;
+	}
+}
+
+static void pg_bind_text(struct db_stmt *st, int idx, const char *v)
+{
+	struct pg_stmt *s = pst(st);
+	struct pg_param *p = param(s, idx);
+	if (!p || !v)
+		return; /* NULL text binds SQL NULL */
+	p->text = strdup(v);
+	if (!p->text) {
+		s->bind_err = PARLEY_ERR_NOMEM;
+		return;
+	}
+	p->kind = 2;
+}
+
+static void pg_bind_null(struct db_stmt *st, int idx)
+{
+	param(pst(st), idx);
+}
+
+static enum parley_err pg_step(struct db_stmt *st, bool *row, struct parley_error *err)
+{
+	struct pg_stmt *s = pst(st);
+	struct pg_db *d = pdb(st->db);
+	*row = false;
+	if (!s->res) {
+		if (s->bind_err != PARLEY_OK)
+			return parley_error_set(err, s->bind_err, "store %s: bind: out of memory",
+						d->base.target);
+		if (PQstatus(d->conn) != CONNECTION_OK)
+			return pg_fail(d, NULL, err, "step");
+		for (int i = 0; i < s->nparams; i++) {
+			const struct pg_param *p = &s->params[i];
+			s->values[i] = p->kind == 2 ? p->text : p->kind == 1 ? p->num : NULL;
+		}
+		PGresult *res = NULL;
+		ExecStatusType status = PGRES_FATAL_ERROR;
+		for (int attempt = 0;; attempt++) {
+			enum parley_err rc;
+			if (s->epoch != d->epoch && (rc = stmt_prepare_server(s, err)) != PARLEY_OK)
+				return rc;
+			res = s->name[0] ? PQexecPrepared(d->conn, s->name, s->nparams, s->values,
+							  NULL, NULL, 0)
+					 : PQexecParams(d->conn, s->sql, s->nparams, NULL, s->values,
+							NULL, NULL, 0);
+			status = PQresultStatus(res);
+			if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK ||
+			    status == PGRES_EMPTY_QUERY)
+				break;
+			const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+			if (sqlstate_is(state, "0A000") && s->name[0]) {
+				/* "cached plan must not change result type" (the table
+				 * changed under the cache): prepare anew, and outside a
+				 * transaction, where nothing was done, run it again */
+				struct pg_cached *c = cache_by_name(d, s->name);
+				if (c)
+					c->stale = true;
+				s->epoch = d->epoch - 1;
+				if (attempt == 0 && !pg_in_transaction(st->db)) {
+					PQclear(res);
+					continue;
+				}
+			}
+			rc = pg_fail(d, res, err, "step");
+			PQclear(res);
+			return rc;
+		}
+		s->res = res;
+		s->nrows = status == PGRES_TUPLES_OK ? PQntuples(res) : 0;
+		s->row = -1;
+		const char *tuples = PQcmdTuples(res);
+		s->changes = (tuples && *tuples) ? strtoll(tuples, NULL, 10) : 0;
+	}
+	if (s->row < s->nrows)
+		s->row++;
+	*row = s->row < s->nrows;
+	return PARLEY_OK;
+}
+
+/* The current row's field, or NULL (no row, no such column, SQL NULL). */
+static const char *field(struct pg_stmt *s, int col)
+{
+	if (!s->res || s->row < 0 || s->row >= s->nrows || col < 0 || col >= PQnfields(s->res) ||
+	    PQgetisnull(s->res, s->row, col))
+		return NULL;
+	return PQgetvalue(s->res, s->row, col);
+}
+
+static int64_t pg_column_int(struct db_stmt *st, int col)
+{
+	const char *v = field(pst(st), col);
+	if (!v)
+		return 0;
+	if (v[0] == 't' && v[1] == '\0') /* boolean */
+		return 1;
+	return strtoll(v, NULL, 10);
+}
+
+static double pg_column_double(struct db_stmt *st, int col)
+{
+	const char *v = field(pst(st), col);
+	if (!v)
+		return 0;
+	if (v[0] == 't' && v[1] == '\0')
+		return 1;
+	return strtod(v, NULL);
+}
+
+static const char *pg_column_text(struct db_stmt *st, int col)
+{
+	const char *v = field(pst(st), col);
+	return v ? v : "";
+}
+
+static bool pg_column_null(struct db_stmt *st, int col)
+{
+	return field(pst(st), col) == NULL;
+}
+
+static int64_t pg_changes(struct db_stmt *st)
+{
+	return pst(st)->changes;
+}
+
+static void pg_reset(struct db_stmt *st)
+{
+	struct pg_stmt *s = pst(st);
+	PQclear(s->res);
+	s->res = NULL;
+	s->nrows = 0;
+	s->row = -1;
+}
+
+static void pg_finalize(struct db_stmt *st)
+{
+	stmt_free(pst(st));
+}
+
+/* ---- transactions and the schema version ---- */
+
+static bool server_in_tx(struct pg_db *d)
+{
+	PGTransactionStatusType t = PQtransactionStatus(d->conn);
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+static enum parley_err pg_begin(struct db *db, struct parley_error *err)
+{
+	struct pg_db *d = pdb(db);
+	if (d->in_tx || server_in_tx(d))
+		return parley_error_set(err, PARLEY_ERR_STORE,
+					"store %s: begin: already inside a transaction", d->base.target);
+	enum parley_err rc = pg_ready(d, err, "begin");
+	if (rc == PARLEY_OK)
+		rc = pg_command(d, "BEGIN", err, "begin");
+	if (rc == PARLEY_OK)
+		d->in_tx = true;
+	return rc;
+}
+
+static void pg_rollback(struct db *db)
+{
+	struct pg_db *d = pdb(db);
+	if (server_in_tx(d)) {
+		PGresult *res = PQexec(d->conn, "ROLLBACK");
+		PQclear(res);
+	}
+	d->in_tx = false;
+}
+
+static enum parley_err pg_commit(struct db *db, struct parley_error *err)
+{
+	struct pg_db *d = pdb(db);
+	enum parley_err rc = PARLEY_OK;
+	PGresult *res = PQexec(d->conn, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = pg_fail(d, res, err, "commit");
+	} else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+		/* COMMIT of a transaction that already failed rolls it back */
+		rc = parley_error_set(err, PARLEY_ERR_STORE,
+				      "store %s: commit: the transaction had failed and was rolled back",
+				      d->base.target);
+	}
+	PQclear(res);
+	if (rc != PARLEY_OK)
+		pg_rollback(db);
+	d->in_tx = false;
+	return rc;
+}
+
+static bool pg_in_transaction(struct db *db)
+{
+	struct pg_db *d = pdb(db);
+	return d->in_tx || server_in_tx(d);
+}
+
+static enum parley_err pg_version_get(struct db *db, int *version, struct parley_error *err)
+{
+	struct pg_db *d = pdb(db);
+	*version = 0;
+	enum parley_err rc = pg_ready(d, err, "schema version");
+	if (rc != PARLEY_OK)
+		return rc;
+	rc = pg_command(d, "CREATE TABLE IF NOT EXISTS parley_schema (version integer NOT NULL)",
+			err, "schema version");
+	if (rc != PARLEY_OK)
+		return rc;
+	PGresult *res = PQexec(d->conn, "SELECT version FROM parley_schema LIMIT 1");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = pg_fail(d, res, err, "schema version");
+	} else if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+		*version = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static enum parley_err pg_version_set(struct db *db, int version, struct parley_error *err)
+{
+	struct pg_db *d = pdb(db);
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE IF NOT EXISTS parley_schema (version integer NOT NULL); "
+		 "DELETE FROM parley_schema; INSERT INTO parley_schema (version) VALUES (%d)",
+		 version);
+	return pg_command(d, sql, err, "set schema version");
+}
+
+static enum parley_err pg_migration_lock(struct db *db, struct parley_error *err)
+{
+	return pg_command(pdb(db), "SELECT pg_advisory_xact_lock(" PG_LOCK_KEY ")", err,
+			  "migration lock");
+}
+
+const struct db_driver db_driver_postgres = {
+	.name = "postgresql",
+	.dialect = DB_POSTGRES,
+	.open = pg_open,
+	.close = pg_close,
+	.exec = pg_exec,
+	.prepare = pg_prepare,
+	.bind_int = pg_bind_int,
+	.bind_double = pg_bind_double,
+	.bind_text = pg_bind_text,
+	.bind_null = pg_bind_null,
+	.step = pg_step,
+	.column_int = pg_column_int,
+	.column_double = pg_column_double,
+	.column_text = pg_column_text,
+	.column_null = pg_column_null,
+	.changes = pg_changes,
+	.reset = pg_reset,
+	.finalize = pg_finalize,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.in_transaction = pg_in_transaction,
+	.version_get = pg_version_get,
+	.version_set = pg_version_set,
+	.migration_lock = pg_migration_lock,
+};
