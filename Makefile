@@ -4,6 +4,9 @@
 #   make test       unit + fuzz-corpus replay + integration tests (see tests/run.sh)
 #   make fuzz       libFuzzer binaries (clang) into build-fuzz/
 #   make bench      10-minute generated conversation: RTF per stage, peak RSS
+#   make bench-queue  queue throughput beside Celery, RQ, BullMQ, graphile-worker
+#   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
+#   make soak       the chaos test, 10x longer
 #   make lexicon    regenerate src/text/lexicon_singlish.c from data/lexicon/singlish.lex
 #   make clean
 
@@ -41,7 +44,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench clean tools lexicon
+.PHONY: all test unit fuzz bench bench-queue chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -92,6 +95,21 @@ fuzz:
 
 bench: $(BUILD)/parley
 	bash bench/bench_pipeline.sh
+
+# 10,000 recordings x 6 no-op stages on SQLite and PostgreSQL + Redis, beside
+# Celery, RQ, BullMQ and graphile-worker doing the same no-op jobs (not a test)
+bench-queue: $(BUILD)/parley
+	bash bench/bench_queue.sh
+
+# Workers killed with SIGKILL every 1-2 s during a 2,000-recording batch, on
+# SQLite, on PostgreSQL + Redis, and with both servers restarted mid-batch
+chaos: $(BUILD)/parley
+	@for m in sqlite pg-redis pg-redis-restart; do bash tests/chaos/chaos.sh $$m 2000 || exit 1; done
+
+# The same, longer: 20,000 recordings per backend (about 10-20 minutes)
+soak: $(BUILD)/parley
+	@for m in sqlite pg-redis pg-redis-restart; do \
+	  CHAOS_DEADLINE=3600 bash tests/chaos/chaos.sh $$m 20000 0.002 || exit 1; done
 
 # Regenerate the built-in lexicon's C string from data/lexicon/singlish.lex
 lexicon:

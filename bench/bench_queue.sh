@@ -176,9 +176,10 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def rate(v):
     return "%.0f" % v if isinstance(v, (int, float)) else "-"
-print("\nN = %s no-op jobs per system; drain = from worker start to the last job done (start-up included)\n" % sys.argv[2])
-print("| system | jobs/s enqueue | jobs/s drain | left | durable |")
-print("|---|---:|---:|---:|---|")
+print("\nN = %s no-op jobs per system. drain: from starting the worker(s) to the last job done, start-up"
+      " included; steady: from the first job done to the last (Celery/RQ's own window figures).\n" % sys.argv[2])
+print("| system | jobs/s enqueue | jobs/s drain | jobs/s steady | left | durable |")
+print("|---|---:|---:|---:|---:|---|")
 for d in rows:
     note = ""
     if "error" in d:
@@ -187,8 +188,9 @@ for d in rows:
         note = " (%s)" % d["skipped"]
     elif d.get("timed_out"):
         note = " (timed out)"
-    print("| %s%s | %s | %s | %s | %s |" % (d["system"], note, rate(d.get("enqueue_per_s")),
-          rate(d.get("drain_per_s")), d.get("left", "-"), d.get("durable", "")))
+    steady = d.get("drain_window_per_s", d.get("job_window_per_s"))
+    print("| %s%s | %s | %s | %s | %s | %s |" % (d["system"], note, rate(d.get("enqueue_per_s")),
+          rate(d.get("drain_per_s")), rate(steady), d.get("left", "-"), d.get("durable", "")))
 PY
 echo
 echo "bench-queue: done in $((SECONDS - START)) s"

@@ -120,6 +120,11 @@ else
 fi
 rm -rf "$SANLOG"
 
+echo "== chaos (release build): SIGKILL workers mid-batch; make chaos runs this alone"
+for m in sqlite pg-redis pg-redis-restart; do
+  run_logged "chaos $m" bash tests/chaos/chaos.sh "$m" 2000
+done
+
 echo
 echo "$SKIP skipped"
 if [ ${#FAILED_NAMES[@]} -gt 0 ]; then printf 'failed: %s\n' "${FAILED_NAMES[@]}"; fi

@@ -84,4 +84,9 @@ int cli_queue_push_leasable(const char *who, const struct parley_config *cfg, st
 int cli_store_open(const char *who, const struct parley_config *cfg, bool create,
 		   struct store **st, char *data_dir, size_t size);
 
+/* The usage checks of cli_store_open alone (a store is given; a server store
+ * has --data), without touching the store: prints the error and returns 2,
+ * or returns 0. */
+int cli_store_usage(const char *who, const struct parley_config *cfg);
+
 #endif

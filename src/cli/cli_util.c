@@ -70,17 +70,29 @@ static bool target_is_url(const char *t)
 	return strstr(t, "://") != NULL;
 }
 
+int cli_store_usage(const char *who, const struct parley_config *cfg)
+{
+	if (!*cfg->store) {
+		fprintf(stderr, "%s: no store given: use --store PATH|URL, PARLEY_STORE, or store = … "
+			"in the config file\n", who);
+		return 2;
+	}
+	if (target_is_url(cfg->store) && !*cfg->data) {
+		fprintf(stderr, "%s: with a %s store, give the stage data directory every worker "
+			"shares: --data DIR or PARLEY_DATA\n", who, "server");
+		return 2;
+	}
+	return 0;
+}
+
 int cli_store_open(const char *who, const struct parley_config *cfg, bool create,
 		   struct store **st, char *data_dir, size_t size)
 {
 	struct parley_error err = {0};
 	*st = NULL;
 	const char *target = cfg->store;
-	if (!*target) {
-		fprintf(stderr, "%s: no store given: use --store PATH|URL, PARLEY_STORE, or store = … "
-			"in the config file\n", who);
-		return 2;
-	}
+	if (!*target)
+		return cli_store_usage(who, cfg);
 	const char *path = strncmp(target, "sqlite:", 7) == 0 ? target + 7 : target;
 	bool url = target_is_url(target);
 	if (!url && !create && !fs_exists(path)) {
@@ -88,11 +100,8 @@ int cli_store_open(const char *who, const struct parley_config *cfg, bool create
 			path);
 		return 1;
 	}
-	if (url && !*cfg->data) {
-		fprintf(stderr, "%s: with a %s store, give the stage data directory every worker "
-			"shares: --data DIR or PARLEY_DATA\n", who, "server");
+	if (cli_store_usage(who, cfg))
 		return 2;
-	}
 	char dir[PARLEY_PATH_MAX];
 	if (*cfg->data) {
 		snprintf(data_dir, size, "%s", cfg->data);

@@ -5,6 +5,7 @@
  * --wait, until SIGTERM/SIGINT).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "store/store.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #define WORKER_MAX_JOBS 64
 
@@ -54,6 +56,46 @@ static const char worker_usage[] =
 	"  -h, --help             show this help\n"
 	"\n"
 	"exit status: 0 finished or stopped gracefully, 1 the store failed, 2 usage error.\n";
+
+static volatile sig_atomic_t worker_wait_stop;
+
+static void worker_wait_signal(int sig)
+{
+	(void)sig;
+	worker_wait_stop = 1;
+}
+
+/* A worker started while a store server is down waits for it, with backoff,
+ * instead of exiting (SIGTERM/SIGINT end the wait). Returns 0 when the store
+ * answers (or is not a server), 1 when stopped. */
+static int worker_wait_store(const struct parley_config *cfg)
+{
+	struct sigaction sa, old_int, old_term;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_wait_signal;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	double wait = 0.5;
+	int stopped = 0;
+	for (;;) {
+		struct store *st = NULL;
+		struct parley_error err = {0};
+		enum parley_err rc = store_open(cfg->store, &st, &err);
+		store_close(st);
+		if (rc != PARLEY_ERR_UNAVAILABLE)
+			break;
+		if (worker_wait_stop) {
+			stopped = 1;
+			break;
+		}
+		log_warn("%s (waiting %.1f s for it)", err.msg, wait);
+		time_sleep(wait);
+		wait = wait * 2 > 10 ? 10 : wait * 2;
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return stopped;
+}
 
 static int worker_stages(const char *flag, const char *list, const struct stage **rows,
 			 struct pipeline *out)
@@ -140,6 +182,11 @@ int cmd_worker(int argc, char **argv)
 		fprintf(stderr, "parley worker: %s\n", err.msg);
 		return 2;
 	}
+	/* Usage errors first: waiting for a server is no answer to a missing --data. */
+	if (cli_store_usage("parley worker", &cfg))
+		return 2;
+	if (*cfg.store && strstr(cfg.store, "://") && worker_wait_store(&cfg))
+		return 0;
 	struct store *st = NULL;
 	char data[PARLEY_PATH_MAX];
 	int status = cli_store_open("parley worker", &cfg, false, &st, data, sizeof(data));

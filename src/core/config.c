@@ -135,6 +135,9 @@ enum parley_err config_parse(struct parley_config *c, const char *name, const ch
 					CONFIG_FILE_MAX);
 	size_t pos = 0;
 	int lineno = 0;
+	/* A UTF-8 byte order mark (some editors write one) is not part of the first key. */
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		pos = 3;
 	while (pos < len) {
 		lineno++;
 		size_t end = pos;
@@ -159,12 +162,20 @@ enum parley_err config_parse(struct parley_config *c, const char *name, const ch
 						name, lineno);
 		*eq = '\0';
 		char *key = trim(l), *value = trim(eq + 1);
-		size_t vlen = strlen(value);
-		if (vlen && value[0] == '"') {
-			if (vlen < 2 || value[vlen - 1] != '"')
+		if (value[0] == '"') {
+			/* "…", then nothing but blanks or a comment */
+			char *close = strchr(value + 1, '"');
+			if (!close)
 				return parley_error_set(err, PARLEY_ERR_INVALID, "%s:%d: unterminated quote",
 							name, lineno);
-			value[vlen - 1] = '\0';
+			const char *rest = close + 1;
+			while (*rest == ' ' || *rest == '\t')
+				rest++;
+			if (*rest && *rest != '#')
+				return parley_error_set(err, PARLEY_ERR_INVALID,
+							"%s:%d: unexpected text after the closing quote", name,
+							lineno);
+			*close = '\0';
 			value++;
 		} else {
 			char *hash = strchr(value, '#');

@@ -75,6 +75,19 @@ enum parley_err pipeline_recording_dir(const char *data_dir, int64_t rec_id, cha
 	return fs_mkdir_p(out, err);
 }
 
+struct stage_states {
+	const struct pipeline *pl;
+	enum store_status status[64]; /* by position in pl */
+};
+
+static void stage_state_set(const char *stage, enum store_status status, void *ud)
+{
+	struct stage_states *s = ud;
+	for (size_t i = 0; i < s->pl->count && i < 64; i++)
+		if (strcmp(s->pl->stages[i]->name, stage) == 0)
+			s->status[i] = status;
+}
+
 enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline *pl,
 				 const struct store_recording *rec, struct parley_error *err)
 {
@@ -90,14 +103,16 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 						    sizeof(ctx.rec_dir), err);
 	if (rc)
 		return rc;
+	/* Which stages are done: one query for the recording, not one per stage. */
+	struct stage_states states = {pl, {0}};
+	if ((rc = store_stage_each(run->store, rec->id, stage_state_set, &states, err)))
+		return rc;
 	run->handoff_stage = NULL;
 	ctx.owner = run->owner;
 	ctx.lease_seconds = run->lease_seconds;
 	for (size_t i = 0; i < pl->count; i++) {
 		const struct stage *stage = pl->stages[i];
-		enum store_status status;
-		if ((rc = store_stage_status(run->store, rec->id, stage->name, &status, err)))
-			return rc;
+		enum store_status status = states.status[i];
 		if (status == STORE_DONE || status == STORE_SKIPPED)
 			continue;
 		if (run->allowed && !pipeline_has(run->allowed, stage->name)) {
@@ -115,15 +130,12 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 		ctx.next_stage = i + 1 < pl->count ? pl->stages[i + 1]->name : "";
 		ctx.cpu_start = time_thread_cpu();
 		ctx.wall_start = time_mono();
+		ctx.committed = false;
 		rc = stage->run(&ctx, err);
-		if (rc == PARLEY_OK) {
-			/* A stage must commit its done mark; not doing so is a bug. */
-			if ((rc = store_stage_status(run->store, rec->id, stage->name, &status, err)))
-				return rc;
-			if (status != STORE_DONE)
-				rc = parley_error_set(err, PARLEY_ERR_INTERNAL,
-						      "stage %s returned without committing", stage->name);
-		}
+		/* A stage must commit its done mark; not doing so is a bug. */
+		if (rc == PARLEY_OK && !ctx.committed)
+			rc = parley_error_set(err, PARLEY_ERR_INTERNAL, "stage %s returned without committing",
+					      stage->name);
 		if (rc != PARLEY_OK) {
 			run->failed_stage = stage->name;
 			struct parley_error ignored = {0};

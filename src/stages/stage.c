@@ -27,18 +27,22 @@ enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *da
 	enum parley_err rc = store_begin(ctx->store, err);
 	if (rc)
 		return rc;
-	if (ctx->owner && (rc = store_lease_renew(ctx->store, ctx->rec->id, ctx->owner,
-						  ctx->lease_seconds, err)))
+	/* first: checks and renews the lease, and moves the next stage on */
+	if (ctx->owner && (rc = store_lease_advance(ctx->store, ctx->rec->id, ctx->owner,
+						    ctx->lease_seconds, ctx->next_stage, err)))
+		goto fail;
+	if (!ctx->owner && ctx->next_stage &&
+	    (rc = store_recording_set_next_stage(ctx->store, ctx->rec->id, ctx->next_stage, err)))
 		goto fail;
 	if (save && (rc = save(ctx->store, ctx->rec->id, data, err)))
 		goto fail;
 	if ((rc = store_stage_done(ctx->store, ctx->rec->id, ctx->stage_name,
 				   time_thread_cpu() - ctx->cpu_start, time_mono() - ctx->wall_start, err)))
 		goto fail;
-	if (ctx->next_stage &&
-	    (rc = store_recording_set_next_stage(ctx->store, ctx->rec->id, ctx->next_stage, err)))
-		goto fail;
-	return store_commit(ctx->store, err);
+	if ((rc = store_commit(ctx->store, err)))
+		return rc;
+	ctx->committed = true;
+	return PARLEY_OK;
 fail:
 	store_rollback(ctx->store);
 	return rc;

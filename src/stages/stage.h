@@ -49,6 +49,7 @@ struct stage_ctx {
 	const char *owner;           /* the lease holder ("host:pid"); NULL = no lease check */
 	double lease_seconds;        /* the commit renews the lease for this long */
 	double cpu_start, wall_start; /* set by the pipeline, for stage_runs */
+	bool committed;               /* set by stage_commit when it committed */
 };
 
 struct stage {

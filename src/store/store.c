@@ -542,6 +542,40 @@ enum parley_err store_lease_renew(struct store *st, int64_t rec_id, const char *
 	return PARLEY_OK;
 }
 
+enum parley_err store_lease_advance(struct store *st, int64_t rec_id, const char *owner,
+				   double lease_seconds, const char *next_stage,
+				   struct parley_error *err)
+{
+	int64_t changes = 0;
+	enum parley_err rc = q_exec(st, &changes, err,
+		"UPDATE recordings SET lease_expires = ?3,"
+		" next_stage = coalesce(CAST(?4 AS TEXT), next_stage)"
+		" WHERE id = ?1 AND lease_owner = ?2", "itdt", rec_id, owner,
+		time_wall() + lease_seconds, next_stage);
+	if (rc)
+		return rc;
+	if (changes != 1)
+		return parley_error_set(err, PARLEY_ERR_BUSY, "lease on recording %lld was lost to another worker",
+					(long long)rec_id);
+	return PARLEY_OK;
+}
+
+enum parley_err store_stage_each(struct store *st, int64_t rec_id,
+				 void (*fn)(const char *stage, enum store_status status, void *ud),
+				 void *ud, struct parley_error *err)
+{
+	struct db_stmt *s;
+	enum parley_err rc = q_prepare(st, &s, err, "SELECT stage, status FROM stage_runs"
+				       " WHERE recording_id = ?1", "i", rec_id);
+	if (rc)
+		return rc;
+	bool row;
+	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row)
+		fn(db_column_text(s, 0), status_parse(db_column_text(s, 1)), ud);
+	db_finalize(s);
+	return rc;
+}
+
 /* Does owner "host:pid" name a process of this host that is gone? */
 static bool owner_dead_here(const char *owner, const char *host)
 {

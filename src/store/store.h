@@ -166,6 +166,16 @@ enum parley_err store_lease_renew(struct store *st, int64_t rec_id, const char *
 /* Drop the leases held by owners "host:pid" on this host whose process is gone. */
 enum parley_err store_lease_reclaim_dead(struct store *st, const char *host, int *reclaimed,
 					 struct parley_error *err);
+/* Inside a stage's commit: check that owner still holds the lease, renew it,
+ * and set the recording's next stage (NULL = leave it) — one statement.
+ * PARLEY_ERR_BUSY ("lost to another worker") when the lease is gone. */
+enum parley_err store_lease_advance(struct store *st, int64_t rec_id, const char *owner,
+				   double lease_seconds, const char *next_stage,
+				   struct parley_error *err);
+/* Every stage_run status of a recording: fn(stage, status, ud) per row. */
+enum parley_err store_stage_each(struct store *st, int64_t rec_id,
+				 void (*fn)(const char *stage, enum store_status status, void *ud),
+				 void *ud, struct parley_error *err);
 /* Drop every lease `owner` holds (a worker known to be dead); *released may be NULL. */
 enum parley_err store_lease_release_owner(struct store *st, const char *owner, int *released,
 					  struct parley_error *err);

@@ -41,6 +41,21 @@ check "restart gives a new postmaster" test "$PG_PID" != "$old_pid"
 check "the old postmaster is gone" gone "$old_pid"
 check "a committed row survives the restart" test "$(psql_q 'SELECT v FROM survive')" = kept
 
+# A chaos test restarts PostgreSQL under connected clients: the fast
+# shutdown ends their sessions and leaves TIME_WAIT sockets on the port,
+# which must not stop the restart on the same port.
+"$PG_BIN/psql" -X -q "$PG_URL" -c 'SELECT pg_sleep(30)' >/dev/null 2>&1 &
+client=$!
+for _ in $(seq 50); do
+  [ "$(psql_q "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")" = 1 ] && break
+  sleep 0.1
+done
+if pg_restart; then ok "pg_restart with a client connected"; else notok "pg_restart with a client connected"; exit 1; fi
+check "... keeps the port" test "$PG_PORT" = "$old_port"
+client_status=0; wait "$client" || client_status=$?
+check "... ended the client's session (psql status $client_status)" test "$client_status" -ne 0
+check "... and answers again" test "$(psql_q 'SELECT v FROM survive')" = kept
+
 pid=$PG_PID
 check "pg_stop" pg_stop
 check "after pg_stop the postmaster is gone (kill -0 fails)" gone "$pid"

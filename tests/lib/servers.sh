@@ -78,12 +78,16 @@ _srv_kill_pid() {
   return 0
 }
 
-# True when nothing can bind 127.0.0.1:PORT right now. Binding (rather than
-# connecting) also catches ports held by sockets that do not accept.
+# True when a server could bind 127.0.0.1:PORT right now. Binding (rather
+# than connecting) also catches ports held by sockets that do not accept.
+# SO_REUSEADDR, as PostgreSQL and Redis set it: connections a server closed
+# itself (e.g. its backends at a fast shutdown) leave TIME_WAIT entries on
+# its port, which block a plain bind but not the server's restart.
 _srv_port_free() {
   python3 - "$1" <<'PY' 2>/dev/null
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
