@@ -8,8 +8,8 @@
 #      python3-rq — skipped when ../shared/peers is absent);
 #   BullMQ and graphile-worker at concurrency 2 (bench/peers/*.js, installed
 #     by bench/peers/install.sh into build/peers-node);
-#   parley (run_parley below: a placeholder until the PostgreSQL store and
-#     Redis queue land).
+#   parley on SQLite, on PostgreSQL (store queue) and on PostgreSQL + Redis
+#     (run_parley below).
 # Every system prints one JSON line; they are collected into
 # build/bench-queue.json, then a table is printed: enqueue and drain rates
 # (jobs/s) and what each system keeps durably.
@@ -147,24 +147,51 @@ else
 fi
 
 # ------------------------------------------------------------------ parley
-# >>> PLACEHOLDER — parley's side is being written separately. <<<
-# run_parley BACKEND must print ONE JSON line with at least: peer ("parley"),
-# backend, n, enqueue_per_s, drain_per_s, left, durable. Intended steps:
-#   1. create N empty files in "$W/parley-in" (the noop pipeline reads none);
-#   2. time `build/parley submit "$W/parley-in" --store "$store" --queue "$queue"
-#      --batch bench --pipeline noop`                       -> enqueue_per_s;
-#   3. time `build/parley worker --store "$store" --queue "$queue" --jobs 2
-#      --pipeline noop` until it exits with the batch done  -> drain_per_s;
-#   4. read done/failed/left counts from the store (psql on $PG_URL) -> left;
-#   durable: what parley commits per job (stage_runs rows, events, fsync).
-# BACKEND picks store/queue URLs, e.g. "pg+redis": --store "$PG_URL"
-# --queue "$REDIS_URL". Until then it reports itself as not yet measured.
-run_parley() {  # BACKEND
-  local backend=$1
-  printf '{"peer":"parley","backend":"%s","n":%s,"skipped":"placeholder: run_parley not written yet"}\n' "$backend" "$N"
+# parley: N recordings through the "noop" pipeline (six test stages, each
+# committing a stage_runs row and a test_effects row with its lease check in
+# one transaction), $CONC worker processes. A parley "job" here is one stage
+# advance: drain_per_s counts stage advances, recordings_per_s recordings.
+run_parley() {  # BACKEND: sqlite | pg | pg+redis
+  local backend=$1 store queue="store" sql db
+  mkdir -p "$W/parley-in"
+  [ -e "$W/parley-in/r$N.wav" ] || (cd "$W/parley-in" && for ((i = 1; i <= N; i++)); do : >"r$i.wav"; done)
+  case $backend in
+  sqlite) store=$W/parley-sqlite/parley.db ;;
+  pg | pg+redis)
+    db="bench_${backend//+/_}"
+    psql "$PG_URL" -XAtqc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    store=${PG_URL%/*}/$db
+    [ "$backend" = pg+redis ] && queue=$REDIS_URL ;;
+  *) echo "{\"peer\":\"parley\",\"backend\":\"$backend\",\"error\":\"unknown backend\"}"; return 0 ;;
+  esac
+  local t0 t1 t2
+  t0=$(date +%s.%N)
+  timeout 300 "$ROOT/build/parley" submit "$W/parley-in" --store "$store" --queue "$queue" \
+    --queue-prefix "bench:" --data "$W/parley-data" --batch bench --pipeline noop >/dev/null
+  t1=$(date +%s.%N)
+  timeout 300 "$ROOT/build/parley" worker --store "$store" --queue "$queue" --queue-prefix "bench:" \
+    --data "$W/parley-data" --jobs "$CONC" -q
+  t2=$(date +%s.%N)
+  if [ "$backend" = sqlite ]; then sql() { sqlite3 -batch "$store" "$1"; }; else sql() { psql "$store" -XAtqc "$1"; }; fi
+  local done_n effects events
+  done_n=$(sql "SELECT count(*) FROM recordings WHERE status = 'done'")
+  effects=$(sql "SELECT count(*) FROM test_effects")
+  events=$(sql "SELECT count(*) FROM events")
+  "$PY" - "$backend" "$N" "$t0" "$t1" "$t2" "$done_n" "$effects" "$events" <<'PY'
+import json, sys
+b, n, t0, t1, t2, done, effects, events = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:6]), *map(int, sys.argv[6:9])
+fsync = {"sqlite": "SQLite WAL, synchronous=NORMAL (each commit survives a killed process; fsync at checkpoints)",
+         "pg": "PostgreSQL, synchronous_commit=on (fsync per commit, group commit)",
+         "pg+redis": "PostgreSQL, synchronous_commit=on; Redis queue without persistence (rebuilt from the store)"}[b]
+print(json.dumps({"peer": "parley", "backend": b, "n": effects, "recordings": n,
+                  "enqueue_per_s": n / (t1 - t0), "drain_per_s": effects / (t2 - t1),
+                  "recordings_per_s": done / (t2 - t1), "left": n - done,
+                  "rows_written": {"recordings": n, "stage_runs": effects, "test_effects": effects, "events": events},
+                  "durable": fsync}))
+PY
 }
-for backend in ${PARLEY_BACKENDS:-pg+redis}; do
-  run_peer "parley $backend" "postgresql store" run_parley "$backend"
+for backend in ${PARLEY_BACKENDS:-sqlite pg pg+redis}; do
+  run_peer "parley $backend (stage advances)" "one stage_runs + one effect row per advance, lease checked, one transaction" run_parley "$backend"
 done
 
 # ------------------------------------------------------------------ report

@@ -103,9 +103,8 @@ int cli_store_open(const char *who, const struct parley_config *cfg, bool create
 	if (cli_store_usage(who, cfg))
 		return 2;
 	char dir[PARLEY_PATH_MAX];
-	if (*cfg->data) {
-		snprintf(data_dir, size, "%s", cfg->data);
-	} else {
+	if (!url) {
+		/* the SQLite file's folder: created on submit, default home of the data */
 		snprintf(dir, sizeof(dir), "%s", path);
 		char *slash = strrchr(dir, '/');
 		if (!slash)
@@ -114,10 +113,16 @@ int cli_store_open(const char *who, const struct parley_config *cfg, bool create
 			dir[1] = '\0';
 		else
 			*slash = '\0';
-		if ((create && fs_mkdir_p(dir, &err)) || fs_path_join(data_dir, size, dir, "data", &err)) {
+		if (create && fs_mkdir_p(dir, &err)) {
 			fprintf(stderr, "%s: %s: %s\n", who, path, err.msg);
 			return 1;
 		}
+	}
+	if (*cfg->data) {
+		snprintf(data_dir, size, "%s", cfg->data);
+	} else if (fs_path_join(data_dir, size, dir, "data", &err)) {
+		fprintf(stderr, "%s: %s: %s\n", who, path, err.msg);
+		return 1;
 	}
 	if ((create && fs_mkdir_p(data_dir, &err)) || store_open(target, st, &err)) {
 		char shown[512];

@@ -98,8 +98,8 @@ enum parley_err config_set(struct parley_config *c, const char *key, const char 
 		long v = strtol(value, &end, 10);
 		if (errno || end == value || *end || v < (long)k->min || v > (long)k->max)
 			return parley_error_set(err, PARLEY_ERR_INVALID,
-						"%s wants a whole number from %g to %g, not '%s'", key, k->min,
-						k->max, value);
+						"%s wants a whole number from %ld to %ld, not '%s'", key,
+						(long)k->min, (long)k->max, value);
 		int iv = (int)v;
 		memcpy(field, &iv, sizeof(iv));
 		return PARLEY_OK;

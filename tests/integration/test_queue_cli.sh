@@ -59,8 +59,8 @@ out=$("$PARLEY" status default --store "$db" 2>&1)
 echo "$out" | sed 's/^/# /'
 check "status shows CompletedWithErrors" grep -q "batch default: CompletedWithErrors" <<<"$out"
 check "status shows 2 done 1 failed" grep -q "0 pending, 0 running, 2 done, 1 failed" <<<"$out"
-check "status counts the decode stage: 2 done 1 failed" grep -Eq "^  decode +2 +1 +0$" <<<"$out"
-check "status counts the samples stage: 2 done, none pending" grep -Eq "^  samples +2 +0 +0$" <<<"$out"
+check "status counts the decode stage: 2 done 1 failed" grep -Eq "^  decode +2 +1 +0 +CompletedWithErrors$" <<<"$out"
+check "status counts the samples stage: 2 done, none pending" grep -Eq "^  samples +2 +0 +0 +Completed$" <<<"$out"
 check "status shows audio hours done" grep -Eq "audio done: 0\.0[0-9]*[1-9]" <<<"$out"
 out=$("$PARLEY" failed --store "$db" 2>&1)
 echo "$out" | sed 's/^/# /'
