@@ -124,8 +124,9 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 						rec->name, stage->name);
 		if (run->on_stage_start)
 			run->on_stage_start(run->ud, rec, stage->name);
-		if ((rc = store_stage_start(run->store, rec->id, stage->name, err)))
-			return rc;
+		/* No "running" row is written before the stage: that would be one
+		 * more commit (an fsync on PostgreSQL) per stage. The recording's
+		 * lease says it is running; the stage's row appears with its verdict. */
 		ctx.stage_name = stage->name;
 		ctx.next_stage = i + 1 < pl->count ? pl->stages[i + 1]->name : "";
 		ctx.cpu_start = time_thread_cpu();

@@ -727,6 +727,7 @@ enum parley_err store_stage_done(struct store *st, int64_t rec_id, const char *s
 		"INSERT INTO stage_runs(recording_id, stage, status, attempts, started_at, finished_at,"
 		"  cpu_seconds, wall_seconds) VALUES (?1, ?2, 'done', 1, ?3, ?3, ?4, ?5)"
 		" ON CONFLICT(recording_id, stage) DO UPDATE SET status = 'done', error = NULL,"
+		"  attempts = stage_runs.attempts + 1,"
 		"  finished_at = excluded.finished_at, cpu_seconds = excluded.cpu_seconds,"
 		"  wall_seconds = excluded.wall_seconds",
 		"itddd", rec_id, stage, time_wall(), cpu_seconds, wall_seconds);
@@ -739,6 +740,7 @@ enum parley_err store_stage_fail(struct store *st, int64_t rec_id, const char *s
 		"INSERT INTO stage_runs(recording_id, stage, status, attempts, finished_at, error)"
 		" VALUES (?1, ?2, 'failed', 1, ?3, ?4)"
 		" ON CONFLICT(recording_id, stage) DO UPDATE SET status = 'failed',"
+		"  attempts = stage_runs.attempts + 1,"
 		"  finished_at = excluded.finished_at, error = excluded.error",
 		"itdt", rec_id, stage, time_wall(), error_msg);
 }

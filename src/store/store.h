@@ -204,7 +204,9 @@ enum parley_err store_stage_status(struct store *st, int64_t rec_id, const char 
 /* Mark running and count an attempt (its own transaction when none is open). */
 enum parley_err store_stage_start(struct store *st, int64_t rec_id, const char *stage,
 				  struct parley_error *err);
-/* Mark done — call inside the transaction that wrote the stage's results. */
+/* Mark done — call inside the transaction that wrote the stage's results.
+ * Counts one more attempt (done and failed verdicts are attempts; the
+ * pipeline writes no row when a stage starts). */
 enum parley_err store_stage_done(struct store *st, int64_t rec_id, const char *stage,
 				 double cpu_seconds, double wall_seconds, struct parley_error *err);
 enum parley_err store_stage_fail(struct store *st, int64_t rec_id, const char *stage,
