@@ -125,9 +125,11 @@ int cli_store_open(const char *who, const struct parley_config *cfg, bool create
 		return 1;
 	}
 	if ((create && fs_mkdir_p(data_dir, &err)) || store_open(target, st, &err)) {
-		char shown[512];
-		db_target_redact(target, shown, sizeof(shown));
-		fprintf(stderr, "%s: %s: %s\n", who, shown, err.msg);
+		/* a server's messages already name it (password removed) */
+		if (url)
+			fprintf(stderr, "%s: %s\n", who, err.msg);
+		else
+			fprintf(stderr, "%s: %s: %s\n", who, path, err.msg);
 		store_close(*st);
 		*st = NULL;
 		return 1;

@@ -494,6 +494,11 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 		if (!found) {
 			if (p->exit_when_idle && worker_idle_done(&w))
 				break;
+			/* Idle: repair the queue more often, so a retry whose backoff
+			 * ended is taken within about idle_poll of its time. */
+			double soon = time_mono() + p->idle_poll;
+			if (soon < next_recover)
+				next_recover = soon;
 			continue; /* take already waited idle_poll */
 		}
 		if (rec.attempts > p->max_attempts) {
@@ -512,6 +517,11 @@ out:
 		pthread_join(hb.thread, NULL);
 		pthread_mutex_destroy(&hb.lock);
 		pthread_cond_destroy(&hb.wake);
+	}
+	/* Leaving: no longer a live worker (a liveness that expires at once). */
+	if (w.q) {
+		struct parley_error ignored = {0};
+		queue_heartbeat(w.q, p->owner, 0.001, &ignored);
 	}
 	stage_env_free(w.env);
 	queue_close(w.q);
