@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "dsp/mfcc.h"
+#include "dsp/spectral.h"
 #include "util/log.h"
 
 #define DIM 19             /* cepstra c1 .. c19 (c0 is loudness, not voice) */
+#define EDIM (2 * DIM)     /* window embedding: mean and standard deviation */
 #define SEG_FRAMES 10      /* frames per segment: 0.1 s at the 10 ms hop */
 #define CHUNK_FRAMES 1024  /* MFCC frames computed at a time */
 #define MIN_WIN_FRAMES 30  /* un-gated frames a window needs (0.3 s) */
@@ -59,7 +61,7 @@ struct diar {
 
 	struct win *win;
 	size_t nwin;
-	float *emb; /* nwin * DIM: window mean, scaled to unit within-speaker spread */
+	float *emb; /* nwin * EDIM: window mean and deviation, scaled to unit within-speaker spread */
 	size_t lag; /* index distance of non-overlapping neighbour windows */
 
 	struct unit *unit;
@@ -84,6 +86,11 @@ struct diar_params diar_default_params(void)
 		.change_penalty = 50.0,
 		.resegment_iters = 2,
 		.max_units = 2000,
+		.method = DIAR_WARD,
+		.affinity_scale = 1.0,
+		.affinity_neighbours = 4,
+		.std_weight = 0.0,
+		.spectral_max_points = 400,
 	};
 }
 
@@ -350,12 +357,12 @@ static enum parley_err whiten(struct diar *d)
 		double apart = 1.0 - shared / len;
 		gain[w] = v > w && apart >= 0.2 ? 1.0 / apart : 0.0;
 	}
-	for (int k = 0; k < DIM; k++) {
+	for (int k = 0; k < EDIM; k++) {
 		size_t m = 0;
 		for (size_t w = 0; w < d->nwin; w++) {
 			if (gain[w] == 0.0)
 				continue;
-			double t = d->emb[w * DIM + k] - d->emb[pair[w] * DIM + k];
+			double t = d->emb[w * EDIM + k] - d->emb[pair[w] * EDIM + k];
 			dif[m++] = t * t * gain[w];
 		}
 		double var = 1.0;
@@ -364,8 +371,10 @@ static enum parley_err whiten(struct diar *d)
 			var = dif[m / 2] * MEDIAN_TO_VAR;
 		}
 		double sc = 1.0 / sqrt(var > 1e-4 ? var : 1e-4);
+		if (k >= DIM) /* deviations: weighted; Ward's thresholds know only means */
+			sc *= d->p->method == DIAR_WARD ? 0.0 : d->p->std_weight;
 		for (size_t w = 0; w < d->nwin; w++)
-			d->emb[w * DIM + k] = (float)(d->emb[w * DIM + k] * sc);
+			d->emb[w * EDIM + k] = (float)(d->emb[w * EDIM + k] * sc);
 	}
 	free(dif);
 	free(pair);
@@ -386,7 +395,7 @@ static enum parley_err make_windows(struct diar *d)
 	for (size_t r = 0; r < d->nreg; r++)
 		cap += (d->reg_seg[r + 1] - d->reg_seg[r]) / H + 2;
 	d->win = malloc((cap ? cap : 1) * sizeof(*d->win));
-	d->emb = malloc((cap ? cap : 1) * DIM * sizeof(float));
+	d->emb = malloc((cap ? cap : 1) * EDIM * sizeof(float));
 	if (!d->win || !d->emb)
 		return nomem(d);
 	size_t nw = 0;
@@ -395,15 +404,21 @@ static enum parley_err make_windows(struct diar *d)
 		for (size_t s = a; s < b; s += H) {
 			size_t first = b - s <= W ? (s == a ? a : b - W) : s;
 			size_t last = first + W < b ? first + W : b;
-			double n = 0, sum[DIM] = {0};
+			double n = 0, sum[DIM] = {0}, sq[DIM] = {0};
 			for (size_t g = first; g < last; g++) {
 				n += d->seg[g].nfr;
-				for (int k = 0; k < DIM; k++)
+				for (int k = 0; k < DIM; k++) {
 					sum[k] += d->sum[g * DIM + k];
+					sq[k] += d->sq[g * DIM + k];
+				}
 			}
 			if (n >= MIN_WIN_FRAMES) {
-				for (int k = 0; k < DIM; k++)
-					d->emb[nw * DIM + k] = (float)(sum[k] / n);
+				float *e = d->emb + nw * EDIM;
+				for (int k = 0; k < DIM; k++) {
+					double mu = sum[k] / n, v = sq[k] / n - mu * mu;
+					e[k] = (float)mu;
+					e[DIM + k] = (float)sqrt(v > 1e-6 ? v : 1e-6);
+				}
 				d->win[nw++] = (struct win){
 					first, last,
 					0.5 * (d->seg[first].start + d->seg[last - 1].end)};
@@ -462,7 +477,7 @@ static int cmp_merge(const void *x, const void *y)
 static double ward_cost(const double *ca, double na, const double *cb, double nb)
 {
 	double s = 0.0;
-	for (int k = 0; k < DIM; k++) {
+	for (int k = 0; k < EDIM; k++) {
 		double t = ca[k] - cb[k];
 		s += t * t;
 	}
@@ -496,13 +511,13 @@ static enum parley_err ward(const struct diar *d, double *cen, double *cnt, size
 		int a = chain[len - 1];
 		int prev = len >= 2 ? chain[len - 2] : -1;
 		int best = prev;
-		double bd = prev >= 0 ? ward_cost(cen + (size_t)a * DIM, cnt[a],
-						  cen + (size_t)prev * DIM, cnt[prev])
+		double bd = prev >= 0 ? ward_cost(cen + (size_t)a * EDIM, cnt[a],
+						  cen + (size_t)prev * EDIM, cnt[prev])
 				      : DBL_MAX;
 		for (size_t j = 0; j < n; j++) {
 			if (!alive[j] || (int)j == a)
 				continue;
-			double c = ward_cost(cen + (size_t)a * DIM, cnt[a], cen + j * DIM, cnt[j]);
+			double c = ward_cost(cen + (size_t)a * EDIM, cnt[a], cen + j * EDIM, cnt[j]);
 			if (c < bd) {
 				bd = c;
 				best = (int)j;
@@ -516,9 +531,9 @@ static enum parley_err ward(const struct diar *d, double *cen, double *cnt, size
 		len -= 2;
 		int lo = a < prev ? a : prev, hi = a < prev ? prev : a;
 		double na = cnt[lo], nb = cnt[hi];
-		for (int k = 0; k < DIM; k++)
-			cen[(size_t)lo * DIM + k] =
-				(na * cen[(size_t)lo * DIM + k] + nb * cen[(size_t)hi * DIM + k]) /
+		for (int k = 0; k < EDIM; k++)
+			cen[(size_t)lo * EDIM + k] =
+				(na * cen[(size_t)lo * EDIM + k] + nb * cen[(size_t)hi * EDIM + k]) /
 				(na + nb);
 		cnt[lo] = na + nb;
 		alive[hi] = 0;
@@ -639,6 +654,95 @@ static int select_clusters(const struct diar *d, const struct node *nodes, size_
 	return nopen;
 }
 
+static double cen_dist2(const double *x, const double *y)
+{
+	double q = 0.0;
+	for (int k = 0; k < EDIM; k++)
+		q += (x[k] - y[k]) * (x[k] - y[k]);
+	return q;
+}
+
+/*
+ * Self-tuning affinity (Zelnik-Manor & Perona) of unit centroids:
+ * exp(-|a - b|^2 / (s_a s_b)), s_x the distance from x to its
+ * affinity_neighbours-th nearest unit, times affinity_scale. a gets the
+ * squared distances first (n x n), then the affinities; tmp holds n.
+ */
+static void affinity(const struct diar *d, const double *cen, const size_t *idx, size_t n,
+		     double *a, double *tmp, double *sig)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			a[i * n + j] = cen_dist2(cen + idx[i] * EDIM, cen + idx[j] * EDIM);
+	size_t kn = (size_t)d->p->affinity_neighbours;
+	kn = kn >= n ? n - 1 : kn;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(tmp, a + i * n, n * sizeof(double));
+		qsort(tmp, n, sizeof(double), cmp_double);
+		sig[i] = sqrt(tmp[kn] > 1e-9 ? tmp[kn] : 1e-9) * d->p->affinity_scale;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			a[i * n + j] = exp(-a[i * n + j] / (sig[i] * sig[j]));
+}
+
+/* Clusters holding less than min_cluster of the windows, while more than
+ * kmin remain, become outliers (-1); labels renumbered 0 .. k-1. */
+static int drop_small(const struct diar *d, const double *weight, size_t n, int k, int kmin,
+		      int *ul)
+{
+	double size[DIAR_MAX_SPEAKERS] = {0}, total = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ul[i] >= 0) {
+			size[ul[i]] += weight[i];
+			total += weight[i];
+		}
+	int map[DIAR_MAX_SPEAKERS], nk = 0;
+	int keep = k;
+	for (int c = 0; c < k; c++) {
+		bool small = size[c] < d->p->min_cluster * total && keep > kmin;
+		keep -= small;
+		map[c] = small ? -1 : nk++;
+	}
+	for (size_t i = 0; i < n; i++)
+		ul[i] = ul[i] >= 0 ? map[ul[i]] : -1;
+	return nk;
+}
+
+/* Spectral clustering of the units (an evenly spaced subset of at most
+ * spectral_max_points; the rest get -1). Returns the count, -1 on NOMEM. */
+static int select_spectral(const struct diar *d, const double *cen, const double *weight,
+			   size_t nc, int kmin, int kmax, int *ul)
+{
+	size_t n = nc < d->p->spectral_max_points ? nc : d->p->spectral_max_points;
+	size_t *idx = malloc(n * sizeof(size_t));
+	double *a = malloc(n * n * sizeof(double));
+	int *lab = malloc(n * sizeof(int));
+	double *tmp = malloc(2 * n * sizeof(double));
+	int k = -1;
+	if (!idx || !a || !lab || !tmp)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = (size_t)((double)i * (double)nc / (double)n);
+	affinity(d, cen, idx, n, a, tmp, tmp + n);
+	double gap = 0;
+	k = spectral_cluster(a, n, kmin, kmax, lab, &gap);
+	if (k < 0)
+		goto out;
+	for (size_t i = 0; i < nc; i++)
+		ul[i] = -1;
+	for (size_t i = 0; i < n; i++)
+		ul[idx[i]] = lab[i];
+	log_debug("diarize: spectral over %zu units: %d clusters, eigengap %.3f", n, k, gap);
+	k = drop_small(d, weight, nc, k, kmin, ul);
+out:
+	free(idx);
+	free(a);
+	free(lab);
+	free(tmp);
+	return k;
+}
+
 /*
  * Cluster the units (an evenly spaced subset of at most max_units) and
  * label every window 0 .. *k_out - 1; outliers and units outside the
@@ -658,7 +762,7 @@ static enum parley_err cluster(const struct diar *d, int kmin, int kmax, int *wl
 
 	enum parley_err rc = PARLEY_OK;
 	size_t *pick = malloc(nc * sizeof(*pick));
-	double *cen = malloc(nc * DIM * sizeof(double));
+	double *cen = malloc(nc * EDIM * sizeof(double));
 	double *cnt = malloc(nc * sizeof(double));
 	double *weight = malloc(nc * sizeof(double));
 	struct merge *mg = malloc(nc * sizeof(*mg));
@@ -672,21 +776,30 @@ static enum parley_err cluster(const struct diar *d, int kmin, int kmax, int *wl
 	for (size_t i = 0; i < nc; i++) {
 		pick[i] = nc == nu ? i : (size_t)((double)i * (double)nu / (double)nc);
 		const struct unit *u = &d->unit[pick[i]];
-		for (int j = 0; j < DIM; j++) {
+		for (int j = 0; j < EDIM; j++) {
 			double s = 0;
 			for (size_t w = u->first; w < u->first + u->n; w++)
-				s += d->emb[w * DIM + j];
-			cen[i * DIM + j] = s / (double)u->n;
+				s += d->emb[w * EDIM + j];
+			cen[i * EDIM + j] = s / (double)u->n;
 		}
 		cnt[i] = weight[i] = (double)u->n;
 	}
-	rc = ward(d, cen, cnt, nc, mg);
-	if (rc != PARLEY_OK)
-		goto out;
-	build_tree(mg, nc, weight, nodes, slot);
-	int k = select_clusters(d, nodes, nc, kmin, kmax, ul, slot);
+	int k;
+	if (d->p->method == DIAR_SPECTRAL) {
+		k = select_spectral(d, cen, weight, nc, kmin, kmax, ul);
+		if (k < 0) {
+			rc = nomem(d);
+			goto out;
+		}
+	} else {
+		rc = ward(d, cen, cnt, nc, mg);
+		if (rc != PARLEY_OK)
+			goto out;
+		build_tree(mg, nc, weight, nodes, slot);
+		k = select_clusters(d, nodes, nc, kmin, kmax, ul, slot);
+	}
 
-	double c[DIAR_MAX_SPEAKERS][DIM], n[DIAR_MAX_SPEAKERS];
+	double c[DIAR_MAX_SPEAKERS][EDIM], n[DIAR_MAX_SPEAKERS];
 	memset(c, 0, sizeof(c));
 	memset(n, 0, sizeof(n));
 	for (size_t w = 0; w < d->nwin; w++)
@@ -698,12 +811,12 @@ static enum parley_err cluster(const struct diar *d, int kmin, int kmax, int *wl
 		for (size_t w = u->first; w < u->first + u->n; w++) {
 			wl[w] = ul[i];
 			n[ul[i]] += 1;
-			for (int j = 0; j < DIM; j++)
-				c[ul[i]][j] += d->emb[w * DIM + j];
+			for (int j = 0; j < EDIM; j++)
+				c[ul[i]][j] += d->emb[w * EDIM + j];
 		}
 	}
 	for (int a = 0; a < k; a++)
-		for (int j = 0; j < DIM; j++)
+		for (int j = 0; j < EDIM; j++)
 			c[a][j] /= n[a] > 0 ? n[a] : 1;
 	for (size_t i = 0; i < nu; i++) {
 		const struct unit *u = &d->unit[i];
@@ -714,8 +827,8 @@ static enum parley_err cluster(const struct diar *d, int kmin, int kmax, int *wl
 		for (int a = 0; a < k; a++) {
 			double s = 0;
 			for (size_t w = u->first; w < u->first + u->n; w++)
-				for (int j = 0; j < DIM; j++) {
-					double t = d->emb[w * DIM + j] - c[a][j];
+				for (int j = 0; j < EDIM; j++) {
+					double t = d->emb[w * EDIM + j] - c[a][j];
 					s += t * t;
 				}
 			if (s < best) {
@@ -981,6 +1094,20 @@ static enum parley_err check_params(const struct diar_params *p, struct parley_e
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"diarize: resegment_iters = %d is outside [0, 20]",
 					p->resegment_iters);
+	if (p->method != DIAR_WARD && p->method != DIAR_SPECTRAL)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "diarize: unknown method %d",
+					(int)p->method);
+	if (!(p->affinity_scale > 0.0 && p->affinity_scale <= 1e3) || !(p->std_weight >= 0.0 && p->std_weight <= 1e3))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"diarize: affinity_scale = %g (need 0 < x <= 1000), std_weight = %g "
+					"(need 0 .. 1000)",
+					p->affinity_scale, p->std_weight);
+	if (p->affinity_neighbours < 1 || p->spectral_max_points < 2 ||
+	    p->spectral_max_points > 2000)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"diarize: affinity_neighbours = %d (need >= 1), spectral_max_points "
+					"= %zu (need 2 .. 2000)",
+					p->affinity_neighbours, p->spectral_max_points);
 	if (p->max_units < 2)
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"diarize: max_units = %zu must be at least 2", p->max_units);

@@ -41,6 +41,17 @@
  *     holding less than min_cluster of the windows are outliers, not
  *     speakers: they join the nearest cluster. num_speakers forces the
  *     count; min/max_speakers bound it.
+ *     With method DIAR_SPECTRAL (opt-in: better on clean 4-6 speakers
+ *     on the generated sweep, but it under-counts the espeak 3-speaker
+ *     unit test and noisy sets; bench/diar_sweep.sh) the units are clustered
+ *     instead by spectral clustering (dsp/spectral.h): self-tuning
+ *     Gaussian affinity exp(-|a-b|^2 / (s_a s_b)), s_x = affinity_scale x
+ *     the distance from x to its affinity_neighbours-th nearest unit; the
+ *     count is the largest eigengap of D^-1/2 A D^-1/2 within [min, max];
+ *     clusters under min_cluster of the windows join the nearest. At most
+ *     spectral_max_points units (evenly spaced) enter the O(n^3) eigen
+ *     step; the rest join the nearest centroid. std_weight > 0 adds the
+ *     windows' cepstral deviations to the embedding (it hurt on the sweep).
  *  5. Resegmentation. One diagonal Gaussian per speaker, refit from the
  *     labels; a Viterbi pass over each region's 0.1 s segments, with
  *     change_penalty per speaker change, relabels them (this is where
@@ -95,6 +106,11 @@ struct diar_turn {
 	int speaker;       /* 0 .. nspeakers-1, numbered by first appearance */
 };
 
+enum diar_method {
+	DIAR_WARD,     /* Ward tree, top-down split rule (step 4 below; default) */
+	DIAR_SPECTRAL, /* spectral clustering, eigengap count (opt-in, see step 4) */
+};
+
 struct diar_params {
 	int num_speakers;     /* exact count; 0 = estimate within [min, max] (default 0) */
 	int min_speakers;     /* default 1 */
@@ -111,6 +127,11 @@ struct diar_params {
 	double change_penalty; /* log-likelihood cost of a speaker change (default 50) */
 	int resegment_iters;  /* Viterbi refits per pass (default 2), 0 .. 20 */
 	size_t max_units;     /* units clustered at most (default 2000), >= 2 */
+	enum diar_method method; /* default DIAR_WARD */
+	double affinity_scale; /* spectral: local scale factor of the affinity (default 1), (0, 1000] */
+	int affinity_neighbours; /* spectral: local scale = distance to this neighbour (default 4), >= 1 */
+	double std_weight;    /* spectral: weight of the window deviations (default 0), 0 .. 1000 */
+	size_t spectral_max_points; /* spectral: units in the affinity at most (default 400), 2 .. 2000 */
 	/*
 	 * Optional, default NULL. abort is polled between regions and steps;
 	 * returning true stops with PARLEY_ERR_ABORTED. progress gets the

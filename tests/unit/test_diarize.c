@@ -488,6 +488,22 @@ static void test_three_speakers_estimated(void **state)
 	assert_true(att >= 0.90);
 }
 
+static void test_spectral_two_speakers(void **state)
+{
+	struct fx *fx = *state;
+	REQUIRE_ESPEAK(fx);
+	struct diar_params p = diar_default_params();
+	p.method = DIAR_SPECTRAL;
+	double att;
+	int k = run(&fx->two, fx->two.regions, fx->two.nturns, &p, &att);
+	print_message("spectral, 2 speakers: estimated %d, attributed %.1f%%\n", k, 100 * att);
+	assert_int_equal(k, 2);
+	assert_true(att >= 0.95);
+	p.num_speakers = 3;
+	p.max_speakers = 3;
+	assert_int_equal(run(&fx->two, fx->two.regions, fx->two.nturns, &p, NULL), 3);
+}
+
 static void test_single_speaker_estimated(void **state)
 {
 	struct fx *fx = *state;
@@ -834,6 +850,7 @@ int main(void)
 		cmocka_unit_test(test_two_speakers_with_vad_regions),
 		cmocka_unit_test(test_speaker_change_inside_region),
 		cmocka_unit_test(test_three_speakers_estimated),
+		cmocka_unit_test(test_spectral_two_speakers),
 		cmocka_unit_test(test_single_speaker_estimated),
 		cmocka_unit_test(test_num_speakers_forces_count),
 		cmocka_unit_test(test_min_max_hints_bound_estimate),
