@@ -48,6 +48,8 @@ static const char run_usage[] =
 	"      --speakers N       the number of speakers, when known (default: estimate)\n"
 	"      --min-speakers N   at least N speakers (default 1)\n"
 	"      --max-speakers N   at most N speakers (default 8)\n"
+	"      --diarizer NAME    ward (default) or spectral (better with 4-6 clean\n"
+	"                         voices, worse in noise; see README Accuracy)\n"
 	"      --model DIR        pocketsphinx model folder holding en-us/, en-us.lm.bin and\n"
 	"                         cmudict-en-us.dict (default /usr/share/pocketsphinx/model/en-us)\n"
 	"      --stages LIST      run only these stages, comma-separated, in pipeline order\n"
@@ -119,6 +121,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{"speakers", required_argument, NULL, 'S'},
 		{"min-speakers", required_argument, NULL, 'm'},
 		{"max-speakers", required_argument, NULL, 'M'},
+		{"diarizer", required_argument, NULL, 1100},
 		{"model", required_argument, NULL, 'D'},
 		{"stages", required_argument, NULL, 's'},
 		{"no-progress", no_argument, NULL, 'P'},
@@ -143,6 +146,13 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'L': snprintf(o->cfg.lexicon_path, sizeof(o->cfg.lexicon_path), "%s", optarg); break;
 		case 'D': snprintf(o->cfg.model_dir, sizeof(o->cfg.model_dir), "%s", optarg); break;
+		case 1100:
+			if (strcmp(optarg, "ward") != 0 && strcmp(optarg, "spectral") != 0) {
+				fprintf(stderr, "parley run: --diarizer wants ward or spectral, not '%s'\n", optarg);
+				return 2;
+			}
+			o->cfg.diarize_spectral = strcmp(optarg, "spectral") == 0;
+			break;
 		case 'S':
 			if (cli_parse_int("--speakers", optarg, 1, 32, &o->cfg.num_speakers))
 				return 2;

@@ -53,6 +53,7 @@ static enum parley_err diarize_run(struct stage_ctx *ctx, struct parley_error *e
 	p.num_speakers = ctx->cfg->num_speakers;
 	p.min_speakers = ctx->cfg->min_speakers;
 	p.max_speakers = ctx->cfg->max_speakers;
+	p.method = ctx->cfg->diarize_spectral ? DIAR_SPECTRAL : DIAR_WARD;
 	if ((rc = diar_run(&pcm, regions, nspeech, &p, &turns, &nturns, &nspeakers, err)))
 		goto out;
 	r.turns = calloc(nturns + 1, sizeof(*r.turns));

@@ -28,6 +28,7 @@ struct stage_config {
 	int num_speakers; /* 0 = estimate */
 	int min_speakers; /* default 1 */
 	int max_speakers; /* default 8 */
+	bool diarize_spectral; /* spectral clustering instead of Ward (--diarizer spectral) */
 	char lexicon_path[STAGE_PATH_MAX]; /* "" = the built-in Singlish lexicon */
 	char model_dir[STAGE_PATH_MAX];    /* "" = the Debian pocketsphinx en-us model */
 	double sample_min; /* shortest voice sample, seconds (3) */
