@@ -144,6 +144,8 @@ static enum parley_err requeue_if_needed(struct store *st, const struct pipeline
 	return PARLEY_OK;
 }
 
+#define INPUTS_CHUNK 500
+
 enum parley_err inputs_add(struct store *st, int64_t batch_id, const struct input_list *l,
 			   const struct pipeline *pl, struct parley_error *err)
 {
@@ -151,7 +153,14 @@ enum parley_err inputs_add(struct store *st, int64_t batch_id, const struct inpu
 	char **names = calloc(l->n ? l->n : 1, sizeof(char *));
 	if (!names)
 		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+	/* One transaction per chunk of files: one commit (fsync) per chunk. */
+	bool in_tx = false;
 	for (size_t i = 0; i < l->n; i++) {
+		if (!in_tx) {
+			if ((rc = store_begin(st, err)))
+				break;
+			in_tx = true;
+		}
 		char name[STORE_NAME_MAX], fp[96], abs[PATH_MAX];
 		input_name(l->paths[i], names, i, name, sizeof(name));
 		names[i] = strdup(name);
@@ -166,7 +175,14 @@ enum parley_err inputs_add(struct store *st, int64_t batch_id, const struct inpu
 			break;
 		if (pl && (rc = requeue_if_needed(st, pl, rec, err)))
 			break;
+		if ((i + 1) % INPUTS_CHUNK == 0 || i + 1 == l->n) {
+			if ((rc = store_commit(st, err)))
+				break;
+			in_tx = false;
+		}
 	}
+	if (rc && in_tx)
+		store_rollback(st);
 	for (size_t i = 0; i < l->n; i++)
 		free(names[i]);
 	free(names);

@@ -456,7 +456,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 		worker_down(&w, err);
 	if (rc)
 		goto out;
-	if ((rc = stage_env_new(&w.env, err)))
+	if ((rc = store_relax_commits(w.st, err)) || (rc = stage_env_new(&w.env, err)))
 		goto out;
 	pthread_mutex_init(&hb.lock, NULL);
 	pthread_cond_init(&hb.wake, NULL);

@@ -24,7 +24,7 @@ struct stage_config stage_default_config(void)
 enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *data,
 			     struct parley_error *err)
 {
-	enum parley_err rc = store_begin(ctx->store, err);
+	enum parley_err rc = store_begin_durable(ctx->store, err);
 	if (rc)
 		return rc;
 	/* first: checks and renews the lease, and moves the next stage on */

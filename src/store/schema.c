@@ -98,7 +98,8 @@ const char *const store_migrations[] = {
 	"ALTER TABLE batches ADD COLUMN pipeline TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE batches ADD COLUMN finished @BIGINT@ NOT NULL DEFAULT 0;"
 	"ALTER TABLE recordings ADD COLUMN next_stage TEXT NOT NULL DEFAULT '';"
-	"CREATE INDEX recordings_ready ON recordings(status, id);"
+	/* the lease query walks only unfinished recordings, oldest first */
+	"CREATE INDEX recordings_todo ON recordings(id) WHERE status IN ('pending', 'running');"
 	"CREATE TABLE batch_stages ("
 	"  batch_id @BIGINT@ NOT NULL REFERENCES batches(id),"
 	"  stage TEXT NOT NULL,"

@@ -185,6 +185,22 @@ enum parley_err store_begin(struct store *st, struct parley_error *err)
 	return db_begin(st->db, err);
 }
 
+enum parley_err store_begin_durable(struct store *st, struct parley_error *err)
+{
+	enum parley_err rc = db_begin(st->db, err);
+	if (rc == PARLEY_OK && db_dialect(st->db) == DB_POSTGRES &&
+	    (rc = db_exec(st->db, "SET LOCAL synchronous_commit = on", err)))
+		db_rollback(st->db);
+	return rc;
+}
+
+enum parley_err store_relax_commits(struct store *st, struct parley_error *err)
+{
+	if (db_dialect(st->db) != DB_POSTGRES)
+		return PARLEY_OK;
+	return db_exec(st->db, "SET synchronous_commit = off", err);
+}
+
 enum parley_err store_commit(struct store *st, struct parley_error *err)
 {
 	return db_commit(st->db, err);
@@ -313,7 +329,10 @@ enum parley_err store_recording_add(struct store *st, int64_t batch_id, const ch
 	if (rc)
 		return rc;
 	pipeline_first(pipeline, first, sizeof(first));
-	if ((rc = store_begin(st, err)))
+	/* Inside the caller's transaction (a submit of many files commits once
+	 * per chunk), or in its own. */
+	bool own = !db_in_transaction(st->db);
+	if (own && (rc = store_begin(st, err)))
 		return rc;
 	struct db_stmt *s = NULL;
 	if ((rc = q_prepare(st, &s, err, "SELECT id, fingerprint, status FROM recordings"
@@ -365,10 +384,11 @@ enum parley_err store_recording_add(struct store *st, int64_t batch_id, const ch
 		db_finalize(s);
 		s = NULL;
 	}
-	return store_commit(st, err);
+	return own ? store_commit(st, err) : PARLEY_OK;
 fail:
 	db_finalize(s);
-	store_rollback(st);
+	if (own)
+		store_rollback(st);
 	return rc;
 }
 

@@ -96,6 +96,15 @@ bool store_is_postgres(const struct store *st);
 const char *store_target(const struct store *st); /* for messages; password removed */
 
 enum parley_err store_begin(struct store *st, struct parley_error *err); /* BEGIN IMMEDIATE */
+/* A transaction that is on disk when its commit returns, even on a
+ * connection with relaxed commits (stage results use this). */
+enum parley_err store_begin_durable(struct store *st, struct parley_error *err);
+/* Relax this connection's other commits (PostgreSQL synchronous_commit=off):
+ * a server crash may lose the last ones — whole, never half — but no client
+ * waits for an fsync. Used by workers, whose lease, finish and log writes are
+ * all redone or repaired when lost; never by submit. SQLite: nothing to do
+ * (WAL with synchronous=NORMAL already survives a killed process). */
+enum parley_err store_relax_commits(struct store *st, struct parley_error *err);
 enum parley_err store_commit(struct store *st, struct parley_error *err);
 void store_rollback(struct store *st);
 
@@ -123,7 +132,8 @@ enum parley_err store_batch_each(struct store *st, int (*fn)(const struct store_
  * Add a recording (or find it). When a recording of that name exists with a
  * different fingerprint, its stage runs and results are dropped (the input
  * changed). A failed recording goes back to pending (a re-run retries it);
- * finished stages are kept.
+ * finished stages are kept. Runs in the caller's transaction when one is
+ * open (the caller rolls back on error), else in its own.
  */
 enum parley_err store_recording_add(struct store *st, int64_t batch_id, const char *name,
 				    const char *source, const char *fingerprint,
