@@ -115,6 +115,9 @@ for spk in $SPEAKERS; do
       "$PARLEY" eval --ref "$d/ref" --hyp "$d/stt-out" --json "$RES/stt-$cond.eval.json" >/dev/null 2>&1
       stage_rows "$d/stt-out/parley.db" >"$RES/stt-$cond.stages"
     fi
+    # Partial report after every condition: an interrupted run still leaves
+    # the figures measured so far in $OUT_JSON.
+    python3 "$ROOT/bench/acc_report.py" "$RES" "$OUT_JSON" --n "$N" --stt-n "$STT_N" >/dev/null
     echo "$cond: generated in ${tgen} s, diarized in ${trun} s, full runs ${tstt} s (total $(elapsed))"
     rm -rf "$d"
   done
