@@ -4,6 +4,7 @@
 #   make test       unit + fuzz-corpus replay + integration tests (see tests/run.sh)
 #   make fuzz       libFuzzer binaries (clang) into build-fuzz/
 #   make bench      10-minute generated conversation: RTF per stage, peak RSS
+#   make bench-accuracy  DER, speaker count, WER, keyword F1 on generated sets (ACC_N per condition) and real recordings
 #   make bench-queue  queue throughput beside Celery, RQ, BullMQ, graphile-worker
 #   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
 #   make soak       the chaos test, 10x longer
@@ -44,7 +45,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench bench-queue chaos soak clean tools lexicon
+.PHONY: all test unit fuzz bench bench-accuracy bench-queue chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -95,6 +96,12 @@ fuzz:
 
 bench: $(BUILD)/parley
 	bash bench/bench_pipeline.sh
+
+# Accuracy on generated sets {2,3,4,6 speakers} x {clean, 10 dB pink noise,
+# telephone 8 kHz}, ACC_N conversations each (default 50), plus the real
+# recordings in ../shared/data; writes build/bench-accuracy.json (not a test)
+bench-accuracy: $(BUILD)/parley
+	bash bench/bench_accuracy.sh
 
 # 10,000 recordings x 6 no-op stages on SQLite and PostgreSQL + Redis, beside
 # Celery, RQ, BullMQ and graphile-worker doing the same no-op jobs (not a test)
