@@ -48,6 +48,13 @@ int cmd_lexicon(int argc, char **argv)
 			printf("%s%s", k ? " | " : " ", t->prons[k]);
 		printf("\n");
 	}
+	for (size_t i = 0; i < lexicon_target_count(lex); i++) {
+		const struct lex_target *t = lexicon_target_at(lex, i);
+		if (t->threshold > 0.0)
+			printf("threshold %g %s\n", t->threshold, t->word);
+	}
+	if (lexicon_keyword_weight(lex) > 0.0)
+		printf("keyword_weight %g\n", lexicon_keyword_weight(lex));
 	for (size_t i = 0; i < lexicon_correction_count(lex); i++) {
 		const struct lex_correction *c = lexicon_correction_at(lex, i);
 		printf("correct");
