@@ -12,12 +12,17 @@
 static const char lexicon_usage[] =
 	"usage: parley lexicon            print the built-in Singlish lexicon\n"
 	"       parley lexicon --check FILE\n"
-	"                                 check FILE; print its targets and corrections\n"
+	"                                 check FILE; print its targets, thresholds and\n"
+	"                                 corrections\n"
 	"\n"
 	"A lexicon lists target words with pronunciations (CMU phones) and spelling\n"
-	"corrections applied to recognised words:\n"
+	"corrections applied to recognised words; version 2 adds counting thresholds\n"
+	"(a target heard with lower confidence is kept in the transcript, not counted)\n"
+	"and the recogniser's keyword LM weight:\n"
 	"  target lah   L AA | L AH\n"
-	"  correct wah lau => walao\n";
+	"  correct wah lau => walao\n"
+	"  threshold 0.3 lah lor\n"
+	"  keyword_weight 0.01\n";
 
 int cmd_lexicon(int argc, char **argv)
 {
