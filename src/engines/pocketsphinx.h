@@ -64,7 +64,9 @@ struct stt_pocketsphinx_params {
 	const char *dict;               /* dictionary; NULL: <model_dir>/cmudict-en-us.dict */
 	const struct lexicon *lexicon;  /* NULL: none. Read during open only. */
 	double keyword_weight;          /* interpolation weight of the target LM,
-					   0 < w < 1; default 1e-5 (see below) */
+					   0 < w < 1; default 1e-5 (see below). The
+					   stages take it from the lexicon's
+					   "keyword_weight" line when it has one */
 	double max_seconds;             /* longest segment transcribe() accepts;
 					   default 120 (longer: PARLEY_ERR_TOO_LARGE) */
 	int max_hmm_per_frame;          /* search breadth (-maxhmmpf); default 5000.
