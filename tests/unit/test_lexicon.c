@@ -414,6 +414,18 @@ static void test_default_lexicon(void **state)
 		if (!lexicon_is_target(lex, c->to))
 			fail_msg("correction at line %u produces non-target '%s'", c->line, c->to);
 	}
+	/* v2: the measured keyword weight, and a counting threshold on every
+	 * target but meh and sia (right even at low confidence). */
+	assert_float_equal(lexicon_keyword_weight(lex), 0.01, 1e-12);
+	for (size_t i = 0; i < lexicon_target_count(lex); i++) {
+		const struct lex_target *t = lexicon_target_at(lex, i);
+		bool none = strcmp(t->word, "meh") == 0 || strcmp(t->word, "sia") == 0;
+		if (none != (t->threshold == 0.0) || t->threshold > 0.5)
+			fail_msg("target '%s' has threshold %g", t->word, t->threshold);
+	}
+	assert_false(lexicon_counts(lex, "lor", 0.29f));
+	assert_true(lexicon_counts(lex, "lor", 0.3f));
+	assert_true(lexicon_counts(lex, "meh", 0.0f));
 	lexicon_free(lex);
 }
 
