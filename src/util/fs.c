@@ -113,9 +113,29 @@ static enum parley_err write_all(int fd, const void *data, size_t len, const cha
 	return PARLEY_OK;
 }
 
+/* A target that exists and is not a regular file (/dev/null, /dev/stdout, a
+ * FIFO) is written in place: renaming over it would replace a device node. */
+static enum parley_err write_in_place(const char *path, const void *data, size_t len,
+				      struct parley_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+	enum parley_err rc = write_all(fd, data, len, path, err);
+	if (close(fd) != 0 && rc == PARLEY_OK)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close %s: %s", path, strerror(errno));
+	return rc;
+}
+
 enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
 				struct parley_error *err)
 {
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return parley_error_set(err, PARLEY_ERR_IO, "cannot write %s: it is a directory", path);
+		return write_in_place(path, data, len, err);
+	}
 	char tmp[PARLEY_PATH_MAX];
 	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(tmp))

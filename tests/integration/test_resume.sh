@@ -39,13 +39,14 @@ done
 check "summary.csv is identical to the uninterrupted run's" cmp -s "$TMP/ref/summary.csv" "$out/summary.csv"
 
 # Ctrl-C (SIGINT to the run): workers stop at the next safe point, give their
-# recordings back, and the run exits 130 with a hint to resume.
+# recordings back, and the run exits 130 with a hint to resume. The signal
+# comes once a diarize stage is done, so speech recognition is under way.
 out2="$TMP/out2"
 "$PARLEY" run "$in" -o "$out2" -j 2 --no-progress >"$TMP/int.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 600); do
   sleep 0.1
-  n=$(sqlite3 "$out2/parley.db" "select count(*) from stage_runs where stage='stt' and status='running'" 2>/dev/null || echo 0)
+  n=$(sqlite3 "$out2/parley.db" "select count(*) from stage_runs where stage='diarize' and status='done'" 2>/dev/null || echo 0)
   [ "${n:-0}" -ge 1 ] && break
 done
 kill -INT $pid

@@ -111,6 +111,22 @@ static void test_fs_atomic_and_read(void **state)
 	assert_false(fs_exists(dir));
 }
 
+/* Writing to a device (e.g. --json /dev/null) writes through it: renaming a
+ * temporary file over /dev/null would turn it into a regular file. */
+static void test_fs_atomic_device_kept(void **state)
+{
+	struct parley_error err = {0};
+	assert_int_equal(fs_write_atomic("/dev/null", "x", 1, &err), PARLEY_OK);
+	struct stat st;
+	assert_int_equal(stat("/dev/null", &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	char dir[] = "/tmp/parley-util-dirXXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(fs_write_atomic(dir, "x", 1, &err), PARLEY_ERR_IO);
+	assert_non_null(strstr(err.msg, "is a directory"));
+	rmdir(dir);
+}
+
 static void test_path_limits_and_stem(void **state)
 {
 	(void)state;
@@ -136,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_strbuf_bounds),
 		cmocka_unit_test(test_fs_atomic_and_read),
 		cmocka_unit_test(test_path_limits_and_stem),
+		cmocka_unit_test(test_fs_atomic_device_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
