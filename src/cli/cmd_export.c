@@ -27,7 +27,8 @@ static const char export_usage[] =
 	CLI_ENGINE_HELP
 	"  -o, --out DIR        output folder (required; created if missing)\n"
 	"      --lexicon FILE   the lexicon the recordings were processed with, as\n"
-	"                       described in transcript.json (default built-in)\n"
+	"                       described in transcript.json; its thresholds mark\n"
+	"                       target words \"counted\" (default built-in)\n"
 	"      --model DIR      the pocketsphinx model folder they were processed with\n"
 	"  -h, --help           show this help\n"
 	"\n"
@@ -106,6 +107,7 @@ int cmd_export(int argc, char **argv)
 		return status;
 	status = 1;
 	char *engines = NULL;
+	struct lexicon *lex = NULL;
 	struct parley_error err = {0};
 	int64_t batch;
 	if (store_batch_find(st, batch_name, &batch, &err)) {
@@ -113,11 +115,13 @@ int cmd_export(int argc, char **argv)
 		status = err.code == PARLEY_ERR_NOT_FOUND ? 2 : 1;
 		goto out;
 	}
-	if (engines_describe(&cfg, &engines, &err) || fs_mkdir_p(out, &err)) {
+	if (engines_describe(&cfg, &engines, &err) || fs_mkdir_p(out, &err) ||
+	    (cfg.lexicon_path[0] ? lexicon_load_file(cfg.lexicon_path, &lex, &err)
+				 : lexicon_default(&lex, &err))) {
 		fprintf(stderr, "parley export: %s\n", err.msg);
 		goto out;
 	}
-	struct export_params ep = {out, data, engines};
+	struct export_params ep = {out, data, engines, lex};
 	struct export_ctx ctx = {st, &ep, 0, 0, 0, 0};
 	if (store_recording_each(st, batch, export_one, &ctx, &err) ||
 	    export_summary(st, &ep, batch, &err)) {
@@ -129,6 +133,7 @@ int cmd_export(int argc, char **argv)
 	status = ctx.errors ? 1 : 0;
 out:
 	free(engines);
+	lexicon_free(lex);
 	store_close(st);
 	return status;
 }

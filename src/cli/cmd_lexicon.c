@@ -12,12 +12,17 @@
 static const char lexicon_usage[] =
 	"usage: parley lexicon            print the built-in Singlish lexicon\n"
 	"       parley lexicon --check FILE\n"
-	"                                 check FILE; print its targets and corrections\n"
+	"                                 check FILE; print its targets, thresholds and\n"
+	"                                 corrections\n"
 	"\n"
 	"A lexicon lists target words with pronunciations (CMU phones) and spelling\n"
-	"corrections applied to recognised words:\n"
+	"corrections applied to recognised words; version 2 adds counting thresholds\n"
+	"(a target heard with lower confidence is kept in the transcript, not counted)\n"
+	"and the recogniser's keyword LM weight:\n"
 	"  target lah   L AA | L AH\n"
-	"  correct wah lau => walao\n";
+	"  correct wah lau => walao\n"
+	"  threshold 0.3 lah lor\n"
+	"  keyword_weight 0.01\n";
 
 int cmd_lexicon(int argc, char **argv)
 {
@@ -48,6 +53,13 @@ int cmd_lexicon(int argc, char **argv)
 			printf("%s%s", k ? " | " : " ", t->prons[k]);
 		printf("\n");
 	}
+	for (size_t i = 0; i < lexicon_target_count(lex); i++) {
+		const struct lex_target *t = lexicon_target_at(lex, i);
+		if (t->threshold > 0.0)
+			printf("threshold %g %s\n", t->threshold, t->word);
+	}
+	if (lexicon_keyword_weight(lex) > 0.0)
+		printf("keyword_weight %g\n", lexicon_keyword_weight(lex));
 	for (size_t i = 0; i < lexicon_correction_count(lex); i++) {
 		const struct lex_correction *c = lexicon_correction_at(lex, i);
 		printf("correct");

@@ -248,6 +248,7 @@ int cmd_run(int argc, char **argv)
 	struct store *st = NULL;
 	char db[PARLEY_PATH_MAX], data[PARLEY_PATH_MAX];
 	char *engines = NULL;
+	struct lexicon *lex = NULL;
 	int64_t batch = 0;
 	if (fs_path_join(db, sizeof(db), o.out, "parley.db", &err) ||
 	    fs_path_join(data, sizeof(data), o.out, "data", &err) || fs_mkdir_p(data, &err) ||
@@ -279,9 +280,11 @@ int cmd_run(int argc, char **argv)
 	bool interrupted = supervisor_run(&sp);
 	progress_finish(&prog);
 
-	if (engines_describe(&o.cfg, &engines, &err))
+	if (engines_describe(&o.cfg, &engines, &err) ||
+	    (o.cfg.lexicon_path[0] ? lexicon_load_file(o.cfg.lexicon_path, &lex, &err)
+				   : lexicon_default(&lex, &err)))
 		goto fail;
-	struct export_params ep = {o.out, data, engines};
+	struct export_params ep = {o.out, data, engines, lex};
 	struct report_ctx rc = {st, &ep, 0, 0, 0, o.quiet};
 	if (store_recording_each(st, batch, report_recording, &rc, &err) ||
 	    export_summary(st, &ep, batch, &err))
@@ -305,6 +308,7 @@ fail:
 	status = 1;
 out:
 	free(engines);
+	lexicon_free(lex);
 	store_close(st);
 	inputs_release(&inputs);
 	return status;

@@ -259,7 +259,7 @@ static enum parley_err export_txt(const char *dir, const struct export_data *d,
 
 /* Build transcript.json. Returns a new reference or NULL on out-of-memory. */
 static json_t *transcript_json(const struct store_recording *rec, const struct export_data *d,
-			       const char *engines_json)
+			       const char *engines_json, const struct lexicon *lex)
 {
 	json_t *root = json_object();
 	json_t *speakers = json_array(), *segments = json_array(), *words = json_array();
@@ -319,6 +319,10 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		json_object_set_new(o, "word", json_string(d->words[i].text));
 		json_object_set_new(o, "confidence", json_real(ms_round(d->words[i].confidence)));
 		json_object_set_new(o, "speaker", json_string(name));
+		if (lexicon_is_target(lex, d->words[i].text))
+			json_object_set_new(o, "counted",
+					    json_boolean(lexicon_counts(lex, d->words[i].text,
+									d->words[i].confidence)));
 		json_array_append_new(words, o);
 	}
 	for (size_t i = 0; i < d->ncounts; i++) {
@@ -346,10 +350,10 @@ fail:
 }
 
 static enum parley_err export_json(const char *dir, const struct store_recording *rec,
-				   const struct export_data *d, const char *engines_json,
+				   const struct export_data *d, const struct export_params *p,
 				   struct parley_error *err)
 {
-	json_t *root = transcript_json(rec, d, engines_json);
+	json_t *root = transcript_json(rec, d, p->engines_json, p->lexicon);
 	if (!root)
 		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory building transcript.json");
 	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
@@ -407,7 +411,7 @@ enum parley_err export_recording(struct store *st, const struct export_params *p
 		return rc;
 	if ((rc = export_data_load(st, rec->id, &d, err)))
 		return rc;
-	if (!(rc = export_json(dir, rec, &d, p->engines_json, err)) &&
+	if (!(rc = export_json(dir, rec, &d, p, err)) &&
 	    !(rc = export_srt_vtt(dir, &d, err)) && !(rc = export_rttm(dir, rec->name, &d, err)) &&
 	    !(rc = export_txt(dir, &d, err)))
 		rc = export_samples(dir, rec_dir, &d, err);

@@ -17,12 +17,17 @@
 #define PARLEY_CORE_EXPORT_H
 
 #include "store/store.h"
+#include "text/lexicon.h"
 #include "util/error.h"
 
 struct export_params {
 	const char *out_dir;  /* OUT */
 	const char *data_dir; /* where recordings/<id>/ live */
 	const char *engines_json; /* JSON object text describing the engines, or NULL */
+	const struct lexicon *lexicon; /* the lexicon the words stage used, or NULL.
+					  With it, every target word in transcript.json
+					  gets "counted": true/false (false: below its
+					  threshold, so not in "counts") */
 };
 
 enum parley_err export_recording(struct store *st, const struct export_params *p,

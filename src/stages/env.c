@@ -57,6 +57,8 @@ enum parley_err stage_env_stt(struct stage_env *env, const struct stage_config *
 		if (cfg->model_dir[0])
 			p.model_dir = cfg->model_dir;
 		p.lexicon = lex;
+		if (lexicon_keyword_weight(lex) > 0.0)
+			p.keyword_weight = lexicon_keyword_weight(lex);
 		if ((rc = stt_pocketsphinx_open(&p, &env->stt, err)))
 			return rc;
 		env->stt_open = true;

@@ -3,6 +3,12 @@
  * ("la" → "lah", "wah lau" → "walao"), saved as the final words, and the
  * count of every target word for every speaker (zeros included, so the
  * summary has one row per speaker × target).
+ *
+ * Confidence filter: a target word whose confidence is below its lexicon
+ * threshold (lexicon_counts(); "threshold" lines, see text/lexicon.h) is not
+ * counted, but it stays in the saved words, so the transcript still shows
+ * what the recogniser heard, with its confidence. A merged phrase ("wah
+ * lau" -> walao) has the lowest confidence of its words.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +79,9 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 			c->speaker = spk[s].speaker;
 			snprintf(c->word, sizeof(c->word), "%s", target->word);
 			for (size_t i = 0; i < r.nwords; i++)
-				if (r.words[i].speaker == c->speaker && strcmp(r.words[i].text, c->word) == 0)
+				if (r.words[i].speaker == c->speaker &&
+				    strcmp(r.words[i].text, c->word) == 0 &&
+				    lexicon_counts(lex, c->word, r.words[i].confidence))
 					c->count++;
 		}
 	}

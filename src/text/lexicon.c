@@ -8,11 +8,22 @@
 
 #include "util/fs.h"
 
+/* One word of a "threshold" line, kept until the whole text is read. */
+struct lex_threshold {
+	char word[LEX_WORD_MAX];
+	double value;
+	unsigned line;
+};
+
 struct lexicon {
 	struct lex_target *targets;
 	size_t n_targets, cap_targets;
 	struct lex_correction *corrections;
 	size_t n_corrections, cap_corrections;
+	struct lex_threshold *thresholds; /* "threshold" lines, one per word named */
+	size_t n_thresholds, cap_thresholds;
+	double keyword_weight; /* 0 = not set */
+	unsigned keyword_weight_line;
 };
 
 /* The CMU en-us phone set of the pocketsphinx model, sorted for bsearch. */
@@ -44,6 +55,9 @@ typedef enum parley_err (*directive_fn)(struct parser *p);
 
 static enum parley_err parse_target(struct parser *p);
 static enum parley_err parse_correct(struct parser *p);
+static enum parley_err parse_threshold(struct parser *p);
+static int target_key_cmp(const void *key, const void *elem);
+static enum parley_err parse_keyword_weight(struct parser *p);
 
 static const struct {
 	const char *name;
@@ -51,6 +65,8 @@ static const struct {
 } directives[] = {
 	{"target", parse_target},
 	{"correct", parse_correct},
+	{"threshold", parse_threshold},
+	{"keyword_weight", parse_keyword_weight},
 };
 
 static enum parley_err fail_at(struct parser *p, unsigned line, enum parley_err code,
@@ -147,6 +163,21 @@ static struct lex_correction *new_correction(struct parser *p)
 	memset(c, 0, sizeof(*c));
 	c->line = p->line;
 	return c;
+}
+
+static struct lex_threshold *new_threshold(struct parser *p)
+{
+	struct lexicon *lex = p->lex;
+	if (lex->n_thresholds == lex->cap_thresholds) {
+		void *na = grow(lex->thresholds, &lex->cap_thresholds, sizeof(*lex->thresholds));
+		if (!na)
+			return NULL;
+		lex->thresholds = na;
+	}
+	struct lex_threshold *t = &lex->thresholds[lex->n_thresholds++];
+	memset(t, 0, sizeof(*t));
+	t->line = p->line;
+	return t;
 }
 
 /* ---- fields ---- */
@@ -305,6 +336,99 @@ static enum parley_err parse_correct(struct parser *p)
 	return PARLEY_OK;
 }
 
+/*
+ * A plain decimal number: digits, at most one '.', at least one digit,
+ * optionally followed by an exponent "e[-+]digits" (1e-5). No sign, no
+ * "inf"/"nan", no hex: parsed by hand so the locale plays no part.
+ */
+static bool parse_number(const char *s, double *out)
+{
+	double v = 0.0, scale = 1.0;
+	bool digits = false, dot = false;
+	size_t i = 0;
+	for (; s[i] && s[i] != 'e' && s[i] != 'E'; i++) {
+		if (s[i] == '.' && !dot) {
+			dot = true;
+		} else if (s[i] >= '0' && s[i] <= '9') {
+			digits = true;
+			if (dot) {
+				scale /= 10.0;
+				v += (s[i] - '0') * scale;
+			} else {
+				v = v * 10.0 + (s[i] - '0');
+			}
+		} else {
+			return false;
+		}
+	}
+	if (!digits)
+		return false;
+	if (s[i]) {
+		i++;
+		bool neg = s[i] == '-';
+		if (s[i] == '-' || s[i] == '+')
+			i++;
+		int e = 0;
+		size_t start = i;
+		for (; s[i] >= '0' && s[i] <= '9'; i++) {
+			if (e > 400)
+				return false;
+			e = e * 10 + (s[i] - '0');
+		}
+		if (s[i] || i == start)
+			return false;
+		for (int k = 0; k < e; k++)
+			v = neg ? v / 10.0 : v * 10.0;
+	}
+	*out = v;
+	return true;
+}
+
+/* "threshold VALUE WORD..." */
+static enum parley_err parse_threshold(struct parser *p)
+{
+	if (p->n_fields < 3)
+		return fail(p, PARLEY_ERR_INVALID,
+			    "'threshold' needs a value and at least one target word "
+			    "('threshold 0.3 lah lor')");
+	double v;
+	if (!parse_number(p->fields[1], &v) || v > 1.0)
+		return fail(p, PARLEY_ERR_INVALID,
+			    "threshold '%.40s' is not a number from 0 to 1 (like 0.25)", p->fields[1]);
+	for (size_t i = 2; i < p->n_fields; i++) {
+		char word[LEX_WORD_MAX];
+		enum parley_err rc = check_word(p, p->fields[i], "threshold word", word);
+		if (rc == PARLEY_OK)
+			rc = count_entry(p);
+		if (rc != PARLEY_OK)
+			return rc;
+		struct lex_threshold *t = new_threshold(p);
+		if (!t)
+			return fail(p, PARLEY_ERR_NOMEM, "out of memory");
+		memcpy(t->word, word, sizeof(word));
+		t->value = v;
+	}
+	return PARLEY_OK;
+}
+
+/* "keyword_weight VALUE" */
+static enum parley_err parse_keyword_weight(struct parser *p)
+{
+	if (p->n_fields != 2)
+		return fail(p, PARLEY_ERR_INVALID, "'keyword_weight' needs exactly one value");
+	double v;
+	if (!parse_number(p->fields[1], &v) || !(v > 0.0 && v < 1.0))
+		return fail(p, PARLEY_ERR_INVALID,
+			    "keyword weight '%.40s' is not a number between 0 and 1 (like 1e-5 or 0.01)",
+			    p->fields[1]);
+	if (p->lex->keyword_weight_line)
+		return fail(p, PARLEY_ERR_INVALID, "keyword_weight is set again (first at line %u)",
+			    p->lex->keyword_weight_line);
+	p->lex->keyword_weight = v;
+	p->lex->keyword_weight_line = p->line;
+	return PARLEY_OK;
+}
+
 /* ---- lines ---- */
 
 /* Copy one line (without its end) into p->buf as NUL-separated fields,
@@ -370,7 +494,9 @@ static enum parley_err parse_line(struct parser *p, const char *s, size_t len)
 		if (strcmp(p->fields[0], directives[i].name) == 0)
 			return directives[i].parse(p);
 	}
-	return fail(p, PARLEY_ERR_INVALID, "unknown directive '%.40s' (expected 'target' or 'correct')",
+	return fail(p, PARLEY_ERR_INVALID,
+		    "unknown directive '%.40s' (expected 'target', 'correct', 'threshold' or "
+		    "'keyword_weight')",
 		    p->fields[0]);
 }
 
@@ -404,6 +530,15 @@ static int correction_cmp(const void *a, const void *b)
 {
 	const struct lex_correction *x = a, *y = b;
 	int c = phrase_cmp(x, y);
+	if (c)
+		return c;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+static int threshold_cmp(const void *a, const void *b)
+{
+	const struct lex_threshold *x = a, *y = b;
+	int c = strcmp(x->word, y->word);
 	if (c)
 		return c;
 	return (x->line > y->line) - (x->line < y->line);
@@ -462,8 +597,31 @@ static enum parley_err check_entries(struct parser *p)
 				 b->from[0], t->line, b->to);
 		}
 	}
+	if (lex->n_thresholds)
+		qsort(lex->thresholds, lex->n_thresholds, sizeof(*lex->thresholds), threshold_cmp);
+	for (size_t i = 0; i < lex->n_thresholds; i++) {
+		const struct lex_threshold *b = &lex->thresholds[i];
+		if (worst_line && b->line >= worst_line)
+			continue;
+		if (i > 0 && strcmp(lex->thresholds[i - 1].word, b->word) == 0) {
+			worst_line = b->line;
+			snprintf(msg, sizeof(msg), "threshold of '%s' is set again (first at line %u)",
+				 b->word, lex->thresholds[i - 1].line);
+		} else if (!lexicon_find_target(lex, b->word)) {
+			worst_line = b->line;
+			snprintf(msg, sizeof(msg),
+				 "threshold for '%s', which is not a target (declare it with 'target')",
+				 b->word);
+		}
+	}
 	if (worst_line)
 		return fail_at(p, worst_line, PARLEY_ERR_INVALID, "%s", msg);
+	for (size_t i = 0; i < lex->n_thresholds; i++) {
+		struct lex_target *t = bsearch(lex->thresholds[i].word, lex->targets, lex->n_targets,
+					       sizeof(*lex->targets), target_key_cmp);
+		if (t)
+			t->threshold = lex->thresholds[i].value;
+	}
 	return PARLEY_OK;
 }
 
@@ -539,6 +697,7 @@ void lexicon_free(struct lexicon *lex)
 		return;
 	free(lex->targets);
 	free(lex->corrections);
+	free(lex->thresholds);
 	free(lex);
 }
 
@@ -550,6 +709,17 @@ size_t lexicon_target_count(const struct lexicon *lex)
 const struct lex_target *lexicon_target_at(const struct lexicon *lex, size_t i)
 {
 	return lex && i < lex->n_targets ? &lex->targets[i] : NULL;
+}
+
+double lexicon_keyword_weight(const struct lexicon *lex)
+{
+	return lex ? lex->keyword_weight : 0.0;
+}
+
+bool lexicon_counts(const struct lexicon *lex, const char *word, float conf)
+{
+	const struct lex_target *t = lexicon_find_target(lex, word);
+	return t && (double)conf >= t->threshold;
 }
 
 size_t lexicon_correction_count(const struct lexicon *lex)

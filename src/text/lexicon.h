@@ -10,13 +10,16 @@
  *   size_t n = lexicon_apply(lex, toks, ntoks, NULL);   // "wah" "lau" -> "walao"
  *   lexicon_free(lex);
  *
- * FILE FORMAT (version 1; plain ASCII, one entry per line)
+ * FILE FORMAT (version 2; plain ASCII, one entry per line; every version 1
+ * file is a valid version 2 file and means the same)
  *
- *   # parley lexicon v1
+ *   # parley lexicon v2
  *   target lah     L AA | L AH             # a word and its pronunciations
  *   target shiok   SH IY AO K | SH Y AO K
  *   correct la         => lah              # one word -> one word
  *   correct wah lau    => walao            # a phrase of 2..4 words -> one word
+ *   threshold 0.3 lah                      # v2: count lah only at confidence >= 0.3
+ *   keyword_weight 0.01                    # v2: the recogniser's keyword LM weight
  *
  *   - '#' starts a comment that runs to the end of the line; blank lines are
  *     ignored; fields are separated by spaces or tabs; CRLF line ends are
@@ -39,15 +42,25 @@
  *     for). Corrections are applied in one left-to-right pass, longest
  *     phrase first, and never chain (the output of one rule is not matched
  *     again).
+ *   - "threshold VALUE WORD..." (v2) sets the counting threshold of each
+ *     WORD, which must be a target (declared anywhere in the file) and may
+ *     get a threshold once. VALUE is a plain decimal from 0 to 1 ("0.25",
+ *     "1e-2"; no sign). A target said with a recogniser confidence (word
+ *     posterior) below its threshold stays in the transcript but is not
+ *     counted (lexicon_counts()); targets without a threshold line use 0,
+ *     i.e. every occurrence counts, as in v1.
+ *   - "keyword_weight VALUE" (v2, at most once) is the interpolation weight
+ *     of the target-word language model in the recogniser, 0 < VALUE < 1
+ *     (see src/engines/pocketsphinx.h); without it the engine's default.
  *
  * LIMITS: LEXICON_MAX_BYTES bytes of text, LEXICON_LINE_MAX bytes per line,
- * LEXICON_MAX_ENTRIES target + correct lines, and the LEX_* sizes below.
- * Exceeding any of them is PARLEY_ERR_TOO_LARGE; malformed input is
+ * LEXICON_MAX_ENTRIES target + correct lines + threshold words, and the
+ * LEX_* sizes below. Exceeding any of them is PARLEY_ERR_TOO_LARGE; malformed input is
  * PARLEY_ERR_INVALID. Every message starts "source:line: " and says what is
  * wrong ("singlish.lex:12: phone 'AH0' has a stress digit; write 'AH'").
- * Errors are reported for the first bad line; repeated entries and
- * corrected targets are found after the whole text is read (earliest line
- * first).
+ * Errors are reported for the first bad line; repeated entries, corrected
+ * targets, repeated thresholds and thresholds of non-targets are found after
+ * the whole text is read (earliest line first).
  *
  * A parsed lexicon is immutable: any number of threads may read one
  * concurrently. Parsing keeps no global state.
@@ -80,6 +93,8 @@ struct lex_target {
 	size_t n_prons;                          /* 1..LEX_PRONS_MAX */
 	char prons[LEX_PRONS_MAX][LEX_PRON_MAX]; /* "SH IY AO K": single spaces */
 	unsigned line;                           /* line in the source text */
+	double threshold;                        /* 0..1: lowest confidence that is
+						    counted (0 = all; "threshold" lines) */
 };
 
 struct lex_correction {
@@ -126,6 +141,15 @@ void lexicon_free(struct lexicon *lex);
  * targets; an index out of range: NULL. */
 size_t lexicon_target_count(const struct lexicon *lex);
 const struct lex_target *lexicon_target_at(const struct lexicon *lex, size_t i);
+
+/* The "keyword_weight" of the text, or 0 when it sets none (the recogniser
+ * then uses its own default). 0 < weight < 1 otherwise. NULL lex: 0. */
+double lexicon_keyword_weight(const struct lexicon *lex);
+
+/* Is `word` (any case) a target said with confidence `conf` at or above its
+ * threshold, i.e. one occurrence to count? False for non-targets and NULL
+ * lex/word. */
+bool lexicon_counts(const struct lexicon *lex, const char *word, float conf);
 
 /* Corrections ordered by first word, longer phrases first. */
 size_t lexicon_correction_count(const struct lexicon *lex);

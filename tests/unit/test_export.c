@@ -12,6 +12,7 @@
 
 #include "core/export.h"
 #include "store/store.h"
+#include "text/lexicon.h"
 #include "util/fs.h"
 
 static void test_timestamps(void **state)
@@ -72,7 +73,11 @@ static void test_formats(void **state)
 	assert_int_equal(store_lease_next(st, batch, "h:1", 60, NULL, &r, &found, &err), PARLEY_OK);
 	assert_int_equal(store_recording_finish(st, rec, "h:1", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
 	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
-	struct export_params p = {out, data, "{\"stt\":\"test\"}"};
+	/* The lexicon marks target words "counted" by its thresholds. */
+	static const char lex_text[] = "target lah L AA\ntarget walao W AA L AW\nthreshold 0.65 lah\n";
+	struct lexicon *lex = NULL;
+	assert_int_equal(lexicon_parse(lex_text, strlen(lex_text), "t.lex", &lex, &err), PARLEY_OK);
+	struct export_params p = {out, data, "{\"stt\":\"test\"}", lex};
 	assert_int_equal(export_recording(st, &p, &r, &err), PARLEY_OK);
 	assert_int_equal(export_summary(st, &p, batch, &err), PARLEY_OK);
 	char rdir[400];
@@ -105,7 +110,12 @@ static void test_formats(void **state)
 	json_t *root = json_loads(js, 0, &jerr);
 	assert_non_null(root);
 	assert_string_equal(json_string_value(json_object_get(root, "name")), "call, one");
-	assert_int_equal(json_array_size(json_object_get(root, "words")), 4);
+	json_t *jw = json_object_get(root, "words");
+	assert_int_equal(json_array_size(jw), 4);
+	assert_null(json_object_get(json_array_get(jw, 0), "counted")); /* hello: not a target */
+	assert_true(json_is_true(json_object_get(json_array_get(jw, 1), "counted")));  /* lah 0.8 */
+	assert_true(json_is_true(json_object_get(json_array_get(jw, 2), "counted")));  /* walao 0.7 */
+	assert_true(json_is_false(json_object_get(json_array_get(jw, 3), "counted"))); /* lah 0.6 */
 	assert_int_equal(json_array_size(json_object_get(root, "speakers")), 2);
 	json_t *c2 = json_object_get(json_object_get(root, "counts"), "speaker-2");
 	assert_int_equal(json_integer_value(json_object_get(c2, "walao")), 1);
@@ -113,6 +123,7 @@ static void test_formats(void **state)
 	json_decref(root);
 	free(js);
 	store_close(st);
+	lexicon_free(lex);
 	fs_remove_tree(dir, NULL);
 }
 

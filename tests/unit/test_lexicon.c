@@ -75,6 +75,51 @@ static void test_valid_file(void **state)
 	lexicon_free(lex);
 }
 
+static void test_thresholds(void **state)
+{
+	(void)state;
+	/* v2 lines; thresholds may come before the target they name. */
+	const char *text = "# parley lexicon v2\n"
+			   "threshold 0.25 lah\tshiok # particles and more\n"
+			   "target lah L AA | L AH\n"
+			   "target shiok SH IY AO K\n"
+			   "target walao W AA L AW\n"
+			   "target lor L AO\n"
+			   "threshold 1e-1 LOR\n"
+			   "threshold 1 walao\n"
+			   "keyword_weight 1e-2\n"
+			   "correct lo => lor\n";
+	struct lexicon *lex = parse_ok(text);
+	assert_int_equal(lexicon_target_count(lex), 4);
+	assert_int_equal(lexicon_correction_count(lex), 1);
+	assert_float_equal(lexicon_find_target(lex, "lah")->threshold, 0.25, 1e-12);
+	assert_float_equal(lexicon_find_target(lex, "shiok")->threshold, 0.25, 1e-12);
+	assert_float_equal(lexicon_find_target(lex, "lor")->threshold, 0.1, 1e-12);
+	assert_float_equal(lexicon_find_target(lex, "walao")->threshold, 1.0, 1e-12);
+	assert_float_equal(lexicon_keyword_weight(lex), 0.01, 1e-15);
+
+	/* The filter: at or above the threshold counts; non-targets never. */
+	assert_true(lexicon_counts(lex, "lah", 0.25f));
+	assert_true(lexicon_counts(lex, "LAH", 0.9f));
+	assert_false(lexicon_counts(lex, "lah", 0.2f));
+	assert_true(lexicon_counts(lex, "lor", 0.1f));
+	assert_false(lexicon_counts(lex, "lor", 0.05f));
+	assert_true(lexicon_counts(lex, "walao", 1.0f));
+	assert_false(lexicon_counts(lex, "walao", 0.99f));
+	assert_false(lexicon_counts(lex, "lo", 1.0f));
+	assert_false(lexicon_counts(lex, NULL, 1.0f));
+	assert_false(lexicon_counts(NULL, "lah", 1.0f));
+	lexicon_free(lex);
+
+	/* v1 text: no thresholds (every occurrence counts), no weight. */
+	lex = parse_ok("target lah L AA\ncorrect la => lah\n");
+	assert_float_equal(lexicon_find_target(lex, "lah")->threshold, 0.0, 0.0);
+	assert_true(lexicon_counts(lex, "lah", 0.0f));
+	assert_float_equal(lexicon_keyword_weight(lex), 0.0, 0.0);
+	assert_float_equal(lexicon_keyword_weight(NULL), 0.0, 0.0);
+	lexicon_free(lex);
+}
+
 static void test_empty_text(void **state)
 {
 	(void)state;
@@ -132,6 +177,34 @@ static const struct bad_case bad_cases[] = {
 	 "t.lex:1: 'lah' is a target (line 2)"},
 	{"target lah L AA\x01\n", PARLEY_ERR_INVALID, "control byte 0x01 at column 16"},
 	{"target lah L AA\rx\n", PARLEY_ERR_INVALID, "control byte 0x0D"},
+	/* v2: threshold and keyword_weight */
+	{"target lah L AA\nthreshold 0.3\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: 'threshold' needs a value and at least one target word"},
+	{"target lah L AA\nthreshold lah 0.3\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: threshold 'lah' is not a number from 0 to 1"},
+	{"target lah L AA\nthreshold 1.5 lah\n", PARLEY_ERR_INVALID, "'1.5' is not a number from 0 to 1"},
+	{"target lah L AA\nthreshold -0.1 lah\n", PARLEY_ERR_INVALID, "'-0.1' is not a number"},
+	{"target lah L AA\nthreshold 0.3x lah\n", PARLEY_ERR_INVALID, "'0.3x' is not a number"},
+	{"target lah L AA\nthreshold . lah\n", PARLEY_ERR_INVALID, "'.' is not a number"},
+	{"target lah L AA\nthreshold 1e lah\n", PARLEY_ERR_INVALID, "'1e' is not a number"},
+	{"target lah L AA\nthreshold nan lah\n", PARLEY_ERR_INVALID, "'nan' is not a number"},
+	{"target lah L AA\nthreshold 0.3 l@h\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: threshold word 'l@h' has the character '@'"},
+	{"target lah L AA\nthreshold 0.3 lor\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: threshold for 'lor', which is not a target"},
+	{"threshold 0.3 lah\ntarget lah L AA\nthreshold 0.2 LAH\n", PARLEY_ERR_INVALID,
+	 "t.lex:3: threshold of 'lah' is set again (first at line 1)"},
+	{"target lah L AA\nthreshold 0.3 lah lah\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: threshold of 'lah' is set again (first at line 2)"},
+	{"target lah L AA\nthreshold 0.3 lor\ncorrect lah => la\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: threshold for 'lor'"},
+	{"keyword_weight\n", PARLEY_ERR_INVALID, "t.lex:1: 'keyword_weight' needs exactly one value"},
+	{"keyword_weight 0.1 0.2\n", PARLEY_ERR_INVALID, "needs exactly one value"},
+	{"keyword_weight 0\n", PARLEY_ERR_INVALID, "keyword weight '0' is not a number between 0 and 1"},
+	{"keyword_weight 1\n", PARLEY_ERR_INVALID, "keyword weight '1' is not"},
+	{"keyword_weight 1e-999\n", PARLEY_ERR_INVALID, "keyword weight '1e-999' is not"},
+	{"keyword_weight 0.1\n\nkeyword_weight 0.2\n", PARLEY_ERR_INVALID,
+	 "t.lex:3: keyword_weight is set again (first at line 1)"},
 };
 
 static void check_bad(const char *text, size_t len, enum parley_err code, const char *msg)
@@ -341,6 +414,18 @@ static void test_default_lexicon(void **state)
 		if (!lexicon_is_target(lex, c->to))
 			fail_msg("correction at line %u produces non-target '%s'", c->line, c->to);
 	}
+	/* v2: the measured keyword weight, and a counting threshold on every
+	 * target but meh and sia (right even at low confidence). */
+	assert_float_equal(lexicon_keyword_weight(lex), 0.01, 1e-12);
+	for (size_t i = 0; i < lexicon_target_count(lex); i++) {
+		const struct lex_target *t = lexicon_target_at(lex, i);
+		bool none = strcmp(t->word, "meh") == 0 || strcmp(t->word, "sia") == 0;
+		if (none != (t->threshold == 0.0) || t->threshold > 0.5)
+			fail_msg("target '%s' has threshold %g", t->word, t->threshold);
+	}
+	assert_false(lexicon_counts(lex, "lor", 0.29f));
+	assert_true(lexicon_counts(lex, "lor", 0.3f));
+	assert_true(lexicon_counts(lex, "meh", 0.0f));
 	lexicon_free(lex);
 }
 
@@ -368,6 +453,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_file),
 		cmocka_unit_test(test_empty_text),
+		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_line_too_long),
