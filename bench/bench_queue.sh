@@ -181,8 +181,8 @@ run_parley() {  # BACKEND: sqlite | pg | pg+redis
 import json, sys
 b, n, t0, t1, t2, done, effects, events = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:6]), *map(int, sys.argv[6:9])
 fsync = {"sqlite": "SQLite WAL, synchronous=NORMAL (each commit survives a killed process; fsync at checkpoints)",
-         "pg": "PostgreSQL, synchronous_commit=on (fsync per commit, group commit)",
-         "pg+redis": "PostgreSQL, synchronous_commit=on; Redis queue without persistence (rebuilt from the store)"}[b]
+         "pg": "PostgreSQL: every stage commit synchronous (fsync, group commit); lease, finish and log writes relaxed (redone if lost)",
+         "pg+redis": "PostgreSQL as pg; Redis queue without persistence (rebuilt from the store)"}[b]
 print(json.dumps({"peer": "parley", "backend": b, "n": effects, "recordings": n,
                   "enqueue_per_s": n / (t1 - t0), "drain_per_s": effects / (t2 - t1),
                   "recordings_per_s": done / (t2 - t1), "left": n - done,
