@@ -550,16 +550,7 @@ enum parley_err store_leasable_each(struct store *st, size_t limit,
 enum parley_err store_lease_renew(struct store *st, int64_t rec_id, const char *owner,
 				  double lease_seconds, struct parley_error *err)
 {
-	int64_t changes = 0;
-	enum parley_err rc = q_exec(st, &changes, err, "UPDATE recordings SET lease_expires = ?3"
-				    " WHERE id = ?1 AND lease_owner = ?2", "itd", rec_id, owner,
-				    time_wall() + lease_seconds);
-	if (rc)
-		return rc;
-	if (changes != 1)
-		return parley_error_set(err, PARLEY_ERR_BUSY, "lease on recording %lld was lost to another worker",
-					(long long)rec_id);
-	return PARLEY_OK;
+	return store_lease_advance(st, rec_id, owner, lease_seconds, NULL, err);
 }
 
 enum parley_err store_lease_advance(struct store *st, int64_t rec_id, const char *owner,
