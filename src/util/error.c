@@ -23,6 +23,8 @@ static const struct {
 	[PARLEY_ERR_EMPTY] = {"empty", "no audio or no speech", false},
 	[PARLEY_ERR_INTERNAL] = {"internal", "internal error", false},
 	[PARLEY_ERR_UNAVAILABLE] = {"unavailable", "server unavailable", true},
+	[PARLEY_ERR_CONFLICT] = {"conflict", "conflicts with the current state", false},
+	[PARLEY_ERR_UNAUTHORIZED] = {"unauthorized", "missing or invalid credentials", false},
 };
 
 static bool code_valid(enum parley_err code)

@@ -32,6 +32,8 @@ enum parley_err {
 	PARLEY_ERR_INTERNAL = 12, /* a bug: an invariant did not hold */
 	PARLEY_ERR_UNAVAILABLE = 13, /* a server (store, queue) cannot be reached (transient;
 	                              * not the recording's fault: costs it no attempt) */
+	PARLEY_ERR_CONFLICT = 14, /* the request clashes with the current state (HTTP 409) */
+	PARLEY_ERR_UNAUTHORIZED = 15, /* no valid credentials (HTTP 401) */
 	PARLEY_ERR_COUNT_
 };
 

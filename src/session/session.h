@@ -1,0 +1,158 @@
+/*
+ * session.h — the sessions domain behind `parley serve`: users and their
+ * tokens, sessions, uploaded chunks, ending (which queues processing),
+ * speakers, claims, results and the leaderboard. No HTTP here: the web layer
+ * (src/web/) parses requests, calls these functions and maps the error code
+ * to a status (docs/api.md). Views are returned as jansson objects in the
+ * exact shapes of docs/api.md; the caller owns them (json_decref).
+ *
+ *   struct session_user u;
+ *   if (session_user_auth(st, token, &u, &err)) → 401
+ *   json_t *s = NULL;
+ *   session_create(&ctx, &u, "friday chat", &s, &err);     // 201
+ *   session_chunk_put(&ctx, &u, id, 0, body, len, &chunk, &err);
+ *   session_end(&ctx, &u, id, &s, &err);                   // 202, queues the recording
+ *
+ * Storage: tables users, sessions, session_members, chunks, claims
+ * (migration 3). Chunk bytes live in data_dir/sessions/<id>/chunks/<seq>;
+ * the row is written after the file (fs_write_atomic), so a row always has
+ * its file. Ending writes data_dir/sessions/<id>/audio.chunks (a manifest the
+ * decode stage concatenates, see stages/decode.c) and adds a batch of kind
+ * "session" named "session:<id>" with one recording whose source is that
+ * manifest, in one transaction with the status change.
+ *
+ * Visibility: a session the user may not see (not owner, participant or
+ * admin) is PARLEY_ERR_NOT_FOUND with the same message as a missing one.
+ * Errors: INVALID (bad id/seq/code/field), NOT_FOUND, CONFLICT (seq reused
+ * with other bytes, upload after end, end twice, end without chunks, claim
+ * taken, claim before ready), UNAUTHORIZED (unknown token), AUDIO/EMPTY (a
+ * chunk that is not audio), TOO_LARGE, STORE/UNAVAILABLE (the store).
+ * Thread-safety: none inside; each server thread uses its own struct store.
+ */
+#ifndef PARLEY_SESSION_SESSION_H
+#define PARLEY_SESSION_SESSION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/error.h"
+
+#define SESSION_ID_LEN 20        /* [a-z2-7] */
+#define SESSION_JOIN_CODE_LEN 6  /* [A-HJ-NP-Z2-9] */
+#define SESSION_SEQ_MAX 99999
+#define SESSION_USER_NAME_MAX 64 /* [A-Za-z0-9._-], 1..63 chars */
+#define SESSION_TOKEN_LEN 43     /* "pt_" + 40 hex chars (160 random bits) */
+
+struct session_user {
+	int64_t id;
+	char name[SESSION_USER_NAME_MAX];
+	bool admin;
+};
+
+/* What every call needs: a store connection (one per thread) and the data
+ * directory chunks and samples live under. */
+struct session_ctx {
+	struct store *store;
+	const char *data_dir;
+	/* Optional: called after session_end committed, with the new recording,
+	 * to push it on a Redis queue (NULL with the store queue). */
+	enum parley_err (*on_queued)(void *ud, int64_t batch_id, int64_t rec_id,
+				     struct parley_error *err);
+	void *ud;
+};
+
+/* --- ids (pure; used by the router before anything touches a file) --- */
+bool session_id_valid(const char *id);
+bool session_join_code_valid(const char *code);
+bool session_user_name_valid(const char *name);
+
+/* --- users --- */
+
+/* Add a user; fills token[size] (>= SESSION_TOKEN_LEN + 1) with a new random
+ * token, stored only as its SHA-256. CONFLICT when the name is taken. */
+enum parley_err session_user_add(struct store *st, const char *name, bool admin, char *token,
+				 size_t size, struct parley_error *err);
+/* The user a token belongs to; UNAUTHORIZED when none. */
+enum parley_err session_user_auth(struct store *st, const char *token, struct session_user *out,
+				  struct parley_error *err);
+
+/* --- sessions --- */
+
+/* New session owned by u (title may be NULL, at most 200 bytes); *out is
+ * the session view with its join_code. */
+enum parley_err session_create(const struct session_ctx *c, const struct session_user *u,
+			       const char *title, json_t **out, struct parley_error *err);
+/* Sessions u may see, newest first: {"sessions":[…]}. */
+enum parley_err session_list(const struct session_ctx *c, const struct session_user *u,
+			     json_t **out, struct parley_error *err);
+/* The session view (docs/api.md), with per-stage status once ended. */
+enum parley_err session_get(const struct session_ctx *c, const struct session_user *u,
+			    const char *id, json_t **out, struct parley_error *err);
+/* Become a participant with the join code (wrong code: NOT_FOUND). Joining
+ * again, or as the owner, is a no-op. */
+enum parley_err session_join(const struct session_ctx *c, const struct session_user *u,
+			     const char *id, const char *code, json_t **out,
+			     struct parley_error *err);
+
+struct session_chunk {
+	int seq;
+	size_t bytes;
+	char sha256[65];
+	double duration; /* seconds of audio in the chunk */
+	bool created;    /* false: the same bytes were already stored (idempotent) */
+};
+/* Store chunk seq of session id (owner or participant). The bytes are
+ * decoded first: not audio → AUDIO/EMPTY with the decoder's sentence.
+ * Same seq, same SHA-256 → OK with created=false; other bytes → CONFLICT.
+ * After end → CONFLICT. */
+enum parley_err session_chunk_put(const struct session_ctx *c, const struct session_user *u,
+				  const char *id, int seq, const void *body, size_t len,
+				  struct session_chunk *out, struct parley_error *err);
+
+/* End the session: CONFLICT when already ended or without chunks. Queues
+ * processing (batch + recording, see above) and returns the session view
+ * with status "processing" and its gaps. */
+enum parley_err session_end(const struct session_ctx *c, const struct session_user *u,
+			    const char *id, json_t **out, struct parley_error *err);
+
+/* --- speakers, samples, claims --- */
+
+/* {"status":…,"speakers":[…]} (empty until ready_for_claiming). */
+enum parley_err session_speakers(const struct session_ctx *c, const struct session_user *u,
+				 const char *id, json_t **out, struct parley_error *err);
+/* Path of speaker n's sample WAV (n from 1). CONFLICT before ready,
+ * NOT_FOUND for a speaker that does not exist. */
+enum parley_err session_sample_path(const struct session_ctx *c, const struct session_user *u,
+				    const char *id, int speaker, char *path, size_t size,
+				    struct parley_error *err);
+/* Claim speaker n for u; CONFLICT when another user holds it or u holds
+ * another speaker of this session; claiming one's own again is a no-op.
+ * *out is the speakers view. */
+enum parley_err session_claim(const struct session_ctx *c, const struct session_user *u,
+			      const char *id, int speaker, json_t **out, struct parley_error *err);
+/* Drop the claim on speaker n: NOT_FOUND when unclaimed, CONFLICT when it is
+ * another user's (unless u is admin). */
+enum parley_err session_unclaim(const struct session_ctx *c, const struct session_user *u,
+				const char *id, int speaker, json_t **out,
+				struct parley_error *err);
+
+/* --- results --- */
+
+/* Counts per speaker and per claimed user (docs/api.md). */
+enum parley_err session_results(const struct session_ctx *c, const struct session_user *u,
+				const char *id, json_t **out, struct parley_error *err);
+
+struct session_leaderboard_query {
+	const char *word; /* NULL: every target word */
+	double since;     /* epoch seconds; 0: all time (sessions ended at or after) */
+	int limit;        /* 1..1000, default 50 */
+};
+/* Users ranked by the counts of their claimed speakers. */
+enum parley_err session_leaderboard(const struct session_ctx *c,
+				    const struct session_leaderboard_query *q, json_t **out,
+				    struct parley_error *err);
+
+#endif
