@@ -313,13 +313,19 @@ TP=$("$PARLEY" user add pat "${S[@]}" 2>/dev/null)
 start_server "$TMP/serve-pg.log" --no-workers "${S[@]}" ||
   { notok "serve --no-workers on PostgreSQL + Redis starts"; exit 0; }
 ok "serve --no-workers on PostgreSQL + Redis starts"
-"$PARLEY" worker --wait -j 1 "${S[@]}" -q >"$TMP/worker-pg.log" 2>&1 &
-WORKER_PID=$!
 req pcreate POST /v1/sessions -H "$(auth "$TP")" >/dev/null
 PSID=$(js pcreate .id)
 SID=$PSID
 check "[pg] a chunk is stored (201)" is "$(put_chunk p0 0 "$A/c0.wav" "$TP")" 201
 check "[pg] end is 202" is "$(req pend POST "/v1/sessions/$PSID/end" -H "$(auth "$TP")")" 202
+# No worker runs yet: the entry in Redis was pushed by the server itself.
+hp=${PARLEY_TEST_REDIS_URL#redis://}; hp=${hp%%/*}
+ready=$(redis-cli -h "${hp%%:*}" -p "${hp##*:}" --scan --pattern "t_${RUN_ID}:ready:*" | head -1)
+n=$([ -n "$ready" ] && redis-cli -h "${hp%%:*}" -p "${hp##*:}" llen "$ready")
+check "[pg] ending pushed the recording to the Redis queue (${ready:-no ready list}: ${n:-0})" \
+  test "${n:-0}" -ge 1
+"$PARLEY" worker --wait -j 1 "${S[@]}" -q >"$TMP/worker-pg.log" 2>&1 &
+WORKER_PID=$!
 for ((i = 0; i < PROC_LIMIT; i++)); do
   req ppoll GET "/v1/sessions/$PSID" -H "$(auth "$TP")" >/dev/null
   status=$(js ppoll .status)
@@ -333,3 +339,6 @@ check "[pg] speakers are listed" \
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; st=$?; SERVER_PID=
 check "[pg] SIGTERM stops the server with status 0" test $st -eq 0
 kill -TERM "$WORKER_PID"; wait "$WORKER_PID"; WORKER_PID=
+hp=${PARLEY_TEST_REDIS_URL#redis://}; hp=${hp%%/*}
+redis-cli -h "${hp%%:*}" -p "${hp##*:}" --scan --pattern "t_${RUN_ID}:*" |
+  xargs -r redis-cli -h "${hp%%:*}" -p "${hp##*:}" del >/dev/null 2>&1
