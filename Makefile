@@ -6,6 +6,7 @@
 #   make bench      10-minute generated conversation: RTF per stage, peak RSS
 #   make bench-accuracy  DER, speaker count, WER, keyword F1 on generated sets (ACC_N per condition) and real recordings
 #   make bench-queue  queue throughput beside Celery, RQ, BullMQ, graphile-worker
+#   make bench-http   parley serve: req/s and p50/p99 for status polls and chunk uploads, 50 clients
 #   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
 #   make soak       the chaos test, 10x longer
 #   make lexicon    regenerate src/text/lexicon_singlish.c from data/lexicon/singlish.lex
@@ -49,7 +50,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench bench-accuracy bench-queue chaos soak clean tools lexicon
+.PHONY: all test unit fuzz bench bench-accuracy bench-queue bench-http chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -121,6 +122,16 @@ bench-accuracy: $(BUILD)/parley
 # Celery, RQ, BullMQ and graphile-worker doing the same no-op jobs (not a test)
 bench-queue: $(BUILD)/parley
 	bash bench/bench_queue.sh
+
+# parley serve under load: 50 clients polling status, then 50 uploading
+# chunks, while its worker processes sessions (loopback, ~1.5 min; not a test)
+$(BUILD)/bench/http_load: bench/http_load.c
+	@mkdir -p $(@D)
+	@echo "  CC $<"
+	@$(CC) -std=c17 -D_GNU_SOURCE -O2 $(WARN) -o $@ $< -lpthread
+
+bench-http: $(BUILD)/parley $(BUILD)/bench/http_load
+	bash bench/bench_http.sh
 
 # Workers killed with SIGKILL every 1-2 s during a 2,000-recording batch, on
 # SQLite, on PostgreSQL + Redis, and with both servers restarted mid-batch

@@ -86,6 +86,12 @@ int cli_queue_push_leasable(const char *who, const struct parley_config *cfg, st
 int cli_store_open(const char *who, const struct parley_config *cfg, bool create,
 		   struct store **st, char *data_dir, size_t size);
 
+/* `parley serve` and `parley user` share their default store: with no store
+ * configured, DATA/parley.db where DATA is the data directory (./parley-data
+ * when that is not configured either).
+ * Returns 0, or prints an error and returns 2. */
+int cli_serve_defaults(const char *who, struct parley_config *cfg);
+
 /* The usage checks of cli_store_open alone (a store is given; a server store
  * has --data), without touching the store: prints the error and returns 2,
  * or returns 0. */

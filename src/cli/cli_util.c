@@ -70,6 +70,20 @@ static bool target_is_url(const char *t)
 	return strstr(t, "://") != NULL;
 }
 
+int cli_serve_defaults(const char *who, struct parley_config *cfg)
+{
+	if (*cfg->store)
+		return 0;
+	if (!*cfg->data)
+		snprintf(cfg->data, sizeof(cfg->data), "parley-data");
+	if (snprintf(cfg->store, sizeof(cfg->store), "%s/parley.db", cfg->data) >=
+	    (int)sizeof(cfg->store)) {
+		fprintf(stderr, "%s: --data %s: path too long\n", who, cfg->data);
+		return 2;
+	}
+	return 0;
+}
+
 int cli_store_usage(const char *who, const struct parley_config *cfg)
 {
 	if (!*cfg->store) {

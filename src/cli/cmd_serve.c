@@ -223,11 +223,8 @@ int cmd_serve(int argc, char **argv)
 		return 2;
 	if (!*cfg.data)
 		snprintf(cfg.data, sizeof(cfg.data), "parley-data");
-	if (!*cfg.store && snprintf(cfg.store, sizeof(cfg.store), "%s/parley.db", cfg.data) >=
-				   (int)sizeof(cfg.store)) {
-		fprintf(stderr, "parley serve: --data %s: path too long\n", cfg.data);
+	if (cli_serve_defaults("parley serve", &cfg))
 		return 2;
-	}
 	struct parley_error err = {0};
 	if (!o.no_workers && engines_check_config(&wp.cfg, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley serve: %s\n", err.msg);

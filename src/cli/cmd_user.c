@@ -22,6 +22,8 @@ static const char user_usage[] =
 	"add: create a user of `parley serve` and print its token (once: only its\n"
 	"SHA-256 is stored). NAME is 1 to 63 characters of A-Z a-z 0-9 . _ -.\n"
 	"list: print every user, one a line: NAME and \"admin\" for admins.\n"
+	"With neither --store nor --data, the store of a plain `parley serve`:\n"
+	"./parley-data/parley.db; with --data DIR, DIR/parley.db (as serve).\n"
 	"A missing SQLite store is created by add.\n"
 	"\n"
 	"options:\n"
@@ -83,7 +85,7 @@ int cmd_user(int argc, char **argv)
 		return 2;
 	}
 	struct parley_config cfg;
-	if (cli_engine_config("parley user", &eo, &cfg))
+	if (cli_engine_config("parley user", &eo, &cfg) || cli_serve_defaults("parley user", &cfg))
 		return 2;
 	struct store *st = NULL;
 	char data[PARLEY_PATH_MAX];

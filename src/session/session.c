@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audio/decode.h"
 #include "audio/manifest.h"
@@ -428,6 +429,20 @@ static bool may_upload(enum session_role role)
 	return role == ROLE_OWNER || role == ROLE_PARTICIPANT;
 }
 
+/* The answer to an upload of a seq already stored with checksum sha: the
+ * same bytes are a no-op, others a conflict. */
+static enum parley_err chunk_repeat(const char *id, int seq, const char *sha, double duration,
+				    struct session_chunk *out, struct parley_error *err)
+{
+	if (strcmp(sha, out->sha256) != 0)
+		return parley_error_set(err, PARLEY_ERR_CONFLICT,
+					"chunk %d of session %s was already uploaded with different content",
+					seq, id);
+	out->created = false;
+	out->duration = duration;
+	return PARLEY_OK;
+}
+
 enum parley_err session_chunk_put(const struct session_ctx *c, const struct session_user *u,
 				  const char *id, int seq, const void *body, size_t len,
 				  struct session_chunk *out, struct parley_error *err)
@@ -450,7 +465,18 @@ enum parley_err session_chunk_put(const struct session_ctx *c, const struct sess
 	out->seq = seq;
 	out->bytes = len;
 	sha256_hex(body, len, out->sha256);
-	/* Decode first (the slow part, outside any transaction): audio or not? */
+	/* A retried upload of stored bytes is answered without decoding again
+	 * (checked once more under the lock below). */
+	char sha[65];
+	bool found = false, added = false;
+	size_t old_bytes = 0;
+	double old_duration = 0;
+	if ((rc = sstore_chunk_get(c->store, id, seq, sha, &old_bytes, &old_duration, &found, err)))
+		return rc;
+	if (found)
+		return chunk_repeat(id, seq, sha, old_duration, out, err);
+	/* Decode (is it audio? how long?) and write the bytes to a temporary
+	 * file, both outside any transaction: the slow parts. */
 	char name[80];
 	snprintf(name, sizeof(name), "chunk %d of session %s", seq, id);
 	struct audio_decode_params p = audio_decode_default_params();
@@ -459,18 +485,18 @@ enum parley_err session_chunk_put(const struct session_ctx *c, const struct sess
 		return rc;
 	out->duration = pcm_seconds(&pcm);
 	pcm_release(&pcm);
-
-	/* The session row is locked while the file and its row are written, so
-	 * two uploads of one seq (or an upload and the end) never interleave. */
-	char dir[PARLEY_PATH_MAX], path[PARLEY_PATH_MAX], file[32], sha[65];
+	char dir[PARLEY_PATH_MAX], path[PARLEY_PATH_MAX], tmp[PARLEY_PATH_MAX], file[32];
 	chunk_file(seq, file, sizeof(file));
 	if ((rc = session_path(c, id, "chunks", dir, sizeof(dir), err)) ||
 	    (rc = session_path(c, id, file, path, sizeof(path), err)) ||
-	    (rc = store_begin(c->store, err)))
+	    (rc = fs_mkdir_p(dir, err)) ||
+	    (rc = fs_write_temp(path, body, len, tmp, sizeof(tmp), err)))
 		return rc;
-	bool found = false, added = false;
-	size_t old_bytes = 0;
-	double old_duration = 0;
+
+	/* Under the session row's lock: the rename and the row, so two uploads
+	 * of one seq (or an upload and the end) never interleave. */
+	if ((rc = store_begin(c->store, err)))
+		goto fail_tmp;
 	if ((rc = sstore_session_get(c->store, id, true, &row, &found, err)) ||
 	    (rc = sstore_chunk_get(c->store, id, seq, sha, &old_bytes, &old_duration, &found, err)))
 		goto fail;
@@ -481,16 +507,10 @@ enum parley_err session_chunk_put(const struct session_ctx *c, const struct sess
 	}
 	if (found) {
 		store_rollback(c->store);
-		if (strcmp(sha, out->sha256) != 0)
-			return parley_error_set(err, PARLEY_ERR_CONFLICT,
-						"chunk %d of session %s was already uploaded with different content",
-						seq, id);
-		out->created = false;
-		out->duration = old_duration;
-		return PARLEY_OK;
+		unlink(tmp);
+		return chunk_repeat(id, seq, sha, old_duration, out, err);
 	}
-	if ((rc = fs_mkdir_p(dir, err)) || (rc = fs_write_atomic(path, body, len, err)) ||
-	    (rc = sstore_chunk_add(c->store, id, out, &added, err)))
+	if ((rc = fs_rename(tmp, path, err)) || (rc = sstore_chunk_add(c->store, id, out, &added, err)))
 		goto fail;
 	if (!added) {
 		rc = parley_error_set(err, PARLEY_ERR_BUSY, "chunk %d of session %s: concurrent upload",
@@ -503,6 +523,8 @@ enum parley_err session_chunk_put(const struct session_ctx *c, const struct sess
 	return PARLEY_OK;
 fail:
 	store_rollback(c->store);
+fail_tmp:
+	unlink(tmp);
 	return rc;
 }
 

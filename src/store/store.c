@@ -1227,6 +1227,32 @@ enum parley_err store_stage_counts(struct store *st, int64_t batch_id,
 	return rc;
 }
 
+enum parley_err store_stage_seconds(struct store *st, struct store_stage_seconds *out, size_t max,
+				    size_t *n, struct parley_error *err)
+{
+	*n = 0;
+	struct db_stmt *s;
+	enum parley_err rc = q_prepare(st, &s, err,
+		"SELECT stage, coalesce(sum(wall_seconds), 0), count(*) FROM stage_runs"
+		" WHERE status = 'done' GROUP BY stage ORDER BY stage", "");
+	if (rc)
+		return rc;
+	bool row;
+	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
+		if (*n >= max) {
+			rc = parley_error_set(err, PARLEY_ERR_TOO_LARGE, "more than %zu stages in the store",
+					      max);
+			break;
+		}
+		struct store_stage_seconds *o = &out[(*n)++];
+		snprintf(o->stage, sizeof(o->stage), "%s", db_column_text(s, 0));
+		o->sum = db_column_double(s, 1);
+		o->count = db_column_int(s, 2);
+	}
+	db_finalize(s);
+	return rc;
+}
+
 enum parley_err store_progress_get(struct store *st, int64_t batch_id, struct store_progress *p,
 				   struct parley_error *err)
 {

@@ -295,4 +295,14 @@ enum parley_err store_stage_counts(struct store *st, int64_t batch_id,
 enum parley_err store_progress_get(struct store *st, int64_t batch_id, struct store_progress *p,
 				   struct parley_error *err);
 
+/* Wall seconds of the done runs of each stage, over every batch (metrics). */
+struct store_stage_seconds {
+	char stage[STORE_STAGE_NAME_MAX];
+	double sum;
+	int64_t count;
+};
+/* Fills out[0..*n) (at most max rows, in stage-name order). */
+enum parley_err store_stage_seconds(struct store *st, struct store_stage_seconds *out, size_t max,
+				    size_t *n, struct parley_error *err);
+
 #endif

@@ -2,6 +2,7 @@
 #include "util/fs.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -127,6 +128,35 @@ static enum parley_err write_in_place(const char *path, const void *data, size_t
 	return rc;
 }
 
+enum parley_err fs_write_temp(const char *path, const void *data, size_t len, char *tmp,
+			      size_t size, struct parley_error *err)
+{
+	static atomic_ulong counter;
+	unsigned long k = atomic_fetch_add(&counter, 1);
+	int n = snprintf(tmp, size, "%s.tmp.%ld.%lu", path, (long)getpid(), k);
+	if (n < 0 || (size_t)n >= size)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "path too long: %s", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+	enum parley_err rc = write_all(fd, data, len, tmp, err);
+	if (rc == PARLEY_OK && fsync(fd) != 0)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot sync %s: %s", tmp, strerror(errno));
+	if (close(fd) != 0 && rc == PARLEY_OK)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close %s: %s", tmp, strerror(errno));
+	if (rc != PARLEY_OK)
+		unlink(tmp);
+	return rc;
+}
+
+enum parley_err fs_rename(const char *from, const char *to, struct parley_error *err)
+{
+	if (rename(from, to) != 0)
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot rename %s to %s: %s", from, to,
+					strerror(errno));
+	return PARLEY_OK;
+}
+
 enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
 				struct parley_error *err)
 {
@@ -137,21 +167,8 @@ enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
 		return write_in_place(path, data, len, err);
 	}
 	char tmp[PARLEY_PATH_MAX];
-	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "path too long: %s", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return parley_error_set(err, PARLEY_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-	enum parley_err rc = write_all(fd, data, len, tmp, err);
-	if (rc == PARLEY_OK && fsync(fd) != 0)
-		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot sync %s: %s", tmp, strerror(errno));
-	if (close(fd) != 0 && rc == PARLEY_OK)
-		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close %s: %s", tmp, strerror(errno));
-	if (rc == PARLEY_OK && rename(tmp, path) != 0)
-		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
-				      strerror(errno));
-	if (rc != PARLEY_OK)
+	enum parley_err rc = fs_write_temp(path, data, len, tmp, sizeof(tmp), err);
+	if (rc == PARLEY_OK && (rc = fs_rename(tmp, path, err)) != PARLEY_OK)
 		unlink(tmp);
 	return rc;
 }

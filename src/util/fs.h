@@ -26,9 +26,18 @@ enum parley_err fs_path_join(char *out, size_t size, const char *a, const char *
 enum parley_err fs_read_file(const char *path, size_t max, char **data, size_t *len,
 			     struct parley_error *err);
 
-/* Write data to path atomically: path.tmp.<pid> → fsync → rename. */
+/* Write data to path atomically: path.tmp.<pid>.<n> → fsync → rename. Safe
+ * from several threads at once (the temporary name is unique). */
 enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
 				struct parley_error *err);
+
+/* The two halves of fs_write_atomic, for callers that must rename under a
+ * lock but not write under it: write data to a new unique temporary file
+ * next to path, fsync'd (its name in tmp[size]; removed on failure) … */
+enum parley_err fs_write_temp(const char *path, const void *data, size_t len, char *tmp,
+			      size_t size, struct parley_error *err);
+/* … then rename it over path (or unlink it). */
+enum parley_err fs_rename(const char *from, const char *to, struct parley_error *err);
 
 /* Copy a file atomically (same contract as fs_write_atomic). */
 enum parley_err fs_copy_file(const char *from, const char *to, struct parley_error *err);

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/store_int.h"
 
 /* The statuses counted one by one; anything else is "other" (the last slot). */
 static const int counted_statuses[WEB_METRICS_STATUSES - 1] = {
@@ -67,28 +66,17 @@ static enum parley_err render_requests(struct web_metrics *m, const struct web_r
 	return rc;
 }
 
-/* Sum and count of the wall seconds of done stage runs, per stage. The
- * query belongs in the store (a store_stage_seconds() in store.h would
- * replace it); until then it goes through the store's statement helpers. */
+/* Sum and count of the wall seconds of done stage runs, per stage. */
 static enum parley_err render_stage_seconds(struct store *st, struct strbuf *sb,
 					    struct parley_error *err)
 {
-	struct db_stmt *s;
-	enum parley_err rc = store_sql_prepare(st, &s, err,
-		"SELECT stage, coalesce(sum(wall_seconds), 0), count(*) FROM stage_runs"
-		" WHERE status = 'done' GROUP BY stage ORDER BY stage", "");
-	if (rc)
-		return rc;
-	bool row;
-	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
-		const char *stage = db_column_text(s, 0);
+	struct store_stage_seconds rows[64];
+	size_t n = 0;
+	enum parley_err rc = store_stage_seconds(st, rows, sizeof(rows) / sizeof(rows[0]), &n, err);
+	for (size_t i = 0; !rc && i < n; i++)
 		rc = strbuf_addf(sb, "parley_stage_seconds_sum{stage=\"%s\"} %.3f\n"
-				 "parley_stage_seconds_count{stage=\"%s\"} %lld\n", stage,
-				 db_column_double(s, 1), stage, (long long)db_column_int(s, 2));
-		if (rc)
-			break;
-	}
-	db_finalize(s);
+				 "parley_stage_seconds_count{stage=\"%s\"} %lld\n", rows[i].stage,
+				 rows[i].sum, rows[i].stage, (long long)rows[i].count);
 	return rc;
 }
 
