@@ -167,6 +167,7 @@
   let pollGen = 0;          // bumps when the view changes: stale polls are ignored
   let results = null;
   const sampleUrls = new Map(); // "sessionId/speaker" -> blob URL
+  const speakerErrors = new Map(); // speaker number -> last claim error (current session)
 
   // ---- sign in / out --------------------------------------------------------
   function signedOut(message) {
@@ -286,6 +287,7 @@
       results = null;
       for (const url of sampleUrls.values()) URL.revokeObjectURL(url);
       sampleUrls.clear();
+      speakerErrors.clear();
       $('speakers').replaceChildren();
       show($('speakers-card'), false);
       show($('results'), false);
@@ -379,7 +381,8 @@
     const items = view.speakers.map((sp) => {
       const n = sp.speaker;
       const audio = h('audio', { controls: true, preload: 'auto', testid: `sample-${n}` });
-      const msg = h('p', { class: 'error-inline', testid: `speaker-error-${n}`, hidden: true });
+      const err = speakerErrors.get(n);
+      const msg = h('p', { class: 'error-inline', testid: `speaker-error-${n}`, hidden: !err }, err || '');
       attachSample(id, sp, audio, msg);
       const claimedBy = sp.claimed_by
         ? h('span', { testid: `claimed-by-${n}`, class: sp.mine ? 'mine' : '' }, sp.mine ? `claimed by you (${sp.claimed_by})` : `claimed by ${sp.claimed_by}`)
@@ -434,6 +437,7 @@
 
   async function claim(id, n, method, msg) {
     show(msg, false);
+    speakerErrors.clear();
     clearError();
     try {
       const view = await api(method, `${sessPath(id)}/speakers/${n}/claim`, method === 'POST' ? { json: {} } : {});
@@ -441,10 +445,11 @@
       notice(method === 'POST' ? `You claimed speaker ${n}.` : `Claim on speaker ${n} removed.`);
       await loadResults(id);
     } catch (e) {
+      speakerErrors.set(n, e.message);
       msg.textContent = e.message;
       show(msg, true);
       showError(e);
-      if (e.status === 409) loadSpeakers(id);
+      if (e.status === 409) await loadSpeakers(id); // someone else may have claimed it
     }
   }
 
@@ -560,6 +565,8 @@
         item.error = '';
         item.info = Number.isFinite(j.duration) ? `${j.duration.toFixed(1)} s` : '';
         item.blob = null; // uploaded: the server has it
+        // show the server's chunk count and audio length without waiting for the next poll
+        if (current && current.id === item.sessionId && current.status === 'recording') refreshSession(current.id, pollGen);
       } catch (e) {
         const st = e.status || 0;
         const retryable = st === 0 || st >= 500 || st === 408 || st === 429;
