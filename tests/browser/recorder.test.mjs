@@ -115,7 +115,7 @@ await step('launch chromium with the fake microphone', 'launch', async () => {
   // A phone-sized window: the page must work there.
   const ctx = await browser.newContext({ viewport: { width: 412, height: 915 }, deviceScaleFactor: 1 });
   page = await ctx.newPage();
-  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text().split('\n')[0]}`));
   page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
   page.setDefaultTimeout(30000);
   return `chromium ${browser.version()}`;
