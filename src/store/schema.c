@@ -112,6 +112,54 @@ const char *const store_migrations[] = {
 	"  owner TEXT NOT NULL,"
 	"  time @REAL@ NOT NULL);"
 	"CREATE INDEX test_effects_rec ON test_effects(recording_id, stage);",
+
+	/* 3: sessions behind `parley serve` (src/session/): users with hashed
+	 * tokens, live sessions, their participants, uploaded chunks and the
+	 * speakers people claim. A session's recording is an ordinary recording
+	 * of a batch of kind 'session'. */
+	"CREATE TABLE users ("
+	"  id @ID@,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  token_hash TEXT NOT NULL UNIQUE,"
+	"  admin INTEGER NOT NULL DEFAULT 0,"
+	"  created_at @REAL@ NOT NULL);"
+	"CREATE TABLE sessions ("
+	"  id TEXT PRIMARY KEY,"
+	"  owner_id @BIGINT@ NOT NULL REFERENCES users(id),"
+	"  title TEXT NOT NULL DEFAULT '',"
+	"  join_code TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'recording',"
+	"  batch_id @BIGINT@ REFERENCES batches(id),"
+	"  recording_id @BIGINT@ REFERENCES recordings(id),"
+	"  created_at @REAL@ NOT NULL,"
+	"  ended_at @REAL@,"
+	"  gaps TEXT NOT NULL DEFAULT '[]');"
+	"CREATE INDEX sessions_owner ON sessions(owner_id, created_at);"
+	/* the leaderboard's window: sessions ended at or after `since` */
+	"CREATE INDEX sessions_ended ON sessions(ended_at);"
+	"CREATE TABLE session_members ("
+	"  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	"  user_id @BIGINT@ NOT NULL REFERENCES users(id),"
+	"  joined_at @REAL@ NOT NULL,"
+	"  PRIMARY KEY (session_id, user_id));"
+	"CREATE INDEX session_members_user ON session_members(user_id);"
+	"CREATE TABLE chunks ("
+	"  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  bytes @BIGINT@ NOT NULL,"
+	"  sha256 TEXT NOT NULL,"
+	"  duration @REAL@ NOT NULL,"
+	"  created_at @REAL@ NOT NULL,"
+	"  PRIMARY KEY (session_id, seq));"
+	"CREATE TABLE claims ("
+	"  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+	"  speaker INTEGER NOT NULL,"
+	"  user_id @BIGINT@ NOT NULL REFERENCES users(id),"
+	"  created_at @REAL@ NOT NULL,"
+	"  PRIMARY KEY (session_id, speaker),"
+	"  UNIQUE (session_id, user_id));"
+	/* the leaderboard walks claims per user */
+	"CREATE INDEX claims_user ON claims(user_id, session_id);",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -20,9 +20,7 @@
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 
-struct store {
-	struct db *db;
-};
+#include "store/store_int.h"
 
 static const char *const status_names[] = {
 	[STORE_PENDING] = "pending", [STORE_RUNNING] = "running", [STORE_DONE] = "done",
@@ -77,17 +75,14 @@ static enum parley_err q_prepare(struct store *st, struct db_stmt **s, struct pa
 }
 
 /* Run a statement that returns no rows; *changes (if not NULL) = rows changed. */
-static enum parley_err q_exec(struct store *st, int64_t *changes, struct parley_error *err,
-			      const char *sql, const char *types, ...)
+static enum parley_err q_vexec(struct store *st, int64_t *changes, struct parley_error *err,
+			       const char *sql, const char *types, va_list ap)
 {
 	struct db_stmt *s;
 	enum parley_err rc = db_prepare(st->db, sql, &s, err);
 	if (rc)
 		return rc;
-	va_list ap;
-	va_start(ap, types);
 	q_bindv(s, types, ap);
-	va_end(ap);
 	bool row;
 	rc = db_step(s, &row, err);
 	while (rc == PARLEY_OK && row)
@@ -95,6 +90,40 @@ static enum parley_err q_exec(struct store *st, int64_t *changes, struct parley_
 	if (rc == PARLEY_OK && changes)
 		*changes = db_changes(s);
 	db_finalize(s);
+	return rc;
+}
+
+static enum parley_err q_exec(struct store *st, int64_t *changes, struct parley_error *err,
+			      const char *sql, const char *types, ...)
+{
+	va_list ap;
+	va_start(ap, types);
+	enum parley_err rc = q_vexec(st, changes, err, sql, types, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* store_int.h: the same helpers for the store's other modules. */
+enum parley_err store_sql_prepare(struct store *st, struct db_stmt **s, struct parley_error *err,
+				  const char *sql, const char *types, ...)
+{
+	enum parley_err rc = db_prepare(st->db, sql, s, err);
+	if (rc)
+		return rc;
+	va_list ap;
+	va_start(ap, types);
+	q_bindv(*s, types, ap);
+	va_end(ap);
+	return PARLEY_OK;
+}
+
+enum parley_err store_sql_exec(struct store *st, int64_t *changes, struct parley_error *err,
+			       const char *sql, const char *types, ...)
+{
+	va_list ap;
+	va_start(ap, types);
+	enum parley_err rc = q_vexec(st, changes, err, sql, types, ap);
+	va_end(ap);
 	return rc;
 }
 

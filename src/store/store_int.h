@@ -1,0 +1,27 @@
+/*
+ * store_int.h — private to the store's modules (store.c and the modules that
+ * add tables of their own, e.g. src/session/session_store.c): the
+ * connection behind a struct store and store.c's statement helpers, so every
+ * module binds parameters the same way.
+ *
+ * Types string: one letter per ?N — 'i' int64_t, 'n' int, 'd' double,
+ * 't' const char * (NULL binds NULL).
+ */
+#ifndef PARLEY_STORE_STORE_INT_H
+#define PARLEY_STORE_STORE_INT_H
+
+#include "store/db.h"
+#include "store/store.h"
+
+struct store {
+	struct db *db;
+};
+
+/* Prepare sql and bind its parameters; the caller steps and finalizes *s. */
+enum parley_err store_sql_prepare(struct store *st, struct db_stmt **s, struct parley_error *err,
+				  const char *sql, const char *types, ...);
+/* Run a statement to completion; *changes (if not NULL) = rows changed. */
+enum parley_err store_sql_exec(struct store *st, int64_t *changes, struct parley_error *err,
+			       const char *sql, const char *types, ...);
+
+#endif
