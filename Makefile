@@ -12,7 +12,7 @@
 #   make clean
 
 PKGS := libavformat libavcodec libavutil libswresample pocketsphinx sphinxbase \
-        speexdsp webrtc-audio-processing sqlite3 jansson libpq hiredis
+        speexdsp webrtc-audio-processing sqlite3 jansson libpq hiredis libmicrohttpd
 
 CC      ?= cc
 SAN     ?= 0
@@ -37,7 +37,11 @@ LDLIBS  := $(PKG_LIBS) -lstdc++ -lpthread -lm
 
 LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/main.c' | sort)
 CXX_SRC := $(shell find src -name '*.cc' | sort)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CXX_SRC:%.cc=$(BUILD)/obj/%.o)
+# The web page (web/static/) compiled into the binary: one generated C file.
+WEB_ASSETS := $(sort $(shell find web/static -type f 2>/dev/null))
+GEN_SRC := $(BUILD)/gen/web_assets.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CXX_SRC:%.cc=$(BUILD)/obj/%.o) \
+           $(BUILD)/obj/gen/web_assets.o
 MAIN_OBJ:= $(BUILD)/obj/src/cli/main.o
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -58,6 +62,16 @@ $(BUILD)/parley: $(MAIN_OBJ) $(BUILD)/libparley.a
 	@$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
+
+$(GEN_SRC): $(WEB_ASSETS) web/static scripts/gen-web-assets.py
+	@mkdir -p $(@D)
+	@echo "  GEN $@"
+	@python3 scripts/gen-web-assets.py web/static $@
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<

@@ -14,6 +14,8 @@ PKGS=(
   libwebrtc-audio-processing-dev libspeexdsp-dev
   # store and JSON
   libsqlite3-dev sqlite3 libjansson-dev
+  # parley serve: the HTTP server
+  libmicrohttpd-dev
   # many machines: PostgreSQL store (libpq) and Redis queue (hiredis); tests
   # start their own servers from these packages
   libpq-dev postgresql libhiredis-dev redis-server

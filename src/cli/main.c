@@ -19,6 +19,7 @@ static const struct cli_command commands[] = {
 	{"export", cmd_export, "write a batch's outputs (transcripts, samples, summary.csv)", 0},
 	{"eval", cmd_eval, "score a run against ground truth: DER, WER, keyword F1", 0},
 	{"lexicon", cmd_lexicon, "print or check a lexicon of target words", 0},
+	{"serve", cmd_serve, "serve the sessions API and the page over HTTP (with workers)", 0},
 	{"user", cmd_user, "add or list the users of `parley serve` (prints a new user's token)", 0},
 };
 

@@ -1,0 +1,318 @@
+/*
+ * cmd_serve.c — `parley serve`: the sessions API and the page over HTTP
+ * (src/web/), plus, unless --no-workers, the processing workers in a child
+ * process (the supervisor of `parley worker --wait`).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/engines_info.h"
+#include "core/supervisor.h"
+#include "core/worker.h"
+#include "store/store.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "web/server.h"
+
+#define SERVE_WORKERS_MAX 64
+#define SERVE_THREADS_MAX 64
+#define SERVE_GRACE_SECONDS 15.0
+
+static const char serve_usage[] =
+	"usage: parley serve [--listen ADDR:PORT] [--data DIR] [--no-workers | --workers N]\n"
+	"                    [--threads N] [--max-chunk-bytes N] [--cors ORIGIN] [options]\n"
+	"\n"
+	"Serve the sessions API (docs/api.md) and the page at http://ADDR:PORT/.\n"
+	"Sessions are recorded in chunks, ended, processed by the workers, and\n"
+	"their speakers claimed. Users come from `parley user add`.\n"
+	"By default the same command runs N worker processes that process ended\n"
+	"sessions (SQLite store DIR/parley.db). For many machines, give a\n"
+	"PostgreSQL --store and a Redis --queue with --no-workers, and run\n"
+	"`parley worker --wait` elsewhere.\n"
+	"Prints \"parley serve: listening on http://ADDR:PORT\" on stderr when ready.\n"
+	"SIGINT/SIGTERM: stop accepting, finish requests in flight, stop the\n"
+	"workers, exit 0.\n"
+	"\n"
+	"options:\n"
+	"  -l, --listen ADDR:PORT numeric address and port (default 127.0.0.1:8080;\n"
+	"                         port 0 picks a free one; [v6addr]:PORT for IPv6)\n"
+	"      --data DIR         chunks, samples and stage data (default ./parley-data;\n"
+	"                         or PARLEY_DATA); the default store is DIR/parley.db\n"
+	"      --store TARGET     the store: PATH (SQLite), sqlite:PATH or postgresql://…\n"
+	"                         (or PARLEY_STORE)\n"
+	"      --queue TARGET     store (default) or redis://HOST[:PORT][/DB] (or PARLEY_QUEUE)\n"
+	"      --queue-prefix P   Redis key prefix (default parley:)\n"
+	"      --config FILE      key = value settings (or PARLEY_CONFIG); see README\n"
+	"      --no-workers       serve only; separate `parley worker` processes process\n"
+	"  -w, --workers N        worker processes (default 1)\n"
+	"  -t, --threads N        HTTP threads (default 4)\n"
+	"      --max-chunk-bytes N  largest chunk upload (default 33554432, 32 MiB)\n"
+	"      --request-timeout S  seconds a request may take to send its body (default 60)\n"
+	"      --idle-timeout S   seconds a silent connection is kept (default 30)\n"
+	"      --cors ORIGIN      allow this browser origin (default: no CORS headers)\n"
+	"      --lexicon FILE     (workers) target words (default built-in)\n"
+	"      --model DIR        (workers) pocketsphinx model folder\n"
+	"  -q, --quiet            no access log; only errors\n"
+	"  -v, --verbose          print debugging detail\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"exit status: 0 stopped by a signal, 1 the store or the address failed, 2 usage error.\n";
+
+struct serve_opts {
+	char host[64];
+	int port;
+	bool no_workers;
+	int workers, threads;
+	unsigned request_timeout, idle_timeout;
+	size_t max_chunk_bytes;
+	const char *cors;
+	bool quiet;
+};
+
+/* "ADDR:PORT" or "[V6ADDR]:PORT". */
+static int parse_listen(const char *v, struct serve_opts *o)
+{
+	const char *colon = strrchr(v, ':');
+	const char *host = v;
+	size_t hlen = colon ? (size_t)(colon - v) : 0;
+	if (colon && v[0] == '[') {
+		if (hlen < 2 || v[hlen - 1] != ']')
+			colon = NULL;
+		host = v + 1;
+		hlen -= 2;
+	}
+	if (!colon || hlen == 0 || hlen >= sizeof(o->host)) {
+		fprintf(stderr, "parley serve: --listen %s: expected ADDR:PORT (127.0.0.1:8080)\n", v);
+		return 2;
+	}
+	memcpy(o->host, host, hlen);
+	o->host[hlen] = '\0';
+	return cli_parse_int("--listen port", colon + 1, 0, 65535, &o->port);
+}
+
+static int parse_size(const char *flag, const char *v, size_t *out)
+{
+	char *end;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end || n < 1024 || n > (1ull << 32)) {
+		fprintf(stderr, "parley serve: %s %s: expected bytes, 1024 to 4294967296\n", flag, v);
+		return 2;
+	}
+	*out = (size_t)n;
+	return 0;
+}
+
+/* The workers' child: the supervisor of `parley worker --wait`. Never returns. */
+static void run_workers(pid_t parent, const struct worker_params *wp, int jobs)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);
+	struct parley_error err = {0};
+	struct store *st = NULL;
+	if (store_open(wp->store, &st, &err) != PARLEY_OK) {
+		fprintf(stderr, "parley serve: workers: %s\n", err.msg);
+		_exit(1);
+	}
+	struct supervisor_params sp = supervisor_default_params();
+	sp.worker = wp;
+	sp.jobs = jobs;
+	sp.store = st;
+	supervisor_run(&sp);
+	store_close(st);
+	fflush(NULL);
+	_exit(0);
+}
+
+static int serve_store_prepare(const struct parley_config *cfg, char *data, size_t size)
+{
+	struct store *st = NULL;
+	int status = cli_store_open("parley serve", cfg, true, &st, data, size);
+	if (status)
+		return status;
+	struct parley_error err = {0};
+	char host[64];
+	int reclaimed = 0;
+	worker_host(host, sizeof(host));
+	if (fs_mkdir_p(data, &err) || store_lease_reclaim_dead(st, host, &reclaimed, &err)) {
+		fprintf(stderr, "parley serve: %s\n", err.msg);
+		status = 1;
+	}
+	store_close(st);
+	return status;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_ENGINE_LONGOPTS,
+		{"listen", required_argument, NULL, 'l'},
+		{"no-workers", no_argument, NULL, 1000},
+		{"workers", required_argument, NULL, 'w'},
+		{"threads", required_argument, NULL, 't'},
+		{"max-chunk-bytes", required_argument, NULL, 1001},
+		{"cors", required_argument, NULL, 1002},
+		{"request-timeout", required_argument, NULL, 1003},
+		{"idle-timeout", required_argument, NULL, 1004},
+		{"lexicon", required_argument, NULL, 'L'},
+		{"model", required_argument, NULL, 'D'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct serve_opts o = {.host = "127.0.0.1", .port = 8080, .workers = 1, .threads = 4,
+			       .request_timeout = 60, .idle_timeout = 30,
+			       .max_chunk_bytes = WEB_CHUNK_LIMIT_DEFAULT};
+	struct worker_params wp = worker_default_params();
+	struct cli_engine_opts eo = {0};
+	int c, n;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "l:w:t:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		CLI_ENGINE_CASES:
+			if (cli_engine_opt(&eo, c, NULL, optarg))
+				return 2;
+			break;
+		case 'l':
+			if (parse_listen(optarg, &o))
+				return 2;
+			break;
+		case 1000: o.no_workers = true; break;
+		case 'w':
+			if (cli_parse_int("--workers", optarg, 1, SERVE_WORKERS_MAX, &o.workers))
+				return 2;
+			break;
+		case 't':
+			if (cli_parse_int("--threads", optarg, 1, SERVE_THREADS_MAX, &o.threads))
+				return 2;
+			break;
+		case 1001:
+			if (parse_size("--max-chunk-bytes", optarg, &o.max_chunk_bytes))
+				return 2;
+			break;
+		case 1002: o.cors = optarg; break;
+		case 1003: case 1004:
+			if (cli_parse_int(c == 1003 ? "--request-timeout" : "--idle-timeout", optarg, 1,
+					  86400, &n))
+				return 2;
+			*(c == 1003 ? &o.request_timeout : &o.idle_timeout) = (unsigned)n;
+			break;
+		case 'L': snprintf(wp.cfg.lexicon_path, sizeof(wp.cfg.lexicon_path), "%s", optarg); break;
+		case 'D': snprintf(wp.cfg.model_dir, sizeof(wp.cfg.model_dir), "%s", optarg); break;
+		case 'q': o.quiet = true; log_set_level(LOG_ERROR); break;
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'h': fputs(serve_usage, stdout); return 0;
+		default: fputs(serve_usage, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "parley serve: unexpected argument '%s'\n\n%s", argv[optind], serve_usage);
+		return 2;
+	}
+	struct parley_config cfg;
+	if (cli_engine_config("parley serve", &eo, &cfg))
+		return 2;
+	if (!*cfg.data)
+		snprintf(cfg.data, sizeof(cfg.data), "parley-data");
+	if (!*cfg.store && snprintf(cfg.store, sizeof(cfg.store), "%s/parley.db", cfg.data) >=
+				   (int)sizeof(cfg.store)) {
+		fprintf(stderr, "parley serve: --data %s: path too long\n", cfg.data);
+		return 2;
+	}
+	struct parley_error err = {0};
+	if (!o.no_workers && engines_check_config(&wp.cfg, &err) != PARLEY_OK) {
+		fprintf(stderr, "parley serve: %s\n", err.msg);
+		return 2;
+	}
+	char data[PARLEY_PATH_MAX];
+	int status = serve_store_prepare(&cfg, data, sizeof(data));
+	if (status)
+		return status;
+
+	pid_t workers = -1;
+	if (!o.no_workers) {
+		snprintf(wp.store, sizeof(wp.store), "%s", cfg.store);
+		snprintf(wp.queue, sizeof(wp.queue), "%s", cfg.queue);
+		snprintf(wp.queue_prefix, sizeof(wp.queue_prefix), "%s", cfg.queue_prefix);
+		snprintf(wp.data_dir, sizeof(wp.data_dir), "%s", data);
+		wp.exit_when_idle = false;
+		wp.lease_seconds = cfg.lease_seconds;
+		wp.max_attempts = cfg.max_attempts;
+		wp.backoff_base = cfg.backoff_base;
+		wp.progress_every = cfg.progress_every;
+		pid_t parent = getpid();
+		fflush(NULL);
+		workers = fork();
+		if (workers < 0) {
+			perror("parley serve: fork");
+			return 1;
+		}
+		if (workers == 0)
+			run_workers(parent, &wp, o.workers);
+	}
+
+	/* The HTTP threads inherit this mask: only the main thread takes the signals. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct web_server_params p = web_server_default_params();
+	p.host = o.host;
+	p.port = o.port;
+	p.threads = o.threads;
+	p.request_timeout = o.request_timeout;
+	p.idle_timeout = o.idle_timeout;
+	p.max_chunk_bytes = o.max_chunk_bytes;
+	p.cors_origin = o.cors;
+	p.store = cfg.store;
+	p.data_dir = data;
+	p.queue = cfg.queue;
+	p.queue_prefix = cfg.queue_prefix;
+	p.quiet = o.quiet;
+	struct web_server *srv = NULL;
+	if (web_server_start(&p, &srv, &err) != PARLEY_OK) {
+		fprintf(stderr, "parley serve: %s\n", err.msg);
+		status = 1;
+		goto out;
+	}
+	bool v6 = strchr(o.host, ':') != NULL;
+	fprintf(stderr, "parley serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", o.host,
+		v6 ? "]" : "", web_server_port(srv));
+	fflush(stderr);
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig != SIGCHLD)
+			break;
+		int ws;
+		if (workers > 0 && waitpid(workers, &ws, WNOHANG) == workers) {
+			log_error("the workers' process exited (%s %d); serving without workers",
+				  WIFSIGNALED(ws) ? "signal" : "status",
+				  WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+			workers = -1;
+		}
+	}
+	log_info("stopping: finishing requests in flight");
+	web_server_stop(srv, SERVE_GRACE_SECONDS);
+	status = 0;
+out:
+	if (workers > 0) {
+		kill(workers, SIGTERM);
+		waitpid(workers, NULL, 0);
+	}
+	return status;
+}

@@ -1,0 +1,21 @@
+/* route_chunks.c — PUT /v1/sessions/{id}/chunks/{seq}: one raw audio chunk. */
+#include "web/routes.h"
+
+void route_chunk_put(struct web_req *q, struct web_resp *r)
+{
+	struct parley_error err = {0};
+	struct session_chunk c;
+	if (q->body_len == 0) {
+		web_resp_fail(r, 422, "empty", "chunk %d: the body is empty (send the audio bytes)",
+			      q->params.seq);
+		return;
+	}
+	if (session_chunk_put(&q->ctx, &q->user, q->params.id, q->params.seq, q->body, q->body_len,
+			      &c, &err) != PARLEY_OK) {
+		web_resp_error(r, &err);
+		return;
+	}
+	web_resp_json(r, c.created ? 201 : 200,
+		      json_pack("{s:i,s:I,s:s,s:f,s:b}", "seq", c.seq, "bytes", (json_int_t)c.bytes,
+				"sha256", c.sha256, "duration", c.duration, "created", c.created));
+}

@@ -1,0 +1,43 @@
+/*
+ * routes.h — the route table of `parley serve` (docs/api.md) and its
+ * handlers, one file per resource:
+ *   route_sessions.c  /v1/me, /v1/sessions…, join, end
+ *   route_chunks.c    PUT /v1/sessions/{id}/chunks/{seq}
+ *   route_speakers.c  speakers, samples (Range), claims
+ *   route_results.c   results, leaderboard
+ *   route_health.c    /health, /metrics
+ *   route_static.c    / and /static/… (compiled-in assets)
+ * A handler reads its web_req and fills its web_resp (src/web/http.h); the
+ * server has already matched the route, validated the path parameters,
+ * authenticated the caller (WEB_ROUTE_AUTH) and parsed the JSON body.
+ */
+#ifndef PARLEY_WEB_ROUTES_H
+#define PARLEY_WEB_ROUTES_H
+
+#include <stddef.h>
+
+#include "web/http.h"
+#include "web/router.h"
+
+extern const struct web_route web_routes[];
+extern const size_t web_routes_count;
+
+void route_me(struct web_req *q, struct web_resp *r);
+void route_session_create(struct web_req *q, struct web_resp *r);
+void route_session_list(struct web_req *q, struct web_resp *r);
+void route_session_get(struct web_req *q, struct web_resp *r);
+void route_session_join(struct web_req *q, struct web_resp *r);
+void route_session_end(struct web_req *q, struct web_resp *r);
+void route_chunk_put(struct web_req *q, struct web_resp *r);
+void route_speakers(struct web_req *q, struct web_resp *r);
+void route_sample(struct web_req *q, struct web_resp *r);
+void route_claim(struct web_req *q, struct web_resp *r);
+void route_unclaim(struct web_req *q, struct web_resp *r);
+void route_results(struct web_req *q, struct web_resp *r);
+void route_leaderboard(struct web_req *q, struct web_resp *r);
+void route_health(struct web_req *q, struct web_resp *r);
+void route_metrics(struct web_req *q, struct web_resp *r);
+void route_index(struct web_req *q, struct web_resp *r);
+void route_static(struct web_req *q, struct web_resp *r);
+
+#endif

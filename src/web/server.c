@@ -1,0 +1,545 @@
+#include "web/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "queue/queue.h"
+#include "session/session.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+#include "web/http.h"
+#include "web/json_body.h"
+#include "web/routes.h"
+
+#define WEB_THREADS_MAX 64
+#define WEB_TOKEN_MAX 128
+
+/* One pool thread's connections, opened on its first request. */
+struct thread_conns {
+	struct store *store;
+	struct queue *queue;
+	struct thread_conns *next;
+};
+
+struct web_server {
+	struct web_server_params p;
+	char host[64], store[1024], data_dir[1024], queue[1024], queue_prefix[64], cors[256];
+	struct MHD_Daemon *mhd;
+	int port;
+	pthread_key_t key;
+	pthread_mutex_t lock; /* guards conns */
+	struct thread_conns *conns;
+	atomic_int in_flight;
+	struct web_metrics metrics;
+};
+
+/* One request, from its headers to the completion callback. */
+struct conn_req {
+	double start; /* time_mono() at the headers */
+	struct router_result m;
+	struct strbuf body;
+	size_t limit;
+	int status;   /* what was answered (0: nothing yet) */
+	bool closed;  /* answered by closing the connection */
+	size_t sent;  /* body bytes of the response */
+	char method[16];
+	char path[160];
+};
+
+struct web_server_params web_server_default_params(void)
+{
+	return (struct web_server_params){
+		.host = "127.0.0.1",
+		.port = 8080,
+		.threads = 2,
+		.idle_timeout = 30,
+		.request_timeout = 60,
+		.connection_limit = 256,
+		.per_ip_limit = 64,
+		.max_chunk_bytes = WEB_CHUNK_LIMIT_DEFAULT,
+		.queue = "store",
+		.queue_prefix = "parley:",
+	};
+}
+
+struct web_metrics *web_server_metrics(struct web_server *s)
+{
+	return &s->metrics;
+}
+
+const struct web_server_params *web_server_params(const struct web_server *s)
+{
+	return &s->p;
+}
+
+int web_server_port(const struct web_server *s)
+{
+	return s->port;
+}
+
+/* --- per-thread connections --- */
+
+static struct thread_conns *thread_conns_get(struct web_server *s)
+{
+	struct thread_conns *c = pthread_getspecific(s->key);
+	if (c)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	pthread_setspecific(s->key, c);
+	pthread_mutex_lock(&s->lock);
+	c->next = s->conns;
+	s->conns = c;
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+static struct store *thread_store(struct web_server *s, struct parley_error *err)
+{
+	struct thread_conns *c = thread_conns_get(s);
+	if (!c) {
+		parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (!c->store && store_open(s->store, &c->store, err) != PARLEY_OK) {
+		store_close(c->store);
+		c->store = NULL;
+	}
+	return c->store;
+}
+
+struct queue *web_server_thread_queue(struct web_server *s, struct parley_error *err)
+{
+	struct thread_conns *c = thread_conns_get(s);
+	if (!c) {
+		parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (!c->queue && queue_open(s->queue, s->queue_prefix, &c->queue, err) != PARLEY_OK)
+		c->queue = NULL;
+	return c->queue;
+}
+
+/* session_end's hook with a Redis queue: push what the store says is ready. */
+static enum parley_err push_queued(void *ud, int64_t batch_id, int64_t rec_id,
+				   struct parley_error *err)
+{
+	struct web_server *s = ud;
+	struct thread_conns *c = thread_conns_get(s);
+	struct queue *q = web_server_thread_queue(s, err);
+	if (!c || !q || !c->store)
+		return err ? err->code : PARLEY_ERR_INTERNAL;
+	return queue_push_leasable(q, c->store, err);
+}
+
+/* --- request plumbing --- */
+
+static const char *conn_lookup(void *conn, bool header, const char *name)
+{
+	return MHD_lookup_connection_value(conn, header ? MHD_HEADER_KIND : MHD_GET_ARGUMENT_KIND,
+					   name);
+}
+
+static bool header_is(struct MHD_Connection *conn, const char *name, const char *prefix)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+	return v && strncasecmp(v, prefix, strlen(prefix)) == 0;
+}
+
+/* Authorization: Bearer TOKEN → the user, or a 401 in r. */
+static bool authenticate(struct web_req *q, struct MHD_Connection *conn, struct web_resp *r)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+		web_resp_fail(r, 401, "unauthorized", "this route needs Authorization: Bearer TOKEN");
+		return false;
+	}
+	const char *token = h + 7;
+	while (*token == ' ')
+		token++;
+	if (!*token || strlen(token) > WEB_TOKEN_MAX) {
+		web_resp_fail(r, 401, "unauthorized", "the bearer token is empty or too long");
+		return false;
+	}
+	struct parley_error err = {0};
+	if (session_user_auth(q->ctx.store, token, &q->user, &err) != PARLEY_OK) {
+		if (err.code == PARLEY_ERR_UNAUTHORIZED || err.code == PARLEY_ERR_NOT_FOUND)
+			web_resp_fail(r, 401, "unauthorized", "unknown token");
+		else
+			web_resp_error(r, &err);
+		return false;
+	}
+	q->authed = true;
+	return true;
+}
+
+/* Run the matched route's handler on the whole request; fills r. */
+static void dispatch(struct web_server *s, struct conn_req *cr, struct MHD_Connection *conn,
+		     const char *method, const char *url, struct web_resp *r)
+{
+	struct parley_error err = {0};
+	struct web_req q = {
+		.method = method,
+		.path = url,
+		.route = cr->m.route,
+		.params = cr->m.params,
+		.body = cr->body.buf ? cr->body.buf : "",
+		.body_len = cr->body.len,
+		.srv = s,
+		.lookup = conn_lookup,
+		.conn = conn,
+	};
+	q.ctx.data_dir = s->data_dir;
+	q.ctx.store = thread_store(s, &err);
+	if (!q.ctx.store) {
+		web_resp_error(r, &err);
+		return;
+	}
+	if (strcmp(s->queue, "store") != 0 && *s->queue) {
+		q.ctx.on_queued = push_queued;
+		q.ctx.ud = s;
+	}
+	if ((cr->m.route->flags & WEB_ROUTE_AUTH) && !authenticate(&q, conn, r))
+		return;
+	if (cr->m.route->body == WEB_BODY_JSON) {
+		if (web_json_body_parse(q.body, q.body_len, &q.json, &err) != PARLEY_OK) {
+			web_resp_error(r, &err);
+			return;
+		}
+	}
+	cr->m.route->handler(&q, r);
+	json_decref(q.json);
+	if (!r->status)
+		web_resp_fail(r, 500, "internal", "the handler gave no answer");
+}
+
+static void add_common_headers(struct web_server *s, struct MHD_Response *resp, const struct web_resp *r)
+{
+	if (r->content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	for (int i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+	if (*s->cors) {
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", s->cors);
+		MHD_add_response_header(resp, "Vary", "Origin");
+	}
+}
+
+/* Queue r on the connection. MHD_NO when MHD refused (the connection is
+ * then closed by returning MHD_NO). */
+static enum MHD_Result send_resp(struct web_server *s, struct conn_req *cr,
+				 struct MHD_Connection *conn, struct web_resp *r)
+{
+	struct MHD_Response *resp;
+	size_t len;
+	if (r->fd >= 0) {
+		len = (size_t)r->file_len;
+		resp = MHD_create_response_from_fd_at_offset64(r->file_len, r->fd, r->offset);
+		if (resp)
+			r->fd = -1; /* MHD closes it */
+	} else if (r->static_body) {
+		len = r->len;
+		resp = MHD_create_response_from_buffer(r->len, (void *)r->static_body,
+						       MHD_RESPMEM_PERSISTENT);
+	} else {
+		len = r->len;
+		resp = MHD_create_response_from_buffer(r->len, r->body ? r->body : (void *)"",
+						       r->body ? MHD_RESPMEM_MUST_FREE
+							       : MHD_RESPMEM_PERSISTENT);
+		if (resp)
+			r->body = NULL; /* MHD frees it */
+	}
+	if (!resp) {
+		web_resp_release(r);
+		return MHD_NO;
+	}
+	add_common_headers(s, resp, r);
+	enum MHD_Result ok = MHD_queue_response(conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	if (cr) {
+		cr->status = r->status;
+		cr->sent = len;
+		cr->closed = ok != MHD_YES;
+	}
+	web_resp_release(r);
+	return ok;
+}
+
+static enum MHD_Result fail_now(struct web_server *s, struct conn_req *cr,
+				struct MHD_Connection *conn, int status, const char *code,
+				const char *msg)
+{
+	struct web_resp r;
+	web_resp_init(&r);
+	web_resp_fail(&r, status, code, "%s", msg);
+	enum MHD_Result ok = send_resp(s, cr, conn, &r);
+	if (ok != MHD_YES) {
+		cr->status = status; /* cut: logged with the status it would have had */
+		cr->closed = true;
+	}
+	return ok;
+}
+
+/* The first call for a request: route it, check its declared body. */
+static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
+				     struct MHD_Connection *conn, const char *method,
+				     const char *url)
+{
+	router_match(web_routes, web_routes_count, method, url, &cr->m);
+	char msg[320];
+	if (cr->m.outcome == ROUTER_NOT_FOUND) {
+		snprintf(msg, sizeof(msg), "no route %s %.200s", method, url);
+		return fail_now(s, cr, conn, 404, "not_found", msg);
+	}
+	if (cr->m.outcome == ROUTER_METHOD) {
+		struct web_resp r;
+		web_resp_init(&r);
+		if (strcmp(method, "OPTIONS") == 0 && *s->cors) {
+			r.status = 204;
+			web_resp_header(&r, "Access-Control-Allow-Methods", "%s", cr->m.allow);
+			web_resp_header(&r, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+			web_resp_header(&r, "Access-Control-Max-Age", "600");
+		} else {
+			web_resp_fail(&r, 405, "method_not_allowed", "%s is not allowed on %.200s (allowed: %s)",
+				      method, url, cr->m.allow);
+		}
+		web_resp_header(&r, "Allow", "%s", cr->m.allow);
+		return send_resp(s, cr, conn, &r);
+	}
+	if (cr->m.outcome == ROUTER_INVALID)
+		return fail_now(s, cr, conn, 400, "invalid", cr->m.msg);
+
+	const struct web_route *rt = cr->m.route;
+	cr->limit = rt->body == WEB_BODY_RAW ? (rt->body_limit ? rt->body_limit : s->p.max_chunk_bytes)
+					     : rt->body == WEB_BODY_JSON ? rt->body_limit : 0;
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	bool has_body = header_is(conn, MHD_HTTP_HEADER_TRANSFER_ENCODING, "chunked");
+	if (cl) {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(cl, &end, 10);
+		if (errno || end == cl || *end) {
+			return fail_now(s, cr, conn, 400, "invalid", "Content-Length is not a number");
+		}
+		if (n > cr->limit) {
+			snprintf(msg, sizeof(msg), "the body of %llu bytes is over this route's limit of %zu bytes",
+				 n, cr->limit);
+			return fail_now(s, cr, conn, 413, "too_large", msg);
+		}
+		has_body = has_body || n > 0;
+	}
+	if (rt->body == WEB_BODY_JSON && has_body &&
+	    !header_is(conn, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json"))
+		return fail_now(s, cr, conn, 415, "unsupported_media_type",
+				"this route takes a JSON body (Content-Type: application/json)");
+	strbuf_init(&cr->body, cr->limit + 1);
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct web_server *s = cls;
+	struct conn_req *cr = *con_cls;
+	if (!cr) {
+		cr = calloc(1, sizeof(*cr));
+		if (!cr)
+			return MHD_NO;
+		*con_cls = cr;
+		atomic_fetch_add(&s->in_flight, 1);
+		cr->start = time_mono();
+		snprintf(cr->method, sizeof(cr->method), "%s", method);
+		snprintf(cr->path, sizeof(cr->path), "%s", url);
+		return request_begin(s, cr, conn, method, url);
+	}
+	if (cr->status) { /* already answered (an early error): drop what still comes */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (time_mono() - cr->start > s->p.request_timeout) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "the request body did not arrive within %u seconds",
+				 s->p.request_timeout);
+			return fail_now(s, cr, conn, 408, "timeout", msg);
+		}
+		if (cr->body.len + *upload_data_size > cr->limit) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "the body is over this route's limit of %zu bytes",
+				 cr->limit);
+			return fail_now(s, cr, conn, 413, "too_large", msg);
+		}
+		if (strbuf_add(&cr->body, upload_data, *upload_data_size) != PARLEY_OK)
+			return fail_now(s, cr, conn, 503, "nomem", "out of memory for the request body");
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	struct web_resp r;
+	web_resp_init(&r);
+	dispatch(s, cr, conn, method, url, &r);
+	return send_resp(s, cr, conn, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct web_server *s = cls;
+	struct conn_req *cr = *con_cls;
+	if (!cr)
+		return;
+	*con_cls = NULL;
+	int route = cr->m.route && cr->m.outcome == ROUTER_MATCH ? (int)(cr->m.route - web_routes) : -1;
+	int status = cr->status ? cr->status : 0;
+	web_metrics_count(&s->metrics, route, status);
+	if (!s->p.quiet) {
+		char addr[64] = "-";
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci && ci->client_addr) {
+			const struct sockaddr *sa = ci->client_addr;
+			if (sa->sa_family == AF_INET)
+				inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+					  addr, sizeof(addr));
+			else if (sa->sa_family == AF_INET6)
+				inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+					  addr, sizeof(addr));
+		}
+		fprintf(stderr, "parley serve: %s \"%s %s\" %d %zu %.1fms%s\n", addr, cr->method, cr->path,
+			status, cr->sent, (time_mono() - cr->start) * 1000.0,
+			toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? " (closed)" : "");
+	}
+	strbuf_release(&cr->body);
+	free(cr);
+	atomic_fetch_sub(&s->in_flight, 1);
+}
+
+/* --- start / stop --- */
+
+static enum parley_err parse_addr(const char *host, int port, struct sockaddr_storage *ss,
+				  bool *v6, struct parley_error *err)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		*v6 = false;
+		return PARLEY_OK;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*v6 = true;
+		return PARLEY_OK;
+	}
+	return parley_error_set(err, PARLEY_ERR_INVALID,
+				"'%s' is not a numeric IPv4 or IPv6 address", host);
+}
+
+static void copy_param(char *dst, size_t size, const char **field, const char *value)
+{
+	snprintf(dst, size, "%s", value ? value : "");
+	*field = dst;
+}
+
+enum parley_err web_server_start(const struct web_server_params *p, struct web_server **out,
+				 struct parley_error *err)
+{
+	*out = NULL;
+	if (p->threads < 1 || p->threads > WEB_THREADS_MAX)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "threads must be 1 to %d",
+					WEB_THREADS_MAX);
+	if (p->port < 0 || p->port > 65535)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "port %d is not 0 to 65535", p->port);
+	if (!p->store || !*p->store || !p->data_dir || !*p->data_dir)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "the server needs a store and a data directory");
+	if (p->request_timeout < 1 || p->idle_timeout < 1)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "timeouts must be at least 1 second");
+	if (web_routes_count > WEB_METRICS_ROUTES_MAX)
+		return parley_error_set(err, PARLEY_ERR_INTERNAL, "more routes than metrics slots");
+	struct web_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+	s->p = *p;
+	copy_param(s->host, sizeof(s->host), &s->p.host, p->host ? p->host : "127.0.0.1");
+	copy_param(s->store, sizeof(s->store), &s->p.store, p->store);
+	copy_param(s->data_dir, sizeof(s->data_dir), &s->p.data_dir, p->data_dir);
+	copy_param(s->queue, sizeof(s->queue), &s->p.queue, p->queue && *p->queue ? p->queue : "store");
+	copy_param(s->queue_prefix, sizeof(s->queue_prefix), &s->p.queue_prefix,
+		   p->queue_prefix ? p->queue_prefix : "parley:");
+	copy_param(s->cors, sizeof(s->cors), &s->p.cors_origin, p->cors_origin);
+	web_metrics_init(&s->metrics);
+	atomic_init(&s->in_flight, 0);
+	pthread_mutex_init(&s->lock, NULL);
+	if (pthread_key_create(&s->key, NULL) != 0) {
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "no thread-local key left");
+	}
+	struct sockaddr_storage ss;
+	bool v6;
+	enum parley_err rc = parse_addr(s->host, p->port, &ss, &v6, err);
+	if (rc)
+		goto fail;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 (v6 ? MHD_USE_IPv6 : 0);
+	s->mhd = MHD_start_daemon(flags, (uint16_t)p->port, NULL, NULL, on_request, s,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)p->threads,
+				  MHD_OPTION_CONNECTION_TIMEOUT, p->idle_timeout,
+				  MHD_OPTION_CONNECTION_LIMIT, p->connection_limit,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, p->per_ip_limit,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_END);
+	if (!s->mhd) {
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot listen on %s:%d (in use, or not an address of this machine)",
+				      s->host, p->port);
+		goto fail;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : p->port;
+	*out = s;
+	return PARLEY_OK;
+fail:
+	pthread_key_delete(s->key);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return rc;
+}
+
+void web_server_stop(struct web_server *s, double grace)
+{
+	if (!s)
+		return;
+	MHD_socket listen_fd = MHD_quiesce_daemon(s->mhd);
+	double until = time_mono() + grace;
+	while (atomic_load(&s->in_flight) > 0 && time_mono() < until)
+		time_sleep(0.05);
+	MHD_stop_daemon(s->mhd);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	for (struct thread_conns *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		store_close(c->store);
+		queue_close(c->queue);
+		free(c);
+	}
+	pthread_key_delete(s->key);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

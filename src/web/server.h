@@ -1,0 +1,75 @@
+/*
+ * server.h — the HTTP server of `parley serve` on libmicrohttpd: a pool of
+ * threads (epoll), each request routed through the route table
+ * (src/web/routes.c), its body accumulated under the route's limit, the
+ * caller authenticated, the handler run, the response sent.
+ *
+ *   struct web_server_params p = web_server_default_params();
+ *   p.store = "data/parley.db"; p.data_dir = "data";
+ *   struct web_server *srv;
+ *   if (web_server_start(&p, &srv, &err)) fail(err.msg);
+ *   printf("port %d\n", web_server_port(srv));
+ *   ... wait for a signal ...
+ *   web_server_stop(srv);        // stop accepting, finish in-flight requests
+ *
+ * Limits: idle_timeout closes a connection that sends nothing for that long;
+ * request_timeout bounds one request from its headers to its last body byte
+ * (a client trickling its body gets 408 `timeout`, or is cut when a response
+ * can no longer be queued); a body over the route's limit is 413 as soon as
+ * Content-Length or the bytes received say so; connection_limit and
+ * per_ip_limit bound the sockets. Errors are JSON (src/web/http.h).
+ * Every request writes one access-log line on stderr (unless quiet).
+ *
+ * Threads: each pool thread opens its own store (and queue, with Redis)
+ * connection on its first request; all are closed by web_server_stop. With a
+ * Redis queue, ending a session pushes the new recording there (the
+ * session_ctx on_queued hook). One server per process.
+ */
+#ifndef PARLEY_WEB_SERVER_H
+#define PARLEY_WEB_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+#include "web/metrics.h"
+
+#define WEB_CHUNK_LIMIT_DEFAULT (32u * 1024 * 1024)
+
+struct web_server_params {
+	const char *host;            /* numeric IPv4/IPv6 address to bind ("127.0.0.1") */
+	int port;                    /* 0: any free port (see web_server_port) */
+	int threads;                 /* pool threads (2) */
+	unsigned idle_timeout;       /* seconds a connection may stay silent (30) */
+	unsigned request_timeout;    /* seconds from headers to the whole body (60) */
+	unsigned connection_limit;   /* open connections in all (256) */
+	unsigned per_ip_limit;       /* open connections per client address (64) */
+	size_t max_chunk_bytes;      /* chunk upload limit (32 MiB) */
+	const char *cors_origin;     /* Access-Control-Allow-Origin value, NULL: no CORS */
+	const char *store;           /* store target (each thread opens its own) */
+	const char *data_dir;        /* session chunks and samples */
+	const char *queue;           /* "store" / NULL, or redis://… (pushed on end) */
+	const char *queue_prefix;    /* Redis key prefix ("parley:") */
+	bool quiet;                  /* no access log */
+};
+struct web_server_params web_server_default_params(void);
+
+struct web_server;
+
+/* Bind and start the pool. INVALID for a bad address or limit, IO when the
+ * address cannot be bound (the message says which). */
+enum parley_err web_server_start(const struct web_server_params *p, struct web_server **out,
+				 struct parley_error *err);
+/* The port actually bound. */
+int web_server_port(const struct web_server *s);
+/* Stop accepting, wait (at most grace seconds) for requests in flight,
+ * stop the threads, close every connection and store. Accepts NULL. */
+void web_server_stop(struct web_server *s, double grace);
+
+/* For handlers (src/web/route_*.c). */
+struct web_metrics *web_server_metrics(struct web_server *s);
+const struct web_server_params *web_server_params(const struct web_server *s);
+/* This thread's queue connection (opened on first use); NULL with err set. */
+struct queue *web_server_thread_queue(struct web_server *s, struct parley_error *err);
+
+#endif
