@@ -96,7 +96,8 @@ if [ -z "$URL" ]; then
 fi
 echo "ok - parley serve listening on $URL (pid $SERVE_PID)"
 
-TOKEN=$("$PARLEY" user add tester --data "$TMP/data" 2>"$TMP/user.log") || {
+# serve keeps its SQLite store in DIR/parley.db; `parley user add` takes the store itself.
+TOKEN=$("$PARLEY" user add tester --store "$TMP/data/parley.db" 2>"$TMP/user.log") || {
   sed 's/^/# user add: /' "$TMP/user.log"; fail "parley user add tester failed"; }
 TOKEN=$(printf '%s' "$TOKEN" | tr -d '[:space:]')
 [ -n "$TOKEN" ] || fail "parley user add printed no token"
