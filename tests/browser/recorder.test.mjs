@@ -268,7 +268,7 @@ await step(`the results list ${opt.user} with the claimed speaker's counts`, 're
   myTotal = Number(await row.locator('td.total').textContent());
   const spTotal = Number(await page.locator(`${tid(`result-speaker-${claimed}`)} td.total`).textContent());
   if (myTotal !== spTotal) throw new Error(`user total ${myTotal}, speaker ${claimed} total ${spTotal}`);
-  const words = await page.$$eval(`${tid('results-users')} thead th`, (els) => els.map((e) => e.textContent).slice(1, -1));
+  const words = await page.$$eval(`${tid('results-users')} thead th`, (els) => els.map((e) => e.textContent).slice(2));
   return `${opt.user}: ${myTotal} target words; columns ${words.join(' ')}`;
 });
 

@@ -206,6 +206,7 @@
         if (!me) return;
       }
     }
+    restoreStash();
     $('me-name').textContent = me.name + (me.admin ? ' (admin)' : '');
     show($('me'), true);
     show($('signin-view'), false);
@@ -466,16 +467,22 @@
     }
   }
 
+  // Columns: name, total, then only the words somebody said here (most
+  // said first): twenty mostly-zero columns do not fit a phone.
   function countsTable(table, firstHead, rows, words, keyAttr) {
-    table.tHead.replaceChildren(h('tr', null, h('th', null, firstHead), ...words.map((w) => h('th', null, w)), h('th', null, 'total')));
+    table.tHead.replaceChildren(h('tr', null, h('th', null, firstHead), h('th', null, 'total'), ...words.map((w) => h('th', null, w))));
     table.tBodies[0].replaceChildren(...rows.map((r) => h('tr', { testid: `${keyAttr}-${r.key}`, 'data-key': r.key },
       h('th', { scope: 'row' }, r.label),
-      ...words.map((w) => h('td', { class: (r.counts[w] || 0) ? '' : 'zero' }, r.counts[w] || 0)),
-      h('td', { class: 'total' }, r.total))));
+      h('td', { class: 'total' }, r.total),
+      ...words.map((w) => h('td', { class: (r.counts[w] || 0) ? '' : 'zero' }, r.counts[w] || 0)))));
   }
 
   function renderResults(j) {
-    const words = j.words || [];
+    const said = new Map();
+    for (const sp of j.speakers || []) {
+      for (const [w, c] of Object.entries(sp.counts || {})) if (c > 0) said.set(w, (said.get(w) || 0) + c);
+    }
+    const words = (j.words || []).filter((w) => said.has(w)).sort((a, b) => said.get(b) - said.get(a) || a.localeCompare(b));
     const users = (j.users || []).map((u) => ({ key: u.user, label: u.user, counts: u.counts || {}, total: u.total }));
     countsTable($('results-users'), 'user', users, words, 'result-user');
     show($('results-users-empty'), users.length === 0);
@@ -483,7 +490,64 @@
       key: sp.speaker, label: `Speaker ${sp.speaker}${sp.claimed_by ? ` (${sp.claimed_by})` : ''}`, counts: sp.counts || {}, total: sp.total,
     }));
     countsTable($('results-speakers'), 'speaker', speakers, words, 'result-speaker');
+    $('results-words').textContent = words.length
+      ? `Target words heard: ${words.map((w) => `${w} ${said.get(w)}`).join(', ')}.`
+      : 'No target word was heard in this session.';
     show($('results'), true);
+  }
+
+  // ---- chunk stash (IndexedDB) -------------------------------------------------
+  // Every recorded chunk is kept here until the server has it, so a reload,
+  // a crash or a closed tab loses nothing: the next visit uploads what is
+  // left. Without IndexedDB (private modes) the queue works from memory.
+  const stash = {
+    db: null,
+    open() {
+      if (this.db) return this.db;
+      this.db = new Promise((resolve) => {
+        try {
+          const req = indexedDB.open('parley', 1);
+          req.onupgradeneeded = () => req.result.createObjectStore('chunks', { keyPath: 'key' });
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => resolve(null);
+        } catch (_) { resolve(null); }
+      });
+      return this.db;
+    },
+    async tx(mode, fn) {
+      const db = await this.open();
+      if (!db) return null;
+      return new Promise((resolve) => {
+        try {
+          const t = db.transaction('chunks', mode);
+          const r = fn(t.objectStore('chunks'));
+          t.oncomplete = () => resolve(r && 'result' in r ? r.result : null);
+          t.onerror = () => resolve(null);
+          t.onabort = () => resolve(null);
+        } catch (_) { resolve(null); }
+      });
+    },
+    put(item) {
+      return this.tx('readwrite', (st) => st.put({
+        key: `${item.sessionId}/${item.seq}`, sessionId: item.sessionId, seq: item.seq, blob: item.blob, type: item.type,
+      }));
+    },
+    remove(item) { return this.tx('readwrite', (st) => st.delete(`${item.sessionId}/${item.seq}`)); },
+    async all() { return (await this.tx('readonly', (st) => st.getAll())) || []; },
+  };
+
+  // Chunks a previous visit recorded but did not upload go back in the queue.
+  let restored = false;
+  async function restoreStash() {
+    if (restored) return;
+    restored = true;
+    const left = await stash.all();
+    left.sort((a, b) => (a.sessionId === b.sessionId ? a.seq - b.seq : a.sessionId < b.sessionId ? -1 : 1));
+    for (const c of left) {
+      if (queue.items.some((i) => i.sessionId === c.sessionId && i.seq === c.seq)) continue;
+      queue.add(c.sessionId, c.seq, c.blob, { stashed: true, type: c.type });
+    }
+    if (left.length) notice(`${left.length} chunk(s) recorded earlier are being uploaded.`);
   }
 
   // ---- upload queue ---------------------------------------------------------------
@@ -496,13 +560,16 @@
     running: false,
     waiters: [],
 
-    add(sessionId, seq, blob) {
+    add(sessionId, seq, blob, { stashed = false, type = '' } = {}) {
       const item = {
-        sessionId, seq, blob, size: blob.size, type: blob.type || 'application/octet-stream',
+        sessionId, seq, blob, size: blob.size, type: type || blob.type || 'application/octet-stream',
         state: 'queued', attempts: 0, error: '', timer: 0, info: '', retryAt: 0,
       };
       this.items.push(item);
       renderChunks(this.items);
+      // stored before the first attempt; uploads do not wait for it
+      item.restored = stashed;
+      item.stashed = stashed ? Promise.resolve() : stash.put(item);
       this.pump();
       return item;
     },
@@ -565,6 +632,7 @@
         item.error = '';
         item.info = Number.isFinite(j.duration) ? `${j.duration.toFixed(1)} s` : '';
         item.blob = null; // uploaded: the server has it
+        item.stashed.then(() => stash.remove(item));
         // show the server's chunk count and audio length without waiting for the next poll
         if (current && current.id === item.sessionId && current.status === 'recording') refreshSession(current.id, pollGen);
       } catch (e) {
@@ -581,6 +649,8 @@
           }, wait);
         } else {
           item.state = 'failed';
+          // refused for good (4xx): a chunk from an earlier visit is not kept for the next one
+          if (item.restored) item.stashed.then(() => stash.remove(item));
         }
       }
       renderChunks(this.items);
@@ -728,6 +798,7 @@
           show($('end-blocked'), true);
           return;
         }
+        for (const i of failed) stash.remove(i); // ended without them: do not retry on the next visit
         const s = await api('POST', `${sessPath(sid)}/end`, { json: {} });
         if (current && current.id === sid) {
           current = s;
