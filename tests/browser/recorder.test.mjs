@@ -2,13 +2,15 @@
 //
 //   node recorder.test.mjs --url http://127.0.0.1:PORT --token TOKEN --wav CONV.wav
 //        [--artifacts DIR] [--chunk 12] [--record-seconds 60] [--ready-timeout 300]
-//        [--chromium /usr/bin/chromium] [--user tester]
+//        [--chromium /usr/bin/chromium] [--user tester] [--token2 TOKEN --user2 guest]
 //
 // Debian's chromium (headless, driven by playwright-core) records CONV.wav
 // through its fake microphone: sign in with the token, start a session,
 // record in chunks of --chunk seconds (?chunk=), end, wait for the session
 // to be ready for claiming, play a speaker's sample, claim the speaker that
-// said the most target words, check the results and the leaderboard.
+// said the most target words, check the results and the leaderboard. With
+// --token2 a second user (own browser context) joins with the join code and
+// claims another speaker.
 // One TAP line per step ("ok N - …" / "not ok N - …"), a screenshot per step
 // in --artifacts; the first failure stops the run (exit 1). tests/browser/run.sh
 // starts the server and prepares the arguments.
@@ -28,6 +30,9 @@ const { values: opt } = parseArgs({
     'ready-timeout': { type: 'string', default: '300' },
     chromium: { type: 'string', default: process.env.PARLEY_CHROMIUM || '/usr/bin/chromium' },
     user: { type: 'string', default: 'tester' },
+    // a second user (optional) who joins with the code and claims another speaker
+    token2: { type: 'string' },
+    user2: { type: 'string', default: 'guest' },
   },
 });
 
@@ -148,6 +153,8 @@ await step(`sign in with the token of ${opt.user}`, 'signed-in', async () => {
 });
 
 let sessionId = '';
+let joinCode = '';
+let page2 = null;
 await step('start a session: id, join code and share hint shown', 'session', async () => {
   await page.fill(tid('session-title'), 'browser test');
   await page.click(tid('start-session'));
@@ -156,12 +163,33 @@ await step('start a session: id, join code and share hint shown', 'session', asy
   sessionId = (await page.locator(tid('session-id')).textContent()).trim();
   await page.waitForFunction(() => /^[A-HJ-NP-Z2-9]{6}$/.test(document.querySelector('[data-testid="session-code"]').textContent));
   const code = (await page.locator(tid('session-code')).textContent()).trim();
+  joinCode = code;
   await page.locator(tid('share-hint')).waitFor({ state: 'visible' });
   const status = await page.locator(tid('session-status')).getAttribute('data-status');
   if (status !== 'recording') throw new Error(`status ${status}, expected recording`);
   await noBanner();
   return `session ${sessionId}, code ${code}`;
 });
+
+if (opt.token2) {
+  await step(`${opt.user2} joins the session with its id and join code`, 'guest-joined', async () => {
+    const ctx2 = await browser.newContext({ viewport: { width: 412, height: 915 } });
+    page2 = await ctx2.newPage();
+    page2.setDefaultTimeout(30000);
+    await page2.goto(`${opt.url}/?join=${sessionId}&code=${joinCode}`);
+    await page2.fill(tid('token'), opt.token2);
+    await page2.click(tid('signin'));
+    await page2.locator(tid('home-view')).waitFor({ state: 'visible' });
+    const prefilled = await page2.inputValue(tid('join-id'));
+    if (prefilled !== sessionId) throw new Error(`the share link did not fill the join form (${prefilled})`);
+    await page2.click(tid('join'));
+    await page2.waitForFunction((id) => document.querySelector('[data-testid="session-id"]').textContent === id
+      && document.querySelector('[data-testid="session-status"]').dataset.status === 'recording', sessionId);
+    const shot2 = path.join(opt.artifacts, 'guest-joined.png');
+    await page2.screenshot({ path: shot2, fullPage: true });
+    return `via the share link; screenshot ${path.basename(shot2)}`;
+  });
+}
 
 await step(`record ${RECORD_S} s in chunks of ${CHUNK} s, the first chunks upload while recording`, 'recording', async () => {
   await page.click(tid('record'));
@@ -284,6 +312,28 @@ await step('claiming a second speaker is refused (409) with the server\'s messag
   await page.click(tid('error-close'));
   return `"${msg}"`;
 });
+
+if (page2) {
+  await step(`${opt.user2} claims another speaker; the results list both users`, 'guest-claimed', async () => {
+    const other = speakers.find((s) => s !== claimed);
+    if (other === undefined) return 'skipped: one speaker only';
+    await page2.click(tid('speakers-refresh'));
+    await page2.locator(tid(`claim-${other}`)).waitFor({ state: 'visible', timeout: 60000 });
+    // the speaker the first user claimed is not claimable by the guest
+    const taken = (await page2.locator(tid(`claimed-by-${claimed}`)).textContent()).trim();
+    if (!taken.includes(opt.user)) throw new Error(`speaker ${claimed} shows "${taken}" to ${opt.user2}`);
+    await page2.click(tid(`claim-${other}`));
+    await page2.waitForFunction((k) => /you/.test(document.querySelector(`[data-testid="claimed-by-${k}"]`).textContent), other);
+    await page2.locator(tid(`result-user-${opt.user2}`)).waitFor({ state: 'visible' });
+    await page2.locator(tid(`result-user-${opt.user}`)).waitFor({ state: 'visible' });
+    await page2.screenshot({ path: path.join(opt.artifacts, 'guest-claimed.png'), fullPage: true });
+    // and the first user sees the guest's claim after a refresh
+    await page.click(tid('speakers-refresh'));
+    await page.waitForFunction((k) => document.querySelector(`[data-testid="claimed-by-${k}"]`).textContent.includes('claimed by'), other);
+    await page.locator(tid(`result-user-${opt.user2}`)).waitFor({ state: 'visible' });
+    return `speaker ${other}`;
+  });
+}
 
 await step('the leaderboard shows the claimed counts', 'leaderboard', async () => {
   await page.click(tid('home-link'));

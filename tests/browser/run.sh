@@ -6,8 +6,9 @@
 # (tests/gen, TTS cache in $PARLEY_GEN_CACHE), starts `parley serve` on a free
 # port of 127.0.0.1 with a fresh data directory (and `parley worker --wait`
 # on the same store when serve does not process recordings itself), creates
-# the user "tester", and runs recorder.test.mjs in Debian's chromium (fake
-# microphone playing the conversation). Prints TAP lines ("ok N - …");
+# the users "tester" and "guest", and runs recorder.test.mjs in Debian's
+# chromium: tester records the conversation through the fake microphone,
+# guest joins with the join code; each claims a speaker. Prints TAP lines ("ok N - …");
 # exit status 0 only when every step passed. Screenshots of every step:
 # build/test-artifacts/browser/. The server's log is printed when a step fails.
 #
@@ -101,7 +102,10 @@ TOKEN=$("$PARLEY" user add tester --store "$TMP/data/parley.db" 2>"$TMP/user.log
   sed 's/^/# user add: /' "$TMP/user.log"; fail "parley user add tester failed"; }
 TOKEN=$(printf '%s' "$TOKEN" | tr -d '[:space:]')
 [ -n "$TOKEN" ] || fail "parley user add printed no token"
-echo "ok - parley user add tester printed a token"
+TOKEN2=$("$PARLEY" user add guest --store "$TMP/data/parley.db" 2>>"$TMP/user.log" | tr -d '[:space:]') || {
+  sed 's/^/# user add: /' "$TMP/user.log"; fail "parley user add guest failed"; }
+[ -n "$TOKEN2" ] || fail "parley user add guest printed no token"
+echo "ok - parley user add tester and guest printed their tokens"
 
 # Recordings ended through the API are queued in the store; a worker
 # processes them unless serve does it in-process (its --help says so).
@@ -121,7 +125,8 @@ mkdir -p "$ARTIFACTS"
 status=0
 (cd "$HERE" && node recorder.test.mjs --url "$URL" --token "$TOKEN" --wav "$WAV" \
    --artifacts "$ARTIFACTS" --chunk "$CHUNK" --record-seconds "$RECORD_SECONDS" \
-   --ready-timeout "$READY_TIMEOUT" --chromium "$CHROMIUM" --user tester) || status=$?
+   --ready-timeout "$READY_TIMEOUT" --chromium "$CHROMIUM" --user tester \
+   --token2 "$TOKEN2" --user2 guest) || status=$?
 cp "$TMP/serve.log" "$ARTIFACTS/serve.log" 2>/dev/null
 [ -n "$WORKER_PID" ] && cp "$TMP/worker.log" "$ARTIFACTS/worker.log" 2>/dev/null
 if [ "$status" -ne 0 ]; then
