@@ -185,6 +185,8 @@ if (opt.token2) {
     await page2.click(tid('join'));
     await page2.waitForFunction((id) => document.querySelector('[data-testid="session-id"]').textContent === id
       && document.querySelector('[data-testid="session-status"]').dataset.status === 'recording', sessionId);
+    await page2.locator(tid('not-recorder')).waitFor({ state: 'visible' });
+    if (await page2.locator(tid('recorder')).isVisible()) throw new Error('a participant is offered the recorder');
     const shot2 = path.join(opt.artifacts, 'guest-joined.png');
     await page2.screenshot({ path: shot2, fullPage: true });
     return `via the share link; screenshot ${path.basename(shot2)}`;

@@ -233,6 +233,11 @@
         h('span', { class: `status s-${s.status}` }, s.status.replace(/_/g, ' ')),
         h('span', { class: 'meta' }, `${s.role} · ${fmtSeconds(s.audio_seconds)} · ${fmtTime(s.created_at)}`))));
       show($('sessions-empty'), j.sessions.length === 0);
+      // the leaderboard's word picker lists the target words of the results
+      const ready = j.sessions.find((x) => x.status === 'ready_for_claiming');
+      if (ready && $('lb-word').options.length <= 1) {
+        api('GET', `${sessPath(ready.id)}/results`).then((r) => fillWordPicker(r.words)).catch(() => {});
+      }
     } catch (e) {
       showError(e);
     }
@@ -271,7 +276,7 @@
     try {
       const j = await api('GET', `/v1/leaderboard?${q}`);
       const rows = j.entries.map((e) => h('tr', { testid: 'lb-row', 'data-user': e.user },
-        h('td', null, e.rank), h('td', null, e.user), h('td', null, e.count), h('td', null, e.sessions)));
+        h('td', null, e.rank), h('td', { class: 'name' }, e.user), h('td', null, e.count), h('td', null, e.sessions)));
       $('lb-table').tBodies[0].replaceChildren(...rows);
       show($('lb-table'), rows.length > 0);
       show($('lb-empty'), rows.length === 0);
@@ -359,9 +364,15 @@
       testid: `stage-${g.stage}`, 'data-status': g.status, class: `st-${g.status}`,
     }, h('span', { class: 'dot' }), g.stage, ' ', h('span', { class: 'meta' }, g.status))));
     show($('progress'), s.status !== 'recording');
+    // once there are speakers to claim, the stages go below them
+    const view = $('session-view');
+    if (s.status === 'ready_for_claiming') view.append($('progress'));
+    else view.insertBefore($('progress'), $('speakers-card'));
 
+    // One recorder per session: the owner's (chunk numbers are one sequence).
     const mine = recorder.sessionId === s.id;
-    show($('recorder'), s.status === 'recording' || (mine && recorder.busy()));
+    show($('recorder'), (s.status === 'recording' && s.role === 'owner') || (mine && recorder.busy()));
+    show($('not-recorder'), s.status === 'recording' && s.role !== 'owner');
     recorder.render();
   }
 
@@ -930,7 +941,7 @@
     if (urlParams.has('join')) $('join-id').value = urlParams.get('join');
     if (urlParams.has('code')) $('join-code').value = urlParams.get('code');
 
-    window.addEventListener('hashchange', () => { clearError(); route(); });
+    window.addEventListener('hashchange', () => { clearError(); show($('notice'), false); route(); });
   }
 
   wire();
