@@ -10,7 +10,9 @@
 // to be ready for claiming, play a speaker's sample, claim the speaker that
 // said the most target words, check the results and the leaderboard. With
 // --token2 a second user (own browser context) joins with the join code and
-// claims another speaker.
+// claims another speaker. The first upload of chunk 1 fails with a network
+// error and that of chunk 2 with a 503 (injected by the test): the page must
+// show them retrying and upload them.
 // One TAP line per step ("ok N - …" / "not ok N - …"), a screenshot per step
 // in --artifacts; the first failure stops the run (exit 1). tests/browser/run.sh
 // starts the server and prepares the arguments.
@@ -55,6 +57,7 @@ const tid = (id) => `[data-testid="${id}"]`;
 const t0 = Date.now();
 const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 let n = 0;
+const injected = {}; // chunk seq -> PUT attempts seen by the test's route
 let shot = 0;
 let page = null;
 let browser = null;
@@ -123,6 +126,28 @@ await step('launch chromium with the fake microphone', 'launch', async () => {
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text().split('\n')[0]}`));
   page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
   page.setDefaultTimeout(30000);
+  // Every state a chunk shows is recorded (the list is re-rendered often).
+  await page.addInitScript(() => {
+    window.__chunkStates = {};
+    new MutationObserver(() => {
+      for (const el of document.querySelectorAll('[data-testid^="chunk-"][data-state]')) {
+        const seen = (window.__chunkStates[el.dataset.testid] ||= []);
+        if (seen[seen.length - 1] !== el.dataset.state) seen.push(el.dataset.state);
+      }
+    }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+  });
+  // The upload queue meets a network error (first PUT of chunk 1) and a
+  // 503 (first PUT of chunk 2): both must be retried, not dropped.
+  await page.route(/\/v1\/sessions\/[a-z2-7]+\/chunks\/[12]$/, async (route) => {
+    const seq = Number(route.request().url().split('/').pop());
+    injected[seq] = (injected[seq] || 0) + 1;
+    if (injected[seq] > 1) return route.continue();
+    if (seq === 1) return route.abort('connectionreset');
+    return route.fulfill({
+      status: 503, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'unavailable', message: 'injected by the test: store unavailable' } }),
+    });
+  });
   return `chromium ${browser.version()}`;
 });
 
@@ -217,12 +242,19 @@ await step('end: the last chunk is flushed, every chunk uploaded, the session is
   chunks = states.length;
   const bad = states.filter((s) => !s.endsWith(':done'));
   if (bad.length) throw new Error(`chunks not uploaded: ${bad.join(' ')}`);
+  const seen = await page.evaluate(() => window.__chunkStates);
+  for (const seq of [1, 2]) {
+    const path1 = (seen[`chunk-${seq}`] || []).join('>');
+    if (!(injected[seq] >= 2) || !/uploading>retrying>(queued>)?uploading>done/.test(path1)) {
+      throw new Error(`chunk ${seq} (first upload failed on purpose): ${injected[seq] || 0} PUTs, states ${path1}`);
+    }
+  }
   const expect = Math.floor(RECORD_S / CHUNK);
   if (chunks < expect) throw new Error(`${chunks} chunks, expected at least ${expect}`);
   const audio = (await page.locator(tid('session-audio')).textContent()).trim();
   if (/missing/.test(audio)) throw new Error(`the server reports gaps: ${audio}`);
   await noBanner();
-  return `${chunks} chunks; server: ${audio}`;
+  return `${chunks} chunks, 1 and 2 retried after an injected network error and 503; server: ${audio}`;
 });
 
 await step(`processing reaches ready_for_claiming (up to ${READY_S} s)`, 'ready', async () => {
