@@ -22,6 +22,7 @@
   const BACKOFF_MAX_MS = 30000;
   const POLL_PROCESSING_MS = 2000;
   const POLL_RECORDING_MS = 10000;
+  const AUDIO_BITS_PER_SECOND = 64000; // speech: plenty for the recogniser, half the default upload
   const MIME_TYPES = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/webm', 'audio/mp4'];
 
   // ---- DOM helpers ------------------------------------------------------
@@ -371,6 +372,10 @@
 
     // One recorder per session: the owner's (chunk numbers are one sequence).
     const mine = recorder.sessionId === s.id;
+    if (mine && recorder.active() && !recorder.ending && s.status !== 'recording') {
+      recorder.stop();
+      showError(`Recording stopped: the session was ended elsewhere (status ${s.status.replace(/_/g, ' ')}).`);
+    }
     show($('recorder'), (s.status === 'recording' && s.role === 'owner') || (mine && recorder.busy()));
     show($('not-recorder'), s.status === 'recording' && s.role !== 'owner');
     recorder.render();
@@ -742,7 +747,9 @@
     },
 
     newRecorder() {
-      const mr = new MediaRecorder(this.stream, this.mimeType ? { mimeType: this.mimeType } : undefined);
+      const opts = { audioBitsPerSecond: AUDIO_BITS_PER_SECOND };
+      if (this.mimeType) opts.mimeType = this.mimeType;
+      const mr = new MediaRecorder(this.stream, opts);
       const parts = [];
       const sid = this.sessionId;
       mr.ondataavailable = (e) => { if (e.data && e.data.size > 0) parts.push(e.data); };
@@ -910,6 +917,7 @@
     }));
     $('signout').addEventListener('click', () => {
       if (recorder.busy() && !confirm('Recording or uploads are in progress. Sign out anyway?')) return;
+      if (recorder.active()) recorder.stop();
       clearError();
       signedOut();
     });
