@@ -166,7 +166,6 @@
   let current = null;       // session object being viewed
   let pollTimer = 0;
   let pollGen = 0;          // bumps when the view changes: stale polls are ignored
-  let results = null;
   const sampleUrls = new Map(); // "sessionId/speaker" -> blob URL
   const speakerErrors = new Map(); // speaker number -> last claim error (current session)
 
@@ -203,8 +202,11 @@
       try {
         me = await api('GET', '/v1/me');
       } catch (e) {
-        if (e.status !== 401) showError(e);
-        if (!me) return;
+        if (e.status === 401) return;
+        // server unreachable or failing: say so and try again shortly
+        showError(`${e.message} (trying again in 5 s)`);
+        setTimeout(() => { if (!me && token) route(); }, 5000);
+        return;
       }
     }
     restoreStash();
@@ -291,7 +293,6 @@
     const gen = ++pollGen;
     if (!current || current.id !== id) {
       current = null;
-      results = null;
       for (const url of sampleUrls.values()) URL.revokeObjectURL(url);
       sampleUrls.clear();
       speakerErrors.clear();
@@ -315,6 +316,7 @@
     } catch (e) {
       if (gen !== pollGen) return;
       showError(e);
+      if (!current) $('session-status').textContent = '–';
       if (e.status === 0 || e.status >= 500) schedulePoll(id, gen, POLL_PROCESSING_MS * 2);
       return;
     }
@@ -475,7 +477,6 @@
     try {
       const j = await api('GET', `${sessPath(id)}/results`);
       if (!current || current.id !== id) return;
-      results = j;
       renderResults(j);
       fillWordPicker(j.words);
     } catch (e) {
