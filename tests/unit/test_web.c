@@ -1,0 +1,172 @@
+/* test_web.c — the pure parts of the HTTP layer: the router over the real
+ * route table (shapes, 404/405/400, parameter ranges, path tricks), the JSON
+ * body parser (limits, depth, types) and the error-to-status table. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "web/assets.h"
+#include "web/http.h"
+#include "web/json_body.h"
+#include "web/router.h"
+#include "web/routes.h"
+
+#define SID "k2x4abcdefghijklmnop"
+
+static enum router_outcome match(const char *method, const char *path, struct router_result *m)
+{
+	router_match(web_routes, web_routes_count, method, path, m);
+	return m->outcome;
+}
+
+static void test_router_matches(void **state)
+{
+	(void)state;
+	struct router_result m;
+	assert_int_equal(match("PUT", "/v1/sessions/" SID "/chunks/3", &m), ROUTER_MATCH);
+	assert_ptr_equal(m.route->handler, route_chunk_put);
+	assert_string_equal(m.params.id, SID);
+	assert_int_equal(m.params.seq, 3);
+	assert_int_equal(match("DELETE", "/v1/sessions/" SID "/speakers/12/claim", &m), ROUTER_MATCH);
+	assert_ptr_equal(m.route->handler, route_unclaim);
+	assert_int_equal(m.params.speaker, 12);
+	assert_int_equal(match("POST", "/v1/sessions/" SID "/speakers/12/claim", &m), ROUTER_MATCH);
+	assert_ptr_equal(m.route->handler, route_claim);
+	assert_int_equal(match("HEAD", "/health", &m), ROUTER_MATCH);
+	assert_int_equal(match("GET", "/", &m), ROUTER_MATCH);
+	assert_int_equal(match("GET", "/static/css/app.css", &m), ROUTER_MATCH);
+	assert_string_equal(m.params.rest, "css/app.css");
+	assert_int_equal(match("PUT", "/v1/sessions/" SID "/chunks/0", &m), ROUTER_MATCH);
+	assert_int_equal(match("PUT", "/v1/sessions/" SID "/chunks/99999", &m), ROUTER_MATCH);
+}
+
+static void test_router_rejects(void **state)
+{
+	(void)state;
+	struct router_result m;
+	assert_int_equal(match("GET", "/v2/x", &m), ROUTER_NOT_FOUND);
+	assert_int_equal(match("GET", "/v1/sessions/", &m), ROUTER_NOT_FOUND);
+	assert_int_equal(match("GET", "//v1/sessions", &m), ROUTER_NOT_FOUND);
+	assert_int_equal(match("GET", "v1/sessions", &m), ROUTER_NOT_FOUND);
+	assert_int_equal(match("GET", "", &m), ROUTER_NOT_FOUND);
+	assert_int_equal(match(NULL, "/health", &m), ROUTER_NOT_FOUND);
+	assert_int_equal(match("GET", NULL, &m), ROUTER_NOT_FOUND);
+	assert_int_equal(match("DELETE", "/v1/sessions", &m), ROUTER_METHOD);
+	assert_string_equal(m.allow, "POST, GET, HEAD");
+	assert_int_equal(match("GET", "/v1/sessions/" SID "/speakers/1/claim", &m), ROUTER_METHOD);
+	assert_string_equal(m.allow, "POST, DELETE");
+	/* malformed parameters: 400 before any handler */
+	const char *bad[] = {
+		"/v1/sessions/../../etc/chunks/1" /* not the shape: below */,
+		"/v1/sessions/..%2F..%2Fetc/chunks/1",
+		"/v1/sessions/K2X4ABCDEFGHIJKLMNOP/chunks/1",
+		"/v1/sessions/k2x4abcdefghijklmno1/chunks/1",
+		"/v1/sessions/" SID "x/chunks/1",
+		"/v1/sessions/" SID "/chunks/-1",
+		"/v1/sessions/" SID "/chunks/+1",
+		"/v1/sessions/" SID "/chunks/01",
+		"/v1/sessions/" SID "/chunks/100000",
+		"/v1/sessions/" SID "/chunks/1e3",
+		"/v1/sessions/" SID "/speakers/0/sample",
+		"/v1/sessions/" SID "/speakers/1000/sample",
+		"/static/../parley.db",
+		"/static/.hidden",
+		"/static/a/../../b",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		enum router_outcome o = match(i == 0 || i >= 12 ? "GET" : "PUT", bad[i], &m);
+		if (i == 0)
+			assert_int_equal(o, ROUTER_NOT_FOUND);
+		else if (i < 10)
+			assert_int_equal(o, ROUTER_INVALID);
+		else
+			assert_true(o == ROUTER_INVALID || o == ROUTER_METHOD);
+		if (o == ROUTER_INVALID)
+			assert_true(m.msg[0] != '\0');
+	}
+	char longpath[4096];
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(match("GET", longpath, &m), ROUTER_NOT_FOUND);
+}
+
+static void test_json_body(void **state)
+{
+	(void)state;
+	struct parley_error err = {0};
+	json_t *o = NULL;
+	assert_int_equal(web_json_body_parse("", 0, &o, &err), PARLEY_OK);
+	assert_true(json_is_object(o) && json_object_size(o) == 0);
+	json_decref(o);
+	assert_int_equal(web_json_body_parse(" {\"title\":\"x\"} ", 15, &o, &err), PARLEY_OK);
+	const char *title = NULL;
+	assert_int_equal(web_json_string_field(o, "title", 200, &title, &err), PARLEY_OK);
+	assert_string_equal(title, "x");
+	assert_int_equal(web_json_string_field(o, "title", 0, &title, &err), PARLEY_ERR_INVALID);
+	json_decref(o);
+	assert_int_equal(web_json_body_parse("{\"title\":", 9, &o, &err), PARLEY_ERR_INVALID);
+	assert_null(o);
+	assert_non_null(strstr(err.msg, "line 1"));
+	assert_int_equal(web_json_body_parse("[1]", 3, &o, &err), PARLEY_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "an array"));
+	assert_int_equal(web_json_body_parse("{\"a\":1,\"a\":2}", 13, &o, &err), PARLEY_ERR_INVALID);
+	assert_int_equal(web_json_body_parse("{\"a\":\"\\u0000\"}", 14, &o, &err), PARLEY_ERR_INVALID);
+	char deep[200];
+	size_t n = 0;
+	for (int i = 0; i < 40; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 40; i++)
+		deep[n++] = ']';
+	assert_int_equal(web_json_body_parse(deep, n, &o, &err), PARLEY_ERR_INVALID);
+	char *big = malloc(WEB_JSON_LIMIT + 2);
+	assert_non_null(big);
+	memset(big, ' ', WEB_JSON_LIMIT + 1);
+	assert_int_equal(web_json_body_parse(big, WEB_JSON_LIMIT + 1, &o, &err), PARLEY_ERR_TOO_LARGE);
+	free(big);
+}
+
+static void test_statuses(void **state)
+{
+	(void)state;
+	assert_int_equal(web_err_status(PARLEY_ERR_INVALID), 400);
+	assert_int_equal(web_err_status(PARLEY_ERR_UNAUTHORIZED), 401);
+	assert_int_equal(web_err_status(PARLEY_ERR_NOT_FOUND), 404);
+	assert_int_equal(web_err_status(PARLEY_ERR_CONFLICT), 409);
+	assert_int_equal(web_err_status(PARLEY_ERR_TOO_LARGE), 413);
+	assert_int_equal(web_err_status(PARLEY_ERR_AUDIO), 422);
+	assert_int_equal(web_err_status(PARLEY_ERR_EMPTY), 422);
+	assert_int_equal(web_err_status(PARLEY_ERR_INTERNAL), 500);
+	assert_int_equal(web_err_status(PARLEY_ERR_STORE), 503);
+	assert_int_equal(web_err_status(PARLEY_ERR_UNAVAILABLE), 503);
+	assert_int_equal(web_err_status((enum parley_err)999), 500);
+	for (int c = 0; c < PARLEY_ERR_COUNT_; c++)
+		assert_true(web_err_status((enum parley_err)c) >= 200);
+	struct web_resp r;
+	web_resp_init(&r);
+	struct parley_error err = {0};
+	parley_error_set(&err, PARLEY_ERR_CONFLICT, "chunk 3 was already uploaded");
+	web_resp_error(&r, &err);
+	assert_int_equal(r.status, 409);
+	assert_string_equal(r.body,
+		"{\"error\":{\"code\":\"conflict\",\"message\":\"chunk 3 was already uploaded\"}}");
+	web_resp_release(&r);
+	assert_non_null(web_asset_find("index.html"));
+	assert_null(web_asset_find("../index.html"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_router_matches),
+		cmocka_unit_test(test_router_rejects),
+		cmocka_unit_test(test_json_body),
+		cmocka_unit_test(test_statuses),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
