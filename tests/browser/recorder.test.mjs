@@ -12,7 +12,9 @@
 // --token2 a second user (own browser context) joins with the join code and
 // claims another speaker. The first upload of chunk 1 fails with a network
 // error and that of chunk 2 with a 503 (injected by the test): the page must
-// show them retrying and upload them.
+// show them retrying and upload them. A second session records while every
+// upload fails, reloads the page, and its chunks must come back from
+// IndexedDB and be uploaded.
 // One TAP line per step ("ok N - …" / "not ok N - …"), a screenshot per step
 // in --artifacts; the first failure stops the run (exit 1). tests/browser/run.sh
 // starts the server and prepares the arguments.
@@ -387,6 +389,43 @@ await step('the leaderboard shows the claimed counts', 'leaderboard', async () =
   if (!sessions.includes(sessionId)) throw new Error(`session ${sessionId} is not in "My sessions"`);
   await noBanner();
   return `${rows.join(' ') || 'empty'}; word picker: ${opts.length} words`;
+});
+
+await step('chunks recorded while uploads fail survive a page reload and are uploaded after it', 'reload', async () => {
+  // A second session, 2 s chunks; every chunk upload fails (no network)
+  // until after the reload.
+  const blocked = /\/v1\/sessions\/[a-z2-7]+\/chunks\/\d+$/;
+  const block = (route) => route.abort('internetdisconnected');
+  await page.route(blocked, block);
+  await page.fill(tid('session-title'), 'reload test');
+  await page.click(tid('start-session'));
+  await page.waitForFunction((id) => {
+    const t = document.querySelector('[data-testid="session-id"]').textContent;
+    return /^[a-z2-7]{20}$/.test(t) && t !== id && document.querySelector('[data-testid="session-status"]').dataset.status === 'recording';
+  }, sessionId);
+  const sid2 = (await page.locator(tid('session-id')).textContent()).trim();
+  await page.goto(`${opt.url}/?chunk=2#/s/${sid2}`);
+  await page.locator(`${tid('session-status')}[data-status="recording"]`).waitFor();
+  await page.click(tid('record'));
+  await page.locator(`${tid('chunk-1')}[data-state]`).waitFor({ timeout: 60000 });
+  await page.click(tid('pause'));
+  await page.locator(`${tid('recorder-state')}[data-state="idle"]`).waitFor();
+  const before = await page.$$eval('[data-testid^="chunk-"][data-state]', (els) => els.map((e) => `${e.dataset.testid.slice(6)}:${e.dataset.state}`));
+  if (before.some((x) => x.endsWith(':done'))) throw new Error(`a chunk was uploaded through the blocked route: ${before.join(' ')}`);
+  await screenshot('reload-before');
+  page.once('dialog', (d) => d.accept()); // "leave the page?" while uploads are pending
+  await page.reload();
+  await page.locator(tid('session-view')).waitFor({ state: 'visible' });
+  await page.waitForFunction((k) => document.querySelectorAll('[data-testid^="chunk-"][data-state]').length === k, before.length);
+  await page.unroute(blocked, block);
+  await page.waitForFunction((k) => document.querySelectorAll('[data-testid^="chunk-"][data-state="done"]').length === k, before.length, { timeout: 120000 });
+  await page.waitForFunction((k) => document.querySelector('[data-testid="session-audio"]').textContent.startsWith(`${k} chunks`), before.length);
+  const audio = (await page.locator(tid('session-audio')).textContent()).trim();
+  if (/missing/.test(audio)) throw new Error(`the server reports gaps: ${audio}`);
+  await page.click(tid('end'));
+  await page.waitForFunction(() => document.querySelector('[data-testid="session-status"]').dataset.status !== 'recording', null, { timeout: 60000 });
+  await noBanner();
+  return `${before.length} chunks (${before.join(' ')}) restored from IndexedDB and uploaded; server: ${audio}`;
 });
 
 await step('sign out forgets the token', 'signed-out', async () => {

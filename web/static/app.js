@@ -304,7 +304,7 @@
       $('session-code').textContent = '';
       $('session-status').textContent = 'loading…';
       $('stages').replaceChildren();
-      if (!recorder.active() || recorder.sessionId !== id) renderChunks([]);
+      renderChunks(queue.items); // none until the session is loaded
     }
     await refreshSession(id, gen);
   }
@@ -380,6 +380,7 @@
     }
     show($('recorder'), (s.status === 'recording' && s.role === 'owner') || (mine && recorder.busy()));
     show($('not-recorder'), s.status === 'recording' && s.role !== 'owner');
+    renderChunks(queue.items); // this session's chunks, restored ones included
     recorder.render();
   }
 
