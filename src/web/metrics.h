@@ -11,7 +11,8 @@
  * Rendering adds, from this thread's store and queue: parley_queue_depth
  * (ready + delayed entries), parley_queue_processing, parley_recordings
  * {status}, and parley_stage_seconds_sum/count{stage} (wall seconds of done
- * stage runs; see web_metrics_render). Text format 0.0.4.
+ * stage runs, read through store_int.h until the store has a function for
+ * it). Text format 0.0.4. Rendering runs on the calling thread's store.
  */
 #ifndef PARLEY_WEB_METRICS_H
 #define PARLEY_WEB_METRICS_H

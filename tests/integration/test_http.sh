@@ -289,6 +289,8 @@ for m in parley_queue_depth parley_recordings parley_stage_seconds parley_http_r
   grep -q "^# TYPE $m " "$OUT/metrics" || missing="$missing $m"
 done
 check "/metrics has the documented metric names${missing:+ (missing:$missing)}" test -z "$missing"
+check "/metrics has stage seconds of the processed session" \
+  grep -q '^parley_stage_seconds_count{stage="decode"} [1-9]' "$OUT/metrics"
 check "/metrics counts requests by route and status" \
   grep -q 'parley_http_requests_total{route="PUT /v1/sessions/{id}/chunks/{seq}",status="201"} 4' "$OUT/metrics"
 check "every request has an access-log line" grep -q '"GET /health" 200' "$TMP/serve.log"
