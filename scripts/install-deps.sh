@@ -25,6 +25,9 @@ PKGS=(
   # make bench-queue: the peers it is compared with (Celery, RQ; BullMQ and
   # graphile-worker come from npm)
   python3-celery python3-rq python3-redis
+  # tests/browser: the recorder page in a real browser (driven by
+  # playwright-core from npm, which downloads no browser of its own)
+  chromium
 )
 
 # Node.js with npm (bench-queue's BullMQ and graphile-worker, the browser
