@@ -7,8 +7,9 @@
  *   - MATCH: a route whose method is the request's (HEAD: a GET row), and
  *     every parameter the pattern names is valid: {id} passes
  *     session_id_valid, {seq} is 0..SESSION_SEQ_MAX, {n} is
- *     1..ROUTER_SPEAKER_MAX, {path*} is NUL-terminated, has no ".." and no
- *     segment starting with '.', and parameters the pattern lacks are unset;
+ *     1..ROUTER_SPEAKER_MAX, {path*} is NUL-terminated, has no segment
+ *     starting with '.' (so never ".."; "a..b" is a plain name), and
+ *     parameters the pattern lacks are unset;
  *   - METHOD: a non-empty Allow list; INVALID: a non-empty message.
  */
 #include <stdbool.h>
@@ -24,8 +25,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_rest(const char *rest)
 {
 	if (!memchr(rest, '\0', ROUTER_REST_MAX))
-		__builtin_trap();
-	if (strstr(rest, ".."))
 		__builtin_trap();
 	for (const char *p = rest; *p; p++)
 		if (*p == '.' && (p == rest || p[-1] == '/'))
