@@ -86,7 +86,7 @@ struct diar_params diar_default_params(void)
 		.change_unit_seconds = 1.5,
 		.split_threshold = 17.0,
 		.split_noise = 125.0,
-		.min_cluster = 0.04,
+		.min_cluster = 0.06,
 		.gate_db = 30.0,
 		.min_turn = 0.5,
 		.change_penalty = 50.0,
