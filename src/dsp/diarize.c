@@ -18,6 +18,7 @@
 #define EDIM (2 * DIM + 2) /* window embedding: cepstral mean, deviation, pitch */
 #define PITCH_STEP 2       /* F0 every PITCH_STEP frames (20 ms) */
 #define MIN_WIN_VOICED 5   /* F0 estimates a window needs for its own pitch */
+#define MIN_MERGE_VOICED 25 /* F0 estimates (0.5 s voiced) a cluster needs to be merged by pitch */
 #define SEG_FRAMES 10      /* frames per segment: 0.1 s at the 10 ms hop */
 #define CHUNK_FRAMES 1024  /* MFCC frames computed at a time */
 #define MIN_WIN_FRAMES 30  /* un-gated frames a window needs (0.3 s) */
@@ -1176,7 +1177,8 @@ static void pair_glr(const struct cl_stats *a, const struct cl_stats *b, double 
 
 /*
  * Two clusters with the same pitch (log F0 GLR per estimate under
- * merge_f0_glr) and similar cepstra (GLR per frame under merge_cep_glr) are
+ * merge_f0_glr, each with MIN_MERGE_VOICED estimates or more) and similar
+ * cepstra (GLR per frame under merge_cep_glr) are
  * one voice that the tree split (a voice whose spectrum varies between
  * utterances): merge the closest such pair while more than kmin remain.
  * Returns the new count; labels renumbered 0 .. k-1.
@@ -1206,8 +1208,11 @@ static int merge_same_voice(const struct diar *d, int *lab, int k, int kmin)
 			for (int b = a + 1; b < k; b++) {
 				double cep, f0;
 				pair_glr(&st[a], &st[b], &cep, &f0);
-				log_debug("diarize: clusters %d, %d: cepstral GLR %.3f, pitch GLR %.3f",
-					  a, b, cep, f0);
+				log_debug("diarize: clusters %d, %d: cepstral GLR %.3f, pitch GLR %.3f "
+					  "(%.0f, %.0f F0 estimates)",
+					  a, b, cep, f0, st[a].f0[0], st[b].f0[0]);
+				if (st[a].f0[0] < MIN_MERGE_VOICED || st[b].f0[0] < MIN_MERGE_VOICED)
+					continue; /* too little pitch to call it the same */
 				if (f0 < d->p->merge_f0_glr && cep < d->p->merge_cep_glr && cep < best) {
 					best = cep;
 					ba = a;
