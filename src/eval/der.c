@@ -301,7 +301,9 @@ enum parley_err der_compute(const struct der_segment *ref, size_t nref_segs, siz
 	out->missed = missed;
 	out->false_alarm = fa;
 	out->confusion = paired - correct;
-	if (out->confusion < 0) /* rounding */
+	/* paired and correct are sums of the same pieces in another order: a
+	 * difference below a nanosecond per scored second is rounding */
+	if (out->confusion < 1e-9 * (scored > 1 ? scored : 1))
 		out->confusion = 0;
 	out->der = scored > 0 ? (missed + fa + out->confusion) / scored : NAN;
 	out->nref = nref;
