@@ -142,6 +142,8 @@ real() {
     n=$(basename "$f" .wav)
     cp "$f" "$in/ami-$n.wav"
     awk -v n="$n" '$2 == n { $2 = "ami-" n; print }' "$dia/ami-debug-train/debug.train.rttm" >"$ref/ami-$n.rttm"
+    # AMI's scoring regions: parley eval scores only inside them.
+    awk -v n="$n" '$1 == n { $1 = "ami-" n; print }' "$dia/ami-debug-train/debug.train.uem" >"$ref/ami-$n.uem"
   done
   # Transcript-only files: name, audio, transcript, speaker count.
   placeholder() {  # name, speakers: a reference RTTM with the count, no real turns

@@ -19,6 +19,7 @@
 #include "eval/der.h"
 #include "eval/keywords.h"
 #include "eval/rttm.h"
+#include "eval/transcript.h"
 #include "eval/wer.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
@@ -32,8 +33,10 @@ static const char eval_usage[] =
 	"\n"
 	"Score diarization, transcripts and keyword counts against ground truth.\n"
 	"REF_DIR holds <name>.rttm (reference speaker turns), optionally <name>.txt\n"
-	"(reference transcript: plain text, or STM lines 'file chan spk start end text')\n"
-	"and <name>.counts.csv (header 'speaker,word,count'). Recordings are matched\n"
+	"(reference transcript: plain text, or STM lines 'file chan spk start end text'),\n"
+	"<name>.counts.csv (header 'speaker,word,count') and <name>.uem (NIST scoring\n"
+	"regions 'file chan start end': DER counts only time inside them; lines for\n"
+	"file <name>, or all lines when none names it). Recordings are matched\n"
 	"by name; names found on one side only are listed.\n"
 	"\n"
 	"options:\n"
@@ -52,7 +55,9 @@ static const char eval_usage[] =
 	"(substitutions + insertions + deletions) / reference words after lowercasing\n"
 	"and removing punctuation (needs <name>.txt and transcript.json); keyword\n"
 	"P/R/F1 per target word, per speaker (same mapping as DER without collar) and\n"
-	"speaker-agnostic (needs <name>.counts.csv and transcript.json).\n"
+	"speaker-agnostic (needs <name>.counts.csv and transcript.json). Runs without\n"
+	"speech recognition (transcript.json \"transcribed\": false) get no WER or keyword\n"
+	"figures.\n"
 	"\n"
 	"exit status: 0 scored, 1 a file unreadable or invalid (the message names\n"
 	"file:line), 2 usage error.\n";
@@ -64,12 +69,16 @@ struct side {
 	char *text;  /* words of the transcript, or NULL */
 	struct kw_counts counts;
 	bool have_counts;
+	struct der_region *uem; /* scoring regions of <name>.uem (reference only) */
+	size_t nuem;
+	bool have_uem;
 };
 
 struct rec_eval {
 	char name[256];
 	size_t nref, nhyp;
 	struct der_result der_collar, der_none;
+	double uem_seconds; /* total length of the scoring regions; NaN: no UEM, all scored */
 	bool have_wer;
 	struct wer_result wer;
 	bool have_kw;
@@ -169,6 +178,7 @@ static void side_release(struct side *s)
 {
 	rttm_release(&s->rttm);
 	free(s->text);
+	free(s->uem);
 	kw_counts_release(&s->counts);
 	memset(s, 0, sizeof(*s));
 }
@@ -183,6 +193,24 @@ static void rec_release(struct rec_eval *r)
 }
 
 /* ---- loading ---- */
+
+/* Scoring regions of <name>.uem: its lines for file `name`, or every line
+ * when none names it (a per-recording file whose ids were not renamed). */
+static enum parley_err load_uem(const char *path, const char *name, struct side *s,
+				struct parley_error *err)
+{
+	char *data = NULL;
+	size_t len;
+	enum parley_err rc = fs_read_file(path, RTTM_MAX_BYTES, &data, &len, err);
+	if (rc)
+		return rc;
+	rc = uem_parse(data, len, path, name, &s->uem, &s->nuem, err);
+	if (rc == PARLEY_OK && s->nuem == 0)
+		rc = uem_parse(data, len, path, NULL, &s->uem, &s->nuem, err);
+	free(data);
+	s->have_uem = rc == PARLEY_OK;
+	return rc;
+}
 
 static enum parley_err load_ref(const char *dir, const char *name, struct side *s,
 				struct parley_error *err)
@@ -214,6 +242,11 @@ static enum parley_err load_ref(const char *dir, const char *name, struct side *
 		}
 		s->text = strbuf_detach(&sb, NULL);
 	}
+	snprintf(file, sizeof(file), "%s.uem", name);
+	if ((rc = fs_path_join(path, sizeof(path), dir, file, err)))
+		return rc;
+	if (fs_exists(path) && (rc = load_uem(path, name, s, err)))
+		return rc;
 	snprintf(file, sizeof(file), "%s.counts.csv", name);
 	if ((rc = fs_path_join(path, sizeof(path), dir, file, err)))
 		return rc;
@@ -231,7 +264,7 @@ static enum parley_err load_ref(const char *dir, const char *name, struct side *
 	return PARLEY_OK;
 }
 
-/* Words and counts of a run's transcript.json. */
+/* Words and counts of a run's transcript.json (eval/transcript.h). */
 static enum parley_err load_transcript_json(const char *path, struct side *s,
 					    struct parley_error *err)
 {
@@ -240,77 +273,15 @@ static enum parley_err load_transcript_json(const char *path, struct side *s,
 	enum parley_err rc = fs_read_file(path, EVAL_MAX_JSON, &data, &len, err);
 	if (rc)
 		return rc;
-	json_error_t jerr;
-	json_t *root = json_loadb(data, len, 0, &jerr);
+	struct eval_transcript t = {0};
+	rc = eval_transcript_parse(data, len, path, EVAL_MAX_TEXT, &t, err);
 	free(data);
-	if (!root || !json_is_object(root)) {
-		json_decref(root);
-		return parley_error_set(err, PARLEY_ERR_INVALID, "%s:%d: %s", path,
-					root ? 1 : jerr.line, root ? "not a JSON object" : jerr.text);
-	}
-	json_t *words = json_object_get(root, "words"), *counts = json_object_get(root, "counts");
-	struct strbuf sb;
-	strbuf_init(&sb, EVAL_MAX_TEXT);
-	if (words) {
-		if (!json_is_array(words)) {
-			rc = parley_error_set(err, PARLEY_ERR_INVALID, "%s: \"words\" is not an array",
-					      path);
-			goto out;
-		}
-		size_t i;
-		json_t *w;
-		json_array_foreach(words, i, w) {
-			const char *text = json_string_value(json_object_get(w, "word"));
-			if (!text) {
-				rc = parley_error_set(err, PARLEY_ERR_INVALID,
-						      "%s: words[%zu] has no \"word\" string", path, i);
-				goto out;
-			}
-			if ((rc = strbuf_adds(&sb, text)) || (rc = strbuf_adds(&sb, " "))) {
-				rc = parley_error_set(err, rc, "%s: transcript too long", path);
-				goto out;
-			}
-		}
-		s->text = strbuf_detach(&sb, NULL);
-	}
-	if (counts) {
-		const char *spk;
-		json_t *per;
-		if (!json_is_object(counts)) {
-			rc = parley_error_set(err, PARLEY_ERR_INVALID, "%s: \"counts\" is not an object",
-					      path);
-			goto out;
-		}
-		json_object_foreach(counts, spk, per) {
-			const char *word;
-			json_t *n;
-			if (!json_is_object(per)) {
-				rc = parley_error_set(err, PARLEY_ERR_INVALID,
-						      "%s: counts of \"%.64s\" is not an object", path,
-						      spk);
-				goto out;
-			}
-			json_object_foreach(per, word, n) {
-				if (!json_is_integer(n) || json_integer_value(n) < 0) {
-					rc = parley_error_set(err, PARLEY_ERR_INVALID,
-							      "%s: count of \"%.64s\"/\"%.64s\" is not a "
-							      "non-negative integer",
-							      path, spk, word);
-					goto out;
-				}
-				if ((rc = kw_counts_add(&s->counts, spk, word,
-							(long)json_integer_value(n), err))) {
-					parley_error_prefix(err, "%s", path);
-					goto out;
-				}
-			}
-		}
-		s->have_counts = true;
-	}
-out:
-	strbuf_release(&sb);
-	json_decref(root);
-	return rc;
+	if (rc)
+		return rc;
+	s->text = t.text;
+	s->counts = t.counts;
+	s->have_counts = t.have_counts;
+	return PARLEY_OK;
 }
 
 /* Hypothesis of one recording: from OUT/<name>/transcript.{rttm,json}, from
@@ -383,6 +354,26 @@ static enum parley_err side_segments(const struct rttm *r, size_t file, struct d
 	return PARLEY_OK;
 }
 
+/* Length of the union of the regions (they may overlap). */
+static int cmp_region_start(const void *a, const void *b)
+{
+	const struct der_region *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static double uem_total(struct der_region *r, size_t n)
+{
+	qsort(r, n, sizeof(*r), cmp_region_start);
+	double total = 0, reach = -INFINITY;
+	for (size_t i = 0; i < n; i++) {
+		double a = r[i].start > reach ? r[i].start : reach;
+		if (r[i].end > a)
+			total += r[i].end - a;
+		reach = r[i].end > reach ? r[i].end : reach;
+	}
+	return total;
+}
+
 static enum parley_err score_recording(const char *name, const struct side *ref,
 				       const struct side *hyp, const struct rttm *hyp_rttm,
 				       double collar, struct rec_eval *out, struct parley_error *err)
@@ -396,6 +387,12 @@ static enum parley_err score_recording(const char *name, const struct side *ref,
 	    (rc = side_segments(hyp_rttm, hyp->file, &hs, &nhs, &hn, &nhn, err)))
 		goto out;
 	struct der_params p = {.collar = collar}, none = {.collar = 0};
+	out->uem_seconds = NAN;
+	if (ref->have_uem) {
+		p.regions = none.regions = ref->uem;
+		p.nregions = none.nregions = ref->nuem;
+		out->uem_seconds = uem_total(ref->uem, ref->nuem);
+	}
 	if ((rc = der_compute(rs, nrs, nrn, hs, nhs, nhn, &p, &out->der_collar, err)) ||
 	    (rc = der_compute(rs, nrs, nrn, hs, nhs, nhn, &none, &out->der_none, err))) {
 		parley_error_prefix(err, "%s", name);
@@ -743,10 +740,11 @@ int cmd_eval(int argc, char **argv)
 		snprintf(spk, sizeof(spk), "%zu/%zu", r->nref, r->nhyp);
 		print_row(r->name, spk, &r->der_collar, &r->der_none, r->have_wer, r->wer.wer,
 			  r->have_kw, r->kw.total.f1, r->kw.agnostic_total.f1);
-		json_t *jr = json_pack("{s:s,s:I,s:I,s:b,s:{s:o,s:o},s:O,s:o,s:o}", "name", r->name,
+		json_t *jr = json_pack("{s:s,s:I,s:I,s:b,s:o,s:{s:o,s:o},s:O,s:o,s:o}", "name", r->name,
 				       "ref_speakers", (json_int_t)r->nref, "hyp_speakers",
 				       (json_int_t)r->nhyp, "speaker_count_correct",
-				       r->nref == r->nhyp, "der", "collar", der_json(&r->der_collar),
+				       r->nref == r->nhyp, "uem_seconds", json_num(r->uem_seconds),
+				       "der", "collar", der_json(&r->der_collar),
 				       "none", der_json(&r->der_none), "speaker_mapping", r->mapping,
 				       "wer", r->have_wer ? wer_json(&r->wer) : json_null(),
 				       "keywords", r->have_kw ? kw_score_json(&r->kw) : json_null());

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ struct export_data {
 	size_t nspeakers;
 	struct store_count *counts;
 	size_t ncounts;
+	bool transcribed; /* the "words" stage is done (else words and counts are empty
+			     because no recogniser ran, not because nothing was said) */
 };
 
 static void export_data_release(struct export_data *d)
@@ -36,12 +39,19 @@ static void export_data_release(struct export_data *d)
 	memset(d, 0, sizeof(*d));
 }
 
+static void note_words_stage(const char *stage, enum store_status status, void *ud)
+{
+	if (strcmp(stage, "words") == 0 && status == STORE_DONE)
+		*(bool *)ud = true;
+}
+
 static enum parley_err export_data_load(struct store *st, int64_t rec_id, struct export_data *d,
 					struct parley_error *err)
 {
 	memset(d, 0, sizeof(*d));
 	enum parley_err rc;
-	if ((rc = store_segments_get(st, rec_id, "turn", &d->turns, &d->nturns, err)) ||
+	if ((rc = store_stage_each(st, rec_id, note_words_stage, &d->transcribed, err)) ||
+	    (rc = store_segments_get(st, rec_id, "turn", &d->turns, &d->nturns, err)) ||
 	    (rc = store_words_get(st, rec_id, "words", &d->words, &d->nwords, err)) ||
 	    (rc = store_speakers_get(st, rec_id, &d->speakers, &d->nspeakers, err)) ||
 	    (rc = store_counts_get(st, rec_id, &d->counts, &d->ncounts, err)))
@@ -272,6 +282,7 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 	json_object_set_new(root, "duration", json_real(ms_round(rec->duration)));
 	json_t *engines = engines_json ? json_loads(engines_json, 0, NULL) : NULL;
 	json_object_set_new(root, "engines", engines ? engines : json_object());
+	json_object_set_new(root, "transcribed", json_boolean(d->transcribed));
 
 	for (size_t i = 0; i < d->nspeakers; i++) {
 		const struct store_speaker *s = &d->speakers[i];

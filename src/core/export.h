@@ -1,7 +1,9 @@
 /*
  * export.h — write a finished recording's outputs from the store:
  *
- *   OUT/<name>/transcript.json   speakers, segments, words, counts, engines
+ *   OUT/<name>/transcript.json   speakers, segments, words, counts, engines, and
+ *                                "transcribed": whether the words stage ran (false:
+ *                                words and counts are empty because no recogniser ran)
  *   OUT/<name>/transcript.srt    SubRip cues "speaker-1: text"
  *   OUT/<name>/transcript.vtt    WebVTT cues with <v speaker-1> voice tags
  *   OUT/<name>/transcript.rttm   NIST RTTM speaker turns

@@ -8,11 +8,17 @@
 #include <string.h>
 
 #include "dsp/mfcc.h"
+#include "dsp/pitch.h"
 #include "dsp/spectral.h"
 #include "util/log.h"
 
 #define DIM 19             /* cepstra c1 .. c19 (c0 is loudness, not voice) */
-#define EDIM (2 * DIM)     /* window embedding: mean and standard deviation */
+#define EMB_F0 (2 * DIM)   /* embedding column of the window's mean log F0 */
+#define EMB_F0_SPREAD (2 * DIM + 1) /* ... and of its standard deviation */
+#define EDIM (2 * DIM + 2) /* window embedding: cepstral mean, deviation, pitch */
+#define PITCH_STEP 2       /* F0 every PITCH_STEP frames (20 ms) */
+#define MIN_WIN_VOICED 5   /* F0 estimates a window needs for its own pitch */
+#define MIN_MERGE_VOICED 25 /* F0 estimates (0.5 s voiced) a cluster needs to be merged by pitch */
 #define SEG_FRAMES 10      /* frames per segment: 0.1 s at the 10 ms hop */
 #define CHUNK_FRAMES 1024  /* MFCC frames computed at a time */
 #define MIN_WIN_FRAMES 30  /* un-gated frames a window needs (0.3 s) */
@@ -57,6 +63,7 @@ struct diar {
 	struct seg *seg;
 	size_t nseg;
 	float *sum, *sq; /* nseg * DIM: normalised to global zero mean, unit variance */
+	float *f0; /* nseg * 3: voiced F0 estimates, sum of log F0, sum of squares */
 	double total_frames;
 
 	struct win *win;
@@ -80,7 +87,7 @@ struct diar_params diar_default_params(void)
 		.change_unit_seconds = 1.5,
 		.split_threshold = 17.0,
 		.split_noise = 125.0,
-		.min_cluster = 0.04,
+		.min_cluster = 0.06,
 		.gate_db = 30.0,
 		.min_turn = 0.5,
 		.change_penalty = 50.0,
@@ -91,6 +98,10 @@ struct diar_params diar_default_params(void)
 		.affinity_neighbours = 4,
 		.std_weight = 0.0,
 		.spectral_max_points = 400,
+		.pitch_weight = 2.0,
+		.pitch_spread_weight = 0.0,
+		.merge_f0_glr = 0.05,
+		.merge_cep_glr = 1.5,
 	};
 }
 
@@ -238,6 +249,15 @@ static enum parley_err extract(struct diar *d)
 	}
 	enum parley_err rc = PARLEY_OK;
 	float *buf = malloc((size_t)CHUNK_FRAMES * (size_t)cols * sizeof(float));
+	struct pitch *pt = NULL;
+	if (d->p->pitch_weight > 0.0 || d->p->pitch_spread_weight > 0.0) {
+		pt = pitch_new(d->pcm->rate, d->err);
+		if (!pt) {
+			parley_error_prefix(d->err, "diarize");
+			rc = d->err->code;
+			goto out;
+		}
+	}
 	size_t cap = 0;
 	for (size_t r = 0; r < d->nreg; r++) {
 		size_t t0, t1;
@@ -248,7 +268,8 @@ static enum parley_err extract(struct diar *d)
 	d->seg = calloc(cap ? cap : 1, sizeof(*d->seg));
 	d->sum = calloc((cap ? cap : 1) * DIM, sizeof(float));
 	d->sq = calloc((cap ? cap : 1) * DIM, sizeof(float));
-	if (!buf || !d->reg_seg || !d->seg || !d->sum || !d->sq) {
+	d->f0 = calloc((cap ? cap : 1) * 3, sizeof(float));
+	if (!buf || !d->reg_seg || !d->seg || !d->sum || !d->sq || !d->f0) {
 		rc = nomem(d);
 		goto out;
 	}
@@ -288,6 +309,16 @@ static enum parley_err extract(struct diar *d)
 				}
 				d->seg[s].nfr++;
 				d->total_frames += 1.0;
+				if (pt && t % PITCH_STEP == 0) {
+					size_t centre = t * mfcc_hop_samples(m) + mfcc_win_samples(m) / 2;
+					double f = pitch_at(pt, d->pcm->samples, d->pcm->n, centre);
+					if (f > 0.0) {
+						double lf = log(f);
+						d->f0[s * 3] += 1.0f;
+						d->f0[s * 3 + 1] += (float)lf;
+						d->f0[s * 3 + 2] += (float)(lf * lf);
+					}
+				}
 			}
 		}
 		for (size_t s = d->reg_seg[r]; s < ns; s++)
@@ -319,6 +350,7 @@ static enum parley_err extract(struct diar *d)
 	}
 out:
 	free(buf);
+	pitch_free(pt);
 	mfcc_free(m);
 	return rc;
 }
@@ -371,7 +403,11 @@ static enum parley_err whiten(struct diar *d)
 			var = dif[m / 2] * MEDIAN_TO_VAR;
 		}
 		double sc = 1.0 / sqrt(var > 1e-4 ? var : 1e-4);
-		if (k >= DIM) /* deviations: weighted; Ward's thresholds know only means */
+		if (k == EMB_F0)
+			sc *= d->p->pitch_weight;
+		else if (k == EMB_F0_SPREAD)
+			sc *= d->p->pitch_spread_weight;
+		else if (k >= DIM) /* deviations: weighted; Ward's thresholds know only means */
 			sc *= d->p->method == DIAR_WARD ? 0.0 : d->p->std_weight;
 		for (size_t w = 0; w < d->nwin; w++)
 			d->emb[w * EDIM + k] = (float)(d->emb[w * EDIM + k] * sc);
@@ -380,6 +416,39 @@ static enum parley_err whiten(struct diar *d)
 	free(pair);
 	free(gain);
 	return PARLEY_OK;
+}
+
+/* Windows with too few F0 estimates take the mean pitch of their region's
+ * other windows, or of all windows (0 if nothing is voiced). */
+static void fill_pitch(struct diar *d)
+{
+	double all[2] = {0}, nall = 0;
+	for (size_t w = 0; w < d->nwin; w++)
+		if (!isnan(d->emb[w * EDIM + EMB_F0])) {
+			all[0] += d->emb[w * EDIM + EMB_F0];
+			all[1] += d->emb[w * EDIM + EMB_F0_SPREAD];
+			nall++;
+		}
+	for (size_t i = 0; i < d->nwin;) {
+		size_t r = d->seg[d->win[i].first].region, j = i;
+		double reg[2] = {0}, nreg = 0;
+		while (j < d->nwin && d->seg[d->win[j].first].region == r) {
+			if (!isnan(d->emb[j * EDIM + EMB_F0])) {
+				reg[0] += d->emb[j * EDIM + EMB_F0];
+				reg[1] += d->emb[j * EDIM + EMB_F0_SPREAD];
+				nreg++;
+			}
+			j++;
+		}
+		const double *src = nreg > 0 ? reg : all;
+		double cnt = nreg > 0 ? nreg : nall > 0 ? nall : 1;
+		for (size_t w = i; w < j; w++)
+			if (isnan(d->emb[w * EDIM + EMB_F0])) {
+				d->emb[w * EDIM + EMB_F0] = (float)(src[0] / cnt);
+				d->emb[w * EDIM + EMB_F0_SPREAD] = (float)(src[1] / cnt);
+			}
+		i = j;
+	}
 }
 
 /* Windows of `window` seconds every `hop` inside each region (a shorter
@@ -404,9 +473,11 @@ static enum parley_err make_windows(struct diar *d)
 		for (size_t s = a; s < b; s += H) {
 			size_t first = b - s <= W ? (s == a ? a : b - W) : s;
 			size_t last = first + W < b ? first + W : b;
-			double n = 0, sum[DIM] = {0}, sq[DIM] = {0};
+			double n = 0, sum[DIM] = {0}, sq[DIM] = {0}, f0[3] = {0};
 			for (size_t g = first; g < last; g++) {
 				n += d->seg[g].nfr;
+				for (int k = 0; k < 3; k++)
+					f0[k] += d->f0[g * 3 + k];
 				for (int k = 0; k < DIM; k++) {
 					sum[k] += d->sum[g * DIM + k];
 					sq[k] += d->sq[g * DIM + k];
@@ -419,6 +490,13 @@ static enum parley_err make_windows(struct diar *d)
 					e[k] = (float)mu;
 					e[DIM + k] = (float)sqrt(v > 1e-6 ? v : 1e-6);
 				}
+				/* pitch; NAN until filled in below when too little is voiced */
+				e[EMB_F0] = e[EMB_F0_SPREAD] = NAN;
+				if (f0[0] >= MIN_WIN_VOICED) {
+					double mu = f0[1] / f0[0], v = f0[2] / f0[0] - mu * mu;
+					e[EMB_F0] = (float)mu;
+					e[EMB_F0_SPREAD] = (float)sqrt(v > 1e-6 ? v : 1e-6);
+				}
 				d->win[nw++] = (struct win){
 					first, last,
 					0.5 * (d->seg[first].start + d->seg[last - 1].end)};
@@ -428,6 +506,7 @@ static enum parley_err make_windows(struct diar *d)
 		}
 	}
 	d->nwin = nw;
+	fill_pitch(d);
 	return whiten(d);
 }
 
@@ -1045,6 +1124,113 @@ static enum parley_err resegment(const struct diar *d, const int *wl, int k, int
 	return PARLEY_OK;
 }
 
+/* ---- merging clusters that are one voice ------------------------------ */
+
+/* Frame statistics of one cluster: cepstral sums and voiced log F0 sums. */
+struct cl_stats {
+	double n, s1[DIM], s2[DIM];
+	double f0[3]; /* voiced estimates, sum of log F0, sum of squares */
+};
+
+static void stats_add(struct cl_stats *to, const struct cl_stats *x)
+{
+	to->n += x->n;
+	for (int j = 0; j < DIM; j++) {
+		to->s1[j] += x->s1[j];
+		to->s2[j] += x->s2[j];
+	}
+	for (int j = 0; j < 3; j++)
+		to->f0[j] += x->f0[j];
+}
+
+/* n/2 log det of the diagonal Gaussian fitted to the cepstra, and nv/2 log
+ * of the variance of log F0 (the likelihood terms a merge changes). */
+static void stats_logdet(const struct cl_stats *x, double *cep, double *f0)
+{
+	double n = x->n > 0 ? x->n : 1, ld = 0.0;
+	for (int j = 0; j < DIM; j++) {
+		double mu = x->s1[j] / n, v = x->s2[j] / n - mu * mu;
+		ld += log(v > VAR_FLOOR ? v : VAR_FLOOR);
+	}
+	*cep = 0.5 * x->n * ld;
+	double nv = x->f0[0] > 0 ? x->f0[0] : 1;
+	double mu = x->f0[1] / nv, v = x->f0[2] / nv - mu * mu;
+	*f0 = 0.5 * x->f0[0] * log(v > 1e-4 ? v : 1e-4);
+}
+
+/*
+ * Generalised likelihood ratio of two clusters per frame: how much worse one
+ * Gaussian explains both than one each, for the cepstra (*cep, per frame)
+ * and for log F0 (*f0, per voiced estimate).
+ */
+static void pair_glr(const struct cl_stats *a, const struct cl_stats *b, double *cep, double *f0)
+{
+	struct cl_stats u = *a;
+	stats_add(&u, b);
+	double ca, fa, cb, fb, cu, fu;
+	stats_logdet(a, &ca, &fa);
+	stats_logdet(b, &cb, &fb);
+	stats_logdet(&u, &cu, &fu);
+	*cep = (cu - ca - cb) / (u.n > 0 ? u.n : 1);
+	*f0 = u.f0[0] > 0 ? (fu - fa - fb) / u.f0[0] : 0.0;
+}
+
+/*
+ * Two clusters with the same pitch (log F0 GLR per estimate under
+ * merge_f0_glr, each with MIN_MERGE_VOICED estimates or more) and similar
+ * cepstra (GLR per frame under merge_cep_glr) are
+ * one voice that the tree split (a voice whose spectrum varies between
+ * utterances): merge the closest such pair while more than kmin remain.
+ * Returns the new count; labels renumbered 0 .. k-1.
+ */
+static int merge_same_voice(const struct diar *d, int *lab, int k, int kmin)
+{
+	if (d->p->merge_f0_glr <= 0.0 || d->p->pitch_weight <= 0.0)
+		return k;
+	struct cl_stats st[DIAR_MAX_SPEAKERS];
+	memset(st, 0, sizeof(st));
+	for (size_t s = 0; s < d->nseg; s++) {
+		int c = lab[s];
+		if (c < 0)
+			continue;
+		st[c].n += d->seg[s].nfr;
+		for (int j = 0; j < DIM; j++) {
+			st[c].s1[j] += d->sum[s * DIM + j];
+			st[c].s2[j] += d->sq[s * DIM + j];
+		}
+		for (int j = 0; j < 3; j++)
+			st[c].f0[j] += d->f0[s * 3 + j];
+	}
+	while (k > kmin && k > 1) {
+		int ba = -1, bb = -1;
+		double best = DBL_MAX;
+		for (int a = 0; a < k; a++)
+			for (int b = a + 1; b < k; b++) {
+				double cep, f0;
+				pair_glr(&st[a], &st[b], &cep, &f0);
+				log_debug("diarize: clusters %d, %d: cepstral GLR %.3f, pitch GLR %.3f "
+					  "(%.0f, %.0f F0 estimates)",
+					  a, b, cep, f0, st[a].f0[0], st[b].f0[0]);
+				if (st[a].f0[0] < MIN_MERGE_VOICED || st[b].f0[0] < MIN_MERGE_VOICED)
+					continue; /* too little pitch to call it the same */
+				if (f0 < d->p->merge_f0_glr && cep < d->p->merge_cep_glr && cep < best) {
+					best = cep;
+					ba = a;
+					bb = b;
+				}
+			}
+		if (ba < 0)
+			break;
+		log_debug("diarize: merge %d into %d (one voice)", bb, ba);
+		stats_add(&st[ba], &st[bb]);
+		st[bb] = st[k - 1];
+		for (size_t s = 0; s < d->nseg; s++)
+			lab[s] = lab[s] == bb ? ba : lab[s] == k - 1 ? bb : lab[s];
+		k--;
+	}
+	return k;
+}
+
 /* ---- driver ------------------------------------------------------------ */
 
 static enum parley_err check_params(const struct diar_params *p, struct parley_error *err)
@@ -1081,6 +1267,11 @@ static enum parley_err check_params(const struct diar_params *p, struct parley_e
 		{"gate_db", offsetof(struct diar_params, gate_db), 0.0, 200.0},
 		{"min_turn", offsetof(struct diar_params, min_turn), 0.0, 60.0},
 		{"change_penalty", offsetof(struct diar_params, change_penalty), 0.0, 1e9},
+		{"pitch_weight", offsetof(struct diar_params, pitch_weight), 0.0, 1000.0},
+		{"pitch_spread_weight", offsetof(struct diar_params, pitch_spread_weight), 0.0,
+		 1000.0},
+		{"merge_f0_glr", offsetof(struct diar_params, merge_f0_glr), 0.0, 100.0},
+		{"merge_cep_glr", offsetof(struct diar_params, merge_cep_glr), 0.0, 100.0},
 	};
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		double v;
@@ -1234,6 +1425,8 @@ enum parley_err diar_run(const struct pcm *pcm, const struct vad_region *regions
 		if (rc != PARLEY_OK)
 			goto out;
 	}
+	if (k > 1)
+		k = merge_same_voice(&d, lab, k, kmin);
 	rc = make_turns(&d, lab, turns, nturns, nspeakers);
 	progress(&d, 1.0);
 out:
@@ -1245,6 +1438,7 @@ out:
 	free(d.seg);
 	free(d.sum);
 	free(d.sq);
+	free(d.f0);
 	free(d.win);
 	free(d.emb);
 	free(d.unit);

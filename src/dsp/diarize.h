@@ -17,16 +17,23 @@
  *     to zero mean and unit variance over all speech (cepstral mean and
  *     variance normalisation). Frames more than gate_db below the 95th
  *     percentile of the speech frames' energy (pauses and closures that VAD
- *     regions include) are ignored. Frames are summarised per 0.1 s segment
- *     (count, sum, sum of squares): about 2 kB per second of speech (4 h of
- *     audio: ~30 MB besides the samples); nothing frame-sized is kept.
+ *     regions include) are ignored. Every second un-gated frame also gets
+ *     an F0 estimate (dsp/pitch.h, YIN; unvoiced frames none). Frames are
+ *     summarised per 0.1 s segment (count, sum, sum of squares of the
+ *     cepstra and of the voiced log F0): about 2 kB per second of speech
+ *     (4 h of audio: ~30 MB besides the samples); nothing frame-sized is
+ *     kept.
  *  2. Windows. window-second windows every hop seconds inside each region
  *     (a region shorter than a window is one window; a window needs 0.3 s of
- *     un-gated frames). A window is described by its mean cepstrum, and each
+ *     un-gated frames). A window is described by its mean cepstrum and its
+ *     mean log F0 (when 5 or more frames are voiced; else the mean of its
+ *     region's other windows, or of all), and each
  *     dimension is rescaled to unit *within-speaker* spread, estimated from
  *     the median difference of neighbouring windows of the same region (a
  *     speaker rarely changes there; overlapping pairs, in short regions, are
- *     corrected for what they share).
+ *     corrected for what they share). The pitch column is then weighted by
+ *     pitch_weight (2: the voices the cepstra confuse, e.g. two diphone
+ *     voices of one synthesiser at 90 and 125 Hz, differ most in pitch).
  *  3. Units. Consecutive windows of one region are grouped into units of at
  *     most unit_seconds; a unit is one point for clustering, with its
  *     windows' mean and their count as weight.
@@ -60,9 +67,43 @@
  *  6. Two passes. With change_unit_seconds > 0, steps 3-5 run first with
  *     short units, which rarely straddle a change of speaker inside a long
  *     region; the second pass clusters again with long units (unit_seconds)
- *     cut where the first pass changed speaker, and its result is final.
+ *     cut where the first pass changed speaker.
+ *  7. One voice split in two. Two final clusters whose frames have the same
+ *     pitch (generalised likelihood ratio of one log-F0 Gaussian against
+ *     two, per voiced estimate, under merge_f0_glr) and similar cepstra
+ *     (the same GLR per frame for the diagonal cepstral Gaussians, under
+ *     merge_cep_glr) are merged, closest first, while more than the
+ *     minimum count remain. This undoes the tree splitting one voice whose
+ *     spectrum varies between utterances; it would also merge two people
+ *     of the same pitch and similar timbre.
  *
- * Measured (synthetic speech only; no real recording was tried):
+ * Measured with pitch (steps 1, 2, 7) and min_cluster 0.06: `parley run
+ * --stages decode,vad,diarize` + `parley eval` on conversations generated
+ * as in bench/bench_accuracy.sh (seeds 10000 + 1000 x speakers + i,
+ * i = 0..19), N = 20 per condition, DER with a 0.25 s collar and speakers
+ * counted right, before (commit d7e58f4) -> after:
+ *   generator text v1 (i = 0..9 chose pitch_weight and merge_f0_glr):
+ *     2 clean 0.1% 20/20 -> 0.1% 20/20   3 clean 2.1% 18/20 -> 0.4% 20/20
+ *     4 clean 14.5% 4/20 -> 1.3% 19/20   6 clean 14.6% 0/20 -> 0.1% 20/20
+ *     2 pink 10 dB 12.9% 14/20 -> 1.7% 20/20
+ *     4 pink 10 dB 23.1% 4/20 -> 1.6% 20/20
+ *     2 telephone 0.4% 20/20 -> 0.4% 20/20
+ *     4 telephone 29.1% 7/20 -> 8.4% 13/20
+ *   generator text v2 (new sentences, so other conversations; its 4-clean
+ *   failures chose min_cluster 0.06 over 0.04):
+ *     2 clean 0.2% 19/20 -> 0.1% 20/20   3 clean 0.4% 20/20 -> 0.4% 20/20
+ *     4 clean 22.9% 8/20 -> 0.2% 20/20   6 clean 16.4% 3/20 -> 0.4% 19/20
+ *     10 dB: 2 12.5% 14/20 -> 1.2% 20/20; 3 19.3% 9/20 -> 2.3% 20/20;
+ *            4 24.9% 3/20 -> 1.8% 20/20; 6 33.5% 0/20 -> 17.4% 1/20
+ *     telephone: 2 0.6% 20/20 -> 1.1% 19/20; 3 32.0% 1/20 -> 8.2% 15/20;
+ *            4 25.6% 3/20 -> 4.1% 16/20; 6 27.0% 1/20 -> 26.5% 0/20
+ *   Still failing: 6 speakers at 10 dB and on the telephone band (two
+ *   male voices of close pitch merge). The diarizer's cost rose from
+ *   ~0.0009 to ~0.0022 x real time (0.003 at 10 dB; the F0 search). Every
+ *   generated voice has its own pitch; real speakers of one sex overlap
+ *   more, so the gain there will be smaller (the 12 real diarization
+ *   recordings: DER 55.9% -> 54.1%, count right 3 -> 4 of 12).
+ * Earlier measurements, before pitch (synthetic speech only):
  *  - espeak-ng voices, oracle regions, ~65 s, 12 turns, 8 seeds each
  *    (PARLEY_DIAR_SWEEP=1 build/tests/test_diarize): speaker count right
  *    for 2 / 3 / 4 speakers in 8 / 7 / 6 of 8; speech time attributed to
@@ -121,7 +162,7 @@ struct diar_params {
 	double change_unit_seconds; /* unit length of the first pass; 0 = one pass (default 1.5) */
 	double split_threshold; /* score that makes two speakers (default 17) */
 	double split_noise;   /* chance distance of two 1-window centroids (default 125) */
-	double min_cluster;   /* smallest speaker, share of the windows (default 0.04), < 0.5 */
+	double min_cluster;   /* smallest speaker, share of the windows (default 0.06), < 0.5 */
 	double gate_db;       /* ignore frames this far below the loud ones (default 30) */
 	double min_turn;      /* shortest turn inside a region, seconds (default 0.5) */
 	double change_penalty; /* log-likelihood cost of a speaker change (default 50) */
@@ -132,6 +173,10 @@ struct diar_params {
 	int affinity_neighbours; /* spectral: local scale = distance to this neighbour (default 4), >= 1 */
 	double std_weight;    /* spectral: weight of the window deviations (default 0), 0 .. 1000 */
 	size_t spectral_max_points; /* spectral: units in the affinity at most (default 400), 2 .. 2000 */
+	double pitch_weight;  /* weight of the window's mean log F0 (default 1), 0 .. 1000; 0 = off */
+	double pitch_spread_weight; /* weight of its log F0 deviation (default 0), 0 .. 1000 */
+	double merge_f0_glr;  /* merge clusters with pitch GLR under this (default 0.1); 0 = off */
+	double merge_cep_glr; /* ... and cepstral GLR under this (default 1.5), 0 .. 100 */
 	/*
 	 * Optional, default NULL. abort is polled between regions and steps;
 	 * returning true stops with PARLEY_ERR_ABORTED. progress gets the

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum ev_side { EV_REF = 0, EV_HYP = 1, EV_NOSCORE = 2 };
+enum ev_side { EV_REF = 0, EV_HYP = 1, EV_NOSCORE = 2, EV_REGION = 3 };
 
 struct event {
 	double t;
@@ -204,7 +204,18 @@ enum parley_err der_compute(const struct der_segment *ref, size_t nref_segs, siz
 	if (!isfinite(collar) || collar < 0)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "collar %g: must be >= 0", collar);
 
-	size_t nev_max = 2 * nhyp_segs + (collar > 0 ? 6 : 2) * nref_segs;
+	const struct der_region *reg = params ? params->regions : NULL;
+	size_t nreg = reg ? params->nregions : 0;
+	for (size_t i = 0; i < nreg; i++)
+		if (!isfinite(reg[i].start) || !isfinite(reg[i].end) || reg[i].end < reg[i].start)
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"scoring region %zu (%g .. %g): need finite start <= end",
+						i, reg[i].start, reg[i].end);
+	if (nreg > DER_MAX_SEGMENTS)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"%zu scoring regions exceed the limit of %u", nreg,
+					DER_MAX_SEGMENTS);
+	size_t nev_max = 2 * nhyp_segs + (collar > 0 ? 6 : 2) * nref_segs + 2 * nreg;
 	struct event *ev = malloc((nev_max ? nev_max : 1) * sizeof(*ev));
 	double *overlap = calloc(nref > 0 && nhyp > 0 ? nref * nhyp : 1, sizeof(double));
 	int *hyp_to_ref = malloc((nhyp ? nhyp : 1) * sizeof(int));
@@ -237,11 +248,17 @@ enum parley_err der_compute(const struct der_segment *ref, size_t nref_segs, siz
 		ev[nev++] = (struct event){s->start, EV_HYP, s->speaker, +1};
 		ev[nev++] = (struct event){s->end, EV_HYP, s->speaker, -1};
 	}
+	for (size_t i = 0; i < nreg; i++) {
+		if (reg[i].end <= reg[i].start)
+			continue;
+		ev[nev++] = (struct event){reg[i].start, EV_REGION, 0, +1};
+		ev[nev++] = (struct event){reg[i].end, EV_REGION, 0, -1};
+	}
 	qsort(ev, nev, sizeof(*ev), event_cmp);
 
 	/* Sweep: apply every event at one time, then score the piece up to the
 	 * next event time with the state that holds throughout it. */
-	int noscore = 0;
+	int noscore = 0, inside = 0;
 	double scored = 0, missed = 0, fa = 0, paired = 0;
 	for (size_t i = 0; i < nev;) {
 		double t = ev[i].t;
@@ -250,10 +267,12 @@ enum parley_err der_compute(const struct der_segment *ref, size_t nref_segs, siz
 				active_apply(&ar, ev[i].speaker, ev[i].delta);
 			else if (ev[i].side == EV_HYP)
 				active_apply(&ah, ev[i].speaker, ev[i].delta);
+			else if (ev[i].side == EV_REGION)
+				inside += ev[i].delta;
 			else
 				noscore += ev[i].delta;
 		}
-		if (i == nev || noscore > 0)
+		if (i == nev || noscore > 0 || (reg && inside <= 0))
 			continue;
 		double d = ev[i].t - t;
 		double r = (double)ar.n, h = (double)ah.n;
@@ -282,7 +301,9 @@ enum parley_err der_compute(const struct der_segment *ref, size_t nref_segs, siz
 	out->missed = missed;
 	out->false_alarm = fa;
 	out->confusion = paired - correct;
-	if (out->confusion < 0) /* rounding */
+	/* paired and correct are sums of the same pieces in another order: a
+	 * difference below a nanosecond per scored second is rounding */
+	if (out->confusion < 1e-9 * (scored > 1 ? scored : 1))
 		out->confusion = 0;
 	out->der = scored > 0 ? (missed + fa + out->confusion) / scored : NAN;
 	out->nref = nref;

@@ -16,7 +16,10 @@
  * time of correctly mapped pairs. Hypothesis speakers are mapped one-to-one
  * to reference speakers so as to maximise the mapped co-occurring time
  * (Hungarian algorithm), which minimises confusion. Pieces within ±collar of
- * any reference segment start or end are not scored. Thread-safe.
+ * any reference segment start or end are not scored. With scoring regions
+ * (a NIST UEM file's), only time inside a region is scored: segments are
+ * cut at the region edges, and the collars stay around the reference
+ * boundaries only (as md-eval does). Thread-safe.
  */
 #ifndef PARLEY_EVAL_DER_H
 #define PARLEY_EVAL_DER_H
@@ -33,8 +36,16 @@ struct der_segment {
 	int speaker;       /* 0 .. nspeakers-1 of its side */
 };
 
+struct der_region {
+	double start, end; /* seconds; end >= start */
+};
+
 struct der_params {
 	double collar; /* no-score zone, seconds either side of a reference boundary */
+	/* Scoring regions (may overlap, any order), or NULL: score all time.
+	 * Non-NULL with nregions 0 scores nothing. */
+	const struct der_region *regions;
+	size_t nregions;
 };
 
 struct der_params der_default_params(void);
@@ -52,7 +63,7 @@ struct der_result {
 /*
  * Score hyp against ref. Speaker indexes must be in [0, nref) / [0, nhyp).
  * Zero-length segments are ignored. Returns PARLEY_ERR_INVALID for a bad
- * segment (end < start, non-finite, speaker out of range), TOO_LARGE past the
+ * segment or region (end < start, non-finite, speaker out of range), TOO_LARGE past the
  * limits above, NOMEM. On success *out owns hyp_to_ref (der_result_release).
  */
 enum parley_err der_compute(const struct der_segment *ref, size_t nref_segs, size_t nref,

@@ -1,5 +1,5 @@
 /*
- * rttm.c — strict RTTM parser (SPEAKER lines). See rttm.h.
+ * rttm.c — strict RTTM parser (SPEAKER lines) and UEM scoring regions. See rttm.h.
  */
 #include "eval/rttm.h"
 
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/der.h"
 #include "util/fs.h"
 
 #define RTTM_MAX_FIELDS 10
@@ -299,4 +300,108 @@ enum parley_err rttm_load_file(const char *path, struct rttm *out, struct parley
 	rc = rttm_parse(data, len, path, out, err);
 	free(data);
 	return rc;
+}
+
+/* ---- UEM ---- */
+
+struct uem_state {
+	const char *file;
+	struct der_region *v;
+	size_t n, cap;
+};
+
+static enum parley_err uem_line(char *line, size_t lineno, const char *name, struct uem_state *u,
+				struct parley_error *err)
+{
+	char *field[5];
+	size_t nf = 0;
+	char *p = line;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		if (!*p)
+			break;
+		if (nf == 5)
+			break;
+		field[nf++] = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r')
+			p++;
+		if (*p)
+			*p++ = '\0';
+	}
+	if (nf == 0 || strncmp(field[0], ";;", 2) == 0)
+		return PARLEY_OK;
+	if (nf != 4)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"%s:%zu: a UEM line has 4 fields (file channel start end), "
+					"this one %s%zu",
+					name, lineno, nf > 4 ? "more than " : "", nf > 4 ? (size_t)4 : nf);
+	double start, end;
+	if (!parse_number(field[2], &start) || !parse_number(field[3], &end))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"%s:%zu: start '%.40s' or end '%.40s' is not a number", name,
+					lineno, field[2], field[3]);
+	if (start < 0 || end < start)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"%s:%zu: region %g .. %g: need 0 <= start <= end", name, lineno,
+					start, end);
+	if (u->file && strcmp(u->file, field[0]) != 0)
+		return PARLEY_OK;
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 16;
+		struct der_region *v = realloc(u->v, cap * sizeof(*v));
+		if (!v)
+			return parley_error_set(err, PARLEY_ERR_NOMEM, "%s: out of memory", name);
+		u->v = v;
+		u->cap = cap;
+	}
+	u->v[u->n++] = (struct der_region){start, end};
+	return PARLEY_OK;
+}
+
+enum parley_err uem_parse(const char *data, size_t len, const char *name, const char *file,
+			  struct der_region **regions, size_t *n, struct parley_error *err)
+{
+	*regions = NULL;
+	*n = 0;
+	if (len > RTTM_MAX_BYTES)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"%s: %zu bytes, more than the limit of %u", name, len,
+					RTTM_MAX_BYTES);
+	struct uem_state u = {.file = file};
+	enum parley_err rc = PARLEY_OK;
+	char *line = malloc(RTTM_MAX_LINE + 1);
+	if (!line)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "%s: out of memory", name);
+	size_t pos = 0, lineno = 0;
+	while (pos < len && rc == PARLEY_OK) {
+		const char *nl = memchr(data + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - data) : len;
+		size_t k = end - pos;
+		if (++lineno > RTTM_MAX_LINES)
+			rc = parley_error_set(err, PARLEY_ERR_TOO_LARGE, "%s: more than %u lines",
+					      name, RTTM_MAX_LINES);
+		else if (k > RTTM_MAX_LINE)
+			rc = parley_error_set(err, PARLEY_ERR_INVALID,
+					      "%s:%zu: line longer than %d bytes", name, lineno,
+					      RTTM_MAX_LINE);
+		else if (memchr(data + pos, '\0', k))
+			rc = parley_error_set(err, PARLEY_ERR_INVALID,
+					      "%s:%zu: contains a NUL byte (not a text file?)", name,
+					      lineno);
+		else {
+			memcpy(line, data + pos, k);
+			line[k] = '\0';
+			rc = uem_line(line, lineno, name, &u, err);
+		}
+		pos = end + 1;
+	}
+	free(line);
+	if (rc) {
+		free(u.v);
+		return rc;
+	}
+	*regions = u.v;
+	*n = u.n;
+	return PARLEY_OK;
 }

@@ -58,4 +58,18 @@ enum parley_err rttm_load_file(const char *path, struct rttm *out, struct parley
 /* Free everything; the struct is left empty. Accepts NULL. */
 void rttm_release(struct rttm *r);
 
+/*
+ * NIST UEM scoring regions (the time `parley eval` scores, e.g. AMI's):
+ *   <file> <channel> <start> <end>
+ * one region per line, seconds; blank lines and ";;" comments skipped. Only
+ * lines whose file field equals `file` are kept (NULL: all). Same limits as
+ * RTTM. *regions (malloc'd, caller frees; NULL when none) gets the *n kept
+ * regions in file order. INVALID for a line without exactly 4 fields, a
+ * time that is not a number, start < 0 or end < start (message
+ * "<name>:<line>: ..."), TOO_LARGE, NOMEM.
+ */
+struct der_region;
+enum parley_err uem_parse(const char *data, size_t len, const char *name, const char *file,
+			  struct der_region **regions, size_t *n, struct parley_error *err);
+
 #endif

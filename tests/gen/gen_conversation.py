@@ -25,6 +25,8 @@ import wave
 from concurrent.futures import ThreadPoolExecutor
 
 GEN_VERSION = 2          # bump when the synthesis/trim/normalise output changes
+TEXT_VERSION = 2         # bump when the sentence lists change (same seed, new text);
+                         # 2: sentences with aiyo, lepak, tapau, sibei
 SR = 16000               # working sample rate
 FRAME = 80               # 5 ms analysis frames for trimming
 TRIM_REL_DB = 40.0       # trim threshold: this far below the loudest frame ...
@@ -42,7 +44,8 @@ MIN_TAIL = 0.3           # s minimum silence at the end (--minutes)
 # --------------------------------------------------------------------------
 
 TARGETS = ["lah", "lor", "leh", "meh", "sia", "hor", "walao", "shiok", "paiseh",
-           "alamak", "bojio", "kiasu", "sian", "makan", "jialat", "chope"]
+           "alamak", "bojio", "kiasu", "sian", "makan", "jialat", "chope",
+           "aiyo", "lepak", "tapau", "sibei"]
 
 # How the synthesizers should be told to say the target words.  The reference
 # transcript always uses the canonical spelling (the key).
@@ -51,7 +54,8 @@ RESPELL = {
     "hor": "hor", "walao": "wah lao", "shiok": "she awk", "paiseh": "pie say",
     "alamak": "ah lah mahk", "bojio": "bo jee oh", "kiasu": "kee ah sue",
     "sian": "see ahn", "makan": "mah kahn", "jialat": "jee ah laht",
-    "chope": "chope",
+    "chope": "chope", "aiyo": "eye yo", "lepak": "leh pahk", "tapau": "tah pow",
+    "sibei": "see bay",
 }
 
 EVERYDAY = [
@@ -178,6 +182,18 @@ SINGLISH = [
     "Then how, the shop closed already lor.",
     "You want to makan at the hawker centre or not?",
     "Traffic jam again, so sian sia.",
+    "Aiyo, why you never bring your jacket?",
+    "Aiyo, the printer jam again.",
+    "Aiyo, so late already, better go home.",
+    "This weekend I just want to lepak at home.",
+    "We always lepak at the void deck after school.",
+    "Sunday we go lepak by the beach lah.",
+    "Can you tapau one chicken rice for me?",
+    "I tapau dinner already, no need to cook.",
+    "The hawker let us tapau the soup also.",
+    "Today the weather sibei hot.",
+    "This bubble tea sibei nice, you must try.",
+    "The queue at the clinic sibei long lor.",
 ]
 
 _TARGET_RE = re.compile(r"\b(" + "|".join(sorted(TARGETS, key=len, reverse=True)) + r")\b",
@@ -824,6 +840,7 @@ def write_reference(args, voices, placed, total, out_rate, snr_info, audio_path)
         "name": args.name,
         "generator": "tests/gen/gen_conversation.py",
         "generator_version": GEN_VERSION,
+        "text_version": TEXT_VERSION,
         "seed": args.seed,
         "audio": os.path.basename(audio_path),
         "sample_rate": out_rate,

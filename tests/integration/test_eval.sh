@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_eval.sh — `parley eval` end to end: a generated 2-speaker conversation
 # is run through `parley run` and scored against its exact ground truth; the
-# reference RTTM scored against itself gives DER 0; bad input and bad usage
+# reference RTTM scored against itself gives DER 0; a diarization-only run
+# gets no WER; a <name>.uem limits the scored time; bad input and bad usage
 # give exit status 1 and 2 with a message naming file:line.
 source "$(dirname "$0")/lib.sh"
 
@@ -39,6 +40,40 @@ check "reference RTTM against itself: exit 0" \
   "$PARLEY" eval --ref "$TMP/ref" --hyp "$TMP/ref/conv.rttm" --json "$TMP/self.json"
 check "reference RTTM against itself: DER 0 (collar and none)" check_json "$TMP/self.json" \
   't["der"]["collar"]["der"] == 0 and t["der"]["none"]["der"] == 0 and t["speaker_count_accuracy"] == 1 and t["wer"] is None'
+
+# A diarization-only run has no transcript: no WER and no keyword figures
+# (not WER 100%).
+check "diarization-only run" limit 300 "$PARLEY" run "$TMP/in" -o "$TMP/dia" -j 1 -q \
+  --stages decode,vad,diarize
+check "... transcript.json says transcribed false, the full run true" bash -c \
+  'grep -q "\"transcribed\": false" "$0/dia/conv/transcript.json" && grep -q "\"transcribed\": true" "$0/out/conv/transcript.json"' "$TMP"
+"$PARLEY" eval --ref "$TMP/ref" --hyp "$TMP/dia" --json "$TMP/dia.json" >"$TMP/dia.txt"
+check "... eval gives DER but WER and keywords null" check_json "$TMP/dia.json" \
+  't["wer"] is None and r["wer"] is None and r["keywords"] is None and t["der"]["collar"]["der"] < 0.2'
+
+# A <name>.uem beside the reference RTTM limits the scored time.
+mkdir -p "$TMP/uem"
+cp "$TMP/ref/conv.rttm" "$TMP/uem/"
+printf ';; first 20 s and 40-50 s\nconv 1 0 20\nconv 1 40 50\n' >"$TMP/uem/conv.uem"
+"$PARLEY" eval --ref "$TMP/uem" --hyp "$TMP/ref/conv.rttm" --json "$TMP/uem.json" >/dev/null
+"$PARLEY" eval --ref "$TMP/ref" --hyp "$TMP/ref/conv.rttm" --collar 0 --json "$TMP/all.json" >/dev/null
+"$PARLEY" eval --ref "$TMP/uem" --hyp "$TMP/ref/conv.rttm" --collar 0 --json "$TMP/uem0.json" >/dev/null
+check "UEM: scored regions 30 s, reference speech scored only inside them" python3 - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+u, a = json.load(open(d + "/uem0.json")), json.load(open(d + "/all.json"))
+ref = [l.split() for l in open(d + "/uem/conv.rttm") if l.startswith("SPEAKER")]
+inside = sum(max(0.0, min(float(f[3]) + float(f[4]), e) - max(float(f[3]), s))
+             for f in ref for s, e in ((0, 20), (40, 50)))
+r = u["recordings"][0]
+sys.exit(0 if r["uem_seconds"] == 30 and abs(r["der"]["none"]["scored"] - inside) < 1e-6
+         and a["recordings"][0]["uem_seconds"] is None
+         and r["der"]["none"]["scored"] < a["recordings"][0]["der"]["none"]["scored"] else 1)
+PY
+printf 'conv 1 0\n' >"$TMP/uem/conv.uem"
+"$PARLEY" eval --ref "$TMP/uem" --hyp "$TMP/ref/conv.rttm" >/dev/null 2>"$TMP/uem.err"; st=$?
+check "UEM: a bad line gives exit 1 naming file:line" bash -c \
+  'test "$0" -eq 1 && grep -q "conv.uem:1: a UEM line has 4 fields" "$1"' "$st" "$TMP/uem.err"
 
 # Missing recordings are listed, not fatal.
 cp "$TMP/ref/conv.rttm" "$TMP/ref/extra.rttm"

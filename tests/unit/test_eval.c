@@ -1,7 +1,8 @@
 /*
  * test_eval.c — the measuring tools on hand-computed cases: DER (mapping,
- * overlap, collar, empty sides), WER (counted edits), keyword P/R/F1, and the
- * RTTM parser's errors.
+ * overlap, collar, empty sides, UEM scoring regions), WER (counted edits),
+ * keyword P/R/F1, the RTTM and UEM parsers' errors, and reading a run's
+ * transcript.json (a run without speech recognition has no transcript).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include "eval/der.h"
 #include "eval/keywords.h"
 #include "eval/rttm.h"
+#include "eval/transcript.h"
 #include "eval/wer.h"
 
 #define EPS 1e-9
@@ -380,6 +382,169 @@ static void test_rttm_errors(void **state)
 	free(long_line);
 }
 
+/*
+ * Scoring regions (UEM) [5, 11] and [15, 30]. Reference A 0-10, B 10-20;
+ * hypothesis A' 0-12, B' 12-20, plus B' 25-28 (false alarm inside a region)
+ * and B' 40-45 (outside every region: ignored).
+ * No collar: scored reference 6 + 5 = 11 s; confusion 10-11 = 1 s; false
+ * alarm 3 s; DER 4/11.
+ * Collar 0.25 (around 0, 10, 20 only, not the region edges): scored
+ * [5, 9.75] + [10.25, 11] + [15, 19.75] = 10.25 s; confusion 0.75 s; false
+ * alarm 3 s; DER 3.75/10.25.
+ */
+static void test_der_uem_regions(void **state)
+{
+	(void)state;
+	const struct der_segment hyp[] = {{0, 12, 0}, {12, 20, 1}, {25, 28, 1}, {40, 45, 1}};
+	const struct der_region uem[] = {{15, 30}, {5, 11}};
+	struct der_params p = {.collar = 0, .regions = uem, .nregions = 2};
+	struct der_result r;
+	struct parley_error err = {0};
+	assert_int_equal(der_compute(two_speakers, 2, 2, hyp, 4, 2, &p, &r, &err), PARLEY_OK);
+	assert_float_equal(r.scored, 11, EPS);
+	assert_float_equal(r.missed, 0, EPS);
+	assert_float_equal(r.confusion, 1, EPS);
+	assert_float_equal(r.false_alarm, 3, EPS);
+	assert_float_equal(r.der, 4.0 / 11.0, EPS);
+	assert_int_equal(r.hyp_to_ref[0], 0);
+	assert_int_equal(r.hyp_to_ref[1], 1);
+	der_result_release(&r);
+	p.collar = 0.25;
+	assert_int_equal(der_compute(two_speakers, 2, 2, hyp, 4, 2, &p, &r, &err), PARLEY_OK);
+	assert_float_equal(r.scored, 10.25, EPS);
+	assert_float_equal(r.confusion, 0.75, EPS);
+	assert_float_equal(r.false_alarm, 3, EPS);
+	assert_float_equal(r.der, 3.75 / 10.25, EPS);
+	der_result_release(&r);
+	/* Without regions the same pair scores everything: FA 3 + 5 s. */
+	p.regions = NULL;
+	p.nregions = 0;
+	p.collar = 0;
+	assert_int_equal(der_compute(two_speakers, 2, 2, hyp, 4, 2, &p, &r, &err), PARLEY_OK);
+	assert_float_equal(r.scored, 20, EPS);
+	assert_float_equal(r.false_alarm, 8, EPS);
+	der_result_release(&r);
+	/* An empty UEM scores nothing. */
+	p.regions = uem;
+	p.nregions = 0;
+	assert_int_equal(der_compute(two_speakers, 2, 2, hyp, 4, 2, &p, &r, &err), PARLEY_OK);
+	assert_float_equal(r.scored, 0, EPS);
+	assert_true(isnan(r.der));
+	der_result_release(&r);
+	/* A region ending before it starts is refused. */
+	const struct der_region bad[] = {{3, 2}};
+	p.regions = bad;
+	p.nregions = 1;
+	assert_int_equal(der_compute(two_speakers, 2, 2, hyp, 4, 2, &p, &r, &err),
+			 PARLEY_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "scoring region 0"));
+}
+
+static void test_uem_parse(void **state)
+{
+	(void)state;
+	const char *text = ";; AMI-style\n"
+			   "trn00 NA 0.000 30.000\n"
+			   "\n"
+			   "trn01 1 2.5 10\r\n"
+			   "trn00 NA 40 45.5\n";
+	struct der_region *r;
+	size_t n;
+	struct parley_error err = {0};
+	assert_int_equal(uem_parse(text, strlen(text), "x.uem", "trn00", &r, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 2);
+	assert_float_equal(r[0].start, 0, EPS);
+	assert_float_equal(r[0].end, 30, EPS);
+	assert_float_equal(r[1].start, 40, EPS);
+	assert_float_equal(r[1].end, 45.5, EPS);
+	free(r);
+	assert_int_equal(uem_parse(text, strlen(text), "x.uem", NULL, &r, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 3);
+	assert_float_equal(r[1].start, 2.5, EPS);
+	free(r);
+	assert_int_equal(uem_parse(text, strlen(text), "x.uem", "other", &r, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 0);
+	assert_null(r);
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{"a 1 0 10 extra\n", "x.uem:1: a UEM line has 4 fields"},
+		{"\na 1 0\n", "x.uem:2: a UEM line has 4 fields"},
+		{"a 1 zero 10\n", "x.uem:1: start 'zero' or end '10' is not a number"},
+		{"a 1 5 4\n", "x.uem:1: region 5 .. 4"},
+		{"a 1 -1 4\n", "x.uem:1: region -1 .. 4"},
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		assert_int_equal(uem_parse(bad[i].text, strlen(bad[i].text), "x.uem", NULL, &r, &n,
+					   &err),
+				 PARLEY_ERR_INVALID);
+		if (!strstr(err.msg, bad[i].msg))
+			fail_msg("message '%s' lacks '%s'", err.msg, bad[i].msg);
+		assert_null(r);
+	}
+}
+
+static struct eval_transcript transcript(const char *json, enum parley_err want)
+{
+	struct eval_transcript t;
+	struct parley_error err = {0};
+	assert_int_equal(eval_transcript_parse(json, strlen(json), "t.json", 1 << 20, &t, &err),
+			 want);
+	return t;
+}
+
+static void test_transcript_json(void **state)
+{
+	(void)state;
+	/* A full run: words joined, counts read. */
+	struct eval_transcript t = transcript(
+		"{\"transcribed\": true, \"words\": [{\"word\": \"ok\"}, {\"word\": \"lah\"}],"
+		" \"counts\": {\"speaker-1\": {\"lah\": 1}}}",
+		PARLEY_OK);
+	assert_string_equal(t.text, "ok lah ");
+	assert_true(t.have_counts);
+	assert_int_equal(t.counts.n, 1);
+	eval_transcript_release(&t);
+	/* A full run that recognised nothing: an empty transcript (WER 100%). */
+	t = transcript("{\"transcribed\": true, \"words\": [], \"counts\": {}}", PARLEY_OK);
+	assert_non_null(t.text);
+	assert_string_equal(t.text, "");
+	assert_true(t.have_counts);
+	eval_transcript_release(&t);
+	/* Diarization only: no transcript, no counts (no WER, no keyword figures). */
+	t = transcript("{\"transcribed\": false, \"words\": [], \"counts\": {}}", PARLEY_OK);
+	assert_null(t.text);
+	assert_false(t.have_counts);
+	eval_transcript_release(&t);
+	/* Older files without the key: read as they are. */
+	t = transcript("{\"words\": [{\"word\": \"hi\"}]}", PARLEY_OK);
+	assert_string_equal(t.text, "hi ");
+	assert_false(t.have_counts);
+	eval_transcript_release(&t);
+	/* Bad input names the file. */
+	struct parley_error err = {0};
+	static const char *bad[] = {
+		"{\"transcribed\": \"no\"}",
+		"{\"words\": {}}",
+		"{\"words\": [{\"w\": 1}]}",
+		"{\"counts\": {\"s\": {\"lah\": -1}}}",
+		"[1]",
+		"{",
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		assert_int_equal(eval_transcript_parse(bad[i], strlen(bad[i]), "t.json", 1 << 20, &t,
+						       &err),
+				 PARLEY_ERR_INVALID);
+		assert_non_null(strstr(err.msg, "t.json"));
+		assert_null(t.text);
+	}
+	/* Words past the limit. */
+	const char *big = "{\"words\": [{\"word\": \"abcdef\"}]}";
+	assert_int_equal(eval_transcript_parse(big, strlen(big), "t.json", 4, &t, &err),
+			 PARLEY_ERR_TOO_LARGE);
+	assert_non_null(strstr(err.msg, "t.json: transcript longer than 4 bytes"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +564,9 @@ int main(void)
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_rttm_parse),
 		cmocka_unit_test(test_rttm_errors),
+		cmocka_unit_test(test_der_uem_regions),
+		cmocka_unit_test(test_uem_parse),
+		cmocka_unit_test(test_transcript_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
