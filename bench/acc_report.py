@@ -89,9 +89,32 @@ def diarization(res):
     return out
 
 
+def keyword_tables(words, agn):
+    """Per-word P/R/F1 (per speaker and any speaker) and the three groups."""
+    kw = {}
+    for w in sorted(set(words) | set(agn)):
+        z = {"ref": 0, "hyp": 0, "tp": 0, "fp": 0, "fn": 0}
+        ps, pa = words.get(w, z), agn.get(w, z)
+        p, r, f = prf(ps["tp"], ps["fp"], ps["fn"])
+        pa_, ra_, fa_ = prf(pa["tp"], pa["fp"], pa["fn"])
+        kw[w] = dict(ps, precision=p, recall=r, f1=f, particle=w in PARTICLES,
+                     any_speaker={"tp": pa["tp"], "fp": pa["fp"], "fn": pa["fn"],
+                                  "precision": pa_, "recall": ra_, "f1": fa_})
+    groups = {}
+    for name, sel in (("all", lambda w: True), ("multi-syllable", lambda w: w not in PARTICLES),
+                      ("particles", lambda w: w in PARTICLES)):
+        g = {k: sum(kw[w][k] for w in kw if sel(w)) for k in ("ref", "hyp", "tp", "fp", "fn")}
+        ga = {k: sum(kw[w]["any_speaker"][k] for w in kw if sel(w)) for k in ("tp", "fp", "fn")}
+        p, r, f = prf(g["tp"], g["fp"], g["fn"])
+        groups[name] = dict(g, precision=p, recall=r, f1=f, f1_any_speaker=prf(ga["tp"], ga["fp"], ga["fn"])[2])
+    return kw, groups
+
+
 def stt(res):
-    """WER per condition and keyword P/R/F1 per word over every full run."""
-    per_cond, words, agn = {}, {}, {}
+    """WER per condition and keyword P/R/F1 per word: over every full run, and
+    per noise condition (clean, 10 dB), since noise changes them most."""
+    per_cond = {}
+    pooled = {}  # noise condition ("all", "clean", "snr10") -> (words, agn)
     for path in sorted(glob.glob(os.path.join(res, "stt-*.eval.json"))):
         cond = os.path.basename(path)[len("stt-"): -len(".eval.json")]
         e = load(path)
@@ -109,28 +132,18 @@ def stt(res):
             "der_collar_pooled": t["der"]["collar"]["der"],
             "count_accuracy": t["speaker_count_accuracy"],
         }
-        for dst, key in ((words, "words"), (agn, "agnostic_words")):
-            for w, s in t["keywords"][key].items():
-                a = dst.setdefault(w, {"ref": 0, "hyp": 0, "tp": 0, "fp": 0, "fn": 0})
-                for k in a:
-                    a[k] += s[k]
-    kw = {}
-    for w in sorted(set(words) | set(agn)):
-        z = {"ref": 0, "hyp": 0, "tp": 0, "fp": 0, "fn": 0}
-        ps, pa = words.get(w, z), agn.get(w, z)
-        p, r, f = prf(ps["tp"], ps["fp"], ps["fn"])
-        pa_, ra_, fa_ = prf(pa["tp"], pa["fp"], pa["fn"])
-        kw[w] = dict(ps, precision=p, recall=r, f1=f, particle=w in PARTICLES,
-                     any_speaker={"tp": pa["tp"], "fp": pa["fp"], "fn": pa["fn"],
-                                  "precision": pa_, "recall": ra_, "f1": fa_})
-    groups = {}
-    for name, sel in (("all", lambda w: True), ("multi-syllable", lambda w: w not in PARTICLES),
-                      ("particles", lambda w: w in PARTICLES)):
-        g = {k: sum(kw[w][k] for w in kw if sel(w)) for k in ("ref", "hyp", "tp", "fp", "fn")}
-        ga = {k: sum(kw[w]["any_speaker"][k] for w in kw if sel(w)) for k in ("tp", "fp", "fn")}
-        p, r, f = prf(g["tp"], g["fp"], g["fn"])
-        groups[name] = dict(g, precision=p, recall=r, f1=f, f1_any_speaker=prf(ga["tp"], ga["fp"], ga["fn"])[2])
-    return per_cond, kw, groups
+        noise = cond.split("-", 1)[1] if "-" in cond else cond
+        for bucket in ("all", noise):
+            words, agn = pooled.setdefault(bucket, ({}, {}))
+            for dst, key in ((words, "words"), (agn, "agnostic_words")):
+                for w, s in t["keywords"][key].items():
+                    a = dst.setdefault(w, {"ref": 0, "hyp": 0, "tp": 0, "fp": 0, "fn": 0})
+                    for k in a:
+                        a[k] += s[k]
+    tables = {b: keyword_tables(*pooled[b]) for b in pooled}
+    kw, groups = tables.get("all", ({}, {}))
+    by_noise = {b: {"keywords": t[0], "keyword_groups": t[1]} for b, t in tables.items() if b != "all"}
+    return per_cond, kw, groups, by_noise
 
 
 def real(res):
@@ -187,7 +200,7 @@ def main():
         print("\nall conditions: %.0f minutes of audio, diarizer %.1f CPU s, RTF %.4f" % (
             tot_min, tot_cpu, tot_cpu / (tot_min * 60)))
 
-    per_cond, kw, groups = stt(a.results)
+    per_cond, kw, groups, by_noise = stt(a.results)
     if per_cond:
         print("\n## Full runs (speech recognition) on a subset\n")
         print("| set | N | minutes | WER | keyword F1 per speaker / any speaker | DER collar pooled | count right | stt RTF |")
@@ -211,6 +224,20 @@ def main():
             print("| **%s** | %d | %d | %d | %d | %d | %s | %s | **%s** | %s |" % (
                 g, k["ref"], k["hyp"], k["tp"], k["fp"], k["fn"], f3(k["precision"]),
                 f3(k["recall"]), f3(k["f1"]), f3(k["f1_any_speaker"])))
+        for noise, t in sorted(by_noise.items()):
+            kn, gn = t["keywords"], t["keyword_groups"]
+            print("\n### Keywords, %s full runs only\n" % NOISE_LABEL.get(noise, noise))
+            print("| word | ref | TP | FP | FN | P | R | F1 | F1 any speaker |")
+            print("|---|---|---|---|---|---|---|---|---|")
+            for w in sorted(kn, key=lambda w: (kn[w]["particle"], w)):
+                k = kn[w]
+                print("| %s | %d | %d | %d | %d | %s | %s | %s | %s |" % (
+                    w, k["ref"], k["tp"], k["fp"], k["fn"], f3(k["precision"]),
+                    f3(k["recall"]), f3(k["f1"]), f3(k["any_speaker"]["f1"])))
+            for g, k in gn.items():
+                print("| **%s** | %d | %d | %d | %d | %s | %s | **%s** | %s |" % (
+                    g, k["ref"], k["tp"], k["fp"], k["fn"], f3(k["precision"]),
+                    f3(k["recall"]), f3(k["f1"]), f3(k["f1_any_speaker"])))
 
     rl = real(a.results)
     if rl:
@@ -227,6 +254,7 @@ def main():
 
     report = {"n_per_condition": a.n, "stt_n": a.stt_n, "seconds": a.seconds,
               "diarization": dia, "stt": per_cond, "keywords": kw, "keyword_groups": groups,
+              "keywords_by_condition": by_noise,
               "real": rl}
     tmp = a.out_json + ".tmp"
     with open(tmp, "w") as f:
