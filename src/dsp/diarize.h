@@ -76,6 +76,14 @@
  *     minimum count remain. This undoes the tree splitting one voice whose
  *     spectrum varies between utterances; it would also merge two people
  *     of the same pitch and similar timbre.
+ *  8. Overlapped speech (opt-in, overlap = true). The speaker models are
+ *     refit from the final labels. Around every change of speaker inside a
+ *     region (A before, B after), each 0.1 s segment up to overlap_max
+ *     before the change whose per-frame log-likelihood under B is within
+ *     overlap_margin of A's (walking outwards, stopping at the first that
+ *     is not) is also given to B, and likewise after the change to A: two
+ *     people talking at once sound like both. Those stretches of 0.2 s or
+ *     more become extra turns that overlap the main ones.
  *
  * Measured with pitch (steps 1, 2, 7) and min_cluster 0.06: `parley run
  * --stages decode,vad,diarize` + `parley eval` on conversations generated
@@ -126,7 +134,7 @@
  * at most max_units units are clustered (an evenly spaced subset; the rest
  * join the nearest speaker), which bounds the clustering at max_units^2
  * distance evaluations, so 4-hour inputs stay fast. Overlapped speech is
- * given to one speaker. Thread safety: no shared state; calls may run in
+ * given to one speaker unless overlap is set (step 8). Thread safety: no shared state; calls may run in
  * parallel.
  */
 #ifndef PARLEY_DSP_DIARIZE_H
@@ -177,6 +185,10 @@ struct diar_params {
 	double pitch_spread_weight; /* weight of its log F0 deviation (default 0), 0 .. 1000 */
 	double merge_f0_glr;  /* merge clusters with pitch GLR under this (default 0.1); 0 = off */
 	double merge_cep_glr; /* ... and cepstral GLR under this (default 1.5), 0 .. 100 */
+	bool overlap;         /* step 8, overlapped speech: extra turns (default false) */
+	double overlap_margin; /* per-frame log-likelihood margin of step 8 (default 1), 0 .. 100 */
+	double overlap_max;   /* longest overlap looked for on each side of a change, seconds
+			       * (default 0.8), 0.1 .. 10 */
 	/*
 	 * Optional, default NULL. abort is polled between regions and steps;
 	 * returning true stops with PARLEY_ERR_ABORTED. progress gets the
@@ -199,7 +211,10 @@ struct diar_params diar_default_params(void);
  * array of *nturns turns (caller frees with free()) that exactly cover the
  * merged regions: sorted by time, non-overlapping, a region split where the
  * speaker changes (turns of adjacent regions are not joined even when the
- * speaker is the same). *nspeakers is the number of distinct speakers.
+ * speaker is the same). With p->overlap, extra turns (step 8) follow: they
+ * lie inside the covered time, overlap a main turn of another speaker and
+ * never one of their own; the array stays sorted by start (ties: main turn
+ * first). *nspeakers is the number of distinct speakers.
  * No regions (or none inside the signal) gives PARLEY_OK, 0 turns, 0
  * speakers, *turns NULL.
  *

@@ -54,6 +54,7 @@ static enum parley_err diarize_run(struct stage_ctx *ctx, struct parley_error *e
 	p.min_speakers = ctx->cfg->min_speakers;
 	p.max_speakers = ctx->cfg->max_speakers;
 	p.method = ctx->cfg->diarize_spectral ? DIAR_SPECTRAL : DIAR_WARD;
+	p.overlap = ctx->cfg->diarize_overlap;
 	if ((rc = diar_run(&pcm, regions, nspeech, &p, &turns, &nturns, &nspeakers, err)))
 		goto out;
 	r.turns = calloc(nturns + 1, sizeof(*r.turns));
