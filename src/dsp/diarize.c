@@ -1370,9 +1370,9 @@ static enum parley_err find_overlaps(const struct diar *d, const int *lab, int k
 			size_t back = overlap_walk(d, mod, s, a, b, -1, old, neu);
 			size_t fwd = overlap_walk(d, mod, s, a, b, +1, neu, old);
 			if (back >= OVL_MIN_SEGS)
-				t[n++] = (struct diar_turn){d->seg[s - back].start, d->seg[s].start, neu};
+				t[n++] = (struct diar_turn){d->seg[s - back].start, d->seg[s].start, neu, true};
 			if (fwd >= OVL_MIN_SEGS)
-				t[n++] = (struct diar_turn){d->seg[s].start, d->seg[s + fwd - 1].end, old};
+				t[n++] = (struct diar_turn){d->seg[s].start, d->seg[s + fwd - 1].end, old, true};
 		}
 	}
 	log_debug("diarize: %zu overlap turns at %zu changes", n, cap / 2);
@@ -1415,7 +1415,7 @@ static enum parley_err make_turns(const struct diar *d, const int *lab, struct d
 				}
 			}
 			map[c] = map[c] < 0 ? next++ : map[c];
-			t[n++] = (struct diar_turn){d->reg[r].start, d->reg[r].end, map[c]};
+			t[n++] = (struct diar_turn){d->reg[r].start, d->reg[r].end, map[c], false};
 			continue;
 		}
 		for (size_t s = a; s < b;) {
@@ -1424,7 +1424,7 @@ static enum parley_err make_turns(const struct diar *d, const int *lab, struct d
 				e++;
 			int c = lab[s];
 			map[c] = map[c] < 0 ? next++ : map[c];
-			t[n++] = (struct diar_turn){d->seg[s].start, d->seg[e - 1].end, map[c]};
+			t[n++] = (struct diar_turn){d->seg[s].start, d->seg[e - 1].end, map[c], false};
 			s = e;
 		}
 	}

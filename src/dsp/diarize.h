@@ -153,6 +153,7 @@
 struct diar_turn {
 	double start, end; /* seconds; inside one speech region */
 	int speaker;       /* 0 .. nspeakers-1, numbered by first appearance */
+	bool overlap;      /* an extra turn of overlapped speech (step 8); main turns false */
 };
 
 enum diar_method {
@@ -211,10 +212,11 @@ struct diar_params diar_default_params(void);
  * array of *nturns turns (caller frees with free()) that exactly cover the
  * merged regions: sorted by time, non-overlapping, a region split where the
  * speaker changes (turns of adjacent regions are not joined even when the
- * speaker is the same). With p->overlap, extra turns (step 8) follow: they
- * lie inside the covered time, overlap a main turn of another speaker and
- * never one of their own; the array stays sorted by start (ties: main turn
- * first). *nspeakers is the number of distinct speakers.
+ * speaker is the same). With p->overlap, extra turns (step 8, .overlap
+ * true) are mixed in: they lie inside the covered time, overlap a main turn
+ * of another speaker and never one of their own; the array stays sorted by
+ * start (ties: main turn first). The main turns alone keep the contract
+ * above. *nspeakers is the number of distinct speakers.
  * No regions (or none inside the signal) gives PARLEY_OK, 0 turns, 0
  * speakers, *turns NULL.
  *
