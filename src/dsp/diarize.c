@@ -103,7 +103,7 @@ struct diar_params diar_default_params(void)
 		.merge_f0_glr = 0.05,
 		.merge_cep_glr = 1.5,
 		.overlap = false,
-		.overlap_margin = 1.0,
+		.overlap_ratio = 0.7,
 		.overlap_max = 0.8,
 	};
 }
@@ -1275,7 +1275,7 @@ static enum parley_err check_params(const struct diar_params *p, struct parley_e
 		 1000.0},
 		{"merge_f0_glr", offsetof(struct diar_params, merge_f0_glr), 0.0, 100.0},
 		{"merge_cep_glr", offsetof(struct diar_params, merge_cep_glr), 0.0, 100.0},
-		{"overlap_margin", offsetof(struct diar_params, overlap_margin), 0.0, 100.0},
+		{"overlap_ratio", offsetof(struct diar_params, overlap_ratio), 0.0, 10.0},
 		{"overlap_max", offsetof(struct diar_params, overlap_max), 0.1, 10.0},
 	};
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
@@ -1312,7 +1312,7 @@ static enum parley_err check_params(const struct diar_params *p, struct parley_e
 
 /* ---- overlapped speech (step 8) ---------------------------------------- */
 
-#define OVL_MIN_SEGS 2 /* shortest overlap turn: 0.2 s */
+#define OVL_MIN_SEGS 3 /* shortest overlap, both sides of the change: 0.3 s */
 
 /* Per-frame log-likelihood of segment s under model m; 0 for a gated one. */
 static double frame_loglik(const struct diar *d, size_t s, const struct model *m)
@@ -1323,17 +1323,17 @@ static double frame_loglik(const struct diar *d, size_t s, const struct model *m
 /*
  * From the change at segment s of region [a, b), walk dir (-1: back into the
  * old speaker's turn, +1: on into the new one's) while the other speaker
- * `other` explains the segments within the margin of `own`. Returns how many
+ * `other` explains the segments within margin (per frame) of `own`. Returns how many
  * segments were taken (gated segments pass, but not first or last).
  */
 static size_t overlap_walk(const struct diar *d, const struct model *mod, size_t s, size_t a,
-			   size_t b, int dir, int own, int other)
+			   size_t b, int dir, int own, int other, double margin)
 {
 	size_t maxn = (size_t)(d->p->overlap_max * 10.0 + 0.5), taken = 0, n = 0;
 	for (size_t t = dir < 0 ? s - 1 : s; n < maxn && t >= a && t < b && t < d->nseg; n++) {
 		if (d->seg[t].nfr > 0) {
 			double lo = frame_loglik(d, t, &mod[own]), lx = frame_loglik(d, t, &mod[other]);
-			if (lx < lo - d->p->overlap_margin)
+			if (lx < lo - margin)
 				break;
 			taken = n + 1;
 		}
@@ -1342,6 +1342,29 @@ static size_t overlap_walk(const struct diar *d, const struct model *mod, size_t
 		t = dir < 0 ? t - 1 : t + 1;
 	}
 	return taken;
+}
+
+/* typ[a][b]: mean per-frame log-likelihood margin of model a over model b
+ * on the frames labelled a — how far apart the two voices usually are. */
+static void pair_margins(const struct diar *d, const int *lab, int k, const struct model *mod,
+			 double typ[DIAR_MAX_SPEAKERS][DIAR_MAX_SPEAKERS])
+{
+	double n[DIAR_MAX_SPEAKERS] = {0};
+	for (int a = 0; a < k; a++)
+		for (int b = 0; b < k; b++)
+			typ[a][b] = 0.0;
+	for (size_t s = 0; s < d->nseg; s++) {
+		int a = lab[s];
+		if (a < 0 || d->seg[s].nfr == 0)
+			continue;
+		double own = seg_loglik(d, s, &mod[a]);
+		for (int b = 0; b < k; b++)
+			typ[a][b] += own - seg_loglik(d, s, &mod[b]);
+		n[a] += d->seg[s].nfr;
+	}
+	for (int a = 0; a < k; a++)
+		for (int b = 0; b < k; b++)
+			typ[a][b] = n[a] > 0 ? typ[a][b] / n[a] : 0.0;
 }
 
 /* Overlap turns (cluster labels, not yet renumbered) into *ov; *nov of them. */
@@ -1353,7 +1376,10 @@ static enum parley_err find_overlaps(const struct diar *d, const int *lab, int k
 	if (!d->p->overlap || k < 2)
 		return PARLEY_OK;
 	struct model mod[DIAR_MAX_SPEAKERS];
+	double typ[DIAR_MAX_SPEAKERS][DIAR_MAX_SPEAKERS];
 	fit_models(d, lab, k, mod);
+	pair_margins(d, lab, k, mod, typ);
+	double ratio = d->p->overlap_ratio;
 	size_t cap = 0;
 	for (size_t s = 1; s < d->nseg; s++)
 		cap += lab[s] != lab[s - 1] ? 2 : 0;
@@ -1367,11 +1393,13 @@ static enum parley_err find_overlaps(const struct diar *d, const int *lab, int k
 			int old = lab[s - 1], neu = lab[s];
 			if (old == neu)
 				continue;
-			size_t back = overlap_walk(d, mod, s, a, b, -1, old, neu);
-			size_t fwd = overlap_walk(d, mod, s, a, b, +1, neu, old);
-			if (back >= OVL_MIN_SEGS)
+			size_t back = overlap_walk(d, mod, s, a, b, -1, old, neu, ratio * typ[old][neu]);
+			size_t fwd = overlap_walk(d, mod, s, a, b, +1, neu, old, ratio * typ[neu][old]);
+			if (back + fwd < OVL_MIN_SEGS)
+				continue;
+			if (back > 0)
 				t[n++] = (struct diar_turn){d->seg[s - back].start, d->seg[s].start, neu, true};
-			if (fwd >= OVL_MIN_SEGS)
+			if (fwd > 0)
 				t[n++] = (struct diar_turn){d->seg[s].start, d->seg[s + fwd - 1].end, old, true};
 		}
 	}
