@@ -1322,15 +1322,16 @@ static double frame_loglik(const struct diar *d, size_t s, const struct model *m
 
 /*
  * From the change at segment s of region [a, b), walk dir (-1: back into the
- * old speaker's turn, +1: on into the new one's) while the other speaker
- * `other` explains the segments within margin (per frame) of `own`. Returns how many
- * segments were taken (gated segments pass, but not first or last).
+ * old speaker's turn, +1: on into the new one's), inside that turn, while the
+ * other speaker `other` explains the segments within margin (per frame) of
+ * `own`. Returns how many segments were taken (gated segments pass, but are
+ * never the last one taken).
  */
-static size_t overlap_walk(const struct diar *d, const struct model *mod, size_t s, size_t a,
-			   size_t b, int dir, int own, int other, double margin)
+static size_t overlap_walk(const struct diar *d, const int *lab, const struct model *mod, size_t s,
+			   size_t a, size_t b, int dir, int own, int other, double margin)
 {
 	size_t maxn = (size_t)(d->p->overlap_max * 10.0 + 0.5), taken = 0, n = 0;
-	for (size_t t = dir < 0 ? s - 1 : s; n < maxn && t >= a && t < b && t < d->nseg; n++) {
+	for (size_t t = dir < 0 ? s - 1 : s; n < maxn && t >= a && t < b && lab[t] == own; n++) {
 		if (d->seg[t].nfr > 0) {
 			double lo = frame_loglik(d, t, &mod[own]), lx = frame_loglik(d, t, &mod[other]);
 			if (lx < lo - margin)
@@ -1393,8 +1394,8 @@ static enum parley_err find_overlaps(const struct diar *d, const int *lab, int k
 			int old = lab[s - 1], neu = lab[s];
 			if (old == neu)
 				continue;
-			size_t back = overlap_walk(d, mod, s, a, b, -1, old, neu, ratio * typ[old][neu]);
-			size_t fwd = overlap_walk(d, mod, s, a, b, +1, neu, old, ratio * typ[neu][old]);
+			size_t back = overlap_walk(d, lab, mod, s, a, b, -1, old, neu, ratio * typ[old][neu]);
+			size_t fwd = overlap_walk(d, lab, mod, s, a, b, +1, neu, old, ratio * typ[neu][old]);
 			if (back + fwd < OVL_MIN_SEGS)
 				continue;
 			if (back > 0)
