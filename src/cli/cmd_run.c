@@ -50,6 +50,9 @@ static const char run_usage[] =
 	"      --max-speakers N   at most N speakers (default 8)\n"
 	"      --diarizer NAME    ward (default) or spectral (better with 4-6 clean\n"
 	"                         voices, worse in noise; see README Accuracy)\n"
+	"      --overlap          also find overlapped speech around speaker changes:\n"
+	"                         the second voice gets extra, overlapping turns\n"
+	"                         (off by default; see src/dsp/diarize.h step 8)\n"
 	"      --model DIR        pocketsphinx model folder holding en-us/, en-us.lm.bin and\n"
 	"                         cmudict-en-us.dict (default /usr/share/pocketsphinx/model/en-us)\n"
 	"      --stages LIST      run only these stages, comma-separated, in pipeline order\n"
@@ -122,6 +125,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{"min-speakers", required_argument, NULL, 'm'},
 		{"max-speakers", required_argument, NULL, 'M'},
 		{"diarizer", required_argument, NULL, 1100},
+		{"overlap", no_argument, NULL, 1101},
 		{"model", required_argument, NULL, 'D'},
 		{"stages", required_argument, NULL, 's'},
 		{"no-progress", no_argument, NULL, 'P'},
@@ -153,6 +157,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			}
 			o->cfg.diarize_spectral = strcmp(optarg, "spectral") == 0;
 			break;
+		case 1101: o->cfg.diarize_overlap = true; break;
 		case 'S':
 			if (cli_parse_int("--speakers", optarg, 1, 32, &o->cfg.num_speakers))
 				return 2;

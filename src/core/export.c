@@ -20,6 +20,8 @@
 struct export_data {
 	struct store_segment *turns;
 	size_t nturns;
+	struct store_segment *overlaps; /* overlapped speech (run --overlap); no words */
+	size_t noverlaps;
 	struct store_word *words;
 	size_t nwords;
 	struct store_speaker *speakers;
@@ -33,6 +35,7 @@ struct export_data {
 static void export_data_release(struct export_data *d)
 {
 	free(d->turns);
+	free(d->overlaps);
 	free(d->words);
 	free(d->speakers);
 	free(d->counts);
@@ -52,6 +55,7 @@ static enum parley_err export_data_load(struct store *st, int64_t rec_id, struct
 	enum parley_err rc;
 	if ((rc = store_stage_each(st, rec_id, note_words_stage, &d->transcribed, err)) ||
 	    (rc = store_segments_get(st, rec_id, "turn", &d->turns, &d->nturns, err)) ||
+	    (rc = store_segments_get(st, rec_id, "overlap", &d->overlaps, &d->noverlaps, err)) ||
 	    (rc = store_words_get(st, rec_id, "words", &d->words, &d->nwords, err)) ||
 	    (rc = store_speakers_get(st, rec_id, &d->speakers, &d->nspeakers, err)) ||
 	    (rc = store_counts_get(st, rec_id, &d->counts, &d->ncounts, err)))
@@ -229,6 +233,13 @@ static enum parley_err export_rttm(const char *dir, const char *rec_name,
 		rc = strbuf_addf(&sb, "SPEAKER %s 1 %.3f %.3f <NA> <NA> %s <NA> <NA>\n", name,
 				 d->turns[t].start, d->turns[t].end - d->turns[t].start, spk);
 	}
+	for (size_t t = 0; t < d->noverlaps && !rc; t++) {
+		char spk[32];
+		speaker_name(d->overlaps[t].speaker, spk, sizeof(spk));
+		rc = strbuf_addf(&sb, "SPEAKER %s 1 %.3f %.3f <NA> <NA> %s <NA> <NA>\n", name,
+				 d->overlaps[t].start, d->overlaps[t].end - d->overlaps[t].start,
+				 spk);
+	}
 	if (rc)
 		rc = too_large(err, "transcript.rttm", rc);
 	else
@@ -320,6 +331,22 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		json_array_append_new(segments, o);
 		strbuf_release(&sb);
 		first = end;
+	}
+	if (d->noverlaps > 0) {
+		/* only with run --overlap: stretches where a second speaker also talks */
+		json_t *ovl = json_array();
+		if (!ovl)
+			goto fail;
+		for (size_t t = 0; t < d->noverlaps; t++) {
+			char name[32];
+			speaker_name(d->overlaps[t].speaker, name, sizeof(name));
+			json_t *o = json_object();
+			json_object_set_new(o, "start", json_real(ms_round(d->overlaps[t].start)));
+			json_object_set_new(o, "end", json_real(ms_round(d->overlaps[t].end)));
+			json_object_set_new(o, "speaker", json_string(name));
+			json_array_append_new(ovl, o);
+		}
+		json_object_set_new(root, "overlaps", ovl);
 	}
 	for (size_t i = 0; i < d->nwords; i++) {
 		char name[32];

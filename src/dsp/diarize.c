@@ -102,6 +102,9 @@ struct diar_params diar_default_params(void)
 		.pitch_spread_weight = 0.0,
 		.merge_f0_glr = 0.05,
 		.merge_cep_glr = 1.5,
+		.overlap = false,
+		.overlap_ratio = 0.7,
+		.overlap_max = 0.8,
 	};
 }
 
@@ -1272,6 +1275,8 @@ static enum parley_err check_params(const struct diar_params *p, struct parley_e
 		 1000.0},
 		{"merge_f0_glr", offsetof(struct diar_params, merge_f0_glr), 0.0, 100.0},
 		{"merge_cep_glr", offsetof(struct diar_params, merge_cep_glr), 0.0, 100.0},
+		{"overlap_ratio", offsetof(struct diar_params, overlap_ratio), 0.0, 10.0},
+		{"overlap_max", offsetof(struct diar_params, overlap_max), 0.1, 10.0},
 	};
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		double v;
@@ -1305,11 +1310,118 @@ static enum parley_err check_params(const struct diar_params *p, struct parley_e
 	return PARLEY_OK;
 }
 
-/* Turns from segment labels; speakers renumbered by first appearance. */
-static enum parley_err make_turns(const struct diar *d, const int *lab, struct diar_turn **turns,
-				  size_t *nturns, int *nspk)
+/* ---- overlapped speech (step 8) ---------------------------------------- */
+
+#define OVL_MIN_SEGS 3 /* shortest overlap, both sides of the change: 0.3 s */
+
+/* Per-frame log-likelihood of segment s under model m; 0 for a gated one. */
+static double frame_loglik(const struct diar *d, size_t s, const struct model *m)
 {
-	size_t cap = d->nseg + d->nreg;
+	return d->seg[s].nfr > 0 ? seg_loglik(d, s, m) / d->seg[s].nfr : 0.0;
+}
+
+/*
+ * From the change at segment s of region [a, b), walk dir (-1: back into the
+ * old speaker's turn, +1: on into the new one's), inside that turn, while the
+ * other speaker `other` explains the segments within margin (per frame) of
+ * `own`. Returns how many segments were taken (gated segments pass, but are
+ * never the last one taken).
+ */
+static size_t overlap_walk(const struct diar *d, const int *lab, const struct model *mod, size_t s,
+			   size_t a, size_t b, int dir, int own, int other, double margin)
+{
+	size_t maxn = (size_t)(d->p->overlap_max * 10.0 + 0.5), taken = 0, n = 0;
+	for (size_t t = dir < 0 ? s - 1 : s; n < maxn && t >= a && t < b && lab[t] == own; n++) {
+		if (d->seg[t].nfr > 0) {
+			double lo = frame_loglik(d, t, &mod[own]), lx = frame_loglik(d, t, &mod[other]);
+			if (lx < lo - margin)
+				break;
+			taken = n + 1;
+		}
+		if (dir < 0 && t == 0)
+			break;
+		t = dir < 0 ? t - 1 : t + 1;
+	}
+	return taken;
+}
+
+/* typ[a][b]: mean per-frame log-likelihood margin of model a over model b
+ * on the frames labelled a — how far apart the two voices usually are. */
+static void pair_margins(const struct diar *d, const int *lab, int k, const struct model *mod,
+			 double typ[DIAR_MAX_SPEAKERS][DIAR_MAX_SPEAKERS])
+{
+	double n[DIAR_MAX_SPEAKERS] = {0};
+	for (int a = 0; a < k; a++)
+		for (int b = 0; b < k; b++)
+			typ[a][b] = 0.0;
+	for (size_t s = 0; s < d->nseg; s++) {
+		int a = lab[s];
+		if (a < 0 || d->seg[s].nfr == 0)
+			continue;
+		double own = seg_loglik(d, s, &mod[a]);
+		for (int b = 0; b < k; b++)
+			typ[a][b] += own - seg_loglik(d, s, &mod[b]);
+		n[a] += d->seg[s].nfr;
+	}
+	for (int a = 0; a < k; a++)
+		for (int b = 0; b < k; b++)
+			typ[a][b] = n[a] > 0 ? typ[a][b] / n[a] : 0.0;
+}
+
+/* Overlap turns (cluster labels, not yet renumbered) into *ov; *nov of them. */
+static enum parley_err find_overlaps(const struct diar *d, const int *lab, int k,
+				     struct diar_turn **ov, size_t *nov)
+{
+	*ov = NULL;
+	*nov = 0;
+	if (!d->p->overlap || k < 2)
+		return PARLEY_OK;
+	struct model mod[DIAR_MAX_SPEAKERS];
+	double typ[DIAR_MAX_SPEAKERS][DIAR_MAX_SPEAKERS];
+	fit_models(d, lab, k, mod);
+	pair_margins(d, lab, k, mod, typ);
+	double ratio = d->p->overlap_ratio;
+	size_t cap = 0;
+	for (size_t s = 1; s < d->nseg; s++)
+		cap += lab[s] != lab[s - 1] ? 2 : 0;
+	struct diar_turn *t = malloc((cap ? cap : 1) * sizeof(*t));
+	if (!t)
+		return nomem(d);
+	size_t n = 0;
+	for (size_t r = 0; r < d->nreg; r++) {
+		size_t a = d->reg_seg[r], b = d->reg_seg[r + 1];
+		for (size_t s = a + 1; s < b; s++) {
+			int old = lab[s - 1], neu = lab[s];
+			if (old == neu)
+				continue;
+			size_t back = overlap_walk(d, lab, mod, s, a, b, -1, old, neu, ratio * typ[old][neu]);
+			size_t fwd = overlap_walk(d, lab, mod, s, a, b, +1, neu, old, ratio * typ[neu][old]);
+			if (back + fwd < OVL_MIN_SEGS)
+				continue;
+			if (back > 0)
+				t[n++] = (struct diar_turn){d->seg[s - back].start, d->seg[s].start, neu, true};
+			if (fwd > 0)
+				t[n++] = (struct diar_turn){d->seg[s].start, d->seg[s + fwd - 1].end, old, true};
+		}
+	}
+	log_debug("diarize: %zu overlap turns at %zu changes", n, cap / 2);
+	*ov = t;
+	*nov = n;
+	return PARLEY_OK;
+}
+
+static int cmp_turn_start(const void *x, const void *y)
+{
+	const struct diar_turn *a = x, *b = y;
+	return (a->start > b->start) - (a->start < b->start);
+}
+
+/* Turns from segment labels plus the overlap turns ov (cluster labels);
+ * speakers renumbered by first appearance in the main turns. */
+static enum parley_err make_turns(const struct diar *d, const int *lab, struct diar_turn *ov,
+				  size_t nov, struct diar_turn **turns, size_t *nturns, int *nspk)
+{
+	size_t cap = d->nseg + d->nreg + nov;
 	struct diar_turn *t = malloc((cap ? cap : 1) * sizeof(*t));
 	if (!t)
 		return nomem(d);
@@ -1332,7 +1444,7 @@ static enum parley_err make_turns(const struct diar *d, const int *lab, struct d
 				}
 			}
 			map[c] = map[c] < 0 ? next++ : map[c];
-			t[n++] = (struct diar_turn){d->reg[r].start, d->reg[r].end, map[c]};
+			t[n++] = (struct diar_turn){d->reg[r].start, d->reg[r].end, map[c], false};
 			continue;
 		}
 		for (size_t s = a; s < b;) {
@@ -1341,9 +1453,23 @@ static enum parley_err make_turns(const struct diar *d, const int *lab, struct d
 				e++;
 			int c = lab[s];
 			map[c] = map[c] < 0 ? next++ : map[c];
-			t[n++] = (struct diar_turn){d->seg[s].start, d->seg[e - 1].end, map[c]};
+			t[n++] = (struct diar_turn){d->seg[s].start, d->seg[e - 1].end, map[c], false};
 			s = e;
 		}
+	}
+	if (nov > 0) {
+		/* merge the (sorted) overlap turns in after the main ones, from the end */
+		for (size_t i = 0; i < nov; i++)
+			ov[i].speaker = map[ov[i].speaker] < 0 ? 0 : map[ov[i].speaker];
+		qsort(ov, nov, sizeof(*ov), cmp_turn_start);
+		size_t i = n, j = nov, w = n + nov;
+		while (j > 0) {
+			if (i > 0 && t[i - 1].start > ov[j - 1].start)
+				t[--w] = t[--i];
+			else
+				t[--w] = ov[--j];
+		}
+		n += nov;
 	}
 	*turns = t;
 	*nturns = n;
@@ -1388,6 +1514,8 @@ enum parley_err diar_run(const struct pcm *pcm, const struct vad_region *regions
 	struct parley_error local = {0};
 	struct diar d = {.p = p, .err = err ? err : &local, .pcm = pcm};
 	int *wl = NULL, *lab = NULL, *tmp = NULL;
+	struct diar_turn *ov = NULL;
+	size_t nov = 0;
 
 	rc = normalise_regions(&d, regions, nregions);
 	if (rc != PARLEY_OK || d.nreg == 0)
@@ -1427,9 +1555,12 @@ enum parley_err diar_run(const struct pcm *pcm, const struct vad_region *regions
 	}
 	if (k > 1)
 		k = merge_same_voice(&d, lab, k, kmin);
-	rc = make_turns(&d, lab, turns, nturns, nspeakers);
+	rc = find_overlaps(&d, lab, k, &ov, &nov);
+	if (rc == PARLEY_OK)
+		rc = make_turns(&d, lab, ov, nov, turns, nturns, nspeakers);
 	progress(&d, 1.0);
 out:
+	free(ov);
 	free(wl);
 	free(lab);
 	free(tmp);

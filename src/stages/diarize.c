@@ -13,6 +13,8 @@
 struct diarize_result {
 	struct store_segment *turns;
 	size_t nturns;
+	struct store_segment *overlaps; /* overlapped speech (--overlap), kind "overlap" */
+	size_t noverlaps;
 	struct store_speaker *spk;
 	size_t nspk;
 };
@@ -22,6 +24,8 @@ static enum parley_err diarize_save(struct store *st, int64_t rec_id, void *data
 {
 	const struct diarize_result *r = data;
 	enum parley_err rc = store_segments_put(st, rec_id, "turn", r->turns, r->nturns, err);
+	if (!rc)
+		rc = store_segments_put(st, rec_id, "overlap", r->overlaps, r->noverlaps, err);
 	if (!rc)
 		rc = store_speakers_put(st, rec_id, r->spk, r->nspk, err);
 	return rc;
@@ -54,28 +58,37 @@ static enum parley_err diarize_run(struct stage_ctx *ctx, struct parley_error *e
 	p.min_speakers = ctx->cfg->min_speakers;
 	p.max_speakers = ctx->cfg->max_speakers;
 	p.method = ctx->cfg->diarize_spectral ? DIAR_SPECTRAL : DIAR_WARD;
+	p.overlap = ctx->cfg->diarize_overlap;
 	if ((rc = diar_run(&pcm, regions, nspeech, &p, &turns, &nturns, &nspeakers, err)))
 		goto out;
 	r.turns = calloc(nturns + 1, sizeof(*r.turns));
+	r.overlaps = calloc(nturns + 1, sizeof(*r.overlaps));
 	r.spk = calloc((size_t)nspeakers + 1, sizeof(*r.spk));
-	if (!r.turns || !r.spk) {
+	if (!r.turns || !r.overlaps || !r.spk) {
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in diarize");
 		goto out;
 	}
 	for (int s = 0; s < nspeakers; s++)
 		r.spk[s].speaker = s;
 	r.nspk = (size_t)nspeakers;
+	/* Overlap turns are kept apart: stt, words and samples read only the
+	 * main turns, which never overlap; export adds these to RTTM and JSON. */
 	for (size_t i = 0; i < nturns; i++) {
-		r.turns[i] = (struct store_segment){turns[i].start, turns[i].end, turns[i].speaker};
+		struct store_segment seg = {turns[i].start, turns[i].end, turns[i].speaker};
+		if (turns[i].overlap) {
+			r.overlaps[r.noverlaps++] = seg;
+			continue;
+		}
+		r.turns[r.nturns++] = seg;
 		if (turns[i].speaker >= 0 && turns[i].speaker < nspeakers) {
 			r.spk[turns[i].speaker].talk_time += turns[i].end - turns[i].start;
 			r.spk[turns[i].speaker].turns++;
 		}
 	}
-	r.nturns = nturns;
 	rc = stage_commit(ctx, diarize_save, &r, err);
 out:
 	free(r.turns);
+	free(r.overlaps);
 	free(r.spk);
 	free(turns);
 	free(regions);

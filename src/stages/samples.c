@@ -4,7 +4,9 @@
  * written as samples/speaker-<n>.wav in the recording's data directory.
  *
  * A stretch is a run of that speaker's turns with pauses under 0.5 s between
- * them and no other speaker inside. Longer than sample_max: the sample_max
+ * them and no other speaker inside (overlapped speech found by `run --overlap`,
+ * segments of kind "overlap", is cut out: the longest clear part of the run
+ * counts). Longer than sample_max: the sample_max
  * window with the most energy is kept (people want to hear the voice, not a
  * pause). When a speaker never talks for sample_min seconds at a stretch, the
  * longest stretch there is becomes the sample (shorter than 3 s).
@@ -31,6 +33,28 @@ static enum parley_err samples_save(struct store *st, int64_t rec_id, void *data
 {
 	const struct samples_result *r = data;
 	return store_speaker_samples_put(st, rec_id, r->spk, r->n, err);
+}
+
+/* The longest part of [*start, *end) that no overlap segment (sorted by
+ * start) touches; unchanged when none does. */
+static void clear_of_overlap(const struct store_segment *ov, size_t nov, double *start, double *end)
+{
+	double cur = *start, best_a = *start, best_b = *start;
+	for (size_t i = 0; i < nov && ov[i].start < *end; i++) {
+		if (ov[i].end <= cur)
+			continue;
+		if (ov[i].start > cur && ov[i].start - cur > best_b - best_a) {
+			best_a = cur;
+			best_b = ov[i].start;
+		}
+		cur = ov[i].end;
+	}
+	if (*end > cur && *end - cur > best_b - best_a) {
+		best_a = cur;
+		best_b = *end;
+	}
+	*start = best_a;
+	*end = best_b;
 }
 
 /* The loudest window of `len` seconds inside [start, end). */
@@ -64,12 +88,13 @@ static double loudest_window(const struct pcm *pcm, double start, double end, do
 static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *err)
 {
 	struct pcm pcm = {0};
-	struct store_segment *turns = NULL;
-	size_t nturns = 0;
+	struct store_segment *turns = NULL, *ovl = NULL;
+	size_t nturns = 0, novl = 0;
 	struct samples_result r = {0};
 	char dir[STAGE_PATH_MAX];
 	enum parley_err rc = stage_load_audio(ctx, &pcm, err);
 	if (rc || (rc = store_segments_get(ctx->store, ctx->rec->id, "turn", &turns, &nturns, err)) ||
+	    (rc = store_segments_get(ctx->store, ctx->rec->id, "overlap", &ovl, &novl, err)) ||
 	    (rc = store_speakers_get(ctx->store, ctx->rec->id, &r.spk, &r.n, err)) ||
 	    (rc = stage_path(ctx, "samples", dir, err)))
 		goto out;
@@ -87,6 +112,7 @@ static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *e
 			while (j < nturns && turns[j].speaker == who &&
 			       turns[j].start - turns[j - 1].end < SAMPLE_JOIN_GAP)
 				end = turns[j++].end;
+			clear_of_overlap(ovl, novl, &start, &end);
 			if (end - start > best_end - best_start) {
 				best_start = start;
 				best_end = end;
@@ -114,6 +140,7 @@ static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *e
 	rc = stage_commit(ctx, samples_save, &r, err);
 out:
 	free(turns);
+	free(ovl);
 	free(r.spk);
 	pcm_release(&pcm);
 	return rc;

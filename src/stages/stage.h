@@ -29,6 +29,7 @@ struct stage_config {
 	int min_speakers; /* default 1 */
 	int max_speakers; /* default 8 */
 	bool diarize_spectral; /* spectral clustering instead of Ward (--diarizer spectral) */
+	bool diarize_overlap;  /* also find overlapped speech: extra turns (--overlap) */
 	char lexicon_path[STAGE_PATH_MAX]; /* "" = the built-in Singlish lexicon */
 	char model_dir[STAGE_PATH_MAX];    /* "" = the Debian pocketsphinx en-us model */
 	double sample_min; /* shortest voice sample, seconds (3) */

@@ -127,11 +127,73 @@ static void test_formats(void **state)
 	fs_remove_tree(dir, NULL);
 }
 
+/* Overlap segments (run --overlap) go to RTTM and JSON "overlaps" only: the
+ * text formats and word attribution keep to the main turns. */
+static void test_overlaps(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/parley-export-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char db[300], out[300], data[300];
+	snprintf(db, sizeof(db), "%s/t.db", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	struct parley_error err = {0};
+	struct store *st;
+	int64_t batch, rec;
+	assert_int_equal(store_open(db, &st, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(st, batch, "ov", "/in/ov.wav", "x", &rec, &err), PARLEY_OK);
+	assert_int_equal(store_recording_set_duration(st, rec, 5.0, &err), PARLEY_OK);
+	struct store_segment turns[2] = {{0.5, 2.0, 0}, {2.0, 4.5, 1}};
+	struct store_segment ovl[2] = {{1.6, 2.0, 1}, {2.0, 2.3, 0}};
+	struct store_word words[2] = {{1.7, 1.9, 0.9f, 0, "hello"}, {2.1, 2.4, 0.8f, 1, "lah"}};
+	struct store_speaker spk[2] = {{0, 1.5, 1, 0, 0}, {1, 2.5, 1, 0, 0}};
+	assert_int_equal(store_segments_put(st, rec, "turn", turns, 2, &err), PARLEY_OK);
+	assert_int_equal(store_segments_put(st, rec, "overlap", ovl, 2, &err), PARLEY_OK);
+	assert_int_equal(store_words_put(st, rec, "words", words, 2, &err), PARLEY_OK);
+	assert_int_equal(store_speakers_put(st, rec, spk, 2, &err), PARLEY_OK);
+	bool found;
+	struct store_recording r;
+	assert_int_equal(store_lease_next(st, batch, "h:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_recording_finish(st, rec, "h:1", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
+	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
+	struct export_params p = {out, data, NULL, NULL};
+	assert_int_equal(export_recording(st, &p, &r, &err), PARLEY_OK);
+	char rdir[400];
+	snprintf(rdir, sizeof(rdir), "%s/ov", out);
+	char *rttm = read_text(rdir, "transcript.rttm");
+	assert_string_equal(rttm, "SPEAKER ov 1 0.500 1.500 <NA> <NA> speaker-1 <NA> <NA>\n"
+				  "SPEAKER ov 1 2.000 2.500 <NA> <NA> speaker-2 <NA> <NA>\n"
+				  "SPEAKER ov 1 1.600 0.400 <NA> <NA> speaker-2 <NA> <NA>\n"
+				  "SPEAKER ov 1 2.000 0.300 <NA> <NA> speaker-1 <NA> <NA>\n");
+	free(rttm);
+	char *txt = read_text(rdir, "transcript.txt");
+	assert_string_equal(txt, "[00:00:00.500 - 00:00:02.000] speaker-1: hello\n"
+				 "[00:00:02.000 - 00:00:04.500] speaker-2: lah\n");
+	free(txt);
+	char *js = read_text(rdir, "transcript.json");
+	json_error_t jerr;
+	json_t *root = json_loads(js, 0, &jerr);
+	assert_non_null(root);
+	assert_int_equal(json_array_size(json_object_get(root, "segments")), 2);
+	assert_int_equal(json_array_size(json_object_get(root, "words")), 2);
+	json_t *jo = json_object_get(root, "overlaps");
+	assert_int_equal(json_array_size(jo), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(jo, 0), "speaker")),
+			    "speaker-2");
+	json_decref(root);
+	free(js);
+	store_close(st);
+	fs_remove_tree(dir, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_overlaps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
