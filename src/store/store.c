@@ -61,17 +61,23 @@ static void q_bindv(struct db_stmt *s, const char *types, va_list ap)
 }
 
 /* Prepare sql and bind its parameters (see the file comment). */
+static enum parley_err q_vprepare(struct store *st, struct db_stmt **s, struct parley_error *err,
+				  const char *sql, const char *types, va_list ap)
+{
+	enum parley_err rc = db_prepare(st->db, sql, s, err);
+	if (rc == PARLEY_OK)
+		q_bindv(*s, types, ap);
+	return rc;
+}
+
 static enum parley_err q_prepare(struct store *st, struct db_stmt **s, struct parley_error *err,
 				 const char *sql, const char *types, ...)
 {
-	enum parley_err rc = db_prepare(st->db, sql, s, err);
-	if (rc)
-		return rc;
 	va_list ap;
 	va_start(ap, types);
-	q_bindv(*s, types, ap);
+	enum parley_err rc = q_vprepare(st, s, err, sql, types, ap);
 	va_end(ap);
-	return PARLEY_OK;
+	return rc;
 }
 
 /* Run a statement that returns no rows; *changes (if not NULL) = rows changed. */
@@ -107,14 +113,11 @@ static enum parley_err q_exec(struct store *st, int64_t *changes, struct parley_
 enum parley_err store_sql_prepare(struct store *st, struct db_stmt **s, struct parley_error *err,
 				  const char *sql, const char *types, ...)
 {
-	enum parley_err rc = db_prepare(st->db, sql, s, err);
-	if (rc)
-		return rc;
 	va_list ap;
 	va_start(ap, types);
-	q_bindv(*s, types, ap);
+	enum parley_err rc = q_vprepare(st, s, err, sql, types, ap);
 	va_end(ap);
-	return PARLEY_OK;
+	return rc;
 }
 
 enum parley_err store_sql_exec(struct store *st, int64_t *changes, struct parley_error *err,
