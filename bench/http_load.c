@@ -251,10 +251,10 @@ int main(int argc, char **argv)
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'p': p.port = atoi(optarg); break;
+		case 'p': p.port = (int)strtol(optarg, NULL, 10); break;
 		case 't': p.token = optarg; break;
-		case 'c': p.clients = atoi(optarg); break;
-		case 's': p.seconds = atof(optarg); break;
+		case 'c': p.clients = (int)strtol(optarg, NULL, 10); break;
+		case 's': p.seconds = strtod(optarg, NULL); break;
 		case 'm': p.mode = optarg; break;
 		case 'i': p.session = optarg; break;
 		case 'f': p.chunk_path = optarg; break;
