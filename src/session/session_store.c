@@ -229,6 +229,11 @@ enum parley_err sstore_chunk_totals(struct store *st, const char *id, int *count
 	return rc;
 }
 
+static void seq_read(struct db_stmt *s, void *elem)
+{
+	*(int *)elem = (int)db_column_int(s, 0);
+}
+
 enum parley_err sstore_chunk_seqs(struct store *st, const char *id, int **seqs, size_t *n,
 				  struct parley_error *err)
 {
@@ -237,30 +242,15 @@ enum parley_err sstore_chunk_seqs(struct store *st, const char *id, int **seqs, 
 	struct db_stmt *s;
 	enum parley_err rc = prep(st, &s, err, "SELECT seq FROM chunks WHERE session_id = ?1"
 				  " ORDER BY seq", "t", id);
-	if (rc)
-		return rc;
-	size_t cap = 0;
-	bool row;
-	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			int *na = realloc(*seqs, nc * sizeof(**seqs));
-			if (!na) {
-				rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading chunks");
-				break;
-			}
-			*seqs = na;
-			cap = nc;
-		}
-		(*seqs)[(*n)++] = (int)db_column_int(s, 0);
-	}
-	db_finalize(s);
-	if (rc) {
-		free(*seqs);
-		*seqs = NULL;
-		*n = 0;
-	}
-	return rc;
+	return rc ? rc : store_sql_rows(s, sizeof(**seqs), seq_read, (void **)seqs, n, "chunks", err);
+}
+
+static void claim_read(struct db_stmt *s, void *elem)
+{
+	struct session_claim *c = elem;
+	c->speaker = (int)db_column_int(s, 0);
+	c->user_id = db_column_int(s, 1);
+	snprintf(c->user, sizeof(c->user), "%s", db_column_text(s, 2));
 }
 
 enum parley_err sstore_claims_get(struct store *st, const char *id, struct session_claim **out,
@@ -272,33 +262,7 @@ enum parley_err sstore_claims_get(struct store *st, const char *id, struct sessi
 	enum parley_err rc = prep(st, &s, err, "SELECT c.speaker, c.user_id, u.name FROM claims c"
 				  " JOIN users u ON u.id = c.user_id WHERE c.session_id = ?1"
 				  " ORDER BY c.speaker", "t", id);
-	if (rc)
-		return rc;
-	size_t cap = 0;
-	bool row;
-	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct session_claim *na = realloc(*out, nc * sizeof(**out));
-			if (!na) {
-				rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading claims");
-				break;
-			}
-			*out = na;
-			cap = nc;
-		}
-		struct session_claim *c = &(*out)[(*n)++];
-		c->speaker = (int)db_column_int(s, 0);
-		c->user_id = db_column_int(s, 1);
-		snprintf(c->user, sizeof(c->user), "%s", db_column_text(s, 2));
-	}
-	db_finalize(s);
-	if (rc) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-	}
-	return rc;
+	return rc ? rc : store_sql_rows(s, sizeof(**out), claim_read, (void **)out, n, "claims", err);
 }
 
 enum parley_err sstore_claim_add(struct store *st, const char *id, int speaker, int64_t user_id,

@@ -22,6 +22,10 @@
 
 #include "store/store_int.h"
 
+/* Short names for the helpers of store_int.h, used throughout this file. */
+#define q_prepare store_sql_prepare
+#define q_exec store_sql_exec
+
 static const char *const status_names[] = {
 	[STORE_PENDING] = "pending", [STORE_RUNNING] = "running", [STORE_DONE] = "done",
 	[STORE_FAILED] = "failed",   [STORE_SKIPPED] = "skipped",
@@ -70,16 +74,6 @@ static enum parley_err q_vprepare(struct store *st, struct db_stmt **s, struct p
 	return rc;
 }
 
-static enum parley_err q_prepare(struct store *st, struct db_stmt **s, struct parley_error *err,
-				 const char *sql, const char *types, ...)
-{
-	va_list ap;
-	va_start(ap, types);
-	enum parley_err rc = q_vprepare(st, s, err, sql, types, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* Run a statement that returns no rows; *changes (if not NULL) = rows changed. */
 static enum parley_err q_vexec(struct store *st, int64_t *changes, struct parley_error *err,
 			       const char *sql, const char *types, va_list ap)
@@ -99,17 +93,8 @@ static enum parley_err q_vexec(struct store *st, int64_t *changes, struct parley
 	return rc;
 }
 
-static enum parley_err q_exec(struct store *st, int64_t *changes, struct parley_error *err,
-			      const char *sql, const char *types, ...)
-{
-	va_list ap;
-	va_start(ap, types);
-	enum parley_err rc = q_vexec(st, changes, err, sql, types, ap);
-	va_end(ap);
-	return rc;
-}
-
-/* store_int.h: the same helpers for the store's other modules. */
+/* store_int.h: the helpers every store module binds with (q_prepare and
+ * q_exec in this file). */
 enum parley_err store_sql_prepare(struct store *st, struct db_stmt **s, struct parley_error *err,
 				  const char *sql, const char *types, ...)
 {
@@ -934,7 +919,6 @@ static enum parley_err rows_clear(struct store *st, const char *table, int64_t r
  * per-table code is only the SQL and a function that binds or reads one row.
  */
 typedef void (*row_bind_fn)(struct db_stmt *s, const void *elem, const void *ctx, int first);
-typedef void (*row_read_fn)(struct db_stmt *s, void *elem);
 
 /* Run sql once per row: ?1 is rec_id; when `indexed`, ?2 is the row's index;
  * fn binds the rest from ?first on. (Every parameter must appear in the SQL:
@@ -962,22 +946,15 @@ static enum parley_err rows_write(struct store *st, const char *sql, int64_t rec
 	return rc;
 }
 
-/* Read every row of a SELECT whose ?1 is rec_id (and ?2 kind, if given)
- * into a new array (*out, caller frees; NULL when there are none). */
-static enum parley_err rows_read(struct store *st, const char *sql, int64_t rec_id,
-				 const char *kind, size_t elem_size, row_read_fn fn, void **out,
-				 size_t *n, const char *what, struct parley_error *err)
+enum parley_err store_sql_rows(struct db_stmt *s, size_t elem_size, store_row_fn fn,
+			       void **out, size_t *n, const char *what, struct parley_error *err)
 {
 	*out = NULL;
 	*n = 0;
-	struct db_stmt *s;
-	enum parley_err rc = kind ? q_prepare(st, &s, err, sql, "it", rec_id, kind)
-				  : q_prepare(st, &s, err, sql, "i", rec_id);
-	if (rc)
-		return rc;
 	size_t cap = 0;
 	char *arr = NULL;
 	bool row;
+	enum parley_err rc;
 	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
 		if (*n == cap) {
 			size_t nc = cap ? cap * 2 : 64;
@@ -1000,6 +977,20 @@ static enum parley_err rows_read(struct store *st, const char *sql, int64_t rec_
 	}
 	*out = arr;
 	return PARLEY_OK;
+}
+
+/* Read every row of a SELECT whose ?1 is rec_id (and ?2 kind, if given)
+ * into a new array (*out, caller frees; NULL when there are none). */
+static enum parley_err rows_read(struct store *st, const char *sql, int64_t rec_id,
+				 const char *kind, size_t elem_size, store_row_fn fn, void **out,
+				 size_t *n, const char *what, struct parley_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	struct db_stmt *s;
+	enum parley_err rc = kind ? q_prepare(st, &s, err, sql, "it", rec_id, kind)
+				  : q_prepare(st, &s, err, sql, "i", rec_id);
+	return rc ? rc : store_sql_rows(s, elem_size, fn, out, n, what, err);
 }
 
 static void segment_bind(struct db_stmt *s, const void *elem, const void *kind, int first)

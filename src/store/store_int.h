@@ -24,4 +24,11 @@ enum parley_err store_sql_prepare(struct store *st, struct db_stmt **s, struct p
 enum parley_err store_sql_exec(struct store *st, int64_t *changes, struct parley_error *err,
 			       const char *sql, const char *types, ...);
 
+/* Step s to its end, reading each row with fn into a new array of
+ * elem_size elements (zeroed first); *out (caller frees; NULL when none),
+ * *n. Finalizes s. `what` names the rows in the out-of-memory message. */
+typedef void (*store_row_fn)(struct db_stmt *s, void *elem);
+enum parley_err store_sql_rows(struct db_stmt *s, size_t elem_size, store_row_fn fn,
+			       void **out, size_t *n, const char *what, struct parley_error *err);
+
 #endif
