@@ -81,8 +81,8 @@ enum parley_err sstore_session_add(struct store *st, const struct session_row *r
 {
 	int64_t changes = 0;
 	enum parley_err rc = exec(st, &changes, err,
-		"INSERT INTO sessions(id, owner_id, title, join_code, status, created_at)"
-		" VALUES (?1, ?2, ?3, ?4, 'recording', ?5) ON CONFLICT(id) DO NOTHING", "tittd", r->id,
+		"INSERT INTO sessions(id, owner_id, title, join_code, created_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO NOTHING", "tittd", r->id,
 		r->owner_id, r->title, r->join_code, r->created_at);
 	*added = rc == PARLEY_OK && changes == 1;
 	return rc;
@@ -97,12 +97,11 @@ static void session_read(struct db_stmt *s, void *ud)
 	snprintf(r->owner, sizeof(r->owner), "%s", db_column_text(s, 2));
 	snprintf(r->title, sizeof(r->title), "%s", db_column_text(s, 3));
 	snprintf(r->join_code, sizeof(r->join_code), "%s", db_column_text(s, 4));
-	snprintf(r->status, sizeof(r->status), "%s", db_column_text(s, 5));
-	r->batch_id = db_column_null(s, 6) ? 0 : db_column_int(s, 6);
-	r->recording_id = db_column_null(s, 7) ? 0 : db_column_int(s, 7);
-	r->created_at = db_column_double(s, 8);
-	r->ended = !db_column_null(s, 9);
-	r->ended_at = r->ended ? db_column_double(s, 9) : 0;
+	r->batch_id = db_column_null(s, 5) ? 0 : db_column_int(s, 5);
+	r->recording_id = db_column_null(s, 6) ? 0 : db_column_int(s, 6);
+	r->created_at = db_column_double(s, 7);
+	r->ended = !db_column_null(s, 8);
+	r->ended_at = r->ended ? db_column_double(s, 8) : 0;
 }
 
 enum parley_err sstore_session_get(struct store *st, const char *id, bool lock,
@@ -111,7 +110,7 @@ enum parley_err sstore_session_get(struct store *st, const char *id, bool lock,
 	/* FOR UPDATE OF s: lock the session row only, not its owner's user row */
 	char sql[400];
 	snprintf(sql, sizeof(sql),
-		 "SELECT s.id, s.owner_id, u.name, s.title, s.join_code, s.status, s.batch_id,"
+		 "SELECT s.id, s.owner_id, u.name, s.title, s.join_code, s.batch_id,"
 		 " s.recording_id, s.created_at, s.ended_at FROM sessions s"
 		 " JOIN users u ON u.id = s.owner_id WHERE s.id = ?1%s",
 		 lock && store_is_postgres(st) ? " FOR UPDATE OF s" : "");
@@ -164,7 +163,7 @@ enum parley_err sstore_session_mark_ended(struct store *st, const char *id, int6
 					  int64_t rec_id, double ended_at, const char *gaps_json,
 					  struct parley_error *err)
 {
-	return exec(st, NULL, err, "UPDATE sessions SET status = 'processing', batch_id = ?2,"
+	return exec(st, NULL, err, "UPDATE sessions SET batch_id = ?2,"
 		    " recording_id = ?3, ended_at = ?4, gaps = ?5 WHERE id = ?1", "tiidt", id,
 		    batch_id, rec_id, ended_at, gaps_json);
 }

@@ -24,7 +24,6 @@ struct session_row {
 	char owner[SESSION_USER_NAME_MAX];
 	char title[SESSION_TITLE_MAX + 1];
 	char join_code[SESSION_JOIN_CODE_LEN + 1];
-	char status[16]; /* stored: "recording" or "processing" */
 	int64_t batch_id, recording_id; /* 0 until ended */
 	double created_at, ended_at;    /* ended_at 0 until ended */
 	bool ended;

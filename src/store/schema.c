@@ -128,7 +128,6 @@ const char *const store_migrations[] = {
 	"  owner_id @BIGINT@ NOT NULL REFERENCES users(id),"
 	"  title TEXT NOT NULL DEFAULT '',"
 	"  join_code TEXT NOT NULL,"
-	"  status TEXT NOT NULL DEFAULT 'recording',"
 	"  batch_id @BIGINT@ REFERENCES batches(id),"
 	"  recording_id @BIGINT@ REFERENCES recordings(id),"
 	"  created_at @REAL@ NOT NULL,"
