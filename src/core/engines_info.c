@@ -14,7 +14,7 @@
 
 static const char *model_dir_of(const struct stage_config *cfg)
 {
-	return cfg->model_dir[0] ? cfg->model_dir : STT_POCKETSPHINX_MODEL_DIR;
+	return cfg->model_dir[0] ? cfg->model_dir : ASR_POCKETSPHINX_MODEL_DIR;
 }
 
 enum parley_err engines_check_config(const struct stage_config *cfg, struct parley_error *err)

@@ -30,7 +30,7 @@ struct ps_engine {
 	int rate;          /* samples per second */
 	size_t max_samples;
 	size_t n_fillers;
-	char fillers[FILLERS_MAX][STT_WORD_MAX];
+	char fillers[FILLERS_MAX][ASR_WORD_MAX];
 	char version[VERSION_MAX];
 };
 
@@ -78,10 +78,10 @@ static enum parley_err ps_fail(struct parley_error *err, enum parley_err code, c
 
 /* ---- params ---- */
 
-struct stt_pocketsphinx_params stt_pocketsphinx_default_params(void)
+struct asr_pocketsphinx_params asr_pocketsphinx_default_params(void)
 {
-	return (struct stt_pocketsphinx_params){
-		.model_dir = STT_POCKETSPHINX_MODEL_DIR,
+	return (struct asr_pocketsphinx_params){
+		.model_dir = ASR_POCKETSPHINX_MODEL_DIR,
 		.keyword_weight = 1e-5,
 		.max_seconds = 120.0,
 		.max_hmm_per_frame = 5000,
@@ -217,9 +217,9 @@ static enum parley_err write_merged_dict(FILE *out, const char *dict_path,
 		/* Head word, without a "(2)" alternate marker. */
 		size_t head = strcspn(line, " \t\r\n");
 		size_t base = strcspn(line, "( \t\r\n");
-		if (base == 0 || base >= STT_WORD_MAX)
+		if (base == 0 || base >= ASR_WORD_MAX)
 			continue;
-		char word[STT_WORD_MAX];
+		char word[ASR_WORD_MAX];
 		memcpy(word, line, base);
 		word[base] = '\0';
 		const struct lex_target *t = lexicon_find_target(lex, word);
@@ -277,7 +277,7 @@ static void load_fillers(struct ps_engine *e, const char *hmm)
 {
 	static const char *const always[] = {"<s>", "</s>", "<sil>"};
 	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
-		snprintf(e->fillers[e->n_fillers++], STT_WORD_MAX, "%s", always[i]);
+		snprintf(e->fillers[e->n_fillers++], ASR_WORD_MAX, "%s", always[i]);
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof(path), "%s/noisedict", hmm) >= (int)sizeof(path))
 		return;
@@ -287,7 +287,7 @@ static void load_fillers(struct ps_engine *e, const char *hmm)
 	char line[256];
 	while (e->n_fillers < FILLERS_MAX && fgets(line, sizeof(line), f)) {
 		size_t w = strcspn(line, " \t\r\n");
-		if (w == 0 || w >= STT_WORD_MAX)
+		if (w == 0 || w >= ASR_WORD_MAX)
 			continue;
 		memcpy(e->fillers[e->n_fillers], line, w);
 		e->fillers[e->n_fillers++][w] = '\0';
@@ -325,7 +325,7 @@ static void ps_engine_free(void *self)
 }
 
 static enum parley_err ps_engine_transcribe(void *self, const int16_t *samples, size_t n,
-					    int rate, double offset, struct stt_word **words,
+					    int rate, double offset, struct asr_word **words,
 					    size_t *nwords, struct parley_error *err)
 {
 	struct ps_engine *e = self;
@@ -353,7 +353,7 @@ static enum parley_err ps_engine_transcribe(void *self, const int16_t *samples, 
 	if (ps_end_utt(e->ps) < 0 || frames < 0)
 		return ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: decoding failed");
 
-	struct stt_word *out = NULL;
+	struct asr_word *out = NULL;
 	size_t count = 0, cap = 0;
 	for (ps_seg_t *seg = ps_seg_iter(e->ps); seg; seg = ps_seg_next(seg)) {
 		const char *word = ps_seg_word(seg);
@@ -361,7 +361,7 @@ static enum parley_err ps_engine_transcribe(void *self, const int16_t *samples, 
 			continue;
 		if (count == cap) {
 			size_t ncap = cap ? cap * 2 : 32;
-			struct stt_word *nw = realloc(out, ncap * sizeof(*nw));
+			struct asr_word *nw = realloc(out, ncap * sizeof(*nw));
 			if (!nw) {
 				ps_seg_free(seg);
 				free(out);
@@ -371,7 +371,7 @@ static enum parley_err ps_engine_transcribe(void *self, const int16_t *samples, 
 			out = nw;
 			cap = ncap;
 		}
-		struct stt_word *w = &out[count++];
+		struct asr_word *w = &out[count++];
 		size_t len = strcspn(word, "(");
 		if (len >= sizeof(w->text))
 			len = sizeof(w->text) - 1;
@@ -390,7 +390,7 @@ static enum parley_err ps_engine_transcribe(void *self, const int16_t *samples, 
 	return PARLEY_OK;
 }
 
-static const struct stt_engine_ops ps_engine_ops = {
+static const struct asr_engine_ops ps_engine_ops = {
 	.name = "pocketsphinx",
 	.version = ps_engine_version,
 	.transcribe = ps_engine_transcribe,
@@ -437,14 +437,14 @@ static enum parley_err install_lm(struct ps_engine *e, cmd_ln_t *config, const c
 	return PARLEY_OK;
 }
 
-enum parley_err stt_pocketsphinx_open(const struct stt_pocketsphinx_params *params,
-				      struct stt_engine *out, struct parley_error *err)
+enum parley_err asr_pocketsphinx_open(const struct asr_pocketsphinx_params *params,
+				      struct asr_engine *out, struct parley_error *err)
 {
 	out->ops = NULL;
 	out->self = NULL;
-	struct stt_pocketsphinx_params p = params ? *params : stt_pocketsphinx_default_params();
+	struct asr_pocketsphinx_params p = params ? *params : asr_pocketsphinx_default_params();
 	if (!p.model_dir)
-		p.model_dir = STT_POCKETSPHINX_MODEL_DIR;
+		p.model_dir = ASR_POCKETSPHINX_MODEL_DIR;
 	size_t n_targets = lexicon_target_count(p.lexicon);
 	if (n_targets && !(p.keyword_weight > 0.0 && p.keyword_weight < 1.0))
 		return parley_error_set(err, PARLEY_ERR_INVALID,
@@ -507,7 +507,7 @@ enum parley_err stt_pocketsphinx_open(const struct stt_pocketsphinx_params *para
 	e->lmath = ps_get_logmath(e->ps);
 	e->frate = (int)cmd_ln_int32_r(config, "-frate");
 	e->rate = (int)cmd_ln_float32_r(config, "-samprate");
-	if (e->frate <= 0 || e->rate != STT_POCKETSPHINX_RATE) {
+	if (e->frate <= 0 || e->rate != ASR_POCKETSPHINX_RATE) {
 		rc = parley_error_set(err, PARLEY_ERR_INTERNAL,
 				      "pocketsphinx: unexpected frame rate %d / sample rate %d",
 				      e->frate, e->rate);

@@ -1,11 +1,11 @@
 /*
  * pocketsphinx.h — the CMU PocketSphinx (5prealpha, Debian 12) speech-to-text
- * engine behind the stt.h interface.
+ * engine behind the asr.h interface (named asr_, not stt_: "stt" is the stage in stages/stt.c).
  *
- *   struct stt_pocketsphinx_params p = stt_pocketsphinx_default_params();
+ *   struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
  *   p.lexicon = lex;                       // optional: Singlish targets
- *   struct stt_engine eng;
- *   if (stt_pocketsphinx_open(&p, &eng, &err) != PARLEY_OK)
+ *   struct asr_engine eng;
+ *   if (asr_pocketsphinx_open(&p, &eng, &err) != PARLEY_OK)
  *       fprintf(stderr, "%s\n", err.msg);
  *
  * How it decodes (see /work/shared/notes/speech-stack.md for the measurements):
@@ -58,15 +58,15 @@
 
 #include <stdbool.h>
 
-#include "engines/stt.h"
+#include "engines/asr.h"
 #include "text/lexicon.h"
 #include "util/error.h"
 
-#define STT_POCKETSPHINX_MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
-#define STT_POCKETSPHINX_RATE 16000 /* the only sample rate the model accepts */
+#define ASR_POCKETSPHINX_MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
+#define ASR_POCKETSPHINX_RATE 16000 /* the only sample rate the model accepts */
 
-struct stt_pocketsphinx_params {
-	const char *model_dir;          /* default STT_POCKETSPHINX_MODEL_DIR */
+struct asr_pocketsphinx_params {
+	const char *model_dir;          /* default ASR_POCKETSPHINX_MODEL_DIR */
 	const char *hmm;                /* acoustic model dir; NULL: <model_dir>/en-us */
 	const char *lm;                 /* language model; NULL: <model_dir>/en-us.lm.bin */
 	const char *dict;               /* dictionary; NULL: <model_dir>/cmudict-en-us.dict */
@@ -88,16 +88,16 @@ struct stt_pocketsphinx_params {
 };
 
 /* The defaults above. */
-struct stt_pocketsphinx_params stt_pocketsphinx_default_params(void);
+struct asr_pocketsphinx_params asr_pocketsphinx_default_params(void);
 
 /*
  * Start a decoder. On PARLEY_OK *out is an engine to release with
- * stt_engine_close(). Errors: PARLEY_ERR_NOT_FOUND (a model file or
+ * asr_engine_close(). Errors: PARLEY_ERR_NOT_FOUND (a model file or
  * directory is missing), PARLEY_ERR_INVALID (bad params), PARLEY_ERR_IO
  * (temporary files), PARLEY_ERR_ENGINE (PocketSphinx refused; the message
  * quotes its last error), PARLEY_ERR_NOMEM. On failure *out is zeroed.
  */
-enum parley_err stt_pocketsphinx_open(const struct stt_pocketsphinx_params *params,
-				      struct stt_engine *out, struct parley_error *err);
+enum parley_err asr_pocketsphinx_open(const struct asr_pocketsphinx_params *params,
+				      struct asr_engine *out, struct parley_error *err);
 
 #endif

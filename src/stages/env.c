@@ -4,12 +4,12 @@
 #include <stdlib.h>
 
 #include "engines/pocketsphinx.h"
-#include "engines/stt.h"
+#include "engines/asr.h"
 #include "text/lexicon.h"
 
 struct stage_env {
 	struct lexicon *lexicon;
-	struct stt_engine stt;
+	struct asr_engine stt;
 	bool stt_open;
 };
 
@@ -26,7 +26,7 @@ void stage_env_free(struct stage_env *env)
 	if (!env)
 		return;
 	if (env->stt_open)
-		stt_engine_close(&env->stt);
+		asr_engine_close(&env->stt);
 	lexicon_free(env->lexicon);
 	free(env);
 }
@@ -46,20 +46,20 @@ enum parley_err stage_env_lexicon(struct stage_env *env, const struct stage_conf
 }
 
 enum parley_err stage_env_stt(struct stage_env *env, const struct stage_config *cfg,
-			      struct stt_engine **out, struct parley_error *err)
+			      struct asr_engine **out, struct parley_error *err)
 {
 	if (!env->stt_open) {
 		const struct lexicon *lex;
 		enum parley_err rc = stage_env_lexicon(env, cfg, &lex, err);
 		if (rc)
 			return rc;
-		struct stt_pocketsphinx_params p = stt_pocketsphinx_default_params();
+		struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
 		if (cfg->model_dir[0])
 			p.model_dir = cfg->model_dir;
 		p.lexicon = lex;
 		if (lexicon_keyword_weight(lex) > 0.0)
 			p.keyword_weight = lexicon_keyword_weight(lex);
-		if ((rc = stt_pocketsphinx_open(&p, &env->stt, err)))
+		if ((rc = asr_pocketsphinx_open(&p, &env->stt, err)))
 			return rc;
 		env->stt_open = true;
 	}

@@ -11,7 +11,7 @@
 #include "util/error.h"
 
 struct lexicon;
-struct stt_engine;
+struct asr_engine;
 
 enum parley_err stage_env_new(struct stage_env **out, struct parley_error *err);
 void stage_env_free(struct stage_env *env); /* accepts NULL */
@@ -22,6 +22,6 @@ enum parley_err stage_env_lexicon(struct stage_env *env, const struct stage_conf
 
 /* The speech recogniser (pocketsphinx, with the lexicon's targets). */
 enum parley_err stage_env_stt(struct stage_env *env, const struct stage_config *cfg,
-			      struct stt_engine **out, struct parley_error *err);
+			      struct asr_engine **out, struct parley_error *err);
 
 #endif

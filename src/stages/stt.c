@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "audio/pcm.h"
-#include "engines/stt.h"
+#include "engines/asr.h"
 #include "stages/env.h"
 #include "stages/stage.h"
 
@@ -31,7 +31,7 @@ static enum parley_err stt_save(struct store *st, int64_t rec_id, void *data,
 	return store_words_put(st, rec_id, "stt_words", r->words, r->n, err);
 }
 
-static enum parley_err result_add(struct stt_result *r, const struct stt_word *w, size_t n,
+static enum parley_err result_add(struct stt_result *r, const struct asr_word *w, size_t n,
 				  int speaker, struct parley_error *err)
 {
 	if (r->n + n > r->cap) {
@@ -85,7 +85,7 @@ static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 	struct store_segment *turns = NULL;
 	size_t nturns = 0;
 	struct stt_result r = {0};
-	struct stt_engine *eng;
+	struct asr_engine *eng;
 	enum parley_err rc = stage_env_stt(ctx->env, ctx->cfg, &eng, err);
 	if (rc || (rc = stage_load_audio(ctx, &pcm, err)) ||
 	    (rc = store_segments_get(ctx->store, ctx->rec->id, "turn", &turns, &nturns, err)))
@@ -102,9 +102,9 @@ static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 				goto out;
 			}
 			size_t end = piece_end(&pcm, from, to);
-			struct stt_word *w = NULL;
+			struct asr_word *w = NULL;
 			size_t nw = 0;
-			rc = stt_engine_transcribe(eng, pcm.samples + from, end - from, pcm.rate,
+			rc = asr_engine_transcribe(eng, pcm.samples + from, end - from, pcm.rate,
 						   (double)from / pcm.rate, &w, &nw, err);
 			if (!rc)
 				rc = result_add(&r, w, nw, turns[t].speaker, err);

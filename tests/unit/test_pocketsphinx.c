@@ -25,7 +25,7 @@
 
 extern char **environ;
 
-#define RATE STT_POCKETSPHINX_RATE
+#define RATE ASR_POCKETSPHINX_RATE
 
 /* Festival voices in order of preference (slt has the lowest WER). */
 static const char *const voices[] = {"cmu_us_slt_arctic_hts", "kal_diphone"};
@@ -33,7 +33,7 @@ static const char *const voices[] = {"cmu_us_slt_arctic_hts", "kal_diphone"};
 struct fixture {
 	char dir[64];              /* temporary directory for text2wave */
 	struct lexicon *lex;
-	struct stt_engine eng;     /* default params + default lexicon */
+	struct asr_engine eng;     /* default params + default lexicon */
 	bool have_tts;
 	bool have_model;
 	int16_t *fox;              /* cached synthesis, see get_fox() */
@@ -122,7 +122,7 @@ static int setup(void **state)
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
 	struct stat st;
-	fx.have_model = stat(STT_POCKETSPHINX_MODEL_DIR "/en-us/mdef", &st) == 0;
+	fx.have_model = stat(ASR_POCKETSPHINX_MODEL_DIR "/en-us/mdef", &st) == 0;
 	snprintf(fx.dir, sizeof(fx.dir), "/tmp/parley-test-ps-XXXXXX");
 	fx.have_tts = have_program("text2wave") && mkdtemp(fx.dir) != NULL;
 	if (!fx.have_model)
@@ -132,9 +132,9 @@ static int setup(void **state)
 		fprintf(stderr, "%s\n", err.msg);
 		return -1;
 	}
-	struct stt_pocketsphinx_params p = stt_pocketsphinx_default_params();
+	struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
 	p.lexicon = fx.lex;
-	if (stt_pocketsphinx_open(&p, &fx.eng, &err) != PARLEY_OK) {
+	if (asr_pocketsphinx_open(&p, &fx.eng, &err) != PARLEY_OK) {
 		fprintf(stderr, "%s\n", err.msg);
 		return -1;
 	}
@@ -144,7 +144,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	stt_engine_close(&fx.eng);
+	asr_engine_close(&fx.eng);
 	lexicon_free(fx.lex);
 	free(fx.fox);
 	if (fx.have_tts) {
@@ -166,17 +166,17 @@ static int teardown(void **state)
 	} while (0)
 
 /* Transcribe and fail the test on any error. */
-static struct stt_word *transcribe(const int16_t *s, size_t n, double offset, size_t *nw)
+static struct asr_word *transcribe(const int16_t *s, size_t n, double offset, size_t *nw)
 {
-	struct stt_word *w = NULL;
+	struct asr_word *w = NULL;
 	struct parley_error err = {0};
-	enum parley_err rc = stt_engine_transcribe(&fx.eng, s, n, RATE, offset, &w, nw, &err);
+	enum parley_err rc = asr_engine_transcribe(&fx.eng, s, n, RATE, offset, &w, nw, &err);
 	if (rc != PARLEY_OK)
 		fail_msg("transcribe: %s", err.msg);
 	return w;
 }
 
-static size_t word_errors(const char *const *ref, size_t nr, const struct stt_word *hyp,
+static size_t word_errors(const char *const *ref, size_t nr, const struct asr_word *hyp,
 			  size_t nh)
 {
 	size_t d[64];
@@ -197,7 +197,7 @@ static size_t word_errors(const char *const *ref, size_t nr, const struct stt_wo
 	return d[nh];
 }
 
-static void check_times(const struct stt_word *w, size_t nw, double from, double to)
+static void check_times(const struct asr_word *w, size_t nw, double from, double to)
 {
 	for (size_t i = 0; i < nw; i++) {
 		if (!(w[i].start >= from && w[i].start < w[i].end && w[i].end <= to + 0.011))
@@ -224,7 +224,7 @@ static void test_english_sentence(void **state)
 	if (!get_fox(&s, &n))
 		skip();
 	size_t nw = 0;
-	struct stt_word *w = transcribe(s, n, 0.0, &nw);
+	struct asr_word *w = transcribe(s, n, 0.0, &nw);
 	size_t errors = word_errors(fox_words, 9, w, nw);
 	if (errors * 100 > 9 * 40) {
 		for (size_t i = 0; i < nw; i++)
@@ -249,7 +249,7 @@ static void test_leading_silence_and_offset(void **state)
 	assert_non_null(s);
 	memcpy(s + lead, fox, fox_n * sizeof(*s));
 	size_t nw = 0;
-	struct stt_word *w = transcribe(s, n, 10.0, &nw);
+	struct asr_word *w = transcribe(s, n, 10.0, &nw);
 	assert_true(nw > 0);
 	/* With -remove_silence yes the first word would come out near 0 s. */
 	if (w[0].start < 11.8)
@@ -270,9 +270,9 @@ static void test_repeatable(void **state)
 	    !synth("she sells sea shells by the sea shore", &b, &nb))
 		skip();
 	size_t n1 = 0, n2 = 0, n3 = 0;
-	struct stt_word *w1 = transcribe(a, na, 0.0, &n1);
-	struct stt_word *other = transcribe(b, nb, 0.0, &n3);
-	struct stt_word *w2 = transcribe(a, na, 0.0, &n2);
+	struct asr_word *w1 = transcribe(a, na, 0.0, &n1);
+	struct asr_word *other = transcribe(b, nb, 0.0, &n3);
+	struct asr_word *w2 = transcribe(a, na, 0.0, &n2);
 	assert_true(n1 > 0);
 	assert_int_equal(n1, n2);
 	for (size_t i = 0; i < n1; i++) {
@@ -306,7 +306,7 @@ static void test_singlish_targets(void **state)
 	if (!synth("wah lao this queue is so long lah", &s, &n))
 		skip();
 	size_t nw = 0;
-	struct stt_word *w = transcribe(s, n, 0.0, &nw);
+	struct asr_word *w = transcribe(s, n, 0.0, &nw);
 	check_times(w, nw, 0.0, (double)n / RATE);
 	struct lex_token toks[32];
 	assert_true(nw < 32);
@@ -331,10 +331,10 @@ static void test_wrong_rate(void **state)
 	(void)state;
 	NEED_MODEL();
 	int16_t s[8000] = {0};
-	struct stt_word *w = (struct stt_word *)1;
+	struct asr_word *w = (struct asr_word *)1;
 	size_t nw = 7;
 	struct parley_error err = {0};
-	assert_int_equal(stt_engine_transcribe(&fx.eng, s, 8000, 8000, 0, &w, &nw, &err),
+	assert_int_equal(asr_engine_transcribe(&fx.eng, s, 8000, 8000, 0, &w, &nw, &err),
 			 PARLEY_ERR_INVALID);
 	assert_null(w);
 	assert_int_equal(nw, 0);
@@ -345,20 +345,20 @@ static void test_empty_short_and_too_long(void **state)
 {
 	(void)state;
 	NEED_MODEL();
-	struct stt_word *w = NULL;
+	struct asr_word *w = NULL;
 	size_t nw = 0;
 	struct parley_error err = {0};
-	assert_int_equal(stt_engine_transcribe(&fx.eng, NULL, 0, RATE, 0, &w, &nw, &err), PARLEY_OK);
+	assert_int_equal(asr_engine_transcribe(&fx.eng, NULL, 0, RATE, 0, &w, &nw, &err), PARLEY_OK);
 	assert_null(w);
 	assert_int_equal(nw, 0);
 
 	/* 10 ms and 0.3 s of silence: no crash, no fillers reported. */
 	int16_t quiet[4800] = {0};
-	assert_int_equal(stt_engine_transcribe(&fx.eng, quiet, 160, RATE, 0, &w, &nw, &err),
+	assert_int_equal(asr_engine_transcribe(&fx.eng, quiet, 160, RATE, 0, &w, &nw, &err),
 			 PARLEY_OK);
 	check_times(w, nw, 0, 0.01);
 	free(w);
-	assert_int_equal(stt_engine_transcribe(&fx.eng, quiet, 4800, RATE, 0, &w, &nw, &err),
+	assert_int_equal(asr_engine_transcribe(&fx.eng, quiet, 4800, RATE, 0, &w, &nw, &err),
 			 PARLEY_OK);
 	check_times(w, nw, 0, 0.3);
 	free(w);
@@ -366,7 +366,7 @@ static void test_empty_short_and_too_long(void **state)
 	size_t n = 121 * (size_t)RATE;
 	int16_t *big = calloc(n, sizeof(*big));
 	assert_non_null(big);
-	assert_int_equal(stt_engine_transcribe(&fx.eng, big, n, RATE, 0, &w, &nw, &err),
+	assert_int_equal(asr_engine_transcribe(&fx.eng, big, n, RATE, 0, &w, &nw, &err),
 			 PARLEY_ERR_TOO_LARGE);
 	assert_null(w);
 	free(big);
@@ -385,32 +385,32 @@ static void test_version(void **state)
 static void test_open_errors(void **state)
 {
 	(void)state;
-	struct stt_engine eng = {(const struct stt_engine_ops *)1, (void *)1};
+	struct asr_engine eng = {(const struct asr_engine_ops *)1, (void *)1};
 	struct parley_error err = {0};
-	struct stt_pocketsphinx_params p = stt_pocketsphinx_default_params();
+	struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
 	p.model_dir = "/nonexistent/parley/model";
-	assert_int_equal(stt_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_NOT_FOUND);
+	assert_int_equal(asr_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_NOT_FOUND);
 	assert_null(eng.ops);
 	assert_null(eng.self);
 	assert_non_null(strstr(err.msg, "/nonexistent/parley/model/en-us"));
 
 	NEED_MODEL();
-	p = stt_pocketsphinx_default_params();
+	p = asr_pocketsphinx_default_params();
 	p.lexicon = fx.lex;
 	p.keyword_weight = 0.0;
-	assert_int_equal(stt_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_INVALID);
+	assert_int_equal(asr_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_INVALID);
 	p.keyword_weight = 0.01;
 	p.tmp_dir = "/nonexistent/parley/tmp";
-	assert_int_equal(stt_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_IO);
+	assert_int_equal(asr_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_IO);
 	assert_non_null(strstr(err.msg, "/nonexistent/parley/tmp"));
 
 	/* A directory that is not an acoustic model: PocketSphinx's own error
 	 * is quoted. */
 	if (!fx.have_tts)
 		skip();
-	p = stt_pocketsphinx_default_params();
+	p = asr_pocketsphinx_default_params();
 	p.hmm = fx.dir;
-	assert_int_equal(stt_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_ENGINE);
+	assert_int_equal(asr_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_ENGINE);
 	assert_non_null(strstr(err.msg, "pocketsphinx"));
 	assert_null(eng.ops);
 }
@@ -423,27 +423,27 @@ static void test_engine_without_lexicon(void **state)
 	size_t n = 0;
 	if (!get_fox(&s, &n))
 		skip();
-	struct stt_engine eng;
+	struct asr_engine eng;
 	struct parley_error err = {0};
-	struct stt_pocketsphinx_params p = stt_pocketsphinx_default_params();
-	if (stt_pocketsphinx_open(&p, &eng, &err) != PARLEY_OK)
+	struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
+	if (asr_pocketsphinx_open(&p, &eng, &err) != PARLEY_OK)
 		fail_msg("%s", err.msg);
-	struct stt_word *w = NULL;
+	struct asr_word *w = NULL;
 	size_t nw = 0;
-	assert_int_equal(stt_engine_transcribe(&eng, s, n, RATE, 0, &w, &nw, &err), PARLEY_OK);
+	assert_int_equal(asr_engine_transcribe(&eng, s, n, RATE, 0, &w, &nw, &err), PARLEY_OK);
 	assert_true(word_errors(fox_words, 9, w, nw) * 100 <= 9 * 40);
 	assert_string_equal(eng.ops->version(eng.self),
-			    "pocketsphinx 5prealpha, " STT_POCKETSPHINX_MODEL_DIR);
+			    "pocketsphinx 5prealpha, " ASR_POCKETSPHINX_MODEL_DIR);
 	free(w);
-	stt_engine_close(&eng);
-	stt_engine_close(&eng); /* a closed handle is zeroed and may be closed again */
+	asr_engine_close(&eng);
+	asr_engine_close(&eng); /* a closed handle is zeroed and may be closed again */
 }
 
 struct decode_job {
-	struct stt_engine *eng;
+	struct asr_engine *eng;
 	const int16_t *samples;
 	size_t n;
-	struct stt_word *words;
+	struct asr_word *words;
 	size_t nwords;
 	enum parley_err rc;
 };
@@ -452,7 +452,7 @@ static void *decode_thread(void *arg)
 {
 	struct decode_job *job = arg;
 	struct parley_error err = {0};
-	job->rc = stt_engine_transcribe(job->eng, job->samples, job->n, RATE, 0, &job->words,
+	job->rc = asr_engine_transcribe(job->eng, job->samples, job->n, RATE, 0, &job->words,
 					&job->nwords, &err);
 	return NULL;
 }
@@ -466,11 +466,11 @@ static void test_two_engines_in_parallel(void **state)
 	size_t n = 0;
 	if (!get_fox(&s, &n))
 		skip();
-	struct stt_engine eng2;
+	struct asr_engine eng2;
 	struct parley_error err = {0};
-	struct stt_pocketsphinx_params p = stt_pocketsphinx_default_params();
+	struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
 	p.lexicon = fx.lex;
-	if (stt_pocketsphinx_open(&p, &eng2, &err) != PARLEY_OK)
+	if (asr_pocketsphinx_open(&p, &eng2, &err) != PARLEY_OK)
 		fail_msg("%s", err.msg);
 	struct decode_job a = {.eng = &fx.eng, .samples = s, .n = n};
 	struct decode_job b = {.eng = &eng2, .samples = s, .n = n};
@@ -487,7 +487,7 @@ static void test_two_engines_in_parallel(void **state)
 	}
 	free(a.words);
 	free(b.words);
-	stt_engine_close(&eng2);
+	asr_engine_close(&eng2);
 }
 
 int main(void)

@@ -1,41 +1,41 @@
 /*
- * stt.h — the speech-to-text engine interface: a table of function pointers
+ * asr.h — the speech-recognition (speech-to-text) engine interface: a table of function pointers
  * behind a handle, so the pipeline can run any recogniser.
  *
- *   struct stt_engine eng;
- *   struct stt_pocketsphinx_params p = stt_pocketsphinx_default_params();
- *   if (stt_pocketsphinx_open(&p, &eng, &err) != PARLEY_OK) ...
- *   struct stt_word *w = NULL; size_t nw = 0;
- *   rc = stt_engine_transcribe(&eng, seg.samples, seg.n, 16000, seg_start_s, &w, &nw, &err);
+ *   struct asr_engine eng;
+ *   struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
+ *   if (asr_pocketsphinx_open(&p, &eng, &err) != PARLEY_OK) ...
+ *   struct asr_word *w = NULL; size_t nw = 0;
+ *   rc = asr_engine_transcribe(&eng, seg.samples, seg.n, 16000, seg_start_s, &w, &nw, &err);
  *   ... free(w);
- *   stt_engine_close(&eng);
+ *   asr_engine_close(&eng);
  *
  * An engine is added in one file: implement the ops below, export an
- * "stt_<name>_open(params, struct stt_engine *out, err)" that fills out->ops
+ * "asr_<name>_open(params, struct asr_engine *out, err)" that fills out->ops
  * and out->self.
  *
  * THREADS: an engine instance is used by one thread at a time. Separate
  * instances are independent unless the engine's header says otherwise.
  */
-#ifndef PARLEY_ENGINES_STT_H
-#define PARLEY_ENGINES_STT_H
+#ifndef PARLEY_ENGINES_ASR_H
+#define PARLEY_ENGINES_ASR_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "util/error.h"
 
-#define STT_WORD_MAX 48 /* bytes per word including the NUL (= LEX_WORD_MAX) */
+#define ASR_WORD_MAX 48 /* bytes per word including the NUL (= LEX_WORD_MAX) */
 
 /* One recognised word. Fillers (silence, noise, breath) are never reported. */
-struct stt_word {
+struct asr_word {
 	double start, end;      /* seconds from the start of the recording:
 				   the segment's offset plus the time inside it */
 	float confidence;       /* posterior probability, 0..1 */
-	char text[STT_WORD_MAX]; /* lower-case dictionary spelling, NUL-terminated */
+	char text[ASR_WORD_MAX]; /* lower-case dictionary spelling, NUL-terminated */
 };
 
-struct stt_engine_ops {
+struct asr_engine_ops {
 	/* Short stable engine name ("pocketsphinx"), used in the store. */
 	const char *name;
 
@@ -55,28 +55,28 @@ struct stt_engine_ops {
 	 * PARLEY_ERR_ENGINE (the recogniser failed), PARLEY_ERR_NOMEM.
 	 */
 	enum parley_err (*transcribe)(void *self, const int16_t *samples, size_t n, int rate,
-				      double offset, struct stt_word **words, size_t *nwords,
+				      double offset, struct asr_word **words, size_t *nwords,
 				      struct parley_error *err);
 
 	/* Release everything the engine holds. Accepts NULL. */
 	void (*free)(void *self);
 };
 
-struct stt_engine {
-	const struct stt_engine_ops *ops;
+struct asr_engine {
+	const struct asr_engine_ops *ops;
 	void *self;
 };
 
-static inline enum parley_err stt_engine_transcribe(struct stt_engine *eng,
+static inline enum parley_err asr_engine_transcribe(struct asr_engine *eng,
 						    const int16_t *samples, size_t n, int rate,
-						    double offset, struct stt_word **words,
+						    double offset, struct asr_word **words,
 						    size_t *nwords, struct parley_error *err)
 {
 	return eng->ops->transcribe(eng->self, samples, n, rate, offset, words, nwords, err);
 }
 
 /* Free the engine and zero the handle. Accepts NULL and a zeroed handle. */
-static inline void stt_engine_close(struct stt_engine *eng)
+static inline void asr_engine_close(struct asr_engine *eng)
 {
 	if (eng && eng->ops)
 		eng->ops->free(eng->self);
