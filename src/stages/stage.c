@@ -9,18 +9,6 @@
 #include "util/fs.h"
 #include "util/timeutil.h"
 
-struct stage_config stage_default_config(void)
-{
-	struct stage_config c;
-	memset(&c, 0, sizeof(c));
-	c.num_speakers = 0;
-	c.min_speakers = 1;
-	c.max_speakers = 8;
-	c.sample_min = 3.0;
-	c.sample_max = 10.0;
-	return c;
-}
-
 enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *data,
 			     struct parley_error *err)
 {

@@ -18,24 +18,11 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "stages/pipeline_config.h"
 #include "store/store.h"
 #include "util/error.h"
 
 #define STAGE_PATH_MAX 4096
-
-/* Options every stage may read, with defaults from stage_default_config(). */
-struct stage_config {
-	int num_speakers; /* 0 = estimate */
-	int min_speakers; /* default 1 */
-	int max_speakers; /* default 8 */
-	bool diarize_spectral; /* spectral clustering instead of Ward (--diarizer spectral) */
-	bool diarize_overlap;  /* also find overlapped speech: extra turns (--overlap) */
-	char lexicon_path[STAGE_PATH_MAX]; /* "" = the built-in Singlish lexicon */
-	char model_dir[STAGE_PATH_MAX];    /* "" = the Debian pocketsphinx en-us model */
-	double sample_min; /* shortest voice sample, seconds (3) */
-	double sample_max; /* longest voice sample, seconds (10) */
-};
-struct stage_config stage_default_config(void);
 
 struct stage_env; /* per-worker engines, built lazily: see stages/env.h */
 
@@ -43,7 +30,7 @@ struct stage_ctx {
 	struct store *store;
 	const struct store_recording *rec;
 	char rec_dir[STAGE_PATH_MAX]; /* the recording's data directory (exists) */
-	const struct stage_config *cfg;
+	const struct pipeline_config *cfg; /* the batch's configuration (stages/pipeline_config.h) */
 	struct stage_env *env;
 	volatile sig_atomic_t *stop; /* non-zero: stop as soon as possible */
 	const char *stage_name;      /* set by the pipeline */
