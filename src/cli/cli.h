@@ -62,6 +62,13 @@ struct cli_engine_opts {
 	int n;
 };
 
+struct stage_config;
+/* The speech-to-text options of `parley run` (and `engines check`), in the
+ * order --stt, --stt-unit, --stt-model, --stt-language, --stt-prompt,
+ * --api-key-env, --concurrency, --stt-timeout, --connect-timeout (which = 0..8).
+ * Returns 0, or 2 after printing an error naming who and the flag. */
+int cli_stt_opt(struct stage_config *cfg, int which, const char *value, const char *who);
+
 struct parley_config;
 /* Record one engine option (letter c of CLI_ENGINE_LONGOPTS, or an extra
  * config key given as key). Returns 0, or 2 after printing an error. */

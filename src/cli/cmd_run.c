@@ -55,6 +55,20 @@ static const char run_usage[] =
 	"                         (off by default; see src/dsp/diarize.h step 8)\n"
 	"      --model DIR        pocketsphinx model folder holding en-us/, en-us.lm.bin and\n"
 	"                         cmudict-en-us.dict (default /usr/share/pocketsphinx/model/en-us)\n"
+	"      --stt ENGINE       speech-to-text engine (default pocketsphinx):\n"
+	"                           pocketsphinx[:MODEL_DIR]\n"
+	"                           openai+http(s)://HOST[:PORT][/PATH]  (PATH default /v1)\n"
+	"                           whispercpp+http(s)://HOST[:PORT]     (whisper.cpp server)\n"
+	"                           exec:COMMAND   (given the audio path, prints JSON words)\n"
+	"      --stt-unit UNIT    turn (default: one request per speaker turn) or file\n"
+	"                         (the whole file once, words assigned by speaker turns)\n"
+	"      --stt-model NAME   model name sent to the server (openai default whisper-1)\n"
+	"      --stt-language L   language hint, e.g. en (default: the engine decides)\n"
+	"      --stt-prompt TEXT  prompt for the server (default: the lexicon's target words)\n"
+	"      --api-key-env VAR  send the key in environment variable VAR (the key itself\n"
+	"                         is never stored or printed)\n"
+	"      --concurrency N    requests in flight per worker (default 4)\n"
+	"      --stt-timeout S    seconds per request (default 120); --connect-timeout S (10)\n"
 	"      --stages LIST      run only these stages, comma-separated, in pipeline order\n"
 	"                         (decode,vad,diarize,stt,words,samples; default all)\n"
 	"      --no-progress      plain progress lines even on a terminal\n"
@@ -128,6 +142,15 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{"overlap", no_argument, NULL, 1101},
 		{"model", required_argument, NULL, 'D'},
 		{"stages", required_argument, NULL, 's'},
+		{"stt", required_argument, NULL, 1200},
+		{"stt-unit", required_argument, NULL, 1201},
+		{"stt-model", required_argument, NULL, 1202},
+		{"stt-language", required_argument, NULL, 1203},
+		{"stt-prompt", required_argument, NULL, 1204},
+		{"api-key-env", required_argument, NULL, 1205},
+		{"concurrency", required_argument, NULL, 1206},
+		{"stt-timeout", required_argument, NULL, 1207},
+		{"connect-timeout", required_argument, NULL, 1208},
 		{"no-progress", no_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -171,6 +194,18 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 				return 2;
 			break;
 		case 's': o->stages = optarg; break;
+		case 1200:
+		case 1201:
+		case 1202:
+		case 1203:
+		case 1204:
+		case 1205:
+		case 1206:
+		case 1207:
+		case 1208:
+			if (cli_stt_opt(&o->cfg, c - 1200, optarg, "parley run"))
+				return 2;
+			break;
 		case 'P': o->progress = false; break;
 		case 'q': o->quiet = true; log_set_level(LOG_ERROR); break;
 		case 'v': log_set_level(LOG_DEBUG); break;

@@ -20,8 +20,13 @@ void stage_env_free(struct stage_env *env); /* accepts NULL */
 enum parley_err stage_env_lexicon(struct stage_env *env, const struct stage_config *cfg,
 				  const struct lexicon **out, struct parley_error *err);
 
-/* The speech recogniser (pocketsphinx, with the lexicon's targets). */
+/* The speech recogniser cfg->stt names (engines/engines.h; default
+ * pocketsphinx with the lexicon's targets), and the transcription params
+ * for it: cfg->stt.language, and cfg->stt.prompt or the lexicon's target
+ * words as the prompt (strings owned by env). */
+struct asr_params;
 enum parley_err stage_env_stt(struct stage_env *env, const struct stage_config *cfg,
-			      struct asr_engine **out, struct parley_error *err);
+			      struct asr_engine **out, struct asr_params *params,
+			      struct parley_error *err);
 
 #endif

@@ -18,6 +18,12 @@ struct stage_config stage_default_config(void)
 	c.max_speakers = 8;
 	c.sample_min = 3.0;
 	c.sample_max = 10.0;
+	c.stt.unit = STAGE_STT_TURN;
+	c.stt.concurrency = 4;
+	c.stt.timeout = 120;
+	c.stt.connect_timeout = 10;
+	c.llm.timeout = 60;
+	c.llm.concurrency = 4;
 	return c;
 }
 
