@@ -11,36 +11,39 @@
 #include "engines/engines.h"
 #include "engines/pocketsphinx.h"
 #include "engines/remote.h"
+#include "stages/env.h"
 #include "text/lexicon.h"
 #include "util/fs.h"
 
-static const char *model_dir_of(const struct stage_config *cfg)
+static const char *model_dir_of(const struct pipeline_config *cfg)
 {
-	const char *e = cfg->stt.engine;
-	if (strncmp(e, "pocketsphinx:", 13) == 0 && e[13])
-		return e + 13;
-	return cfg->model_dir[0] ? cfg->model_dir : ASR_POCKETSPHINX_MODEL_DIR;
+	const char *dir = stage_config_model_dir(cfg);
+	return dir ? dir : ASR_POCKETSPHINX_MODEL_DIR;
 }
 
-static bool stt_external(const struct stage_config *cfg)
+static bool stt_external(const struct pipeline_config *cfg)
 {
 	return asr_engine_is_external(cfg->stt.engine);
 }
 
-enum parley_err engines_check_config(const struct stage_config *cfg, struct parley_error *err)
+/* The API key variable is not checked here: the workers need it, and they
+ * may run elsewhere (a worker without it fails the recording, naming it). */
+enum parley_err engines_check_config(const struct pipeline_config *cfg, struct parley_error *err)
 {
-	struct lexicon *lex = NULL;
-	enum parley_err rc = cfg->lexicon_path[0] ? lexicon_load_file(cfg->lexicon_path, &lex, err)
-						  : lexicon_default(&lex, err);
-	lexicon_free(lex);
-	if (rc || (rc = asr_engine_check(cfg->stt.engine, err)))
+	enum parley_err rc = asr_engine_check(cfg->stt.engine, err);
+	if (rc) {
+		parley_error_prefix(err, "stt.engine");
 		return rc;
-	if (cfg->stt.api_key_env[0] && !getenv(cfg->stt.api_key_env))
+	}
+	if (strcmp(cfg->diarize.engine, "builtin") != 0)
 		return parley_error_set(err, PARLEY_ERR_INVALID,
-					"the API key variable %s (--api-key-env) is not set",
-					cfg->stt.api_key_env);
-	if (stt_external(cfg))
-		return PARLEY_OK;
+					"diarize.engine '%s': this parley runs the builtin diarizer only",
+					cfg->diarize.engine);
+	struct lexicon *lex = NULL;
+	rc = stage_config_lexicon(cfg, &lex, err);
+	lexicon_free(lex);
+	if (rc || stt_external(cfg))
+		return rc;
 	const char *dir = model_dir_of(cfg);
 	static const char *const needed[] = {"en-us", "en-us.lm.bin", "cmudict-en-us.dict"};
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
@@ -55,7 +58,7 @@ enum parley_err engines_check_config(const struct stage_config *cfg, struct parl
 	return PARLEY_OK;
 }
 
-enum parley_err engines_describe(const struct stage_config *cfg, char **json,
+enum parley_err engines_describe(const struct pipeline_config *cfg, char **json,
 				 struct parley_error *err)
 {
 	char decode[128], stt[PARLEY_PATH_MAX + 64], lexicon[PARLEY_PATH_MAX + 32];
@@ -66,33 +69,35 @@ enum parley_err engines_describe(const struct stage_config *cfg, char **json,
 	else
 		snprintf(stt, sizeof(stt), "pocketsphinx 5prealpha, model %s, keyword LM interpolation",
 			 model_dir_of(cfg));
-	snprintf(lexicon, sizeof(lexicon), "%s", cfg->lexicon_path[0] ? cfg->lexicon_path : "built-in singlish");
+	snprintf(lexicon, sizeof(lexicon), "%s",
+		 cfg->lexicon.path[0] ? cfg->lexicon.path : cfg->lexicon.text ? "inline" : "built-in singlish");
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "parley", PARLEY_VERSION, "decode", decode,
 			      "vad", "WebRTC VAD (webrtc-audio-processing 0.3), mode 2, hangover smoothing",
 			      "diarize", "parley built-in (MFCC statistics, clustering)", "stt", stt,
 			      "lexicon", lexicon);
 	if (!o)
 		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory describing engines");
-	/* the speech-to-text engine as configured (never its API key, only the
-	 * variable's name is configuration, and that is not written either) */
-	const char *name = !cfg->stt.engine[0] ? "pocketsphinx"
-			   : strncmp(cfg->stt.engine, "openai+", 7) == 0 ? "openai"
-			   : strncmp(cfg->stt.engine, "whispercpp+", 11) == 0 ? "whispercpp"
-			   : strncmp(cfg->stt.engine, "exec:", 5) == 0 ? "exec"
-								       : "pocketsphinx";
+	/* the speech-to-text engine as configured: never a key (the configuration
+	 * holds only the variable's name, and that is not written here either) */
+	const char *e = cfg->stt.engine;
+	const char *name = strncmp(e, "openai+", 7) == 0       ? "openai"
+			   : strncmp(e, "whispercpp+", 11) == 0 ? "whispercpp"
+			   : strncmp(e, "exec:", 5) == 0        ? "exec"
+								: "pocketsphinx";
+	bool exec = strcmp(name, "exec") == 0;
 	const char *where = !stt_external(cfg) ? model_dir_of(cfg)
-			    : strchr(cfg->stt.engine, '+') ? strchr(cfg->stt.engine, '+') + 1
-							   : cfg->stt.engine + 5;
-	const char *model = cfg->stt.model[0] ? cfg->stt.model
-			    : strcmp(name, "openai") == 0 ? "whisper-1"
-			    : strcmp(name, "pocketsphinx") == 0 ? "en-us" : "";
+			    : exec               ? e + 5
+						 : strchr(e, '+') + 1;
+	const char *model = cfg->stt.model[0]              ? cfg->stt.model
+			    : strcmp(name, "openai") == 0       ? "whisper-1"
+			    : strcmp(name, "pocketsphinx") == 0 ? "en-us"
+								: "";
+	const char *version = exec ? "" : stt_external(cfg) ? remote_library_version()
+							    : "pocketsphinx 5prealpha";
 	json_t *se = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", name,
-			       strcmp(name, "exec") == 0 ? "command" : stt_external(cfg) ? "url" : "model_dir",
-			       where, "model", model, "version",
-			       strcmp(name, "exec") == 0 ? ""
-			       : stt_external(cfg)       ? remote_library_version()
-							 : "pocketsphinx 5prealpha",
-			       "unit", cfg->stt.unit == STAGE_STT_FILE ? "file" : "turn", "language",
+			       exec ? "command" : stt_external(cfg) ? "url" : "model_dir", where,
+			       "model", model, "version", version, "unit",
+			       cfg->stt.unit == PC_UNIT_FILE ? "file" : "turn", "language",
 			       cfg->stt.language);
 	if (!se || json_object_set_new(o, "stt_engine", se)) {
 		json_decref(o);

@@ -28,8 +28,6 @@ static enum parley_err open_pocketsphinx(const struct asr_open_params *p, const 
 	struct asr_pocketsphinx_params pp = asr_pocketsphinx_default_params();
 	if (*rest == ':')
 		pp.model_dir = rest + 1;
-	else if (p->model_dir && *p->model_dir)
-		pp.model_dir = p->model_dir;
 	pp.lexicon = p->lexicon;
 	if (p->keyword_weight > 0)
 		pp.keyword_weight = p->keyword_weight;

@@ -29,8 +29,6 @@ struct lexicon;
 struct asr_open_params {
 	const char *engine;          /* NULL/"" = "pocketsphinx" */
 	const char *model;           /* servers: the model name; "" = default */
-	const char *model_dir;       /* pocketsphinx: model folder when the engine text
-					names none ("" = the Debian model) */
 	const char *api_key_env;
 	double timeout, connect_timeout;
 	int concurrency;

@@ -1,9 +1,8 @@
 /* env.c — see env.h. */
 #include "stages/env.h"
 
-#include <stdlib.h>
-
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engines/asr.h"
@@ -14,7 +13,7 @@ struct stage_env {
 	struct lexicon *lexicon;
 	struct asr_engine stt;
 	bool stt_open;
-	char prompt[1024]; /* cfg->stt.prompt, or the lexicon's targets */
+	char prompt[PC_PROMPT_MAX]; /* cfg->stt.prompt, or the lexicon's targets */
 };
 
 enum parley_err stage_env_new(struct stage_env **out, struct parley_error *err)
@@ -35,13 +34,31 @@ void stage_env_free(struct stage_env *env)
 	free(env);
 }
 
-enum parley_err stage_env_lexicon(struct stage_env *env, const struct stage_config *cfg,
+enum parley_err stage_config_lexicon(const struct pipeline_config *cfg, struct lexicon **out,
+				     struct parley_error *err)
+{
+	const char *text = cfg->lexicon.text;
+	if (text)
+		return lexicon_parse(text, strlen(text), cfg->lexicon.path[0] ? cfg->lexicon.path
+									      : "lexicon.text", out, err);
+	if (cfg->lexicon.path[0])
+		return lexicon_load_file(cfg->lexicon.path, out, err);
+	return lexicon_default(out, err);
+}
+
+const char *stage_config_model_dir(const struct pipeline_config *cfg)
+{
+	static const char prefix[] = "pocketsphinx:";
+	if (strncmp(cfg->stt.engine, prefix, sizeof(prefix) - 1) == 0 && cfg->stt.engine[sizeof(prefix) - 1])
+		return cfg->stt.engine + sizeof(prefix) - 1;
+	return NULL;
+}
+
+enum parley_err stage_env_lexicon(struct stage_env *env, const struct pipeline_config *cfg,
 				  const struct lexicon **out, struct parley_error *err)
 {
 	if (!env->lexicon) {
-		enum parley_err rc = cfg->lexicon_path[0]
-					     ? lexicon_load_file(cfg->lexicon_path, &env->lexicon, err)
-					     : lexicon_default(&env->lexicon, err);
+		enum parley_err rc = stage_config_lexicon(cfg, &env->lexicon, err);
 		if (rc)
 			return rc;
 	}
@@ -63,7 +80,7 @@ static void targets_prompt(const struct lexicon *lex, char *out, size_t size)
 	}
 }
 
-enum parley_err stage_env_stt(struct stage_env *env, const struct stage_config *cfg,
+enum parley_err stage_env_stt(struct stage_env *env, const struct pipeline_config *cfg,
 			      struct asr_engine **out, struct asr_params *params,
 			      struct parley_error *err)
 {
@@ -75,7 +92,6 @@ enum parley_err stage_env_stt(struct stage_env *env, const struct stage_config *
 		struct asr_open_params p = asr_open_default_params();
 		p.engine = cfg->stt.engine;
 		p.model = cfg->stt.model;
-		p.model_dir = cfg->model_dir;
 		p.api_key_env = cfg->stt.api_key_env;
 		p.timeout = cfg->stt.timeout;
 		p.connect_timeout = cfg->stt.connect_timeout;

@@ -119,9 +119,9 @@ static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *e
 			}
 			i = j - 1;
 		}
-		if (best_end - best_start > ctx->cfg->sample_max) {
-			best_start = loudest_window(&pcm, best_start, best_end, ctx->cfg->sample_max);
-			best_end = best_start + ctx->cfg->sample_max;
+		if (best_end - best_start > ctx->cfg->samples.max) {
+			best_start = loudest_window(&pcm, best_start, best_end, ctx->cfg->samples.max);
+			best_end = best_start + ctx->cfg->samples.max;
 		}
 		r.spk[s].sample_start = best_start;
 		r.spk[s].sample_end = best_end;

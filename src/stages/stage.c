@@ -9,24 +9,6 @@
 #include "util/fs.h"
 #include "util/timeutil.h"
 
-struct stage_config stage_default_config(void)
-{
-	struct stage_config c;
-	memset(&c, 0, sizeof(c));
-	c.num_speakers = 0;
-	c.min_speakers = 1;
-	c.max_speakers = 8;
-	c.sample_min = 3.0;
-	c.sample_max = 10.0;
-	c.stt.unit = STAGE_STT_TURN;
-	c.stt.concurrency = 4;
-	c.stt.timeout = 120;
-	c.stt.connect_timeout = 10;
-	c.llm.timeout = 60;
-	c.llm.concurrency = 4;
-	return c;
-}
-
 enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *data,
 			     struct parley_error *err)
 {

@@ -18,55 +18,11 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "stages/pipeline_config.h"
 #include "store/store.h"
 #include "util/error.h"
 
 #define STAGE_PATH_MAX 4096
-
-/* The speech-to-text engine ("stt" in the pipeline configuration). */
-enum stage_stt_unit {
-	STAGE_STT_TURN = 0, /* one request per diarized turn (pieces <= 30 s) */
-	STAGE_STT_FILE = 1, /* the whole file once; words go to the speaker whose
-			       turn holds their middle (WhisperX-style) */
-};
-struct stage_stt_config {
-	char engine[STAGE_PATH_MAX]; /* "" = pocketsphinx; see engines/engines.h */
-	char model[256];             /* sent to servers ("" = the engine's default) */
-	char language[16];           /* hint ("en"); "" = the engine decides */
-	char prompt[1024];           /* "" = the lexicon's target words */
-	enum stage_stt_unit unit;
-	int concurrency;             /* requests in flight per worker (4) */
-	double timeout;              /* seconds per request (120) */
-	double connect_timeout;      /* seconds (10) */
-	char api_key_env[128];       /* NAME of the variable holding the key; "" = none */
-};
-/* The chat (LLM) engine ("llm"): used by `parley engines check --llm` today. */
-struct stage_llm_config {
-	char engine[STAGE_PATH_MAX]; /* "" = none; openai+http(s)://… or exec:COMMAND */
-	char model[256];
-	char api_key_env[128];
-	double timeout;              /* 60 */
-	int concurrency;             /* 4 */
-	double temperature;          /* 0 */
-	long seed;                   /* 0 */
-};
-
-/* Options every stage may read, with defaults from stage_default_config(). */
-struct stage_config {
-	int num_speakers; /* 0 = estimate */
-	int min_speakers; /* default 1 */
-	int max_speakers; /* default 8 */
-	bool diarize_spectral; /* spectral clustering instead of Ward (--diarizer spectral) */
-	bool diarize_overlap;  /* also find overlapped speech: extra turns (--overlap) */
-	char lexicon_path[STAGE_PATH_MAX]; /* "" = the built-in Singlish lexicon */
-	char model_dir[STAGE_PATH_MAX];    /* "" = the Debian pocketsphinx en-us model */
-	double sample_min; /* shortest voice sample, seconds (3) */
-	double sample_max; /* longest voice sample, seconds (10) */
-	struct stage_stt_config stt;
-	struct stage_llm_config llm;
-	char diarize_engine[STAGE_PATH_MAX]; /* "" = built-in; exec:COMMAND writing RTTM */
-};
-struct stage_config stage_default_config(void);
 
 struct stage_env; /* per-worker engines, built lazily: see stages/env.h */
 
@@ -74,7 +30,7 @@ struct stage_ctx {
 	struct store *store;
 	const struct store_recording *rec;
 	char rec_dir[STAGE_PATH_MAX]; /* the recording's data directory (exists) */
-	const struct stage_config *cfg;
+	const struct pipeline_config *cfg; /* the batch's configuration (stages/pipeline_config.h) */
 	struct stage_env *env;
 	volatile sig_atomic_t *stop; /* non-zero: stop as soon as possible */
 	const char *stage_name;      /* set by the pipeline */

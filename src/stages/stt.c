@@ -176,7 +176,7 @@ static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 		goto out;
 	ap.abort = stt_abort;
 	ap.user_data = ctx;
-	bool file_unit = ctx->cfg->stt.unit == STAGE_STT_FILE;
+	bool file_unit = ctx->cfg->stt.unit == PC_UNIT_FILE;
 	if (file_unit && nturns) {
 		bool external = asr_engine_is_external(ctx->cfg->stt.engine);
 		rc = span_add(&p, &pcm, 0, pcm.n, -1, external ? STT_FILE_PIECE_MIN : STT_PIECE_MIN,

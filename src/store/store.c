@@ -277,6 +277,42 @@ enum parley_err store_batch_get_pipeline(struct store *st, int64_t batch_id, cha
 	return rc;
 }
 
+enum parley_err store_batch_set_config(struct store *st, int64_t batch_id, const char *json,
+				       struct parley_error *err)
+{
+	if (strlen(json) > STORE_CONFIG_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"batch %lld: configuration larger than %zu bytes", (long long)batch_id,
+					STORE_CONFIG_MAX);
+	return q_exec(st, NULL, err, "UPDATE batches SET config = ?2 WHERE id = ?1", "it", batch_id,
+		      json);
+}
+
+enum parley_err store_batch_get_config(struct store *st, int64_t batch_id, char **json,
+				       struct parley_error *err)
+{
+	*json = NULL;
+	struct db_stmt *s;
+	enum parley_err rc = q_prepare(st, &s, err, "SELECT config FROM batches WHERE id = ?1", "i",
+				       batch_id);
+	if (rc)
+		return rc;
+	bool row;
+	if ((rc = db_step(s, &row, err)) == PARLEY_OK) {
+		const char *text = row && !db_column_null(s, 0) ? db_column_text(s, 0) : "";
+		if (!row)
+			rc = parley_error_set(err, PARLEY_ERR_NOT_FOUND, "no batch %lld", (long long)batch_id);
+		else if (strlen(text) > STORE_CONFIG_MAX)
+			rc = parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					      "batch %lld: stored configuration larger than %zu bytes",
+					      (long long)batch_id, STORE_CONFIG_MAX);
+		else if (!(*json = strdup(text)))
+			rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading a configuration");
+	}
+	db_finalize(s);
+	return rc;
+}
+
 enum parley_err store_batch_find(struct store *st, const char *name, int64_t *batch_id,
 				 struct parley_error *err)
 {

@@ -124,6 +124,15 @@ enum parley_err store_batch_set_pipeline(struct store *st, int64_t batch_id, con
 					 struct parley_error *err);
 enum parley_err store_batch_get_pipeline(struct store *st, int64_t batch_id, char *out, size_t size,
 					 struct parley_error *err);
+/* The batch's pipeline configuration (JSON text, stages/pipeline_config.h),
+ * stored as given. get: *json is malloc'd (the caller frees it); "" or "{}"
+ * for a batch stored before configurations (the defaults). At most
+ * STORE_CONFIG_MAX bytes (TOO_LARGE). */
+#define STORE_CONFIG_MAX ((size_t)4 << 20)
+enum parley_err store_batch_set_config(struct store *st, int64_t batch_id, const char *json,
+				       struct parley_error *err);
+enum parley_err store_batch_get_config(struct store *st, int64_t batch_id, char **json,
+				       struct parley_error *err);
 /* Calls fn for each batch in id order; fn returning non-zero stops. */
 enum parley_err store_batch_each(struct store *st, int (*fn)(const struct store_batch *, void *),
 				 void *ud, struct parley_error *err);
