@@ -189,6 +189,13 @@
  *    diagonal): 37.2%, 6/10 (only trn03 3 -> 2 speakers); generated sets
  *    mixed (3 telephone 11.2 -> 8.6%, 4 clean 0.2 -> 2.0%, 4 at 10 dB
  *    1.9 -> 5.8%). A 30 s excerpt has too few windows to estimate it.
+ *  - cepstral statistics from voiced frames only (a pitch found): 35.0%
+ *    (confusion 11.3 -> 7.0%, both halves better) but count within one
+ *    6 -> 4/10 (fewer speakers found); with the true count forced 51.2 ->
+ *    49.0%. Cheaper in DER by finding fewer people: not kept.
+ *  - the within-speaker spread from the 25th / 35th / 10th percentile of
+ *    neighbour differences instead of the median (changes of speaker
+ *    inflate it on real talk): 37.0 / 40.8 / 42.8%, no consistent gain.
  *  - speech detector: min_silence 0.3 -> 0.5 s: 33.9% (both halves
  *    better), but generated conversations join turns across short pauses
  *    (no-collar DER 9.6 -> 12.8%, 3 speakers telephone 11.2 -> 28.3%);

@@ -619,6 +619,8 @@ enum parley_err session_end(const struct session_ctx *c, const struct session_us
 		used += (size_t)snprintf(pipeline + used, sizeof(pipeline) - used, "%s%s", i ? "," : "",
 					 pl.stages[i]->name);
 	snprintf(batch_name, sizeof(batch_name), "session:%s", id);
+	const char *tables[64];
+	stage_result_tables(tables, sizeof(tables) / sizeof(tables[0]));
 	int64_t batch = 0, rec = 0;
 	if ((rc = gaps_text(seqs, n, &gaps))) {
 		rc = parley_error_set(err, rc, "session %s: too many gaps", id);
@@ -629,7 +631,7 @@ enum parley_err session_end(const struct session_ctx *c, const struct session_us
 	    (rc = store_batch_set_pipeline(c->store, batch, pipeline, err)) ||
 	    (rc = store_batch_set_config(c->store, batch, c->pipeline_config ? c->pipeline_config : "",
 					 err)) ||
-	    (rc = store_recording_add(c->store, batch, id, manifest, fp, &rec, err)) ||
+	    (rc = store_recording_add(c->store, batch, id, manifest, fp, tables, &rec, err)) ||
 	    (rc = sstore_session_mark_ended(c->store, id, batch, rec, time_wall(), gaps.buf, err)))
 		goto fail;
 	if ((rc = store_commit(c->store, err)))

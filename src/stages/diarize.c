@@ -97,5 +97,9 @@ out:
 	return rc;
 }
 
-const struct stage stage_diarize = {"diarize", "who spoke when (MFCC statistics, clustering)",
-				    diarize_run};
+static const char *const diarize_tables[] = {"segments", "speakers", NULL};
+
+const struct stage stage_diarize = {
+	.name = "diarize", .description = "who spoke when (MFCC statistics, clustering)",
+	.run = diarize_run, .result_tables = diarize_tables, .options = "diarize",
+};

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stages/stage.h"
 #include "text/lexicon.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
@@ -833,20 +834,23 @@ enum parley_err pipeline_config_keys_text(char **out, struct parley_error *err)
 	strbuf_init(&sb, 64 * 1024);
 	enum parley_err rc = PARLEY_OK;
 	for (size_t i = 0; i < NFIELDS && !rc; i++) {
-		char wants[160], def[64];
+		char buf[160], wants[170] = "", def[64];
 		const struct field *f = &fields[i];
-		if (f->kind == F_ENGINE)
-			snprintf(wants, sizeof(wants), "engine");
-		else if (f->kind == F_ENV)
-			snprintf(wants, sizeof(wants), "variable name");
-		else
-			kind_wants(f, wants, sizeof(wants));
+		if (f->kind == F_INT || f->kind == F_NUMBER || f->kind == F_ENUM)
+			snprintf(wants, sizeof(wants), "; %s", kind_wants(f, buf, sizeof(buf)));
 		bool quoted = f->kind != F_INT && f->kind != F_NUMBER && f->kind != F_BOOL;
 		snprintf(def, sizeof(def), quoted ? "\"%s\"" : "%s", f->def);
-		rc = strbuf_addf(&sb, "%-22s %-10s %s; %s (default %s)\n", f->path,
+		/* which stages read it: their registry rows name its section */
+		char section[16], readers[128] = "";
+		snprintf(section, sizeof(section), "%.*s", (int)strcspn(f->path, "."), f->path);
+		for (size_t s = 0, used = 0; s < stage_count_all && used < sizeof(readers); s++)
+			if (stage_reads(stage_at(s), section))
+				used += (size_t)snprintf(readers + used, sizeof(readers) - used, "%s%s",
+							 used ? "," : "; read by ", stage_at(s)->name);
+		rc = strbuf_addf(&sb, "%-22s %-8s %s%s (default %s%s)\n", f->path,
 				 f->kind == F_ENGINE ? "engine" : f->kind == F_INT ? "integer"
 				 : f->kind == F_NUMBER ? "number" : f->kind == F_BOOL ? "boolean" : "string",
-				 f->help, wants, def);
+				 f->help, wants, def, readers);
 	}
 	if (rc) {
 		strbuf_release(&sb);

@@ -350,19 +350,23 @@ enum parley_err store_batch_each(struct store *st, int (*fn)(const struct store_
 	return rc;
 }
 
-static const char *const result_tables[] = {"stage_runs", "segments", "stt_words", "words",
-					    "speakers", "word_counts", "test_effects"};
-
-static enum parley_err recording_reset(struct store *st, int64_t rec_id, struct parley_error *err)
+/* Drop a recording's stage runs and its rows in every result table (the
+ * stages' own list: table names are SQL identifiers, checked here). */
+static enum parley_err recording_reset(struct store *st, int64_t rec_id,
+				       const char *const *tables, struct parley_error *err)
 {
-	for (size_t i = 0; i < sizeof(result_tables) / sizeof(result_tables[0]); i++) {
+	enum parley_err rc = q_exec(st, NULL, err, "DELETE FROM stage_runs WHERE recording_id = ?1",
+				    "i", rec_id);
+	for (size_t i = 0; !rc && tables && tables[i]; i++) {
+		size_t n = strlen(tables[i]);
+		if (n == 0 || n > 63 || strspn(tables[i], "abcdefghijklmnopqrstuvwxyz_0123456789") != n)
+			return parley_error_set(err, PARLEY_ERR_INTERNAL, "result table '%.64s' is not a "
+						"table name", tables[i]);
 		char sql[128];
-		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE recording_id = ?1", result_tables[i]);
-		enum parley_err rc = q_exec(st, NULL, err, sql, "i", rec_id);
-		if (rc)
-			return rc;
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE recording_id = ?1", tables[i]);
+		rc = q_exec(st, NULL, err, sql, "i", rec_id);
 	}
-	return PARLEY_OK;
+	return rc;
 }
 
 /* The first stage of the batch's pipeline ("" when the batch names none:
@@ -375,7 +379,8 @@ static void pipeline_first(const char *pipeline, char *out, size_t size)
 
 enum parley_err store_recording_add(struct store *st, int64_t batch_id, const char *name,
 				    const char *source, const char *fingerprint,
-				    int64_t *rec_id, struct parley_error *err)
+				    const char *const *result_tables, int64_t *rec_id,
+				    struct parley_error *err)
 {
 	char pipeline[STORE_PIPELINE_MAX], first[STORE_STAGE_NAME_MAX];
 	enum parley_err rc = store_batch_get_pipeline(st, batch_id, pipeline, sizeof(pipeline), err);
@@ -401,7 +406,7 @@ enum parley_err store_recording_add(struct store *st, int64_t batch_id, const ch
 		enum store_status status = status_parse(db_column_text(s, 2));
 		db_finalize(s);
 		s = NULL;
-		if (changed && (rc = recording_reset(st, id, err)))
+		if (changed && (rc = recording_reset(st, id, result_tables, err)))
 			goto fail;
 		if (changed || status != STORE_DONE) {
 			if ((rc = q_exec(st, NULL, err,

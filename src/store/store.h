@@ -139,14 +139,16 @@ enum parley_err store_batch_each(struct store *st, int (*fn)(const struct store_
 
 /*
  * Add a recording (or find it). When a recording of that name exists with a
- * different fingerprint, its stage runs and results are dropped (the input
- * changed). A failed recording goes back to pending (a re-run retries it);
+ * different fingerprint, its stage runs and its rows in result_tables (the
+ * stages' tables, NULL-terminated: stage_result_tables()) are dropped (the
+ * input changed). A failed recording goes back to pending (a re-run retries it);
  * finished stages are kept. Runs in the caller's transaction when one is
  * open (the caller rolls back on error), else in its own.
  */
 enum parley_err store_recording_add(struct store *st, int64_t batch_id, const char *name,
 				    const char *source, const char *fingerprint,
-				    int64_t *rec_id, struct parley_error *err);
+				    const char *const *result_tables, int64_t *rec_id,
+				    struct parley_error *err);
 enum parley_err store_recording_get(struct store *st, int64_t rec_id, struct store_recording *out,
 				    struct parley_error *err);
 enum parley_err store_recording_set_duration(struct store *st, int64_t rec_id, double seconds,
