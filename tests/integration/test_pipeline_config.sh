@@ -114,3 +114,48 @@ check "export after the lexicon file is deleted gives the same bytes" \
   cmp -s "$TMP/lexexp1/a/transcript.json" "$TMP/lexexp2/a/transcript.json"
 expect_fail "export --lexicon is refused: it comes from the batch" 2 "stored pipeline configuration" \
   export default --store "$db2" -o "$TMP/x" --lexicon "$TMP/my.lex"
+
+# --- parley serve: the sessions' configuration, stored with each session
+unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA
+expect_fail "serve with a bad config file fails at start with FILE:LINE:COL" 2 "$TMP/bad.json:3:17:" \
+  serve --no-workers --listen 127.0.0.1:0 --data "$TMP/sd" --pipeline-config "$TMP/bad.json"
+SERVER_PID=
+serve_stop() { [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; SERVER_PID=; }
+trap 'serve_stop; cleanup' EXIT
+serve_start() {  # LOG ARGS...: sets SERVER_PID, BASE
+  local log=$1 i; shift
+  "$PARLEY" serve --no-workers --listen 127.0.0.1:0 --data "$TMP/sd" "$@" 2>"$log" &
+  SERVER_PID=$!
+  BASE=
+  for ((i = 0; i < 300; i++)); do
+    BASE=$(sed -n 's/^parley serve: listening on \(http:[^ ]*\)$/\1/p' "$log" | head -1)
+    [ -n "$BASE" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+words() {  # SESSION TOKEN: the results' words, space-separated
+  curl -s --max-time 30 -H "Authorization: Bearer $2" "$BASE/v1/sessions/$1/results" |
+    python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["words"]))'
+}
+printf 'target beach B IY CH\n' >"$TMP/serve.lex"
+mkdir -p "$TMP/sd"
+tok=$("$PARLEY" user add ana --data "$TMP/sd" 2>/dev/null)
+serve_start "$TMP/serve1.log" --lexicon "$TMP/serve.lex"
+check "serve --lexicon starts" test -n "$BASE"
+sid=$(curl -s --max-time 30 -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+  -d '{"title":"t"}' "$BASE/v1/sessions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -s --max-time 60 -o /dev/null -X PUT -H "Authorization: Bearer $tok" --data-binary @"$TMP/in/a.wav" \
+  "$BASE/v1/sessions/$sid/chunks/0"
+st=$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $tok" "$BASE/v1/sessions/$sid/end")
+check "a session ended under serve --lexicon (status $st)" test "$st" = 202
+check "its results list the server's lexicon" test "$(words "$sid" "$tok")" = beach
+serve_stop
+rm -f "$TMP/serve.lex"
+serve_start "$TMP/serve2.log"
+check "serve restarts with the defaults" test -n "$BASE"
+check "the ended session keeps the lexicon stored with it" test "$(words "$sid" "$tok")" = beach
+check "... and its batch holds it" \
+  bash -c "'$PARLEY' config 'session:$sid' --store '$TMP/sd/parley.db' | grep -q 'target beach'"
+serve_stop
