@@ -95,6 +95,10 @@ check "submit --lexicon" test $? -eq 0
 check "the stored configuration holds the lexicon's text" \
   bash -c "'$PARLEY' config default --store '$db2' | grep -q 'target beach B IY CH'"
 printf 'target cannot K AE N AA T\n' >"$TMP/my.lex"   # changed after submit
+# a second batch with another lexicon, taken by the same worker process:
+# its engines are rebuilt for that batch's configuration
+printf 'target read R IY D\ntarget near N IH R\n' >"$TMP/other.lex"
+"$PARLEY" submit "$TMP/in" --store "$db2" --batch other --lexicon "$TMP/other.lex" >/dev/null 2>&1
 limit 600 "$PARLEY" worker --store "$db2" --jobs 1 -q >"$TMP/worker2.log" 2>&1
 check "worker finished the lexicon batch" test $? -eq 0
 "$PARLEY" export default --store "$db2" -o "$TMP/lexexp1" >/dev/null 2>&1
@@ -108,6 +112,14 @@ check "export does not use the changed file (cannot) nor the built-in (jialat)" 
 check "summary.csv counts the stored lexicon's targets" grep -Eq ',(beach|sister),' "$TMP/lexexp1/summary.csv"
 check "transcript.json names the lexicon file" \
   bash -c "python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))[\"engines\"][\"lexicon\"]==sys.argv[2]' '$TMP/lexexp1/a/transcript.json' '$TMP/my.lex'"
+"$PARLEY" export other --store "$db2" -o "$TMP/lexother" >/dev/null 2>&1
+m=$(marked "$TMP/lexother/a/transcript.json")
+echo "# marked as targets in batch other: $m"
+check "one worker, two batches: export marks the second batch's lexicon" grep -Eq 'read|near' <<<"$m"
+# the counts come from the words stage the worker ran with that batch's lexicon
+sed 's/^/# other summary: /' "$TMP/lexother/summary.csv"
+check "... and its words stage counted that lexicon's targets (read or near)" grep -Eq ',(read|near),' "$TMP/lexother/summary.csv"
+check "... not the first batch's (beach, sister)" bash -c "! grep -Eq ',(beach|sister),' '$TMP/lexother/summary.csv'"
 rm -f "$TMP/my.lex"
 "$PARLEY" export default --store "$db2" -o "$TMP/lexexp2" >/dev/null 2>&1
 check "export after the lexicon file is deleted gives the same bytes" \
