@@ -12,7 +12,10 @@
 #      connection): every recording done, every stage done once, no word
 #      lost or doubled;
 #   e. the API key (sent from the variable --api-key-env names) appears in no
-#      store, event, log or output.
+#      store, event, log or output;
+#   f. `parley engines check` against the server: words, word timestamps,
+#      language, an LLM that enforces the schema, ignores it, or fixes its
+#      answer on the retry; a timeout and a 401 reported.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/fake_engines.sh"
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_DATA
@@ -28,7 +31,8 @@ for s in 11 12 13 14; do
   $GEN --out "$REF" --name "short$s" --speakers 2 --turns 2 --seed "$s" --pause-min 0.3 --quiet ||
     { notok "generate short$s"; exit 1; }
 done
-fake_start "$TMP/srv" --truth "$REF" --api-key "$KEY" || { notok "start the fake engine server"; exit 1; }
+CLIP="the quick brown fox jumps over the lazy dog walao the hawker centre is so crowded lah"
+fake_start "$TMP/srv" --truth "$REF" --api-key "$KEY" --unknown-text "$CLIP" || { notok "start the fake engine server"; exit 1; }
 ok "fake engine server on port $FAKE_PORT"
 mkdir -p "$TMP/in" && cp "$REF/two.wav" "$REF/three.wav" "$TMP/in/"
 
@@ -124,3 +128,37 @@ check "the retries were logged" grep -q "retry 1 of 4" "$out.log"
 # ---- e. the key is nowhere
 leaks=$(grep -rl -a -- "$KEY" "$TMP" 2>/dev/null | grep -v "/srv/" | grep -v "asr.sh$" || true)
 check "the API key appears in no store, event, log or output${leaks:+ (found in $leaks)}" test -z "$leaks"
+
+# ---- f. parley engines check
+chk() { # expected-status name args...
+  local want=$1 name=$2; shift 2
+  limit 120 "$PARLEY" engines check "$@" --api-key-env PARLEY_TEST_STT_KEY >"$TMP/chk-$name.log" 2>&1
+  local st=$?
+  check "engines check $name: exit $want (got $st)" test $st -eq "$want"
+}
+if command -v espeak-ng >/dev/null; then
+  chk 0 openai "openai+$FAKE_URL"
+  check "engines check openai: word timestamps ok" grep -q "ok   word timestamps" "$TMP/chk-openai.log"
+  check "engines check openai: language ok" grep -q 'ok   language.*"en"' "$TMP/chk-openai.log"
+  chk 0 whispercpp "whispercpp+$FAKE_URL"
+  check "engines check whispercpp: the script heard" grep -q "ok   recognition" "$TMP/chk-whispercpp.log"
+  chk 1 nowords "openai+$FAKE_URL/mode/nowords/v1"
+  check "engines check: a server without word times is reported" \
+    grep -q "FAIL word timestamps" "$TMP/chk-nowords.log"
+else
+  ok "# SKIP engines check of speech to text: no espeak-ng"
+fi
+chk 1 slow "openai+$FAKE_URL/mode/slow/v1" --timeout 1
+check "engines check: a timeout is reported" grep -q "no answer within 1 s" "$TMP/chk-slow.log"
+chk 0 llm --llm "openai+$FAKE_URL"
+check "engines check --llm: schema enforced" grep -q "ok   schema enforced" "$TMP/chk-llm.log"
+chk 1 llm-ignore --llm "openai+$FAKE_URL/mode/ignore_schema/v1"
+check "engines check --llm: a server ignoring the schema is caught" \
+  grep -q "FAIL schema enforced.*both replies failed" "$TMP/chk-llm-ignore.log"
+chk 0 llm-fix --llm "openai+$FAKE_URL/mode/fix_on_retry/v1"
+check "engines check --llm: the retry with the validation error is reported" \
+  grep -q "warn schema enforced.*the retry with the error did" "$TMP/chk-llm-fix.log"
+chk 1 llm-401 --llm "openai+$FAKE_URL/mode/401/v1"
+check "engines check --llm: a 401 quotes the server" grep -q "HTTP 401: Incorrect API key" "$TMP/chk-llm-401.log"
+leaks=$(grep -l -a -- "$KEY" "$TMP"/chk-*.log 2>/dev/null || true)
+check "engines check prints no key" test -z "$leaks"
