@@ -136,7 +136,7 @@ serve_stop() { [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && w
 trap 'serve_stop; cleanup' EXIT
 serve_start() {  # LOG ARGS...: sets SERVER_PID, BASE
   local log=$1 i; shift
-  "$PARLEY" serve --no-workers --listen 127.0.0.1:0 --data "$TMP/sd" "$@" 2>"$log" &
+  "$PARLEY" serve --listen 127.0.0.1:0 --data "$TMP/sd" "$@" 2>"$log" &
   SERVER_PID=$!
   BASE=
   for ((i = 0; i < 300; i++)); do
@@ -154,7 +154,7 @@ words() {  # SESSION TOKEN: the results' words, space-separated
 printf 'target beach B IY CH\n' >"$TMP/serve.lex"
 mkdir -p "$TMP/sd"
 tok=$("$PARLEY" user add ana --data "$TMP/sd" 2>/dev/null)
-serve_start "$TMP/serve1.log" --lexicon "$TMP/serve.lex"
+serve_start "$TMP/serve1.log" --no-workers --lexicon "$TMP/serve.lex"
 check "serve --lexicon starts" test -n "$BASE"
 sid=$(curl -s --max-time 30 -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
   -d '{"title":"t"}' "$BASE/v1/sessions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
@@ -165,9 +165,24 @@ check "a session ended under serve --lexicon (status $st)" test "$st" = 202
 check "its results list the server's lexicon" test "$(words "$sid" "$tok")" = beach
 serve_stop
 rm -f "$TMP/serve.lex"
-serve_start "$TMP/serve2.log"
+# restarted with the defaults and its own worker (process settings from the
+# environment reach serve's workers: file_complete events on request)
+PARLEY_LOG_FILE_COMPLETE=true serve_start "$TMP/serve2.log" --workers 1
 check "serve restarts with the defaults" test -n "$BASE"
 check "the ended session keeps the lexicon stored with it" test "$(words "$sid" "$tok")" = beach
 check "... and its batch holds it" \
   bash -c "'$PARLEY' config 'session:$sid' --store '$TMP/sd/parley.db' | grep -q 'target beach'"
+status=
+for ((i = 0; i < 600; i++)); do
+  status=$(curl -s --max-time 30 -H "Authorization: Bearer $tok" "$BASE/v1/sessions/$sid" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null)
+  case "$status" in ready_for_claiming|failed) break ;; esac
+  sleep 0.2
+done
+check "serve's worker processed the session (status $status)" test "$status" = ready_for_claiming
+beach=$(curl -s --max-time 30 -H "Authorization: Bearer $tok" "$BASE/v1/sessions/$sid/results" |
+  python3 -c 'import json,sys; print(sum(s["counts"].get("beach", 0) for s in json.load(sys.stdin)["speakers"]))')
+check "its worker counted the stored lexicon's target (beach: $beach), not the server's default" test "${beach:-0}" -ge 1
+check "serve's workers honour log_file_complete (file_complete events)" \
+  test "$(sqlite3 "$TMP/sd/parley.db" "SELECT count(*) FROM events WHERE type = 'file_complete'")" -ge 1
 serve_stop
