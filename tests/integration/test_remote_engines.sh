@@ -5,7 +5,8 @@
 #   a. `parley run --stt openai+…` and `whispercpp+…`, per turn and per file:
 #      the server's words in transcript.json, attributed to the diarized
 #      speakers; the engine named in transcript.json;
-#   b. an exec: engine (a command printing JSON words);
+#   b. an exec: engine (a command printing JSON words) and an exec: diarizer
+#      (a command printing RTTM);
 #   c. permanent errors (400, 401) fail fast with the server's message;
 #   d. 200 short recordings against a server failing 30% of requests (500,
 #      429 with Retry-After, malformed JSON, truncated body, reset
@@ -82,6 +83,16 @@ limit 300 "$PARLEY" run "$TMP/in/two.wav" -o "$TMP/out-exec" -j 1 --no-progress 
   --stt "exec:$TMP/asr.sh" >"$TMP/out-exec.log" 2>&1
 check "run with an exec: engine exits 0" test $? -eq 0
 python3 "$ROOT/tests/integration/check_remote_words.py" "$TMP/out-exec" two "$REF/two.json" --engine exec
+
+# ---- b2. an exec: diarizer (prints RTTM; here the script's own turns)
+limit 300 "$PARLEY" run "$TMP/in/three.wav" -o "$TMP/out-diar" -j 1 --no-progress \
+  --stt "openai+$FAKE_URL" --api-key-env PARLEY_TEST_STT_KEY \
+  --set "diarize.engine=exec:test -s \"\$1\" && test \$PARLEY_MAX_SPEAKERS = 8 && cat $REF/three.rttm #" \
+  >"$TMP/out-diar.log" 2>&1
+check "run with an exec: diarizer exits 0" test $? -eq 0
+python3 "$ROOT/tests/integration/check_remote_words.py" "$TMP/out-diar" three "$REF/three.json" \
+  --min-attrib 1.0 --label "exec diarizer"
+check "transcript.json names the exec: diarizer" grep -q '"diarize": *"exec:' "$TMP/out-diar/three/transcript.json"
 
 # ---- c. permanent errors fail fast with the server's message
 for mode in 400 401; do
