@@ -59,6 +59,7 @@ enum parley_err stage_env_stt(struct stage_env *env, const struct stage_config *
 		p.lexicon = lex;
 		if (lexicon_keyword_weight(lex) > 0.0)
 			p.keyword_weight = lexicon_keyword_weight(lex);
+		lexicon_verify_min_llr(lex, &p.verify_min_llr);
 		if ((rc = asr_pocketsphinx_open(&p, &env->stt, err)))
 			return rc;
 		env->stt_open = true;
