@@ -5,6 +5,7 @@
 #   make fuzz       libFuzzer binaries (clang) into build-fuzz/
 #   make bench      10-minute generated conversation: RTF per stage, peak RSS
 #   make bench-accuracy  DER, speaker count, WER, keyword F1 on generated sets (ACC_N per condition) and real recordings
+#   make bench-real   diarization DER and speaker counts on the real recordings in ../shared/data
 #   make bench-queue  queue throughput beside Celery, RQ, BullMQ, graphile-worker
 #   make bench-http   parley serve: req/s and p50/p99 for status polls and chunk uploads, 50 clients
 #   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
@@ -50,7 +51,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench bench-accuracy bench-keywords bench-real-words bench-queue bench-http chaos soak clean tools lexicon
+.PHONY: all test unit fuzz bench bench-accuracy bench-real bench-keywords bench-real-words bench-queue bench-http chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -131,6 +132,12 @@ bench-real-words: $(BUILD)/parley
 
 # 10,000 recordings x 6 no-op stages on SQLite and PostgreSQL + Redis, beside
 # Celery, RQ, BullMQ and graphile-worker doing the same no-op jobs (not a test)
+# Diarization on every real recording with speaker turns in ../shared/data
+# (AMI excerpts inside their .uem, pyannote, Picovoice) and the real
+# call-centre call; writes build/bench-real.json (not a test)
+bench-real: $(BUILD)/parley
+	bash bench/bench_real.sh
+
 bench-queue: $(BUILD)/parley
 	bash bench/bench_queue.sh
 

@@ -40,6 +40,7 @@ GEN=$ROOT/tests/gen/gen_conversation.py
 DATA=${PARLEY_SHARED_DATA:-$(dirname "$ROOT")/shared/data}
 export PARLEY_GEN_CACHE=${PARLEY_GEN_CACHE:-$ROOT/build/gen-cache}
 mkdir -p "$PARLEY_GEN_CACHE" "$(dirname "$OUT_JSON")"
+. "$ROOT/bench/real_sets.sh"
 
 # The audio is large (600 conversations x 2 min ~ 4.6 GB as 16 kHz WAV), so it
 # lives in a temp folder and each condition's audio is deleted once scored;
@@ -131,20 +132,11 @@ done
 real() {
   local in=$W/real/in ref=$W/real/ref
   mkdir -p "$in" "$ref"
-  local dia=$DATA/diarization asr=$DATA/asr
+  local asr=$DATA/asr
   local f n
-  # Files with real speaker turns.
-  cp "$dia/pyannote-sample/sample.wav" "$in/pyannote-sample.wav"
-  sed 's/^\(SPEAKER \)sample /\1pyannote-sample /' "$dia/pyannote-sample/sample.rttm" >"$ref/pyannote-sample.rttm"
-  cp "$dia/picovoice-3spk/falcon_test.wav" "$in/picovoice-falcon.wav"
-  sed 's/^\(SPEAKER \)falcon_test /\1picovoice-falcon /' "$dia/picovoice-3spk/falcon_test.rttm" >"$ref/picovoice-falcon.rttm"
-  for f in "$dia"/ami-debug-train/trn*.wav; do
-    n=$(basename "$f" .wav)
-    cp "$f" "$in/ami-$n.wav"
-    awk -v n="$n" '$2 == n { $2 = "ami-" n; print }' "$dia/ami-debug-train/debug.train.rttm" >"$ref/ami-$n.rttm"
-    # AMI's scoring regions: parley eval scores only inside them.
-    awk -v n="$n" '$1 == n { $1 = "ami-" n; print }' "$dia/ami-debug-train/debug.train.uem" >"$ref/ami-$n.uem"
-  done
+  # Files with real speaker turns (AMI with its .uem scoring regions):
+  # bench/real_sets.sh finds every RTTM with its audio under $DATA.
+  real_diar_sets "$DATA" "$in" "$ref" >/dev/null
   # Transcript-only files: name, audio, transcript, speaker count.
   placeholder() {  # name, speakers: a reference RTTM with the count, no real turns
     local k

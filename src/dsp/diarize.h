@@ -153,6 +153,31 @@
  * thresholds were tuned on synthetic speech; real recordings will need
  * retuning.
  *
+ * Real recordings (`make bench-real`: ten 30 s AMI meeting excerpts, one far
+ * microphone, pooled DER collar 0.25 in the md-eval convention; count
+ * within one of ten; split half = even / odd-numbered files):
+ *  - baseline 58.5% (missed 23.8, false alarm 25.7, confusion 9.0), 6/10.
+ *  - the speech detector's voicing check (dsp/vad.h, min_voiced 0.2):
+ *    39.2% (25.9, 2.1, 11.3), 6/10. The one change kept: false alarm on
+ *    clicks and rustle was the largest error.
+ *  Tried on top of it and not kept (DER / within one):
+ *  - split_threshold 17 -> 10 / 5 / 0 (split_noise 125 -> 60): 58.5-69%
+ *    before the voicing check, more clusters but confusion 9 -> 12-20%;
+ *    counts within one did not improve (6 -> 5-6).
+ *  - window/hop 1.0/0.5: 41.6%, 7/10; 2/1: 36.2%, 6/10 (even 45.6, odd
+ *    29.9: no consistent gain across the halves); min_cluster 0.03,
+ *    unit_seconds 3: no change; change_penalty 20: 38.2%, 6/10.
+ *  - pitch_weight 0 / 1: 36.4% / 36.5%, 4-5/10 (fewer speakers, less
+ *    confusion); merge_f0_glr 0: 44.3%, 5/10.
+ *  - DIAR_SPECTRAL: 36.3%, 2/10 (one speaker nearly everywhere).
+ *  - overlap (step 8) on: 58.7% before the voicing check (false alarm
+ *    +1.0, confusion -0.8): no help, stays opt-in.
+ *  Saying "one speaker" everywhere scores about as well as any of these
+ *  (32.8% with spectral and 1.0/0.5 windows): on 30 s of real far-field
+ *  speech (11-31 windows) the MFCC+F0 window means do not separate real
+ *  voices of one sex; the remaining errors are overlap (21% of the AMI
+ *  reference speech is a second voice; missed), and the count.
+ *
  * Limits: at most DIAR_MAX_SPEECH_SECONDS of speech (PARLEY_ERR_TOO_LARGE);
  * at most max_units units are clustered (an evenly spaced subset; the rest
  * join the nearest speaker), which bounds the clustering at max_units^2

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/pitch.h"
+
 /*
  * libwebrtc-audio-processing 0.3 exports these C functions but installs no
  * header for them. Prototypes as in webrtc/common_audio/vad/include/
@@ -25,6 +27,7 @@ int WebRtcVad_Process(VadInst *handle, int fs, const int16_t *audio_frame, size_
 
 #define OPEN_MS 90      /* consecutive speech needed to open a region */
 #define MAX_FRAME 1440  /* 30 ms at 48 kHz */
+#define VOICED_STEP_MS 20 /* pitch looked for every 20 ms (min_voiced) */
 #define HANGOVER_DB 6.0 /* trailing "speech" this close to the noise is hangover */
 
 struct vad_params vad_default_params(void)
@@ -36,6 +39,7 @@ struct vad_params vad_default_params(void)
 		.min_silence = 0.3,
 		.pad = 0.1,
 		.energy_floor_db = -55.0,
+		.min_voiced = 0.2,
 	};
 }
 
@@ -87,6 +91,9 @@ static enum parley_err check_params(const struct pcm *pcm, const struct vad_para
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"VAD energy_floor_db must be -200..0 dBFS, got %g",
 					p->energy_floor_db);
+	if (!(p->min_voiced >= 0 && p->min_voiced <= 1))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"VAD min_voiced must be 0..1, got %g", p->min_voiced);
 	return PARLEY_OK;
 }
 
@@ -210,6 +217,36 @@ nomem:
 	goto done;
 }
 
+/*
+ * Pass 1b (in place): drop raw regions in which fewer than min_voiced of
+ * the VOICED_STEP_MS-spaced frames have a pitch (dsp/pitch.h). Speech has
+ * vowels; clicks, rustle, keyboards and breath noise that WebRTC takes for
+ * speech mostly have none.
+ */
+static enum parley_err drop_unvoiced(const struct pcm *pcm, const struct vad_params *p,
+				     struct region_list *l, struct parley_error *err)
+{
+	if (p->min_voiced <= 0.0 || l->n == 0)
+		return PARLEY_OK;
+	struct pitch *pt = pitch_new(pcm->rate, err);
+	if (!pt)
+		return err ? err->code : PARLEY_ERR_NOMEM;
+	const size_t step = (size_t)pcm->rate * VOICED_STEP_MS / 1000;
+	size_t out = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		size_t a = (size_t)(l->v[i].start * pcm->rate), b = (size_t)(l->v[i].end * pcm->rate);
+		size_t voiced = 0, total = 0;
+		for (size_t c = a + step / 2; c < b && c < pcm->n; c += step, total++)
+			voiced += pitch_at(pt, pcm->samples, pcm->n, c) > 0.0;
+		if (total > 0 && (double)voiced < p->min_voiced * (double)total)
+			continue;
+		l->v[out++] = l->v[i];
+	}
+	l->n = out;
+	pitch_free(pt);
+	return PARLEY_OK;
+}
+
 /* Pass 2 (in place): drop short, pad, clip, merge. */
 static void finish_regions(struct region_list *l, const struct vad_params *p, double duration)
 {
@@ -252,6 +289,11 @@ enum parley_err vad_detect(const struct pcm *pcm, const struct vad_params *p,
 		return PARLEY_OK;
 
 	rc = find_raw_regions(pcm, p, &l, err);
+	if (rc) {
+		free(l.v);
+		return rc;
+	}
+	rc = drop_unvoiced(pcm, p, &l, err);
 	if (rc) {
 		free(l.v);
 		return rc;

@@ -221,6 +221,41 @@ static void test_defaults(void **state)
 	assert_int_equal(p.frame_ms, 30);
 	assert_true(p.min_speech == 0.25 && p.min_silence == 0.3 && p.pad == 0.1);
 	assert_true(p.energy_floor_db == -55.0);
+	assert_true(p.min_voiced == 0.2);
+}
+
+/*
+ * Bursts of loud white noise (0.6 s every 2 s, -30 dBFS: rustle, a
+ * keyboard) have no pitch: WebRTC takes some for speech, min_voiced drops
+ * them. Bursts of a voiced buzz (a 140 Hz pulse train, as vowels are) stay.
+ */
+static void test_unvoiced_bursts(void **state)
+{
+	(void)state;
+	uint64_t seed = 5;
+	struct pcm pcm = {.n = 16000 * 12, .rate = 16000};
+	pcm.samples = malloc(pcm.n * sizeof(int16_t));
+	assert_non_null(pcm.samples);
+	fill_noise(pcm.samples, pcm.n, -75, &seed);
+	for (size_t b = 8000; b + 9600 <= pcm.n; b += 32000)
+		fill_noise(pcm.samples + b, 9600, -30, &seed);
+	struct vad_params p = vad_default_params();
+	p.min_voiced = 0;
+	size_t raw = count_regions(&pcm, &p);
+	assert_true(raw > 0);
+	assert_int_equal(count_regions(&pcm, NULL), 0);
+	/* the same bursts as a voiced buzz: kept */
+	fill_noise(pcm.samples, pcm.n, -75, &seed);
+	for (size_t b = 8000; b + 9600 <= pcm.n; b += 32000)
+		for (size_t i = 0; i < 9600; i++) {
+			double t = (double)i / 16000.0, v = 0;
+			for (int h = 1; h <= 12; h++)
+				v += sin(2 * M_PI * 140.0 * h * t) / h;
+			pcm.samples[b + i] = (int16_t)(v * 2000.0 + pcm.samples[b + i]);
+		}
+	assert_int_equal(count_regions(&pcm, NULL), count_regions(&pcm, &p));
+	assert_true(count_regions(&pcm, NULL) > 0);
+	pcm_release(&pcm);
 }
 
 static void test_silence(void **state)
@@ -456,6 +491,9 @@ static void test_bad_args(void **state)
 	p = vad_default_params();
 	p.energy_floor_db = NAN;
 	assert_int_equal(vad_detect(&pcm, &p, &r, &n, &err), PARLEY_ERR_INVALID);
+	p = vad_default_params();
+	p.min_voiced = 1.5;
+	assert_int_equal(vad_detect(&pcm, &p, &r, &n, &err), PARLEY_ERR_INVALID);
 	assert_int_equal(vad_detect(NULL, NULL, &r, &n, &err), PARLEY_ERR_INVALID);
 	assert_int_equal(vad_detect(&pcm, NULL, NULL, &n, &err), PARLEY_ERR_INVALID);
 
@@ -476,6 +514,7 @@ int main(void)
 		T(test_defaults),
 		T(test_silence),
 		T(test_quiet_noise),
+		T(test_unvoiced_bursts),
 		T(test_speech_16k),
 		T(test_speech_other_rates),
 		T(test_smoothing_params),
