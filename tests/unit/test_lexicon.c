@@ -438,19 +438,24 @@ static void test_default_lexicon(void **state)
 		if (!lexicon_is_target(lex, c->to))
 			fail_msg("correction at line %u produces non-target '%s'", c->line, c->to);
 	}
-	/* v2: the measured keyword weight, and a counting threshold on every
-	 * target but meh and sia (right even at low confidence). */
+	/* v2: the measured keyword weight, a counting threshold on every target
+	 * (meh and sia only a floor: right even at low confidence on generated
+	 * speech) and the verifier's threshold chosen on real speech. */
 	assert_float_equal(lexicon_keyword_weight(lex), 0.01, 1e-12);
 	for (size_t i = 0; i < lexicon_target_count(lex); i++) {
 		const struct lex_target *t = lexicon_target_at(lex, i);
-		bool none = strcmp(t->word, "meh") == 0 || strcmp(t->word, "sia") == 0;
-		if (none != (t->threshold == 0.0) || t->threshold > 0.5)
+		bool low = strcmp(t->word, "meh") == 0 || strcmp(t->word, "sia") == 0;
+		if (low != (t->threshold < 0.1) || t->threshold <= 0.0 || t->threshold > 0.5)
 			fail_msg("target '%s' has threshold %g", t->word, t->threshold);
 	}
 	assert_false(lexicon_counts(lex, "lor", 0.29f));
 	assert_true(lexicon_counts(lex, "lor", 0.3f));
-	assert_true(lexicon_counts(lex, "meh", 0.001f));
+	assert_true(lexicon_counts(lex, "meh", 0.05f));
+	assert_false(lexicon_counts(lex, "meh", 0.04f));
 	assert_false(lexicon_counts(lex, "meh", 0.0f)); /* rejected by the verifier */
+	double llr = 0.0;
+	assert_true(lexicon_verify_min_llr(lex, &llr));
+	assert_true(llr < 0.0 && llr > -5.0);
 	lexicon_free(lex);
 }
 
