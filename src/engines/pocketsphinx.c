@@ -438,14 +438,18 @@ static enum parley_err verify_words(struct ps_engine *e, const int16_t *samples,
 				words[i].confidence = 0.0f;
 		nc = PS_VERIFY_CANDS_MAX;
 	}
+	double base = ps_verify_baseline(spans, nwords, cands, nc, phones, nphones);
 	for (size_t c = 0; c < nc; c++) {
 		const struct ps_verify_cand *cd = &cands[c];
 		double llr = ps_verify_llr(spans + cd->first, cd->last - cd->first + 1, phones,
 					   nphones);
-		bool ok = llr >= e->verify_min_llr;
-		log_debug("pocketsphinx: verify %s %.2f-%.2f s conf %.3f llr %.3f %s", cd->target,
-			  words[cd->first].start, words[cd->last].end,
-			  (double)words[cd->first].confidence, llr, ok ? "kept" : "rejected");
+		double score = llr - (isnan(base) ? 0.0 : base);
+		bool ok = score >= e->verify_min_llr;
+		log_debug("pocketsphinx: verify %s %.2f-%.2f s conf %.3f llr %.3f base %.3f score "
+			  "%.3f %s",
+			  cd->target, words[cd->first].start, words[cd->last].end,
+			  (double)words[cd->first].confidence, llr, base, score,
+			  ok ? "kept" : "rejected");
 		if (!ok)
 			for (size_t i = cd->first; i <= cd->last; i++)
 				words[i].confidence = 0.0f;

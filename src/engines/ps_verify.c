@@ -93,3 +93,29 @@ double ps_verify_llr(const struct ps_verify_span *words, size_t nw,
 		return -INFINITY;
 	return (word - loop) / (double)frames;
 }
+
+double ps_verify_baseline(const struct ps_verify_span *words, size_t nw,
+			  const struct ps_verify_cand *cands, size_t nc,
+			  const struct ps_verify_span *phones, size_t np)
+{
+	double word = 0.0, loop = 0.0;
+	long frames = 0;
+	size_t c = 0;
+	for (size_t i = 0; i < nw; i++) {
+		while (c < nc && cands[c].last < i)
+			c++;
+		if (c < nc && cands[c].first <= i)
+			continue; /* part of a candidate */
+		if (words[i].last < words[i].first)
+			continue;
+		int cov = 0;
+		double s = ps_verify_loop_score(words[i].first, words[i].last, phones, np, &cov);
+		if (cov <= 0)
+			continue;
+		int nf = words[i].last - words[i].first + 1;
+		word += words[i].score;
+		loop += s * (double)nf / (cov > nf ? nf : cov);
+		frames += nf;
+	}
+	return frames ? (word - loop) / (double)frames : NAN;
+}

@@ -67,6 +67,30 @@ static void test_llr(void **state)
 	assert_true(isinf(ps_verify_llr(&w, 1, NULL, 0)));
 }
 
+static void test_baseline(void **state)
+{
+	(void)state;
+	/* Loop: -1 per frame over 0..39. */
+	const struct ps_verify_span ph[] = {{0, 9, -10.0}, {10, 19, -10.0}, {20, 29, -10.0},
+					    {30, 39, -10.0}};
+	/* Words: 0-9 at -2/frame, 10-19 (the candidate) at -5/frame, 20-29 at
+	 * -3/frame, 50-59 outside the loop (left out). */
+	const struct ps_verify_span w[] = {
+		{0, 9, -20.0}, {10, 19, -50.0}, {20, 29, -30.0}, {50, 59, -99.0}};
+	struct ps_verify_cand c = {1, 1, "lah"};
+	/* Others: (-50 - -20) / 20 frames = -1.5. */
+	assert_float_equal(ps_verify_baseline(w, 4, &c, 1, ph, 4), -1.5, 1e-12);
+	/* The candidate alone: -4 per frame; relative to the others -2.5. */
+	assert_float_equal(ps_verify_llr(&w[1], 1, ph, 4), -4.0, 1e-12);
+	/* No candidates: every covered word. */
+	assert_float_equal(ps_verify_baseline(w, 4, NULL, 0, ph, 4), (-100.0 - -30.0) / 30.0,
+			   1e-12);
+	/* Only candidates or only uncovered words: NAN. */
+	struct ps_verify_cand all = {0, 2, "walao"};
+	assert_true(isnan(ps_verify_baseline(w, 3, &all, 1, ph, 4)));
+	assert_true(isnan(ps_verify_baseline(&w[3], 1, NULL, 0, ph, 4)));
+}
+
 static struct lexicon *lex_ok(const char *text)
 {
 	struct lexicon *lex = NULL;
@@ -136,6 +160,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_loop_score_overlap),
 		cmocka_unit_test(test_llr),
+		cmocka_unit_test(test_baseline),
 		cmocka_unit_test(test_candidates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
