@@ -8,8 +8,7 @@ Each SET argument is  LABEL:KIND:OUTDIR:LOG[:LIST]
                NAME.counts.csv files in --gen-ref): recall and precision
   OUTDIR a `parley run` output folder (its parley.db)
   LOG    that run's stderr with -v: one "pocketsphinx: verify TARGET S-E s conf C
-         llr L base B score S kept|rejected" line per target candidate; S (the
-         candidate's ratio relative to the segment's other words) is swept
+         llr L base B kept|rejected" line per target candidate; L is swept
   LIST   optional "name<TAB>source" lines (bench/real_asr_sets.sh) to break a
          free set down by source
 
@@ -32,7 +31,7 @@ import sys
 
 VERIFY_RE = re.compile(
     r"pocketsphinx: verify (\S+) ([0-9.]+)-([0-9.]+) s conf ([0-9.]+) llr (\S+) base (\S+) "
-    r"score (\S+) (kept|rejected)")
+    r"(?:score (\S+) )?(kept|rejected)")
 
 
 def load_lexicon(path):
@@ -62,7 +61,7 @@ def load_set(outdir, log, targets):
     for line in open(log, errors="replace"):
         m = VERIFY_RE.search(line)
         if m:
-            llr = float(m.group(7))
+            llr = float(m.group(5))
             cands[m.group(1)].append((float(m.group(2)), llr if math.isfinite(llr) else -math.inf))
     out = []
     for name, word, start, conf in rows:

@@ -55,12 +55,13 @@
  * targets in the lexicon, every segment that holds a target candidate (a
  * target, or words a correction turns into one) is decoded a second time
  * by a free phone loop (PocketSphinx allphone search, context-independent
- * phones: the triphone loop needed 1.8 GB and 10x the CPU). A candidate's
- * score is its per-frame log likelihood ratio against the loop minus the
- * same ratio of the segment's other words (ps_verify_baseline(); 0 when it
- * has none); below verify_min_llr it gets confidence 0 (shown, never
- * counted). Every candidate is logged at debug level ("verify lah 1.20-1.45
- * s conf .. llr .. base .. score .. kept"), which bench/kw_report.py reads. For the two
+ * phones: the triphone loop needed 1.8 GB and 10x the CPU). A candidate
+ * whose per-frame log likelihood ratio against the loop is below
+ * verify_min_llr gets confidence 0 (shown, never counted). Every candidate
+ * is logged at debug level ("verify lah 1.20-1.45 s conf .. llr .. base ..
+ * kept"; base: the same ratio of the segment's other words,
+ * ps_verify_baseline(), measured as a normaliser and not used), which
+ * bench/kw_report.py reads. For the two
  * searches' scores to be comparable the decoder scores all senones every
  * frame (-compallsen yes; PocketSphinx normalises each frame by its best
  * computed senone): about +20% decoding CPU, the words are unchanged. The

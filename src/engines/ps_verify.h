@@ -7,8 +7,7 @@
  *   size_t nc = ps_verify_candidates(lex, toks, n, c, PS_VERIFY_CANDS_MAX);
  *   // ... decode the segment again with a free phone loop ...
  *   double llr = ps_verify_llr(word_frames, nwords, phones, nphones);
- *   double base = ps_verify_baseline(all_words, n, c, nc, phones, nphones);
- *   if (!(llr - (isnan(base) ? 0 : base) >= min_llr)) ... reject: not counted
+ *   if (!(llr >= min_llr)) ... reject: the hit is not counted
  *
  * THE TEST. The language-model decode aligns a word to frames sf..ef with an
  * acoustic score (log likelihood, PocketSphinx ps_seg_prob's ascr). A free
@@ -92,11 +91,11 @@ double ps_verify_llr(const struct ps_verify_span *words, size_t nw,
  * The same ratio over the words of the segment that are not candidates
  * (cands[0..nc)), each scored against the loop on the frames the loop
  * covers (uncovered words are left out): how well the recogniser's words
- * fit this audio at all. The ratio of a candidate is read relative to it
- * (pocketsphinx.c), which removes what the channel and the speaker do to
- * both scores alike (context-dependent words against a context-independent
- * loop score higher on some voices and channels than on others). NAN when
- * no such word has a covered frame.
+ * fit this audio at all. Meant as a normaliser (context-dependent words
+ * against a context-independent loop score higher on some voices and
+ * channels than on others); measured, a candidate's llr minus this lost
+ * recall on clean speech for no fewer false alarms (README, Accuracy), so
+ * pocketsphinx.c only logs it. NAN when no such word has a covered frame.
  */
 double ps_verify_baseline(const struct ps_verify_span *words, size_t nw,
 			  const struct ps_verify_cand *cands, size_t nc,
