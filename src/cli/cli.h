@@ -23,6 +23,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_failed(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
@@ -69,6 +70,60 @@ int cli_engine_opt(struct cli_engine_opts *eo, int c, const char *key, const cha
 /* Build the configuration; prints an error naming its source and returns 2
  * when something is wrong. */
 int cli_engine_config(const char *who, const struct cli_engine_opts *eo, struct parley_config *cfg);
+
+/*
+ * The pipeline configuration options (stages/pipeline_config.h), given
+ * where a batch is created: submit, run, and serve (the sessions' default).
+ * Applied in order: defaults < --pipeline-config FILE < the flags, in the
+ * order given. Add CLI_PIPELINE_LONGOPTS to a command's options and route
+ * CLI_PIPELINE_CASES to cli_pipeline_opt().
+ */
+#define CLI_PIPELINE_LONGOPTS \
+	{"pipeline-config", required_argument, NULL, 2000}, \
+	{"speakers", required_argument, NULL, 2001}, {"min-speakers", required_argument, NULL, 2002}, \
+	{"max-speakers", required_argument, NULL, 2003}, {"overlap", no_argument, NULL, 2004}, \
+	{"diarizer", required_argument, NULL, 2005}, {"lexicon", required_argument, NULL, 2006}, \
+	{"model", required_argument, NULL, 2007}, {"set", required_argument, NULL, 2008}
+#define CLI_PIPELINE_CASES case 2000: case 2001: case 2002: case 2003: case 2004: case 2005: \
+	case 2006: case 2007: case 2008
+#define CLI_PIPELINE_HELP \
+	"      --pipeline-config FILE  the pipeline configuration (JSON; keys:\n" \
+	"                         `parley config --keys`); the flags below override it\n" \
+	"      --lexicon FILE     target words and spelling corrections, read now and\n" \
+	"                         kept with the batch (default: the built-in Singlish\n" \
+	"                         lexicon; see `parley lexicon`)\n" \
+	"      --speakers N       the number of speakers, when known (default: estimate)\n" \
+	"      --min-speakers N   at least N speakers (default 1)\n" \
+	"      --max-speakers N   at most N speakers (default 8)\n" \
+	"      --diarizer NAME    ward (default) or spectral (better with 4-6 clean\n" \
+	"                         voices, worse in noise; see README Accuracy)\n" \
+	"      --overlap          also find overlapped speech around speaker changes:\n" \
+	"                         the second voice gets extra, overlapping turns\n" \
+	"      --model DIR        pocketsphinx model folder holding en-us/, en-us.lm.bin and\n" \
+	"                         cmudict-en-us.dict (default /usr/share/pocketsphinx/model/en-us)\n" \
+	"      --set KEY=VALUE    any configuration key (stt.timeout=30)\n"
+
+#define CLI_PIPELINE_SETS_MAX 64
+struct cli_pipeline_opts {
+	const char *file; /* --pipeline-config */
+	struct {
+		int c;
+		const char *value;
+	} set[CLI_PIPELINE_SETS_MAX];
+	int n;
+};
+/* Record one option (c from CLI_PIPELINE_LONGOPTS). Returns 0, or 2 after
+ * printing an error. */
+int cli_pipeline_opt(struct cli_pipeline_opts *po, int c, const char *value);
+/* Was any pipeline option given? */
+bool cli_pipeline_given(const struct cli_pipeline_opts *po);
+struct pipeline_config;
+/* Build the configuration (cfg is initialised here; release it): the file,
+ * the flags, the lexicon read into it, the checks, and engines this build
+ * runs. Prints "who: FILE:LINE:COL: …" or "who: --flag …" and returns 2 when
+ * something is wrong. */
+int cli_pipeline_config(const char *who, const struct cli_pipeline_opts *po,
+			struct pipeline_config *cfg);
 
 struct store;
 /* With a Redis queue, push every recording the store says is ready (after

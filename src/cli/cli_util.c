@@ -6,6 +6,8 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/engines_info.h"
+#include "stages/pipeline_config.h"
 #include "queue/queue.h"
 #include "store/db.h"
 #include "store/store.h"
@@ -63,6 +65,112 @@ int cli_engine_config(const char *who, const struct cli_engine_opts *eo, struct 
 		}
 	}
 	return 0;
+}
+
+int cli_pipeline_opt(struct cli_pipeline_opts *po, int c, const char *value)
+{
+	if (c == 2000) {
+		po->file = value;
+		return 0;
+	}
+	if (po->n >= CLI_PIPELINE_SETS_MAX) {
+		fprintf(stderr, "parley: too many pipeline options\n");
+		return 2;
+	}
+	po->set[po->n].c = c;
+	po->set[po->n++].value = value;
+	return 0;
+}
+
+bool cli_pipeline_given(const struct cli_pipeline_opts *po)
+{
+	return po->file || po->n > 0;
+}
+
+/* The flags that set one key. */
+static const struct {
+	int c;
+	const char *flag, *key;
+} pipeline_flags[] = {
+	{2001, "--speakers", "diarize.speakers"},
+	{2002, "--min-speakers", "diarize.min_speakers"},
+	{2003, "--max-speakers", "diarize.max_speakers"},
+	{2004, "--overlap", "diarize.overlap"},
+	{2005, "--diarizer", "diarize.method"},
+	{2006, "--lexicon", "lexicon.path"},
+	{2007, "--model", "stt.engine"},
+};
+
+/* Apply one recorded flag; fills err with a message naming the flag. */
+static enum parley_err pipeline_flag_apply(struct pipeline_config *cfg, int c, const char *value,
+					   struct parley_error *err)
+{
+	if (c == 2008) { /* --set KEY=VALUE */
+		const char *eq = strchr(value, '=');
+		char key[64];
+		if (!eq || eq == value || (size_t)(eq - value) >= sizeof(key))
+			return parley_error_set(err, PARLEY_ERR_INVALID, "--set wants KEY=VALUE, not '%s'",
+						value);
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - value), value);
+		enum parley_err rc = pipeline_config_set(cfg, key, eq + 1, err);
+		if (rc == PARLEY_OK && strcmp(key, "lexicon.path") == 0) {
+			free(cfg->lexicon.text); /* the file is read again */
+			cfg->lexicon.text = NULL;
+		}
+		if (rc)
+			parley_error_prefix(err, "--set");
+		return rc;
+	}
+	for (size_t i = 0; i < sizeof(pipeline_flags) / sizeof(pipeline_flags[0]); i++) {
+		if (pipeline_flags[i].c != c)
+			continue;
+		const char *key = pipeline_flags[i].key;
+		char model[PC_ENGINE_MAX];
+		if (c == 2004)
+			value = "true";
+		if (c == 2007) {
+			snprintf(model, sizeof(model), "pocketsphinx:%s", value);
+			value = model;
+		}
+		struct parley_error e = {0};
+		enum parley_err rc = pipeline_config_set(cfg, key, value, &e);
+		if (rc) {
+			/* "diarize.speakers wants …" → "--speakers wants …" */
+			size_t n = strlen(key);
+			const char *rest = strncmp(e.msg, key, n) == 0 ? e.msg + n : NULL;
+			if (rest)
+				return parley_error_set(err, rc, "%s%s", pipeline_flags[i].flag, rest);
+			return parley_error_set(err, rc, "%s: %s", pipeline_flags[i].flag, e.msg);
+		}
+		if (c == 2006) {
+			free(cfg->lexicon.text);
+			cfg->lexicon.text = NULL;
+		}
+		return PARLEY_OK;
+	}
+	return parley_error_set(err, PARLEY_ERR_INTERNAL, "unknown pipeline option %d", c);
+}
+
+int cli_pipeline_config(const char *who, const struct cli_pipeline_opts *po,
+			struct pipeline_config *cfg)
+{
+	struct parley_error err = {0};
+	pipeline_config_init(cfg);
+	enum parley_err rc = po->file ? pipeline_config_load(po->file, cfg, &err) : PARLEY_OK;
+	for (int i = 0; rc == PARLEY_OK && i < po->n; i++)
+		rc = pipeline_flag_apply(cfg, po->set[i].c, po->set[i].value, &err);
+	if (rc == PARLEY_OK)
+		rc = pipeline_config_lexicon_resolve(cfg, &err);
+	if (rc == PARLEY_OK)
+		rc = pipeline_config_check(cfg, &err);
+	if (rc == PARLEY_OK)
+		rc = engines_check_config(cfg, &err);
+	if (rc == PARLEY_OK)
+		return 0;
+	fprintf(stderr, "%s: %s\n", who, err.msg);
+	pipeline_config_release(cfg);
+	pipeline_config_init(cfg);
+	return 2;
 }
 
 static bool target_is_url(const char *t)

@@ -9,10 +9,13 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/batch_config.h"
 #include "core/config.h"
 #include "core/engines_info.h"
 #include "core/export.h"
+#include "stages/env.h"
 #include "store/store.h"
+#include "text/lexicon.h"
 #include "util/fs.h"
 
 static const char export_usage[] =
@@ -22,14 +25,13 @@ static const char export_usage[] =
 	"`parley run` writes: OUT/<name>/transcript.json, .srt, .vtt, .rttm, .txt,\n"
 	"samples/speaker-<n>.wav and OUT/summary.csv. Recordings not done yet are\n"
 	"counted and left out. Exporting twice gives identical bytes.\n"
+	"The engines and the lexicon (whose thresholds mark target words\n"
+	"\"counted\") come from the batch's stored pipeline configuration: the\n"
+	"lexicon the words stage used, even if its file changed since.\n"
 	"\n"
 	"options:\n"
 	CLI_ENGINE_HELP
 	"  -o, --out DIR        output folder (required; created if missing)\n"
-	"      --lexicon FILE   the lexicon the recordings were processed with, as\n"
-	"                       described in transcript.json; its thresholds mark\n"
-	"                       target words \"counted\" (default built-in)\n"
-	"      --model DIR      the pocketsphinx model folder they were processed with\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"exit status: 0 written, 1 the store or a write failed, 2 usage error.\n";
@@ -66,10 +68,10 @@ int cmd_export(int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{"lexicon", required_argument, NULL, 'L'},
 		{"model", required_argument, NULL, 'D'},
+		{"pipeline-config", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct stage_config cfg = stage_default_config();
 	const char *out = NULL;
 	struct cli_engine_opts eo = {0};
 	int c;
@@ -81,8 +83,11 @@ int cmd_export(int argc, char **argv)
 				return 2;
 			break;
 		case 'o': out = optarg; break;
-		case 'L': snprintf(cfg.lexicon_path, sizeof(cfg.lexicon_path), "%s", optarg); break;
-		case 'D': snprintf(cfg.model_dir, sizeof(cfg.model_dir), "%s", optarg); break;
+		case 'L': case 'D': case 'G':
+			fprintf(stderr, "parley export: %s comes from the batch's stored pipeline "
+				"configuration (set by `parley submit`; `parley config BATCH` prints it)\n",
+				c == 'L' ? "--lexicon" : c == 'D' ? "--model" : "--pipeline-config");
+			return 2;
 		case 'h': fputs(export_usage, stdout); return 0;
 		default: fputs(export_usage, stderr); return 2;
 		}
@@ -109,15 +114,17 @@ int cmd_export(int argc, char **argv)
 	char *engines = NULL;
 	struct lexicon *lex = NULL;
 	struct parley_error err = {0};
+	struct pipeline_config cfg;
+	pipeline_config_init(&cfg);
 	int64_t batch;
 	if (store_batch_find(st, batch_name, &batch, &err)) {
 		fprintf(stderr, "parley export: %s\n", err.msg);
 		status = err.code == PARLEY_ERR_NOT_FOUND ? 2 : 1;
 		goto out;
 	}
-	if (engines_describe(&cfg, &engines, &err) || fs_mkdir_p(out, &err) ||
-	    (cfg.lexicon_path[0] ? lexicon_load_file(cfg.lexicon_path, &lex, &err)
-				 : lexicon_default(&lex, &err))) {
+	pipeline_config_release(&cfg);
+	if (batch_config_load(st, batch, &cfg, &err) || engines_describe(&cfg, &engines, &err) ||
+	    fs_mkdir_p(out, &err) || stage_config_lexicon(&cfg, &lex, &err)) {
 		fprintf(stderr, "parley export: %s\n", err.msg);
 		goto out;
 	}
@@ -134,6 +141,7 @@ int cmd_export(int argc, char **argv)
 out:
 	free(engines);
 	lexicon_free(lex);
+	pipeline_config_release(&cfg);
 	store_close(st);
 	return status;
 }

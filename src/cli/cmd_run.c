@@ -14,12 +14,15 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "core/batch_config.h"
 #include "core/engines_info.h"
 #include "core/export.h"
 #include "core/inputs.h"
 #include "core/supervisor.h"
 #include "core/worker.h"
+#include "stages/env.h"
 #include "store/store.h"
+#include "text/lexicon.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -39,22 +42,13 @@ static const char run_usage[] =
 	"OUT/summary.csv has one row per recording x speaker x target word. The\n"
 	"store OUT/parley.db records every finished stage: running the same command\n"
 	"again (after an interruption, a crash or kill -9) skips finished work.\n"
+	"The pipeline configuration (the options below) is stored with the run's\n"
+	"batch; running again in OUT with other values is refused.\n"
 	"\n"
 	"options:\n"
 	"  -o, --out DIR          output folder (required; created if missing)\n"
 	"  -j, --jobs N           worker processes (default: number of CPUs, at most 8)\n"
-	"      --lexicon FILE     target words and spelling corrections\n"
-	"                         (default: the built-in Singlish lexicon; see `parley lexicon`)\n"
-	"      --speakers N       the number of speakers, when known (default: estimate)\n"
-	"      --min-speakers N   at least N speakers (default 1)\n"
-	"      --max-speakers N   at most N speakers (default 8)\n"
-	"      --diarizer NAME    ward (default) or spectral (better with 4-6 clean\n"
-	"                         voices, worse in noise; see README Accuracy)\n"
-	"      --overlap          also find overlapped speech around speaker changes:\n"
-	"                         the second voice gets extra, overlapping turns\n"
-	"                         (off by default; see src/dsp/diarize.h step 8)\n"
-	"      --model DIR        pocketsphinx model folder holding en-us/, en-us.lm.bin and\n"
-	"                         cmudict-en-us.dict (default /usr/share/pocketsphinx/model/en-us)\n"
+	CLI_PIPELINE_HELP
 	"      --stages LIST      run only these stages, comma-separated, in pipeline order\n"
 	"                         (decode,vad,diarize,stt,words,samples; default all)\n"
 	"      --no-progress      plain progress lines even on a terminal\n"
@@ -70,7 +64,7 @@ struct run_opts {
 	int jobs;
 	bool progress;
 	bool quiet;
-	struct stage_config cfg;
+	struct cli_pipeline_opts po;
 	const char *stages;
 	char **inputs;
 	int ninputs;
@@ -120,13 +114,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 	static const struct option longopts[] = {
 		{"out", required_argument, NULL, 'o'},
 		{"jobs", required_argument, NULL, 'j'},
-		{"lexicon", required_argument, NULL, 'L'},
-		{"speakers", required_argument, NULL, 'S'},
-		{"min-speakers", required_argument, NULL, 'm'},
-		{"max-speakers", required_argument, NULL, 'M'},
-		{"diarizer", required_argument, NULL, 1100},
-		{"overlap", no_argument, NULL, 1101},
-		{"model", required_argument, NULL, 'D'},
+		CLI_PIPELINE_LONGOPTS,
 		{"stages", required_argument, NULL, 's'},
 		{"no-progress", no_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -135,7 +123,6 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
-	o->cfg = stage_default_config();
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	o->jobs = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
 	o->progress = true;
@@ -148,26 +135,8 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			if (cli_parse_int("--jobs", optarg, 1, RUN_MAX_JOBS, &o->jobs))
 				return 2;
 			break;
-		case 'L': snprintf(o->cfg.lexicon_path, sizeof(o->cfg.lexicon_path), "%s", optarg); break;
-		case 'D': snprintf(o->cfg.model_dir, sizeof(o->cfg.model_dir), "%s", optarg); break;
-		case 1100:
-			if (strcmp(optarg, "ward") != 0 && strcmp(optarg, "spectral") != 0) {
-				fprintf(stderr, "parley run: --diarizer wants ward or spectral, not '%s'\n", optarg);
-				return 2;
-			}
-			o->cfg.diarize_spectral = strcmp(optarg, "spectral") == 0;
-			break;
-		case 1101: o->cfg.diarize_overlap = true; break;
-		case 'S':
-			if (cli_parse_int("--speakers", optarg, 1, 32, &o->cfg.num_speakers))
-				return 2;
-			break;
-		case 'm':
-			if (cli_parse_int("--min-speakers", optarg, 1, 32, &o->cfg.min_speakers))
-				return 2;
-			break;
-		case 'M':
-			if (cli_parse_int("--max-speakers", optarg, 1, 32, &o->cfg.max_speakers))
+		CLI_PIPELINE_CASES:
+			if (cli_pipeline_opt(&o->po, c, optarg))
 				return 2;
 			break;
 		case 's': o->stages = optarg; break;
@@ -186,17 +155,6 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		fprintf(stderr, "parley run: no FILES or DIRS given\n\n%s", run_usage);
 		return 2;
 	}
-	if (o->cfg.min_speakers > o->cfg.max_speakers) {
-		fprintf(stderr, "parley run: --min-speakers %d is more than --max-speakers %d\n",
-			o->cfg.min_speakers, o->cfg.max_speakers);
-		return 2;
-	}
-	if (o->cfg.num_speakers && (o->cfg.num_speakers < o->cfg.min_speakers ||
-				    o->cfg.num_speakers > o->cfg.max_speakers)) {
-		fprintf(stderr, "parley run: --speakers %d is outside --min-speakers %d .. --max-speakers %d\n",
-			o->cfg.num_speakers, o->cfg.min_speakers, o->cfg.max_speakers);
-		return 2;
-	}
 	o->inputs = argv + optind;
 	o->ninputs = argc - optind;
 	return 0;
@@ -207,49 +165,40 @@ static void run_progress(const struct store_progress *sp, void *user_data)
 	progress_update(user_data, sp);
 }
 
-/* Check options that need files (lexicon) before any work starts. */
-static int run_check(const struct run_opts *o)
-{
-	struct parley_error err = {0};
-	if (engines_check_config(&o->cfg, &err) != PARLEY_OK) {
-		fprintf(stderr, "parley run: %s\n", err.msg);
-		return 2;
-	}
-	return 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
 	int prc = run_parse(argc, argv, &o);
 	if (prc)
 		return prc == 1 ? 0 : prc;
-	if (run_check(&o))
+	/* The configuration (lexicon read, engines checked) before any work starts. */
+	struct pipeline_config pcfg, stored;
+	if (cli_pipeline_config("parley run", &o.po, &pcfg))
 		return 2;
+	pipeline_config_init(&stored);
 
 	struct worker_params wp = worker_default_params();
 	const struct stage *stage_rows[64];
 	struct parley_error err = {0};
 	if (o.stages && pipeline_parse(o.stages, stage_rows, &wp.pipeline, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley run: --stages: %s\n", err.msg);
+		pipeline_config_release(&pcfg);
 		return 2;
 	}
+	struct input_list inputs = {0};
+	int status = 2;
 	if (fs_mkdir_p(o.out, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley run: %s\n", err.msg);
-		return 2;
+		goto out_usage;
 	}
-	struct input_list inputs;
-	if (inputs_collect("parley run", o.inputs, o.ninputs, o.out, &inputs) != 0) {
-		inputs_release(&inputs);
-		return 2;
-	}
+	if (inputs_collect("parley run", o.inputs, o.ninputs, o.out, &inputs) != 0)
+		goto out_usage;
 	if (inputs.n == 0) {
 		fprintf(stderr, "parley run: no files found in the given paths\n");
-		inputs_release(&inputs);
-		return 2;
+		goto out_usage;
 	}
 
-	int status = 1;
+	status = 1;
 	struct store *st = NULL;
 	char db[PARLEY_PATH_MAX], data[PARLEY_PATH_MAX];
 	char *engines = NULL;
@@ -257,8 +206,17 @@ int cmd_run(int argc, char **argv)
 	int64_t batch = 0;
 	if (fs_path_join(db, sizeof(db), o.out, "parley.db", &err) ||
 	    fs_path_join(data, sizeof(data), o.out, "data", &err) || fs_mkdir_p(data, &err) ||
-	    store_open(db, &st, &err) || store_batch_ensure(st, "default", "run", &batch, &err) ||
-	    inputs_add(st, batch, &inputs, &wp.pipeline, &err))
+	    store_open(db, &st, &err) || store_batch_ensure(st, "default", "run", &batch, &err))
+		goto fail;
+	if (batch_config_store(st, batch, "default", &pcfg, &err)) {
+		if (err.code == PARLEY_ERR_CONFLICT) {
+			fprintf(stderr, "parley run: %s: %s (or use another -o OUT)\n", db, err.msg);
+			status = 2;
+			goto out;
+		}
+		goto fail;
+	}
+	if (inputs_add(st, batch, &inputs, &wp.pipeline, &err))
 		goto fail;
 	char host[64];
 	worker_host(host, sizeof(host));
@@ -268,10 +226,9 @@ int cmd_run(int argc, char **argv)
 	if (reclaimed)
 		log_info("resumed %d recordings left unfinished by an earlier run", reclaimed);
 
-	snprintf(wp.store, sizeof(wp.store), "%s", db);
+	snprintf(wp.config.store, sizeof(wp.config.store), "%s", db);
 	snprintf(wp.data_dir, sizeof(wp.data_dir), "%s", data);
 	wp.batch_id = batch;
-	wp.cfg = o.cfg;
 
 	struct progress prog;
 	progress_init(&prog, o.progress && isatty(STDERR_FILENO), o.quiet);
@@ -285,9 +242,10 @@ int cmd_run(int argc, char **argv)
 	bool interrupted = supervisor_run(&sp);
 	progress_finish(&prog);
 
-	if (engines_describe(&o.cfg, &engines, &err) ||
-	    (o.cfg.lexicon_path[0] ? lexicon_load_file(o.cfg.lexicon_path, &lex, &err)
-				   : lexicon_default(&lex, &err)))
+	/* The outputs from the stored configuration, exactly as `parley export`. */
+	pipeline_config_release(&stored);
+	if (batch_config_load(st, batch, &stored, &err) || engines_describe(&stored, &engines, &err) ||
+	    stage_config_lexicon(&stored, &lex, &err))
 		goto fail;
 	struct export_params ep = {o.out, data, engines, lex};
 	struct report_ctx rc = {st, &ep, 0, 0, 0, o.quiet};
@@ -315,6 +273,9 @@ out:
 	free(engines);
 	lexicon_free(lex);
 	store_close(st);
+out_usage:
 	inputs_release(&inputs);
+	pipeline_config_release(&pcfg);
+	pipeline_config_release(&stored);
 	return status;
 }

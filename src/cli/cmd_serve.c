@@ -14,7 +14,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
-#include "core/engines_info.h"
+#include "stages/pipeline_config.h"
 #include "core/supervisor.h"
 #include "core/worker.h"
 #include "store/store.h"
@@ -58,8 +58,9 @@ static const char serve_usage[] =
 	"      --request-timeout S  seconds a request may take to send its body (default 60)\n"
 	"      --idle-timeout S   seconds a silent connection is kept (default 30)\n"
 	"      --cors ORIGIN      allow this browser origin (default: no CORS headers)\n"
-	"      --lexicon FILE     (workers) target words (default built-in)\n"
-	"      --model DIR        (workers) pocketsphinx model folder\n"
+	"The sessions' pipeline configuration, stored with each session when it\n"
+	"ends (the lexicon is read once, at start):\n"
+	CLI_PIPELINE_HELP
 	"  -q, --quiet            no access log; only errors\n"
 	"  -v, --verbose          print debugging detail\n"
 	"  -h, --help             show this help\n"
@@ -118,7 +119,7 @@ static void run_workers(pid_t parent, const struct worker_params *wp, int jobs)
 		_exit(0);
 	struct parley_error err = {0};
 	struct store *st = NULL;
-	if (store_open(wp->store, &st, &err) != PARLEY_OK) {
+	if (store_open(wp->config.store, &st, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley serve: workers: %s\n", err.msg);
 		_exit(1);
 	}
@@ -162,8 +163,7 @@ int cmd_serve(int argc, char **argv)
 		{"cors", required_argument, NULL, 1002},
 		{"request-timeout", required_argument, NULL, 1003},
 		{"idle-timeout", required_argument, NULL, 1004},
-		{"lexicon", required_argument, NULL, 'L'},
-		{"model", required_argument, NULL, 'D'},
+		CLI_PIPELINE_LONGOPTS,
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -174,6 +174,7 @@ int cmd_serve(int argc, char **argv)
 			       .max_chunk_bytes = WEB_CHUNK_LIMIT_DEFAULT};
 	struct worker_params wp = worker_default_params();
 	struct cli_engine_opts eo = {0};
+	struct cli_pipeline_opts po = {0};
 	int c, n;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:w:t:qvh", longopts, NULL)) != -1) {
@@ -206,8 +207,10 @@ int cmd_serve(int argc, char **argv)
 				return 2;
 			*(c == 1003 ? &o.request_timeout : &o.idle_timeout) = (unsigned)n;
 			break;
-		case 'L': snprintf(wp.cfg.lexicon_path, sizeof(wp.cfg.lexicon_path), "%s", optarg); break;
-		case 'D': snprintf(wp.cfg.model_dir, sizeof(wp.cfg.model_dir), "%s", optarg); break;
+		CLI_PIPELINE_CASES:
+			if (cli_pipeline_opt(&po, c, optarg))
+				return 2;
+			break;
 		case 'q': o.quiet = true; log_set_level(LOG_ERROR); break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'h': fputs(serve_usage, stdout); return 0;
@@ -226,31 +229,35 @@ int cmd_serve(int argc, char **argv)
 	if (cli_serve_defaults("parley serve", &cfg))
 		return 2;
 	struct parley_error err = {0};
-	if (!o.no_workers && engines_check_config(&wp.cfg, &err) != PARLEY_OK) {
-		fprintf(stderr, "parley serve: %s\n", err.msg);
+	/* The sessions' configuration: checked (lexicon read) before serving. */
+	struct pipeline_config pcfg;
+	if (cli_pipeline_config("parley serve", &po, &pcfg))
 		return 2;
+	char *pcfg_json = NULL;
+	enum parley_err jrc = pipeline_config_to_json(&pcfg, false, &pcfg_json, &err);
+	pipeline_config_release(&pcfg);
+	if (jrc) {
+		fprintf(stderr, "parley serve: %s\n", err.msg);
+		return 1;
 	}
 	char data[PARLEY_PATH_MAX];
 	int status = serve_store_prepare(&cfg, data, sizeof(data));
-	if (status)
+	if (status) {
+		free(pcfg_json);
 		return status;
+	}
 
 	pid_t workers = -1;
 	if (!o.no_workers) {
-		snprintf(wp.store, sizeof(wp.store), "%s", cfg.store);
-		snprintf(wp.queue, sizeof(wp.queue), "%s", cfg.queue);
-		snprintf(wp.queue_prefix, sizeof(wp.queue_prefix), "%s", cfg.queue_prefix);
+		wp.config = cfg; /* every process setting, log_file_* included */
 		snprintf(wp.data_dir, sizeof(wp.data_dir), "%s", data);
 		wp.exit_when_idle = false;
-		wp.lease_seconds = cfg.lease_seconds;
-		wp.max_attempts = cfg.max_attempts;
-		wp.backoff_base = cfg.backoff_base;
-		wp.progress_every = cfg.progress_every;
 		pid_t parent = getpid();
 		fflush(NULL);
 		workers = fork();
 		if (workers < 0) {
 			perror("parley serve: fork");
+			free(pcfg_json);
 			return 1;
 		}
 		if (workers == 0)
@@ -278,6 +285,7 @@ int cmd_serve(int argc, char **argv)
 	p.data_dir = data;
 	p.queue = cfg.queue;
 	p.queue_prefix = cfg.queue_prefix;
+	p.pipeline_config = pcfg_json;
 	p.quiet = o.quiet;
 	struct web_server *srv = NULL;
 	if (web_server_start(&p, &srv, &err) != PARLEY_OK) {
@@ -311,5 +319,6 @@ out:
 		kill(workers, SIGTERM);
 		waitpid(workers, NULL, 0);
 	}
+	free(pcfg_json);
 	return status;
 }

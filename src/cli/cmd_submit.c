@@ -1,13 +1,15 @@
 /*
- * cmd_submit.c — `parley submit FILES|DIRS [--store TARGET] [--batch NAME]`: add
- * recordings to a batch of the store without processing them; `parley
- * worker` processes them later.
+ * cmd_submit.c — `parley submit FILES|DIRS [--store TARGET] [--batch NAME]
+ * [--pipeline-config FILE] [--speakers N] …`: add recordings to a batch of the
+ * store without processing them; `parley worker` processes them later with
+ * the batch's pipeline configuration, stored here.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/batch_config.h"
 #include "core/config.h"
 #include "core/pipeline.h"
 #include "core/inputs.h"
@@ -23,9 +25,15 @@ static const char submit_usage[] =
 	"A file added again is kept as it is unless it changed (then it starts\n"
 	"over) or failed (then it is queued again). Prints the batch name and how\n"
 	"many recordings were added. Stage data goes to dirname(PATH)/data.\n"
+	"The batch's pipeline configuration (engines, speakers, lexicon …) is set\n"
+	"here, from --pipeline-config and the flags below, and stored with the\n"
+	"batch: every worker, `parley export` and `parley config BATCH` read it.\n"
+	"Submitting to an existing batch without these options keeps its\n"
+	"configuration; with other values it is refused.\n"
 	"\n"
 	"options:\n"
 	CLI_ENGINE_HELP
+	CLI_PIPELINE_HELP
 	"  -b, --batch NAME       the batch to add to (default \"default\")\n"
 	"      --pipeline LIST    the batch's stages, in order (comma list, or noop for\n"
 	"                         the six test stages); default: every real stage\n"
@@ -37,6 +45,7 @@ int cmd_submit(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_ENGINE_LONGOPTS,
+		CLI_PIPELINE_LONGOPTS,
 		{"batch", required_argument, NULL, 'b'},
 		{"pipeline", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
@@ -44,12 +53,17 @@ int cmd_submit(int argc, char **argv)
 	};
 	const char *batch_name = "default", *pipeline_arg = NULL;
 	struct cli_engine_opts eo = {0};
+	struct cli_pipeline_opts po = {0};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:h", longopts, NULL)) != -1) {
 		switch (c) {
 		CLI_ENGINE_CASES:
 			if (cli_engine_opt(&eo, c, NULL, optarg))
+				return 2;
+			break;
+		CLI_PIPELINE_CASES:
+			if (cli_pipeline_opt(&po, c, optarg))
 				return 2;
 			break;
 		case 'b': batch_name = optarg; break;
@@ -85,14 +99,19 @@ int cmd_submit(int argc, char **argv)
 	struct parley_config cfg;
 	if (cli_engine_config("parley submit", &eo, &cfg))
 		return 2;
+	struct pipeline_config pcfg;
+	if (cli_pipeline_config("parley submit", &po, &pcfg))
+		return 2;
 	struct input_list inputs;
 	if (inputs_collect("parley submit", argv + optind, argc - optind, NULL, &inputs) != 0) {
 		inputs_release(&inputs);
+		pipeline_config_release(&pcfg);
 		return 2;
 	}
 	if (inputs.n == 0) {
 		fprintf(stderr, "parley submit: no files found in the given paths\n");
 		inputs_release(&inputs);
+		pipeline_config_release(&pcfg);
 		return 2;
 	}
 	struct store *st = NULL;
@@ -105,9 +124,12 @@ int cmd_submit(int argc, char **argv)
 		struct parley_error err = {0};
 		int64_t batch;
 		if (store_batch_ensure(st, batch_name, "batch", &batch, &err) ||
+		    batch_config_store(st, batch, batch_name, cli_pipeline_given(&po) ? &pcfg : NULL, &err) ||
 		    (pipeline_arg && store_batch_set_pipeline(st, batch, pipeline, &err)) ||
 		    inputs_add(st, batch, &inputs, NULL, &err)) {
 			fprintf(stderr, "parley submit: %s\n", err.msg);
+			if (err.code == PARLEY_ERR_CONFLICT)
+				status = 2;
 		} else if (cli_queue_push_leasable("parley submit", &cfg, st) == 0) {
 			printf("batch %s: %zu recordings added\n", batch_name, inputs.n);
 			status = 0;
@@ -115,5 +137,6 @@ int cmd_submit(int argc, char **argv)
 	}
 	store_close(st);
 	inputs_release(&inputs);
+	pipeline_config_release(&pcfg);
 	return status;
 }

@@ -12,7 +12,6 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
-#include "core/engines_info.h"
 #include "core/supervisor.h"
 #include "core/worker.h"
 #include "store/store.h"
@@ -49,8 +48,9 @@ static const char worker_usage[] =
 	"      --max-attempts N   attempts before a recording is dead-lettered (default 3)\n"
 	"      --backoff S        first retry delay; then doubled (default 5: 5, 10, 20 s)\n"
 	"      --progress-every N progress event every N finished recordings (default 100)\n"
-	"      --lexicon FILE     target words and spelling corrections (default built-in)\n"
-	"      --model DIR        pocketsphinx model folder (default the Debian en-us model)\n"
+	"Each recording runs with its batch's pipeline configuration (engines,\n"
+	"speakers, lexicon …), set by `parley submit` and stored with the batch\n"
+	"(`parley config BATCH` prints it).\n"
 	"  -q, --quiet            print only errors\n"
 	"  -v, --verbose          print debugging detail\n"
 	"  -h, --help             show this help\n"
@@ -121,8 +121,11 @@ int cmd_worker(int argc, char **argv)
 		{"max-attempts", required_argument, NULL, 1001},
 		{"backoff", required_argument, NULL, 1002},
 		{"progress-every", required_argument, NULL, 1003},
-		{"lexicon", required_argument, NULL, 'L'},
-		{"model", required_argument, NULL, 'D'},
+		/* pipeline options belong to submit: refused here with a pointer there */
+		{"lexicon", required_argument, NULL, 3000},
+		{"model", required_argument, NULL, 3001},
+		{"speakers", required_argument, NULL, 3002},
+		{"pipeline-config", required_argument, NULL, 3003},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -162,8 +165,14 @@ int cmd_worker(int argc, char **argv)
 			if (worker_stages("--pipeline", optarg, pipeline_rows, &wp.pipeline))
 				return 2;
 			break;
-		case 'L': snprintf(wp.cfg.lexicon_path, sizeof(wp.cfg.lexicon_path), "%s", optarg); break;
-		case 'D': snprintf(wp.cfg.model_dir, sizeof(wp.cfg.model_dir), "%s", optarg); break;
+		case 3000: case 3001: case 3002: case 3003: {
+			static const char *const names[] = {"--lexicon", "--model", "--speakers",
+							    "--pipeline-config"};
+			fprintf(stderr, "parley worker: %s is set when the batch is submitted (`parley submit "
+				"%s …`): a worker uses each batch's stored configuration\n", names[c - 3000],
+				names[c - 3000]);
+			return 2;
+		}
 		case 'q': log_set_level(LOG_ERROR); break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'h': fputs(worker_usage, stdout); return 0;
@@ -178,10 +187,6 @@ int cmd_worker(int argc, char **argv)
 	if (cli_engine_config("parley worker", &eo, &cfg))
 		return 2;
 	struct parley_error err = {0};
-	if (engines_check_config(&wp.cfg, &err) != PARLEY_OK) {
-		fprintf(stderr, "parley worker: %s\n", err.msg);
-		return 2;
-	}
 	/* Usage errors first: waiting for a server is no answer to a missing --data. */
 	if (cli_store_usage("parley worker", &cfg))
 		return 2;
@@ -211,16 +216,8 @@ int cmd_worker(int argc, char **argv)
 	}
 	if (reclaimed)
 		log_info("resumed %d recordings left unfinished by an earlier worker", reclaimed);
-	snprintf(wp.store, sizeof(wp.store), "%s", cfg.store);
-	snprintf(wp.queue, sizeof(wp.queue), "%s", cfg.queue);
-	snprintf(wp.queue_prefix, sizeof(wp.queue_prefix), "%s", cfg.queue_prefix);
+	wp.config = cfg;
 	snprintf(wp.data_dir, sizeof(wp.data_dir), "%s", data);
-	wp.lease_seconds = cfg.lease_seconds;
-	wp.max_attempts = cfg.max_attempts;
-	wp.backoff_base = cfg.backoff_base;
-	wp.progress_every = cfg.progress_every;
-	wp.log_file_start = cfg.log_file_start;
-	wp.log_file_complete = cfg.log_file_complete;
 
 	struct supervisor_params sp = supervisor_default_params();
 	sp.worker = &wp;

@@ -9,19 +9,27 @@
 #include <string.h>
 
 #include "engines/pocketsphinx.h"
+#include "stages/env.h"
 #include "text/lexicon.h"
 #include "util/fs.h"
 
-static const char *model_dir_of(const struct stage_config *cfg)
+static const char *model_dir_of(const struct pipeline_config *cfg)
 {
-	return cfg->model_dir[0] ? cfg->model_dir : ASR_POCKETSPHINX_MODEL_DIR;
+	const char *dir = stage_config_model_dir(cfg);
+	return dir ? dir : ASR_POCKETSPHINX_MODEL_DIR;
 }
 
-enum parley_err engines_check_config(const struct stage_config *cfg, struct parley_error *err)
+enum parley_err engines_check_config(const struct pipeline_config *cfg, struct parley_error *err)
 {
+	if (strncmp(cfg->stt.engine, "pocketsphinx", 12) != 0)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"stt.engine '%s': this parley runs pocketsphinx only", cfg->stt.engine);
+	if (strcmp(cfg->diarize.engine, "builtin") != 0)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"diarize.engine '%s': this parley runs the builtin diarizer only",
+					cfg->diarize.engine);
 	struct lexicon *lex = NULL;
-	enum parley_err rc = cfg->lexicon_path[0] ? lexicon_load_file(cfg->lexicon_path, &lex, err)
-						  : lexicon_default(&lex, err);
+	enum parley_err rc = stage_config_lexicon(cfg, &lex, err);
 	lexicon_free(lex);
 	if (rc)
 		return rc;
@@ -39,14 +47,15 @@ enum parley_err engines_check_config(const struct stage_config *cfg, struct parl
 	return PARLEY_OK;
 }
 
-enum parley_err engines_describe(const struct stage_config *cfg, char **json,
+enum parley_err engines_describe(const struct pipeline_config *cfg, char **json,
 				 struct parley_error *err)
 {
 	char decode[128], stt[PARLEY_PATH_MAX + 64], lexicon[PARLEY_PATH_MAX + 32];
 	snprintf(decode, sizeof(decode), "FFmpeg %s / %s", LIBAVFORMAT_IDENT, LIBAVCODEC_IDENT);
 	snprintf(stt, sizeof(stt), "pocketsphinx 5prealpha, model %s, keyword LM interpolation",
 		 model_dir_of(cfg));
-	snprintf(lexicon, sizeof(lexicon), "%s", cfg->lexicon_path[0] ? cfg->lexicon_path : "built-in singlish");
+	snprintf(lexicon, sizeof(lexicon), "%s",
+		 cfg->lexicon.path[0] ? cfg->lexicon.path : cfg->lexicon.text ? "inline" : "built-in singlish");
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "parley", PARLEY_VERSION, "decode", decode,
 			      "vad", "WebRTC VAD (webrtc-audio-processing 0.3), mode 2, hangover smoothing",
 			      "diarize", "parley built-in (MFCC statistics, clustering)", "stt", stt,

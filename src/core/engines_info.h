@@ -13,10 +13,11 @@
 #define PARLEY_VERSION "0.1.0"
 
 /* *json is a malloc'd JSON object text; the caller frees it. */
-enum parley_err engines_describe(const struct stage_config *cfg, char **json,
+enum parley_err engines_describe(const struct pipeline_config *cfg, char **json,
 				 struct parley_error *err);
 
-/* Parse the lexicon and check the model folder exist and are usable. */
-enum parley_err engines_check_config(const struct stage_config *cfg, struct parley_error *err);
+/* Check that this build runs the configuration's engines, that the lexicon
+ * parses and that the model folder is usable (INVALID naming what is wrong). */
+enum parley_err engines_check_config(const struct pipeline_config *cfg, struct parley_error *err);
 
 #endif

@@ -30,6 +30,8 @@ struct export_data {
 	size_t ncounts;
 	bool transcribed; /* the "words" stage is done (else words and counts are empty
 			     because no recogniser ran, not because nothing was said) */
+	char done[64][STORE_STAGE_NAME_MAX]; /* the stages done for the recording */
+	size_t ndone;
 };
 
 static void export_data_release(struct export_data *d)
@@ -42,10 +44,23 @@ static void export_data_release(struct export_data *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static void note_words_stage(const char *stage, enum store_status status, void *ud)
+static void note_done_stage(const char *stage, enum store_status status, void *ud)
 {
-	if (strcmp(stage, "words") == 0 && status == STORE_DONE)
-		*(bool *)ud = true;
+	struct export_data *d = ud;
+	if (status != STORE_DONE)
+		return;
+	if (strcmp(stage, "words") == 0)
+		d->transcribed = true;
+	if (d->ndone < sizeof(d->done) / sizeof(d->done[0]))
+		snprintf(d->done[d->ndone++], sizeof(d->done[0]), "%s", stage);
+}
+
+static bool stage_done(const struct export_data *d, const char *stage)
+{
+	for (size_t i = 0; i < d->ndone; i++)
+		if (strcmp(d->done[i], stage) == 0)
+			return true;
+	return false;
 }
 
 static enum parley_err export_data_load(struct store *st, int64_t rec_id, struct export_data *d,
@@ -53,7 +68,7 @@ static enum parley_err export_data_load(struct store *st, int64_t rec_id, struct
 {
 	memset(d, 0, sizeof(*d));
 	enum parley_err rc;
-	if ((rc = store_stage_each(st, rec_id, note_words_stage, &d->transcribed, err)) ||
+	if ((rc = store_stage_each(st, rec_id, note_done_stage, d, err)) ||
 	    (rc = store_segments_get(st, rec_id, "turn", &d->turns, &d->nturns, err)) ||
 	    (rc = store_segments_get(st, rec_id, "overlap", &d->overlaps, &d->noverlaps, err)) ||
 	    (rc = store_words_get(st, rec_id, "words", &d->words, &d->nwords, err)) ||
@@ -387,15 +402,9 @@ fail:
 	return NULL;
 }
 
-static enum parley_err export_json(const char *dir, const struct store_recording *rec,
-				   const struct export_data *d, const struct export_params *p,
-				   struct parley_error *err)
+static enum parley_err export_json(const char *dir, json_t *root, struct parley_error *err)
 {
-	json_t *root = transcript_json(rec, d, p->engines_json, p->lexicon);
-	if (!root)
-		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory building transcript.json");
 	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	json_decref(root);
 	if (!text)
 		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory writing transcript.json");
 	struct strbuf sb;
@@ -412,26 +421,19 @@ static enum parley_err export_json(const char *dir, const struct store_recording
 	return rc;
 }
 
-static enum parley_err export_samples(const char *dir, const char *rec_dir,
-				      const struct export_data *d, struct parley_error *err)
+/* Each registry stage's own part of the outputs (its export hook), in
+ * pipeline order, added to root and to dir. */
+static enum parley_err export_stages(struct store *st, const struct store_recording *rec,
+				     const char *rec_dir, const char *dir, const struct export_data *d,
+				     json_t *root, struct parley_error *err)
 {
-	char samples[PARLEY_PATH_MAX];
-	enum parley_err rc = fs_path_join(samples, sizeof(samples), dir, "samples", err);
-	if (rc)
-		return rc;
-	fs_remove_tree(samples, NULL);
-	if ((rc = fs_mkdir_p(samples, err)))
-		return rc;
-	for (size_t i = 0; i < d->nspeakers; i++) {
-		if (d->speakers[i].sample_end <= d->speakers[i].sample_start)
+	for (size_t i = 0; i < stage_count_all; i++) {
+		const struct stage *s = stage_at(i);
+		if (!s->export)
 			continue;
-		char file[64], from[PARLEY_PATH_MAX], to[PARLEY_PATH_MAX];
-		snprintf(file, sizeof(file), "speaker-%d.wav", d->speakers[i].speaker + 1);
-		char rel[80];
-		snprintf(rel, sizeof(rel), "samples/%s", file);
-		if ((rc = fs_path_join(from, sizeof(from), rec_dir, rel, err)) ||
-		    (rc = fs_path_join(to, sizeof(to), samples, file, err)) ||
-		    (rc = fs_copy_file(from, to, err)))
+		struct stage_export x = {st, rec, rec_dir, dir, stage_done(d, s->name), root};
+		enum parley_err rc = s->export(&x, err);
+		if (rc)
 			return rc;
 	}
 	return PARLEY_OK;
@@ -449,10 +451,14 @@ enum parley_err export_recording(struct store *st, const struct export_params *p
 		return rc;
 	if ((rc = export_data_load(st, rec->id, &d, err)))
 		return rc;
-	if (!(rc = export_json(dir, rec, &d, p, err)) &&
-	    !(rc = export_srt_vtt(dir, &d, err)) && !(rc = export_rttm(dir, rec->name, &d, err)) &&
-	    !(rc = export_txt(dir, &d, err)))
-		rc = export_samples(dir, rec_dir, &d, err);
+	json_t *root = transcript_json(rec, &d, p->engines_json, p->lexicon);
+	if (!root)
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory building transcript.json");
+	if (!rc && !(rc = export_stages(st, rec, rec_dir, dir, &d, root, err)) &&
+	    !(rc = export_json(dir, root, err)) && !(rc = export_srt_vtt(dir, &d, err)) &&
+	    !(rc = export_rttm(dir, rec->name, &d, err)))
+		rc = export_txt(dir, &d, err);
+	json_decref(root);
 	export_data_release(&d);
 	if (rc)
 		parley_error_prefix(err, "%s: export", rec->name);

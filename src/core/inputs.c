@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "stages/stage.h"
 #include "util/fs.h"
 
 static int input_add(struct input_list *l, const char *path)
@@ -153,6 +154,9 @@ enum parley_err inputs_add(struct store *st, int64_t batch_id, const struct inpu
 	char **names = calloc(l->n ? l->n : 1, sizeof(char *));
 	if (!names)
 		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+	/* A changed input loses the rows of every stage's result tables. */
+	const char *tables[64];
+	stage_result_tables(tables, sizeof(tables) / sizeof(tables[0]));
 	/* One transaction per chunk of files: one commit (fsync) per chunk. */
 	bool in_tx = false;
 	for (size_t i = 0; i < l->n; i++) {
@@ -171,7 +175,7 @@ enum parley_err inputs_add(struct store *st, int64_t batch_id, const struct inpu
 		input_fingerprint(l->paths[i], fp, sizeof(fp));
 		const char *source = realpath(l->paths[i], abs) ? abs : l->paths[i];
 		int64_t rec;
-		if ((rc = store_recording_add(st, batch_id, name, source, fp, &rec, err)))
+		if ((rc = store_recording_add(st, batch_id, name, source, fp, tables, &rec, err)))
 			break;
 		if (pl && (rc = requeue_if_needed(st, pl, rec, err)))
 			break;

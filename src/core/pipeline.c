@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "stages/stage_commit.h"
 #include "util/fs.h"
 #include "util/timeutil.h"
 
@@ -31,14 +32,14 @@ enum parley_err pipeline_parse(const char *list, const struct stage **out_stages
 		name[len] = '\0';
 		size_t i;
 		for (i = 0; i < stage_count_all; i++)
-			if (strcmp(stage_table[i]->name, name) == 0)
+			if (strcmp(stage_at(i)->name, name) == 0)
 				break;
 		if (i == stage_count_all) {
 			char known[256] = "";
 			size_t used = 0;
 			for (size_t k = 0; k < stage_count && used < sizeof(known); k++)
 				used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
-							 k ? ", " : "", stage_table[k]->name);
+							 k ? ", " : "", stage_at(k)->name);
 			return parley_error_set(err, PARLEY_ERR_INVALID,
 						"unknown stage '%s' (known stages: %s; or the test pipeline 'noop')",
 						name, known);
@@ -51,7 +52,7 @@ enum parley_err pipeline_parse(const char *list, const struct stage **out_stages
 	size_t n = 0;
 	for (size_t i = 0; i < stage_count_all; i++)
 		if (want[i])
-			out_stages[n++] = stage_table[i];
+			out_stages[n++] = stage_at(i);
 	out->stages = out_stages;
 	out->count = n;
 	return PARLEY_OK;
@@ -108,8 +109,8 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 	if ((rc = store_stage_each(run->store, rec->id, stage_state_set, &states, err)))
 		return rc;
 	run->handoff_stage = NULL;
-	ctx.owner = run->owner;
-	ctx.lease_seconds = run->lease_seconds;
+	struct stage_commit commit = {.owner = run->owner, .lease_seconds = run->lease_seconds};
+	ctx.commit = &commit;
 	for (size_t i = 0; i < pl->count; i++) {
 		const struct stage *stage = pl->stages[i];
 		enum store_status status = states.status[i];
@@ -128,13 +129,13 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 		 * more commit (an fsync on PostgreSQL) per stage. The recording's
 		 * lease says it is running; the stage's row appears with its verdict. */
 		ctx.stage_name = stage->name;
-		ctx.next_stage = i + 1 < pl->count ? pl->stages[i + 1]->name : "";
-		ctx.cpu_start = time_thread_cpu();
-		ctx.wall_start = time_mono();
-		ctx.committed = false;
+		commit.next_stage = i + 1 < pl->count ? pl->stages[i + 1]->name : "";
+		commit.cpu_start = time_thread_cpu();
+		commit.wall_start = time_mono();
+		commit.committed = false;
 		rc = stage->run(&ctx, err);
 		/* A stage must commit its done mark; not doing so is a bug. */
-		if (rc == PARLEY_OK && !ctx.committed)
+		if (rc == PARLEY_OK && !commit.committed)
 			rc = parley_error_set(err, PARLEY_ERR_INTERNAL, "stage %s returned without committing",
 					      stage->name);
 		if (rc != PARLEY_OK) {

@@ -42,7 +42,7 @@ bool pipeline_has(const struct pipeline *pl, const char *name);
 struct pipeline_run {
 	struct store *store;
 	struct stage_env *env;
-	const struct stage_config *cfg;
+	const struct pipeline_config *cfg; /* the recording's batch configuration */
 	const char *data_dir;         /* recordings live in data_dir/recordings/<id>/ */
 	volatile sig_atomic_t *stop;  /* checked between stages */
 	const char *owner;            /* lease holder, checked at every commit (NULL: none) */

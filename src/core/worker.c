@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "core/batch_config.h"
 #include "queue/queue.h"
 #include "stages/env.h"
 #include "util/log.h"
@@ -24,16 +25,10 @@ struct worker_params worker_default_params(void)
 	char host[64];
 	worker_host(host, sizeof(host));
 	snprintf(p.owner, sizeof(p.owner), "%s:%ld", host, (long)getpid());
-	snprintf(p.queue, sizeof(p.queue), "store");
-	snprintf(p.queue_prefix, sizeof(p.queue_prefix), "parley:");
-	p.lease_seconds = 60;
-	p.max_attempts = 3;
-	p.backoff_base = 5;
 	p.exit_when_idle = true;
 	p.idle_poll = 0.2;
-	p.progress_every = 100;
+	p.config = config_defaults();
 	p.pipeline = pipeline_default();
-	p.cfg = stage_default_config();
 	return p;
 }
 
@@ -63,16 +58,16 @@ static void heartbeat_beat(struct heartbeat *hb, struct store **st, struct queue
 	const struct worker_params *p = hb->p;
 	struct parley_error err = {0};
 	enum parley_err rc = PARLEY_OK;
-	if (!*q && queue_open(p->queue, p->queue_prefix, q, &err) != PARLEY_OK)
+	if (!*q && queue_open(p->config.queue, p->config.queue_prefix, q, &err) != PARLEY_OK)
 		log_warn("heartbeat: %s (will retry)", err.msg);
-	if (*q && queue_heartbeat(*q, p->owner, p->lease_seconds, &err) != PARLEY_OK)
+	if (*q && queue_heartbeat(*q, p->owner, p->config.lease_seconds, &err) != PARLEY_OK)
 		log_warn("heartbeat: %s (will retry)", err.msg);
 	if (rec == 0)
 		return;
 	if (!*st)
-		rc = store_open(p->store, st, &err);
+		rc = store_open(p->config.store, st, &err);
 	if (rc == PARLEY_OK)
-		rc = store_lease_renew(*st, rec, p->owner, p->lease_seconds, &err);
+		rc = store_lease_renew(*st, rec, p->owner, p->config.lease_seconds, &err);
 	pthread_mutex_lock(&hb->lock);
 	if (rc == PARLEY_ERR_BUSY && hb->rec_id == rec) {
 		hb->lost = true;
@@ -96,7 +91,7 @@ static void *heartbeat_main(void *arg)
 	while (!hb->quit) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
-		double wait = hb->p->lease_seconds / 3.0;
+		double wait = hb->p->config.lease_seconds / 3.0;
 		until.tv_sec += (time_t)wait;
 		until.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
 		if (until.tv_nsec >= 1000000000L) {
@@ -131,6 +126,10 @@ struct worker {
 	struct queue *q;
 	struct stage_env *env;
 	struct worker_stats *stats;
+	/* the configuration of the batch last seen, and the one env serves */
+	int64_t cfg_batch;
+	struct pipeline_config cfg;
+	char *env_json; /* canonical JSON of the configuration env was built for */
 	/* the pipeline of the batch last seen */
 	int64_t pl_batch;
 	const struct stage *pl_rows[64];
@@ -148,7 +147,7 @@ struct worker {
 
 static double backoff_delay(const struct worker_params *p, int attempt)
 {
-	double d = p->backoff_base;
+	double d = p->config.backoff_base;
 	for (int i = 1; i < attempt; i++)
 		d *= 2;
 	/* ±20% jitter so retries of many recordings do not arrive together */
@@ -215,7 +214,7 @@ static void worker_count_finished(struct worker *w, const struct store_recording
 			log_warn("execution log: %s", err.msg);
 		completed = c.n;
 	}
-	int every = w->p->progress_every > 0 ? w->p->progress_every : 100;
+	int every = w->p->config.progress_every > 0 ? w->p->config.progress_every : 100;
 	if (finished % every == 0 || completed) {
 		struct store_progress pr;
 		if (store_progress_get(w->st, rec->batch_id, &pr, &err) == PARLEY_OK) {
@@ -243,6 +242,38 @@ static enum parley_err worker_pipeline(struct worker *w, const struct store_reco
 		w->pl_batch = rec->batch_id;
 	}
 	*out = &w->pl;
+	return PARLEY_OK;
+}
+
+/* The configuration of rec's batch (cached per batch), with env built for it. */
+static enum parley_err worker_config(struct worker *w, const struct store_recording *rec,
+				     struct parley_error *err)
+{
+	if (w->cfg_batch == rec->batch_id && w->env)
+		return PARLEY_OK;
+	w->cfg_batch = 0;
+	pipeline_config_release(&w->cfg);
+	char *json = NULL;
+	enum parley_err rc = batch_config_load(w->st, rec->batch_id, &w->cfg, err);
+	if (rc == PARLEY_OK)
+		rc = pipeline_config_to_json(&w->cfg, false, &json, err);
+	if (rc)
+		return rc;
+	if (!w->env || !w->env_json || strcmp(json, w->env_json) != 0) {
+		/* engines loaded for another configuration (lexicon, model) */
+		stage_env_free(w->env);
+		w->env = NULL;
+		free(w->env_json);
+		w->env_json = NULL;
+		if ((rc = stage_env_new(&w->env, err))) {
+			free(json);
+			return rc;
+		}
+		w->env_json = json;
+		json = NULL;
+	}
+	free(json);
+	w->cfg_batch = rec->batch_id;
 	return PARLEY_OK;
 }
 
@@ -320,7 +351,7 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 	if (rc == PARLEY_OK) {
 		if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
 			w->stats->done++;
-			if (p->log_file_complete)
+			if (p->config.log_file_complete)
 				worker_event(w, rec->batch_id, rec->id, NULL, "file_complete", rec->name);
 			worker_count_finished(w, rec);
 		}
@@ -337,12 +368,12 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 	char msg[PARLEY_ERROR_MSG_MAX + 64];
 	snprintf(msg, sizeof(msg), "%s", perr->msg);
 	const char *stage = run->failed_stage ? run->failed_stage : "?";
-	if (parley_err_is_transient(rc) && rec->attempts < p->max_attempts) {
+	if (parley_err_is_transient(rc) && rec->attempts < p->config.max_attempts) {
 		op.outcome = QUEUE_RETRY;
 		op.delay = backoff_delay(p, rec->attempts);
 		op.error_msg = msg;
 		log_warn("%s: attempt %d of %d failed in stage %s, retrying in %.1f s: %s", rec->name,
-			 rec->attempts, p->max_attempts, stage, op.delay, msg);
+			 rec->attempts, p->config.max_attempts, stage, op.delay, msg);
 		if (worker_settle_op(w, rec, &op, run->failed_stage) == PARLEY_OK)
 			w->stats->retried++;
 		return;
@@ -402,18 +433,21 @@ static void worker_give_up(struct worker *w, const struct store_recording *rec)
 static void worker_process(struct worker *w, struct heartbeat *hb, const struct store_recording *rec)
 {
 	const struct worker_params *p = w->p;
-	if (p->log_file_start)
+	if (p->config.log_file_start)
 		worker_event(w, rec->batch_id, rec->id, NULL, "file_start", rec->name);
 	heartbeat_set(hb, rec->id);
 	struct pipeline_run run = {
-		.store = w->st, .env = w->env, .cfg = &p->cfg, .data_dir = p->data_dir,
-		.stop = p->stop, .owner = p->owner, .lease_seconds = p->lease_seconds,
+		.store = w->st, .env = NULL, .cfg = &w->cfg, .data_dir = p->data_dir,
+		.stop = p->stop, .owner = p->owner, .lease_seconds = p->config.lease_seconds,
 		.allowed = p->allowed.count ? &p->allowed : NULL,
 		.on_stage_start = on_stage_start, .ud = w,
 	};
 	struct parley_error perr = {0};
 	const struct pipeline *pl;
 	enum parley_err prc = worker_pipeline(w, rec, &pl, &perr);
+	if (prc == PARLEY_OK)
+		prc = worker_config(w, rec, &perr);
+	run.env = w->env;
 	if (prc == PARLEY_OK)
 		prc = pipeline_advance(&run, pl, rec, &perr);
 	pthread_mutex_lock(&hb->lock);
@@ -436,6 +470,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	srand((unsigned)getpid() ^ (unsigned)(time_mono() * 1000));
 	struct worker w;
 	memset(&w, 0, sizeof(w));
+	pipeline_config_init(&w.cfg);
 	w.p = p;
 	w.stats = stats;
 	w.down_backoff = 0.5;
@@ -447,16 +482,16 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	bool hb_started = false;
 	enum parley_err rc;
 	/* The store and queue may be down when we start: wait for them. */
-	while ((rc = store_open(p->store, &w.st, err)) == PARLEY_ERR_UNAVAILABLE && !(p->stop && *p->stop))
+	while ((rc = store_open(p->config.store, &w.st, err)) == PARLEY_ERR_UNAVAILABLE && !(p->stop && *p->stop))
 		worker_down(&w, err);
 	if (rc)
 		goto out;
-	while ((rc = queue_open(p->queue, p->queue_prefix, &w.q, err)) == PARLEY_ERR_UNAVAILABLE &&
+	while ((rc = queue_open(p->config.queue, p->config.queue_prefix, &w.q, err)) == PARLEY_ERR_UNAVAILABLE &&
 	       !(p->stop && *p->stop))
 		worker_down(&w, err);
 	if (rc)
 		goto out;
-	if ((rc = store_relax_commits(w.st, err)) || (rc = stage_env_new(&w.env, err)))
+	if ((rc = store_relax_commits(w.st, err)))
 		goto out;
 	pthread_mutex_init(&hb.lock, NULL);
 	pthread_cond_init(&hb.wake, NULL);
@@ -466,10 +501,10 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	}
 	hb_started = true;
 	struct parley_error qerr = {0};
-	queue_heartbeat(w.q, p->owner, p->lease_seconds, &qerr);
+	queue_heartbeat(w.q, p->owner, p->config.lease_seconds, &qerr);
 
 	struct queue_take_params take = {
-		.owner = p->owner, .lease_seconds = p->lease_seconds, .batch_id = p->batch_id,
+		.owner = p->owner, .lease_seconds = p->config.lease_seconds, .batch_id = p->batch_id,
 		.stages = p->allowed.count ? w.allowed_names : NULL,
 		.nstages = p->allowed.count < QUEUE_STAGES_MAX ? p->allowed.count : QUEUE_STAGES_MAX,
 		.wait = p->idle_poll,
@@ -501,7 +536,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 				next_recover = soon;
 			continue; /* take already waited idle_poll */
 		}
-		if (rec.attempts > p->max_attempts) {
+		if (rec.attempts > p->config.max_attempts) {
 			worker_give_up(&w, &rec);
 			continue;
 		}
@@ -524,6 +559,8 @@ out:
 		queue_heartbeat(w.q, p->owner, 0.001, &ignored);
 	}
 	stage_env_free(w.env);
+	free(w.env_json);
+	pipeline_config_release(&w.cfg);
 	queue_close(w.q);
 	store_close(w.st);
 	return rc;

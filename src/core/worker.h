@@ -3,7 +3,8 @@
  * store), advance it through its batch's pipeline, settle it, repeat.
  *
  *   struct worker_params p = worker_default_params();
- *   snprintf(p.store, ...); snprintf(p.data_dir, ...); p.batch_id = id;
+ *   p.config = cfg;   // store, queue, lease, attempts, backoff, logging (core/config.h)
+ *   snprintf(p.data_dir, ...); p.batch_id = id;
  *   worker_run(&p, &stats, &err);   // returns when no work is left (exit_when_idle)
  *
  * Durability: the lease on the recording is renewed by a heartbeat thread
@@ -22,6 +23,11 @@
  * answers again; it never exits for it. One recording's failure never stops
  * the worker.
  *
+ * Configuration: each recording runs with its batch's pipeline
+ * configuration (batches.config, core/batch_config.h), read once per batch
+ * and cached; the engines (stages/env.h) are rebuilt when the worker moves
+ * to a batch whose configuration differs.
+ *
  * Execution log (events): stage_start / stage_complete once per batch and
  * stage, file_error for every failure, progress every progress_every
  * finished recordings, file_start and file_complete only when asked.
@@ -33,29 +39,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/config.h"
 #include "core/pipeline.h"
 #include "stages/stage.h"
 #include "util/error.h"
 
 struct worker_params {
-	char store[STAGE_PATH_MAX];   /* store target: path, sqlite:PATH, postgresql://… */
-	char queue[1024];             /* "store" or redis://… */
-	char queue_prefix[64];        /* Redis key prefix */
-	char data_dir[STAGE_PATH_MAX];
+	/* The process settings (file < env < flags): store, queue, queue_prefix,
+	 * lease_seconds (60), max_attempts (3), backoff_base (5 s: retries after
+	 * 5, 10, 20 s), progress_every (100), log_file_start/complete. */
+	struct parley_config config;
+	char data_dir[STAGE_PATH_MAX]; /* config.data, or the one next to a SQLite store */
 	int64_t batch_id;       /* 0 = any batch */
 	char owner[128];        /* "host:pid"; filled by worker_default_params() */
-	double lease_seconds;   /* 60 */
-	int max_attempts;       /* 3 */
-	double backoff_base;    /* 5 s: retries after 5, 10, 20 s */
 	bool exit_when_idle;    /* true: return when nothing is left to do */
 	double idle_poll;       /* seconds between polls when idle (0.2) */
-	int progress_every;     /* a progress event every N finished recordings (100) */
-	bool log_file_start, log_file_complete;
 	/* The pipeline used for a batch that names none (parley run's --stages). */
 	struct pipeline pipeline;
 	/* The stages this worker runs (--stages); count 0 = every stage. */
 	struct pipeline allowed;
-	struct stage_config cfg;
 	volatile sig_atomic_t *stop; /* set by a signal handler: finish the stage, release, return */
 };
 struct worker_params worker_default_params(void);

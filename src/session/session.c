@@ -19,7 +19,9 @@
 
 #include "audio/decode.h"
 #include "audio/manifest.h"
+#include "core/batch_config.h"
 #include "core/pipeline.h"
+#include "stages/env.h"
 #include "session/session_store.h"
 #include "text/lexicon.h"
 #include "util/fs.h"
@@ -617,6 +619,8 @@ enum parley_err session_end(const struct session_ctx *c, const struct session_us
 		used += (size_t)snprintf(pipeline + used, sizeof(pipeline) - used, "%s%s", i ? "," : "",
 					 pl.stages[i]->name);
 	snprintf(batch_name, sizeof(batch_name), "session:%s", id);
+	const char *tables[64];
+	stage_result_tables(tables, sizeof(tables) / sizeof(tables[0]));
 	int64_t batch = 0, rec = 0;
 	if ((rc = gaps_text(seqs, n, &gaps))) {
 		rc = parley_error_set(err, rc, "session %s: too many gaps", id);
@@ -625,7 +629,9 @@ enum parley_err session_end(const struct session_ctx *c, const struct session_us
 	if ((rc = manifest_write(c, id, seqs, n, manifest, sizeof(manifest), fp, err)) ||
 	    (rc = store_batch_ensure(c->store, batch_name, "session", &batch, err)) ||
 	    (rc = store_batch_set_pipeline(c->store, batch, pipeline, err)) ||
-	    (rc = store_recording_add(c->store, batch, id, manifest, fp, &rec, err)) ||
+	    (rc = store_batch_set_config(c->store, batch, c->pipeline_config ? c->pipeline_config : "",
+					 err)) ||
+	    (rc = store_recording_add(c->store, batch, id, manifest, fp, tables, &rec, err)) ||
 	    (rc = sstore_session_mark_ended(c->store, id, batch, rec, time_wall(), gaps.buf, err)))
 		goto fail;
 	if ((rc = store_commit(c->store, err)))
@@ -870,7 +876,7 @@ static int word_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Every target word of the built-in lexicon plus any other word counted,
+/* Every target word of the lexicon plus any other word counted,
  * sorted, without repeats: words[0..*n) point into the lexicon or counts. */
 static size_t words_collect(const struct lexicon *lex, const struct store_count *counts,
 			    size_t ncounts, const char **words, size_t max)
@@ -906,6 +912,27 @@ static void counts_add(json_t *o, const char **words, size_t nwords,
 	json_object_set_new(o, "total", json_integer(total));
 }
 
+/* The lexicon of the session's batch (the one its words stage used); before
+ * the session ended, the one it will get. */
+static enum parley_err session_lexicon(const struct session_ctx *c, const struct session_row *row,
+				       struct lexicon **out, struct parley_error *err)
+{
+	struct pipeline_config cfg;
+	enum parley_err rc;
+	if (row->batch_id) {
+		rc = batch_config_load(c->store, row->batch_id, &cfg, err);
+	} else {
+		pipeline_config_init(&cfg);
+		const char *json = c->pipeline_config ? c->pipeline_config : "";
+		rc = pipeline_config_parse(&cfg, "the server's pipeline configuration", json,
+					   strlen(json), err);
+	}
+	if (rc == PARLEY_OK)
+		rc = stage_config_lexicon(&cfg, out, err);
+	pipeline_config_release(&cfg);
+	return rc;
+}
+
 enum parley_err session_results(const struct session_ctx *c, const struct session_user *u,
 				const char *id, json_t **out, struct parley_error *err)
 {
@@ -918,7 +945,7 @@ enum parley_err session_results(const struct session_ctx *c, const struct sessio
 	enum parley_err rc = speakers_load(c, u, id, &s, err);
 	if (rc)
 		return rc;
-	if ((rc = lexicon_default(&lex, err)) ||
+	if ((rc = session_lexicon(c, &s.row, &lex, err)) ||
 	    (ready(&s.d) &&
 	     (rc = store_counts_get(c->store, s.row.recording_id, &counts, &ncounts, err))))
 		goto out;

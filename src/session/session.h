@@ -19,7 +19,9 @@
  * its file. Ending writes data_dir/sessions/<id>/audio.chunks (a manifest the
  * decode stage concatenates, see stages/decode.c) and adds a batch of kind
  * "session" named "session:<id>" with one recording whose source is that
- * manifest, in one transaction with the status change.
+ * manifest, in one transaction with the status change; the batch stores
+ * ctx->pipeline_config, so the workers and the results use the lexicon and
+ * options the server had when the session ended.
  *
  * Visibility: a session the user may not see (not owner, participant or
  * admin) is PARLEY_ERR_NOT_FOUND with the same message as a missing one.
@@ -62,6 +64,10 @@ struct session_ctx {
 	enum parley_err (*on_queued)(void *ud, int64_t batch_id, int64_t rec_id,
 				     struct parley_error *err);
 	void *ud;
+	/* The pipeline configuration (canonical JSON, stages/pipeline_config.h)
+	 * stored with each session's batch when it ends: the server-wide default
+	 * (`parley serve --pipeline-config`). NULL: the defaults. */
+	const char *pipeline_config;
 };
 
 /* --- ids (pure; used by the router before anything touches a file) --- */
@@ -141,7 +147,9 @@ enum parley_err session_unclaim(const struct session_ctx *c, const struct sessio
 
 /* --- results --- */
 
-/* Counts per speaker and per claimed user (docs/api.md). */
+/* Counts per speaker and per claimed user (docs/api.md). The words are the
+ * targets of the lexicon stored with the session's batch (the one its words
+ * stage used), plus any other word counted. */
 enum parley_err session_results(const struct session_ctx *c, const struct session_user *u,
 				const char *id, json_t **out, struct parley_error *err);
 

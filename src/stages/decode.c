@@ -44,4 +44,6 @@ static enum parley_err decode_run(struct stage_ctx *ctx, struct parley_error *er
 	return rc;
 }
 
-const struct stage stage_decode = {"decode", "any audio file to 16 kHz mono", decode_run};
+const struct stage stage_decode = {
+	.name = "decode", .description = "any audio file to 16 kHz mono", .run = decode_run,
+};

@@ -54,11 +54,11 @@ static enum parley_err diarize_run(struct stage_ctx *ctx, struct parley_error *e
 		regions[i].end = speech[i].end;
 	}
 	struct diar_params p = diar_default_params();
-	p.num_speakers = ctx->cfg->num_speakers;
-	p.min_speakers = ctx->cfg->min_speakers;
-	p.max_speakers = ctx->cfg->max_speakers;
-	p.method = ctx->cfg->diarize_spectral ? DIAR_SPECTRAL : DIAR_WARD;
-	p.overlap = ctx->cfg->diarize_overlap;
+	p.num_speakers = ctx->cfg->diarize.speakers;
+	p.min_speakers = ctx->cfg->diarize.min_speakers;
+	p.max_speakers = ctx->cfg->diarize.max_speakers;
+	p.method = ctx->cfg->diarize.method == PC_METHOD_SPECTRAL ? DIAR_SPECTRAL : DIAR_WARD;
+	p.overlap = ctx->cfg->diarize.overlap;
 	if ((rc = diar_run(&pcm, regions, nspeech, &p, &turns, &nturns, &nspeakers, err)))
 		goto out;
 	r.turns = calloc(nturns + 1, sizeof(*r.turns));
@@ -97,5 +97,9 @@ out:
 	return rc;
 }
 
-const struct stage stage_diarize = {"diarize", "who spoke when (MFCC statistics, clustering)",
-				    diarize_run};
+static const char *const diarize_tables[] = {"segments", "speakers", NULL};
+
+const struct stage stage_diarize = {
+	.name = "diarize", .description = "who spoke when (MFCC statistics, clustering)",
+	.run = diarize_run, .result_tables = diarize_tables, .options = "diarize",
+};

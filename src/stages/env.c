@@ -2,6 +2,7 @@
 #include "stages/env.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "engines/pocketsphinx.h"
 #include "engines/asr.h"
@@ -31,13 +32,31 @@ void stage_env_free(struct stage_env *env)
 	free(env);
 }
 
-enum parley_err stage_env_lexicon(struct stage_env *env, const struct stage_config *cfg,
+enum parley_err stage_config_lexicon(const struct pipeline_config *cfg, struct lexicon **out,
+				     struct parley_error *err)
+{
+	const char *text = cfg->lexicon.text;
+	if (text)
+		return lexicon_parse(text, strlen(text), cfg->lexicon.path[0] ? cfg->lexicon.path
+									      : "lexicon.text", out, err);
+	if (cfg->lexicon.path[0])
+		return lexicon_load_file(cfg->lexicon.path, out, err);
+	return lexicon_default(out, err);
+}
+
+const char *stage_config_model_dir(const struct pipeline_config *cfg)
+{
+	static const char prefix[] = "pocketsphinx:";
+	if (strncmp(cfg->stt.engine, prefix, sizeof(prefix) - 1) == 0 && cfg->stt.engine[sizeof(prefix) - 1])
+		return cfg->stt.engine + sizeof(prefix) - 1;
+	return NULL;
+}
+
+enum parley_err stage_env_lexicon(struct stage_env *env, const struct pipeline_config *cfg,
 				  const struct lexicon **out, struct parley_error *err)
 {
 	if (!env->lexicon) {
-		enum parley_err rc = cfg->lexicon_path[0]
-					     ? lexicon_load_file(cfg->lexicon_path, &env->lexicon, err)
-					     : lexicon_default(&env->lexicon, err);
+		enum parley_err rc = stage_config_lexicon(cfg, &env->lexicon, err);
 		if (rc)
 			return rc;
 	}
@@ -45,17 +64,21 @@ enum parley_err stage_env_lexicon(struct stage_env *env, const struct stage_conf
 	return PARLEY_OK;
 }
 
-enum parley_err stage_env_stt(struct stage_env *env, const struct stage_config *cfg,
+enum parley_err stage_env_stt(struct stage_env *env, const struct pipeline_config *cfg,
 			      struct asr_engine **out, struct parley_error *err)
 {
 	if (!env->stt_open) {
+		if (strncmp(cfg->stt.engine, "pocketsphinx", 12) != 0)
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"stt.engine '%s': this parley runs pocketsphinx only",
+						cfg->stt.engine);
 		const struct lexicon *lex;
 		enum parley_err rc = stage_env_lexicon(env, cfg, &lex, err);
 		if (rc)
 			return rc;
 		struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
-		if (cfg->model_dir[0])
-			p.model_dir = cfg->model_dir;
+		if (stage_config_model_dir(cfg))
+			p.model_dir = stage_config_model_dir(cfg);
 		p.lexicon = lex;
 		if (lexicon_keyword_weight(lex) > 0.0)
 			p.keyword_weight = lexicon_keyword_weight(lex);

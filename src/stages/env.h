@@ -16,12 +16,23 @@ struct asr_engine;
 enum parley_err stage_env_new(struct stage_env **out, struct parley_error *err);
 void stage_env_free(struct stage_env *env); /* accepts NULL */
 
-/* The lexicon named by cfg->lexicon_path, or the built-in one. */
-enum parley_err stage_env_lexicon(struct stage_env *env, const struct stage_config *cfg,
+/* The batch's lexicon: cfg->lexicon.text (else the file lexicon.path, else
+ * the built-in one). An env serves one configuration: the worker makes a
+ * new env when the batch's configuration differs. */
+enum parley_err stage_env_lexicon(struct stage_env *env, const struct pipeline_config *cfg,
 				  const struct lexicon **out, struct parley_error *err);
 
+/* The lexicon a configuration names, parsed (*out freed with lexicon_free):
+ * what export and the sessions results use, the same as the words stage. */
+enum parley_err stage_config_lexicon(const struct pipeline_config *cfg, struct lexicon **out,
+				     struct parley_error *err);
+
+/* The pocketsphinx model folder of cfg->stt.engine ("pocketsphinx:DIR"), or
+ * NULL for the default model. */
+const char *stage_config_model_dir(const struct pipeline_config *cfg);
+
 /* The speech recogniser (pocketsphinx, with the lexicon's targets). */
-enum parley_err stage_env_stt(struct stage_env *env, const struct stage_config *cfg,
+enum parley_err stage_env_stt(struct stage_env *env, const struct pipeline_config *cfg,
 			      struct asr_engine **out, struct parley_error *err);
 
 #endif

@@ -22,12 +22,23 @@ const struct stage *const stage_table[] = {
 	&stage_stt,     /* timed words per turn */
 	&stage_words,   /* corrections, target counts */
 	&stage_samples, /* voice sample per speaker */
-	/* test stages: cheap, countable effects (chaos test, bench-queue) */
+};
+const size_t stage_count = sizeof(stage_table) / sizeof(stage_table[0]);
+
+/* Test stages: cheap, countable effects (chaos test, bench-queue); named by
+ * --pipeline/--stages only, never part of the default pipeline. */
+const struct stage *const stage_test_table[] = {
 	&stage_tick1, &stage_tick2, &stage_tick3, &stage_tick4, &stage_tick5, &stage_tick6,
 };
+const size_t stage_test_count = sizeof(stage_test_table) / sizeof(stage_test_table[0]);
 
-const size_t stage_count_all = sizeof(stage_table) / sizeof(stage_table[0]);
-const size_t stage_count = stage_count_all - 6;
+const size_t stage_count_all = sizeof(stage_table) / sizeof(stage_table[0]) +
+			       sizeof(stage_test_table) / sizeof(stage_test_table[0]);
+
+const struct stage *stage_at(size_t i)
+{
+	return i < stage_count ? stage_table[i] : stage_test_table[i - stage_count];
+}
 
 static const struct {
 	const char *name;

@@ -119,9 +119,9 @@ static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *e
 			}
 			i = j - 1;
 		}
-		if (best_end - best_start > ctx->cfg->sample_max) {
-			best_start = loudest_window(&pcm, best_start, best_end, ctx->cfg->sample_max);
-			best_end = best_start + ctx->cfg->sample_max;
+		if (best_end - best_start > ctx->cfg->samples.max) {
+			best_start = loudest_window(&pcm, best_start, best_end, ctx->cfg->samples.max);
+			best_end = best_start + ctx->cfg->samples.max;
 		}
 		r.spk[s].sample_start = best_start;
 		r.spk[s].sample_end = best_end;
@@ -146,4 +146,38 @@ out:
 	return rc;
 }
 
-const struct stage stage_samples = {"samples", "a 3-10 s voice sample per speaker", samples_run};
+/* OUT/<name>/samples/speaker-<n>.wav: a copy of each speaker's sample (the
+ * folder is made afresh, so a speaker without a sample leaves no file). */
+static enum parley_err samples_export(const struct stage_export *x, struct parley_error *err)
+{
+	char samples[STAGE_PATH_MAX];
+	enum parley_err rc = fs_path_join(samples, sizeof(samples), x->out_dir, "samples", err);
+	if (rc)
+		return rc;
+	fs_remove_tree(samples, NULL);
+	if ((rc = fs_mkdir_p(samples, err)))
+		return rc;
+	struct store_speaker *spk = NULL;
+	size_t n = 0;
+	if ((rc = store_speakers_get(x->store, x->rec->id, &spk, &n, err)))
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (spk[i].sample_end <= spk[i].sample_start)
+			continue;
+		char file[64], rel[80], from[STAGE_PATH_MAX], to[STAGE_PATH_MAX];
+		snprintf(file, sizeof(file), "speaker-%d.wav", spk[i].speaker + 1);
+		snprintf(rel, sizeof(rel), "samples/%s", file);
+		if (!(rc = fs_path_join(from, sizeof(from), x->rec_dir, rel, err)) &&
+		    !(rc = fs_path_join(to, sizeof(to), samples, file, err)))
+			rc = fs_copy_file(from, to, err);
+	}
+	free(spk);
+	return rc;
+}
+
+static const char *const samples_tables[] = {"speakers", NULL};
+
+const struct stage stage_samples = {
+	.name = "samples", .description = "a 3-10 s voice sample per speaker", .run = samples_run,
+	.result_tables = samples_tables, .options = "samples", .export = samples_export,
+};

@@ -6,42 +6,34 @@
 
 #include "audio/pcm.h"
 #include "audio/wav.h"
+#include "stages/stage_commit.h"
 #include "util/fs.h"
 #include "util/timeutil.h"
-
-struct stage_config stage_default_config(void)
-{
-	struct stage_config c;
-	memset(&c, 0, sizeof(c));
-	c.num_speakers = 0;
-	c.min_speakers = 1;
-	c.max_speakers = 8;
-	c.sample_min = 3.0;
-	c.sample_max = 10.0;
-	return c;
-}
 
 enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *data,
 			     struct parley_error *err)
 {
+	struct stage_commit none = {.owner = NULL};
+	struct stage_commit *c = ctx->commit ? ctx->commit : &none;
 	enum parley_err rc = store_begin_durable(ctx->store, err);
 	if (rc)
 		return rc;
 	/* first: checks and renews the lease, and moves the next stage on */
-	if (ctx->owner && (rc = store_lease_advance(ctx->store, ctx->rec->id, ctx->owner,
-						    ctx->lease_seconds, ctx->next_stage, err)))
+	if (c->owner && (rc = store_lease_advance(ctx->store, ctx->rec->id, c->owner,
+						  c->lease_seconds, c->next_stage, err)))
 		goto fail;
-	if (!ctx->owner && ctx->next_stage &&
-	    (rc = store_recording_set_next_stage(ctx->store, ctx->rec->id, ctx->next_stage, err)))
+	if (!c->owner && c->next_stage &&
+	    (rc = store_recording_set_next_stage(ctx->store, ctx->rec->id, c->next_stage, err)))
 		goto fail;
 	if (save && (rc = save(ctx->store, ctx->rec->id, data, err)))
 		goto fail;
-	if ((rc = store_stage_done(ctx->store, ctx->rec->id, ctx->stage_name,
-				   time_thread_cpu() - ctx->cpu_start, time_mono() - ctx->wall_start, err)))
+	double cpu = ctx->commit ? time_thread_cpu() - c->cpu_start : 0;
+	double wall = ctx->commit ? time_mono() - c->wall_start : 0;
+	if ((rc = store_stage_done(ctx->store, ctx->rec->id, ctx->stage_name, cpu, wall, err)))
 		goto fail;
 	if ((rc = store_commit(ctx->store, err)))
 		return rc;
-	ctx->committed = true;
+	c->committed = true;
 	return PARLEY_OK;
 fail:
 	store_rollback(ctx->store);
@@ -67,7 +59,40 @@ enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
 const struct stage *stage_find(const char *name)
 {
 	for (size_t i = 0; i < stage_count_all; i++)
-		if (strcmp(stage_table[i]->name, name) == 0)
-			return stage_table[i];
+		if (strcmp(stage_at(i)->name, name) == 0)
+			return stage_at(i);
 	return NULL;
+}
+
+bool stage_reads(const struct stage *s, const char *section)
+{
+	size_t n = strlen(section);
+	for (const char *p = s->options; p && *p;) {
+		size_t len = strcspn(p, " ");
+		if (len == n && strncmp(p, section, n) == 0)
+			return true;
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return false;
+}
+
+size_t stage_result_tables(const char **out, size_t max)
+{
+	size_t n = 0;
+	if (max == 0)
+		return 0;
+	for (size_t i = 0; i < stage_count_all; i++) {
+		const char *const *t = stage_at(i)->result_tables;
+		for (size_t k = 0; t && t[k]; k++) {
+			size_t j = 0;
+			while (j < n && strcmp(out[j], t[k]) != 0)
+				j++;
+			if (j == n && n + 1 < max)
+				out[n++] = t[k];
+		}
+	}
+	out[n] = NULL;
+	return n;
 }

@@ -9,63 +9,77 @@
  * queues, leases or HTTP.
  *
  * Adding a stage: write src/stages/<name>.c defining
- *     const struct stage stage_<name> = {"<name>", "what it does", <name>_run};
+ *     static const char *const <name>_tables[] = {"answers", NULL};
+ *     const struct stage stage_<name> = {
+ *         .name = "<name>", .description = "what it does", .run = <name>_run,
+ *         .result_tables = <name>_tables,   // rows it writes (reset when the input changes)
+ *         .options = "llm",                 // the configuration sections it reads
+ *         .export = <name>_export,          // optional: its part of the outputs
+ *     };
  * and add one row to the table in src/stages/registry.c.
  */
 #ifndef PARLEY_STAGES_STAGE_H
 #define PARLEY_STAGES_STAGE_H
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
 
+#include "stages/pipeline_config.h"
 #include "store/store.h"
 #include "util/error.h"
 
 #define STAGE_PATH_MAX 4096
 
-/* Options every stage may read, with defaults from stage_default_config(). */
-struct stage_config {
-	int num_speakers; /* 0 = estimate */
-	int min_speakers; /* default 1 */
-	int max_speakers; /* default 8 */
-	bool diarize_spectral; /* spectral clustering instead of Ward (--diarizer spectral) */
-	bool diarize_overlap;  /* also find overlapped speech: extra turns (--overlap) */
-	char lexicon_path[STAGE_PATH_MAX]; /* "" = the built-in Singlish lexicon */
-	char model_dir[STAGE_PATH_MAX];    /* "" = the Debian pocketsphinx en-us model */
-	double sample_min; /* shortest voice sample, seconds (3) */
-	double sample_max; /* longest voice sample, seconds (10) */
-};
-struct stage_config stage_default_config(void);
-
 struct stage_env; /* per-worker engines, built lazily: see stages/env.h */
+/* What stage_commit needs that is no stage's business (the lease it checks,
+ * the next stage it moves on to, the clocks of stage_runs): owned and filled
+ * by the pipeline runner, defined in stages/stage_commit.h. */
+struct stage_commit;
 
 struct stage_ctx {
 	struct store *store;
 	const struct store_recording *rec;
 	char rec_dir[STAGE_PATH_MAX]; /* the recording's data directory (exists) */
-	const struct stage_config *cfg;
+	const struct pipeline_config *cfg; /* the batch's configuration (stages/pipeline_config.h) */
 	struct stage_env *env;
 	volatile sig_atomic_t *stop; /* non-zero: stop as soon as possible */
 	const char *stage_name;      /* set by the pipeline */
-	const char *next_stage;      /* the stage after this one in the batch's pipeline ("" = last) */
-	const char *owner;           /* the lease holder ("host:pid"); NULL = no lease check */
-	double lease_seconds;        /* the commit renews the lease for this long */
-	double cpu_start, wall_start; /* set by the pipeline, for stage_runs */
-	bool committed;               /* set by stage_commit when it committed */
+	struct stage_commit *commit; /* the pipeline's; only stage_commit() reads it */
+};
+
+/* A stage's part of a recording's outputs (`parley run`, `parley export`):
+ * called for every stage of the registry, done or not, before
+ * transcript.json is written. */
+struct stage_export {
+	struct store *store;
+	const struct store_recording *rec;
+	const char *rec_dir;    /* the recording's data directory */
+	const char *out_dir;    /* OUT/<name>/ (exists) */
+	bool done;              /* the stage is done for this recording */
+	json_t *transcript;     /* transcript.json being built: add keys to it */
 };
 
 struct stage {
 	const char *name;
 	const char *description;
 	enum parley_err (*run)(struct stage_ctx *ctx, struct parley_error *err);
+	/* The result tables it writes (rows keyed by recording_id), NULL-terminated;
+	 * NULL = none. A recording whose input changed loses these rows. */
+	const char *const *result_tables;
+	/* The pipeline configuration sections it reads ("diarize"), space-separated;
+	 * NULL = none (`parley config --keys` says which stage reads a key). */
+	const char *options;
+	/* Writes its part of the outputs; NULL = nothing of its own. */
+	enum parley_err (*export)(const struct stage_export *x, struct parley_error *err);
 };
 
 /* Save results and mark the stage done in one transaction. save() writes the
  * results with store_*_put (which replace old rows). The same transaction
- * first checks that ctx->owner still holds the recording's lease (renewing
- * it) — a worker whose lease was taken over commits nothing (PARLEY_ERR_BUSY),
- * so a stage's effect is recorded once even when two workers ran it — and
- * last moves the recording's next stage on. */
+ * first checks that the worker still holds the recording's lease (renewing
+ * it; ctx->commit says whose) — a worker whose lease was taken over commits
+ * nothing (PARLEY_ERR_BUSY), so a stage's effect is recorded once even when
+ * two workers ran it — and moves the recording's next stage on. */
 typedef enum parley_err (*stage_save_fn)(struct store *st, int64_t rec_id, void *data,
 					 struct parley_error *err);
 enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *data,
@@ -82,14 +96,23 @@ enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
 
 #define STAGE_AUDIO_FILE "audio.wav"
 
-/* The registry (src/stages/registry.c): every stage in pipeline order, then
- * the test stages (tick1..tick6, src/stages/tick.c), which are never part of
- * the default pipeline. */
+/* The registry (src/stages/registry.c): stage_table holds every stage in
+ * pipeline order (the default pipeline); stage_test_table the test stages
+ * (tick1..tick6, src/stages/tick.c), never part of the default pipeline.
+ * stage_at(i) walks both: real stages first, for i < stage_count_all. */
 extern const struct stage *const stage_table[];
-extern const size_t stage_count;      /* the real stages: the default pipeline */
-extern const size_t stage_count_all;  /* real + test stages */
+extern const size_t stage_count;      /* rows of stage_table */
+extern const struct stage *const stage_test_table[];
+extern const size_t stage_test_count; /* rows of stage_test_table */
+extern const size_t stage_count_all;  /* stage_count + stage_test_count */
+const struct stage *stage_at(size_t i);
 /* Any stage by name, test stages included; NULL when unknown. */
 const struct stage *stage_find(const char *name);
+/* Does the stage read configuration section `section` (its options)? */
+bool stage_reads(const struct stage *s, const char *section);
+/* Every result table of every stage, once each, into out[0..max) followed
+ * by NULL; returns how many. */
+size_t stage_result_tables(const char **out, size_t max);
 /* Named pipelines: "noop" = the six test stages. NULL when unknown. */
 const char *stage_pipeline_alias(const char *name);
 

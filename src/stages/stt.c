@@ -122,4 +122,9 @@ out:
 	return rc;
 }
 
-const struct stage stage_stt = {"stt", "speech to text (pocketsphinx, keyword LM)", stt_run};
+static const char *const stt_tables[] = {"stt_words", NULL};
+
+const struct stage stage_stt = {
+	.name = "stt", .description = "speech to text (pocketsphinx, keyword LM)", .run = stt_run,
+	.result_tables = stt_tables, .options = "stt lexicon",
+};

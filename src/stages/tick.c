@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stages/stage.h"
 #include "util/timeutil.h"
@@ -88,7 +89,8 @@ static enum parley_err tick_fault(const struct tick_fault *f, struct stage_ctx *
 }
 
 struct tick_effect {
-	const char *stage, *owner;
+	const char *stage;
+	char owner[32]; /* the process that committed ("pid:N") */
 };
 
 static enum parley_err tick_save(struct store *st, int64_t rec_id, void *data, struct parley_error *err)
@@ -108,12 +110,17 @@ static enum parley_err tick_run(struct stage_ctx *ctx, struct parley_error *err)
 		if (rc)
 			return rc;
 	}
-	struct tick_effect e = {ctx->stage_name, ctx->owner ? ctx->owner : ""};
+	struct tick_effect e = {ctx->stage_name, ""};
+	snprintf(e.owner, sizeof(e.owner), "pid:%ld", (long)getpid());
 	return stage_commit(ctx, tick_save, &e, err);
 }
 
+static const char *const tick_tables[] = {"test_effects", NULL};
+
 #define TICK_STAGE(n) \
-	const struct stage stage_tick##n = {"tick" #n, "test stage: one countable effect", tick_run};
+	const struct stage stage_tick##n = {.name = "tick" #n, \
+					    .description = "test stage: one countable effect", \
+					    .run = tick_run, .result_tables = tick_tables};
 TICK_STAGE(1)
 TICK_STAGE(2)
 TICK_STAGE(3)

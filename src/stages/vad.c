@@ -47,4 +47,9 @@ out:
 	return rc;
 }
 
-const struct stage stage_vad = {"vad", "speech regions (WebRTC VAD, smoothed)", vad_run};
+static const char *const vad_tables[] = {"segments", NULL};
+
+const struct stage stage_vad = {
+	.name = "vad", .description = "speech regions (WebRTC VAD, smoothed)", .run = vad_run,
+	.result_tables = vad_tables,
+};

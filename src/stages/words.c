@@ -95,4 +95,9 @@ out:
 	return rc;
 }
 
-const struct stage stage_words = {"words", "spelling corrections and target-word counts", words_run};
+static const char *const words_tables[] = {"words", "word_counts", NULL};
+
+const struct stage stage_words = {
+	.name = "words", .description = "spelling corrections and target-word counts",
+	.run = words_run, .result_tables = words_tables, .options = "lexicon",
+};

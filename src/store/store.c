@@ -277,6 +277,42 @@ enum parley_err store_batch_get_pipeline(struct store *st, int64_t batch_id, cha
 	return rc;
 }
 
+enum parley_err store_batch_set_config(struct store *st, int64_t batch_id, const char *json,
+				       struct parley_error *err)
+{
+	if (strlen(json) > STORE_CONFIG_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"batch %lld: configuration larger than %zu bytes", (long long)batch_id,
+					STORE_CONFIG_MAX);
+	return q_exec(st, NULL, err, "UPDATE batches SET config = ?2 WHERE id = ?1", "it", batch_id,
+		      json);
+}
+
+enum parley_err store_batch_get_config(struct store *st, int64_t batch_id, char **json,
+				       struct parley_error *err)
+{
+	*json = NULL;
+	struct db_stmt *s;
+	enum parley_err rc = q_prepare(st, &s, err, "SELECT config FROM batches WHERE id = ?1", "i",
+				       batch_id);
+	if (rc)
+		return rc;
+	bool row;
+	if ((rc = db_step(s, &row, err)) == PARLEY_OK) {
+		const char *text = row && !db_column_null(s, 0) ? db_column_text(s, 0) : "";
+		if (!row)
+			rc = parley_error_set(err, PARLEY_ERR_NOT_FOUND, "no batch %lld", (long long)batch_id);
+		else if (strlen(text) > STORE_CONFIG_MAX)
+			rc = parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					      "batch %lld: stored configuration larger than %zu bytes",
+					      (long long)batch_id, STORE_CONFIG_MAX);
+		else if (!(*json = strdup(text)))
+			rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading a configuration");
+	}
+	db_finalize(s);
+	return rc;
+}
+
 enum parley_err store_batch_find(struct store *st, const char *name, int64_t *batch_id,
 				 struct parley_error *err)
 {
@@ -314,19 +350,23 @@ enum parley_err store_batch_each(struct store *st, int (*fn)(const struct store_
 	return rc;
 }
 
-static const char *const result_tables[] = {"stage_runs", "segments", "stt_words", "words",
-					    "speakers", "word_counts", "test_effects"};
-
-static enum parley_err recording_reset(struct store *st, int64_t rec_id, struct parley_error *err)
+/* Drop a recording's stage runs and its rows in every result table (the
+ * stages' own list: table names are SQL identifiers, checked here). */
+static enum parley_err recording_reset(struct store *st, int64_t rec_id,
+				       const char *const *tables, struct parley_error *err)
 {
-	for (size_t i = 0; i < sizeof(result_tables) / sizeof(result_tables[0]); i++) {
+	enum parley_err rc = q_exec(st, NULL, err, "DELETE FROM stage_runs WHERE recording_id = ?1",
+				    "i", rec_id);
+	for (size_t i = 0; !rc && tables && tables[i]; i++) {
+		size_t n = strlen(tables[i]);
+		if (n == 0 || n > 63 || strspn(tables[i], "abcdefghijklmnopqrstuvwxyz_0123456789") != n)
+			return parley_error_set(err, PARLEY_ERR_INTERNAL, "result table '%.64s' is not a "
+						"table name", tables[i]);
 		char sql[128];
-		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE recording_id = ?1", result_tables[i]);
-		enum parley_err rc = q_exec(st, NULL, err, sql, "i", rec_id);
-		if (rc)
-			return rc;
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE recording_id = ?1", tables[i]);
+		rc = q_exec(st, NULL, err, sql, "i", rec_id);
 	}
-	return PARLEY_OK;
+	return rc;
 }
 
 /* The first stage of the batch's pipeline ("" when the batch names none:
@@ -339,7 +379,8 @@ static void pipeline_first(const char *pipeline, char *out, size_t size)
 
 enum parley_err store_recording_add(struct store *st, int64_t batch_id, const char *name,
 				    const char *source, const char *fingerprint,
-				    int64_t *rec_id, struct parley_error *err)
+				    const char *const *result_tables, int64_t *rec_id,
+				    struct parley_error *err)
 {
 	char pipeline[STORE_PIPELINE_MAX], first[STORE_STAGE_NAME_MAX];
 	enum parley_err rc = store_batch_get_pipeline(st, batch_id, pipeline, sizeof(pipeline), err);
@@ -365,7 +406,7 @@ enum parley_err store_recording_add(struct store *st, int64_t batch_id, const ch
 		enum store_status status = status_parse(db_column_text(s, 2));
 		db_finalize(s);
 		s = NULL;
-		if (changed && (rc = recording_reset(st, id, err)))
+		if (changed && (rc = recording_reset(st, id, result_tables, err)))
 			goto fail;
 		if (changed || status != STORE_DONE) {
 			if ((rc = q_exec(st, NULL, err,

@@ -124,20 +124,31 @@ enum parley_err store_batch_set_pipeline(struct store *st, int64_t batch_id, con
 					 struct parley_error *err);
 enum parley_err store_batch_get_pipeline(struct store *st, int64_t batch_id, char *out, size_t size,
 					 struct parley_error *err);
+/* The batch's pipeline configuration (JSON text, stages/pipeline_config.h),
+ * stored as given. get: *json is malloc'd (the caller frees it); "" or "{}"
+ * for a batch stored before configurations (the defaults). At most
+ * STORE_CONFIG_MAX bytes (TOO_LARGE). */
+#define STORE_CONFIG_MAX ((size_t)4 << 20)
+enum parley_err store_batch_set_config(struct store *st, int64_t batch_id, const char *json,
+				       struct parley_error *err);
+enum parley_err store_batch_get_config(struct store *st, int64_t batch_id, char **json,
+				       struct parley_error *err);
 /* Calls fn for each batch in id order; fn returning non-zero stops. */
 enum parley_err store_batch_each(struct store *st, int (*fn)(const struct store_batch *, void *),
 				 void *ud, struct parley_error *err);
 
 /*
  * Add a recording (or find it). When a recording of that name exists with a
- * different fingerprint, its stage runs and results are dropped (the input
- * changed). A failed recording goes back to pending (a re-run retries it);
+ * different fingerprint, its stage runs and its rows in result_tables (the
+ * stages' tables, NULL-terminated: stage_result_tables()) are dropped (the
+ * input changed). A failed recording goes back to pending (a re-run retries it);
  * finished stages are kept. Runs in the caller's transaction when one is
  * open (the caller rolls back on error), else in its own.
  */
 enum parley_err store_recording_add(struct store *st, int64_t batch_id, const char *name,
 				    const char *source, const char *fingerprint,
-				    int64_t *rec_id, struct parley_error *err);
+				    const char *const *result_tables, int64_t *rec_id,
+				    struct parley_error *err);
 enum parley_err store_recording_get(struct store *st, int64_t rec_id, struct store_recording *out,
 				    struct parley_error *err);
 enum parley_err store_recording_set_duration(struct store *st, int64_t rec_id, double seconds,

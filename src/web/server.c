@@ -202,6 +202,7 @@ static void dispatch(struct web_server *s, struct conn_req *cr, struct MHD_Conne
 		.conn = conn,
 	};
 	q.ctx.data_dir = s->data_dir;
+	q.ctx.pipeline_config = s->p.pipeline_config;
 	q.ctx.store = thread_store(s, &err);
 	if (!q.ctx.store) {
 		web_resp_error(r, &err);

@@ -50,6 +50,8 @@ struct web_server_params {
 	const char *data_dir;        /* session chunks and samples */
 	const char *queue;           /* "store" / NULL, or redis://… (pushed on end) */
 	const char *queue_prefix;    /* Redis key prefix ("parley:") */
+	const char *pipeline_config; /* stored with each session's batch (JSON; NULL:
+					defaults); not copied: must outlive the server */
 	bool quiet;                  /* no access log */
 };
 struct web_server_params web_server_default_params(void);

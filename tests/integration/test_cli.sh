@@ -20,7 +20,7 @@ expect_usage "run without inputs is a usage error" "no FILES or DIRS" run -o "$T
 expect_usage "a missing input is named" "nope.wav: No such file" run -o "$TMP/out" "$TMP/nope.wav"
 expect_usage "--jobs 0 is refused" "--jobs wants a whole number" run -j 0 -o "$TMP/out" "$TMP/a.wav"
 expect_usage "--speakers x is refused" "--speakers wants a whole number" run --speakers x -o "$TMP/out" "$TMP/a.wav"
-expect_usage "--min-speakers above --max-speakers is refused" "is more than --max-speakers" run --min-speakers 4 --max-speakers 2 -o "$TMP/out" "$TMP/a.wav"
+expect_usage "--min-speakers above --max-speakers is refused" "is more than diarize.max_speakers" run --min-speakers 4 --max-speakers 2 -o "$TMP/out" "$TMP/a.wav"
 expect_usage "an unknown stage is named" "unknown stage 'nope'" run --stages decode,nope -o "$TMP/out" "$TMP/a.wav"
 printf 'target lah L AA\ntarget bad XX\n' >"$TMP/bad.lex"
 expect_usage "a bad lexicon is refused with file:line" "bad.lex:2" run --lexicon "$TMP/bad.lex" -o "$TMP/out" "$TMP/a.wav"

@@ -20,12 +20,12 @@ check_flags() {  # command, flags...
     check "$cmd --help documents $flag" grep -q -- "$flag" <<<"$help"
   done
 }
-check_flags submit --store --batch --help
-check_flags worker --store --jobs --batch --wait --lexicon --model --quiet --verbose --help
+check_flags submit --store --batch --pipeline-config --lexicon --model --speakers --overlap --set --help
+check_flags worker --store --jobs --batch --wait --quiet --verbose --help
 check_flags status --store --help
 check_flags failed --store --help
 check_flags retry --store --batch --all --help
-check_flags export --store --out --lexicon --model --help
+check_flags export --store --out --help
 
 expect_usage() {  # description, expected text, args...
   local what=$1 text=$2; shift 2

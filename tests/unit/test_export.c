@@ -55,7 +55,7 @@ static void test_formats(void **state)
 	int64_t batch, rec;
 	assert_int_equal(store_open(db, &st, &err), PARLEY_OK);
 	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
-	assert_int_equal(store_recording_add(st, batch, "call, one", "/in/call.wav", "x", &rec, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(st, batch, "call, one", "/in/call.wav", "x", NULL, &rec, &err), PARLEY_OK);
 	assert_int_equal(store_recording_set_duration(st, rec, 5.0, &err), PARLEY_OK);
 	struct store_segment turns[2] = {{0.5, 2.0, 0}, {2.5, 4.5, 1}};
 	struct store_word words[4] = {
@@ -143,7 +143,7 @@ static void test_overlaps(void **state)
 	int64_t batch, rec;
 	assert_int_equal(store_open(db, &st, &err), PARLEY_OK);
 	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
-	assert_int_equal(store_recording_add(st, batch, "ov", "/in/ov.wav", "x", &rec, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(st, batch, "ov", "/in/ov.wav", "x", NULL, &rec, &err), PARLEY_OK);
 	assert_int_equal(store_recording_set_duration(st, rec, 5.0, &err), PARLEY_OK);
 	struct store_segment turns[2] = {{0.5, 2.0, 0}, {2.0, 4.5, 1}};
 	struct store_segment ovl[2] = {{1.6, 2.0, 1}, {2.0, 2.3, 0}};

@@ -130,7 +130,7 @@ static int64_t add(struct fixture *f, const char *name)
 {
 	int64_t id = 0;
 	struct parley_error err = {0};
-	assert_int_equal(store_recording_add(f->st, f->batch, name, "/src", "fp", &id, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(f->st, f->batch, name, "/src", "fp", NULL, &id, &err), PARLEY_OK);
 	return id;
 }
 

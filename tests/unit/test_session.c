@@ -551,6 +551,60 @@ static void parse_fails(const char *text, enum parley_err want, const char *why)
 	assert_null(m.paths);
 }
 
+static bool has_word(json_t *results, const char *word)
+{
+	json_t *words = json_object_get(results, "words");
+	for (size_t i = 0; i < json_array_size(words); i++)
+		if (strcmp(json_string_value(json_array_get(words, i)), word) == 0)
+			return true;
+	return false;
+}
+
+/* The server's pipeline configuration is stored with a session's batch when
+ * it ends; its results keep that lexicon after the server's default changed. */
+static void test_results_stored_lexicon(void **state)
+{
+	struct fixture *f = fix(state);
+	struct session_user ana = user(f, "ana", false);
+	char id[SESSION_ID_LEN + 1];
+	struct parley_error err = {0};
+	json_t *v = NULL;
+	f->c.pipeline_config = "{\"diarize\": {\"speakers\": 2},"
+			       " \"lexicon\": {\"path\": \"mine.lex\", \"text\": \"target zzyzx Z IH Z IH K S\\n\"}}";
+	create(f, &ana, id, NULL);
+	must(session_results(&f->c, &ana, id, &v, &err), &err); /* not ended: the server's */
+	assert_true(has_word(v, "zzyzx"));
+	assert_false(has_word(v, "lor"));
+	json_decref(v);
+	put(f, &ana, id, 0, 0.5, 440, true);
+	must(session_end(&f->c, &ana, id, &v, &err), &err);
+	json_decref(v);
+	/* the server restarts with the defaults (the built-in lexicon) */
+	f->c.pipeline_config = NULL;
+	must(session_results(&f->c, &ana, id, &v, &err), &err);
+	assert_true(has_word(v, "zzyzx"));
+	assert_false(has_word(v, "lor"));
+	json_decref(v);
+	char bname[64];
+	snprintf(bname, sizeof(bname), "session:%s", id);
+	int64_t batch = 0;
+	char *json = NULL;
+	must(store_batch_find(f->c.store, bname, &batch, &err), &err);
+	must(store_batch_get_config(f->c.store, batch, &json, &err), &err);
+	assert_non_null(strstr(json, "zzyzx"));
+	free(json);
+	/* a session ended now gets the built-in one */
+	char id2[SESSION_ID_LEN + 1];
+	create(f, &ana, id2, NULL);
+	put(f, &ana, id2, 0, 0.5, 440, true);
+	must(session_end(&f->c, &ana, id2, &v, &err), &err);
+	json_decref(v);
+	must(session_results(&f->c, &ana, id2, &v, &err), &err);
+	assert_true(has_word(v, "lor"));
+	assert_false(has_word(v, "zzyzx"));
+	json_decref(v);
+}
+
 static void test_manifest_parse(void **state)
 {
 	(void)state;
@@ -628,7 +682,8 @@ static void test_manifest_decode(void **state)
 #define CASES(drv, ctx)                                                                    \
 	CASE(drv, test_users_and_tokens, ctx), CASE(drv, test_visibility_and_join, ctx),    \
 	CASE(drv, test_chunks_end_and_gaps, ctx),                                           \
-	CASE(drv, test_claims_results_leaderboard, ctx), CASE(drv, test_failed_status, ctx)
+	CASE(drv, test_claims_results_leaderboard, ctx), CASE(drv, test_failed_status, ctx), \
+	CASE(drv, test_results_stored_lexicon, ctx)
 
 int main(void)
 {

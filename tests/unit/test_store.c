@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/batch_config.h"
 #include "core/worker.h"
 #include "store/schema.h"
 #include "store/store.h"
@@ -49,11 +50,15 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* What the registry gives the store (stage_result_tables), as a list here. */
+static const char *const reset_tables[] = {"segments", "stt_words", "words", "speakers",
+					   "word_counts", "test_effects", NULL};
+
 static int64_t add(struct fixture *f, const char *name, const char *fp)
 {
 	int64_t id = 0;
 	struct parley_error err = {0};
-	assert_int_equal(store_recording_add(f->st, f->batch, name, "/src", fp, &id, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(f->st, f->batch, name, "/src", fp, reset_tables, &id, &err), PARLEY_OK);
 	return id;
 }
 
@@ -250,6 +255,52 @@ static void test_rollback_discards(void **state)
 	free(got);
 }
 
+/* batches.config: defaults for a batch stored without one, the canonical
+ * text stored, a different configuration refused, none given keeps it. */
+static void test_batch_config(void **state)
+{
+	struct fixture *f = *state;
+	struct parley_error err = {0};
+	struct pipeline_config c, d;
+	assert_int_equal(batch_config_load(f->st, f->batch, &c, &err), PARLEY_OK);
+	pipeline_config_init(&d);
+	assert_null(pipeline_config_diff(&c, &d)); /* '{}': the defaults */
+	assert_int_equal(pipeline_config_set(&c, "diarize.speakers", "2", &err), PARLEY_OK);
+	assert_int_equal(pipeline_config_set(&c, "lexicon.text", "target lah L AA\n", &err), PARLEY_OK);
+	assert_int_equal(batch_config_store(f->st, f->batch, "b", &c, &err), PARLEY_OK);
+	char *json = NULL;
+	assert_int_equal(store_batch_get_config(f->st, f->batch, &json, &err), PARLEY_OK);
+	assert_non_null(strstr(json, "\"speakers\":2"));
+	assert_non_null(strstr(json, "\"text\":\"target lah L AA\\n\""));
+	free(json);
+	pipeline_config_release(&d);
+	assert_int_equal(batch_config_load(f->st, f->batch, &d, &err), PARLEY_OK);
+	assert_null(pipeline_config_diff(&c, &d));
+	/* the same again is fine; nothing given keeps it; another is refused */
+	assert_int_equal(batch_config_store(f->st, f->batch, "b", &c, &err), PARLEY_OK);
+	assert_int_equal(batch_config_store(f->st, f->batch, "b", NULL, &err), PARLEY_OK);
+	assert_int_equal(pipeline_config_set(&d, "diarize.speakers", "3", &err), PARLEY_OK);
+	assert_int_equal(batch_config_store(f->st, f->batch, "b", &d, &err), PARLEY_ERR_CONFLICT);
+	assert_non_null(strstr(err.msg, "diarize.speakers differs"));
+	pipeline_config_release(&d);
+	assert_int_equal(batch_config_load(f->st, f->batch, &d, &err), PARLEY_OK);
+	assert_int_equal(d.diarize.speakers, 2);
+	/* a stored text that does not parse names the batch */
+	assert_int_equal(store_batch_set_config(f->st, f->batch, "{\"stt\": 1}", &err), PARLEY_OK);
+	pipeline_config_release(&d);
+	assert_int_equal(batch_config_load(f->st, f->batch, &d, &err), PARLEY_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "configuration:1:9:"));
+	/* a new batch given nothing gets the defaults written */
+	int64_t b2;
+	assert_int_equal(store_batch_ensure(f->st, "b2", "batch", &b2, &err), PARLEY_OK);
+	assert_int_equal(batch_config_store(f->st, b2, "b2", NULL, &err), PARLEY_OK);
+	assert_int_equal(store_batch_get_config(f->st, b2, &json, &err), PARLEY_OK);
+	assert_non_null(strstr(json, "\"engine\":\"pocketsphinx\""));
+	free(json);
+	pipeline_config_release(&c);
+	pipeline_config_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +312,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_later_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_results_replace_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_config, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
