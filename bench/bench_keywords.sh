@@ -22,6 +22,7 @@
 #
 # Environment:
 #   KW_GEN_N (6)            generated conversations per condition (seeds 20001..)
+#   KW_REAL (1)             0 skips the ../shared/data set
 #   KW_AST_EVERY (2)        take every N-th asterisk prompt (0: none)
 #   KW_JOBS (nproc)         parley workers and generators
 #   KW_SWEEP                thresholds (kw_report.py --sweep)
@@ -58,11 +59,11 @@ run_set() { # label kind input-dir [list]
   echo "$1: $(ls "$3" | wc -l) files done ($(( $(date +%s) - T0 )) s)"
 }
 
-if [ -d "$DATA" ]; then
+if [ "${KW_REAL:-1}" = 1 ] && [ -d "$DATA" ]; then
   real_free_sets "$DATA" "$W/real" >"$W/real.list"
   run_set real-tune free "$W/real" "$W/real.list"
 else
-  echo "real-tune: skipped, no $DATA"
+  echo "real-tune: skipped (KW_REAL=0 or no $DATA)"
 fi
 if [ "$AST_EVERY" -gt 0 ] && [ -d "$AST_DIR" ]; then
   asterisk_sets "$AST_DIR" "$W/ast" "$AST_EVERY" >"$W/ast.list"
