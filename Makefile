@@ -14,7 +14,7 @@
 #   make clean
 
 PKGS := libavformat libavcodec libavutil libswresample pocketsphinx sphinxbase \
-        speexdsp webrtc-audio-processing sqlite3 jansson libpq hiredis libmicrohttpd
+        speexdsp webrtc-audio-processing sqlite3 jansson libpq hiredis libmicrohttpd libcurl
 
 CC      ?= cc
 SAN     ?= 0

@@ -16,6 +16,8 @@ PKGS=(
   libsqlite3-dev sqlite3 libjansson-dev
   # parley serve: the HTTP server
   libmicrohttpd-dev
+  # remote engines (speech-to-text and LLM servers): the HTTP client
+  libcurl4-openssl-dev
   # many machines: PostgreSQL store (libpq) and Redis queue (hiredis); tests
   # start their own servers from these packages
   libpq-dev postgresql libhiredis-dev redis-server

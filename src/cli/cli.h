@@ -83,9 +83,11 @@ int cli_engine_config(const char *who, const struct cli_engine_opts *eo, struct 
 	{"speakers", required_argument, NULL, 2001}, {"min-speakers", required_argument, NULL, 2002}, \
 	{"max-speakers", required_argument, NULL, 2003}, {"overlap", no_argument, NULL, 2004}, \
 	{"diarizer", required_argument, NULL, 2005}, {"lexicon", required_argument, NULL, 2006}, \
-	{"model", required_argument, NULL, 2007}, {"set", required_argument, NULL, 2008}
+	{"model", required_argument, NULL, 2007}, {"set", required_argument, NULL, 2008}, \
+	{"stt", required_argument, NULL, 2009}, {"stt-unit", required_argument, NULL, 2010}, \
+	{"api-key-env", required_argument, NULL, 2011}
 #define CLI_PIPELINE_CASES case 2000: case 2001: case 2002: case 2003: case 2004: case 2005: \
-	case 2006: case 2007: case 2008
+	case 2006: case 2007: case 2008: case 2009: case 2010: case 2011
 #define CLI_PIPELINE_HELP \
 	"      --pipeline-config FILE  the pipeline configuration (JSON; keys:\n" \
 	"                         `parley config --keys`); the flags below override it\n" \
@@ -101,7 +103,17 @@ int cli_engine_config(const char *who, const struct cli_engine_opts *eo, struct 
 	"                         the second voice gets extra, overlapping turns\n" \
 	"      --model DIR        pocketsphinx model folder holding en-us/, en-us.lm.bin and\n" \
 	"                         cmudict-en-us.dict (default /usr/share/pocketsphinx/model/en-us)\n" \
-	"      --set KEY=VALUE    any configuration key (stt.timeout=30)\n"
+	"      --stt ENGINE       speech-to-text engine (stt.engine; default pocketsphinx):\n" \
+	"                           pocketsphinx[:MODEL_DIR]\n" \
+	"                           openai+http(s)://HOST[:PORT][/PATH]  (PATH default /v1)\n" \
+	"                           whispercpp+http(s)://HOST[:PORT]     (whisper.cpp server)\n" \
+	"                           exec:COMMAND   (given the audio path, prints JSON words)\n" \
+	"      --stt-unit UNIT    turn (default: one request per speaker turn) or file (the\n" \
+	"                         whole file once, words assigned by the speaker turns)\n" \
+	"      --api-key-env VAR  servers get the key in environment variable VAR (only\n" \
+	"                         the name is stored; the key never is)\n" \
+	"      --set KEY=VALUE    any configuration key (stt.timeout=30, stt.language=en,\n" \
+	"                         stt.concurrency=8, stt.model=NAME; see README Engines)\n"
 
 #define CLI_PIPELINE_SETS_MAX 64
 struct cli_pipeline_opts {

@@ -99,6 +99,9 @@ static const struct {
 	{2005, "--diarizer", "diarize.method"},
 	{2006, "--lexicon", "lexicon.path"},
 	{2007, "--model", "stt.engine"},
+	{2009, "--stt", "stt.engine"},
+	{2010, "--stt-unit", "stt.unit"},
+	{2011, "--api-key-env", "stt.api_key_env"},
 };
 
 /* Apply one recorded flag; fills err with a message naming the flag. */

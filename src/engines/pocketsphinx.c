@@ -461,11 +461,15 @@ out:
 	return rc;
 }
 
-static enum parley_err ps_engine_transcribe(void *self, const int16_t *samples, size_t n,
-					    int rate, double offset, struct asr_word **words,
+/* params: the language and targets are fixed at open; abort is polled by
+ * asr_engine_transcribe_many between segments. */
+static enum parley_err ps_engine_transcribe(void *self, const struct asr_params *params,
+					    const int16_t *samples, size_t n, int rate,
+					    double offset, struct asr_word **words,
 					    size_t *nwords, struct parley_error *err)
 {
 	struct ps_engine *e = self;
+	(void)params;
 	*words = NULL;
 	*nwords = 0;
 	if (rate != e->rate)
@@ -515,6 +519,7 @@ static enum parley_err ps_engine_transcribe(void *self, const int16_t *samples, 
 			cap = ncap;
 		}
 		struct asr_word *w = &out[count++];
+		w->approximate = false;
 		size_t len = strcspn(word, "(");
 		if (len >= sizeof(w->text))
 			len = sizeof(w->text) - 1;

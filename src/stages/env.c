@@ -1,17 +1,19 @@
 /* env.c — see env.h. */
 #include "stages/env.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engines/pocketsphinx.h"
 #include "engines/asr.h"
+#include "engines/engines.h"
 #include "text/lexicon.h"
 
 struct stage_env {
 	struct lexicon *lexicon;
 	struct asr_engine stt;
 	bool stt_open;
+	char prompt[PC_PROMPT_MAX]; /* cfg->stt.prompt, or the lexicon's targets */
 };
 
 enum parley_err stage_env_new(struct stage_env **out, struct parley_error *err)
@@ -64,29 +66,49 @@ enum parley_err stage_env_lexicon(struct stage_env *env, const struct pipeline_c
 	return PARLEY_OK;
 }
 
+/* "lah, lor, walao, …": the targets in lexicon order, as many as fit. */
+static void targets_prompt(const struct lexicon *lex, char *out, size_t size)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < lexicon_target_count(lex); i++) {
+		const char *w = lexicon_target_at(lex, i)->word;
+		size_t need = strlen(w) + (o ? 2 : 0);
+		if (o + need + 1 > size)
+			break;
+		o += (size_t)snprintf(out + o, size - o, "%s%s", o ? ", " : "", w);
+	}
+}
+
 enum parley_err stage_env_stt(struct stage_env *env, const struct pipeline_config *cfg,
-			      struct asr_engine **out, struct parley_error *err)
+			      struct asr_engine **out, struct asr_params *params,
+			      struct parley_error *err)
 {
 	if (!env->stt_open) {
-		if (strncmp(cfg->stt.engine, "pocketsphinx", 12) != 0)
-			return parley_error_set(err, PARLEY_ERR_INVALID,
-						"stt.engine '%s': this parley runs pocketsphinx only",
-						cfg->stt.engine);
 		const struct lexicon *lex;
 		enum parley_err rc = stage_env_lexicon(env, cfg, &lex, err);
 		if (rc)
 			return rc;
-		struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
-		if (stage_config_model_dir(cfg))
-			p.model_dir = stage_config_model_dir(cfg);
+		struct asr_open_params p = asr_open_default_params();
+		p.engine = cfg->stt.engine;
+		p.model = cfg->stt.model;
+		p.api_key_env = cfg->stt.api_key_env;
+		p.timeout = cfg->stt.timeout;
+		p.connect_timeout = cfg->stt.connect_timeout;
+		p.concurrency = cfg->stt.concurrency;
 		p.lexicon = lex;
-		if (lexicon_keyword_weight(lex) > 0.0)
-			p.keyword_weight = lexicon_keyword_weight(lex);
-		lexicon_verify_min_llr(lex, &p.verify_min_llr);
-		if ((rc = asr_pocketsphinx_open(&p, &env->stt, err)))
+		p.keyword_weight = lexicon_keyword_weight(lex);
+		if ((rc = asr_open(&p, &env->stt, err)))
 			return rc;
+		if (cfg->stt.prompt[0])
+			snprintf(env->prompt, sizeof(env->prompt), "%s", cfg->stt.prompt);
+		else
+			targets_prompt(lex, env->prompt, sizeof(env->prompt));
 		env->stt_open = true;
 	}
 	*out = &env->stt;
+	*params = asr_default_params();
+	params->language = cfg->stt.language[0] ? cfg->stt.language : NULL;
+	params->prompt = env->prompt[0] ? env->prompt : NULL;
 	return PARLEY_OK;
 }

@@ -31,8 +31,13 @@ enum parley_err stage_config_lexicon(const struct pipeline_config *cfg, struct l
  * NULL for the default model. */
 const char *stage_config_model_dir(const struct pipeline_config *cfg);
 
-/* The speech recogniser (pocketsphinx, with the lexicon's targets). */
+/* The speech recogniser cfg->stt names (engines/engines.h: pocketsphinx with
+ * the lexicon's targets, a server, or a command), and the transcription
+ * params for it: cfg->stt.language, and cfg->stt.prompt or else the
+ * lexicon's target words as the prompt (strings owned by env). */
+struct asr_params;
 enum parley_err stage_env_stt(struct stage_env *env, const struct pipeline_config *cfg,
-			      struct asr_engine **out, struct parley_error *err);
+			      struct asr_engine **out, struct asr_params *params,
+			      struct parley_error *err);
 
 #endif

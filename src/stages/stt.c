@@ -1,23 +1,36 @@
 /*
- * stt.c — stage "stt": speech to text, one utterance per speaker turn.
+ * stt.c — stage "stt": speech to text with the configured engine
+ * (cfg->stt, engines/engines.h), in one of two units:
  *
- * Each diarized turn is decoded on its own (so a speaker's words get that
- * speaker, and the recogniser's per-utterance normalisation sees one voice).
- * Turns longer than STT_PIECE_MAX are cut at the quietest 100 ms between
- * STT_PIECE_MIN and STT_PIECE_MAX. Word times are recording times. Between
- * pieces the stop flag is checked, so SIGTERM stops a long recording quickly
- * (the stage is then redone from its start by the next attempt).
+ *   turn (default): each diarized turn is decoded on its own (so a
+ *     speaker's words get that speaker, and the recogniser's per-utterance
+ *     normalisation sees one voice). Turns longer than STT_PIECE_MAX are cut
+ *     at the quietest 100 ms between STT_PIECE_MIN and STT_PIECE_MAX.
+ *   file: the recording is sent once (in pieces of at most STT_FILE_PIECE_MAX
+ *     for servers and commands, STT_PIECE_MAX for the embedded engine), and
+ *     each word goes to the speaker whose turn holds its middle, else the
+ *     nearest turn (as WhisperX does: more context, fewer requests).
+ *
+ * All pieces go to asr_engine_transcribe_many at once, so a remote engine
+ * keeps several requests in flight. The prompt is the lexicon's target words
+ * (or cfg->stt.prompt), the language cfg->stt.language. Word times are
+ * recording times. The stop flag is polled (between pieces, and every 100 ms
+ * while waiting on a server), so SIGTERM stops a long recording quickly (the
+ * stage is then redone from its start by the next attempt).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "audio/pcm.h"
 #include "engines/asr.h"
+#include "engines/engines.h"
 #include "stages/env.h"
 #include "stages/stage.h"
 
 #define STT_PIECE_MIN 20.0
 #define STT_PIECE_MAX 30.0
+#define STT_FILE_PIECE_MIN 540.0
+#define STT_FILE_PIECE_MAX 600.0
 
 struct stt_result {
 	struct store_word *words;
@@ -58,16 +71,16 @@ static enum parley_err result_add(struct stt_result *r, const struct asr_word *w
 }
 
 /* End sample of the piece starting at `from` in [from, to): cut long spans at
- * the quietest 100 ms window between PIECE_MIN and PIECE_MAX seconds. */
-static size_t piece_end(const struct pcm *pcm, size_t from, size_t to)
+ * the quietest 100 ms window between min_s and max_s seconds. */
+static size_t piece_end(const struct pcm *pcm, size_t from, size_t to, double min_s, double max_s)
 {
-	size_t max = (size_t)(STT_PIECE_MAX * pcm->rate);
+	size_t max = (size_t)(max_s * pcm->rate);
 	if (to - from <= max)
 		return to;
 	size_t win = (size_t)pcm->rate / 10;
 	size_t best = from + max;
 	double best_e = -1;
-	for (size_t at = from + (size_t)(STT_PIECE_MIN * pcm->rate); at + win <= from + max; at += win) {
+	for (size_t at = from + (size_t)(min_s * pcm->rate); at + win <= from + max; at += win) {
 		double e = 0;
 		for (size_t i = at; i < at + win; i++)
 			e += (double)pcm->samples[i] * pcm->samples[i];
@@ -79,43 +92,125 @@ static size_t piece_end(const struct pcm *pcm, size_t from, size_t to)
 	return best;
 }
 
+struct pieces {
+	struct asr_segment *seg;
+	int *speaker; /* turn unit: the turn's speaker; file unit: -1 */
+	size_t n, cap;
+};
+
+static enum parley_err piece_add(struct pieces *p, const struct pcm *pcm, size_t from,
+				 size_t to, int speaker, struct parley_error *err)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct asr_segment *ns = realloc(p->seg, cap * sizeof(*ns));
+		if (!ns)
+			return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in stt");
+		p->seg = ns;
+		int *sp = realloc(p->speaker, cap * sizeof(*sp));
+		if (!sp)
+			return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in stt");
+		p->speaker = sp;
+		p->cap = cap;
+	}
+	memset(&p->seg[p->n], 0, sizeof(p->seg[p->n]));
+	p->seg[p->n].samples = pcm->samples + from;
+	p->seg[p->n].n = to - from;
+	p->seg[p->n].offset = (double)from / pcm->rate;
+	p->speaker[p->n++] = speaker;
+	return PARLEY_OK;
+}
+
+/* Cut [from, to) into pieces. */
+static enum parley_err span_add(struct pieces *p, const struct pcm *pcm, size_t from, size_t to,
+				int speaker, double min_s, double max_s, struct parley_error *err)
+{
+	if (to > pcm->n)
+		to = pcm->n;
+	while (from < to) {
+		size_t end = piece_end(pcm, from, to, min_s, max_s);
+		enum parley_err rc = piece_add(p, pcm, from, end, speaker, err);
+		if (rc)
+			return rc;
+		from = end;
+	}
+	return PARLEY_OK;
+}
+
+/* File unit: the speaker of the turn holding the word's middle, else of the
+ * nearest turn. */
+static int speaker_at(const struct store_segment *turns, size_t nturns, double t)
+{
+	int best = turns[0].speaker;
+	double best_d = -1;
+	for (size_t i = 0; i < nturns; i++) {
+		if (t >= turns[i].start && t < turns[i].end)
+			return turns[i].speaker;
+		double d = t < turns[i].start ? turns[i].start - t : t - turns[i].end;
+		if (best_d < 0 || d < best_d) {
+			best_d = d;
+			best = turns[i].speaker;
+		}
+	}
+	return best;
+}
+
+static bool stt_abort(void *ud)
+{
+	const struct stage_ctx *ctx = ud;
+	return ctx->stop && *ctx->stop;
+}
+
 static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 {
 	struct pcm pcm = {0};
 	struct store_segment *turns = NULL;
 	size_t nturns = 0;
 	struct stt_result r = {0};
+	struct pieces p = {0};
 	struct asr_engine *eng;
-	enum parley_err rc = stage_env_stt(ctx->env, ctx->cfg, &eng, err);
+	struct asr_params ap;
+	enum parley_err rc = stage_env_stt(ctx->env, ctx->cfg, &eng, &ap, err);
 	if (rc || (rc = stage_load_audio(ctx, &pcm, err)) ||
 	    (rc = store_segments_get(ctx->store, ctx->rec->id, "turn", &turns, &nturns, err)))
 		goto out;
-	for (size_t t = 0; t < nturns; t++) {
-		size_t from = (size_t)(turns[t].start * pcm.rate);
-		size_t to = (size_t)(turns[t].end * pcm.rate);
-		if (to > pcm.n)
-			to = pcm.n;
-		while (from < to) {
-			if (ctx->stop && *ctx->stop) {
-				rc = parley_error_set(err, PARLEY_ERR_ABORTED, "%s: stopped during stt",
-						      ctx->rec->name);
-				goto out;
-			}
-			size_t end = piece_end(&pcm, from, to);
-			struct asr_word *w = NULL;
-			size_t nw = 0;
-			rc = asr_engine_transcribe(eng, pcm.samples + from, end - from, pcm.rate,
-						   (double)from / pcm.rate, &w, &nw, err);
-			if (!rc)
-				rc = result_add(&r, w, nw, turns[t].speaker, err);
-			free(w);
-			if (rc)
-				goto out;
-			from = end;
+	ap.abort = stt_abort;
+	ap.user_data = ctx;
+	bool file_unit = ctx->cfg->stt.unit == PC_UNIT_FILE;
+	if (file_unit && nturns) {
+		bool external = asr_engine_is_external(ctx->cfg->stt.engine);
+		rc = span_add(&p, &pcm, 0, pcm.n, -1, external ? STT_FILE_PIECE_MIN : STT_PIECE_MIN,
+			      external ? STT_FILE_PIECE_MAX : STT_PIECE_MAX, err);
+	}
+	for (size_t t = 0; !file_unit && !rc && t < nturns; t++)
+		rc = span_add(&p, &pcm, (size_t)(turns[t].start * pcm.rate),
+			      (size_t)(turns[t].end * pcm.rate), turns[t].speaker, STT_PIECE_MIN,
+			      STT_PIECE_MAX, err);
+	if (rc)
+		goto out;
+	if (stt_abort(ctx)) {
+		rc = parley_error_set(err, PARLEY_ERR_ABORTED, "%s: stopped during stt", ctx->rec->name);
+		goto out;
+	}
+	if ((rc = asr_engine_transcribe_many(eng, &ap, p.seg, p.n, pcm.rate, err))) {
+		if (rc == PARLEY_ERR_ABORTED)
+			parley_error_set(err, rc, "%s: stopped during stt", ctx->rec->name);
+		goto out;
+	}
+	for (size_t i = 0; i < p.n && !rc; i++) {
+		for (size_t k = 0; k < p.seg[i].nwords && !rc; k++) {
+			const struct asr_word *w = &p.seg[i].words[k];
+			int spk = p.speaker[i] >= 0 ? p.speaker[i]
+						    : speaker_at(turns, nturns, (w->start + w->end) / 2);
+			rc = result_add(&r, w, 1, spk, err);
 		}
 	}
-	rc = stage_commit(ctx, stt_save, &r, err);
+	if (!rc)
+		rc = stage_commit(ctx, stt_save, &r, err);
 out:
+	asr_segments_clear(p.seg, p.n);
+	free(p.seg);
+	free(p.speaker);
 	free(r.words);
 	free(turns);
 	pcm_release(&pcm);
@@ -125,6 +220,6 @@ out:
 static const char *const stt_tables[] = {"stt_words", NULL};
 
 const struct stage stage_stt = {
-	.name = "stt", .description = "speech to text (pocketsphinx, keyword LM)", .run = stt_run,
-	.result_tables = stt_tables, .options = "stt lexicon",
+	.name = "stt", .description = "speech to text (pocketsphinx, a server or a command)",
+	.run = stt_run, .result_tables = stt_tables, .options = "stt lexicon",
 };

@@ -25,6 +25,7 @@ static const struct {
 	[PARLEY_ERR_UNAVAILABLE] = {"unavailable", "server unavailable", true},
 	[PARLEY_ERR_CONFLICT] = {"conflict", "conflicts with the current state", false},
 	[PARLEY_ERR_UNAUTHORIZED] = {"unauthorized", "missing or invalid credentials", false},
+	[PARLEY_ERR_REJECTED] = {"rejected", "refused by a remote engine", false},
 };
 
 static bool code_valid(enum parley_err code)

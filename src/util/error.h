@@ -34,6 +34,8 @@ enum parley_err {
 	                              * not the recording's fault: costs it no attempt) */
 	PARLEY_ERR_CONFLICT = 14, /* the request clashes with the current state (HTTP 409) */
 	PARLEY_ERR_UNAUTHORIZED = 15, /* no valid credentials (HTTP 401) */
+	PARLEY_ERR_REJECTED = 16, /* a remote engine refused the request (HTTP 4xx other than
+	                           * 401/403/408/429; permanent; the message quotes the server) */
 	PARLEY_ERR_COUNT_
 };
 

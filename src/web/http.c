@@ -26,6 +26,7 @@ static const int err_status[PARLEY_ERR_COUNT_] = {
 	[PARLEY_ERR_UNAVAILABLE] = 503,
 	[PARLEY_ERR_CONFLICT] = 409,
 	[PARLEY_ERR_UNAUTHORIZED] = 401,
+	[PARLEY_ERR_REJECTED] = 502,
 };
 
 int web_err_status(enum parley_err code)

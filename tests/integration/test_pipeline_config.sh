@@ -95,6 +95,10 @@ check "submit --lexicon" test $? -eq 0
 check "the stored configuration holds the lexicon's text" \
   bash -c "'$PARLEY' config default --store '$db2' | grep -q 'target beach B IY CH'"
 printf 'target cannot K AE N AA T\n' >"$TMP/my.lex"   # changed after submit
+# a second batch with another lexicon, taken by the same worker process:
+# its engines are rebuilt for that batch's configuration
+printf 'target read R IY D\ntarget near N IH R\n' >"$TMP/other.lex"
+"$PARLEY" submit "$TMP/in" --store "$db2" --batch other --lexicon "$TMP/other.lex" >/dev/null 2>&1
 limit 600 "$PARLEY" worker --store "$db2" --jobs 1 -q >"$TMP/worker2.log" 2>&1
 check "worker finished the lexicon batch" test $? -eq 0
 "$PARLEY" export default --store "$db2" -o "$TMP/lexexp1" >/dev/null 2>&1
@@ -108,6 +112,14 @@ check "export does not use the changed file (cannot) nor the built-in (jialat)" 
 check "summary.csv counts the stored lexicon's targets" grep -Eq ',(beach|sister),' "$TMP/lexexp1/summary.csv"
 check "transcript.json names the lexicon file" \
   bash -c "python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))[\"engines\"][\"lexicon\"]==sys.argv[2]' '$TMP/lexexp1/a/transcript.json' '$TMP/my.lex'"
+"$PARLEY" export other --store "$db2" -o "$TMP/lexother" >/dev/null 2>&1
+m=$(marked "$TMP/lexother/a/transcript.json")
+echo "# marked as targets in batch other: $m"
+check "one worker, two batches: export marks the second batch's lexicon" grep -Eq 'read|near' <<<"$m"
+# the counts come from the words stage the worker ran with that batch's lexicon
+sed 's/^/# other summary: /' "$TMP/lexother/summary.csv"
+check "... and its words stage counted that lexicon's targets (read or near)" grep -Eq ',(read|near),' "$TMP/lexother/summary.csv"
+check "... not the first batch's (beach, sister)" bash -c "! grep -Eq ',(beach|sister),' '$TMP/lexother/summary.csv'"
 rm -f "$TMP/my.lex"
 "$PARLEY" export default --store "$db2" -o "$TMP/lexexp2" >/dev/null 2>&1
 check "export after the lexicon file is deleted gives the same bytes" \
@@ -124,7 +136,7 @@ serve_stop() { [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && w
 trap 'serve_stop; cleanup' EXIT
 serve_start() {  # LOG ARGS...: sets SERVER_PID, BASE
   local log=$1 i; shift
-  "$PARLEY" serve --no-workers --listen 127.0.0.1:0 --data "$TMP/sd" "$@" 2>"$log" &
+  "$PARLEY" serve --listen 127.0.0.1:0 --data "$TMP/sd" "$@" 2>"$log" &
   SERVER_PID=$!
   BASE=
   for ((i = 0; i < 300; i++)); do
@@ -142,7 +154,7 @@ words() {  # SESSION TOKEN: the results' words, space-separated
 printf 'target beach B IY CH\n' >"$TMP/serve.lex"
 mkdir -p "$TMP/sd"
 tok=$("$PARLEY" user add ana --data "$TMP/sd" 2>/dev/null)
-serve_start "$TMP/serve1.log" --lexicon "$TMP/serve.lex"
+serve_start "$TMP/serve1.log" --no-workers --lexicon "$TMP/serve.lex"
 check "serve --lexicon starts" test -n "$BASE"
 sid=$(curl -s --max-time 30 -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
   -d '{"title":"t"}' "$BASE/v1/sessions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
@@ -153,9 +165,24 @@ check "a session ended under serve --lexicon (status $st)" test "$st" = 202
 check "its results list the server's lexicon" test "$(words "$sid" "$tok")" = beach
 serve_stop
 rm -f "$TMP/serve.lex"
-serve_start "$TMP/serve2.log"
+# restarted with the defaults and its own worker (process settings from the
+# environment reach serve's workers: file_complete events on request)
+PARLEY_LOG_FILE_COMPLETE=true serve_start "$TMP/serve2.log" --workers 1
 check "serve restarts with the defaults" test -n "$BASE"
 check "the ended session keeps the lexicon stored with it" test "$(words "$sid" "$tok")" = beach
 check "... and its batch holds it" \
   bash -c "'$PARLEY' config 'session:$sid' --store '$TMP/sd/parley.db' | grep -q 'target beach'"
+status=
+for ((i = 0; i < 600; i++)); do
+  status=$(curl -s --max-time 30 -H "Authorization: Bearer $tok" "$BASE/v1/sessions/$sid" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null)
+  case "$status" in ready_for_claiming|failed) break ;; esac
+  sleep 0.2
+done
+check "serve's worker processed the session (status $status)" test "$status" = ready_for_claiming
+beach=$(curl -s --max-time 30 -H "Authorization: Bearer $tok" "$BASE/v1/sessions/$sid/results" |
+  python3 -c 'import json,sys; print(sum(s["counts"].get("beach", 0) for s in json.load(sys.stdin)["speakers"]))')
+check "its worker counted the stored lexicon's target (beach: $beach), not the server's default" test "${beach:-0}" -ge 1
+check "serve's workers honour log_file_complete (file_complete events)" \
+  test "$(sqlite3 "$TMP/sd/parley.db" "SELECT count(*) FROM events WHERE type = 'file_complete'")" -ge 1
 serve_stop

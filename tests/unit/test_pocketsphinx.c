@@ -171,7 +171,7 @@ static struct asr_word *transcribe(const int16_t *s, size_t n, double offset, si
 {
 	struct asr_word *w = NULL;
 	struct parley_error err = {0};
-	enum parley_err rc = asr_engine_transcribe(&fx.eng, s, n, RATE, offset, &w, nw, &err);
+	enum parley_err rc = asr_engine_transcribe(&fx.eng, NULL, s, n, RATE, offset, &w, nw, &err);
 	if (rc != PARLEY_OK)
 		fail_msg("transcribe: %s", err.msg);
 	return w;
@@ -344,7 +344,7 @@ static void test_singlish_targets(void **state)
 	assert_null(strstr(plain.ops->version(plain.self), "verified"));
 	size_t nw2 = 0;
 	struct asr_word *w2 = NULL;
-	assert_int_equal(asr_engine_transcribe(&plain, s, n, RATE, 0.0, &w2, &nw2, &err),
+	assert_int_equal(asr_engine_transcribe(&plain, NULL, s, n, RATE, 0.0, &w2, &nw2, &err),
 			 PARLEY_OK);
 	assert_int_equal(nw2, nw);
 	for (size_t i = 0; i < nw; i++) {
@@ -368,7 +368,7 @@ static void test_wrong_rate(void **state)
 	struct asr_word *w = (struct asr_word *)1;
 	size_t nw = 7;
 	struct parley_error err = {0};
-	assert_int_equal(asr_engine_transcribe(&fx.eng, s, 8000, 8000, 0, &w, &nw, &err),
+	assert_int_equal(asr_engine_transcribe(&fx.eng, NULL, s, 8000, 8000, 0, &w, &nw, &err),
 			 PARLEY_ERR_INVALID);
 	assert_null(w);
 	assert_int_equal(nw, 0);
@@ -382,17 +382,17 @@ static void test_empty_short_and_too_long(void **state)
 	struct asr_word *w = NULL;
 	size_t nw = 0;
 	struct parley_error err = {0};
-	assert_int_equal(asr_engine_transcribe(&fx.eng, NULL, 0, RATE, 0, &w, &nw, &err), PARLEY_OK);
+	assert_int_equal(asr_engine_transcribe(&fx.eng, NULL, NULL, 0, RATE, 0, &w, &nw, &err), PARLEY_OK);
 	assert_null(w);
 	assert_int_equal(nw, 0);
 
 	/* 10 ms and 0.3 s of silence: no crash, no fillers reported. */
 	int16_t quiet[4800] = {0};
-	assert_int_equal(asr_engine_transcribe(&fx.eng, quiet, 160, RATE, 0, &w, &nw, &err),
+	assert_int_equal(asr_engine_transcribe(&fx.eng, NULL, quiet, 160, RATE, 0, &w, &nw, &err),
 			 PARLEY_OK);
 	check_times(w, nw, 0, 0.01);
 	free(w);
-	assert_int_equal(asr_engine_transcribe(&fx.eng, quiet, 4800, RATE, 0, &w, &nw, &err),
+	assert_int_equal(asr_engine_transcribe(&fx.eng, NULL, quiet, 4800, RATE, 0, &w, &nw, &err),
 			 PARLEY_OK);
 	check_times(w, nw, 0, 0.3);
 	free(w);
@@ -400,7 +400,7 @@ static void test_empty_short_and_too_long(void **state)
 	size_t n = 121 * (size_t)RATE;
 	int16_t *big = calloc(n, sizeof(*big));
 	assert_non_null(big);
-	assert_int_equal(asr_engine_transcribe(&fx.eng, big, n, RATE, 0, &w, &nw, &err),
+	assert_int_equal(asr_engine_transcribe(&fx.eng, NULL, big, n, RATE, 0, &w, &nw, &err),
 			 PARLEY_ERR_TOO_LARGE);
 	assert_null(w);
 	free(big);
@@ -469,7 +469,7 @@ static void test_engine_without_lexicon(void **state)
 		fail_msg("%s", err.msg);
 	struct asr_word *w = NULL;
 	size_t nw = 0;
-	assert_int_equal(asr_engine_transcribe(&eng, s, n, RATE, 0, &w, &nw, &err), PARLEY_OK);
+	assert_int_equal(asr_engine_transcribe(&eng, NULL, s, n, RATE, 0, &w, &nw, &err), PARLEY_OK);
 	assert_true(word_errors(fox_words, 9, w, nw) * 100 <= 9 * 40);
 	assert_string_equal(eng.ops->version(eng.self),
 			    "pocketsphinx 5prealpha, " ASR_POCKETSPHINX_MODEL_DIR);
@@ -491,7 +491,7 @@ static void *decode_thread(void *arg)
 {
 	struct decode_job *job = arg;
 	struct parley_error err = {0};
-	job->rc = asr_engine_transcribe(job->eng, job->samples, job->n, RATE, 0, &job->words,
+	job->rc = asr_engine_transcribe(job->eng, NULL, job->samples, job->n, RATE, 0, &job->words,
 					&job->nwords, &err);
 	return NULL;
 }
