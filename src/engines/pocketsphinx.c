@@ -332,6 +332,13 @@ static void ps_engine_free(void *self)
 	struct ps_engine *e = self;
 	if (!e)
 		return;
+	if (e->ps && e->verify && ps_set_search(e->ps, VERIFY_SEARCH_NAME) == 0) {
+		/* This PocketSphinx's allphone search frees its last phone list only
+		 * when it makes the next one, not in ps_free: an empty utterance
+		 * leaves it none to leak. */
+		if (ps_start_utt(e->ps) == 0)
+			ps_end_utt(e->ps);
+	}
 	if (e->ps)
 		ps_free(e->ps);
 	free(e);
