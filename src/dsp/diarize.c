@@ -105,6 +105,7 @@ struct diar_params diar_default_params(void)
 		.overlap = false,
 		.overlap_ratio = 0.7,
 		.overlap_max = 0.8,
+		.bridge = 1.0,
 	};
 }
 
@@ -1277,6 +1278,7 @@ static enum parley_err check_params(const struct diar_params *p, struct parley_e
 		{"merge_cep_glr", offsetof(struct diar_params, merge_cep_glr), 0.0, 100.0},
 		{"overlap_ratio", offsetof(struct diar_params, overlap_ratio), 0.0, 10.0},
 		{"overlap_max", offsetof(struct diar_params, overlap_max), 0.1, 10.0},
+		{"bridge", offsetof(struct diar_params, bridge), 0.0, 60.0},
 	};
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		double v;
@@ -1477,6 +1479,32 @@ static enum parley_err make_turns(const struct diar *d, const int *lab, struct d
 	return PARLEY_OK;
 }
 
+/*
+ * Step 9: consecutive main turns of one speaker less than gap apart (a
+ * pause between two speech regions, no other main turn between them)
+ * become one turn spanning the pause. Overlap turns lie inside covered
+ * time, never in a pause, so the array stays sorted by start. In place.
+ */
+static void bridge_turns(struct diar_turn *t, size_t *n, double gap)
+{
+	if (gap <= 0.0)
+		return;
+	size_t w = 0;
+	size_t last = SIZE_MAX; /* index (in the output) of the last main turn */
+	for (size_t i = 0; i < *n; i++) {
+		if (!t[i].overlap && last != SIZE_MAX && t[last].speaker == t[i].speaker &&
+		    t[i].start - t[last].end < gap) {
+			t[last].end = t[i].end;
+			continue;
+		}
+		t[w] = t[i];
+		if (!t[w].overlap)
+			last = w;
+		w++;
+	}
+	*n = w;
+}
+
 /* One pass: units → clusters → segment labels. */
 static enum parley_err run_pass(struct diar *d, int kmin, int kmax, int *wl, int *lab, int *tmp,
 				int *k)
@@ -1558,6 +1586,8 @@ enum parley_err diar_run(const struct pcm *pcm, const struct vad_region *regions
 	rc = find_overlaps(&d, lab, k, &ov, &nov);
 	if (rc == PARLEY_OK)
 		rc = make_turns(&d, lab, ov, nov, turns, nturns, nspeakers);
+	if (rc == PARLEY_OK)
+		bridge_turns(*turns, nturns, p->bridge);
 	progress(&d, 1.0);
 out:
 	free(ov);

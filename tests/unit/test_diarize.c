@@ -307,11 +307,12 @@ static double attributed(const struct conv *c, const struct diar_turn *hyp, size
 	return best_map(ov, 0, c->nspk, kh, used) / total;
 }
 
-/* The output contract: sorted, non-overlapping, each turn inside one region,
- * together covering every region exactly, speakers numbered by first
- * appearance. */
-static void check_turns(const struct diar_turn *t, size_t n, int k, const struct vad_region *reg,
-			size_t nreg)
+/* The output contract: sorted, non-overlapping, speakers numbered by first
+ * appearance, every region covered exactly once; a turn starts and ends
+ * inside a region, and beyond the regions covers only pauses shorter than
+ * bridge (step 9; with bridge 0 each turn lies inside one region). */
+static void check_turns_bridged(const struct diar_turn *t, size_t n, int k,
+				const struct vad_region *reg, size_t nreg, double bridge)
 {
 	int next = 0;
 	double covered = 0.0, want = 0.0;
@@ -325,14 +326,35 @@ static void check_turns(const struct diar_turn *t, size_t n, int k, const struct
 		assert_true(t[i].speaker <= next);
 		if (t[i].speaker == next)
 			next++;
-		bool inside = false;
-		for (size_t r = 0; r < nreg; r++)
+		bool start_in = false, end_in = false, inside = false;
+		double in_reg = 0.0;
+		size_t touched = 0;
+		for (size_t r = 0; r < nreg; r++) {
+			start_in |= t[i].start >= reg[r].start - 1e-9 && t[i].start <= reg[r].end + 1e-9;
+			end_in |= t[i].end >= reg[r].start - 1e-9 && t[i].end <= reg[r].end + 1e-9;
 			inside |= t[i].start >= reg[r].start - 1e-9 && t[i].end <= reg[r].end + 1e-9;
-		assert_true(inside);
-		covered += t[i].end - t[i].start;
+			double a = fmax(t[i].start, reg[r].start), b = fmin(t[i].end, reg[r].end);
+			if (b > a) {
+				in_reg += b - a;
+				touched++;
+			}
+		}
+		assert_true(start_in && end_in);
+		if (bridge <= 0.0)
+			assert_true(inside);
+		double pauses = t[i].end - t[i].start - in_reg;
+		assert_true(pauses <= bridge * (double)(touched > 0 ? touched - 1 : 0) + 1e-6);
+		covered += in_reg;
 	}
 	assert_int_equal(next, k);
 	assert_true(fabs(covered - want) < 1e-6);
+}
+
+/* The same with the default bridge. */
+static void check_turns(const struct diar_turn *t, size_t n, int k, const struct vad_region *reg,
+			size_t nreg)
+{
+	check_turns_bridged(t, n, k, reg, nreg, diar_default_params().bridge);
 }
 
 /* ---- fixture: conversations built once for the group ---- */
@@ -408,7 +430,7 @@ static int run(const struct conv *c, const struct vad_region *reg, size_t nreg,
 	if (rc != PARLEY_OK)
 		print_error("diar_run: %s\n", err.msg);
 	assert_int_equal(rc, PARLEY_OK);
-	check_turns(t, n, k, reg, nreg);
+	check_turns_bridged(t, n, k, reg, nreg, p ? p->bridge : diar_default_params().bridge);
 	if (att)
 		*att = attributed(c, t, n, k);
 	free(t);
@@ -695,6 +717,10 @@ static void test_invalid_hints_rejected(void **state)
 	assert_int_equal(diar_run(&pcm, &reg, 1, &p, &t, &n, &k, &err), PARLEY_ERR_INVALID);
 	assert_non_null(strstr(err.msg, "window"));
 	p = diar_default_params();
+	p.bridge = -0.5;
+	assert_int_equal(diar_run(&pcm, &reg, 1, &p, &t, &n, &k, &err), PARLEY_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "bridge"));
+	p = diar_default_params();
 	p.min_cluster = 0.7;
 	assert_int_equal(diar_run(&pcm, &reg, 1, &p, &t, &n, &k, &err), PARLEY_ERR_INVALID);
 	assert_non_null(strstr(err.msg, "min_cluster"));
@@ -741,6 +767,47 @@ static void test_no_speech_gives_no_turns(void **state)
 
 /* Too little speech for a window: every region is one turn of speaker 0,
  * whatever the hints ask; unsorted and overlapping regions are merged. */
+/* Step 9: one speaker's turns across short pauses become one turn; with
+ * bridge 0 every turn stays inside its region. */
+static void test_bridge_joins_short_pauses(void **state)
+{
+	struct fx *fx = *state;
+	REQUIRE_ESPEAK(fx);
+	const struct conv *c = &fx->one;
+	/* each oracle region cut in two by a 0.4 s pause */
+	struct vad_region reg[32];
+	size_t nreg = 0;
+	for (size_t t = 0; t < c->nturns && nreg + 2 <= 32; t++) {
+		double a = c->regions[t].start, b = c->regions[t].end, m = 0.5 * (a + b);
+		if (b - a < 2.0) {
+			reg[nreg++] = c->regions[t];
+			continue;
+		}
+		reg[nreg++] = (struct vad_region){a, m - 0.2};
+		reg[nreg++] = (struct vad_region){m + 0.2, b};
+	}
+	struct diar_params p = diar_default_params();
+	p.num_speakers = 1;
+	p.bridge = 0.0;
+	struct diar_turn *t = NULL;
+	size_t n0 = 0, n1 = 0;
+	int k = 0;
+	assert_int_equal(diar_run(&c->pcm, reg, nreg, &p, &t, &n0, &k, NULL), PARLEY_OK);
+	check_turns_bridged(t, n0, k, reg, nreg, 0.0);
+	assert_int_equal(n0, nreg);
+	free(t);
+	p.bridge = 0.5;
+	assert_int_equal(diar_run(&c->pcm, reg, nreg, &p, &t, &n1, &k, NULL), PARLEY_OK);
+	check_turns_bridged(t, n1, k, reg, nreg, 0.5);
+	/* every 0.4 s cut is bridged; the pauses between turns (longer) are not */
+	size_t longer = 0;
+	for (size_t i = 0; i + 1 < c->nturns; i++)
+		longer += c->regions[i + 1].start - c->regions[i].end >= 0.5;
+	print_message("bridge 0.5 s: %zu regions -> %zu turns (%zu without)\n", nreg, n1, n0);
+	assert_int_equal(n1, longer + 1);
+	free(t);
+}
+
 static void test_tiny_regions_one_speaker(void **state)
 {
 	(void)state;
@@ -753,6 +820,7 @@ static void test_tiny_regions_one_speaker(void **state)
 	struct vad_region reg[] = {{1.50, 1.70}, {0.10, 0.25}, {0.20, 0.30}, {1.0, 1.004}};
 	struct diar_params p = diar_default_params();
 	p.num_speakers = 2;
+	p.bridge = 0.0; /* the regions as given, not joined across their pauses */
 	struct diar_turn *t = NULL;
 	size_t n = 0;
 	int k = 0;
@@ -991,6 +1059,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_hints_rejected),
 		cmocka_unit_test(test_no_speech_gives_no_turns),
 		cmocka_unit_test(test_tiny_regions_one_speaker),
+		cmocka_unit_test(test_bridge_joins_short_pauses),
 		cmocka_unit_test(test_two_speakers_estimated),
 		cmocka_unit_test(test_two_speakers_with_vad_regions),
 		cmocka_unit_test(test_speaker_change_inside_region),
