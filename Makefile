@@ -52,7 +52,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench bench-accuracy bench-real bench-queue bench-http bench-engines chaos soak clean tools lexicon
+.PHONY: all test unit fuzz bench bench-accuracy bench-real bench-keywords bench-real-words bench-queue bench-http bench-engines chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -119,6 +119,17 @@ bench: $(BUILD)/parley
 # recordings in ../shared/data; writes build/bench-accuracy.json (not a test)
 bench-accuracy: $(BUILD)/parley
 	bash bench/bench_accuracy.sh
+
+# Target-word verification: false alarms per hour on real target-free speech
+# (../shared/data, Debian's asterisk prompts held out) against recall on
+# generated conversations, clean and 10 dB, for a sweep of verify_min_llr
+bench-keywords: $(BUILD)/parley
+	bash bench/bench_keywords.sh
+
+# WER per real source and target false alarms per hour per source, with the
+# shipped defaults (also run at the end of bench-real)
+bench-real-words: $(BUILD)/parley
+	bash bench/bench_real_words.sh
 
 # 10,000 recordings x 6 no-op stages on SQLite and PostgreSQL + Redis, beside
 # Celery, RQ, BullMQ and graphile-worker doing the same no-op jobs (not a test)

@@ -33,6 +33,7 @@ static enum parley_err open_pocketsphinx(const struct asr_open_params *p, const 
 	pp.lexicon = p->lexicon;
 	if (p->keyword_weight > 0)
 		pp.keyword_weight = p->keyword_weight;
+	lexicon_verify_min_llr(p->lexicon, &pp.verify_min_llr); /* unchanged without one */
 	pp.tmp_dir = p->tmp_dir;
 	return asr_pocketsphinx_open(&pp, out, err);
 }
