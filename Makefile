@@ -8,6 +8,7 @@
 #   make bench-real   diarization DER and speaker counts on the real recordings in ../shared/data
 #   make bench-queue  queue throughput beside Celery, RQ, BullMQ, graphile-worker
 #   make bench-http   parley serve: req/s and p50/p99 for status polls and chunk uploads, 50 clients
+#   make bench-engines  remote speech-to-text: stt wall time, 100 turns, 0.5 s server, concurrency 1 vs 8
 #   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
 #   make soak       the chaos test, 10x longer
 #   make lexicon    regenerate src/text/lexicon_singlish.c from data/lexicon/singlish.lex
@@ -51,7 +52,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench bench-accuracy bench-real bench-queue bench-http chaos soak clean tools lexicon
+.PHONY: all test unit fuzz bench bench-accuracy bench-real bench-keywords bench-real-words bench-queue bench-http bench-engines chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -119,6 +120,17 @@ bench: $(BUILD)/parley
 bench-accuracy: $(BUILD)/parley
 	bash bench/bench_accuracy.sh
 
+# Target-word verification: false alarms per hour on real target-free speech
+# (../shared/data, Debian's asterisk prompts held out) against recall on
+# generated conversations, clean and 10 dB, for a sweep of verify_min_llr
+bench-keywords: $(BUILD)/parley
+	bash bench/bench_keywords.sh
+
+# WER per real source and target false alarms per hour per source, with the
+# shipped defaults (also run at the end of bench-real)
+bench-real-words: $(BUILD)/parley
+	bash bench/bench_real_words.sh
+
 # 10,000 recordings x 6 no-op stages on SQLite and PostgreSQL + Redis, beside
 # Celery, RQ, BullMQ and graphile-worker doing the same no-op jobs (not a test)
 # Diarization on every real recording with speaker turns in ../shared/data
@@ -139,6 +151,12 @@ $(BUILD)/bench/http_load: bench/http_load.c
 
 bench-http: $(BUILD)/parley $(BUILD)/bench/http_load
 	bash bench/bench_http.sh
+
+# A remote speech-to-text server answering in 0.5 s per request: the stt
+# stage's wall time on a 100-turn recording with 1 and 8 requests in flight
+# (tests/servers/fake_engines.py; about 2 minutes; not a test)
+bench-engines: $(BUILD)/parley
+	bash bench/bench_engines.sh
 
 # Workers killed with SIGKILL every 1-2 s during a 2,000-recording batch, on
 # SQLite, on PostgreSQL + Redis, and with both servers restarted mid-batch

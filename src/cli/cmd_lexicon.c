@@ -18,11 +18,13 @@ static const char lexicon_usage[] =
 	"A lexicon lists target words with pronunciations (CMU phones) and spelling\n"
 	"corrections applied to recognised words; version 2 adds counting thresholds\n"
 	"(a target heard with lower confidence is kept in the transcript, not counted)\n"
-	"and the recogniser's keyword LM weight:\n"
+	"the recogniser's keyword LM weight and the acoustic verification of hits\n"
+	"(lowest log likelihood ratio per frame against a free phone loop):\n"
 	"  target lah   L AA | L AH\n"
 	"  correct wah lau => walao\n"
 	"  threshold 0.3 lah lor\n"
-	"  keyword_weight 0.01\n";
+	"  keyword_weight 0.01\n"
+	"  verify_min_llr -1.5\n";
 
 int cmd_lexicon(int argc, char **argv)
 {
@@ -60,6 +62,9 @@ int cmd_lexicon(int argc, char **argv)
 	}
 	if (lexicon_keyword_weight(lex) > 0.0)
 		printf("keyword_weight %g\n", lexicon_keyword_weight(lex));
+	double min_llr;
+	if (lexicon_verify_min_llr(lex, &min_llr))
+		printf("verify_min_llr %g\n", min_llr);
 	for (size_t i = 0; i < lexicon_correction_count(lex); i++) {
 		const struct lex_correction *c = lexicon_correction_at(lex, i);
 		printf("correct");

@@ -21,6 +21,7 @@ static const struct cli_command commands[] = {
 	{"eval", cmd_eval, "score a run against ground truth: DER, WER, keyword F1", 0},
 	{"lexicon", cmd_lexicon, "print or check a lexicon of target words", 0},
 	{"serve", cmd_serve, "serve the sessions API and the page over HTTP (with workers)", 0},
+	{"engines", cmd_engines, "list engine forms; check a speech-to-text or LLM server against what parley needs", 0},
 	{"user", cmd_user, "add or list the users of `parley serve` (prints a new user's token)", 0},
 };
 

@@ -35,9 +35,10 @@ enum parley_err engines_check_config(const struct pipeline_config *cfg, struct p
 		parley_error_prefix(err, "stt.engine");
 		return rc;
 	}
-	if (strcmp(cfg->diarize.engine, "builtin") != 0)
+	if (strcmp(cfg->diarize.engine, "builtin") != 0 &&
+	    !(strncmp(cfg->diarize.engine, "exec:", 5) == 0 && cfg->diarize.engine[5]))
 		return parley_error_set(err, PARLEY_ERR_INVALID,
-					"diarize.engine '%s': this parley runs the builtin diarizer only",
+					"diarize.engine '%s': builtin or exec:COMMAND (printing RTTM)",
 					cfg->diarize.engine);
 	struct lexicon *lex = NULL;
 	rc = stage_config_lexicon(cfg, &lex, err);
@@ -73,7 +74,11 @@ enum parley_err engines_describe(const struct pipeline_config *cfg, char **json,
 		 cfg->lexicon.path[0] ? cfg->lexicon.path : cfg->lexicon.text ? "inline" : "built-in singlish");
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "parley", PARLEY_VERSION, "decode", decode,
 			      "vad", "WebRTC VAD (webrtc-audio-processing 0.3), mode 2, hangover smoothing",
-			      "diarize", "parley built-in (MFCC statistics, clustering)", "stt", stt,
+			      "diarize",
+			      strncmp(cfg->diarize.engine, "exec:", 5) == 0
+				      ? cfg->diarize.engine
+				      : "parley built-in (MFCC statistics, clustering)",
+			      "stt", stt,
 			      "lexicon", lexicon);
 	if (!o)
 		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory describing engines");

@@ -6,6 +6,7 @@
 
 #include "engines/asr_exec.h"
 #include "engines/asr_remote.h"
+#include "engines/llm_impl.h"
 #include "engines/pocketsphinx.h"
 #include "text/lexicon.h"
 
@@ -16,6 +17,7 @@ struct asr_open_params asr_open_default_params(void)
 	p.timeout = 120;
 	p.connect_timeout = 10;
 	p.concurrency = 4;
+	p.retries = 4;
 	return p;
 }
 
@@ -31,6 +33,7 @@ static enum parley_err open_pocketsphinx(const struct asr_open_params *p, const 
 	pp.lexicon = p->lexicon;
 	if (p->keyword_weight > 0)
 		pp.keyword_weight = p->keyword_weight;
+	lexicon_verify_min_llr(p->lexicon, &pp.verify_min_llr); /* unchanged without one */
 	pp.tmp_dir = p->tmp_dir;
 	return asr_pocketsphinx_open(&pp, out, err);
 }
@@ -50,6 +53,8 @@ static enum parley_err open_remote(const struct asr_open_params *p, enum asr_dia
 		rp.connect_timeout = p->connect_timeout;
 	if (p->concurrency > 0)
 		rp.concurrency = p->concurrency;
+	if (p->retries >= 0)
+		rp.retries = p->retries;
 	return asr_remote_open(&rp, out, err);
 }
 
@@ -149,4 +154,68 @@ enum parley_err asr_open(const struct asr_open_params *p, struct asr_engine *out
 	if (i < 0)
 		return unknown(engine, err);
 	return asr_openers[i](p, rest, out, err);
+}
+
+/* ---- LLM ---- */
+
+struct llm_open_params llm_open_default_params(void)
+{
+	struct llm_open_params p;
+	memset(&p, 0, sizeof(p));
+	p.timeout = 60;
+	p.connect_timeout = 10;
+	p.concurrency = 4;
+	p.retries = 4;
+	return p;
+}
+
+typedef enum parley_err (*llm_open_fn)(const struct llm_open_params *p, const char *rest,
+				       struct llm_engine *out, struct parley_error *err);
+
+static const struct engine_scheme llm_schemes[] = {
+	{"openai+", "openai+http(s)://HOST[:PORT][/PATH]",
+	 "OpenAI-compatible POST PATH/chat/completions (PATH default /v1)"},
+	{"exec:", "exec:COMMAND", "a program reading the request on stdin, printing the reply"},
+};
+static const llm_open_fn llm_openers[] = {llm_remote_open, llm_exec_open};
+const struct engine_scheme *const llm_scheme_list = llm_schemes;
+const size_t llm_scheme_count = sizeof(llm_schemes) / sizeof(llm_schemes[0]);
+
+static int llm_find(const char *engine, const char **rest)
+{
+	for (size_t i = 0; i < llm_scheme_count; i++) {
+		size_t l = strlen(llm_schemes[i].prefix);
+		if (strncmp(engine, llm_schemes[i].prefix, l) != 0 || !engine[l])
+			continue;
+		if (i == 0 && strncmp(engine + l, "http://", 7) != 0 &&
+		    strncmp(engine + l, "https://", 8) != 0)
+			continue;
+		*rest = engine + l;
+		return (int)i;
+	}
+	return -1;
+}
+
+enum parley_err llm_engine_check(const char *engine, struct parley_error *err)
+{
+	const char *rest;
+	if (!engine || !*engine || llm_find(engine, &rest) >= 0)
+		return PARLEY_OK;
+	return parley_error_set(err, PARLEY_ERR_INVALID,
+				"LLM engine '%s' is none of: %s, %s", engine, llm_schemes[0].syntax,
+				llm_schemes[1].syntax);
+}
+
+enum parley_err llm_open(const struct llm_open_params *p, struct llm_engine *out,
+			 struct parley_error *err)
+{
+	out->ops = NULL;
+	out->self = NULL;
+	const char *rest;
+	if (!p->engine || !*p->engine)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "no LLM engine configured (llm.engine)");
+	int i = llm_find(p->engine, &rest);
+	if (i < 0)
+		return llm_engine_check(p->engine, err);
+	return llm_openers[i](p, rest, out, err);
 }

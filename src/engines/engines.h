@@ -32,6 +32,7 @@ struct asr_open_params {
 	const char *api_key_env;
 	double timeout, connect_timeout;
 	int concurrency;
+	int retries;                   /* servers: transient failures retried per request (4) */
 	const struct lexicon *lexicon; /* pocketsphinx: targets; NULL = none */
 	double keyword_weight;         /* pocketsphinx: 0 = its default */
 	const char *tmp_dir;
@@ -58,5 +59,9 @@ enum parley_err asr_engine_check(const char *engine, struct parley_error *err);
 
 /* True for engines that run on a server or command (not the embedded one). */
 bool asr_engine_is_external(const char *engine);
+
+/* The LLM table (llm_open and llm_engine_check are declared in llm.h). */
+extern const struct engine_scheme *const llm_scheme_list;
+extern const size_t llm_scheme_count;
 
 #endif

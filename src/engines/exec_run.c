@@ -38,7 +38,7 @@ static void child(const struct exec_run_params *p, int in, int out, int errfd)
 	for (size_t i = 0; p->env && p->env[i]; i++)
 		putenv((char *)p->env[i]);
 	char script[8192];
-	snprintf(script, sizeof(script), "%s \"$@\"", p->command);
+	snprintf(script, sizeof(script), p->nargs ? "%s \"$@\"" : "%s", p->command);
 	const char *argv[EXEC_ARGS_MAX + 5];
 	size_t a = 0;
 	argv[a++] = "/bin/sh";

@@ -4,8 +4,9 @@
  *
  * The command runs as /bin/sh -c 'COMMAND "$@"' with args appended (so
  * "exec:python3 my_asr.py --model x" gets the audio path as its last
- * argument), in its own process group, with stdin_data on its stdin and
- * extra "NAME=value" variables added to the environment. Over the timeout
+ * argument; with no args, as /bin/sh -c 'COMMAND'), in its own process
+ * group, with stdin_data on its stdin and extra "NAME=value" variables added
+ * to the environment. Over the timeout
  * the whole group is killed (PARLEY_ERR_ENGINE, transient). Exit status 0:
  * PARLEY_OK with stdout; 65 (EX_DATAERR, "this input is bad"):
  * PARLEY_ERR_REJECTED; any other: PARLEY_ERR_ENGINE. Failure messages end

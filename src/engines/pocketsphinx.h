@@ -50,6 +50,25 @@
  * "keyword_weight 0.01" with its thresholds; the default here stays 1e-5
  * for lexicons without either.
  *
+ * VERIFICATION (engines/ps_verify.h). The keyword LM makes the decoder
+ * write targets where English was said ("law" -> lah). With verify on and
+ * targets in the lexicon, every segment that holds a target candidate (a
+ * target, or words a correction turns into one) is decoded a second time
+ * by a free phone loop (PocketSphinx allphone search, context-independent
+ * phones: the triphone loop needed 1.8 GB and 10x the CPU). A candidate
+ * whose per-frame log likelihood ratio against the loop is below
+ * verify_min_llr gets confidence 0 (shown, never counted). Every candidate
+ * is logged at debug level ("verify lah 1.20-1.45 s conf .. llr .. base ..
+ * kept"; base: the same ratio of the segment's other words,
+ * ps_verify_baseline(), measured as a normaliser and not used), which
+ * bench/kw_report.py reads. For the two
+ * searches' scores to be comparable the decoder scores all senones every
+ * frame (-compallsen yes; PocketSphinx normalises each frame by its best
+ * computed senone): about +20% decoding CPU, the words are unchanged. The
+ * loop adds a few per cent (one CI pass, only on segments with candidates).
+ * Measured trade-off and the chosen default: README, Accuracy, and
+ * `make bench-keywords`.
+ *
  * COST (2-core VM shared with other jobs): init 0.4-0.7 s CPU, peak RSS
  * about 110 MB per instance, real-time factor 0.3-0.4 of one core.
  */
@@ -64,13 +83,15 @@
 
 #define ASR_POCKETSPHINX_MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
 #define ASR_POCKETSPHINX_RATE 16000 /* the only sample rate the model accepts */
+#define ASR_POCKETSPHINX_VERIFY_MIN_LLR (-1.0) /* nats per frame; see VERIFICATION */
 
 struct asr_pocketsphinx_params {
 	const char *model_dir;          /* default ASR_POCKETSPHINX_MODEL_DIR */
 	const char *hmm;                /* acoustic model dir; NULL: <model_dir>/en-us */
 	const char *lm;                 /* language model; NULL: <model_dir>/en-us.lm.bin */
 	const char *dict;               /* dictionary; NULL: <model_dir>/cmudict-en-us.dict */
-	const struct lexicon *lexicon;  /* NULL: none. Read during open only. */
+	const struct lexicon *lexicon;  /* NULL: none. With verify on it is kept
+					   (borrowed): it must outlive the engine */
 	double keyword_weight;          /* interpolation weight of the target LM,
 					   0 < w < 1; default 1e-5 (see below). The
 					   stages take it from the lexicon's
@@ -85,6 +106,10 @@ struct asr_pocketsphinx_params {
 	bool flat_pass;                 /* second flat-lexicon pass (-fwdflat); default
 					   false: it cost ~25% CPU for no WER gain here */
 	const char *tmp_dir;            /* temporary files; NULL: $TMPDIR or /tmp */
+	bool verify;                    /* verify target hits (below); default true,
+					   only active with lexicon targets */
+	double verify_min_llr;          /* lowest per-frame log likelihood ratio of a
+					   kept hit; default ASR_POCKETSPHINX_VERIFY_MIN_LLR */
 };
 
 /* The defaults above. */

@@ -2,11 +2,15 @@
  * diarize.c — stage "diarize": who spoke when. Runs the built-in diarizer
  * (src/dsp/diarize.c) over the speech regions with the speaker-count hints,
  * and saves speaker turns (segments of kind "turn") and per-speaker totals.
+ * With diarize.engine "exec:COMMAND" the command diarizes the decoded audio
+ * instead (engines/diarize_exec.h: it prints RTTM).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "audio/pcm.h"
 #include "dsp/diarize.h"
+#include "engines/diarize_exec.h"
 #include "dsp/vad.h"
 #include "stages/stage.h"
 
@@ -59,8 +63,20 @@ static enum parley_err diarize_run(struct stage_ctx *ctx, struct parley_error *e
 	p.max_speakers = ctx->cfg->diarize.max_speakers;
 	p.method = ctx->cfg->diarize.method == PC_METHOD_SPECTRAL ? DIAR_SPECTRAL : DIAR_WARD;
 	p.overlap = ctx->cfg->diarize.overlap;
-	if ((rc = diar_run(&pcm, regions, nspeech, &p, &turns, &nturns, &nspeakers, err)))
+	if (strncmp(ctx->cfg->diarize.engine, "exec:", 5) == 0) {
+		/* an external diarizer (engines/diarize_exec.h) on the decoded audio */
+		char audio[STAGE_PATH_MAX];
+		struct diarize_exec_params xp = diarize_exec_default_params();
+		xp.command = ctx->cfg->diarize.engine + 5;
+		xp.num_speakers = p.num_speakers;
+		xp.min_speakers = p.min_speakers;
+		xp.max_speakers = p.max_speakers;
+		if ((rc = stage_path(ctx, STAGE_AUDIO_FILE, audio, err)) ||
+		    (rc = diarize_exec_run(&xp, audio, &turns, &nturns, &nspeakers, err)))
+			goto out;
+	} else if ((rc = diar_run(&pcm, regions, nspeech, &p, &turns, &nturns, &nspeakers, err))) {
 		goto out;
+	}
 	r.turns = calloc(nturns + 1, sizeof(*r.turns));
 	r.overlaps = calloc(nturns + 1, sizeof(*r.overlaps));
 	r.spk = calloc((size_t)nspeakers + 1, sizeof(*r.spk));

@@ -8,7 +8,9 @@
  * threshold (lexicon_counts(); "threshold" lines, see text/lexicon.h) is not
  * counted, but it stays in the saved words, so the transcript still shows
  * what the recogniser heard, with its confidence. A merged phrase ("wah
- * lau" -> walao) has the lowest confidence of its words.
+ * lau" -> walao) has the lowest confidence of its words. A candidate the
+ * recogniser's acoustic verification rejected (engines/ps_verify.h) comes
+ * with confidence 0 and is likewise kept and not counted.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -24,6 +24,8 @@ struct lexicon {
 	size_t n_thresholds, cap_thresholds;
 	double keyword_weight; /* 0 = not set */
 	unsigned keyword_weight_line;
+	double verify_min_llr; /* meaningful when verify_min_llr_line != 0 */
+	unsigned verify_min_llr_line;
 };
 
 /* The CMU en-us phone set of the pocketsphinx model, sorted for bsearch. */
@@ -58,6 +60,7 @@ static enum parley_err parse_correct(struct parser *p);
 static enum parley_err parse_threshold(struct parser *p);
 static int target_key_cmp(const void *key, const void *elem);
 static enum parley_err parse_keyword_weight(struct parser *p);
+static enum parley_err parse_verify_min_llr(struct parser *p);
 
 static const struct {
 	const char *name;
@@ -67,6 +70,7 @@ static const struct {
 	{"correct", parse_correct},
 	{"threshold", parse_threshold},
 	{"keyword_weight", parse_keyword_weight},
+	{"verify_min_llr", parse_verify_min_llr},
 };
 
 static enum parley_err fail_at(struct parser *p, unsigned line, enum parley_err code,
@@ -429,6 +433,26 @@ static enum parley_err parse_keyword_weight(struct parser *p)
 	return PARLEY_OK;
 }
 
+/* "verify_min_llr VALUE": a plain decimal with an optional leading '-' */
+static enum parley_err parse_verify_min_llr(struct parser *p)
+{
+	if (p->n_fields != 2)
+		return fail(p, PARLEY_ERR_INVALID, "'verify_min_llr' needs exactly one value");
+	const char *f = p->fields[1];
+	bool neg = f[0] == '-';
+	double v;
+	if (!parse_number(f + neg, &v) || v > LEXICON_VERIFY_LLR_MAX)
+		return fail(p, PARLEY_ERR_INVALID,
+			    "verify_min_llr '%.40s' is not a number from -%g to %g (like -1.5)", f,
+			    LEXICON_VERIFY_LLR_MAX, LEXICON_VERIFY_LLR_MAX);
+	if (p->lex->verify_min_llr_line)
+		return fail(p, PARLEY_ERR_INVALID, "verify_min_llr is set again (first at line %u)",
+			    p->lex->verify_min_llr_line);
+	p->lex->verify_min_llr = neg ? -v : v;
+	p->lex->verify_min_llr_line = p->line;
+	return PARLEY_OK;
+}
+
 /* ---- lines ---- */
 
 /* Copy one line (without its end) into p->buf as NUL-separated fields,
@@ -495,8 +519,8 @@ static enum parley_err parse_line(struct parser *p, const char *s, size_t len)
 			return directives[i].parse(p);
 	}
 	return fail(p, PARLEY_ERR_INVALID,
-		    "unknown directive '%.40s' (expected 'target', 'correct', 'threshold' or "
-		    "'keyword_weight')",
+		    "unknown directive '%.40s' (expected 'target', 'correct', 'threshold', "
+		    "'keyword_weight' or 'verify_min_llr')",
 		    p->fields[0]);
 }
 
@@ -716,10 +740,18 @@ double lexicon_keyword_weight(const struct lexicon *lex)
 	return lex ? lex->keyword_weight : 0.0;
 }
 
+bool lexicon_verify_min_llr(const struct lexicon *lex, double *out)
+{
+	if (!lex || !lex->verify_min_llr_line)
+		return false;
+	*out = lex->verify_min_llr;
+	return true;
+}
+
 bool lexicon_counts(const struct lexicon *lex, const char *word, float conf)
 {
 	const struct lex_target *t = lexicon_find_target(lex, word);
-	return t && (double)conf >= t->threshold;
+	return t && conf > 0.0f && (double)conf >= t->threshold;
 }
 
 size_t lexicon_correction_count(const struct lexicon *lex)

@@ -20,6 +20,7 @@
  *   correct wah lau    => walao            # a phrase of 2..4 words -> one word
  *   threshold 0.3 lah                      # v2: count lah only at confidence >= 0.3
  *   keyword_weight 0.01                    # v2: the recogniser's keyword LM weight
+ *   verify_min_llr -1.5                    # v2: acoustic verification of hits
  *
  *   - '#' starts a comment that runs to the end of the line; blank lines are
  *     ignored; fields are separated by spaces or tabs; CRLF line ends are
@@ -48,10 +49,16 @@
  *     "1e-2"; no sign). A target said with a recogniser confidence (word
  *     posterior) below its threshold stays in the transcript but is not
  *     counted (lexicon_counts()); targets without a threshold line use 0,
- *     i.e. every occurrence counts, as in v1.
+ *     i.e. every occurrence counts, as in v1. A word with confidence 0 (the
+ *     recogniser's verifier rejected it) is never counted.
  *   - "keyword_weight VALUE" (v2, at most once) is the interpolation weight
  *     of the target-word language model in the recogniser, 0 < VALUE < 1
  *     (see src/engines/pocketsphinx.h); without it the engine's default.
+ *   - "verify_min_llr VALUE" (v2, at most once) is the lowest per-frame log
+ *     likelihood ratio (nats) of a target hit against a free phone loop that
+ *     the recogniser keeps (src/engines/ps_verify.h); a plain decimal with an
+ *     optional leading '-', |VALUE| <= LEXICON_VERIFY_LLR_MAX. Without it the
+ *     engine's default. A hit that fails gets confidence 0.
  *
  * LIMITS: LEXICON_MAX_BYTES bytes of text, LEXICON_LINE_MAX bytes per line,
  * LEXICON_MAX_ENTRIES target + correct lines + threshold words, and the
@@ -81,6 +88,7 @@
 #define LEXICON_LINE_MAX 512   /* bytes per line, without the line end */
 #define LEXICON_MAX_ENTRIES 2048
 #define LEXICON_MAX_BYTES (1024 * 1024)
+#define LEXICON_VERIFY_LLR_MAX 50.0 /* |verify_min_llr| */
 
 /* Phrase corrections only merge tokens of one speaker whose gap (next start
  * minus previous end) is at most this many seconds. */
@@ -146,10 +154,13 @@ const struct lex_target *lexicon_target_at(const struct lexicon *lex, size_t i);
  * then uses its own default). 0 < weight < 1 otherwise. NULL lex: 0. */
 double lexicon_keyword_weight(const struct lexicon *lex);
 
-/* Is `word` (any case) a target said with confidence `conf` at or above its
- * threshold, i.e. one occurrence to count? False for non-targets and NULL
- * lex/word. */
+/* Is `word` (any case) a target said with confidence `conf` above 0 and at
+ * or above its threshold, i.e. one occurrence to count? False for
+ * non-targets and NULL lex/word. */
 bool lexicon_counts(const struct lexicon *lex, const char *word, float conf);
+
+/* The "verify_min_llr" of the text: true and *out set when it has one. */
+bool lexicon_verify_min_llr(const struct lexicon *lex, double *out);
 
 /* Corrections ordered by first word, longer phrases first. */
 size_t lexicon_correction_count(const struct lexicon *lex);

@@ -5,14 +5,18 @@
 #   a. `parley run --stt openai+…` and `whispercpp+…`, per turn and per file:
 #      the server's words in transcript.json, attributed to the diarized
 #      speakers; the engine named in transcript.json;
-#   b. an exec: engine (a command printing JSON words);
+#   b. an exec: engine (a command printing JSON words) and an exec: diarizer
+#      (a command printing RTTM);
 #   c. permanent errors (400, 401) fail fast with the server's message;
 #   d. 200 short recordings against a server failing 30% of requests (500,
 #      429 with Retry-After, malformed JSON, truncated body, reset
 #      connection): every recording done, every stage done once, no word
 #      lost or doubled;
 #   e. the API key (sent from the variable --api-key-env names) appears in no
-#      store, event, log or output.
+#      store, event, log or output;
+#   f. `parley engines check` against the server: words, word timestamps,
+#      language, an LLM that enforces the schema, ignores it, or fixes its
+#      answer on the retry; a timeout and a 401 reported.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/fake_engines.sh"
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_DATA
@@ -28,7 +32,8 @@ for s in 11 12 13 14; do
   $GEN --out "$REF" --name "short$s" --speakers 2 --turns 2 --seed "$s" --pause-min 0.3 --quiet ||
     { notok "generate short$s"; exit 1; }
 done
-fake_start "$TMP/srv" --truth "$REF" --api-key "$KEY" || { notok "start the fake engine server"; exit 1; }
+CLIP="the quick brown fox jumps over the lazy dog walao the hawker centre is so crowded lah"
+fake_start "$TMP/srv" --truth "$REF" --api-key "$KEY" --unknown-text "$CLIP" || { notok "start the fake engine server"; exit 1; }
 ok "fake engine server on port $FAKE_PORT"
 mkdir -p "$TMP/in" && cp "$REF/two.wav" "$REF/three.wav" "$TMP/in/"
 
@@ -79,6 +84,16 @@ limit 300 "$PARLEY" run "$TMP/in/two.wav" -o "$TMP/out-exec" -j 1 --no-progress 
 check "run with an exec: engine exits 0" test $? -eq 0
 python3 "$ROOT/tests/integration/check_remote_words.py" "$TMP/out-exec" two "$REF/two.json" --engine exec
 
+# ---- b2. an exec: diarizer (prints RTTM; here the script's own turns)
+limit 300 "$PARLEY" run "$TMP/in/three.wav" -o "$TMP/out-diar" -j 1 --no-progress \
+  --stt "openai+$FAKE_URL" --api-key-env PARLEY_TEST_STT_KEY \
+  --set "diarize.engine=exec:test -s \"\$1\" && test \$PARLEY_MAX_SPEAKERS = 8 && cat $REF/three.rttm #" \
+  >"$TMP/out-diar.log" 2>&1
+check "run with an exec: diarizer exits 0" test $? -eq 0
+python3 "$ROOT/tests/integration/check_remote_words.py" "$TMP/out-diar" three "$REF/three.json" \
+  --min-attrib 1.0 --label "exec diarizer"
+check "transcript.json names the exec: diarizer" grep -q '"diarize": *"exec:' "$TMP/out-diar/three/transcript.json"
+
 # ---- c. permanent errors fail fast with the server's message
 for mode in 400 401; do
   out="$TMP/out-$mode"
@@ -124,3 +139,37 @@ check "the retries were logged" grep -q "retry 1 of 4" "$out.log"
 # ---- e. the key is nowhere
 leaks=$(grep -rl -a -- "$KEY" "$TMP" 2>/dev/null | grep -v "/srv/" | grep -v "asr.sh$" || true)
 check "the API key appears in no store, event, log or output${leaks:+ (found in $leaks)}" test -z "$leaks"
+
+# ---- f. parley engines check
+chk() { # expected-status name args...
+  local want=$1 name=$2; shift 2
+  limit 120 "$PARLEY" engines check "$@" --api-key-env PARLEY_TEST_STT_KEY >"$TMP/chk-$name.log" 2>&1
+  local st=$?
+  check "engines check $name: exit $want (got $st)" test $st -eq "$want"
+}
+if command -v espeak-ng >/dev/null; then
+  chk 0 openai "openai+$FAKE_URL"
+  check "engines check openai: word timestamps ok" grep -q "ok   word timestamps" "$TMP/chk-openai.log"
+  check "engines check openai: language ok" grep -q 'ok   language.*"en"' "$TMP/chk-openai.log"
+  chk 0 whispercpp "whispercpp+$FAKE_URL"
+  check "engines check whispercpp: the script heard" grep -q "ok   recognition" "$TMP/chk-whispercpp.log"
+  chk 1 nowords "openai+$FAKE_URL/mode/nowords/v1"
+  check "engines check: a server without word times is reported" \
+    grep -q "FAIL word timestamps" "$TMP/chk-nowords.log"
+else
+  ok "# SKIP engines check of speech to text: no espeak-ng"
+fi
+chk 1 slow "openai+$FAKE_URL/mode/slow/v1" --timeout 1
+check "engines check: a timeout is reported" grep -q "no answer within 1 s" "$TMP/chk-slow.log"
+chk 0 llm --llm "openai+$FAKE_URL"
+check "engines check --llm: schema enforced" grep -q "ok   schema enforced" "$TMP/chk-llm.log"
+chk 1 llm-ignore --llm "openai+$FAKE_URL/mode/ignore_schema/v1"
+check "engines check --llm: a server ignoring the schema is caught" \
+  grep -q "FAIL schema enforced.*both replies failed" "$TMP/chk-llm-ignore.log"
+chk 0 llm-fix --llm "openai+$FAKE_URL/mode/fix_on_retry/v1"
+check "engines check --llm: the retry with the validation error is reported" \
+  grep -q "warn schema enforced.*the retry with the error did" "$TMP/chk-llm-fix.log"
+chk 1 llm-401 --llm "openai+$FAKE_URL/mode/401/v1"
+check "engines check --llm: a 401 quotes the server" grep -q "HTTP 401: Incorrect API key" "$TMP/chk-llm-401.log"
+leaks=$(grep -l -a -- "$KEY" "$TMP"/chk-*.log 2>/dev/null || true)
+check "engines check prints no key" test -z "$leaks"

@@ -32,11 +32,11 @@ fake_start() {
 
 fake_stop() {
   [ -n "$FAKE_PID" ] || return 0
-  kill "$FAKE_PID" 2>/dev/null
+  kill "$FAKE_PID" 2>/dev/null || true
   local i
   for ((i = 0; i < 50; i++)); do kill -0 "$FAKE_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$FAKE_PID" 2>/dev/null
-  wait "$FAKE_PID" 2>/dev/null
+  kill -9 "$FAKE_PID" 2>/dev/null || true
+  wait "$FAKE_PID" 2>/dev/null || true
   FAKE_PID=""
   return 0
 }

@@ -27,7 +27,7 @@ tests/gen/gen_conversation.py) in the --truth folders is loaded. A posted WAV
 is located inside the known audio by searching its loudest 32 samples
 (byte-exact, so pieces cut from the decoded recording are found); the answer
 holds the scripted words whose middle falls inside the piece, with times
-relative to the piece. Word times are the utterance's span divided over its
+relative to the piece (audio not found: the --unknown-text words). Word times are the utterance's span divided over its
 words by character count (or the generator's exact times with --word-gaps).
 
 Failing on request: a path prefix /mode/MODES/ (MODES comma-separated) before
@@ -37,6 +37,7 @@ the API path, e.g. http://127.0.0.1:PORT/mode/500/v1. Modes:
   answering)  401  400 (bad request with a message)  ignore_schema (chat
   reply that ignores the schema, every time)  fix_on_retry (ignores it
   unless the conversation already holds a validation error)
+  nowords (OpenAI: no word timestamps even when asked)
   rate=P  a fraction P of requests fail with one of 500, 429, malformed,
           truncated, reset (seeded: --seed)
   delay=S sleep S seconds before answering
@@ -56,8 +57,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Truth:
-    def __init__(self):
+    def __init__(self, unknown_text=""):
         self.files = []  # (name, pcm bytes, rate, words[(start, end, word)])
+        self.unknown_text = unknown_text
 
     def load_dir(self, d):
         for fn in sorted(os.listdir(d)):
@@ -126,7 +128,14 @@ class Truth:
         hit = self.locate(piece, rate)
         dur = len(piece) / 2 / rate
         if not hit:
-            return [], dur, None
+            toks = self.unknown_text.split()
+            total = sum(len(t) for t in toks) or 1
+            out, seen = [], 0
+            for t in toks:  # spread over the middle 80% of the piece
+                s = dur * (0.1 + 0.8 * seen / total)
+                seen += len(t)
+                out.append((s, dur * (0.1 + 0.8 * seen / total), t))
+            return out, dur, None
         f, off = hit
         out = []
         for s, e, w in f[3]:
@@ -207,7 +216,7 @@ def fit_schema(schema, depth=0):
 
 class State:
     def __init__(self, args):
-        self.truth = Truth()
+        self.truth = Truth(args.unknown_text)
         for d in args.truth or []:
             self.truth.load_dir(d)
         self.delay = args.delay
@@ -345,15 +354,15 @@ class Handler(BaseHTTPRequestHandler):
                 self.fail(kind)
                 return
         if path in ("/v1/audio/transcriptions", "/audio/transcriptions"):
-            self.transcribe(body, openai=True)
+            self.transcribe(body, openai=True, modes=modes)
         elif path == "/inference":
-            self.transcribe(body, openai=False)
+            self.transcribe(body, openai=False, modes=modes)
         elif path in ("/v1/chat/completions", "/chat/completions"):
             self.chat(body, modes)
         else:
             self.send_json(404, {"error": {"message": "no such path " + path}})
 
-    def transcribe(self, body, openai):
+    def transcribe(self, body, openai, modes):
         st = self.server.state
         fields = parse_multipart(body, self.headers.get("Content-Type", ""))
         if "file" not in fields:
@@ -374,7 +383,7 @@ class Handler(BaseHTTPRequestHandler):
                                  "tokens": [1, 2, 3], "temperature": 0.0,
                                  "avg_logprob": -0.2, "compression_ratio": 1.0,
                                  "no_speech_prob": 0.01}]}
-            if "word" in gran:
+            if "word" in gran and "nowords" not in modes:
                 out["words"] = [{"word": (w.capitalize() if i == 0 else w) +
                                  ("," if i == 1 else ""), "start": round(s, 3),
                                  "end": round(e, 3)} for i, (s, e, w) in enumerate(words)]
@@ -438,6 +447,8 @@ def main():
     ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     ap.add_argument("--api-key", help="require Authorization: Bearer KEY")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--unknown-text", default="",
+                    help="words to answer for audio not found in --truth (spread over it)")
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True

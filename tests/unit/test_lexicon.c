@@ -114,9 +114,25 @@ static void test_thresholds(void **state)
 	/* v1 text: no thresholds (every occurrence counts), no weight. */
 	lex = parse_ok("target lah L AA\ncorrect la => lah\n");
 	assert_float_equal(lexicon_find_target(lex, "lah")->threshold, 0.0, 0.0);
-	assert_true(lexicon_counts(lex, "lah", 0.0f));
+	assert_true(lexicon_counts(lex, "lah", 0.001f));
+	/* Confidence 0 is the recogniser's "verification failed": never counted. */
+	assert_false(lexicon_counts(lex, "lah", 0.0f));
 	assert_float_equal(lexicon_keyword_weight(lex), 0.0, 0.0);
 	assert_float_equal(lexicon_keyword_weight(NULL), 0.0, 0.0);
+	double v = 7.0;
+	assert_false(lexicon_verify_min_llr(lex, &v));
+	assert_false(lexicon_verify_min_llr(NULL, &v));
+	assert_float_equal(v, 7.0, 0.0);
+	lexicon_free(lex);
+
+	/* verify_min_llr: signed, once. */
+	lex = parse_ok("target lah L AA\nverify_min_llr -1.25\n");
+	assert_true(lexicon_verify_min_llr(lex, &v));
+	assert_float_equal(v, -1.25, 1e-12);
+	lexicon_free(lex);
+	lex = parse_ok("verify_min_llr 0.5\n");
+	assert_true(lexicon_verify_min_llr(lex, &v));
+	assert_float_equal(v, 0.5, 1e-12);
 	lexicon_free(lex);
 }
 
@@ -199,6 +215,14 @@ static const struct bad_case bad_cases[] = {
 	{"target lah L AA\nthreshold 0.3 lor\ncorrect lah => la\n", PARLEY_ERR_INVALID,
 	 "t.lex:2: threshold for 'lor'"},
 	{"keyword_weight\n", PARLEY_ERR_INVALID, "t.lex:1: 'keyword_weight' needs exactly one value"},
+	{"verify_min_llr\n", PARLEY_ERR_INVALID, "t.lex:1: 'verify_min_llr' needs exactly one value"},
+	{"verify_min_llr -1 2\n", PARLEY_ERR_INVALID, "needs exactly one value"},
+	{"verify_min_llr --1\n", PARLEY_ERR_INVALID, "verify_min_llr '--1' is not a number from -50 to 50"},
+	{"verify_min_llr +1\n", PARLEY_ERR_INVALID, "verify_min_llr '+1' is not a number"},
+	{"verify_min_llr -51\n", PARLEY_ERR_INVALID, "verify_min_llr '-51' is not a number"},
+	{"verify_min_llr nan\n", PARLEY_ERR_INVALID, "verify_min_llr 'nan' is not a number"},
+	{"verify_min_llr -1\nverify_min_llr -2\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: verify_min_llr is set again (first at line 1)"},
 	{"keyword_weight 0.1 0.2\n", PARLEY_ERR_INVALID, "needs exactly one value"},
 	{"keyword_weight 0\n", PARLEY_ERR_INVALID, "keyword weight '0' is not a number between 0 and 1"},
 	{"keyword_weight 1\n", PARLEY_ERR_INVALID, "keyword weight '1' is not"},
@@ -414,18 +438,24 @@ static void test_default_lexicon(void **state)
 		if (!lexicon_is_target(lex, c->to))
 			fail_msg("correction at line %u produces non-target '%s'", c->line, c->to);
 	}
-	/* v2: the measured keyword weight, and a counting threshold on every
-	 * target but meh and sia (right even at low confidence). */
+	/* v2: the measured keyword weight, a counting threshold on every target
+	 * (meh and sia only a floor: right even at low confidence on generated
+	 * speech) and the verifier's threshold chosen on real speech. */
 	assert_float_equal(lexicon_keyword_weight(lex), 0.01, 1e-12);
 	for (size_t i = 0; i < lexicon_target_count(lex); i++) {
 		const struct lex_target *t = lexicon_target_at(lex, i);
-		bool none = strcmp(t->word, "meh") == 0 || strcmp(t->word, "sia") == 0;
-		if (none != (t->threshold == 0.0) || t->threshold > 0.5)
+		bool low = strcmp(t->word, "meh") == 0 || strcmp(t->word, "sia") == 0;
+		if (low != (t->threshold < 0.1) || t->threshold <= 0.0 || t->threshold > 0.5)
 			fail_msg("target '%s' has threshold %g", t->word, t->threshold);
 	}
 	assert_false(lexicon_counts(lex, "lor", 0.29f));
 	assert_true(lexicon_counts(lex, "lor", 0.3f));
-	assert_true(lexicon_counts(lex, "meh", 0.0f));
+	assert_true(lexicon_counts(lex, "meh", 0.05f));
+	assert_false(lexicon_counts(lex, "meh", 0.04f));
+	assert_false(lexicon_counts(lex, "meh", 0.0f)); /* rejected by the verifier */
+	double llr = 0.0;
+	assert_true(lexicon_verify_min_llr(lex, &llr));
+	assert_true(llr < 0.0 && llr > -5.0);
 	lexicon_free(lex);
 }
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -316,12 +317,45 @@ static void test_singlish_targets(void **state)
 		toks[i].start = w[i].start;
 		toks[i].end = w[i].end;
 	}
+	for (size_t i = 0; i < nw; i++)
+		toks[i].conf = w[i].confidence;
 	size_t m = lexicon_apply(fx.lex, toks, nw, NULL);
 	if (!has_word(toks, m, "walao") || !has_word(toks, m, "lah")) {
 		for (size_t i = 0; i < m; i++)
 			fprintf(stderr, "%s ", toks[i].text);
 		fail_msg("targets 'walao' and 'lah' not both recognised");
 	}
+	/* Said clearly, both pass the acoustic verification (a rejected hit
+	 * has confidence 0). */
+	for (size_t i = 0; i < m; i++)
+		if (lexicon_is_target(fx.lex, toks[i].text) && !(toks[i].conf > 0.0f))
+			fail_msg("target '%s' at %.2f s rejected by the verifier", toks[i].text,
+				 toks[i].start);
+
+	/* Verification only ever lowers a candidate's confidence to 0: the
+	 * words, their times and every other confidence are those of an engine
+	 * without it. */
+	struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
+	p.lexicon = fx.lex; /* the fixture's params but for verify */
+	p.verify = false;
+	struct asr_engine plain;
+	struct parley_error err = {0};
+	assert_int_equal(asr_pocketsphinx_open(&p, &plain, &err), PARLEY_OK);
+	assert_null(strstr(plain.ops->version(plain.self), "verified"));
+	size_t nw2 = 0;
+	struct asr_word *w2 = NULL;
+	assert_int_equal(asr_engine_transcribe(&plain, NULL, s, n, RATE, 0.0, &w2, &nw2, &err),
+			 PARLEY_OK);
+	assert_int_equal(nw2, nw);
+	for (size_t i = 0; i < nw; i++) {
+		assert_string_equal(w2[i].text, w[i].text);
+		assert_float_equal(w2[i].start, w[i].start, 1e-9);
+		assert_float_equal(w2[i].end, w[i].end, 1e-9);
+		if (w[i].confidence != 0.0f)
+			assert_float_equal(w2[i].confidence, w[i].confidence, 1e-6);
+	}
+	free(w2);
+	asr_engine_close(&plain);
 	free(w);
 	free(s);
 }
@@ -380,6 +414,7 @@ static void test_version(void **state)
 	const char *v = fx.eng.ops->version(fx.eng.self);
 	assert_non_null(strstr(v, "pocketsphinx"));
 	assert_non_null(strstr(v, "keywords"));
+	assert_non_null(strstr(v, "verified"));
 }
 
 static void test_open_errors(void **state)
@@ -400,6 +435,10 @@ static void test_open_errors(void **state)
 	p.keyword_weight = 0.0;
 	assert_int_equal(asr_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_INVALID);
 	p.keyword_weight = 0.01;
+	p.verify_min_llr = NAN;
+	assert_int_equal(asr_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "verify_min_llr"));
+	p.verify_min_llr = -1.0;
 	p.tmp_dir = "/nonexistent/parley/tmp";
 	assert_int_equal(asr_pocketsphinx_open(&p, &eng, &err), PARLEY_ERR_IO);
 	assert_non_null(strstr(err.msg, "/nonexistent/parley/tmp"));

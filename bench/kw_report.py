@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""kw_report.py — target-word verification trade-off, from `parley run -v` outputs.
+
+Each SET argument is  LABEL:KIND:OUTDIR:LOG[:LIST]
+  KIND   free  real speech in which nobody says a target: every counted target is
+               a false alarm (figures: false alarms per hour)
+         gen   generated conversations with exact target counts (the reference
+               NAME.counts.csv files in --gen-ref): recall and precision
+  OUTDIR a `parley run` output folder (its parley.db)
+  LOG    that run's stderr with -v: one "pocketsphinx: verify TARGET S-E s conf C
+         llr L base B kept|rejected" line per target candidate; L is swept
+  LIST   optional "name<TAB>source" lines (bench/real_asr_sets.sh) to break a
+         free set down by source
+
+The runs must use a lexicon whose verify_min_llr is low enough that the run
+itself rejected nothing that is swept here (bench_keywords.sh uses -50). A
+target occurrence counts at verification threshold T when it passes the
+lexicon's confidence threshold (as `parley run` counts) and its llr >= T;
+"off" counts without verification. Counts are compared per recording and
+target word, over all speakers (any-speaker counts).
+"""
+import argparse
+import collections
+import csv
+import json
+import math
+import os
+import re
+import sqlite3
+import sys
+
+VERIFY_RE = re.compile(
+    r"pocketsphinx: verify (\S+) ([0-9.]+)-([0-9.]+) s conf ([0-9.]+) llr (\S+) base (\S+) "
+    r"(?:score (\S+) )?(kept|rejected)")
+
+
+def load_lexicon(path):
+    """targets -> confidence threshold (0 when none)."""
+    th = {}
+    for line in open(path):
+        f = line.split("#", 1)[0].split()
+        if not f:
+            continue
+        if f[0] == "target":
+            th.setdefault(f[1].lower(), 0.0)
+        elif f[0] == "threshold":
+            for w in f[2:]:
+                th[w.lower()] = float(f[1])
+    return th
+
+
+def load_set(outdir, log, targets):
+    """[(recording name, target, conf, llr)] for every target word in the
+    final words, and {name: duration}."""
+    db = sqlite3.connect(os.path.join(outdir, "parley.db"))
+    dur = {n: d for n, d in db.execute("select name, duration from recordings where status = 'done'")}
+    rows = db.execute(
+        "select r.name, w.word, w.start_s, w.confidence from words w "
+        "join recordings r on r.id = w.recording_id").fetchall()
+    cands = collections.defaultdict(list)  # target -> [(start, llr)]
+    for line in open(log, errors="replace"):
+        m = VERIFY_RE.search(line)
+        if m:
+            llr = float(m.group(5))
+            cands[m.group(1)].append((float(m.group(2)), llr if math.isfinite(llr) else -math.inf))
+    out = []
+    for name, word, start, conf in rows:
+        if word not in targets:
+            continue
+        llr = -math.inf
+        for s, l in cands.get(word, ()):
+            if abs(s - start) < 0.006:
+                llr = l
+                break
+        out.append((name, word, conf, llr))
+    return out, dur
+
+
+def counted(hits, targets, t):
+    c = collections.Counter()
+    for name, word, conf, llr in hits:
+        if conf > 0 and conf >= targets[word] and (t is None or llr >= t):
+            c[(name, word)] += 1
+    return c
+
+
+def gen_refs(refdir, names):
+    ref = collections.Counter()
+    for n in names:
+        p = os.path.join(refdir, n + ".counts.csv")
+        if not os.path.exists(p):
+            continue
+        for r in csv.DictReader(open(p)):
+            ref[(n, r["word"])] += int(r["count"])
+    return ref
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sets", nargs="+")
+    ap.add_argument("--lexicon", required=True)
+    ap.add_argument("--gen-ref", action="append", default=[], help="LABEL:DIR")
+    ap.add_argument("--sweep", default="off,-3,-2.5,-2,-1.75,-1.5,-1.25,-1,-0.75,-0.5,-0.25,0")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    targets = load_lexicon(a.lexicon)
+    refdirs = dict(x.split(":", 1) for x in a.gen_ref)
+    sweep = [None if x == "off" else float(x) for x in a.sweep.split(",")]
+    sets = []
+    for spec in a.sets:
+        parts = spec.split(":")
+        label, kind, outdir, log = parts[:4]
+        hits, dur = load_set(outdir, log, targets)
+        src = {}
+        if len(parts) > 4 and parts[4]:
+            for line in open(parts[4]):
+                n, s = line.rstrip("\n").split("\t")
+                src[n] = s
+        sets.append(dict(label=label, kind=kind, hits=hits, dur=dur, src=src))
+    result = {"sweep": []}
+    head = "%-8s" % "min llr"
+    for s in sets:
+        head += ("  %-22s" % (s["label"] + (" FA/h" if s["kind"] == "free" else " R / P")))
+    print(head)
+    for t in sweep:
+        row = {"min_llr": t, "sets": {}}
+        line = "%-8s" % ("off" if t is None else "%g" % t)
+        for s in sets:
+            c = counted(s["hits"], targets, t)
+            hours = sum(s["dur"].values()) / 3600.0
+            if s["kind"] == "free":
+                fa = sum(c.values())
+                row["sets"][s["label"]] = {"fa": fa, "hours": hours, "fa_per_hour": fa / hours if hours else None}
+                line += "  %-22s" % ("%6.1f (%d in %.2f h)" % (fa / hours, fa, hours))
+            else:
+                ref = gen_refs(refdirs[s["label"]], s["dur"].keys())
+                tp = sum(min(c[k], ref[k]) for k in set(c) | set(ref))
+                nref, nhyp = sum(ref.values()), sum(c.values())
+                rec = tp / nref if nref else None
+                prec = tp / nhyp if nhyp else None
+                row["sets"][s["label"]] = {"tp": tp, "ref": nref, "hyp": nhyp, "recall": rec, "precision": prec}
+                line += "  %-22s" % ("%.3f / %.3f (%d/%d)" % (rec or 0, prec or 0, tp, nref))
+        result["sweep"].append(row)
+        print(line)
+    # False alarms per source and per word of the free sets, without and with
+    # verification at each swept threshold's neighbours is too much to print:
+    # per source at "off" and at the first threshold given by --show.
+    for s in sets:
+        if s["kind"] != "free" or not s["src"]:
+            continue
+        print("\n%s: false alarms by source (off / each threshold)" % s["label"])
+        bysrc = collections.defaultdict(float)
+        for n, d in s["dur"].items():
+            bysrc[s["src"].get(n, "?")] += d
+        for src in sorted(bysrc):
+            line = "  %-16s %6.1f min" % (src, bysrc[src] / 60)
+            for t in sweep:
+                c = counted(s["hits"], targets, t)
+                fa = sum(v for (n, w), v in c.items() if s["src"].get(n, "?") == src)
+                line += " %3d" % fa
+            print(line)
+    for s in sets:
+        words = collections.Counter(w for n, w, conf, llr in s["hits"] if conf > 0 and conf >= targets[w])
+        print("%s: counted before verification, by word: %s" % (
+            s["label"], " ".join("%s %d" % kv for kv in words.most_common())))
+    if a.json:
+        json.dump(result, open(a.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
