@@ -198,6 +198,17 @@
  *    turns land where one person speaks.
  *  - every file as one speaker: 26.0% (even 33.6, odd 20.8), but the
  *    Picovoice clip 0.5 -> 56.9% and count within one 2/10.
+ *  - overlapped speech from the signal, measured before building it: on
+ *    the detected speech of the AMI excerpts (22% of its 10 ms frames are
+ *    overlapped in the reference; even / odd 26 / 19%), the frames with the
+ *    highest YIN aperiodicity (min d', 40 ms frames, averaged over 0.3 s)
+ *    are overlapped in 6-17% (top 5-30%: below the base rate, they are
+ *    quiet or unvoiced stretches), the loudest (energy over the file's
+ *    median, 0.3 s) in 26-44%, the most periodic in 3-34%. An extra
+ *    speaker only gains where more than half of the frames it covers are
+ *    overlapped (more, since its label must also be right), so neither cue
+ *    is worth a detector; a true multi-pitch (second harmonic series)
+ *    detector was not tried.
  *  After step 9 (no collar, 224 s of reference speaker time): 46.8 s is a
  *  second or third voice (missed, all of it), 17.0 s is speech the
  *  detector misses (27.8 s before step 9; 7.2 s of it in the two quietest
