@@ -177,6 +177,42 @@
  *    4 at 10 dB 1.9 / 7.8 -> 0.3 / 6.5%, 2 on the telephone band 0.6 / 8.5
  *    -> 0.1 / 8.1%, 3 telephone 8.9 / 16.7 -> 9.0 / 17.6%, clean sets equal
  *    or better. Kept (default 1 s).
+ *  Tried after step 9 and not kept (DER / within one; halves even / odd
+ *  from 36.7 / 31.2%):
+ *  - merging clusters on the cepstral GLR alone, whatever the pitch, under
+ *    0.3 / 0.5 / 0.6 / 0.75 / 1: 29.8 / 30.6 / 31.5 / 28.9 / 26.0%, 6 / 6
+ *    / 5 / 3 / 2 of 10 (even 36.7 / 38.5 / 40.9 / 40.9 / 33.6, odd 25.2 /
+ *    25.2 / 25.2 / 20.8 / 20.8); the generated sets collapse already at
+ *    0.3 (2 / 3 / 4 speakers at 10 dB 0.1 / 0.0 / 0.3 -> 54.7 / 35.1 /
+ *    29.7%, 3 / 4 telephone 9.0 / 0.3 -> 35.2 / 25.7%).
+ *  - merge_f0_glr 0.05 -> 0.1 / 0.2 / 0.3 / 0.5: 31.6 / 26.0 / 26.0 /
+ *    26.0%, 5 / 3 / 3 / 3 of 10 (0.2: even 33.6, odd 20.8, nearly one
+ *    speaker per file), but 3 and 4 speakers on the telephone band 9.0 ->
+ *    35.2% and 0.3 -> 28.8%, counted right 4/5 and 5/5 -> 0/5. Distinct
+ *    generated telephone voices show the same per-frame GLRs (cepstral
+ *    0.15-0.23, pitch 0.07-0.13) as the clusters the tree makes of one AMI
+ *    talker (cepstral 0.05-0.92, pitch 0.05-0.29): no threshold on them
+ *    separates the two.
+ *  - overlap (step 8) on, overlap_ratio 0.7 / 1 / 1.5: 33.4 / 33.8 / 35.6%
+ *    (missed stays 19.4%, false alarm 2.3 -> 2.5 / 2.9 / 4.8%): its extra
+ *    turns land where one person speaks.
+ *  - every file as one speaker: 26.0% (even 33.6, odd 20.8), but the
+ *    Picovoice clip 0.5 -> 56.9% and count within one 2/10.
+ *  - overlapped speech from the signal, measured before building it: on
+ *    the detected speech of the AMI excerpts (22% of its 10 ms frames are
+ *    overlapped in the reference; even / odd 26 / 19%), the frames with the
+ *    highest YIN aperiodicity (min d', 40 ms frames, averaged over 0.3 s)
+ *    are overlapped in 6-17% (top 5-30%: below the base rate, they are
+ *    quiet or unvoiced stretches), the loudest (energy over the file's
+ *    median, 0.3 s) in 26-44%, the most periodic in 3-34%. An extra
+ *    speaker only gains where more than half of the frames it covers are
+ *    overlapped (more, since its label must also be right), so neither cue
+ *    is worth a detector; a true multi-pitch (second harmonic series)
+ *    detector was not tried.
+ *  After step 9 (no collar, 224 s of reference speaker time): 46.8 s is a
+ *  second or third voice (missed, all of it), 17.0 s is speech the
+ *  detector misses (27.8 s before step 9; 7.2 s of it in the two quietest
+ *  excerpts trn01 and trn07), 5.8 s false alarm.
  *  Tried before step 9 and not kept (DER / within one):
  *  - split_threshold 17 -> 10 / 5 / 0 (split_noise 125 -> 60): 58.5-69%
  *    before the voicing check, more clusters but confusion 9 -> 12-20%;

@@ -53,7 +53,9 @@ struct asr_params {
 	/* Polled between segments and while waiting on a server; true stops the
 	 * call with PARLEY_ERR_ABORTED. NULL = never. */
 	bool (*abort)(void *user_data);
-	/* Called after each finished segment of transcribe_many. NULL = none. */
+	/* Progress of transcribe_many: after each segment when they are done one
+	 * at a time (pocketsphinx, exec:), once at the end for the remote
+	 * engines (their segments finish together). NULL = none. */
 	void (*progress)(size_t done, size_t total, void *user_data);
 	void *user_data;
 };
