@@ -376,6 +376,8 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 			json_object_set_new(o, "counted",
 					    json_boolean(lexicon_counts(lex, d->words[i].text,
 									d->words[i].confidence)));
+		if (d->words[i].approximate)
+			json_object_set_new(o, "approximate", json_true());
 		json_array_append_new(words, o);
 	}
 	for (size_t i = 0; i < d->ncounts; i++) {

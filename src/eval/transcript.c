@@ -34,6 +34,13 @@ static enum parley_err parse_words(const json_t *words, const char *path, size_t
 					      "%s: words[%zu] has no \"word\" string", path, i);
 			goto out;
 		}
+		const json_t *approx = json_object_get(w, "approximate");
+		if (approx && !json_is_boolean(approx)) {
+			rc = parley_error_set(err, PARLEY_ERR_INVALID,
+					      "%s: words[%zu] \"approximate\" is not a boolean", path,
+					      i);
+			goto out;
+		}
 		if ((rc = strbuf_adds(&sb, word)) || (rc = strbuf_adds(&sb, " "))) {
 			rc = parley_error_set(err, rc, "%s: transcript longer than %zu bytes", path,
 					      max_text);

@@ -14,11 +14,12 @@
  * "transcribed": false comes from a run without speech recognition (e.g.
  * --stages decode,vad,diarize): its empty words and counts are not a
  * transcript, so text stays NULL and have_counts false. Files without the
- * key (older runs) are read as before.
+ * key (older runs) are read as before. A word's optional "approximate"
+ * (times spread over its segment) does not change how it is scored.
  *
  * Errors (t left empty): PARLEY_ERR_INVALID naming path (and the line for
  * JSON syntax) — not a JSON object, "words" not an array or an entry
- * without a "word" string, "counts" not an object of objects of
+ * without a "word" string or with a non-boolean "approximate", "counts" not an object of objects of
  * non-negative integers, "transcribed" not a boolean; PARLEY_ERR_TOO_LARGE
  * past max_text bytes of words; PARLEY_ERR_NOMEM. Thread-safe.
  */

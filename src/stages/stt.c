@@ -64,6 +64,7 @@ static enum parley_err result_add(struct stt_result *r, const struct asr_word *w
 		o->end = w[i].end;
 		o->confidence = w[i].confidence;
 		o->speaker = speaker;
+		o->approximate = w[i].approximate;
 		memcpy(o->text, w[i].text, sizeof(o->text));
 		o->text[sizeof(o->text) - 1] = '\0';
 	}

@@ -11,6 +11,9 @@
  * lau" -> walao) has the lowest confidence of its words. A candidate the
  * recogniser's acoustic verification rejected (engines/ps_verify.h) comes
  * with confidence 0 and is likewise kept and not counted.
+ *
+ * A word is approximate (its times spread over a segment, see
+ * engines/asr.h) if any recogniser word it came from is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +48,7 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 	struct store_speaker *spk = NULL;
 	size_t nspk = 0;
 	struct lex_token *toks = NULL;
+	size_t *origin = NULL;
 	struct words_result r = {0};
 	enum parley_err rc = stage_env_lexicon(ctx->env, ctx->cfg, &lex, err);
 	if (rc || (rc = store_words_get(ctx->store, ctx->rec->id, "stt_words", &raw, &nraw, err)) ||
@@ -52,9 +56,10 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 		goto out;
 	size_t ntargets = lexicon_target_count(lex);
 	toks = calloc(nraw ? nraw : 1, sizeof(*toks));
+	origin = calloc(nraw ? nraw : 1, sizeof(*origin));
 	r.words = calloc(nraw ? nraw : 1, sizeof(*r.words));
 	r.counts = calloc(nspk * ntargets + 1, sizeof(*r.counts));
-	if (!toks || !r.words || !r.counts) {
+	if (!toks || !origin || !r.words || !r.counts) {
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory counting words");
 		goto out;
 	}
@@ -65,7 +70,7 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 		toks[i].conf = raw[i].confidence;
 		toks[i].speaker = raw[i].speaker;
 	}
-	r.nwords = lexicon_apply(lex, toks, nraw, NULL);
+	r.nwords = lexicon_apply(lex, toks, nraw, origin);
 	for (size_t i = 0; i < r.nwords; i++) {
 		struct store_word *w = &r.words[i];
 		snprintf(w->text, sizeof(w->text), "%s", toks[i].text);
@@ -73,6 +78,9 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 		w->end = toks[i].end;
 		w->confidence = toks[i].conf;
 		w->speaker = toks[i].speaker;
+		size_t last = i + 1 < r.nwords ? origin[i + 1] : nraw;
+		for (size_t k = origin[i]; k < last; k++)
+			w->approximate = w->approximate || raw[k].approximate;
 	}
 	for (size_t s = 0; s < nspk; s++) {
 		for (size_t t = 0; t < ntargets; t++) {
@@ -92,6 +100,7 @@ out:
 	free(raw);
 	free(spk);
 	free(toks);
+	free(origin);
 	free(r.words);
 	free(r.counts);
 	return rc;

@@ -159,6 +159,11 @@ const char *const store_migrations[] = {
 	"  UNIQUE (session_id, user_id));"
 	/* the leaderboard walks claims per user */
 	"CREATE INDEX claims_user ON claims(user_id, session_id);",
+
+	/* 4: words whose times a remote engine did not give (issue 11): the
+	 * segment's time spread over its words; 1 = approximate. */
+	"ALTER TABLE stt_words ADD COLUMN approximate INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE words ADD COLUMN approximate INTEGER NOT NULL DEFAULT 0;",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -1084,6 +1084,7 @@ static void word_bind(struct db_stmt *s, const void *elem, const void *ctx, int 
 	db_bind_text(s, first + 2, w->text);
 	db_bind_double(s, first + 3, w->confidence);
 	db_bind_int(s, first + 4, w->speaker);
+	db_bind_int(s, first + 5, w->approximate ? 1 : 0);
 }
 
 static void word_read(struct db_stmt *s, void *elem)
@@ -1094,6 +1095,7 @@ static void word_read(struct db_stmt *s, void *elem)
 	snprintf(w->text, sizeof(w->text), "%s", db_column_text(s, 2));
 	w->confidence = (float)db_column_double(s, 3);
 	w->speaker = (int)db_column_int(s, 4);
+	w->approximate = db_column_int(s, 5) != 0;
 }
 
 enum parley_err store_words_put(struct store *st, int64_t rec_id, const char *table,
@@ -1106,7 +1108,7 @@ enum parley_err store_words_put(struct store *st, int64_t rec_id, const char *ta
 		return rc;
 	char sql[200];
 	snprintf(sql, sizeof(sql), "INSERT INTO %s(recording_id, idx, start_s, end_s, word, confidence,"
-		 " speaker) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", table);
+		 " speaker, approximate) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", table);
 	return rows_write(st, sql, rec_id, true, words, sizeof(*words), n, word_bind, NULL, err);
 }
 
@@ -1118,7 +1120,7 @@ enum parley_err store_words_get(struct store *st, int64_t rec_id, const char *ta
 	if (!words_table_ok(table))
 		return parley_error_set(err, PARLEY_ERR_INTERNAL, "no word table %s", table);
 	char sql[200];
-	snprintf(sql, sizeof(sql), "SELECT start_s, end_s, word, confidence, speaker FROM %s"
+	snprintf(sql, sizeof(sql), "SELECT start_s, end_s, word, confidence, speaker, approximate FROM %s"
 		 " WHERE recording_id = ?1 ORDER BY idx", table);
 	return rows_read(st, sql, rec_id, NULL, sizeof(**words), word_read, (void **)words, n,
 			 "words", err);

@@ -65,6 +65,7 @@ struct store_word {
 	float confidence;
 	int speaker;
 	char text[STORE_WORD_MAX];
+	bool approximate; /* times spread over a segment, not given per word */
 };
 
 struct store_speaker {

@@ -4,7 +4,8 @@
 # scripted words:
 #   a. `parley run --stt openai+…` and `whispercpp+…`, per turn and per file:
 #      the server's words in transcript.json, attributed to the diarized
-#      speakers; the engine named in transcript.json;
+#      speakers; the engine named in transcript.json; a server giving no word
+#      times: every word marked "approximate";
 #   b. an exec: engine (a command printing JSON words) and an exec: diarizer
 #      (a command printing RTTM);
 #   c. permanent errors (400, 401) fail fast with the server's message;
@@ -71,6 +72,27 @@ done
 check "the batch's stored configuration names the key's variable, not the key" \
   grep -q '"api_key_env": *"PARLEY_TEST_STT_KEY"' <(sqlite3 "$out/parley.db" "select config from batches")
 
+# ---- a3. a server without word times: the segment's time spread over its
+# words, each marked "approximate" in transcript.json (and no word marked when
+# the server gave word times)
+out="$TMP/out-nowords"
+limit 300 "$PARLEY" run "$TMP/in/two.wav" -o "$out" -j 1 --no-progress \
+  --stt "openai+$FAKE_URL/mode/nowords/v1" --api-key-env PARLEY_TEST_STT_KEY >"$out.log" 2>&1
+check "run against a server without word times exits 0" test $? -eq 0
+approx=$(python3 -c '
+import json, sys
+w = json.load(open(sys.argv[1]))["words"]
+print(len(w), sum(x.get("approximate") is True for x in w), sum("approximate" in x for x in w))
+' "$out/two/transcript.json" 2>&1)
+read -r nw na nk <<<"$approx"
+check "without word times: words kept, every one approximate ($approx)" \
+  test "${nw:-0}" -gt 0 -a "$na" = "$nw" -a "$nk" = "$nw"
+exact=$(python3 -c '
+import json, sys
+print(sum("approximate" in x for x in json.load(open(sys.argv[1]))["words"]))
+' "$TMP/out-openai-turn/two/transcript.json" 2>&1)
+check "with word times: no word marked approximate ($exact)" test "$exact" = 0
+
 # ---- b. an exec: engine (a command printing JSON words for the audio path)
 cat >"$TMP/asr.sh" <<EOF
 #!/bin/sh
@@ -83,6 +105,26 @@ limit 300 "$PARLEY" run "$TMP/in/two.wav" -o "$TMP/out-exec" -j 1 --no-progress 
   --stt "exec:$TMP/asr.sh" >"$TMP/out-exec.log" 2>&1
 check "run with an exec: engine exits 0" test $? -eq 0
 python3 "$ROOT/tests/integration/check_remote_words.py" "$TMP/out-exec" two "$REF/two.json" --engine exec
+
+# ---- b1. an exec: engine giving a segment without word times, whose
+# "wah lau" the words stage merges into walao: the merged word stays approximate
+cat >"$TMP/asr-seg.sh" <<'EOF2'
+#!/bin/sh
+echo '{"text": "ok wah lau lah", "segments": [{"start": 0.0, "end": 0.8, "text": "ok wah lau lah"}]}'
+EOF2
+chmod +x "$TMP/asr-seg.sh"
+limit 300 "$PARLEY" run "$TMP/in/two.wav" -o "$TMP/out-seg" -j 1 --no-progress \
+  --stt "exec:$TMP/asr-seg.sh" >"$TMP/out-seg.log" 2>&1
+check "run with an exec: engine without word times exits 0" test $? -eq 0
+merged=$(python3 -c '
+import json, sys
+w = json.load(open(sys.argv[1]))["words"]
+print(sum(x["word"] == "walao" and x.get("approximate") is True for x in w),
+      sum(x["word"] in ("wah", "lau") for x in w), sum(x.get("approximate") is not True for x in w))
+' "$TMP/out-seg/two/transcript.json" 2>&1)
+read -r nm nparts nexact <<<"$merged"
+check "\"wah lau\" merged into walao, approximate (walao, parts left, not approximate: $merged)" \
+  test "${nm:-0}" -gt 0 -a "$nparts" = 0 -a "$nexact" = 0
 
 # ---- b2. an exec: diarizer (prints RTTM; here the script's own turns)
 limit 300 "$PARLEY" run "$TMP/in/three.wav" -o "$TMP/out-diar" -j 1 --no-progress \

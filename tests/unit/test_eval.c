@@ -521,12 +521,18 @@ static void test_transcript_json(void **state)
 	assert_string_equal(t.text, "hi ");
 	assert_false(t.have_counts);
 	eval_transcript_release(&t);
+	/* Words with approximate times (a remote engine gave none) score as words. */
+	t = transcript("{\"words\": [{\"word\": \"hi\", \"approximate\": true},"
+		       " {\"word\": \"lah\"}]}", PARLEY_OK);
+	assert_string_equal(t.text, "hi lah ");
+	eval_transcript_release(&t);
 	/* Bad input names the file. */
 	struct parley_error err = {0};
 	static const char *bad[] = {
 		"{\"transcribed\": \"no\"}",
 		"{\"words\": {}}",
 		"{\"words\": [{\"w\": 1}]}",
+		"{\"words\": [{\"word\": \"hi\", \"approximate\": 1}]}",
 		"{\"counts\": {\"s\": {\"lah\": -1}}}",
 		"[1]",
 		"{",

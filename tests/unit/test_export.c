@@ -59,8 +59,9 @@ static void test_formats(void **state)
 	assert_int_equal(store_recording_set_duration(st, rec, 5.0, &err), PARLEY_OK);
 	struct store_segment turns[2] = {{0.5, 2.0, 0}, {2.5, 4.5, 1}};
 	struct store_word words[4] = {
-		{0.6, 0.9, 0.9f, 0, "hello"}, {1.0, 1.4, 0.8f, 0, "lah"},
-		{2.6, 3.0, 0.7f, 1, "walao"}, {3.1, 3.5, 0.6f, 1, "lah"},
+		{0.6, 0.9, 0.9f, 0, "hello", false}, {1.0, 1.4, 0.8f, 0, "lah", false},
+		/* times spread over a segment by a remote engine: only the JSON says so */
+		{2.6, 3.0, 0.7f, 1, "walao", true}, {3.1, 3.5, 0.6f, 1, "lah", false},
 	};
 	struct store_speaker spk[2] = {{0, 1.5, 1, 0, 0}, {1, 2.0, 1, 0, 0}};
 	struct store_count counts[4] = {{0, "lah", 1}, {0, "walao", 0}, {1, "lah", 1}, {1, "walao", 1}};
@@ -116,6 +117,11 @@ static void test_formats(void **state)
 	assert_true(json_is_true(json_object_get(json_array_get(jw, 1), "counted")));  /* lah 0.8 */
 	assert_true(json_is_true(json_object_get(json_array_get(jw, 2), "counted")));  /* walao 0.7 */
 	assert_true(json_is_false(json_object_get(json_array_get(jw, 3), "counted"))); /* lah 0.6 */
+	/* "approximate" only on the word whose times were spread, absent otherwise */
+	assert_true(json_is_true(json_object_get(json_array_get(jw, 2), "approximate")));
+	assert_null(json_object_get(json_array_get(jw, 0), "approximate"));
+	assert_null(json_object_get(json_array_get(jw, 1), "approximate"));
+	assert_null(json_object_get(json_array_get(jw, 3), "approximate"));
 	assert_int_equal(json_array_size(json_object_get(root, "speakers")), 2);
 	json_t *c2 = json_object_get(json_object_get(root, "counts"), "speaker-2");
 	assert_int_equal(json_integer_value(json_object_get(c2, "walao")), 1);
@@ -147,7 +153,8 @@ static void test_overlaps(void **state)
 	assert_int_equal(store_recording_set_duration(st, rec, 5.0, &err), PARLEY_OK);
 	struct store_segment turns[2] = {{0.5, 2.0, 0}, {2.0, 4.5, 1}};
 	struct store_segment ovl[2] = {{1.6, 2.0, 1}, {2.0, 2.3, 0}};
-	struct store_word words[2] = {{1.7, 1.9, 0.9f, 0, "hello"}, {2.1, 2.4, 0.8f, 1, "lah"}};
+	struct store_word words[2] = {{1.7, 1.9, 0.9f, 0, "hello", false},
+				      {2.1, 2.4, 0.8f, 1, "lah", false}};
 	struct store_speaker spk[2] = {{0, 1.5, 1, 0, 0}, {1, 2.5, 1, 0, 0}};
 	assert_int_equal(store_segments_put(st, rec, "turn", turns, 2, &err), PARLEY_OK);
 	assert_int_equal(store_segments_put(st, rec, "overlap", ovl, 2, &err), PARLEY_OK);

@@ -1,5 +1,7 @@
 /* test_store.c — the SQLite store: migrations, recordings, leases, stage
- * runs, results replaced on re-run, progress. Each test uses a fresh file. */
+ * runs, results replaced on re-run, progress. Each test uses a fresh file.
+ * The words' approximate flag (migration 4) also on PostgreSQL when
+ * PARLEY_TEST_PG_URL is set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 
 #include "core/batch_config.h"
 #include "core/worker.h"
+#include "store/db.h"
 #include "store/schema.h"
 #include "store/store.h"
 #include "util/fs.h"
@@ -88,6 +91,103 @@ static void test_newer_schema_refused(void **state)
 	assert_int_equal(store_open(f->path, &again, &err), PARLEY_ERR_STORE);
 	assert_non_null(strstr(err.msg, "newer than this parley"));
 	assert_null(again);
+}
+
+/* A database from before migration 4 (no approximate column) upgrades on
+ * open; its words read as not approximate. */
+static void test_upgrade_words_approximate(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = add(f, "a", "1");
+	struct parley_error err = {0};
+	struct store_word w[1] = {{0.1, 0.4, 0.9f, 0, "hello", true}};
+	assert_int_equal(store_words_put(f->st, a, "words", w, 1, &err), PARLEY_OK);
+	store_close(f->st);
+	f->st = NULL;
+	char cmd[640];
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'ALTER TABLE words DROP COLUMN approximate;"
+		 " ALTER TABLE stt_words DROP COLUMN approximate; PRAGMA user_version = 3'", f->path);
+	bool downgraded = system(cmd) == 0;
+	assert_int_equal(store_open(f->path, &f->st, &err), PARLEY_OK);
+	if (!downgraded)
+		skip(); /* no sqlite3 able to drop a column: nothing to upgrade */
+	assert_int_equal(store_schema_version(f->st), (int)store_migration_count);
+	struct store_word *gw;
+	size_t n;
+	assert_int_equal(store_words_get(f->st, a, "words", &gw, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(gw[0].text, "hello");
+	assert_false(gw[0].approximate);
+	free(gw);
+}
+
+static void pg_exec(const char *target, const char *sql)
+{
+	struct db *db = NULL;
+	struct parley_error err = {0};
+	if (db_open(target, &db, &err) != PARLEY_OK || db_exec(db, sql, &err) != PARLEY_OK)
+		fail_msg("%s: %s", sql, err.msg);
+	db_close(db);
+}
+
+static void words_check(struct store *st, int64_t rec, const char *table, size_t want_n,
+			bool want_approx1)
+{
+	struct parley_error err = {0};
+	struct store_word *gw;
+	size_t n;
+	assert_int_equal(store_words_get(st, rec, table, &gw, &n, &err), PARLEY_OK);
+	assert_int_equal(n, want_n);
+	assert_false(gw[0].approximate);
+	if (n > 1) {
+		assert_string_equal(gw[1].text, "lah");
+		assert_int_equal(gw[1].approximate, want_approx1);
+	}
+	free(gw);
+}
+
+/* The same on PostgreSQL (PARLEY_TEST_PG_URL, a fresh schema): the flag
+ * round-trips, and a database at version 3 upgrades with words not
+ * approximate. */
+static void test_words_approximate_pg(void **state)
+{
+	(void)state;
+	const char *url = getenv("PARLEY_TEST_PG_URL");
+	if (!url || !*url) {
+		printf("  (PARLEY_TEST_PG_URL unset: the PostgreSQL case is skipped)\n");
+		skip();
+	}
+	char schema[64], sql[200], target[1200];
+	snprintf(schema, sizeof(schema), "parley_st%ld", (long)getpid());
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
+		 schema);
+	pg_exec(url, sql);
+	snprintf(target, sizeof(target), "%s%soptions=-csearch_path%%3D%s", url,
+		 strchr(url, '?') ? "&" : "?", schema);
+	struct store *st = NULL;
+	struct parley_error err = {0};
+	int64_t batch, rec;
+	assert_int_equal(store_open(target, &st, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(st, batch, "a", "/src", "1", reset_tables, &rec, &err),
+			 PARLEY_OK);
+	struct store_word w[2] = {{0.1, 0.4, 0.9f, 0, "hello", false},
+				  {0.5, 0.7, 0.5f, 1, "lah", true}};
+	assert_int_equal(store_words_put(st, rec, "words", w, 2, &err), PARLEY_OK);
+	assert_int_equal(store_words_put(st, rec, "stt_words", w, 2, &err), PARLEY_OK);
+	words_check(st, rec, "words", 2, true);
+	words_check(st, rec, "stt_words", 2, true);
+	store_close(st);
+	pg_exec(target, "ALTER TABLE words DROP COLUMN approximate;"
+			" ALTER TABLE stt_words DROP COLUMN approximate;"
+			" UPDATE parley_schema SET version = 3");
+	assert_int_equal(store_open(target, &st, &err), PARLEY_OK);
+	assert_int_equal(store_schema_version(st), (int)store_migration_count);
+	words_check(st, rec, "words", 2, false);
+	words_check(st, rec, "stt_words", 2, false);
+	store_close(st);
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+	pg_exec(url, sql);
 }
 
 static void test_unwritable_path(void **state)
@@ -205,13 +305,21 @@ static void test_results_replace_and_reset(void **state)
 	assert_int_equal(n, 1);
 	assert_true(got[0].start == 5 && got[0].speaker == 1);
 	free(got);
-	struct store_word w[2] = {{0.1, 0.4, 0.9f, 0, "hello"}, {0.5, 0.7, 0.5f, 1, "lah"}};
+	struct store_word w[2] = {{0.1, 0.4, 0.9f, 0, "hello", false},
+				  {0.5, 0.7, 0.5f, 1, "lah", true}};
 	assert_int_equal(store_words_put(f->st, a, "words", w, 2, &err), PARLEY_OK);
 	assert_int_equal(store_words_put(f->st, a, "bogus", w, 2, &err), PARLEY_ERR_INTERNAL);
 	struct store_word *gw;
 	assert_int_equal(store_words_get(f->st, a, "words", &gw, &n, &err), PARLEY_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(gw[1].text, "lah");
+	assert_false(gw[0].approximate);
+	assert_true(gw[1].approximate); /* the flag round-trips in both word tables */
+	free(gw);
+	assert_int_equal(store_words_put(f->st, a, "stt_words", w, 2, &err), PARLEY_OK);
+	assert_int_equal(store_words_get(f->st, a, "stt_words", &gw, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 2);
+	assert_true(!gw[0].approximate && gw[1].approximate);
 	free(gw);
 	struct store_count c[1] = {{1, "lah", 4}};
 	assert_int_equal(store_counts_put(f->st, a, c, 1, &err), PARLEY_OK);
@@ -306,6 +414,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_schema_version_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_words_approximate, setup, teardown),
+		cmocka_unit_test(test_words_approximate_pg),
 		cmocka_unit_test_setup_teardown(test_unwritable_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_dead_owner, setup, teardown),
