@@ -23,6 +23,7 @@ static const char lexicon_usage[] =
 	"  target lah   L AA | L AH\n"
 	"  correct wah lau => walao\n"
 	"  threshold 0.3 lah lor\n"
+	"  phrase_final 0.1 lah lor      (counted only where it ends a phrase)\n"
 	"  keyword_weight 0.01\n"
 	"  verify_min_llr -1.5\n";
 
@@ -59,6 +60,8 @@ int cmd_lexicon(int argc, char **argv)
 		const struct lex_target *t = lexicon_target_at(lex, i);
 		if (t->threshold > 0.0)
 			printf("threshold %g %s\n", t->threshold, t->word);
+		if (t->final_pause >= 0.0)
+			printf("phrase_final %g %s\n", t->final_pause, t->word);
 	}
 	if (lexicon_keyword_weight(lex) > 0.0)
 		printf("keyword_weight %g\n", lexicon_keyword_weight(lex));

@@ -374,8 +374,12 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		json_object_set_new(o, "speaker", json_string(name));
 		if (lexicon_is_target(lex, d->words[i].text))
 			json_object_set_new(o, "counted",
-					    json_boolean(lexicon_counts(lex, d->words[i].text,
-									d->words[i].confidence)));
+					    json_boolean(lexicon_counts(
+						    lex, d->words[i].text, d->words[i].confidence,
+						    lexicon_pause_after(
+							    d->words[i].end, d->words[i].speaker,
+							    i + 1 < d->nwords ? d->words[i + 1].start : 0.0,
+							    i + 1 < d->nwords ? d->words[i + 1].speaker : -1))));
 		if (d->words[i].approximate)
 			json_object_set_new(o, "approximate", json_true());
 		json_array_append_new(words, o);

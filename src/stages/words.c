@@ -11,6 +11,9 @@
  * lau" -> walao) has the lowest confidence of its words. A candidate the
  * recogniser's acoustic verification rejected (engines/ps_verify.h) comes
  * with confidence 0 and is likewise kept and not counted.
+ * A "phrase_final" particle (text/lexicon.h) not followed by a pause, by
+ * another speaker or by nothing (it sits inside a phrase, where its English
+ * homophones do) is likewise kept and not counted.
  *
  * A word is approximate (its times spread over a segment, see
  * engines/asr.h) if any recogniser word it came from is.
@@ -38,6 +41,14 @@ static enum parley_err words_save(struct store *st, int64_t rec_id, void *data,
 	if (!rc)
 		rc = store_counts_put(st, rec_id, r->counts, r->ncounts, err);
 	return rc;
+}
+
+/* The pause after word i of the final words (time order), for the lexicon's
+ * "phrase_final" particles. */
+static double words_pause_after(const struct store_word *w, size_t n, size_t i)
+{
+	return lexicon_pause_after(w[i].end, w[i].speaker, i + 1 < n ? w[i + 1].start : 0.0,
+				   i + 1 < n ? w[i + 1].speaker : -1);
 }
 
 static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err)
@@ -91,7 +102,8 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 			for (size_t i = 0; i < r.nwords; i++)
 				if (r.words[i].speaker == c->speaker &&
 				    strcmp(r.words[i].text, c->word) == 0 &&
-				    lexicon_counts(lex, c->word, r.words[i].confidence))
+				    lexicon_counts(lex, c->word, r.words[i].confidence,
+						   words_pause_after(r.words, r.nwords, i)))
 					c->count++;
 		}
 	}

@@ -1,6 +1,7 @@
 /* lexicon.c — see lexicon.h. */
 #include "text/lexicon.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +9,18 @@
 
 #include "util/fs.h"
 
-/* One word of a "threshold" line, kept until the whole text is read. */
+/* One word of a "threshold" or "phrase_final" line (a per-word setting),
+ * kept until the whole text is read. */
+enum lex_setting_kind { LEX_SET_THRESHOLD, LEX_SET_PHRASE_FINAL };
 struct lex_threshold {
 	char word[LEX_WORD_MAX];
 	double value;
 	unsigned line;
+	enum lex_setting_kind kind;
 };
+
+/* The directive of each per-word setting kind, for messages. */
+static const char *const setting_names[] = {"threshold", "phrase_final"};
 
 struct lexicon {
 	struct lex_target *targets;
@@ -58,6 +65,7 @@ typedef enum parley_err (*directive_fn)(struct parser *p);
 static enum parley_err parse_target(struct parser *p);
 static enum parley_err parse_correct(struct parser *p);
 static enum parley_err parse_threshold(struct parser *p);
+static enum parley_err parse_phrase_final(struct parser *p);
 static int target_key_cmp(const void *key, const void *elem);
 static enum parley_err parse_keyword_weight(struct parser *p);
 static enum parley_err parse_verify_min_llr(struct parser *p);
@@ -69,6 +77,7 @@ static const struct {
 	{"target", parse_target},
 	{"correct", parse_correct},
 	{"threshold", parse_threshold},
+	{"phrase_final", parse_phrase_final},
 	{"keyword_weight", parse_keyword_weight},
 	{"verify_min_llr", parse_verify_min_llr},
 };
@@ -149,6 +158,7 @@ static struct lex_target *new_target(struct parser *p)
 	}
 	struct lex_target *t = &lex->targets[lex->n_targets++];
 	memset(t, 0, sizeof(*t));
+	t->final_pause = -1.0; /* no "phrase_final" line: counted anywhere */
 	t->line = p->line;
 	return t;
 }
@@ -388,6 +398,29 @@ static bool parse_number(const char *s, double *out)
 	return true;
 }
 
+/* The words of a per-word setting line, "DIRECTIVE VALUE WORD...", whose
+ * VALUE was checked by the caller. */
+static enum parley_err add_settings(struct parser *p, enum lex_setting_kind kind, double v)
+{
+	for (size_t i = 2; i < p->n_fields; i++) {
+		char word[LEX_WORD_MAX];
+		char what[32];
+		snprintf(what, sizeof(what), "%s word", setting_names[kind]);
+		enum parley_err rc = check_word(p, p->fields[i], what, word);
+		if (rc == PARLEY_OK)
+			rc = count_entry(p);
+		if (rc != PARLEY_OK)
+			return rc;
+		struct lex_threshold *t = new_threshold(p);
+		if (!t)
+			return fail(p, PARLEY_ERR_NOMEM, "out of memory");
+		memcpy(t->word, word, sizeof(word));
+		t->value = v;
+		t->kind = kind;
+	}
+	return PARLEY_OK;
+}
+
 /* "threshold VALUE WORD..." */
 static enum parley_err parse_threshold(struct parser *p)
 {
@@ -399,20 +432,22 @@ static enum parley_err parse_threshold(struct parser *p)
 	if (!parse_number(p->fields[1], &v) || v > 1.0)
 		return fail(p, PARLEY_ERR_INVALID,
 			    "threshold '%.40s' is not a number from 0 to 1 (like 0.25)", p->fields[1]);
-	for (size_t i = 2; i < p->n_fields; i++) {
-		char word[LEX_WORD_MAX];
-		enum parley_err rc = check_word(p, p->fields[i], "threshold word", word);
-		if (rc == PARLEY_OK)
-			rc = count_entry(p);
-		if (rc != PARLEY_OK)
-			return rc;
-		struct lex_threshold *t = new_threshold(p);
-		if (!t)
-			return fail(p, PARLEY_ERR_NOMEM, "out of memory");
-		memcpy(t->word, word, sizeof(word));
-		t->value = v;
-	}
-	return PARLEY_OK;
+	return add_settings(p, LEX_SET_THRESHOLD, v);
+}
+
+/* "phrase_final PAUSE WORD..." */
+static enum parley_err parse_phrase_final(struct parser *p)
+{
+	if (p->n_fields < 3)
+		return fail(p, PARLEY_ERR_INVALID,
+			    "'phrase_final' needs a pause in seconds and at least one target word "
+			    "('phrase_final 0.1 lah lor')");
+	double v;
+	if (!parse_number(p->fields[1], &v) || v > LEXICON_PAUSE_MAX)
+		return fail(p, PARLEY_ERR_INVALID,
+			    "phrase_final pause '%.40s' is not a number of seconds from 0 to %g "
+			    "(like 0.1)", p->fields[1], LEXICON_PAUSE_MAX);
+	return add_settings(p, LEX_SET_PHRASE_FINAL, v);
 }
 
 /* "keyword_weight VALUE" */
@@ -519,7 +554,7 @@ static enum parley_err parse_line(struct parser *p, const char *s, size_t len)
 			return directives[i].parse(p);
 	}
 	return fail(p, PARLEY_ERR_INVALID,
-		    "unknown directive '%.40s' (expected 'target', 'correct', 'threshold', "
+		    "unknown directive '%.40s' (expected 'target', 'correct', 'threshold', 'phrase_final', "
 		    "'keyword_weight' or 'verify_min_llr')",
 		    p->fields[0]);
 }
@@ -562,6 +597,8 @@ static int correction_cmp(const void *a, const void *b)
 static int threshold_cmp(const void *a, const void *b)
 {
 	const struct lex_threshold *x = a, *y = b;
+	if (x->kind != y->kind)
+		return (x->kind > y->kind) - (x->kind < y->kind);
 	int c = strcmp(x->word, y->word);
 	if (c)
 		return c;
@@ -627,15 +664,16 @@ static enum parley_err check_entries(struct parser *p)
 		const struct lex_threshold *b = &lex->thresholds[i];
 		if (worst_line && b->line >= worst_line)
 			continue;
-		if (i > 0 && strcmp(lex->thresholds[i - 1].word, b->word) == 0) {
+		const struct lex_threshold *a = i > 0 ? &lex->thresholds[i - 1] : NULL;
+		if (a && a->kind == b->kind && strcmp(a->word, b->word) == 0) {
 			worst_line = b->line;
-			snprintf(msg, sizeof(msg), "threshold of '%s' is set again (first at line %u)",
-				 b->word, lex->thresholds[i - 1].line);
+			snprintf(msg, sizeof(msg), "%s of '%s' is set again (first at line %u)",
+				 setting_names[b->kind], b->word, a->line);
 		} else if (!lexicon_find_target(lex, b->word)) {
 			worst_line = b->line;
 			snprintf(msg, sizeof(msg),
-				 "threshold for '%s', which is not a target (declare it with 'target')",
-				 b->word);
+				 "%s for '%s', which is not a target (declare it with 'target')",
+				 setting_names[b->kind], b->word);
 		}
 	}
 	if (worst_line)
@@ -643,8 +681,10 @@ static enum parley_err check_entries(struct parser *p)
 	for (size_t i = 0; i < lex->n_thresholds; i++) {
 		struct lex_target *t = bsearch(lex->thresholds[i].word, lex->targets, lex->n_targets,
 					       sizeof(*lex->targets), target_key_cmp);
-		if (t)
+		if (t && lex->thresholds[i].kind == LEX_SET_THRESHOLD)
 			t->threshold = lex->thresholds[i].value;
+		else if (t)
+			t->final_pause = lex->thresholds[i].value;
 	}
 	return PARLEY_OK;
 }
@@ -748,10 +788,16 @@ bool lexicon_verify_min_llr(const struct lexicon *lex, double *out)
 	return true;
 }
 
-bool lexicon_counts(const struct lexicon *lex, const char *word, float conf)
+bool lexicon_counts(const struct lexicon *lex, const char *word, float conf, double pause_after)
 {
 	const struct lex_target *t = lexicon_find_target(lex, word);
-	return t && conf > 0.0f && (double)conf >= t->threshold;
+	return t && conf > 0.0f && (double)conf >= t->threshold &&
+	       (t->final_pause < 0 || pause_after + 1e-9 >= t->final_pause); /* 1 ns: decimal text */
+}
+
+double lexicon_pause_after(double end, int speaker, double next_start, int next_speaker)
+{
+	return next_speaker == speaker ? next_start - end : INFINITY;
 }
 
 size_t lexicon_correction_count(const struct lexicon *lex)

@@ -51,6 +51,13 @@
  *     counted (lexicon_counts()); targets without a threshold line use 0,
  *     i.e. every occurrence counts, as in v1. A word with confidence 0 (the
  *     recogniser's verifier rejected it) is never counted.
+ *   - "phrase_final PAUSE WORD..." (v2) counts each WORD (a target, once)
+ *     only where it ends a phrase: followed by at least PAUSE seconds
+ *     (0..LEXICON_PAUSE_MAX) before the same speaker's next word, or by
+ *     another speaker, or by nothing. For discourse particles, which close a
+ *     clause ("ok lah, we go"), while their English homophones sit inside
+ *     one ("the law of ..."). Such a word elsewhere stays in the transcript,
+ *     not counted.
  *   - "keyword_weight VALUE" (v2, at most once) is the interpolation weight
  *     of the target-word language model in the recogniser, 0 < VALUE < 1
  *     (see src/engines/pocketsphinx.h); without it the engine's default.
@@ -89,6 +96,7 @@
 #define LEXICON_MAX_ENTRIES 2048
 #define LEXICON_MAX_BYTES (1024 * 1024)
 #define LEXICON_VERIFY_LLR_MAX 50.0 /* |verify_min_llr| */
+#define LEXICON_PAUSE_MAX 10.0      /* phrase_final pause, seconds */
 
 /* Phrase corrections only merge tokens of one speaker whose gap (next start
  * minus previous end) is at most this many seconds. */
@@ -103,6 +111,10 @@ struct lex_target {
 	unsigned line;                           /* line in the source text */
 	double threshold;                        /* 0..1: lowest confidence that is
 						    counted (0 = all; "threshold" lines) */
+	double final_pause;                      /* counted only when followed by this
+						    many seconds of pause (or another
+						    speaker, or nothing); < 0 = anywhere
+						    ("phrase_final" lines) */
 };
 
 struct lex_correction {
@@ -155,9 +167,17 @@ const struct lex_target *lexicon_target_at(const struct lexicon *lex, size_t i);
 double lexicon_keyword_weight(const struct lexicon *lex);
 
 /* Is `word` (any case) a target said with confidence `conf` above 0 and at
- * or above its threshold, i.e. one occurrence to count? False for
- * non-targets and NULL lex/word. */
-bool lexicon_counts(const struct lexicon *lex, const char *word, float conf);
+ * or above its threshold, and — when it has a "phrase_final" pause — followed
+ * by at least that pause (pause_after from lexicon_pause_after(); INFINITY
+ * when nothing of that speaker follows), i.e. one occurrence to count? False
+ * for non-targets and NULL lex/word. */
+bool lexicon_counts(const struct lexicon *lex, const char *word, float conf, double pause_after);
+
+/* The pause after a word that ends at `end`, said by `speaker`, in a
+ * transcript in time order: next_start - end when the next word (starting at
+ * next_start, said by next_speaker) is the same speaker's; INFINITY when it
+ * is another speaker's. Pass next_speaker -1 when no word follows. */
+double lexicon_pause_after(double end, int speaker, double next_start, int next_speaker);
 
 /* The "verify_min_llr" of the text: true and *out set when it has one. */
 bool lexicon_verify_min_llr(const struct lexicon *lex, double *out);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,24 +100,24 @@ static void test_thresholds(void **state)
 	assert_float_equal(lexicon_keyword_weight(lex), 0.01, 1e-15);
 
 	/* The filter: at or above the threshold counts; non-targets never. */
-	assert_true(lexicon_counts(lex, "lah", 0.25f));
-	assert_true(lexicon_counts(lex, "LAH", 0.9f));
-	assert_false(lexicon_counts(lex, "lah", 0.2f));
-	assert_true(lexicon_counts(lex, "lor", 0.1f));
-	assert_false(lexicon_counts(lex, "lor", 0.05f));
-	assert_true(lexicon_counts(lex, "walao", 1.0f));
-	assert_false(lexicon_counts(lex, "walao", 0.99f));
-	assert_false(lexicon_counts(lex, "lo", 1.0f));
-	assert_false(lexicon_counts(lex, NULL, 1.0f));
-	assert_false(lexicon_counts(NULL, "lah", 1.0f));
+	assert_true(lexicon_counts(lex, "lah", 0.25f, INFINITY));
+	assert_true(lexicon_counts(lex, "LAH", 0.9f, INFINITY));
+	assert_false(lexicon_counts(lex, "lah", 0.2f, INFINITY));
+	assert_true(lexicon_counts(lex, "lor", 0.1f, INFINITY));
+	assert_false(lexicon_counts(lex, "lor", 0.05f, INFINITY));
+	assert_true(lexicon_counts(lex, "walao", 1.0f, INFINITY));
+	assert_false(lexicon_counts(lex, "walao", 0.99f, INFINITY));
+	assert_false(lexicon_counts(lex, "lo", 1.0f, INFINITY));
+	assert_false(lexicon_counts(lex, NULL, 1.0f, INFINITY));
+	assert_false(lexicon_counts(NULL, "lah", 1.0f, INFINITY));
 	lexicon_free(lex);
 
 	/* v1 text: no thresholds (every occurrence counts), no weight. */
 	lex = parse_ok("target lah L AA\ncorrect la => lah\n");
 	assert_float_equal(lexicon_find_target(lex, "lah")->threshold, 0.0, 0.0);
-	assert_true(lexicon_counts(lex, "lah", 0.001f));
+	assert_true(lexicon_counts(lex, "lah", 0.001f, INFINITY));
 	/* Confidence 0 is the recogniser's "verification failed": never counted. */
-	assert_false(lexicon_counts(lex, "lah", 0.0f));
+	assert_false(lexicon_counts(lex, "lah", 0.0f, INFINITY));
 	assert_float_equal(lexicon_keyword_weight(lex), 0.0, 0.0);
 	assert_float_equal(lexicon_keyword_weight(NULL), 0.0, 0.0);
 	double v = 7.0;
@@ -134,6 +135,28 @@ static void test_thresholds(void **state)
 	assert_true(lexicon_verify_min_llr(lex, &v));
 	assert_float_equal(v, 0.5, 1e-12);
 	lexicon_free(lex);
+}
+
+/* "phrase_final": a particle counts only where it ends a phrase. */
+static void test_phrase_final(void **state)
+{
+	(void)state;
+	/* A threshold and a phrase_final line for one word are two settings. */
+	struct lexicon *lex = parse_ok("target lah L AA\ntarget shiok SH IY AO K\n"
+				       "threshold 0.1 lah\nphrase_final 0.15 lah\n");
+	assert_float_equal(lexicon_find_target(lex, "lah")->final_pause, 0.15, 1e-12);
+	assert_true(lexicon_find_target(lex, "shiok")->final_pause < 0);
+	assert_true(lexicon_counts(lex, "lah", 0.5f, INFINITY));
+	assert_true(lexicon_counts(lex, "lah", 0.5f, 0.15));
+	assert_false(lexicon_counts(lex, "lah", 0.5f, 0.14));
+	assert_false(lexicon_counts(lex, "lah", 0.05f, INFINITY)); /* threshold still applies */
+	assert_true(lexicon_counts(lex, "shiok", 0.5f, 0.0));       /* no phrase_final line */
+	lexicon_free(lex);
+
+	/* The pause after a word: the same speaker's next word, else infinite. */
+	assert_float_equal(lexicon_pause_after(1.0, 2, 1.25, 2), 0.25, 1e-12);
+	assert_true(isinf(lexicon_pause_after(1.0, 2, 1.05, 3)));
+	assert_true(isinf(lexicon_pause_after(1.0, 2, 0.0, -1)));
 }
 
 static void test_empty_text(void **state)
@@ -214,6 +237,18 @@ static const struct bad_case bad_cases[] = {
 	 "t.lex:2: threshold of 'lah' is set again (first at line 2)"},
 	{"target lah L AA\nthreshold 0.3 lor\ncorrect lah => la\n", PARLEY_ERR_INVALID,
 	 "t.lex:2: threshold for 'lor'"},
+	/* v2: phrase_final */
+	{"target lah L AA\nphrase_final 0.1\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: 'phrase_final' needs a pause in seconds and at least one target word"},
+	{"target lah L AA\nphrase_final 11 lah\n", PARLEY_ERR_INVALID,
+	 "phrase_final pause '11' is not a number of seconds from 0 to 10"},
+	{"target lah L AA\nphrase_final -1 lah\n", PARLEY_ERR_INVALID, "pause '-1' is not a number"},
+	{"target lah L AA\nphrase_final 0.1 lor\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: phrase_final for 'lor', which is not a target"},
+	{"target lah L AA\nphrase_final 0.1 lah\nphrase_final 0.2 lah\n", PARLEY_ERR_INVALID,
+	 "t.lex:3: phrase_final of 'lah' is set again (first at line 2)"},
+	{"target lah L AA\nphrase_final 0.1 l@h\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: phrase_final word 'l@h' has the character '@'"},
 	{"keyword_weight\n", PARLEY_ERR_INVALID, "t.lex:1: 'keyword_weight' needs exactly one value"},
 	{"verify_min_llr\n", PARLEY_ERR_INVALID, "t.lex:1: 'verify_min_llr' needs exactly one value"},
 	{"verify_min_llr -1 2\n", PARLEY_ERR_INVALID, "needs exactly one value"},
@@ -448,11 +483,11 @@ static void test_default_lexicon(void **state)
 		if (low != (t->threshold < 0.1) || t->threshold <= 0.0 || t->threshold > 0.5)
 			fail_msg("target '%s' has threshold %g", t->word, t->threshold);
 	}
-	assert_false(lexicon_counts(lex, "lor", 0.29f));
-	assert_true(lexicon_counts(lex, "lor", 0.3f));
-	assert_true(lexicon_counts(lex, "meh", 0.05f));
-	assert_false(lexicon_counts(lex, "meh", 0.04f));
-	assert_false(lexicon_counts(lex, "meh", 0.0f)); /* rejected by the verifier */
+	assert_false(lexicon_counts(lex, "lor", 0.29f, INFINITY));
+	assert_true(lexicon_counts(lex, "lor", 0.3f, INFINITY));
+	assert_true(lexicon_counts(lex, "meh", 0.05f, INFINITY));
+	assert_false(lexicon_counts(lex, "meh", 0.04f, INFINITY));
+	assert_false(lexicon_counts(lex, "meh", 0.0f, INFINITY)); /* rejected by the verifier */
 	double llr = 0.0;
 	assert_true(lexicon_verify_min_llr(lex, &llr));
 	assert_true(llr < 0.0 && llr > -5.0);
@@ -484,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_valid_file),
 		cmocka_unit_test(test_empty_text),
 		cmocka_unit_test(test_thresholds),
+		cmocka_unit_test(test_phrase_final),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_line_too_long),
