@@ -34,8 +34,11 @@ VERIFY_RE = re.compile(
     r"(?:score (\S+) )?(kept|rejected)")
 
 
+FINAL = {}  # target -> phrase_final pause (lexicon "phrase_final" lines)
+
+
 def load_lexicon(path):
-    """targets -> confidence threshold (0 when none)."""
+    """targets -> confidence threshold (0 when none); fills FINAL."""
     th = {}
     for line in open(path):
         f = line.split("#", 1)[0].split()
@@ -46,17 +49,22 @@ def load_lexicon(path):
         elif f[0] == "threshold":
             for w in f[2:]:
                 th[w.lower()] = float(f[1])
+        elif f[0] == "phrase_final":
+            for w in f[2:]:
+                FINAL[w.lower()] = float(f[1])
     return th
 
 
 def load_set(outdir, log, targets):
-    """[(recording name, target, conf, llr)] for every target word in the
-    final words, and {name: duration}."""
+    """[(recording name, target, conf, llr, pause after)] for every target
+    word in the final words, and {name: duration}. The pause after a word is
+    the same speaker's next word's start minus its end, infinite when another
+    speaker's word or none follows (as src/text/lexicon.h defines it)."""
     db = sqlite3.connect(os.path.join(outdir, "parley.db"))
     dur = {n: d for n, d in db.execute("select name, duration from recordings where status = 'done'")}
     rows = db.execute(
-        "select r.name, w.word, w.start_s, w.confidence from words w "
-        "join recordings r on r.id = w.recording_id").fetchall()
+        "select r.name, w.word, w.start_s, w.confidence, w.end_s, w.speaker from words w "
+        "join recordings r on r.id = w.recording_id order by r.name, w.idx").fetchall()
     cands = collections.defaultdict(list)  # target -> [(start, llr)]
     for line in open(log, errors="replace"):
         m = VERIFY_RE.search(line)
@@ -64,21 +72,27 @@ def load_set(outdir, log, targets):
             llr = float(m.group(5))
             cands[m.group(1)].append((float(m.group(2)), llr if math.isfinite(llr) else -math.inf))
     out = []
-    for name, word, start, conf in rows:
+    for i, (name, word, start, conf, end, speaker) in enumerate(rows):
         if word not in targets:
             continue
+        nxt = rows[i + 1] if i + 1 < len(rows) else None
+        pause = nxt[2] - end if nxt and nxt[0] == name and nxt[5] == speaker else math.inf
         llr = -math.inf
         for s, l in cands.get(word, ()):
             if abs(s - start) < 0.006:
                 llr = l
                 break
-        out.append((name, word, conf, llr))
+        out.append((name, word, conf, llr, pause))
     return out, dur
 
 
-def counted(hits, targets, t):
+def counted(hits, targets, t, final=True):
+    """Counts at verification threshold t (None: off); final=False ignores the
+    lexicon's phrase_final pauses."""
     c = collections.Counter()
-    for name, word, conf, llr in hits:
+    for name, word, conf, llr, pause in hits:
+        if final and word in FINAL and pause + 1e-9 < FINAL[word]:
+            continue
         if conf > 0 and conf >= targets[word] and (t is None or llr >= t):
             c[(name, word)] += 1
     return c
@@ -160,7 +174,7 @@ def main():
                 line += " %3d" % fa
             print(line)
     for s in sets:
-        words = collections.Counter(w for n, w, conf, llr in s["hits"] if conf > 0 and conf >= targets[w])
+        words = collections.Counter(w for n, w, conf, llr, pause in s["hits"] if conf > 0 and conf >= targets[w])
         print("%s: counted before verification, by word: %s" % (
             s["label"], " ".join("%s %d" % kv for kv in words.most_common())))
     if a.json:
