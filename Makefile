@@ -6,6 +6,8 @@
 #   make bench      10-minute generated conversation: RTF per stage, peak RSS
 #   make bench-accuracy  DER, speaker count, WER, keyword F1 on generated sets (ACC_N per condition) and real recordings
 #   make bench-real   diarization DER and speaker counts on the real recordings in ../shared/data
+#   make bench-real-words  WER per real source and target false alarms per hour of real speech
+#   make bench-keywords  target verification trade-off: real false alarms vs generated recall
 #   make bench-queue  queue throughput beside Celery, RQ, BullMQ, graphile-worker
 #   make bench-http   parley serve: req/s and p50/p99 for status polls and chunk uploads, 50 clients
 #   make bench-engines  remote speech-to-text: stt wall time, 100 turns, 0.5 s server, concurrency 1 vs 8
