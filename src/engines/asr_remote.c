@@ -31,11 +31,7 @@ struct asr_remote_params asr_remote_default_params(void)
 {
 	struct asr_remote_params p;
 	memset(&p, 0, sizeof(p));
-	p.timeout = 120;
-	p.connect_timeout = 10;
-	p.concurrency = 4;
-	p.retries = 4;
-	p.retry_max_wait = 30;
+	p.net = remote_default_params();
 	p.max_seconds = 3600;
 	return p;
 }
@@ -208,14 +204,8 @@ enum parley_err asr_remote_open(const struct asr_remote_params *params, struct a
 	bool has_path = host && strchr(host + 3, '/') && strchr(host + 3, '/')[1];
 	snprintf(url, sizeof(url), "%s%s", u,
 		 params->dialect == ASR_DIALECT_OPENAI && !has_path ? "/v1" : "");
-	struct remote_params rp = remote_default_params();
+	struct remote_params rp = params->net;
 	rp.base_url = url;
-	rp.api_key_env = params->api_key_env;
-	rp.timeout = params->timeout;
-	rp.connect_timeout = params->connect_timeout;
-	rp.concurrency = params->concurrency;
-	rp.retries = params->retries;
-	rp.retry_max_wait = params->retry_max_wait;
 	rp.what = params->dialect == ASR_DIALECT_OPENAI ? "stt openai" : "stt whispercpp";
 	enum parley_err rc = remote_open(&rp, &e->r, err);
 	if (rc) {
@@ -225,7 +215,7 @@ enum parley_err asr_remote_open(const struct asr_remote_params *params, struct a
 	const char *scheme = params->dialect == ASR_DIALECT_OPENAI ? "openai" : "whispercpp";
 	snprintf(e->version, sizeof(e->version), "%s %s%s%s, %d in flight (%s)", scheme,
 		 remote_base_url(e->r), e->model[0] ? ", model " : "", e->model,
-		 params->concurrency, remote_library_version());
+		 params->net.concurrency, remote_library_version());
 	out->ops = params->dialect == ASR_DIALECT_OPENAI ? &openai_ops : &whispercpp_ops;
 	out->self = e;
 	return PARLEY_OK;

@@ -23,6 +23,7 @@
 #define PARLEY_ENGINES_ASR_REMOTE_H
 
 #include "engines/asr.h"
+#include "engines/remote.h"
 #include "util/error.h"
 
 enum asr_dialect { ASR_DIALECT_OPENAI, ASR_DIALECT_WHISPERCPP };
@@ -32,12 +33,9 @@ struct asr_remote_params {
 	const char *url;          /* http(s)://host[:port][/path] */
 	const char *model;        /* sent as "model" (OpenAI); NULL/"" = "whisper-1" for
 				     OPENAI, none for WHISPERCPP */
-	const char *api_key_env;  /* NULL/"" = no key */
-	double timeout;           /* per request, default 120 s */
-	double connect_timeout;   /* default 10 s */
-	int concurrency;          /* requests in flight, default 4 */
-	int retries;              /* transient failures retried per request, default 4 */
-	double retry_max_wait;    /* default 30 s */
+	struct remote_params net;  /* timeouts, key variable, concurrency, retries: the
+				      defaults of remote_default_params(); its base_url
+				      and what are set from url and dialect */
 	double max_seconds;       /* longest piece sent, default 3600 s (TOO_LARGE beyond) */
 };
 struct asr_remote_params asr_remote_default_params(void);

@@ -46,15 +46,15 @@ static enum parley_err open_remote(const struct asr_open_params *p, enum asr_dia
 	rp.dialect = d;
 	rp.url = url;
 	rp.model = p->model;
-	rp.api_key_env = p->api_key_env;
+	rp.net.api_key_env = p->api_key_env;
 	if (p->timeout > 0)
-		rp.timeout = p->timeout;
+		rp.net.timeout = p->timeout;
 	if (p->connect_timeout > 0)
-		rp.connect_timeout = p->connect_timeout;
+		rp.net.connect_timeout = p->connect_timeout;
 	if (p->concurrency > 0)
-		rp.concurrency = p->concurrency;
+		rp.net.concurrency = p->concurrency;
 	if (p->retries >= 0)
-		rp.retries = p->retries;
+		rp.net.retries = p->retries;
 	return asr_remote_open(&rp, out, err);
 }
 
