@@ -1,6 +1,7 @@
 /* pipeline.c — see pipeline.h. */
 #include "core/pipeline.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,9 +9,23 @@
 #include "util/fs.h"
 #include "util/timeutil.h"
 
+/* The registry's rows without the optional ones, in order: stage_table is
+ * constant, so the list is built once for every caller and thread. */
+static const struct stage *default_rows[64];
+static size_t default_count;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void pipeline_default_build(void)
+{
+	for (size_t i = 0; i < stage_count && default_count < 64; i++)
+		if (!stage_table[i]->optional)
+			default_rows[default_count++] = stage_table[i];
+}
+
 struct pipeline pipeline_default(void)
 {
-	struct pipeline pl = {stage_table, stage_count};
+	pthread_once(&default_once, pipeline_default_build);
+	struct pipeline pl = {default_rows, default_count};
 	return pl;
 }
 

@@ -24,7 +24,8 @@ struct pipeline {
 	size_t count;
 };
 
-/* The full default pipeline: every row of the stage registry. */
+/* The default pipeline: every row of the stage registry but the optional
+ * ones (stage.h). */
 struct pipeline pipeline_default(void);
 
 /*

@@ -15,6 +15,7 @@
  *         .result_tables = <name>_tables,   // rows it writes (reset when the input changes)
  *         .options = "llm",                 // the configuration sections it reads
  *         .export = <name>_export,          // optional: its part of the outputs
+ *         .optional = true,                 // only when a stage list or preset names it
  *     };
  * and add one row to the table in src/stages/registry.c.
  */
@@ -72,6 +73,9 @@ struct stage {
 	const char *options;
 	/* Writes its part of the outputs; NULL = nothing of its own. */
 	enum parley_err (*export)(const struct stage_export *x, struct parley_error *err);
+	/* Not part of the default pipeline: runs only when a batch's stage list
+	 * or preset names it (the call stages: ivr, denoise, lid, metrics). */
+	bool optional;
 };
 
 /* Save results and mark the stage done in one transaction. save() writes the

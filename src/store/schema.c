@@ -164,6 +164,50 @@ const char *const store_migrations[] = {
 	 * segment's time spread over its words; 1 = approximate. */
 	"ALTER TABLE stt_words ADD COLUMN approximate INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE words ADD COLUMN approximate INTEGER NOT NULL DEFAULT 0;",
+
+	/* 5: call analysis (issue 13, src/store/store_call.h): events found in
+	 * the audio (DTMF, tones, hold music, IVR prompts), speakers' roles and
+	 * channels, the conversation's language, call metrics (flat, for
+	 * queries) and their instances (silences, interruptions, overlaps). */
+	"CREATE TABLE call_events ("
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  start_s @REAL@ NOT NULL,"
+	"  end_s @REAL@ NOT NULL,"
+	"  channel INTEGER NOT NULL DEFAULT -1,"
+	"  detail TEXT NOT NULL DEFAULT '{}',"
+	"  PRIMARY KEY (recording_id, idx));"
+	"CREATE TABLE speaker_roles ("
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  speaker INTEGER NOT NULL,"
+	"  role TEXT NOT NULL,"
+	"  channel INTEGER NOT NULL DEFAULT -1,"
+	"  source TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (recording_id, speaker));"
+	"CREATE TABLE call_language ("
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  code TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  confidence @REAL@ NOT NULL DEFAULT 0,"
+	"  expected INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (recording_id));"
+	"CREATE TABLE call_metrics ("
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  scope TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  value @REAL@ NOT NULL,"
+	"  PRIMARY KEY (recording_id, scope, name));"
+	"CREATE INDEX call_metrics_name ON call_metrics(name, scope);"
+	"CREATE TABLE call_spans ("
+	"  recording_id @BIGINT@ NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  start_s @REAL@ NOT NULL,"
+	"  end_s @REAL@ NOT NULL,"
+	"  who TEXT NOT NULL DEFAULT '',"
+	"  other TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (recording_id, kind, idx));",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -19,6 +19,7 @@
 #include "store/db.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "store/store_call.h"
 #include "util/fs.h"
 
 struct fixture {
@@ -93,6 +94,10 @@ static void test_newer_schema_refused(void **state)
 	assert_null(again);
 }
 
+/* What the migrations after 4 created: dropped to make a version-3 store. */
+#define AFTER_4_DROP "DROP TABLE call_events; DROP TABLE speaker_roles; DROP TABLE call_language;" \
+	" DROP TABLE call_metrics; DROP TABLE call_spans;"
+
 /* A database from before migration 4 (no approximate column) upgrades on
  * open; its words read as not approximate. */
 static void test_upgrade_words_approximate(void **state)
@@ -104,9 +109,10 @@ static void test_upgrade_words_approximate(void **state)
 	assert_int_equal(store_words_put(f->st, a, "words", w, 1, &err), PARLEY_OK);
 	store_close(f->st);
 	f->st = NULL;
-	char cmd[640];
+	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'ALTER TABLE words DROP COLUMN approximate;"
-		 " ALTER TABLE stt_words DROP COLUMN approximate; PRAGMA user_version = 3'", f->path);
+		 " ALTER TABLE stt_words DROP COLUMN approximate; %s PRAGMA user_version = 3'", f->path,
+		 AFTER_4_DROP);
 	bool downgraded = system(cmd) == 0;
 	assert_int_equal(store_open(f->path, &f->st, &err), PARLEY_OK);
 	if (!downgraded)
@@ -179,7 +185,7 @@ static void test_words_approximate_pg(void **state)
 	words_check(st, rec, "stt_words", 2, true);
 	store_close(st);
 	pg_exec(target, "ALTER TABLE words DROP COLUMN approximate;"
-			" ALTER TABLE stt_words DROP COLUMN approximate;"
+			" ALTER TABLE stt_words DROP COLUMN approximate; " AFTER_4_DROP
 			" UPDATE parley_schema SET version = 3");
 	assert_int_equal(store_open(target, &st, &err), PARLEY_OK);
 	assert_int_equal(store_schema_version(st), (int)store_migration_count);
@@ -283,6 +289,98 @@ static void test_retry_later_backoff(void **state)
 	assert_int_equal(store_progress_get(f->st, f->batch, &p, &err), PARLEY_OK);
 	assert_int_equal(p.pending, 1);
 	assert_int_equal(store_lease_next(f->st, f->batch, "h:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+}
+
+/* The call-analysis tables (migration 5) round-trip and replace, never add. */
+static void call_roundtrip(struct store *st, int64_t rec)
+{
+	struct parley_error err = {0};
+	struct store_call_event ev[2] = {{"dtmf", 1.0, 1.5, 0, "{\"digits\":2}"},
+					 {"ringback", 0.0, 0.9, -1, ""}};
+	assert_int_equal(store_call_events_put(st, rec, ev, 2, &err), PARLEY_OK);
+	assert_int_equal(store_call_events_put(st, rec, ev, 2, &err), PARLEY_OK);
+	struct store_call_event *eg = NULL;
+	size_t n = 0;
+	assert_int_equal(store_call_events_get(st, rec, &eg, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(eg[0].kind, "dtmf");
+	assert_string_equal(eg[0].detail, "{\"digits\":2}");
+	assert_int_equal(eg[0].channel, 0);
+	assert_string_equal(eg[1].detail, "{}");
+	assert_int_equal(eg[1].channel, -1);
+	free(eg);
+
+	struct store_speaker_role r[2] = {{0, "agent", 0, "channel"}, {1, "customer", 1, "channel"}};
+	assert_int_equal(store_speaker_roles_put(st, rec, r, 2, &err), PARLEY_OK);
+	struct store_speaker_role *rg = NULL;
+	assert_int_equal(store_speaker_roles_get(st, rec, &rg, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(rg[1].role, "customer");
+	assert_int_equal(rg[1].channel, 1);
+	free(rg);
+
+	struct store_call_language lang = {"en", "engine", 0.93, false}, lg;
+	bool found = true;
+	assert_int_equal(store_call_language_put(st, rec, NULL, &err), PARLEY_OK);
+	assert_int_equal(store_call_language_get(st, rec, &lg, &found, &err), PARLEY_OK);
+	assert_false(found);
+	assert_int_equal(store_call_language_put(st, rec, &lang, &err), PARLEY_OK);
+	assert_int_equal(store_call_language_get(st, rec, &lg, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_string_equal(lg.code, "en");
+	assert_false(lg.expected);
+
+	struct store_call_metric m[2] = {{"agent", "talk_time", 61.5}, {"call", "silence_time", 4}};
+	assert_int_equal(store_call_metrics_put(st, rec, m, 2, &err), PARLEY_OK);
+	struct store_call_metric *mg = NULL;
+	assert_int_equal(store_call_metrics_get(st, rec, &mg, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(mg[0].scope, "agent");
+	assert_true(mg[0].value == 61.5);
+	free(mg);
+
+	struct store_call_span sp[2] = {{"silence", 9, 12, "", ""}, {"interruption", 3, 3.4, "customer", "agent"}};
+	assert_int_equal(store_call_spans_put(st, rec, sp, 2, &err), PARLEY_OK);
+	struct store_call_span *sg = NULL;
+	assert_int_equal(store_call_spans_get(st, rec, &sg, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(sg[0].kind, "interruption");
+	assert_string_equal(sg[0].other, "agent");
+	free(sg);
+}
+
+static void test_call_tables(void **state)
+{
+	struct fixture *f = *state;
+	call_roundtrip(f->st, add(f, "call", "fpc"));
+}
+
+static void test_call_tables_pg(void **state)
+{
+	(void)state;
+	const char *url = getenv("PARLEY_TEST_PG_URL");
+	if (!url || !*url) {
+		printf("  (PARLEY_TEST_PG_URL unset: the PostgreSQL case is skipped)\n");
+		skip();
+	}
+	char schema[64], sql[200], target[1200];
+	snprintf(schema, sizeof(schema), "parley_sc%ld", (long)getpid());
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
+		 schema);
+	pg_exec(url, sql);
+	snprintf(target, sizeof(target), "%s%soptions=-csearch_path%%3D%s", url,
+		 strchr(url, '?') ? "&" : "?", schema);
+	struct store *st = NULL;
+	struct parley_error err = {0};
+	int64_t batch, rec;
+	assert_int_equal(store_open(target, &st, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(st, batch, "a", "/src", "1", reset_tables, &rec, &err),
+			 PARLEY_OK);
+	call_roundtrip(st, rec);
+	store_close(st);
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+	pg_exec(url, sql);
 }
 
 static void test_results_replace_and_reset(void **state)
@@ -423,6 +521,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_results_replace_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_tables, setup, teardown),
+		cmocka_unit_test(test_call_tables_pg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
