@@ -11,12 +11,15 @@
 #include <string.h>
 
 #include "stages/stage.h"
+#include "store/store_call.h"
 #include "text/lexicon.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
 
 _Static_assert(sizeof(enum pc_unit) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(enum pc_method) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(enum pc_channel_mode) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(enum pc_mono_roles) == sizeof(int), "enum fields are stored as int");
 
 /* ------------------------------------------------------------ engines */
 
@@ -143,6 +146,8 @@ enum field_kind {
 
 static const char *const unit_choices[] = {"turn", "file", NULL};
 static const char *const method_choices[] = {"ward", "spectral", NULL};
+static const char *const channel_mode_choices[] = {"mix", "separate", NULL};
+static const char *const mono_roles_choices[] = {"none", "first_after_ivr", NULL};
 
 static const struct field {
 	const char *path; /* "section.key" */
@@ -185,6 +190,15 @@ static const struct field {
 	NUM(lexicon.text, F_TEXT, 0, (double)PIPELINE_CONFIG_LEXICON_MAX, "", "the lexicon itself (\"\" = built-in)"),
 	NUM(samples.min, F_NUMBER, 0.5, 600, "3", "shortest voice sample, seconds"),
 	NUM(samples.max, F_NUMBER, 0.5, 600, "10", "longest voice sample, seconds"),
+	ENUM(channels.mode, channel_mode_choices, "mix",
+	     "mix: diarize the mix; separate: each channel of a stereo call is a speaker"),
+	STR(channels.roles, F_STRING, 0, "agent,customer", "role of channel 0, 1, … (comma-separated)"),
+	ENUM(channels.mono_roles, mono_roles_choices, "none",
+	     "roles of a diarized mix: none, or first_after_ivr (first speaker after the IVR = first role)"),
+	NUM(channels.margin, F_NUMBER, 0, 40, "10", "dB a channel must be louder to own a frame alone (crosstalk)"),
+	NUM(metrics.silence_min, F_NUMBER, 0.1, 600, "2", "shortest silence counted, seconds"),
+	NUM(metrics.interrupt_yield, F_NUMBER, 0.1, 60,
+	    "2", "interruption: the interrupted speaker stops within this many seconds"),
 #undef STR
 #undef NUM
 #undef ENUM
@@ -497,7 +511,47 @@ enum parley_err pipeline_config_check(const struct pipeline_config *c, struct pa
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"samples.min %g is more than samples.max %g", c->samples.min,
 					c->samples.max);
-	return PARLEY_OK;
+	int nroles = 1;
+	size_t len = 0;
+	for (const char *r = c->channels.roles;; r++) {
+		bool name_ch = (*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z') ||
+			       (*r >= '0' && *r <= '9') || *r == '_' || *r == '-';
+		if (name_ch && len < (STORE_CALL_NAME_MAX - 1)) {
+			len++;
+			continue;
+		}
+		if ((*r == ',' || *r == '\0') && len > 0 && nroles <= STAGE_CHANNELS_MAX) {
+			if (*r == '\0')
+				return PARLEY_OK;
+			nroles++;
+			len = 0;
+			continue;
+		}
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"channels.roles \"%.80s\" wants 1..%d comma-separated names of "
+					"letters, digits, _ and - (at most %d each), e.g. \"agent,customer\"",
+					c->channels.roles, STAGE_CHANNELS_MAX, (STORE_CALL_NAME_MAX - 1));
+	}
+}
+
+void pipeline_config_role(const char *roles, int i, char *out, size_t size)
+{
+	const char *p = roles;
+	for (int k = 0; k < i && p; k++) {
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	if (!p || size == 0) {
+		if (size)
+			out[0] = '\0';
+		return;
+	}
+	size_t n = strcspn(p, ",");
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
 }
 
 /* ----------------------------------------------------------- positions */
@@ -639,8 +693,10 @@ static void text_pos(const char *text, size_t len, const char *section, const ch
 
 /* --------------------------------------------------------------- parse */
 
-static const char *const sections[] = {"stt", "llm", "diarize", "lexicon", "samples"};
+static const char *const sections[] = {"stt",     "llm",      "diarize", "lexicon",
+				       "samples", "channels", "metrics"};
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+static const char known_sections[] = "stt, llm, diarize, lexicon, samples, channels, metrics";
 
 static void known_keys(const char *section, char *out, size_t size)
 {
@@ -734,8 +790,7 @@ enum parley_err pipeline_config_parse(struct pipeline_config *c, const char *nam
 				break;
 		if (s == NSECTIONS) {
 			rc = fail_at(&p, PARLEY_ERR_INVALID, key, NULL, false,
-				     "unknown section \"%.60s\" (known: stt, llm, diarize, lexicon, samples)",
-				     key);
+				     "unknown section \"%.60s\" (known: %s)", key, known_sections);
 			goto out;
 		}
 		if (!json_is_object(v)) {
