@@ -185,7 +185,7 @@ static void check_call(const struct fx *fx, double leak, double gain1, double ma
 		assert_true(t[i].start >= last_end - 1e-9);
 		last_end = t[i].end;
 	}
-	/* crosstalk: the silent side gets (almost) nothing while one side talks alone */
+	/* crosstalk: (almost) nothing for the silent side while one side talks alone */
 	double x0 = activity(t, n, 0, b[0].start, b[0].end);
 	double x1 = activity(t, n, 1, a[0].start, a[0].end) +
 		    activity(t, n, 1, a[1].start, b[1].start);
