@@ -18,6 +18,7 @@ struct chdiar_params chdiar_default_params(void)
 		.fill_gap = 0.3,
 		.min_run = 0.15,
 		.gain_max_db = 3.0,
+		.floor_db = 40.0,
 		.vad = vad_default_params(),
 	};
 	p.vad.pad = 0.0;
@@ -43,23 +44,12 @@ static void mark(unsigned char *flags, size_t nf, double hop, double start, doub
 		flags[i] = v;
 }
 
-/* Fill runs of 0 shorter than gap frames between 1s; then drop runs of 1
- * shorter than run frames. */
+/* Drop runs of 1 shorter than run frames (stray frames: a dip of the
+ * loud side that brings a leak within the margin); then fill runs of 0
+ * shorter than gap frames between 1s. */
 static void smooth_runs(unsigned char *a, size_t nf, size_t gap, size_t run)
 {
-	size_t i = 0;
-	while (i < nf) {
-		if (a[i]) {
-			i++;
-			continue;
-		}
-		size_t j = i;
-		while (j < nf && !a[j])
-			j++;
-		if (i > 0 && j < nf && j - i < gap)
-			memset(a + i, 1, j - i);
-		i = j;
-	}
+	size_t i;
 	for (i = 0; i < nf;) {
 		if (!a[i]) {
 			i++;
@@ -70,6 +60,18 @@ static void smooth_runs(unsigned char *a, size_t nf, size_t gap, size_t run)
 			j++;
 		if (j - i < run)
 			memset(a + i, 0, j - i);
+		i = j;
+	}
+	for (i = 0; i < nf;) {
+		if (a[i]) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < nf && !a[j])
+			j++;
+		if (i > 0 && j < nf && j - i < gap)
+			memset(a + i, 1, j - i);
 		i = j;
 	}
 }
@@ -169,7 +171,7 @@ enum parley_err chdiar_run(const struct pcm *ch, int nch, const struct vad_regio
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"channel diarization: wants 2..%d channels and an output",
 					CHDIAR_CHANNELS_MAX);
-	if (!(p->frame_s >= 0.005 && p->frame_s <= 0.1) || !(p->margin_db >= 0) || !(p->gain_max_db >= 0) ||
+	if (!(p->frame_s >= 0.005 && p->frame_s <= 0.1) || !(p->margin_db >= 0) || !(p->gain_max_db >= 0) || !(p->floor_db > 0) ||
 	    !(p->smooth_s >= 0) || !(p->fill_gap >= 0) || !(p->min_run >= 0))
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"channel diarization: parameter out of range");
@@ -236,8 +238,13 @@ enum parley_err chdiar_run(const struct pcm *ch, int nch, const struct vad_regio
 	for (int c = 0; c < nch; c++) {
 		double off = isnan(ref[c]) ? 0 : ref[c] - mean_ref;
 		off = off > p->gain_max_db ? p->gain_max_db : off < -p->gain_max_db ? -p->gain_max_db : off;
-		for (size_t f = 0; f < nf; f++)
+		/* far below the channel's own speech level is a pause, not speech */
+		double floor_db = isnan(ref[c]) ? LEVEL_FLOOR_DB : ref[c] - p->floor_db;
+		for (size_t f = 0; f < nf; f++) {
+			if (lev[c][f] < floor_db)
+				active[c][f] = 0;
 			lev[c][f] -= off;
+		}
 	}
 	/* crosstalk: not active when clearly quieter than another speaking channel */
 	for (size_t f = 0; f < nf; f++) {
