@@ -29,9 +29,10 @@
  *      the quieter side of a leak (typically 20+ dB down) is not speech of
  *      its own; two people talking at once (levels within the margin) are
  *      both active (real overlap).
- *   3. Activity runs shorter than min_run are dropped (stray frames where
- *      a dip of the loud side brings its leak within the margin), then gaps
- *      shorter than fill_gap in a channel's activity are filled.
+ *   3. Gaps of at most bridge are closed (a plosive's burst and its vowel),
+ *      activity runs shorter than min_run dropped (stray frames where a
+ *      dip of the loud side brings its leak within the margin), then gaps
+ *      shorter than fill_gap in a channel's activity filled.
  *   4. Turns: the floor belongs to one channel at a time — the one that
  *      holds it keeps it while it stays active; when it stops, the most
  *      active other channel takes it. Main turns (overlap false) are the
@@ -65,6 +66,7 @@ struct chdiar_params {
 	double frame_s;   /* frame hop; default 0.02 */
 	double smooth_s;  /* level averaged over this window; default 0.1 */
 	double fill_gap;  /* gaps in a channel's activity shorter than this are filled; 0.3 */
+	double bridge;    /* gaps this short are closed before runs are dropped; 0.06 */
 	double min_run;   /* activity runs shorter than this are dropped; default 0.15 */
 	double gain_max_db; /* channel gain evened out up to this many dB; default 3 */
 	double floor_db;    /* frames this far below the channel's speech level are pauses; 40 */
