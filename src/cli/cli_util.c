@@ -102,6 +102,8 @@ static const struct {
 	{2009, "--stt", "stt.engine"},
 	{2010, "--stt-unit", "stt.unit"},
 	{2011, "--api-key-env", "stt.api_key_env"},
+	{2012, "--preset", "preset"},
+	{2013, "--denoise", "denoise.enabled"},
 };
 
 /* Apply one recorded flag; fills err with a message naming the flag. */
@@ -129,7 +131,7 @@ static enum parley_err pipeline_flag_apply(struct pipeline_config *cfg, int c, c
 			continue;
 		const char *key = pipeline_flags[i].key;
 		char model[PC_ENGINE_MAX];
-		if (c == 2004)
+		if (c == 2004 || c == 2013)
 			value = "true";
 		if (c == 2007) {
 			snprintf(model, sizeof(model), "pocketsphinx:%s", value);

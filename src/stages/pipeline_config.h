@@ -21,7 +21,13 @@
  *     "diarize": {"engine", "speakers", "min_speakers", "max_speakers", "overlap",
  *                 "method"},
  *     "lexicon": {"path", "text"},
- *     "samples": {"min", "max"} }
+ *     "samples": {"min", "max"},
+ *     "denoise": {"engine", "suppress", "timeout", "enabled"},
+ *     "lid":     {"language", "expected", "engine", "seconds"},
+ *     "preset":  "call" }
+ * "preset" names a row of the stage registry's preset table
+ * (stages/stage.h stage_preset_find): the batch's stages when no stage list
+ * is given.
  * Every key is one row of the field table in pipeline_config.c (path, type,
  * range, help); `parley config --keys` prints it. Unknown keys, wrong types,
  * values out of range, duplicate keys and documents larger than
@@ -101,6 +107,19 @@ struct pipeline_config {
 		double min; /* shortest voice sample, seconds (3) */
 		double max; /* longest, seconds (10) */
 	} samples;
+	struct pc_denoise {
+		char engine[PC_ENGINE_MAX]; /* "speex" or "http(s)://HOST[:PORT][/PATH]" */
+		double suppress;            /* most noise attenuation, dB (25; speex) */
+		double timeout;             /* seconds per request (120; http) */
+		bool enabled;               /* add the denoise stage to the pipeline (--denoise) */
+	} denoise;
+	struct pc_lid {
+		char language[PC_LANGUAGE_MAX]; /* declared ("en"); "" = detect */
+		char expected[PC_MODEL_MAX];    /* "en,ms": other languages are flagged; "" = any */
+		char engine[PC_ENGINE_MAX];     /* detecting engine; "" = stt.engine */
+		double seconds;                 /* speech sent to detect, seconds (30) */
+	} lid;
+	char preset[PC_LANGUAGE_MAX]; /* "" or a preset of the stage registry ("call") */
 };
 
 /* Fill c with the defaults (c holds no memory yet). */

@@ -46,14 +46,35 @@ enum parley_err stage_path(const struct stage_ctx *ctx, const char *file, char *
 	return fs_path_join(out, STAGE_PATH_MAX, ctx->rec_dir, file, err);
 }
 
-enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
-				 struct parley_error *err)
+bool stage_in_pipeline(const struct stage_ctx *ctx, const char *name)
+{
+	for (size_t i = 0; ctx->pipeline && i < ctx->pipeline_count; i++)
+		if (strcmp(ctx->pipeline[i]->name, name) == 0)
+			return true;
+	return false;
+}
+
+static enum parley_err load_wav(const struct stage_ctx *ctx, const char *file, struct pcm *pcm,
+				struct parley_error *err)
 {
 	char path[STAGE_PATH_MAX];
-	enum parley_err rc = stage_path(ctx, STAGE_AUDIO_FILE, path, err);
+	enum parley_err rc = stage_path(ctx, file, path, err);
 	if (rc)
 		return rc;
 	return wav_read(path, pcm, err);
+}
+
+enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
+				 struct parley_error *err)
+{
+	bool denoised = stage_in_pipeline(ctx, "denoise");
+	return load_wav(ctx, denoised ? STAGE_DENOISED_FILE : STAGE_AUDIO_FILE, pcm, err);
+}
+
+enum parley_err stage_load_audio_original(const struct stage_ctx *ctx, struct pcm *pcm,
+					  struct parley_error *err)
+{
+	return load_wav(ctx, STAGE_AUDIO_FILE, pcm, err);
 }
 
 const struct stage *stage_find(const char *name)
