@@ -115,7 +115,9 @@ int cli_engine_config(const char *who, const struct cli_engine_opts *eo, struct 
 	"      --api-key-env VAR  servers get the key in environment variable VAR (only\n" \
 	"                         the name is stored; the key never is)\n" \
 	"      --preset NAME      a named pipeline: call (decode, vad, diarize, lid, stt,\n" \
-	"                         words; README Call analysis); --stages/--pipeline win\n" \
+	"                         words, metrics; channels.mode separate: a stereo call's\n" \
+	"                         channels are its speakers; README Call analysis);\n" \
+	"                         --stages/--pipeline win over its stages\n" \
 	"      --denoise          add the denoise stage (denoise.engine: speex, or a\n" \
 	"                         server http(s)://HOST[:PORT][/PATH])\n" \
 	"      --set KEY=VALUE    any configuration key (stt.timeout=30, stt.language=en,\n" \

@@ -162,8 +162,11 @@ int cli_pipeline_config(const char *who, const struct cli_pipeline_opts *po,
 	struct parley_error err = {0};
 	pipeline_config_init(cfg);
 	enum parley_err rc = po->file ? pipeline_config_load(po->file, cfg, &err) : PARLEY_OK;
-	for (int i = 0; rc == PARLEY_OK && i < po->n; i++)
-		rc = pipeline_flag_apply(cfg, po->set[i].c, po->set[i].value, &err);
+	/* --preset first: the other flags override what it sets (channels.mode) */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; rc == PARLEY_OK && i < po->n; i++)
+			if ((po->set[i].c == 2012) == (pass == 0))
+				rc = pipeline_flag_apply(cfg, po->set[i].c, po->set[i].value, &err);
 	if (rc == PARLEY_OK)
 		rc = pipeline_config_lexicon_resolve(cfg, &err);
 	if (rc == PARLEY_OK)

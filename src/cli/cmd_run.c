@@ -50,9 +50,9 @@ static const char run_usage[] =
 	"  -j, --jobs N           worker processes (default: number of CPUs, at most 8)\n"
 	CLI_PIPELINE_HELP
 	"      --stages LIST      run only these stages, comma-separated, in pipeline order\n"
-	"                         (decode,vad,diarize,stt,words,samples, the optional\n"
-	"                         denoise and lid, or a preset: call; default all but\n"
-	"                         the optional ones)\n"
+	"                         (decode,vad,diarize,stt,words,samples; the optional\n"
+	"                         call stages denoise, lid, metrics run only when\n"
+	"                         named; or a preset: call)\n"
 	"      --no-progress      plain progress lines even on a terminal\n"
 	"  -q, --quiet            print only errors and the final summary\n"
 	"  -v, --verbose          print debugging detail\n"

@@ -19,9 +19,6 @@
 #include "dsp/denoise.h"
 #include "engines/denoise_http.h"
 #include "stages/stage.h"
-#include "util/fs.h"
-
-#define DENOISE_CHANNELS_MAX 16
 
 static bool denoise_abort(void *ud)
 {
@@ -65,12 +62,11 @@ out:
 static enum parley_err denoise_run(struct stage_ctx *ctx, struct parley_error *err)
 {
 	enum parley_err rc = denoise_file(ctx, STAGE_AUDIO_FILE, STAGE_DENOISED_FILE, err);
-	for (int ch = 0; !rc && ch < DENOISE_CHANNELS_MAX; ch++) {
-		char in[32], out[48], path[STAGE_PATH_MAX];
-		snprintf(in, sizeof(in), "audio.ch%d.wav", ch);
-		snprintf(out, sizeof(out), "audio.ch%d.denoised.wav", ch);
-		if ((rc = stage_path(ctx, in, path, err)) || !fs_exists(path))
-			break;
+	int nch = stage_channel_count(ctx);
+	for (int ch = 0; !rc && ch < nch; ch++) {
+		char in[32], out[48];
+		snprintf(in, sizeof(in), STAGE_CHANNEL_FILE_FMT, ch);
+		snprintf(out, sizeof(out), STAGE_CHANNEL_DENOISED_FMT, ch);
 		rc = denoise_file(ctx, in, out, err);
 	}
 	if (!rc)

@@ -11,12 +11,15 @@
 #include <string.h>
 
 #include "stages/stage.h"
+#include "store/store_call.h"
 #include "text/lexicon.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
 
 _Static_assert(sizeof(enum pc_unit) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(enum pc_method) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(enum pc_channel_mode) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(enum pc_mono_roles) == sizeof(int), "enum fields are stored as int");
 
 /* ------------------------------------------------------------ engines */
 
@@ -151,6 +154,8 @@ enum field_kind {
 
 static const char *const unit_choices[] = {"turn", "file", NULL};
 static const char *const method_choices[] = {"ward", "spectral", NULL};
+static const char *const channel_mode_choices[] = {"mix", "separate", NULL};
+static const char *const mono_roles_choices[] = {"none", "first_after_ivr", NULL};
 
 static const struct field {
 	const char *path; /* "section.key" */
@@ -193,6 +198,12 @@ static const struct field {
 	NUM(lexicon.text, F_TEXT, 0, (double)PIPELINE_CONFIG_LEXICON_MAX, "", "the lexicon itself (\"\" = built-in)"),
 	NUM(samples.min, F_NUMBER, 0.5, 600, "3", "shortest voice sample, seconds"),
 	NUM(samples.max, F_NUMBER, 0.5, 600, "10", "longest voice sample, seconds"),
+	ENUM(channels.mode, channel_mode_choices, "mix",
+	     "mix: diarize the mix; separate: each channel of a stereo call is a speaker"),
+	STR(channels.roles, F_STRING, 0, "agent,customer", "role of channel 0, 1, … (comma-separated)"),
+	ENUM(channels.mono_roles, mono_roles_choices, "none",
+	     "roles of a diarized mix: none, or first_after_ivr (first speaker after the IVR = first role)"),
+	NUM(channels.margin, F_NUMBER, 0, 40, "10", "dB a channel must be louder to own a frame alone (crosstalk)"),
 	STR(denoise.engine, F_ENGINE, ENG_DENOISE, "speex", "noise suppressor: speex, or a server http(s)://… (README Call analysis)"),
 	NUM(denoise.suppress, F_NUMBER, 1, 60, "25", "most noise attenuation, dB (speex)"),
 	NUM(denoise.timeout, F_NUMBER, 0.1, 86400, "120", "seconds per request (server)"),
@@ -201,6 +212,9 @@ static const struct field {
 	STR(lid.expected, F_LANGS, 0, "", "expected languages \"en,ms\"; others are flagged (\"\" = any)"),
 	STR(lid.engine, F_ENGINE, ENG_LID, "", "engine that detects the language (\"\" = stt.engine)"),
 	NUM(lid.seconds, F_NUMBER, 1, 600, "30", "speech after the IVR sent to detect, seconds"),
+	NUM(metrics.silence_min, F_NUMBER, 0.1, 600, "2", "shortest silence counted, seconds"),
+	NUM(metrics.interrupt_yield, F_NUMBER, 0.1, 60,
+	    "2", "interruption: the interrupted speaker stops within this many seconds"),
 	STR(preset, F_PRESET, 0, "", "named pipeline: call (README Call analysis; \"\" = none)"),
 #undef STR
 #undef NUM
@@ -261,6 +275,36 @@ static bool langs_ok(const char *s)
 			p++;
 		else if (*p)
 			return false;
+	}
+	return true;
+}
+
+static bool field_from_text(const struct field *f, struct pipeline_config *c, const char *s,
+			    char *why, size_t size);
+static const struct field *field_find(const char *path);
+
+/* The preset's settings ("channels.mode=separate,…") onto c. */
+static bool preset_apply(struct pipeline_config *c, const struct stage_preset *ps, char *why,
+			 size_t size)
+{
+	for (const char *p = ps->settings ? ps->settings : ""; *p;) {
+		size_t n = strcspn(p, ","), eq = strcspn(p, "=");
+		char key[64], value[128];
+		if (eq >= n || eq >= sizeof(key) || n - eq - 1 >= sizeof(value)) {
+			snprintf(why, size, "preset %s: bad setting '%.*s'", ps->name, (int)n, p);
+			return false;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)eq, p);
+		snprintf(value, sizeof(value), "%.*s", (int)(n - eq - 1), p + eq + 1);
+		const struct field *f = field_find(key);
+		if (!f || !field_from_text(f, c, value, why, size)) {
+			if (!f)
+				snprintf(why, size, "preset %s: unknown key %s", ps->name, key);
+			return false;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
 	}
 	return true;
 }
@@ -327,6 +371,8 @@ static bool set_string(const struct field *f, struct pipeline_config *c, const c
 		return false;
 	}
 	memcpy(field_ptr(f, c), tmp, len + 1);
+	if (f->kind == F_PRESET && *tmp)
+		return preset_apply(c, stage_preset_find(tmp), why, size);
 	return true;
 }
 
@@ -547,7 +593,47 @@ enum parley_err pipeline_config_check(const struct pipeline_config *c, struct pa
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"samples.min %g is more than samples.max %g", c->samples.min,
 					c->samples.max);
-	return PARLEY_OK;
+	int nroles = 1;
+	size_t len = 0;
+	for (const char *r = c->channels.roles;; r++) {
+		bool name_ch = (*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z') ||
+			       (*r >= '0' && *r <= '9') || *r == '_' || *r == '-';
+		if (name_ch && len < (STORE_CALL_NAME_MAX - 1)) {
+			len++;
+			continue;
+		}
+		if ((*r == ',' || *r == '\0') && len > 0 && nroles <= STAGE_CHANNELS_MAX) {
+			if (*r == '\0')
+				return PARLEY_OK;
+			nroles++;
+			len = 0;
+			continue;
+		}
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"channels.roles \"%.80s\" wants 1..%d comma-separated names of "
+					"letters, digits, _ and - (at most %d each), e.g. \"agent,customer\"",
+					c->channels.roles, STAGE_CHANNELS_MAX, (STORE_CALL_NAME_MAX - 1));
+	}
+}
+
+void pipeline_config_role(const char *roles, int i, char *out, size_t size)
+{
+	const char *p = roles;
+	for (int k = 0; k < i && p; k++) {
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	if (!p || size == 0) {
+		if (size)
+			out[0] = '\0';
+		return;
+	}
+	size_t n = strcspn(p, ",");
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
 }
 
 /* ----------------------------------------------------------- positions */
@@ -689,8 +775,8 @@ static void text_pos(const char *text, size_t len, const char *section, const ch
 
 /* --------------------------------------------------------------- parse */
 
-static const char *const sections[] = {"stt", "llm", "diarize", "lexicon", "samples",
-				       "denoise", "lid"};
+static const char *const sections[] = {"stt",      "llm",     "diarize", "lexicon", "samples",
+				       "channels", "denoise", "lid",     "metrics"};
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static void known_keys(const char *section, char *out, size_t size)
@@ -778,16 +864,21 @@ enum parley_err pipeline_config_parse(struct pipeline_config *c, const char *nam
 	}
 	const char *key;
 	json_t *v;
+	/* top-level keys ("preset") first: the sections override what a preset sets */
 	json_object_foreach(root, key, v) {
 		const struct field *top = strchr(key, '.') ? NULL : field_find(key);
-		if (top) { /* a top-level key ("preset") */
+		if (top) {
 			char why[PARLEY_ERROR_MSG_MAX - 160];
 			if (!field_from_json(top, c, v, why, sizeof(why))) {
 				rc = fail_at(&p, PARLEY_ERR_INVALID, key, NULL, true, "%s %s", key, why);
 				goto out;
 			}
-			continue;
 		}
+	}
+	json_object_foreach(root, key, v) {
+		const struct field *top = strchr(key, '.') ? NULL : field_find(key);
+		if (top) /* done above */
+			continue;
 		size_t s;
 		for (s = 0; s < NSECTIONS; s++)
 			if (strcmp(sections[s], key) == 0)

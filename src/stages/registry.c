@@ -15,6 +15,7 @@ extern const struct stage stage_diarize;
 extern const struct stage stage_lid;
 extern const struct stage stage_stt;
 extern const struct stage stage_words;
+extern const struct stage stage_metrics;
 extern const struct stage stage_samples;
 extern const struct stage stage_tick1, stage_tick2, stage_tick3, stage_tick4, stage_tick5,
 	stage_tick6;
@@ -27,6 +28,7 @@ const struct stage *const stage_table[] = {
 	&stage_lid,     /* optional: the conversation's language */
 	&stage_stt,     /* timed words per turn */
 	&stage_words,   /* corrections, target counts */
+	&stage_metrics, /* call metrics per role (optional) */
 	&stage_samples, /* voice sample per speaker */
 };
 const size_t stage_count = sizeof(stage_table) / sizeof(stage_table[0]);
@@ -49,8 +51,9 @@ const struct stage *stage_at(size_t i)
 /* Presets: named pipelines a configuration selects (README "Call
  * analysis"). A stage that lands later is added to its row here. */
 static const struct stage_preset presets[] = {
-	{"call", "decode,vad,diarize,lid,stt,words",
-	 "call analysis: language, then speech to text (--denoise adds denoise)"},
+	{"call", "decode,vad,diarize,lid,stt,words,metrics", "channels.mode=separate",
+	 "call analysis: channels as speakers, language, speech to text, call metrics "
+	 "(--denoise adds denoise)"},
 };
 #define NPRESETS (sizeof(presets) / sizeof(presets[0]))
 

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "audio/pcm.h"
 #include "audio/wav.h"
@@ -75,6 +76,43 @@ enum parley_err stage_load_audio_original(const struct stage_ctx *ctx, struct pc
 					  struct parley_error *err)
 {
 	return load_wav(ctx, STAGE_AUDIO_FILE, pcm, err);
+}
+
+int stage_channel_count(const struct stage_ctx *ctx)
+{
+	int n = 0;
+	for (; n < STAGE_CHANNELS_MAX; n++) {
+		char file[32], path[STAGE_PATH_MAX];
+		struct stat st;
+		snprintf(file, sizeof(file), STAGE_CHANNEL_FILE_FMT, n);
+		if (stage_path(ctx, file, path, NULL) || stat(path, &st) != 0)
+			break;
+	}
+	return n >= 2 ? n : 0;
+}
+
+static enum parley_err load_channel(const struct stage_ctx *ctx, int ch, bool denoised,
+				    struct pcm *pcm, struct parley_error *err)
+{
+	char file[48];
+	if (ch < 0 || ch >= STAGE_CHANNELS_MAX)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "channel %d is outside 0..%d", ch,
+					STAGE_CHANNELS_MAX - 1);
+	snprintf(file, sizeof(file), denoised ? STAGE_CHANNEL_DENOISED_FMT : STAGE_CHANNEL_FILE_FMT,
+		 ch);
+	return load_wav(ctx, file, pcm, err);
+}
+
+enum parley_err stage_load_channel(const struct stage_ctx *ctx, int ch, struct pcm *pcm,
+				   struct parley_error *err)
+{
+	return load_channel(ctx, ch, stage_in_pipeline(ctx, "denoise"), pcm, err);
+}
+
+enum parley_err stage_load_channel_original(const struct stage_ctx *ctx, int ch, struct pcm *pcm,
+					    struct parley_error *err)
+{
+	return load_channel(ctx, ch, false, pcm, err);
 }
 
 const struct stage *stage_find(const char *name)

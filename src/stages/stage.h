@@ -115,6 +115,25 @@ enum parley_err stage_load_audio_original(const struct stage_ctx *ctx, struct pc
 #define STAGE_AUDIO_FILE "audio.wav"
 #define STAGE_DENOISED_FILE "audio.denoised.wav"
 
+/* A source with two or more channels also has each channel alone, 16 kHz
+ * mono, as audio.ch0.wav, audio.ch1.wav, … (decode stage; at most
+ * STAGE_CHANNELS_MAX, the first ones of the source). */
+#define STAGE_CHANNEL_FILE_FMT "audio.ch%d.wav"
+#define STAGE_CHANNELS_MAX 8
+
+/* How many channel files the decode stage wrote: 0 = a mono source (or one
+ * decoded before channels were kept), else 2..STAGE_CHANNELS_MAX. */
+int stage_channel_count(const struct stage_ctx *ctx);
+/* Load channel ch (0 <= ch < stage_channel_count()) as 16 kHz mono: the
+ * denoise stage's audio.chN.denoised.wav when the denoise stage is in the
+ * recording's pipeline, else the decode stage's audio.chN.wav. */
+enum parley_err stage_load_channel(const struct stage_ctx *ctx, int ch, struct pcm *pcm,
+				   struct parley_error *err);
+/* The decode stage's audio.chN.wav, never denoised (the ivr stage). */
+enum parley_err stage_load_channel_original(const struct stage_ctx *ctx, int ch, struct pcm *pcm,
+					    struct parley_error *err);
+#define STAGE_CHANNEL_DENOISED_FMT "audio.ch%d.denoised.wav"
+
 /* The registry (src/stages/registry.c): stage_table holds every stage in
  * pipeline order (the default pipeline); stage_test_table the test stages
  * (tick1..tick6, src/stages/tick.c), never part of the default pipeline.
@@ -141,6 +160,9 @@ const char *stage_pipeline_alias(const char *name);
 struct stage_preset {
 	const char *name;        /* "call" */
 	const char *stages;      /* its stages, comma-separated */
+	/* configuration values it sets, "key=value" comma-separated; set when the
+	 * preset is, so keys given after it (and a file's sections) override them */
+	const char *settings;
 	const char *description;
 };
 const struct stage_preset *stage_preset_find(const char *name); /* NULL when unknown */

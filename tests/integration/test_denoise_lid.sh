@@ -32,7 +32,7 @@ stages_done() {
   sqlite3 "$1/parley.db" "select group_concat(stage, ',') from (select distinct stage from stage_runs
     where status = 'done' order by case stage when 'decode' then 0 when 'denoise' then 1
     when 'vad' then 2 when 'diarize' then 3 when 'lid' then 4 when 'stt' then 5
-    when 'words' then 6 else 7 end)"
+    when 'words' then 6 when 'metrics' then 7 else 8 end)"
 }
 rec_dir() { # OUT NAME: the data directory of recording NAME
   local id
@@ -51,7 +51,7 @@ limit 300 "$PARLEY" run "$TMP/in/noisy.wav" -o "$out" -j 1 --no-progress --prese
 st=$?
 check "run --preset call --denoise exits 0 (status $st)" test $st -eq 0
 check "the preset's stages ran, denoise added, samples not ($(stages_done "$out"))" \
-  test "$(stages_done "$out")" = "decode,denoise,vad,diarize,lid,stt,words"
+  test "$(stages_done "$out")" = "decode,denoise,vad,diarize,lid,stt,words,metrics"
 d=$(rec_dir "$out" noisy)
 check "audio.denoised.wav written beside audio.wav" test -s "$d/audio.denoised.wav" -a -s "$d/audio.wav"
 check "the denoised audio differs from the original" \
@@ -69,14 +69,31 @@ echo '{"preset": "call", "lid": {"language": "en"}}' >"$TMP/call.json"
 limit 300 "$PARLEY" run "$TMP/in/noisy.wav" -o "$out" -j 1 --no-progress --pipeline-config "$TMP/call.json" \
   --stt "openai+$FAKE_URL/v1" >"$out.log" 2>&1
 check "{\"preset\": \"call\"} in a configuration file selects the call stages ($(stages_done "$out"))" \
-  test "$(stages_done "$out")" = "decode,vad,diarize,lid,stt,words"
+  test "$(stages_done "$out")" = "decode,vad,diarize,lid,stt,words,metrics"
 "$PARLEY" submit "$TMP/in" --store "$TMP/sub/parley.db" --preset call --denoise >"$TMP/sub.log" 2>&1
 check "submit --preset call --denoise exits 0" test $? -eq 0
 check "the batch stores the preset's stages plus denoise" \
-  test "$(sqlite3 "$TMP/sub/parley.db" "select pipeline from batches")" = "decode,denoise,vad,diarize,lid,stt,words"
+  test "$(sqlite3 "$TMP/sub/parley.db" "select pipeline from batches")" = "decode,denoise,vad,diarize,lid,stt,words,metrics"
 "$PARLEY" submit "$TMP/in" --store "$TMP/sub2/parley.db" --preset meeting >"$TMP/sub2.log" 2>&1
 check "an unknown preset is a usage error naming the known ones" \
   bash -c "test $? -eq 2 && grep -q 'not a preset (known: call' '$TMP/sub2.log'"
+
+# a stereo call: each channel denoised; the preset makes the channels the speakers
+python3 "$ROOT/tests/gen/gen_call.py" --out "$REF/call" --name stereo --seed 5 --channels 2 \
+  --minutes 0.4 --ringback 0 --snr 10 --quiet || { notok "generate a stereo call"; exit 1; }
+out="$TMP/a3"
+limit 300 "$PARLEY" run "$REF/call/stereo.wav" -o "$out" -j 1 --no-progress --preset call --denoise \
+  --stt "openai+$FAKE_URL/v1" >"$out.log" 2>&1
+check "run --preset call --denoise on a stereo call exits 0" test $? -eq 0
+d=$(rec_dir "$out" stereo)
+check "every channel denoised (audio.ch0/ch1.denoised.wav)" \
+  test -s "$d/audio.ch0.denoised.wav" -a -s "$d/audio.ch1.denoised.wav"
+roles=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))
+print(",".join(sorted("%s/%s" % (s.get("role"), s.get("channel")) for s in t["speakers"])))' "$out/stereo/transcript.json")
+check "the preset's channels.mode separate: speakers by channel with roles ($roles)" \
+  test "$roles" = "agent/0,customer/1"
+check "the stored configuration says channels.mode separate and the preset" \
+  grep -q '"preset": *"call"' <(sqlite3 "$out/parley.db" "select config from batches")
 
 # ---- b. the remote denoise engine
 out="$TMP/b"

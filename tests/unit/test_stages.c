@@ -21,8 +21,8 @@
 static void test_tables(void **state)
 {
 	(void)state;
-	static const char *const real[] = {"decode", "denoise", "vad", "diarize", "lid",
-					   "stt", "words", "samples"};
+	static const char *const real[] = {"decode", "denoise", "vad",     "diarize", "lid",
+					   "stt",    "words",   "metrics", "samples"};
 	assert_int_equal(stage_count, sizeof(real) / sizeof(real[0]));
 	for (size_t i = 0; i < stage_count; i++)
 		assert_string_equal(stage_table[i]->name, real[i]);
@@ -35,7 +35,9 @@ static void test_tables(void **state)
 	assert_non_null(stage_find("tick3"));
 	assert_null(stage_find("nope"));
 	struct pipeline pl = pipeline_default();
-	assert_int_equal(pl.count, 6); /* neither the optional nor the test stages */
+	/* the test stages and the optional ones (denoise, lid, metrics) are no part of it */
+	assert_int_equal(pl.count, stage_count - 3);
+	assert_false(pipeline_has(&pl, "metrics"));
 	assert_false(pipeline_has(&pl, "tick1"));
 	assert_false(pipeline_has(&pl, "denoise"));
 	assert_false(pipeline_has(&pl, "lid"));
@@ -131,11 +133,13 @@ static void test_rows(void **state)
 	(void)state;
 	const char *tables[16];
 	size_t n = stage_result_tables(tables, 16);
-	static const char *const want[] = {"segments", "speakers", "call_language", "stt_words",
-					   "words", "word_counts", "test_effects"};
-	assert_int_equal(n, 7);
+	static const char *const want[] = {"segments",     "speakers",    "speaker_roles",
+					   "call_language", "stt_words",  "words",
+					   "word_counts",  "call_metrics", "call_spans",
+					   "test_effects"};
+	assert_int_equal(n, 10);
 	assert_null(tables[n]);
-	for (size_t i = 0; i < 7; i++)
+	for (size_t i = 0; i < 10; i++)
 		assert_string_equal(tables[i], want[i]);
 	assert_int_equal(stage_result_tables(tables, 3), 2); /* bounded, NULL-terminated */
 	assert_null(tables[2]);
@@ -145,6 +149,9 @@ static void test_rows(void **state)
 	assert_false(stage_reads(stage_find("stt"), "lex"));
 	assert_non_null(stage_find("samples")->export);
 	assert_null(stage_find("decode")->export);
+	assert_true(stage_reads(stage_find("diarize"), "channels"));
+	assert_true(stage_reads(stage_find("metrics"), "metrics"));
+	assert_true(stage_find("metrics")->optional);
 }
 
 /* A changed input drops the rows of the tables the store is given, only those. */
