@@ -84,7 +84,9 @@ python3 "$ROOT/tests/gen/gen_call.py" --out "$REF/call" --name stereo --seed 5 -
 out="$TMP/a3"
 limit 300 "$PARLEY" run "$REF/call/stereo.wav" -o "$out" -j 1 --no-progress --preset call --denoise \
   --stt "openai+$FAKE_URL/v1" >"$out.log" 2>&1
-check "run --preset call --denoise on a stereo call exits 0" test $? -eq 0
+st=$?
+check "run --preset call --denoise on a stereo call exits 0 (status $st)" test $st -eq 0
+[ $st -eq 0 ] || sed 's/^/# /' "$out.log" | tail -20
 d=$(rec_dir "$out" stereo)
 check "every channel denoised (audio.ch0/ch1.denoised.wav)" \
   test -s "$d/audio.ch0.denoised.wav" -a -s "$d/audio.ch1.denoised.wav"
