@@ -16,8 +16,10 @@ struct chdiar_params chdiar_default_params(void)
 		.frame_s = 0.02,
 		.smooth_s = 0.1,
 		.fill_gap = 0.3,
+		.bridge = 0.06,
 		.min_run = 0.15,
 		.gain_max_db = 3.0,
+		.floor_db = 40.0,
 		.vad = vad_default_params(),
 	};
 	p.vad.pad = 0.0;
@@ -43,12 +45,10 @@ static void mark(unsigned char *flags, size_t nf, double hop, double start, doub
 		flags[i] = v;
 }
 
-/* Fill runs of 0 shorter than gap frames between 1s; then drop runs of 1
- * shorter than run frames. */
-static void smooth_runs(unsigned char *a, size_t nf, size_t gap, size_t run)
+/* Fill runs of 0 shorter than gap frames between 1s. */
+static void fill_gaps(unsigned char *a, size_t nf, size_t gap)
 {
-	size_t i = 0;
-	while (i < nf) {
+	for (size_t i = 0; i < nf;) {
 		if (a[i]) {
 			i++;
 			continue;
@@ -60,7 +60,12 @@ static void smooth_runs(unsigned char *a, size_t nf, size_t gap, size_t run)
 			memset(a + i, 1, j - i);
 		i = j;
 	}
-	for (i = 0; i < nf;) {
+}
+
+/* Drop runs of 1 shorter than run frames. */
+static void drop_runs(unsigned char *a, size_t nf, size_t run)
+{
+	for (size_t i = 0; i < nf;) {
 		if (!a[i]) {
 			i++;
 			continue;
@@ -72,6 +77,17 @@ static void smooth_runs(unsigned char *a, size_t nf, size_t gap, size_t run)
 			memset(a + i, 0, j - i);
 		i = j;
 	}
+}
+
+/* Gaps of up to bridge frames are closed (a plosive's burst and its vowel
+ * are one run), runs shorter than run dropped (stray frames: a dip of the
+ * loud side that brings its leak within the margin), then gaps shorter than
+ * gap frames filled. */
+static void smooth_runs(unsigned char *a, size_t nf, size_t bridge, size_t gap, size_t run)
+{
+	fill_gaps(a, nf, bridge + 1);
+	drop_runs(a, nf, run);
+	fill_gaps(a, nf, gap);
 }
 
 /* Level (dBFS, power averaged over win frames) per frame, and *ref the
@@ -169,8 +185,8 @@ enum parley_err chdiar_run(const struct pcm *ch, int nch, const struct vad_regio
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"channel diarization: wants 2..%d channels and an output",
 					CHDIAR_CHANNELS_MAX);
-	if (!(p->frame_s >= 0.005 && p->frame_s <= 0.1) || !(p->margin_db >= 0) || !(p->gain_max_db >= 0) ||
-	    !(p->smooth_s >= 0) || !(p->fill_gap >= 0) || !(p->min_run >= 0))
+	if (!(p->frame_s >= 0.005 && p->frame_s <= 0.1) || !(p->margin_db >= 0) || !(p->gain_max_db >= 0) || !(p->floor_db > 0) ||
+	    !(p->smooth_s >= 0) || !(p->fill_gap >= 0) || !(p->bridge >= 0) || !(p->min_run >= 0))
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"channel diarization: parameter out of range");
 	size_t len = SIZE_MAX;
@@ -236,8 +252,13 @@ enum parley_err chdiar_run(const struct pcm *ch, int nch, const struct vad_regio
 	for (int c = 0; c < nch; c++) {
 		double off = isnan(ref[c]) ? 0 : ref[c] - mean_ref;
 		off = off > p->gain_max_db ? p->gain_max_db : off < -p->gain_max_db ? -p->gain_max_db : off;
-		for (size_t f = 0; f < nf; f++)
+		/* far below the channel's own speech level is a pause, not speech */
+		double floor_db = isnan(ref[c]) ? LEVEL_FLOOR_DB : ref[c] - p->floor_db;
+		for (size_t f = 0; f < nf; f++) {
+			if (lev[c][f] < floor_db)
+				active[c][f] = 0;
 			lev[c][f] -= off;
+		}
 	}
 	/* crosstalk: not active when clearly quieter than another speaking channel */
 	for (size_t f = 0; f < nf; f++) {
@@ -250,10 +271,11 @@ enum parley_err chdiar_run(const struct pcm *ch, int nch, const struct vad_regio
 				active[c][f] = 2; /* crosstalk: decided below, after all channels */
 	}
 	size_t gap = (size_t)(p->fill_gap / fs + 0.5), run = (size_t)(p->min_run / fs + 0.5);
+	size_t bridge = (size_t)(p->bridge / fs + 0.5);
 	for (int c = 0; c < nch; c++) {
 		for (size_t f = 0; f < nf; f++)
 			active[c][f] = active[c][f] == 1;
-		smooth_runs(active[c], nf, gap, run);
+		smooth_runs(active[c], nf, bridge, gap, run);
 	}
 
 	/* 4. the floor: kept by its holder while active */

@@ -18,16 +18,21 @@
  *      vad stage's speech on the mix, from which event spans such as IVR
  *      prompts and hold music may have been removed).
  *   2. Crosstalk and echo: a channel hears the other side too, some tens of
- *      dB down. Each frame's level (power averaged over smooth_s) is taken
- *      relative to the channel's own speech level (the 90th percentile of
- *      its speech frames), so a channel recorded hotter is not favoured. A
- *      channel is active in a frame when its VAD says speech AND its
- *      level is at most margin_db below the loudest other channel
- *      with speech: the quieter side of a leak (typically 20+ dB down) is
- *      not speech of its own; two people talking at once (levels within the
- *      margin) are both active (real overlap).
- *   3. Gaps shorter than fill_gap in a channel's activity are filled, and
- *      activity runs shorter than min_run dropped.
+ *      dB down. Each frame's level is the power averaged over smooth_s.
+ *      Channels recorded at different gains are evened out: each channel's
+ *      speech level (the 90th percentile of its speech frames) moves towards
+ *      the channels' mean by at most gain_max_db (not fully: a channel that
+ *      only ever hears the other side's leak would be lifted to speech
+ *      level). A channel is active in a frame when its VAD says speech, its
+ *      level is within floor_db of its speech level (else it is a pause),
+ *      AND it is at most margin_db below the loudest channel with speech:
+ *      the quieter side of a leak (typically 20+ dB down) is not speech of
+ *      its own; two people talking at once (levels within the margin) are
+ *      both active (real overlap).
+ *   3. Gaps of at most bridge are closed (a plosive's burst and its vowel),
+ *      activity runs shorter than min_run dropped (stray frames where a
+ *      dip of the loud side brings its leak within the margin), then gaps
+ *      shorter than fill_gap in a channel's activity filled.
  *   4. Turns: the floor belongs to one channel at a time — the one that
  *      holds it keeps it while it stays active; when it stops, the most
  *      active other channel takes it. Main turns (overlap false) are the
@@ -61,8 +66,10 @@ struct chdiar_params {
 	double frame_s;   /* frame hop; default 0.02 */
 	double smooth_s;  /* level averaged over this window; default 0.1 */
 	double fill_gap;  /* gaps in a channel's activity shorter than this are filled; 0.3 */
+	double bridge;    /* gaps this short are closed before runs are dropped; 0.06 */
 	double min_run;   /* activity runs shorter than this are dropped; default 0.15 */
 	double gain_max_db; /* channel gain evened out up to this many dB; default 3 */
+	double floor_db;    /* frames this far below the channel's speech level are pauses; 40 */
 	struct vad_params vad; /* per channel; default vad_default_params() with pad 0 */
 };
 

@@ -92,8 +92,8 @@ def check_cues(path, vtt):
         if a < last - 1e-6: errs.append("cue %d out of order" % i)
         last = a
         body = "\n".join(lines[2:])
-        if vtt and not re.fullmatch(r"<v speaker-\d+>[^<>]+</v>", body): errs.append("cue %d body %r" % (i, body))
-        if not vtt and not re.fullmatch(r"speaker-\d+: .+", body): errs.append("cue %d body %r" % (i, body))
+        if vtt and not re.fullmatch(r"<v speaker-\d+( \([\w-]+\))?>[^<>]+</v>", body): errs.append("cue %d body %r" % (i, body))
+        if not vtt and not re.fullmatch(r"speaker-\d+( \([\w-]+\))?: .+", body): errs.append("cue %d body %r" % (i, body))
         n += 1
     return n, errs
 
