@@ -49,6 +49,7 @@ echo "PostgreSQL: $PARLEY_TEST_PG_URL (pid $PG_PID); Redis: $PARLEY_TEST_REDIS_U
 
 PASS=0 FAIL=0 SKIP=0
 FAILED_NAMES=()
+TIMES=()  # "seconds name" per logged test: the slowest are listed at the end
 # Count TAP lines from a command's output; a non-zero exit with no "not ok"
 # line counts as one failure (a crash).
 tally() {  # name, log file, exit status
@@ -68,9 +69,12 @@ tally() {  # name, log file, exit status
 run_logged() {  # name, command...
   local name=$1; shift
   local log; log=$(mktemp)
+  local t0=$SECONDS
   "$@" >"$log" 2>&1
   local status=$?
   grep -E '^(ok|not ok) |^# ' "$log" | sed "s/^/[$name] /"
+  echo "[$name] took $((SECONDS - t0)) s"
+  TIMES+=("$((SECONDS - t0)) $name")
   if [ $status -ne 0 ]; then echo "--- $name output (last 30 lines)"; tail -30 "$log"; fi
   tally "$name" "$log" $status
   rm -f "$log"
@@ -130,6 +134,9 @@ for m in sqlite pg-redis pg-redis-restart; do
 done
 
 echo
+echo "slowest tests (s):"
+printf '%s\n' "${TIMES[@]}" | sort -rn | head -8 | sed 's/^/  /'
+echo "total $SECONDS s"
 echo "$SKIP skipped"
 if [ ${#FAILED_NAMES[@]} -gt 0 ]; then printf 'failed: %s\n' "${FAILED_NAMES[@]}"; fi
 echo "$PASS passed, $FAIL failed"
