@@ -50,7 +50,8 @@ static const char run_usage[] =
 	"  -j, --jobs N           worker processes (default: number of CPUs, at most 8)\n"
 	CLI_PIPELINE_HELP
 	"      --stages LIST      run only these stages, comma-separated, in pipeline order\n"
-	"                         (decode,vad,diarize,stt,words,samples; default all)\n"
+	"                         (decode,vad,diarize,stt,words,samples; default all;\n"
+	"                         optional, only when named: ivr, after decode)\n"
 	"      --no-progress      plain progress lines even on a terminal\n"
 	"  -q, --quiet            print only errors and the final summary\n"
 	"  -v, --verbose          print debugging detail\n"

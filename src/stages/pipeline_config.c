@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/tones.h"
 #include "stages/stage.h"
 #include "text/lexicon.h"
 #include "util/fs.h"
@@ -185,6 +186,14 @@ static const struct field {
 	NUM(lexicon.text, F_TEXT, 0, (double)PIPELINE_CONFIG_LEXICON_MAX, "", "the lexicon itself (\"\" = built-in)"),
 	NUM(samples.min, F_NUMBER, 0.5, 600, "3", "shortest voice sample, seconds"),
 	NUM(samples.max, F_NUMBER, 0.5, 600, "10", "longest voice sample, seconds"),
+	STR(ivr.countries, F_STRING, 0, "auto",
+	    "call-progress tone tables: auto, or a comma list of us, uk, eu, sg, my, in"),
+	NUM(ivr.dtmf_digits, F_BOOL, 0, 0, "false",
+	    "store the DTMF digits pressed (personal data); else only their count and times"),
+	STR(ivr.prompts_dir, F_STRING, 0, "", "folder of known IVR prompt recordings (\"\" = none)"),
+	NUM(ivr.music, F_BOOL, 0, 0, "true", "find music on hold and in the queue"),
+	NUM(ivr.prompt_seconds, F_NUMBER, 10, 3600, "300",
+	    "look for repeated IVR prompts in this many first seconds"),
 #undef STR
 #undef NUM
 #undef ENUM
@@ -497,6 +506,29 @@ enum parley_err pipeline_config_check(const struct pipeline_config *c, struct pa
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"samples.min %g is more than samples.max %g", c->samples.min,
 					c->samples.max);
+	if (strcmp(c->ivr.countries, "auto") != 0) {
+		const char *p = c->ivr.countries;
+		if (!*p)
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"ivr.countries is empty (auto, or a comma list of us, "
+						"uk, eu, sg, my, in)");
+		while (*p) {
+			size_t len = strcspn(p, ",");
+			char name[8] = "";
+			if (len < sizeof(name)) {
+				memcpy(name, p, len);
+				name[len] = '\0';
+			}
+			if (!len || len >= sizeof(name) || !tone_country_known(name))
+				return parley_error_set(err, PARLEY_ERR_INVALID,
+							"ivr.countries \"%.60s\" names a country the "
+							"tone table does not have (auto, or a comma list "
+							"of us, uk, eu, sg, my, in)", c->ivr.countries);
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
 	return PARLEY_OK;
 }
 
@@ -639,7 +671,7 @@ static void text_pos(const char *text, size_t len, const char *section, const ch
 
 /* --------------------------------------------------------------- parse */
 
-static const char *const sections[] = {"stt", "llm", "diarize", "lexicon", "samples"};
+static const char *const sections[] = {"stt", "llm", "diarize", "lexicon", "samples", "ivr"};
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static void known_keys(const char *section, char *out, size_t size)
@@ -734,7 +766,8 @@ enum parley_err pipeline_config_parse(struct pipeline_config *c, const char *nam
 				break;
 		if (s == NSECTIONS) {
 			rc = fail_at(&p, PARLEY_ERR_INVALID, key, NULL, false,
-				     "unknown section \"%.60s\" (known: stt, llm, diarize, lexicon, samples)",
+				     "unknown section \"%.60s\" (known: stt, llm, diarize, lexicon, samples, "
+				     "ivr)",
 				     key);
 			goto out;
 		}

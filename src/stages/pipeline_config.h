@@ -21,7 +21,8 @@
  *     "diarize": {"engine", "speakers", "min_speakers", "max_speakers", "overlap",
  *                 "method"},
  *     "lexicon": {"path", "text"},
- *     "samples": {"min", "max"} }
+ *     "samples": {"min", "max"},
+ *     "ivr":     {"countries", "dtmf_digits", "prompts_dir", "music", "prompt_seconds"} }
  * Every key is one row of the field table in pipeline_config.c (path, type,
  * range, help); `parley config --keys` prints it. Unknown keys, wrong types,
  * values out of range, duplicate keys and documents larger than
@@ -60,6 +61,7 @@
 #define PC_PROMPT_MAX 4096
 #define PC_ENV_MAX 64       /* an environment variable name */
 #define PC_PATH_MAX 4096
+#define PC_IVR_COUNTRIES_MAX 64
 
 enum pc_unit { PC_UNIT_TURN = 0, PC_UNIT_FILE = 1 };             /* stt.unit */
 enum pc_method { PC_METHOD_WARD = 0, PC_METHOD_SPECTRAL = 1 };   /* diarize.method */
@@ -101,6 +103,13 @@ struct pipeline_config {
 		double min; /* shortest voice sample, seconds (3) */
 		double max; /* longest, seconds (10) */
 	} samples;
+	struct pc_ivr {
+		char countries[PC_IVR_COUNTRIES_MAX]; /* "auto" or "uk,eu": tone tables used */
+		bool dtmf_digits;                     /* store the digits (personal data!) (false) */
+		char prompts_dir[PC_PATH_MAX];        /* folder of known prompt audio ("" = none) */
+		bool music;                           /* find music / hold (true) */
+		double prompt_seconds;                /* repeated prompts: search this far (300) */
+	} ivr;
 };
 
 /* Fill c with the defaults (c holds no memory yet). */

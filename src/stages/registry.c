@@ -7,6 +7,7 @@
 #include <string.h>
 
 extern const struct stage stage_decode;
+extern const struct stage stage_ivr;
 extern const struct stage stage_vad;
 extern const struct stage stage_diarize;
 extern const struct stage stage_stt;
@@ -17,6 +18,7 @@ extern const struct stage stage_tick1, stage_tick2, stage_tick3, stage_tick4, st
 
 const struct stage *const stage_table[] = {
 	&stage_decode,  /* any audio → 16 kHz mono audio.wav */
+	&stage_ivr,     /* call events: tones, DTMF, music/hold, IVR prompts (optional) */
 	&stage_vad,     /* speech regions */
 	&stage_diarize, /* speaker turns */
 	&stage_stt,     /* timed words per turn */

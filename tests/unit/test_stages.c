@@ -20,8 +20,9 @@
 static void test_tables(void **state)
 {
 	(void)state;
-	static const char *const real[] = {"decode", "vad", "diarize", "stt", "words", "samples"};
-	assert_int_equal(stage_count, 6);
+	static const char *const real[] = {"decode", "ivr", "vad", "diarize", "stt", "words",
+					   "samples"};
+	assert_int_equal(stage_count, 7);
 	for (size_t i = 0; i < stage_count; i++)
 		assert_string_equal(stage_table[i]->name, real[i]);
 	assert_int_equal(stage_test_count, 6);
@@ -33,8 +34,11 @@ static void test_tables(void **state)
 	assert_non_null(stage_find("tick3"));
 	assert_null(stage_find("nope"));
 	struct pipeline pl = pipeline_default();
-	assert_int_equal(pl.count, stage_count); /* the test stages are no part of it */
+	/* the test stages are no part of it, nor the optional ones (ivr) */
+	assert_int_equal(pl.count, stage_count - 1);
 	assert_false(pipeline_has(&pl, "tick1"));
+	assert_false(pipeline_has(&pl, "ivr"));
+	assert_true(stage_find("ivr")->optional);
 	const struct stage *rows[64];
 	struct parley_error err = {0};
 	assert_int_equal(pipeline_parse("noop", rows, &pl, &err), PARLEY_OK);
@@ -47,11 +51,11 @@ static void test_rows(void **state)
 	(void)state;
 	const char *tables[16];
 	size_t n = stage_result_tables(tables, 16);
-	static const char *const want[] = {"segments", "speakers", "stt_words", "words", "word_counts",
-					   "test_effects"};
-	assert_int_equal(n, 6);
+	static const char *const want[] = {"call_events", "segments", "speakers", "stt_words",
+					   "words", "word_counts", "test_effects"};
+	assert_int_equal(n, 7);
 	assert_null(tables[n]);
-	for (size_t i = 0; i < 6; i++)
+	for (size_t i = 0; i < 7; i++)
 		assert_string_equal(tables[i], want[i]);
 	assert_int_equal(stage_result_tables(tables, 3), 2); /* bounded, NULL-terminated */
 	assert_null(tables[2]);
@@ -60,6 +64,8 @@ static void test_rows(void **state)
 	assert_false(stage_reads(stage_find("decode"), "diarize"));
 	assert_false(stage_reads(stage_find("stt"), "lex"));
 	assert_non_null(stage_find("samples")->export);
+	assert_true(stage_reads(stage_find("ivr"), "ivr"));
+	assert_non_null(stage_find("ivr")->export);
 	assert_null(stage_find("decode")->export);
 }
 
