@@ -17,7 +17,7 @@
 #   make clean
 
 PKGS := libavformat libavcodec libavutil libswresample pocketsphinx sphinxbase \
-        speexdsp webrtc-audio-processing sqlite3 jansson libpq hiredis libmicrohttpd libcurl
+        speexdsp webrtc-audio-processing sqlite3 jansson libpq hiredis libmicrohttpd libcurl libebur128
 
 CC      ?= cc
 SAN     ?= 0

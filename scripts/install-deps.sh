@@ -12,6 +12,8 @@ PKGS=(
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx pocketsphinx-en-us
   # dsp: WebRTC (VAD, noise suppression), Speex DSP
   libwebrtc-audio-processing-dev libspeexdsp-dev
+  # call metrics: EBU R128 loudness
+  libebur128-dev
   # store and JSON
   libsqlite3-dev sqlite3 libjansson-dev
   # parley serve: the HTTP server

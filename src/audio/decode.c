@@ -130,6 +130,14 @@ struct job {
 
 	long packets_ok, packets_bad;
 	int last_averr; /* FFmpeg's reason for the last failed packet */
+
+	/* The source's channels (audio_decode_file_channels), interleaved:
+	 * chkeep channels per sample frame, chn frames so far. */
+	struct audio_channels *chans; /* NULL = the mix only */
+	int chkeep;                   /* 0 until the first frame is seen */
+	SwrContext *chswr;
+	int16_t *chbuf;
+	size_t chn, chcap;
 };
 
 static void averr_text(int averr, char *buf, size_t size)
@@ -245,6 +253,96 @@ static enum parley_err convert(struct job *j, const uint8_t **in, int in_samples
 	}
 }
 
+/* The channel resampler: run over in_samples (NULL/0 = drain), append. */
+static enum parley_err convert_ch(struct job *j, const uint8_t **in, int in_samples)
+{
+	size_t k = (size_t)j->chkeep;
+	for (;;) {
+		int room = swr_get_out_samples(j->chswr, in_samples);
+		if (room < 0)
+			return parley_error_set(j->err, PARLEY_ERR_INTERNAL,
+						"%s: resampler failed", j->name);
+		room += 16;
+		if ((size_t)room > j->chcap - j->chn) {
+			size_t want = j->chn + (size_t)room;
+			size_t grow = j->chcap + j->chcap / 2;
+			if (grow < want)
+				grow = want;
+			if (grow > j->limit + (size_t)room)
+				grow = j->limit + (size_t)room;
+			if (grow > SIZE_MAX / sizeof(int16_t) / k)
+				return parley_error_set(j->err, PARLEY_ERR_TOO_LARGE,
+							"%s: audio too long", j->name);
+			int16_t *nb = realloc(j->chbuf, grow * k * sizeof(int16_t));
+			if (!nb)
+				return parley_error_set(j->err, PARLEY_ERR_NOMEM,
+							"%s: out of memory for %.0f s of %d-channel audio",
+							j->name, (double)want / j->p->rate, j->chkeep);
+			j->chbuf = nb;
+			j->chcap = grow;
+		}
+		uint8_t *dst = (uint8_t *)(j->chbuf + j->chn * k);
+		int got = swr_convert(j->chswr, &dst, room, in, in_samples);
+		if (got < 0) {
+			char why[AV_ERROR_MAX_STRING_SIZE];
+			averr_text(got, why, sizeof(why));
+			return parley_error_set(j->err, PARLEY_ERR_AUDIO,
+						"%s: cannot convert the channels after %.1f s (ffmpeg: %s)",
+						j->name, job_seconds(j), why);
+		}
+		j->chn += (size_t)got;
+		if (j->chn > j->limit)
+			return parley_error_set(j->err, PARLEY_ERR_TOO_LARGE,
+						"%s: audio is longer than the %.0f s limit", j->name,
+						j->p->max_seconds);
+		if (in || got == 0)
+			return PARLEY_OK;
+	}
+}
+
+/* A resampler that keeps channels 0..chkeep-1 of f apart (identity matrix),
+ * interleaved s16 at the output rate. */
+static enum parley_err setup_ch(struct job *j, const AVFrame *f)
+{
+	int nch = f->ch_layout.nb_channels;
+	if (j->chswr) {
+		enum parley_err rc = convert_ch(j, NULL, 0);
+		swr_free(&j->chswr);
+		if (rc)
+			return rc;
+	}
+	if (j->chkeep == 0) {
+		int cap = j->p->max_channels > 0 && j->p->max_channels < AUDIO_DECODE_CHANNELS_MAX
+				  ? j->p->max_channels : AUDIO_DECODE_CHANNELS_MAX;
+		j->chkeep = nch < 2 ? -1 : nch < cap ? nch : cap; /* -1: a mono source */
+	}
+	if (j->chkeep < 2)
+		return PARLEY_OK;
+	AVChannelLayout out_layout, in_layout = f->ch_layout;
+	av_channel_layout_default(&out_layout, j->chkeep);
+	double w[AUDIO_DECODE_CHANNELS_MAX * MAX_CHANNELS];
+	memset(w, 0, sizeof(w));
+	for (int c = 0; c < j->chkeep && c < nch; c++)
+		w[c * nch + c] = 1.0;
+	int ret = swr_alloc_set_opts2(&j->chswr, &out_layout, AV_SAMPLE_FMT_S16, j->p->rate,
+				      &in_layout, (enum AVSampleFormat)f->format, f->sample_rate, 0,
+				      NULL);
+	if (ret >= 0)
+		ret = swr_set_matrix(j->chswr, w, nch);
+	if (ret >= 0)
+		ret = swr_init(j->chswr);
+	av_channel_layout_uninit(&out_layout);
+	if (ret < 0) {
+		char why[AV_ERROR_MAX_STRING_SIZE];
+		swr_free(&j->chswr);
+		averr_text(ret, why, sizeof(why));
+		return parley_error_set(j->err, PARLEY_ERR_AUDIO,
+					"%s: cannot keep the channels of %d-channel %d Hz audio (ffmpeg: %s)",
+					j->name, nch, f->sample_rate, why);
+	}
+	return PARLEY_OK;
+}
+
 static void free_swr(struct job *j)
 {
 	swr_free(&j->swr);
@@ -306,7 +404,7 @@ static enum parley_err setup_swr(struct job *j, const AVFrame *f)
 	}
 	j->swr_rate = f->sample_rate;
 	j->swr_format = f->format;
-	return PARLEY_OK;
+	return j->chans ? setup_ch(j, f) : PARLEY_OK;
 }
 
 static enum parley_err put_frame(struct job *j, const AVFrame *f)
@@ -319,7 +417,10 @@ static enum parley_err put_frame(struct job *j, const AVFrame *f)
 		if (rc)
 			return rc;
 	}
-	return convert(j, (const uint8_t **)f->extended_data, f->nb_samples);
+	enum parley_err rc = convert(j, (const uint8_t **)f->extended_data, f->nb_samples);
+	if (!rc && j->chswr)
+		rc = convert_ch(j, (const uint8_t **)f->extended_data, f->nb_samples);
+	return rc;
 }
 
 /* Pull every frame the decoder has ready. */
@@ -560,6 +661,8 @@ static enum parley_err decode_all(struct job *j)
 	rc = send_packet(j, NULL); /* flush the decoder */
 	if (!rc && j->swr)
 		rc = convert(j, NULL, 0); /* flush the resampler */
+	if (!rc && j->chswr)
+		rc = convert_ch(j, NULL, 0);
 	if (rc)
 		return rc;
 	trim_mov_padding(j);
@@ -577,6 +680,9 @@ static enum parley_err decode_all(struct job *j)
 static void job_release(struct job *j)
 {
 	free_swr(j);
+	swr_free(&j->chswr);
+	free(j->chbuf);
+	j->chbuf = NULL;
 	av_frame_free(&j->frame);
 	av_packet_free(&j->pkt);
 	avcodec_free_context(&j->dec);
@@ -587,6 +693,29 @@ static void job_release(struct job *j)
 	}
 	free(j->out);
 	j->out = NULL;
+}
+
+/* Deinterleave the kept channels into j->chans, each n samples long (the
+ * mix's length: cut, or padded with silence). */
+static enum parley_err split_channels(struct job *j, size_t n)
+{
+	size_t k = (size_t)j->chkeep;
+	for (size_t c = 0; c < k; c++) {
+		struct pcm *pc = &j->chans->ch[c];
+		pc->samples = calloc(n ? n : 1, sizeof(int16_t));
+		if (!pc->samples) {
+			audio_channels_release(j->chans);
+			return parley_error_set(j->err, PARLEY_ERR_NOMEM,
+						"%s: out of memory for its channels", j->name);
+		}
+		pc->n = n;
+		pc->rate = j->p->rate;
+		size_t have = j->chn < n ? j->chn : n;
+		for (size_t i = 0; i < have; i++)
+			pc->samples[i] = j->chbuf[i * k + c];
+		j->chans->n = (int)c + 1;
+	}
+	return PARLEY_OK;
 }
 
 static enum parley_err run(struct job *j, struct pcm *out)
@@ -603,6 +732,10 @@ static enum parley_err run(struct job *j, struct pcm *out)
 		out->rate = j->p->rate;
 		j->out = NULL;
 	}
+	if (!rc && j->chans && j->chkeep >= 2)
+		rc = split_channels(j, out->n);
+	if (rc)
+		pcm_release(out);
 	job_release(j);
 	return rc;
 }
@@ -612,7 +745,17 @@ struct audio_decode_params audio_decode_default_params(void)
 	return (struct audio_decode_params){
 		.rate = PCM_RATE,
 		.max_seconds = 4 * 3600,
+		.max_channels = AUDIO_DECODE_CHANNELS_MAX,
 	};
+}
+
+void audio_channels_release(struct audio_channels *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < AUDIO_DECODE_CHANNELS_MAX; i++)
+		pcm_release(&c->ch[i]);
+	c->n = 0;
 }
 
 /* Common checks; fills j->p / j->limit. */
@@ -643,17 +786,21 @@ static enum parley_err job_init(struct job *j, const char *name,
 	return PARLEY_OK;
 }
 
-enum parley_err audio_decode_file(const char *path, const struct audio_decode_params *p,
-				  struct pcm *out, struct parley_error *err)
+static enum parley_err decode_file(const char *path, const struct audio_decode_params *p,
+				   struct pcm *out, struct audio_channels *chans,
+				   struct parley_error *err)
 {
 	const struct audio_decode_params defaults = audio_decode_default_params();
 	struct job j;
 	struct stat st;
+	if (chans)
+		memset(chans, 0, sizeof(*chans));
 	if (!path)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "no audio file name given");
 	enum parley_err rc = job_init(&j, path, p, &defaults, out, err);
 	if (rc)
 		return rc;
+	j.chans = chans;
 
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -679,6 +826,22 @@ enum parley_err audio_decode_file(const char *path, const struct audio_decode_pa
 done:
 	close(fd);
 	return rc;
+}
+
+enum parley_err audio_decode_file(const char *path, const struct audio_decode_params *p,
+				  struct pcm *out, struct parley_error *err)
+{
+	return decode_file(path, p, out, NULL, err);
+}
+
+enum parley_err audio_decode_file_channels(const char *path, const struct audio_decode_params *p,
+					   struct pcm *mix, struct audio_channels *chans,
+					   struct parley_error *err)
+{
+	if (!chans)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "%s: no channel output given",
+					path ? path : "input");
+	return decode_file(path, p, mix, chans, err);
 }
 
 enum parley_err audio_decode_memory(const void *data, size_t len, const char *name,

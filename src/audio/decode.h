@@ -96,9 +96,26 @@ struct audio_decode_params {
 	bool (*abort)(void *user_data);
 	void (*progress)(double seconds_done, void *user_data);
 	void *user_data;
+	/* audio_decode_file_channels() only: keep at most this many source
+	 * channels (the first ones); default and maximum
+	 * AUDIO_DECODE_CHANNELS_MAX. */
+	int max_channels;
 };
 
-/* rate = 16000, max_seconds = 4 * 3600, no callbacks. */
+#define AUDIO_DECODE_CHANNELS_MAX 8
+
+/* The source's own channels, each one resampled to p->rate as mono PCM of
+ * exactly the mix's length (ch[c].n == mix.n). n = 0 for a mono source. */
+struct audio_channels {
+	struct pcm ch[AUDIO_DECODE_CHANNELS_MAX];
+	int n;
+};
+
+/* Free every channel and zero the struct. Accepts NULL. */
+void audio_channels_release(struct audio_channels *c);
+
+/* rate = 16000, max_seconds = 4 * 3600, no callbacks,
+ * max_channels = AUDIO_DECODE_CHANNELS_MAX. */
 struct audio_decode_params audio_decode_default_params(void);
 
 /*
@@ -118,5 +135,18 @@ enum parley_err audio_decode_file(const char *path, const struct audio_decode_pa
 enum parley_err audio_decode_memory(const void *data, size_t len, const char *name,
 				    const struct audio_decode_params *p, struct pcm *out,
 				    struct parley_error *err);
+
+/*
+ * Same as audio_decode_file(), and also keeps the channels of a source with
+ * two or more (stereo call recordings: agent on one channel, customer on
+ * the other): chans->ch[c] is source channel c alone (no downmix), resampled
+ * to p->rate, for c < min(source channels, p->max_channels). A stream whose
+ * channel count changes midway keeps the count of its first frame (channels
+ * missing later are silent there). On failure both *mix and *chans are
+ * zeroed. Memory: (1 + channels) x the mix.
+ */
+enum parley_err audio_decode_file_channels(const char *path, const struct audio_decode_params *p,
+					   struct pcm *mix, struct audio_channels *chans,
+					   struct parley_error *err);
 
 #endif

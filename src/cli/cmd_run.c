@@ -51,7 +51,8 @@ static const char run_usage[] =
 	CLI_PIPELINE_HELP
 	"      --stages LIST      run only these stages, comma-separated, in pipeline order\n"
 	"                         (decode,vad,diarize,stt,words,samples; default all;\n"
-	"                         optional, only when named: ivr, after decode)\n"
+	"                         the optional call stages ivr and metrics run only when\n"
+	"                         named: decode,ivr,vad,diarize,stt,words,metrics,samples)\n"
 	"      --no-progress      plain progress lines even on a terminal\n"
 	"  -q, --quiet            print only errors and the final summary\n"
 	"  -v, --verbose          print debugging detail\n"

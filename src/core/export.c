@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/pipeline.h"
+#include "store/store_call.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
 
@@ -28,6 +29,8 @@ struct export_data {
 	size_t nspeakers;
 	struct store_count *counts;
 	size_t ncounts;
+	struct store_speaker_role *roles; /* call roles (diarize stage); often none */
+	size_t nroles;
 	bool transcribed; /* the "words" stage is done (else words and counts are empty
 			     because no recogniser ran, not because nothing was said) */
 	char done[64][STORE_STAGE_NAME_MAX]; /* the stages done for the recording */
@@ -41,6 +44,7 @@ static void export_data_release(struct export_data *d)
 	free(d->words);
 	free(d->speakers);
 	free(d->counts);
+	free(d->roles);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -73,7 +77,8 @@ static enum parley_err export_data_load(struct store *st, int64_t rec_id, struct
 	    (rc = store_segments_get(st, rec_id, "overlap", &d->overlaps, &d->noverlaps, err)) ||
 	    (rc = store_words_get(st, rec_id, "words", &d->words, &d->nwords, err)) ||
 	    (rc = store_speakers_get(st, rec_id, &d->speakers, &d->nspeakers, err)) ||
-	    (rc = store_counts_get(st, rec_id, &d->counts, &d->ncounts, err)))
+	    (rc = store_counts_get(st, rec_id, &d->counts, &d->ncounts, err)) ||
+	    (rc = store_speaker_roles_get(st, rec_id, &d->roles, &d->nroles, err)))
 		export_data_release(d);
 	return rc;
 }
@@ -98,6 +103,28 @@ static void speaker_name(int speaker, char *out, size_t size)
 		snprintf(out, size, "unknown");
 	else
 		snprintf(out, size, "speaker-%d", speaker + 1);
+}
+
+/* The speaker's role row, or NULL when it has none. */
+static const struct store_speaker_role *role_of(const struct store_speaker_role *r, size_t n,
+						int speaker)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i].speaker == speaker && r[i].role[0])
+			return &r[i];
+	return NULL;
+}
+
+/* "speaker-1 (agent)" when the speaker has a role, else "speaker-1". */
+static void speaker_label(const struct export_data *d, int speaker, char *out, size_t size)
+{
+	char name[32];
+	speaker_name(speaker, name, sizeof(name));
+	const struct store_speaker_role *r = role_of(d->roles, d->nroles, speaker);
+	if (r)
+		snprintf(out, size, "%s (%s)", name, r->role);
+	else
+		snprintf(out, size, "%s", name);
 }
 
 /* Words [*first, end) that fall in the turn (by midpoint), advancing *first. */
@@ -164,10 +191,10 @@ static enum parley_err each_cue(struct strbuf *sb, const struct export_data *d, 
 static enum parley_err srt_cue(struct strbuf *sb, const struct export_data *d, const struct cue *c,
 			       int index)
 {
-	char a[32], b[32], spk[32];
+	char a[32], b[32], spk[96];
 	export_timestamp(c->start, ',', a, sizeof(a));
 	export_timestamp(c->end, ',', b, sizeof(b));
-	speaker_name(c->speaker, spk, sizeof(spk));
+	speaker_label(d, c->speaker, spk, sizeof(spk));
 	enum parley_err rc = strbuf_addf(sb, "%d\n%s --> %s\n%s: ", index, a, b, spk);
 	if (!rc)
 		rc = add_words_text(sb, d->words, c->from, c->to);
@@ -179,10 +206,10 @@ static enum parley_err srt_cue(struct strbuf *sb, const struct export_data *d, c
 static enum parley_err vtt_cue(struct strbuf *sb, const struct export_data *d, const struct cue *c,
 			       int index)
 {
-	char a[32], b[32], spk[32];
+	char a[32], b[32], spk[96];
 	export_timestamp(c->start, '.', a, sizeof(a));
 	export_timestamp(c->end, '.', b, sizeof(b));
-	speaker_name(c->speaker, spk, sizeof(spk));
+	speaker_label(d, c->speaker, spk, sizeof(spk));
 	enum parley_err rc = strbuf_addf(sb, "%d\n%s --> %s\n<v %s>", index, a, b, spk);
 	if (!rc)
 		rc = add_words_text(sb, d->words, c->from, c->to);
@@ -274,10 +301,10 @@ static enum parley_err export_txt(const char *dir, const struct export_data *d,
 		size_t end = turn_words(d, &d->turns[t], &first);
 		if (end == first)
 			continue;
-		char a[32], b[32], spk[32];
+		char a[32], b[32], spk[96];
 		export_timestamp(d->turns[t].start, '.', a, sizeof(a));
 		export_timestamp(d->turns[t].end, '.', b, sizeof(b));
-		speaker_name(d->turns[t].speaker, spk, sizeof(spk));
+		speaker_label(d, d->turns[t].speaker, spk, sizeof(spk));
 		rc = strbuf_addf(&sb, "[%s - %s] %s: ", a, b, spk);
 		if (!rc)
 			rc = add_words_text(&sb, d->words, first, end);
@@ -316,6 +343,10 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		speaker_name(s->speaker, name, sizeof(name));
 		json_t *o = json_object();
 		json_object_set_new(o, "id", json_string(name));
+		const struct store_speaker_role *r = role_of(d->roles, d->nroles, s->speaker);
+		json_object_set_new(o, "role", r ? json_string(r->role) : json_null());
+		json_object_set_new(o, "channel",
+				    r && r->channel >= 0 ? json_integer(r->channel) : json_null());
 		json_object_set_new(o, "talk_time", json_real(ms_round(s->talk_time)));
 		json_object_set_new(o, "turns", json_integer(s->turns));
 		if (s->sample_end > s->sample_start) {
@@ -342,6 +373,9 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		json_object_set_new(o, "start", json_real(ms_round(d->turns[t].start)));
 		json_object_set_new(o, "end", json_real(ms_round(d->turns[t].end)));
 		json_object_set_new(o, "speaker", json_string(name));
+		const struct store_speaker_role *r = role_of(d->roles, d->nroles, d->turns[t].speaker);
+		if (r)
+			json_object_set_new(o, "role", json_string(r->role));
 		json_object_set_new(o, "text", json_string(sb.buf));
 		json_array_append_new(segments, o);
 		strbuf_release(&sb);
@@ -497,18 +531,48 @@ static int summary_row(const struct store_recording *rec, void *ud)
 	if (rec->status != STORE_DONE)
 		return 0;
 	struct store_count *counts = NULL;
-	size_t n = 0;
-	if ((c->rc = store_counts_get(c->st, rec->id, &counts, &n, c->err)))
+	struct store_speaker_role *roles = NULL;
+	size_t n = 0, nroles = 0;
+	if ((c->rc = store_counts_get(c->st, rec->id, &counts, &n, c->err)) ||
+	    (c->rc = store_speaker_roles_get(c->st, rec->id, &roles, &nroles, c->err))) {
+		free(counts);
 		return 1;
+	}
 	for (size_t i = 0; i < n && !c->rc; i++) {
 		char spk[32];
 		speaker_name(counts[i].speaker, spk, sizeof(spk));
+		const struct store_speaker_role *r = role_of(roles, nroles, counts[i].speaker);
 		if (!(c->rc = csv_field(c->sb, rec->name)))
-			c->rc = strbuf_addf(c->sb, ",%s,%s,%d\n", spk, counts[i].word, counts[i].count);
+			c->rc = strbuf_addf(c->sb, ",%s,%s,%d,%s\n", spk, counts[i].word,
+					    counts[i].count, r ? r->role : "");
 	}
 	free(counts);
+	free(roles);
 	if (c->rc && c->rc != PARLEY_ERR_STORE)
 		too_large(c->err, "summary.csv", c->rc);
+	return c->rc != PARLEY_OK;
+}
+
+static int metrics_row(const struct store_recording *rec, void *ud)
+{
+	struct summary_ctx *c = ud;
+	if (rec->status != STORE_DONE)
+		return 0;
+	struct store_call_metric *m = NULL;
+	size_t n = 0;
+	if ((c->rc = store_call_metrics_get(c->st, rec->id, &m, &n, c->err)))
+		return 1;
+	for (size_t i = 0; i < n && !c->rc; i++) {
+		if (!(c->rc = csv_field(c->sb, rec->name)))
+			c->rc = strbuf_adds(c->sb, ",");
+		if (!c->rc)
+			c->rc = csv_field(c->sb, m[i].scope);
+		if (!c->rc)
+			c->rc = strbuf_addf(c->sb, ",%s,%.10g\n", m[i].name, m[i].value);
+	}
+	free(m);
+	if (c->rc && c->rc != PARLEY_ERR_STORE)
+		too_large(c->err, "metrics.csv", c->rc);
 	return c->rc != PARLEY_OK;
 }
 
@@ -518,13 +582,27 @@ enum parley_err export_summary(struct store *st, const struct export_params *p, 
 	struct strbuf sb;
 	strbuf_init(&sb, EXPORT_MAX_BYTES);
 	struct summary_ctx c = {st, &sb, PARLEY_OK, err};
-	enum parley_err rc = strbuf_adds(&sb, "recording,speaker,word,count\n");
+	enum parley_err rc = strbuf_adds(&sb, "recording,speaker,word,count,role\n");
 	if (!rc)
 		rc = store_recording_each(st, batch_id, summary_row, &c, err);
 	if (!rc)
 		rc = c.rc;
 	if (!rc)
 		rc = write_buf(p->out_dir, "summary.csv", &sb, err);
+	strbuf_release(&sb);
+	if (rc)
+		return rc;
+	/* metrics.csv: only when some recording has call metrics */
+	strbuf_init(&sb, EXPORT_MAX_BYTES);
+	c = (struct summary_ctx){st, &sb, PARLEY_OK, err};
+	rc = strbuf_adds(&sb, "recording,scope,name,value\n");
+	size_t header = sb.len;
+	if (!rc)
+		rc = store_recording_each(st, batch_id, metrics_row, &c, err);
+	if (!rc)
+		rc = c.rc;
+	if (!rc && sb.len > header)
+		rc = write_buf(p->out_dir, "metrics.csv", &sb, err);
 	strbuf_release(&sb);
 	return rc;
 }

@@ -2,11 +2,19 @@
  * decode.c — stage "decode": any container/codec → 16 kHz mono, written as
  * the recording's audio.wav (atomically). Bad input fails the recording with
  * the decoder's sentence (file name, what was wrong, FFmpeg's reason).
+ * A source with two or more channels (a stereo call: agent and customer
+ * apart) also gets each channel alone as audio.ch0.wav, audio.ch1.wav, …
+ * (at most STAGE_CHANNELS_MAX); channel files of an earlier decode beyond
+ * the new count are removed, so stage_channel_count() is always the current
+ * source's.
  * A source ending in ".chunks" is a chunk manifest (audio/manifest.h, a live
- * session's uploads): every chunk is decoded and the audio concatenated; a
- * chunk that fails fails the recording with a message naming it.
+ * session's uploads): every chunk is decoded and the audio concatenated (the
+ * mix only); a chunk that fails fails the recording with a message naming it.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "audio/decode.h"
 #include "audio/manifest.h"
@@ -26,24 +34,49 @@ static enum parley_err decode_save(struct store *st, int64_t rec_id, void *data,
 	return store_recording_set_duration(st, rec_id, pcm_seconds(pcm), err);
 }
 
+/* Write channels 0..n-1 and remove stale files n..STAGE_CHANNELS_MAX-1. */
+static enum parley_err write_channels(struct stage_ctx *ctx, const struct audio_channels *ch,
+				      struct parley_error *err)
+{
+	for (int c = 0; c < STAGE_CHANNELS_MAX; c++) {
+		char file[32], path[STAGE_PATH_MAX];
+		snprintf(file, sizeof(file), STAGE_CHANNEL_FILE_FMT, c);
+		enum parley_err rc = stage_path(ctx, file, path, err);
+		if (rc)
+			return rc;
+		if (c < ch->n) {
+			if ((rc = wav_write(path, &ch->ch[c], err)))
+				return rc;
+		} else if (unlink(path) != 0 && errno != ENOENT) {
+			return parley_error_set(err, PARLEY_ERR_IO, "%s: cannot remove (%s)", path,
+						strerror(errno));
+		}
+	}
+	return PARLEY_OK;
+}
+
 static enum parley_err decode_run(struct stage_ctx *ctx, struct parley_error *err)
 {
 	struct audio_decode_params p = audio_decode_default_params();
 	p.rate = PCM_RATE;
 	p.abort = decode_abort;
 	p.user_data = ctx;
+	p.max_channels = STAGE_CHANNELS_MAX;
 	struct pcm pcm = {0};
+	struct audio_channels ch = {0};
 	char path[STAGE_PATH_MAX];
 	enum parley_err rc = chunk_manifest_is(ctx->rec->source)
 				     ? audio_decode_manifest(ctx->rec->source, &p, &pcm, err)
-				     : audio_decode_file(ctx->rec->source, &p, &pcm, err);
+				     : audio_decode_file_channels(ctx->rec->source, &p, &pcm, &ch, err);
 	if (!rc && !(rc = stage_path(ctx, STAGE_AUDIO_FILE, path, err)) &&
-	    !(rc = wav_write(path, &pcm, err)))
+	    !(rc = wav_write(path, &pcm, err)) && !(rc = write_channels(ctx, &ch, err)))
 		rc = stage_commit(ctx, decode_save, &pcm, err);
+	audio_channels_release(&ch);
 	pcm_release(&pcm);
 	return rc;
 }
 
 const struct stage stage_decode = {
-	.name = "decode", .description = "any audio file to 16 kHz mono", .run = decode_run,
+	.name = "decode", .description = "any audio file to 16 kHz mono (and each channel of a stereo call)",
+	.run = decode_run,
 };

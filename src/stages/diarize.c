@@ -4,15 +4,30 @@
  * and saves speaker turns (segments of kind "turn") and per-speaker totals.
  * With diarize.engine "exec:COMMAND" the command diarizes the decoded audio
  * instead (engines/diarize_exec.h: it prints RTTM).
+ *
+ * Calls (configuration section "channels"): with channels.mode "separate"
+ * and a source of two or more channels (audio.ch0.wav, …), each channel is
+ * a speaker (speaker = channel index): dsp/channel_diarize.h finds each
+ * channel's speech inside the vad stage's regions, with crosstalk and echo
+ * left out; talking at once gives the second voice "overlap" segments. Its
+ * role is channels.roles' entry for that channel (source "channel"). A mono
+ * source (or mode "mix") goes through the diarizer; with channels.mono_roles
+ * "first_after_ivr" the speaker of the first turn after the IVR (the ivr
+ * stage's events, when it ran: core/call_metrics.h call_ivr_end) gets the
+ * first role and every other speaker the second (source "first_after_ivr");
+ * "none" writes no roles. Roles go to speaker_roles (store_call.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "audio/pcm.h"
+#include "core/call_metrics.h"
+#include "dsp/channel_diarize.h"
 #include "dsp/diarize.h"
 #include "engines/diarize_exec.h"
 #include "dsp/vad.h"
 #include "stages/stage.h"
+#include "store/store_call.h"
 
 struct diarize_result {
 	struct store_segment *turns;
@@ -21,6 +36,8 @@ struct diarize_result {
 	size_t noverlaps;
 	struct store_speaker *spk;
 	size_t nspk;
+	struct store_speaker_role *roles;
+	size_t nroles;
 };
 
 static enum parley_err diarize_save(struct store *st, int64_t rec_id, void *data,
@@ -32,7 +49,87 @@ static enum parley_err diarize_save(struct store *st, int64_t rec_id, void *data
 		rc = store_segments_put(st, rec_id, "overlap", r->overlaps, r->noverlaps, err);
 	if (!rc)
 		rc = store_speakers_put(st, rec_id, r->spk, r->nspk, err);
+	if (!rc)
+		rc = store_speaker_roles_put(st, rec_id, r->roles, r->nroles, err);
 	return rc;
+}
+
+/* Each channel of a multi-channel source is a speaker (see the top). */
+static enum parley_err diarize_channels(struct stage_ctx *ctx, int nch,
+					const struct vad_region *regions, size_t nregions,
+					struct diar_turn **turns, size_t *nturns,
+					struct parley_error *err)
+{
+	struct pcm ch[STAGE_CHANNELS_MAX] = {0};
+	struct chdiar_turn *ct = NULL;
+	size_t n = 0;
+	enum parley_err rc = PARLEY_OK;
+	for (int c = 0; c < nch && !rc; c++)
+		rc = stage_load_channel(ctx, c, &ch[c], err);
+	struct chdiar_params p = chdiar_default_params();
+	p.margin_db = ctx->cfg->channels.margin;
+	/* no speech regions at all: nobody spoke (0 regions would mean "anywhere") */
+	if (!rc && nregions > 0)
+		rc = chdiar_run(ch, nch, regions, nregions, &p, &ct, &n, err);
+	if (!rc) {
+		*turns = calloc(n + 1, sizeof(**turns));
+		if (!*turns)
+			rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in diarize");
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		(*turns)[i].start = ct[i].start;
+		(*turns)[i].end = ct[i].end;
+		(*turns)[i].speaker = ct[i].channel;
+		(*turns)[i].overlap = ct[i].overlap;
+	}
+	if (!rc)
+		*nturns = n;
+	free(ct);
+	for (int c = 0; c < STAGE_CHANNELS_MAX; c++)
+		pcm_release(&ch[c]);
+	return rc;
+}
+
+/* Roles (see the top); nch > 0: speakers are channels. */
+static enum parley_err diarize_roles(struct stage_ctx *ctx, int nch, struct diarize_result *r,
+				     struct parley_error *err)
+{
+	const struct pc_channels *cc = &ctx->cfg->channels;
+	r->roles = calloc(r->nspk + 1, sizeof(*r->roles));
+	if (!r->roles)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in diarize");
+	if (nch > 0) {
+		for (size_t s = 0; s < r->nspk; s++) {
+			struct store_speaker_role *ro = &r->roles[r->nroles];
+			pipeline_config_role(cc->roles, (int)s, ro->role, sizeof(ro->role));
+			if (!ro->role[0])
+				continue; /* more channels than roles */
+			ro->speaker = (int)s;
+			ro->channel = (int)s;
+			snprintf(ro->source, sizeof(ro->source), "channel");
+			r->nroles++;
+		}
+		return PARLEY_OK;
+	}
+	if (cc->mono_roles != PC_MONO_ROLES_FIRST_AFTER_IVR || r->nturns == 0)
+		return PARLEY_OK;
+	struct store_call_event *ev = NULL;
+	size_t nev = 0;
+	enum parley_err rc = store_call_events_get(ctx->store, ctx->rec->id, &ev, &nev, err);
+	if (rc)
+		return rc;
+	int first = call_first_speaker_after(r->turns, r->nturns, call_ivr_end(ev, nev));
+	free(ev);
+	for (size_t s = 0; s < r->nspk; s++) {
+		struct store_speaker_role *ro = &r->roles[r->nroles++];
+		ro->speaker = (int)s;
+		ro->channel = -1;
+		pipeline_config_role(cc->roles, (int)s == first ? 0 : 1, ro->role, sizeof(ro->role));
+		if (!ro->role[0])
+			snprintf(ro->role, sizeof(ro->role), "%s", (int)s == first ? "agent" : "customer");
+		snprintf(ro->source, sizeof(ro->source), "first_after_ivr");
+	}
+	return PARLEY_OK;
 }
 
 static enum parley_err diarize_run(struct stage_ctx *ctx, struct parley_error *err)
@@ -45,6 +142,7 @@ static enum parley_err diarize_run(struct stage_ctx *ctx, struct parley_error *e
 	size_t nturns = 0;
 	int nspeakers = 0;
 	struct diarize_result r = {0};
+	int nch = 0;
 	enum parley_err rc = stage_load_audio(ctx, &pcm, err);
 	if (rc || (rc = store_segments_get(ctx->store, ctx->rec->id, "speech", &speech, &nspeech, err)))
 		goto out;
@@ -63,7 +161,12 @@ static enum parley_err diarize_run(struct stage_ctx *ctx, struct parley_error *e
 	p.max_speakers = ctx->cfg->diarize.max_speakers;
 	p.method = ctx->cfg->diarize.method == PC_METHOD_SPECTRAL ? DIAR_SPECTRAL : DIAR_WARD;
 	p.overlap = ctx->cfg->diarize.overlap;
-	if (strncmp(ctx->cfg->diarize.engine, "exec:", 5) == 0) {
+	nch = ctx->cfg->channels.mode == PC_CHANNELS_SEPARATE ? stage_channel_count(ctx) : 0;
+	if (nch >= 2) {
+		if ((rc = diarize_channels(ctx, nch, regions, nspeech, &turns, &nturns, err)))
+			goto out;
+		nspeakers = nch;
+	} else if (strncmp(ctx->cfg->diarize.engine, "exec:", 5) == 0) {
 		/* an external diarizer (engines/diarize_exec.h) on the decoded audio */
 		char audio[STAGE_PATH_MAX];
 		struct diarize_exec_params xp = diarize_exec_default_params();
@@ -101,8 +204,10 @@ static enum parley_err diarize_run(struct stage_ctx *ctx, struct parley_error *e
 			r.spk[turns[i].speaker].turns++;
 		}
 	}
-	rc = stage_commit(ctx, diarize_save, &r, err);
+	if (!(rc = diarize_roles(ctx, nch >= 2 ? nch : 0, &r, err)))
+		rc = stage_commit(ctx, diarize_save, &r, err);
 out:
+	free(r.roles);
 	free(r.turns);
 	free(r.overlaps);
 	free(r.spk);
@@ -113,9 +218,9 @@ out:
 	return rc;
 }
 
-static const char *const diarize_tables[] = {"segments", "speakers", NULL};
+static const char *const diarize_tables[] = {"segments", "speakers", "speaker_roles", NULL};
 
 const struct stage stage_diarize = {
 	.name = "diarize", .description = "who spoke when (MFCC statistics, clustering)",
-	.run = diarize_run, .result_tables = diarize_tables, .options = "diarize",
+	.run = diarize_run, .result_tables = diarize_tables, .options = "diarize channels",
 };

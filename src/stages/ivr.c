@@ -20,14 +20,13 @@
 
 #include "audio/decode.h"
 #include "audio/pcm.h"
-#include "audio/wav.h"
 #include "dsp/ivr_scan.h"
 #include "stages/stage.h"
 #include "store/store_call.h"
 #include "util/fs.h"
 #include "util/log.h"
 
-#define IVR_CHANNELS_MAX 8     /* audio.chN.wav files read */
+#define IVR_CHANNELS_MAX STAGE_CHANNELS_MAX
 #define IVR_KNOWN_MAX 256      /* known prompt files read */
 #define IVR_KNOWN_SECONDS 120.0 /* longest known prompt */
 
@@ -41,26 +40,6 @@ static enum parley_err ivr_save(struct store *st, int64_t rec_id, void *data,
 {
 	const struct ivr_result *r = data;
 	return store_call_events_put(st, rec_id, r->ev, r->n, err);
-}
-
-/* The channel files decode wrote (none for a mono source). */
-static enum parley_err load_channels(const struct stage_ctx *ctx, struct pcm *pcm, size_t *n,
-				     struct parley_error *err)
-{
-	*n = 0;
-	for (int c = 0; c < IVR_CHANNELS_MAX; c++) {
-		char file[32], path[STAGE_PATH_MAX];
-		snprintf(file, sizeof(file), "audio.ch%d.wav", c);
-		enum parley_err rc = stage_path(ctx, file, path, err);
-		if (rc)
-			return rc;
-		if (!fs_exists(path))
-			break;
-		if ((rc = wav_read(path, &pcm[c], err)))
-			return rc;
-		*n = (size_t)c + 1;
-	}
-	return PARLEY_OK;
 }
 
 static void safe_name(const char *path, char *out, size_t size)
@@ -154,19 +133,20 @@ static enum parley_err ivr_run(struct stage_ctx *ctx, struct parley_error *err)
 	struct ivr_event *ev = NULL;
 	size_t nev = 0;
 	struct ivr_result r = {0};
-	enum parley_err rc = load_channels(ctx, src, &nsrc, err);
-	if (rc)
-		goto out;
-	if (nsrc < 2) {
-		pcm_release(&src[0]);
-		nsrc = 0;
+	enum parley_err rc = PARLEY_OK;
+	int nch = stage_channel_count(ctx);
+	if (nch >= 2) {
+		for (int i = 0; i < nch && i < IVR_CHANNELS_MAX; i++) {
+			if ((rc = stage_load_channel(ctx, i, &src[i], err)))
+				goto out;
+			chan[i] = i;
+			nsrc = (size_t)i + 1;
+		}
+	} else {
 		if ((rc = stage_load_audio(ctx, &src[0], err)))
 			goto out;
-		nsrc = 1;
 		chan[0] = -1;
-	} else {
-		for (size_t i = 0; i < nsrc; i++)
-			chan[i] = (int)i;
+		nsrc = 1;
 	}
 	if (c->prompts_dir[0] && (rc = load_known(c->prompts_dir, &known, &nknown, err)))
 		goto out;

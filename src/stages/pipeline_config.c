@@ -12,12 +12,15 @@
 
 #include "dsp/tones.h"
 #include "stages/stage.h"
+#include "store/store_call.h"
 #include "text/lexicon.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
 
 _Static_assert(sizeof(enum pc_unit) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(enum pc_method) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(enum pc_channel_mode) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(enum pc_mono_roles) == sizeof(int), "enum fields are stored as int");
 
 /* ------------------------------------------------------------ engines */
 
@@ -144,6 +147,8 @@ enum field_kind {
 
 static const char *const unit_choices[] = {"turn", "file", NULL};
 static const char *const method_choices[] = {"ward", "spectral", NULL};
+static const char *const channel_mode_choices[] = {"mix", "separate", NULL};
+static const char *const mono_roles_choices[] = {"none", "first_after_ivr", NULL};
 
 static const struct field {
 	const char *path; /* "section.key" */
@@ -186,6 +191,12 @@ static const struct field {
 	NUM(lexicon.text, F_TEXT, 0, (double)PIPELINE_CONFIG_LEXICON_MAX, "", "the lexicon itself (\"\" = built-in)"),
 	NUM(samples.min, F_NUMBER, 0.5, 600, "3", "shortest voice sample, seconds"),
 	NUM(samples.max, F_NUMBER, 0.5, 600, "10", "longest voice sample, seconds"),
+	ENUM(channels.mode, channel_mode_choices, "mix",
+	     "mix: diarize the mix; separate: each channel of a stereo call is a speaker"),
+	STR(channels.roles, F_STRING, 0, "agent,customer", "role of channel 0, 1, … (comma-separated)"),
+	ENUM(channels.mono_roles, mono_roles_choices, "none",
+	     "roles of a diarized mix: none, or first_after_ivr (first speaker after the IVR = first role)"),
+	NUM(channels.margin, F_NUMBER, 0, 40, "10", "dB a channel must be louder to own a frame alone (crosstalk)"),
 	STR(ivr.countries, F_STRING, 0, "auto",
 	    "call-progress tone tables: auto, or a comma list of us, uk, eu, sg, my, in"),
 	NUM(ivr.dtmf_digits, F_BOOL, 0, 0, "false",
@@ -194,6 +205,9 @@ static const struct field {
 	NUM(ivr.music, F_BOOL, 0, 0, "true", "find music on hold and in the queue"),
 	NUM(ivr.prompt_seconds, F_NUMBER, 10, 3600, "300",
 	    "look for repeated IVR prompts in this many first seconds"),
+	NUM(metrics.silence_min, F_NUMBER, 0.1, 600, "2", "shortest silence counted, seconds"),
+	NUM(metrics.interrupt_yield, F_NUMBER, 0.1, 60,
+	    "2", "interruption: the interrupted speaker stops within this many seconds"),
 #undef STR
 #undef NUM
 #undef ENUM
@@ -490,6 +504,35 @@ enum parley_err pipeline_config_set(struct pipeline_config *c, const char *key, 
 	return PARLEY_OK;
 }
 
+/* ivr.countries: "auto" or a comma list of countries of the tone table. */
+static enum parley_err ivr_countries_check(const char *countries, struct parley_error *err)
+{
+	if (strcmp(countries, "auto") == 0)
+		return PARLEY_OK;
+	const char *p = countries;
+	if (!*p)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"ivr.countries is empty (auto, or a comma list of us, uk, eu, "
+					"sg, my, in)");
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		char name[8] = "";
+		if (len < sizeof(name)) {
+			memcpy(name, p, len);
+			name[len] = '\0';
+		}
+		if (!len || len >= sizeof(name) || !tone_country_known(name))
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"ivr.countries \"%.60s\" names a country the tone table "
+						"does not have (auto, or a comma list of us, uk, eu, sg, "
+						"my, in)", countries);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return PARLEY_OK;
+}
+
 enum parley_err pipeline_config_check(const struct pipeline_config *c, struct parley_error *err)
 {
 	const struct pc_diarize *d = &c->diarize;
@@ -506,30 +549,50 @@ enum parley_err pipeline_config_check(const struct pipeline_config *c, struct pa
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"samples.min %g is more than samples.max %g", c->samples.min,
 					c->samples.max);
-	if (strcmp(c->ivr.countries, "auto") != 0) {
-		const char *p = c->ivr.countries;
-		if (!*p)
-			return parley_error_set(err, PARLEY_ERR_INVALID,
-						"ivr.countries is empty (auto, or a comma list of us, "
-						"uk, eu, sg, my, in)");
-		while (*p) {
-			size_t len = strcspn(p, ",");
-			char name[8] = "";
-			if (len < sizeof(name)) {
-				memcpy(name, p, len);
-				name[len] = '\0';
-			}
-			if (!len || len >= sizeof(name) || !tone_country_known(name))
-				return parley_error_set(err, PARLEY_ERR_INVALID,
-							"ivr.countries \"%.60s\" names a country the "
-							"tone table does not have (auto, or a comma list "
-							"of us, uk, eu, sg, my, in)", c->ivr.countries);
-			p += len;
-			if (*p == ',')
-				p++;
+	enum parley_err rc = ivr_countries_check(c->ivr.countries, err);
+	if (rc)
+		return rc;
+	int nroles = 1;
+	size_t len = 0;
+	for (const char *r = c->channels.roles;; r++) {
+		bool name_ch = (*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z') ||
+			       (*r >= '0' && *r <= '9') || *r == '_' || *r == '-';
+		if (name_ch && len < (STORE_CALL_NAME_MAX - 1)) {
+			len++;
+			continue;
 		}
+		if ((*r == ',' || *r == '\0') && len > 0 && nroles <= STAGE_CHANNELS_MAX) {
+			if (*r == '\0')
+				return PARLEY_OK;
+			nroles++;
+			len = 0;
+			continue;
+		}
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"channels.roles \"%.80s\" wants 1..%d comma-separated names of "
+					"letters, digits, _ and - (at most %d each), e.g. \"agent,customer\"",
+					c->channels.roles, STAGE_CHANNELS_MAX, (STORE_CALL_NAME_MAX - 1));
 	}
-	return PARLEY_OK;
+}
+
+void pipeline_config_role(const char *roles, int i, char *out, size_t size)
+{
+	const char *p = roles;
+	for (int k = 0; k < i && p; k++) {
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	if (!p || size == 0) {
+		if (size)
+			out[0] = '\0';
+		return;
+	}
+	size_t n = strcspn(p, ",");
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
 }
 
 /* ----------------------------------------------------------- positions */
@@ -671,8 +734,11 @@ static void text_pos(const char *text, size_t len, const char *section, const ch
 
 /* --------------------------------------------------------------- parse */
 
-static const char *const sections[] = {"stt", "llm", "diarize", "lexicon", "samples", "ivr"};
+static const char *const sections[] = {"stt",     "llm",      "diarize", "lexicon",
+				       "samples", "channels", "ivr",     "metrics"};
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+static const char known_sections[] =
+	"stt, llm, diarize, lexicon, samples, channels, ivr, metrics";
 
 static void known_keys(const char *section, char *out, size_t size)
 {
@@ -766,9 +832,7 @@ enum parley_err pipeline_config_parse(struct pipeline_config *c, const char *nam
 				break;
 		if (s == NSECTIONS) {
 			rc = fail_at(&p, PARLEY_ERR_INVALID, key, NULL, false,
-				     "unknown section \"%.60s\" (known: stt, llm, diarize, lexicon, samples, "
-				     "ivr)",
-				     key);
+				     "unknown section \"%.60s\" (known: %s)", key, known_sections);
 			goto out;
 		}
 		if (!json_is_object(v)) {

@@ -22,7 +22,9 @@
  *                 "method"},
  *     "lexicon": {"path", "text"},
  *     "samples": {"min", "max"},
- *     "ivr":     {"countries", "dtmf_digits", "prompts_dir", "music", "prompt_seconds"} }
+ *     "channels": {"mode", "roles", "mono_roles", "margin"},
+ *     "ivr":     {"countries", "dtmf_digits", "prompts_dir", "music", "prompt_seconds"},
+ *     "metrics": {"silence_min", "interrupt_yield"} }
  * Every key is one row of the field table in pipeline_config.c (path, type,
  * range, help); `parley config --keys` prints it. Unknown keys, wrong types,
  * values out of range, duplicate keys and documents larger than
@@ -65,6 +67,9 @@
 
 enum pc_unit { PC_UNIT_TURN = 0, PC_UNIT_FILE = 1 };             /* stt.unit */
 enum pc_method { PC_METHOD_WARD = 0, PC_METHOD_SPECTRAL = 1 };   /* diarize.method */
+enum pc_channel_mode { PC_CHANNELS_MIX = 0, PC_CHANNELS_SEPARATE = 1 }; /* channels.mode */
+enum pc_mono_roles { PC_MONO_ROLES_NONE = 0, PC_MONO_ROLES_FIRST_AFTER_IVR = 1 };
+#define PC_ROLES_MAX 256 /* channels.roles: "agent,customer" */
 
 struct pipeline_config {
 	struct pc_stt {
@@ -103,6 +108,14 @@ struct pipeline_config {
 		double min; /* shortest voice sample, seconds (3) */
 		double max; /* longest, seconds (10) */
 	} samples;
+	struct pc_channels {
+		enum pc_channel_mode mode;  /* mix (default): diarize the mix; separate:
+					       each channel of a stereo source is a speaker */
+		char roles[PC_ROLES_MAX];   /* role of channel 0, 1, …: "agent,customer" */
+		enum pc_mono_roles mono_roles; /* roles of a diarized mix: none, or the
+						  first speaker after the IVR = roles[0] */
+		double margin;              /* dB a channel must be louder to own a frame (10) */
+	} channels;
 	struct pc_ivr {
 		char countries[PC_IVR_COUNTRIES_MAX]; /* "auto" or "uk,eu": tone tables used */
 		bool dtmf_digits;                     /* store the digits (personal data!) (false) */
@@ -110,7 +123,15 @@ struct pipeline_config {
 		bool music;                           /* find music / hold (true) */
 		double prompt_seconds;                /* repeated prompts: search this far (300) */
 	} ivr;
+	struct pc_metrics {
+		double silence_min;     /* shortest silence counted, seconds (2) */
+		double interrupt_yield; /* an interrupted speaker stops within this, s (2) */
+	} metrics;
 };
+
+/* Role i (0-based) of the comma-separated list roles into out ("" when the
+ * list has fewer). */
+void pipeline_config_role(const char *roles, int i, char *out, size_t size);
 
 /* Fill c with the defaults (c holds no memory yet). */
 void pipeline_config_init(struct pipeline_config *c);
@@ -135,7 +156,8 @@ enum parley_err pipeline_config_set(struct pipeline_config *c, const char *key, 
 				    struct parley_error *err);
 
 /* The checks across fields: min_speakers <= max_speakers, speakers inside
- * them, samples.min <= samples.max. */
+ * them, samples.min <= samples.max, channels.roles a list of 1..8 names
+ * (letters, digits, _ and -). */
 enum parley_err pipeline_config_check(const struct pipeline_config *c, struct parley_error *err);
 
 /* When lexicon.path is set and lexicon.text is not: read the file (at most

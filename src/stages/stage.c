@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "audio/pcm.h"
 #include "audio/wav.h"
@@ -51,6 +52,33 @@ enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
 {
 	char path[STAGE_PATH_MAX];
 	enum parley_err rc = stage_path(ctx, STAGE_AUDIO_FILE, path, err);
+	if (rc)
+		return rc;
+	return wav_read(path, pcm, err);
+}
+
+int stage_channel_count(const struct stage_ctx *ctx)
+{
+	int n = 0;
+	for (; n < STAGE_CHANNELS_MAX; n++) {
+		char file[32], path[STAGE_PATH_MAX];
+		struct stat st;
+		snprintf(file, sizeof(file), STAGE_CHANNEL_FILE_FMT, n);
+		if (stage_path(ctx, file, path, NULL) || stat(path, &st) != 0)
+			break;
+	}
+	return n >= 2 ? n : 0;
+}
+
+enum parley_err stage_load_channel(const struct stage_ctx *ctx, int ch, struct pcm *pcm,
+				   struct parley_error *err)
+{
+	char file[32], path[STAGE_PATH_MAX];
+	if (ch < 0 || ch >= STAGE_CHANNELS_MAX)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "channel %d is outside 0..%d", ch,
+					STAGE_CHANNELS_MAX - 1);
+	snprintf(file, sizeof(file), STAGE_CHANNEL_FILE_FMT, ch);
+	enum parley_err rc = stage_path(ctx, file, path, err);
 	if (rc)
 		return rc;
 	return wav_read(path, pcm, err);

@@ -100,6 +100,19 @@ enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
 
 #define STAGE_AUDIO_FILE "audio.wav"
 
+/* A source with two or more channels also has each channel alone, 16 kHz
+ * mono, as audio.ch0.wav, audio.ch1.wav, … (decode stage; at most
+ * STAGE_CHANNELS_MAX, the first ones of the source). */
+#define STAGE_CHANNEL_FILE_FMT "audio.ch%d.wav"
+#define STAGE_CHANNELS_MAX 8
+
+/* How many channel files the decode stage wrote: 0 = a mono source (or one
+ * decoded before channels were kept), else 2..STAGE_CHANNELS_MAX. */
+int stage_channel_count(const struct stage_ctx *ctx);
+/* Load channel ch (0 <= ch < stage_channel_count()) as 16 kHz mono. */
+enum parley_err stage_load_channel(const struct stage_ctx *ctx, int ch, struct pcm *pcm,
+				   struct parley_error *err);
+
 /* The registry (src/stages/registry.c): stage_table holds every stage in
  * pipeline order (the default pipeline); stage_test_table the test stages
  * (tick1..tick6, src/stages/tick.c), never part of the default pipeline.

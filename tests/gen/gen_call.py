@@ -467,14 +467,19 @@ def intersect(x, y):
     return out
 
 
-def metrics_truth(turns, events, duration, silence_min=SILENCE_MIN):
-    """Per role: talk_time (union of the role's turns), talk_share (of the
-    summed talk), turns, words, wpm (words / talk minutes), mean_turn.
-    Call: overlap_time (both roles talking), silences (gaps >= silence_min
-    with nobody talking, between the first and the last turn, outside hold
-    spans), interruptions (a turn that starts while the other role talks and
-    is not finished when the other's turn ends... simply: starts inside the
-    other's turn), hold_time/hold_count, ivr_time, agent_first_word."""
+def metrics_truth(turns, events, duration, silence_min=SILENCE_MIN, interrupt_yield=2.0):
+    """The figures of core/call_metrics.h (the metrics stage), from the true
+    turns and events; definitions there. Per role: talk_time (union of the
+    role's turns), talk_share (of the summed talk), turns (consecutive turns
+    of a role are one unless the other role talked between them or the pause
+    is a silence), words, wpm (words / talk minutes), mean_turn (talk_time /
+    turns). Call: overlap_time (both roles talking), silences (gaps >=
+    silence_min with nobody talking and no event going on, between the first
+    and the last turn), interruptions (B starts while A talks, A stops within
+    interrupt_yield s while B still talks; start = B's start, end = A's
+    stop), hold_time/hold_count (events "hold"), ivr_time (first ivr_prompt
+    or dtmf start to the last one's end), agent_first_word (first agent turn
+    start)."""
     out = {}
     talk = {}
     for role in ("agent", "customer"):
@@ -483,37 +488,58 @@ def metrics_truth(turns, events, duration, silence_min=SILENCE_MIN):
         tt = total_len(iv)
         words = sum(len(u["text"].split()) for u in ts)
         talk[role] = iv
-        out[role] = {"talk_time": round(tt, 3), "turns": len(ts), "words": words,
-                     "wpm": round(words / (tt / 60.0), 2) if tt > 0 else 0.0,
-                     "mean_turn": round(tt / len(ts), 3) if ts else 0.0}
+        out[role] = {"talk_time": round(tt, 3), "words": words,
+                     "wpm": round(words / (tt / 60.0), 2) if tt > 0 else 0.0}
+    for role, other in (("agent", "customer"), ("customer", "agent")):
+        n = 0
+        for k, (a, b) in enumerate(talk[role]):
+            if k == 0:
+                n += 1
+                continue
+            gap = [[talk[role][k - 1][1], a]]
+            if a - gap[0][0] >= silence_min or intersect(gap, talk[other]):
+                n += 1
+        out[role]["turns"] = n
+        out[role]["mean_turn"] = round(out[role]["talk_time"] / n, 3) if n else 0.0
     s = out["agent"]["talk_time"] + out["customer"]["talk_time"]
     for role in ("agent", "customer"):
         out[role]["talk_share"] = round(out[role]["talk_time"] / s, 4) if s > 0 else 0.0
     overlap = intersect(talk["agent"], talk["customer"])
     anyone = union(talk["agent"] + talk["customer"])
+    busy = union([[e["start"], e["end"]] for e in events])
     holds = [[e["start"], e["end"]] for e in events if e["kind"] == "hold"]
     silences = []
     for k in range(1, len(anyone)):
-        a, b = anyone[k - 1][1], anyone[k][0]
-        if b - a >= silence_min and not intersect([[a, b]], holds):
-            silences.append({"start": round(a, 3), "end": round(b, 3)})
-    inter = []
-    for u in turns:
-        for v in turns:
-            if v["role"] != u["role"] and v["start"] < u["start"] < v["end"]:
-                inter.append({"start": u["start"], "by": u["role"], "of": v["role"]})
+        cur, b = anyone[k - 1][1], anyone[k][0]
+        for ea, eb in busy + [[b, b]]:
+            if eb <= cur:
+                continue
+            stop = min(ea, b)
+            if stop - cur >= silence_min:
+                silences.append({"start": round(cur, 3), "end": round(stop, 3)})
+            cur = max(cur, eb)
+            if cur >= b:
                 break
+    inter = []
+    for role, other in (("agent", "customer"), ("customer", "agent")):
+        for rb in talk[role]:
+            for ra in talk[other]:
+                if ra[0] < rb[0] < ra[1] and ra[1] <= rb[0] + interrupt_yield and rb[1] > ra[1]:
+                    inter.append({"start": round(rb[0], 3), "end": round(ra[1], 3),
+                                  "by": role, "of": other})
+    ivr = [[e["start"], e["end"]] for e in events if e["kind"] in ("ivr_prompt", "dtmf")]
     agent_turns = [u["start"] for u in turns if u["role"] == "agent"]
     out["call"] = {
         "duration": round(duration, 3),
         "silence_min": silence_min,
+        "interrupt_yield": interrupt_yield,
+        "talk_time": round(total_len(anyone), 3),
         "overlap_time": round(total_len(overlap), 3),
         "silences": silences,
         "interruptions": sorted(inter, key=lambda x: x["start"]),
         "hold_time": round(total_len(holds), 3),
         "hold_count": len(holds),
-        "ivr_time": round(total_len(union([[e["start"], e["end"]] for e in events
-                                            if e["kind"] == "ivr_prompt"])), 3),
+        "ivr_time": round(max(b for a, b in ivr) - min(a for a, b in ivr), 3) if ivr else 0.0,
         "agent_first_word": min(agent_turns) if agent_turns else None,
     }
     return out

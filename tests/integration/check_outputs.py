@@ -36,6 +36,8 @@ def check_json(path):
         if not re.fullmatch(r"speaker-\d+", s.get("id", "")): errs.append("bad speaker id %r" % s)
         ids.add(s.get("id"))
         if not num(s.get("talk_time")) or not isinstance(s.get("turns"), int): errs.append("bad speaker %r" % s)
+        if not (s.get("role") is None or isinstance(s.get("role"), str)) or not (s.get("channel") is None or isinstance(s.get("channel"), int)):
+            errs.append("bad speaker role/channel %r" % s)
         smp = s.get("sample")
         if smp is not None and not (isinstance(smp.get("path"), str) and num(smp.get("start")) and num(smp.get("end")) and smp["end"] > smp["start"]):
             errs.append("bad sample %r" % smp)
@@ -90,8 +92,8 @@ def check_cues(path, vtt):
         if a < last - 1e-6: errs.append("cue %d out of order" % i)
         last = a
         body = "\n".join(lines[2:])
-        if vtt and not re.fullmatch(r"<v speaker-\d+>[^<>]+</v>", body): errs.append("cue %d body %r" % (i, body))
-        if not vtt and not re.fullmatch(r"speaker-\d+: .+", body): errs.append("cue %d body %r" % (i, body))
+        if vtt and not re.fullmatch(r"<v speaker-\d+( \([\w-]+\))?>[^<>]+</v>", body): errs.append("cue %d body %r" % (i, body))
+        if not vtt and not re.fullmatch(r"speaker-\d+( \([\w-]+\))?: .+", body): errs.append("cue %d body %r" % (i, body))
         n += 1
     return n, errs
 
@@ -168,12 +170,13 @@ def main():
     hyp, errs = check_rttm(os.path.join(d, "transcript.rttm"), a.name)
     check(not errs and hyp, "%s: transcript.rttm has valid RTTM fields (%d turns) %s" % (a.name, len(hyp), "; ".join(errs[:5])))
     lines = open(os.path.join(d, "transcript.txt")).read().splitlines()
-    bad = [l for l in lines if not re.fullmatch(r"\[\d\d:\d\d:\d\d\.\d\d\d - \d\d:\d\d:\d\d\.\d\d\d\] speaker-\d+: .+", l)]
+    bad = [l for l in lines if not re.fullmatch(r"\[\d\d:\d\d:\d\d\.\d\d\d - \d\d:\d\d:\d\d\.\d\d\d\] speaker-\d+( \([\w-]+\))?: .+", l)]
     check(lines and not bad, "%s: transcript.txt lines well formed %s" % (a.name, bad[:2]))
     rows = list(csv.reader(open(os.path.join(a.out, "summary.csv"))))
     mine = [r for r in rows[1:] if r[0] == a.name]
     spk = {s["id"] for s in t["speakers"]}
-    ok = rows[0] == ["recording", "speaker", "word", "count"] and mine and all(len(r) == 4 and r[1] in spk and r[3].isdigit() for r in mine)
+    roles = {s["id"]: s.get("role") or "" for s in t["speakers"]}
+    ok = rows[0] == ["recording", "speaker", "word", "count", "role"] and mine and all(len(r) == 5 and r[1] in spk and r[3].isdigit() and r[4] == roles[r[1]] for r in mine)
     targets = {r[2] for r in mine}
     ok = ok and len(mine) == len(spk) * len(targets)
     check(ok, "%s: summary.csv has one row per speaker x target (%d rows)" % (a.name, len(mine)))

@@ -321,6 +321,72 @@ static void test_downmix_and_rate(void **state)
 	pcm_release(&pcm);
 }
 
+static int peak_of(const struct pcm *pcm)
+{
+	int peak = 0;
+	for (size_t i = 0; i < pcm->n; i++)
+		peak = abs(pcm->samples[i]) > peak ? abs(pcm->samples[i]) : peak;
+	return peak;
+}
+
+/* Kept channels: each source channel alone, resampled, mix's length; a
+ * mono source keeps none; max_channels caps the count. */
+static void test_keep_channels(void **state)
+{
+	struct fx *fx = *state;
+	char path[512];
+	fx_path(fx, "lr.wav", path, sizeof(path));
+	size_t frames = 8000; /* 1 s at 8 kHz: left a tone, right silent, third loud */
+	int16_t *s = calloc(frames * 3, sizeof(int16_t));
+	assert_non_null(s);
+	for (size_t i = 0; i < frames; i++) {
+		s[3 * i] = (int16_t)(10000 * sin(2 * M_PI * 440.0 * (double)i / 8000));
+		s[3 * i + 2] = (int16_t)(20000 * sin(2 * M_PI * 300.0 * (double)i / 8000));
+	}
+	write_wav_any(path, s, frames, 3, 8000);
+	free(s);
+	struct pcm mix;
+	struct audio_channels ch;
+	struct parley_error err = {0};
+	assert_int_equal(audio_decode_file_channels(path, NULL, &mix, &ch, &err), PARLEY_OK);
+	assert_int_equal(ch.n, 3);
+	for (int c = 0; c < 3; c++) {
+		assert_int_equal(ch.ch[c].n, mix.n);
+		assert_int_equal(ch.ch[c].rate, 16000);
+	}
+	assert_true(peak_of(&ch.ch[0]) > 9500 && peak_of(&ch.ch[0]) < 10500);
+	assert_int_equal(peak_of(&ch.ch[1]), 0);
+	assert_true(peak_of(&ch.ch[2]) > 19000 && peak_of(&ch.ch[2]) < 21000);
+	pcm_release(&mix);
+	audio_channels_release(&ch);
+	assert_int_equal(ch.n, 0);
+
+	struct audio_decode_params p = audio_decode_default_params();
+	p.max_channels = 2;
+	assert_int_equal(audio_decode_file_channels(path, &p, &mix, &ch, &err), PARLEY_OK);
+	assert_int_equal(ch.n, 2);
+	assert_null(ch.ch[2].samples);
+	pcm_release(&mix);
+	audio_channels_release(&ch);
+
+	fx_path(fx, "mono.wav", path, sizeof(path));
+	s = calloc(8000, sizeof(int16_t));
+	assert_non_null(s);
+	write_wav_any(path, s, 8000, 1, 8000);
+	free(s);
+	assert_int_equal(audio_decode_file_channels(path, NULL, &mix, &ch, &err), PARLEY_OK);
+	assert_int_equal(ch.n, 0);
+	assert_true(mix.n > 15990);
+	pcm_release(&mix);
+	audio_channels_release(&ch);
+
+	fx_path(fx, "missing.wav", path, sizeof(path));
+	assert_int_equal(audio_decode_file_channels(path, NULL, &mix, &ch, &err), PARLEY_ERR_IO);
+	assert_int_equal(ch.n, 0);
+	assert_int_equal(audio_decode_file_channels(path, NULL, &mix, NULL, &err),
+			 PARLEY_ERR_INVALID);
+}
+
 /* 16 kHz mono s16 in, same out: sample-exact. */
 static void test_passthrough_exact(void **state)
 {
@@ -846,6 +912,7 @@ int main(void)
 		T(test_click_timing),
 		T(test_downmix_and_rate),
 		T(test_passthrough_exact),
+		T(test_keep_channels),
 		T(test_multichannel),
 		T(test_empty_file),
 		T(test_header_only_wav),

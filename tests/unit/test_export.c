@@ -12,6 +12,7 @@
 
 #include "core/export.h"
 #include "store/store.h"
+#include "store/store_call.h"
 #include "text/lexicon.h"
 #include "util/fs.h"
 
@@ -102,10 +103,13 @@ static void test_formats(void **state)
 				 "[00:00:02.500 - 00:00:04.500] speaker-2: walao lah\n");
 	free(txt);
 	char *csv = read_text(out, "summary.csv");
-	assert_string_equal(csv, "recording,speaker,word,count\n"
-				 "\"call, one\",speaker-1,lah,1\n\"call, one\",speaker-1,walao,0\n"
-				 "\"call, one\",speaker-2,lah,1\n\"call, one\",speaker-2,walao,1\n");
+	assert_string_equal(csv, "recording,speaker,word,count,role\n"
+				 "\"call, one\",speaker-1,lah,1,\n\"call, one\",speaker-1,walao,0,\n"
+				 "\"call, one\",speaker-2,lah,1,\n\"call, one\",speaker-2,walao,1,\n");
 	free(csv);
+	char mpath[400];
+	snprintf(mpath, sizeof(mpath), "%s/metrics.csv", out);
+	assert_false(fs_exists(mpath)); /* no call metrics: no metrics.csv */
 	char *js = read_text(rdir, "transcript.json");
 	json_error_t jerr;
 	json_t *root = json_loads(js, 0, &jerr);
@@ -195,12 +199,97 @@ static void test_overlaps(void **state)
 	fs_remove_tree(dir, NULL);
 }
 
+/* Call roles label the speakers everywhere; the metrics stage's figures go
+ * to transcript.json "metrics" (keyed by role) and OUT/metrics.csv. */
+static void test_roles_and_metrics(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/parley-export-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char db[300], out[300], data[300];
+	snprintf(db, sizeof(db), "%s/t.db", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	struct parley_error err = {0};
+	struct store *st;
+	int64_t batch, rec;
+	assert_int_equal(store_open(db, &st, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(st, batch, "c1", "/in/c1.wav", "x", NULL, &rec, &err), PARLEY_OK);
+	assert_int_equal(store_recording_set_duration(st, rec, 5.0, &err), PARLEY_OK);
+	struct store_segment turns[2] = {{0.5, 2.0, 0}, {2.5, 4.5, 1}};
+	struct store_word words[2] = {{0.6, 0.9, 0.9f, 0, "hello", false},
+				      {2.6, 3.0, 0.7f, 1, "lah", false}};
+	struct store_speaker spk[2] = {{0, 1.5, 1, 0, 0}, {1, 2.0, 1, 0, 0}};
+	struct store_count counts[2] = {{0, "lah", 0}, {1, "lah", 1}};
+	struct store_speaker_role roles[2] = {{0, "agent", 0, "channel"},
+					      {1, "customer", 1, "channel"}};
+	struct store_call_metric m[3] = {{"call", "talk_time", 3.5},
+					 {"agent", "talk_time", 1.5},
+					 {"customer", "turns", 1}};
+	struct store_call_span sp[1] = {{"silence", 2.0, 2.5, "agent", "customer"}};
+	assert_int_equal(store_segments_put(st, rec, "turn", turns, 2, &err), PARLEY_OK);
+	assert_int_equal(store_words_put(st, rec, "words", words, 2, &err), PARLEY_OK);
+	assert_int_equal(store_speakers_put(st, rec, spk, 2, &err), PARLEY_OK);
+	assert_int_equal(store_counts_put(st, rec, counts, 2, &err), PARLEY_OK);
+	assert_int_equal(store_speaker_roles_put(st, rec, roles, 2, &err), PARLEY_OK);
+	assert_int_equal(store_call_metrics_put(st, rec, m, 3, &err), PARLEY_OK);
+	assert_int_equal(store_call_spans_put(st, rec, sp, 1, &err), PARLEY_OK);
+	assert_int_equal(store_stage_done(st, rec, "metrics", 0, 0, &err), PARLEY_OK);
+	bool found;
+	struct store_recording r;
+	assert_int_equal(store_lease_next(st, batch, "h:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_recording_finish(st, rec, "h:1", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
+	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
+	struct export_params p = {out, data, NULL, NULL};
+	assert_int_equal(export_recording(st, &p, &r, &err), PARLEY_OK);
+	assert_int_equal(export_summary(st, &p, batch, &err), PARLEY_OK);
+	char rdir[400];
+	snprintf(rdir, sizeof(rdir), "%s/c1", out);
+	char *txt = read_text(rdir, "transcript.txt");
+	assert_string_equal(txt, "[00:00:00.500 - 00:00:02.000] speaker-1 (agent): hello\n"
+				 "[00:00:02.500 - 00:00:04.500] speaker-2 (customer): lah\n");
+	free(txt);
+	char *srt = read_text(rdir, "transcript.srt");
+	assert_non_null(strstr(srt, "speaker-2 (customer): lah"));
+	free(srt);
+	char *csv = read_text(out, "summary.csv");
+	assert_string_equal(csv, "recording,speaker,word,count,role\n"
+				 "c1,speaker-1,lah,0,agent\nc1,speaker-2,lah,1,customer\n");
+	free(csv);
+	csv = read_text(out, "metrics.csv");
+	assert_string_equal(csv, "recording,scope,name,value\n"
+				 "c1,agent,talk_time,1.5\nc1,call,talk_time,3.5\nc1,customer,turns,1\n");
+	free(csv);
+	char *js = read_text(rdir, "transcript.json");
+	json_error_t jerr;
+	json_t *root = json_loads(js, 0, &jerr);
+	assert_non_null(root);
+	json_t *s1 = json_array_get(json_object_get(root, "speakers"), 1);
+	assert_string_equal(json_string_value(json_object_get(s1, "role")), "customer");
+	assert_int_equal(json_integer_value(json_object_get(s1, "channel")), 1);
+	json_t *seg = json_array_get(json_object_get(root, "segments"), 0);
+	assert_string_equal(json_string_value(json_object_get(seg, "role")), "agent");
+	json_t *jm = json_object_get(root, "metrics");
+	assert_non_null(jm);
+	assert_true(json_real_value(json_object_get(json_object_get(jm, "agent"), "talk_time")) == 1.5);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(jm, "customer"), "turns")), 1);
+	json_t *sil = json_object_get(json_object_get(jm, "call"), "silences");
+	assert_int_equal(json_array_size(sil), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sil, 0), "before")), "agent");
+	json_decref(root);
+	free(js);
+	store_close(st);
+	fs_remove_tree(dir, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_overlaps),
+		cmocka_unit_test(test_roles_and_metrics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

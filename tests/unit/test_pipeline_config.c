@@ -219,6 +219,45 @@ static void test_set_and_check(void **state)
 	pipeline_config_release(&c);
 }
 
+static void test_channels_roles(void **state)
+{
+	(void)state;
+	struct pipeline_config c;
+	pipeline_config_init(&c);
+	struct parley_error err = {0};
+	assert_int_equal(c.channels.mode, PC_CHANNELS_MIX);
+	assert_string_equal(c.channels.roles, "agent,customer");
+	assert_int_equal(c.channels.mono_roles, PC_MONO_ROLES_NONE);
+	assert_true(c.metrics.silence_min == 2.0);
+	assert_int_equal(pipeline_config_check(&c, &err), PARLEY_OK);
+	char role[48];
+	pipeline_config_role(c.channels.roles, 0, role, sizeof(role));
+	assert_string_equal(role, "agent");
+	pipeline_config_role(c.channels.roles, 1, role, sizeof(role));
+	assert_string_equal(role, "customer");
+	pipeline_config_role(c.channels.roles, 2, role, sizeof(role));
+	assert_string_equal(role, "");
+	assert_int_equal(pipeline_config_set(&c, "channels.mode", "separate", &err), PARLEY_OK);
+	assert_int_equal(c.channels.mode, PC_CHANNELS_SEPARATE);
+	assert_int_equal(pipeline_config_set(&c, "channels.mono_roles", "first_after_ivr", &err),
+			 PARLEY_OK);
+	static const char *const bad[] = {"", "agent,", ",agent", "agent,,customer", "a b",
+					  "a,b,c,d,e,f,g,h,i", "agent;customer"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(pipeline_config_set(&c, "channels.roles", bad[i], &err), PARLEY_OK);
+		assert_int_equal(pipeline_config_check(&c, &err), PARLEY_ERR_INVALID);
+		assert_non_null(strstr(err.msg, "channels.roles"));
+	}
+	assert_int_equal(pipeline_config_set(&c, "channels.roles", "customer,agent,supervisor", &err),
+			 PARLEY_OK);
+	assert_int_equal(pipeline_config_check(&c, &err), PARLEY_OK);
+	pipeline_config_role(c.channels.roles, 2, role, sizeof(role));
+	assert_string_equal(role, "supervisor");
+	expect_error("{\"channels\": {\"roles\": \"a,,b\"}}", PARLEY_ERR_INVALID, 1, 24,
+		     "channels.roles \"a,,b\" wants");
+	pipeline_config_release(&c);
+}
+
 static void test_round_trip(void **state)
 {
 	(void)state;
@@ -345,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_located_errors),
 		cmocka_unit_test(test_engines_and_secrets),
 		cmocka_unit_test(test_set_and_check),
+		cmocka_unit_test(test_channels_roles),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_lexicon_resolve),
 		cmocka_unit_test(test_limits),

@@ -20,9 +20,9 @@
 static void test_tables(void **state)
 {
 	(void)state;
-	static const char *const real[] = {"decode", "ivr", "vad", "diarize", "stt", "words",
-					   "samples"};
-	assert_int_equal(stage_count, 7);
+	static const char *const real[] = {"decode", "ivr",     "vad",    "diarize",
+					   "stt",    "words",   "metrics", "samples"};
+	assert_int_equal(stage_count, 8);
 	for (size_t i = 0; i < stage_count; i++)
 		assert_string_equal(stage_table[i]->name, real[i]);
 	assert_int_equal(stage_test_count, 6);
@@ -34,8 +34,9 @@ static void test_tables(void **state)
 	assert_non_null(stage_find("tick3"));
 	assert_null(stage_find("nope"));
 	struct pipeline pl = pipeline_default();
-	/* the test stages are no part of it, nor the optional ones (ivr) */
-	assert_int_equal(pl.count, stage_count - 1);
+	/* the test stages and the optional ones (ivr, metrics) are no part of it */
+	assert_int_equal(pl.count, stage_count - 2);
+	assert_false(pipeline_has(&pl, "metrics"));
 	assert_false(pipeline_has(&pl, "tick1"));
 	assert_false(pipeline_has(&pl, "ivr"));
 	assert_true(stage_find("ivr")->optional);
@@ -51,11 +52,13 @@ static void test_rows(void **state)
 	(void)state;
 	const char *tables[16];
 	size_t n = stage_result_tables(tables, 16);
-	static const char *const want[] = {"call_events", "segments", "speakers", "stt_words",
-					   "words", "word_counts", "test_effects"};
-	assert_int_equal(n, 7);
+	static const char *const want[] = {"call_events", "segments",     "speakers",
+					   "speaker_roles", "stt_words",  "words",
+					   "word_counts", "call_metrics", "call_spans",
+					   "test_effects"};
+	assert_int_equal(n, 10);
 	assert_null(tables[n]);
-	for (size_t i = 0; i < 7; i++)
+	for (size_t i = 0; i < 10; i++)
 		assert_string_equal(tables[i], want[i]);
 	assert_int_equal(stage_result_tables(tables, 3), 2); /* bounded, NULL-terminated */
 	assert_null(tables[2]);
@@ -67,6 +70,9 @@ static void test_rows(void **state)
 	assert_true(stage_reads(stage_find("ivr"), "ivr"));
 	assert_non_null(stage_find("ivr")->export);
 	assert_null(stage_find("decode")->export);
+	assert_true(stage_reads(stage_find("diarize"), "channels"));
+	assert_true(stage_reads(stage_find("metrics"), "metrics"));
+	assert_true(stage_find("metrics")->optional);
 }
 
 /* A changed input drops the rows of the tables the store is given, only those. */
