@@ -86,9 +86,10 @@ int cli_engine_config(const char *who, const struct cli_engine_opts *eo, struct 
 	{"diarizer", required_argument, NULL, 2005}, {"lexicon", required_argument, NULL, 2006}, \
 	{"model", required_argument, NULL, 2007}, {"set", required_argument, NULL, 2008}, \
 	{"stt", required_argument, NULL, 2009}, {"stt-unit", required_argument, NULL, 2010}, \
-	{"api-key-env", required_argument, NULL, 2011}
+	{"api-key-env", required_argument, NULL, 2011}, {"preset", required_argument, NULL, 2012}, \
+	{"denoise", no_argument, NULL, 2013}
 #define CLI_PIPELINE_CASES case 2000: case 2001: case 2002: case 2003: case 2004: case 2005: \
-	case 2006: case 2007: case 2008: case 2009: case 2010: case 2011
+	case 2006: case 2007: case 2008: case 2009: case 2010: case 2011: case 2012: case 2013
 #define CLI_PIPELINE_HELP \
 	"      --pipeline-config FILE  the pipeline configuration (JSON; keys:\n" \
 	"                         `parley config --keys`); the flags below override it\n" \
@@ -113,6 +114,12 @@ int cli_engine_config(const char *who, const struct cli_engine_opts *eo, struct 
 	"                         whole file once, words assigned by the speaker turns)\n" \
 	"      --api-key-env VAR  servers get the key in environment variable VAR (only\n" \
 	"                         the name is stored; the key never is)\n" \
+	"      --preset NAME      a named pipeline: call (decode, vad, diarize, lid, stt,\n" \
+	"                         words, metrics; channels.mode separate: a stereo call's\n" \
+	"                         channels are its speakers; README Call analysis);\n" \
+	"                         --stages/--pipeline win over its stages\n" \
+	"      --denoise          add the denoise stage (denoise.engine: speex, or a\n" \
+	"                         server http(s)://HOST[:PORT][/PATH])\n" \
 	"      --set KEY=VALUE    any configuration key (stt.timeout=30, stt.language=en,\n" \
 	"                         stt.concurrency=8, stt.model=NAME; see README Engines)\n"
 

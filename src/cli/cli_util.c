@@ -102,6 +102,8 @@ static const struct {
 	{2009, "--stt", "stt.engine"},
 	{2010, "--stt-unit", "stt.unit"},
 	{2011, "--api-key-env", "stt.api_key_env"},
+	{2012, "--preset", "preset"},
+	{2013, "--denoise", "denoise.enabled"},
 };
 
 /* Apply one recorded flag; fills err with a message naming the flag. */
@@ -129,7 +131,7 @@ static enum parley_err pipeline_flag_apply(struct pipeline_config *cfg, int c, c
 			continue;
 		const char *key = pipeline_flags[i].key;
 		char model[PC_ENGINE_MAX];
-		if (c == 2004)
+		if (c == 2004 || c == 2013)
 			value = "true";
 		if (c == 2007) {
 			snprintf(model, sizeof(model), "pocketsphinx:%s", value);
@@ -160,8 +162,11 @@ int cli_pipeline_config(const char *who, const struct cli_pipeline_opts *po,
 	struct parley_error err = {0};
 	pipeline_config_init(cfg);
 	enum parley_err rc = po->file ? pipeline_config_load(po->file, cfg, &err) : PARLEY_OK;
-	for (int i = 0; rc == PARLEY_OK && i < po->n; i++)
-		rc = pipeline_flag_apply(cfg, po->set[i].c, po->set[i].value, &err);
+	/* --preset first: the other flags override what it sets (channels.mode) */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; rc == PARLEY_OK && i < po->n; i++)
+			if ((po->set[i].c == 2012) == (pass == 0))
+				rc = pipeline_flag_apply(cfg, po->set[i].c, po->set[i].value, &err);
 	if (rc == PARLEY_OK)
 		rc = pipeline_config_lexicon_resolve(cfg, &err);
 	if (rc == PARLEY_OK)

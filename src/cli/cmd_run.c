@@ -50,9 +50,9 @@ static const char run_usage[] =
 	"  -j, --jobs N           worker processes (default: number of CPUs, at most 8)\n"
 	CLI_PIPELINE_HELP
 	"      --stages LIST      run only these stages, comma-separated, in pipeline order\n"
-	"                         (decode,vad,diarize,stt,words,samples; default all;\n"
-	"                         the optional call stages ivr and metrics run only when\n"
-	"                         named: decode,ivr,vad,diarize,stt,words,metrics,samples)\n"
+	"                         (decode,vad,diarize,stt,words,samples; the optional\n"
+	"                         call stages ivr, denoise, lid, metrics run only when\n"
+	"                         named; or a preset: call)\n"
 	"      --no-progress      plain progress lines even on a terminal\n"
 	"  -q, --quiet            print only errors and the final summary\n"
 	"  -v, --verbose          print debugging detail\n"
@@ -182,7 +182,18 @@ int cmd_run(int argc, char **argv)
 	struct worker_params wp = worker_default_params();
 	const struct stage *stage_rows[64];
 	struct parley_error err = {0};
-	if (o.stages && pipeline_parse(o.stages, stage_rows, &wp.pipeline, &err) != PARLEY_OK) {
+	/* The stages: --stages, else the configuration's preset (--preset, --denoise). */
+	char preset_list[STORE_PIPELINE_MAX];
+	const char *stages = o.stages;
+	if (!stages) {
+		if (pipeline_from_config(&pcfg, preset_list, sizeof(preset_list), &err)) {
+			fprintf(stderr, "parley run: %s\n", err.msg);
+			pipeline_config_release(&pcfg);
+			return 2;
+		}
+		stages = preset_list[0] ? preset_list : NULL;
+	}
+	if (stages && pipeline_parse(stages, stage_rows, &wp.pipeline, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley run: --stages: %s\n", err.msg);
 		pipeline_config_release(&pcfg);
 		return 2;

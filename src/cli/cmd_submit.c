@@ -35,8 +35,9 @@ static const char submit_usage[] =
 	CLI_ENGINE_HELP
 	CLI_PIPELINE_HELP
 	"  -b, --batch NAME       the batch to add to (default \"default\")\n"
-	"      --pipeline LIST    the batch's stages, in order (comma list, or noop for\n"
-	"                         the six test stages); default: every real stage\n"
+	"      --pipeline LIST    the batch's stages, in order (comma list, a preset such\n"
+	"                         as call, or noop for the six test stages); default:\n"
+	"                         the preset's (--preset), else every non-optional stage\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"exit status: 0 added, 1 the store failed, 2 usage error.\n";
@@ -102,6 +103,14 @@ int cmd_submit(int argc, char **argv)
 	struct pipeline_config pcfg;
 	if (cli_pipeline_config("parley submit", &po, &pcfg))
 		return 2;
+	if (!pipeline_arg) { /* the configuration's preset (--preset, --denoise) */
+		struct parley_error perr = {0};
+		if (pipeline_from_config(&pcfg, pipeline, sizeof(pipeline), &perr)) {
+			fprintf(stderr, "parley submit: %s\n", perr.msg);
+			pipeline_config_release(&pcfg);
+			return 2;
+		}
+	}
 	struct input_list inputs;
 	if (inputs_collect("parley submit", argv + optind, argc - optind, NULL, &inputs) != 0) {
 		inputs_release(&inputs);
@@ -125,7 +134,7 @@ int cmd_submit(int argc, char **argv)
 		int64_t batch;
 		if (store_batch_ensure(st, batch_name, "batch", &batch, &err) ||
 		    batch_config_store(st, batch, batch_name, cli_pipeline_given(&po) ? &pcfg : NULL, &err) ||
-		    (pipeline_arg && store_batch_set_pipeline(st, batch, pipeline, &err)) ||
+		    (pipeline[0] && store_batch_set_pipeline(st, batch, pipeline, &err)) ||
 		    inputs_add(st, batch, &inputs, NULL, &err)) {
 			fprintf(stderr, "parley submit: %s\n", err.msg);
 			if (err.code == PARLEY_ERR_CONFLICT)

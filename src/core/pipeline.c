@@ -29,13 +29,11 @@ struct pipeline pipeline_default(void)
 	return pl;
 }
 
-enum parley_err pipeline_parse(const char *list, const struct stage **out_stages,
-			       struct pipeline *out, struct parley_error *err)
+/* Mark the stages of a comma list in want[]; a name may be a named pipeline
+ * (alias or preset: "call,denoise"), expanded once. */
+static enum parley_err pipeline_want(const char *list, bool *want, bool expand,
+				     struct parley_error *err)
 {
-	bool want[64] = {false};
-	const char *alias = stage_pipeline_alias(list);
-	if (alias)
-		list = alias;
 	const char *p = list;
 	while (*p) {
 		const char *comma = strchr(p, ',');
@@ -49,21 +47,37 @@ enum parley_err pipeline_parse(const char *list, const struct stage **out_stages
 		for (i = 0; i < stage_count_all; i++)
 			if (strcmp(stage_at(i)->name, name) == 0)
 				break;
-		if (i == stage_count_all) {
+		const char *alias = i == stage_count_all && expand ? stage_pipeline_alias(name) : NULL;
+		enum parley_err rc;
+		if (alias && (rc = pipeline_want(alias, want, false, err)))
+			return rc;
+		if (i == stage_count_all && !alias) {
 			char known[256] = "";
 			size_t used = 0;
 			for (size_t k = 0; k < stage_count && used < sizeof(known); k++)
 				used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
 							 k ? ", " : "", stage_at(k)->name);
 			return parley_error_set(err, PARLEY_ERR_INVALID,
-						"unknown stage '%s' (known stages: %s; or the test pipeline 'noop')",
-						name, known);
+						"unknown stage '%s' (known stages: %s; the presets: %s; "
+						"or the test pipeline 'noop')",
+						name, known, stage_preset_names());
 		}
-		want[i] = true;
+		if (i < stage_count_all)
+			want[i] = true;
 		p += len;
 		if (*p == ',')
 			p++;
 	}
+	return PARLEY_OK;
+}
+
+enum parley_err pipeline_parse(const char *list, const struct stage **out_stages,
+			       struct pipeline *out, struct parley_error *err)
+{
+	bool want[64] = {false};
+	enum parley_err rc = pipeline_want(list, want, true, err);
+	if (rc)
+		return rc;
 	size_t n = 0;
 	for (size_t i = 0; i < stage_count_all; i++)
 		if (want[i])
@@ -71,6 +85,41 @@ enum parley_err pipeline_parse(const char *list, const struct stage **out_stages
 	out->stages = out_stages;
 	out->count = n;
 	return PARLEY_OK;
+}
+
+enum parley_err pipeline_from_config(const struct pipeline_config *cfg, char *out, size_t size,
+				     struct parley_error *err)
+{
+	out[0] = '\0';
+	if (!cfg->preset[0] && !cfg->denoise.enabled)
+		return PARLEY_OK;
+	const struct stage_preset *ps = cfg->preset[0] ? stage_preset_find(cfg->preset) : NULL;
+	if (cfg->preset[0] && !ps)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "unknown preset '%s' (known: %s)",
+					cfg->preset, stage_preset_names());
+	size_t used = 0;
+	if (ps) {
+		used = (size_t)snprintf(out, size, "%s", ps->stages);
+	} else {
+		struct pipeline def = pipeline_default();
+		for (size_t i = 0; i < def.count && used < size; i++)
+			used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "",
+						 def.stages[i]->name);
+	}
+	if (cfg->denoise.enabled && used < size)
+		used += (size_t)snprintf(out + used, size - used, ",denoise");
+	if (used >= size)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "stage list longer than %zu bytes",
+					size - 1);
+	/* in registry order, names only: what a batch stores */
+	const struct stage *rows[64];
+	struct pipeline pl;
+	enum parley_err rc = pipeline_parse(out, rows, &pl, err);
+	used = 0;
+	for (size_t i = 0; !rc && i < pl.count && used < size; i++)
+		used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "",
+					 pl.stages[i]->name);
+	return rc;
 }
 
 bool pipeline_has(const struct pipeline *pl, const char *name)
@@ -144,6 +193,8 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 		 * more commit (an fsync on PostgreSQL) per stage. The recording's
 		 * lease says it is running; the stage's row appears with its verdict. */
 		ctx.stage_name = stage->name;
+		ctx.pipeline = pl->stages;
+		ctx.pipeline_count = pl->count;
 		commit.next_stage = i + 1 < pl->count ? pl->stages[i + 1]->name : "";
 		commit.cpu_start = time_thread_cpu();
 		commit.wall_start = time_mono();

@@ -29,13 +29,21 @@ struct pipeline {
 struct pipeline pipeline_default(void);
 
 /*
- * Parse "decode,vad,diarize" (or a named pipeline: "noop") into a pipeline of
+ * Parse "decode,vad,diarize" (names may be named pipelines: "noop", a preset
+ * "call", "call,denoise") into a pipeline of
  * registry stages (order of the registry is kept; unknown names fail with
  * PARLEY_ERR_INVALID naming the stage and listing the known ones).
  * `out_stages` must hold stage_count_all rows.
  */
 enum parley_err pipeline_parse(const char *list, const struct stage **out_stages,
 			       struct pipeline *out, struct parley_error *err);
+
+/* The stage list a configuration selects ("" = the default pipeline):
+ * cfg->preset's stages (stage_preset_find), or the default pipeline, plus
+ * denoise when cfg->denoise.enabled (--denoise), in registry order. A given stage list
+ * (--stages, --pipeline) takes precedence over it. */
+enum parley_err pipeline_from_config(const struct pipeline_config *cfg, char *out, size_t size,
+				     struct parley_error *err);
 
 /* Does pl hold the stage called name? */
 bool pipeline_has(const struct pipeline *pl, const char *name);

@@ -333,7 +333,8 @@ enum parley_err asr_json_parse(const char *body, size_t len, double offset, doub
 		free(a.w);
 		return rc;
 	}
-	qsort(a.w, a.n, sizeof(*a.w), word_cmp);
+	if (a.n) /* qsort wants a non-NULL base even for 0 rows */
+		qsort(a.w, a.n, sizeof(*a.w), word_cmp);
 	*words = a.w;
 	*nwords = a.n;
 	return PARLEY_OK;

@@ -137,13 +137,13 @@ static enum parley_err ivr_run(struct stage_ctx *ctx, struct parley_error *err)
 	int nch = stage_channel_count(ctx);
 	if (nch >= 2) {
 		for (int i = 0; i < nch && i < IVR_CHANNELS_MAX; i++) {
-			if ((rc = stage_load_channel(ctx, i, &src[i], err)))
+			if ((rc = stage_load_channel_original(ctx, i, &src[i], err)))
 				goto out;
 			chan[i] = i;
 			nsrc = (size_t)i + 1;
 		}
 	} else {
-		if ((rc = stage_load_audio(ctx, &src[0], err)))
+		if ((rc = stage_load_audio_original(ctx, &src[0], err)))
 			goto out;
 		chan[0] = -1;
 		nsrc = 1;

@@ -25,7 +25,7 @@ _Static_assert(sizeof(enum pc_mono_roles) == sizeof(int), "enum fields are store
 /* ------------------------------------------------------------ engines */
 
 /* Which kinds of engine a scheme serves. */
-enum { ENG_STT = 1, ENG_LLM = 2, ENG_DIARIZE = 4 };
+enum { ENG_STT = 1, ENG_LLM = 2, ENG_DIARIZE = 4, ENG_DENOISE = 8, ENG_LID = 16 };
 
 /* Engine strings, syntax only (src/engines/ gives them meaning). One row
  * per scheme: the text must be the prefix alone (bare), or the prefix plus
@@ -43,6 +43,9 @@ static const struct engine_scheme {
 	{ENG_STT, "whispercpp+https://", SCHEME_URL, NULL},
 	{ENG_STT | ENG_LLM | ENG_DIARIZE, "exec:", SCHEME_ARG, "exec:COMMAND"},
 	{ENG_DIARIZE, "builtin", SCHEME_BARE, "builtin"},
+	{ENG_DENOISE, "speex", SCHEME_BARE, "speex"},
+	{ENG_DENOISE, "http://", SCHEME_URL, "http(s)://HOST[:PORT][/PATH]"},
+	{ENG_DENOISE, "https://", SCHEME_URL, NULL},
 };
 
 static bool has_control(const char *s)
@@ -92,8 +95,10 @@ static bool url_rest_ok(const char *rest, char *why, size_t size)
 
 static bool engine_ok(unsigned kind, const char *s, char *why, size_t size)
 {
-	if (kind == ENG_LLM && *s == '\0')
-		return true; /* no LLM */
+	if ((kind == ENG_LLM || kind == ENG_LID) && *s == '\0')
+		return true; /* no LLM; lid: the stt engine */
+	if (kind == ENG_LID)
+		kind = ENG_STT;
 	if (has_control(s)) {
 		snprintf(why, size, "holds a control character");
 		return false;
@@ -127,7 +132,8 @@ static bool engine_ok(unsigned kind, const char *s, char *why, size_t size)
 	for (size_t i = 0; i < sizeof(engine_schemes) / sizeof(engine_schemes[0]); i++)
 		if ((engine_schemes[i].kinds & kind) && engine_schemes[i].usage)
 			strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", engine_schemes[i].usage);
-	snprintf(why, size, "is not an engine (known: %s%s)", sb.buf, kind == ENG_LLM ? ", or \"\"" : "");
+	snprintf(why, size, "is not an engine (known: %s%s)", sb.buf,
+		 kind == ENG_LLM ? ", or \"\"" : "");
 	strbuf_release(&sb);
 	return false;
 }
@@ -143,6 +149,8 @@ enum field_kind {
 	F_BOOL,   /* bool */
 	F_ENUM,   /* int index into choices */
 	F_TEXT,   /* char * (malloc'd), at most max bytes */
+	F_PRESET, /* char[size], "" or a preset of the stage registry */
+	F_LANGS,  /* char[size], "" or language codes "en,ms" */
 };
 
 static const char *const unit_choices[] = {"turn", "file", NULL};
@@ -205,9 +213,18 @@ static const struct field {
 	NUM(ivr.music, F_BOOL, 0, 0, "true", "find music on hold and in the queue"),
 	NUM(ivr.prompt_seconds, F_NUMBER, 10, 3600, "300",
 	    "look for repeated IVR prompts in this many first seconds"),
+	STR(denoise.engine, F_ENGINE, ENG_DENOISE, "speex", "noise suppressor: speex, or a server http(s)://… (README Call analysis)"),
+	NUM(denoise.suppress, F_NUMBER, 1, 60, "25", "most noise attenuation, dB (speex)"),
+	NUM(denoise.timeout, F_NUMBER, 0.1, 86400, "120", "seconds per request (server)"),
+	NUM(denoise.enabled, F_BOOL, 0, 0, "false", "add the denoise stage to the pipeline (--denoise)"),
+	STR(lid.language, F_LANGS, 0, "", "the calls' language, declared (\"\" = detect)"),
+	STR(lid.expected, F_LANGS, 0, "", "expected languages \"en,ms\"; others are flagged (\"\" = any)"),
+	STR(lid.engine, F_ENGINE, ENG_LID, "", "engine that detects the language (\"\" = stt.engine)"),
+	NUM(lid.seconds, F_NUMBER, 1, 600, "30", "speech after the IVR sent to detect, seconds"),
 	NUM(metrics.silence_min, F_NUMBER, 0.1, 600, "2", "shortest silence counted, seconds"),
 	NUM(metrics.interrupt_yield, F_NUMBER, 0.1, 60,
 	    "2", "interruption: the interrupted speaker stops within this many seconds"),
+	STR(preset, F_PRESET, 0, "", "named pipeline: call (README Call analysis; \"\" = none)"),
 #undef STR
 #undef NUM
 #undef ENUM
@@ -237,7 +254,8 @@ static const void *field_cptr(const struct field *f, const struct pipeline_confi
 static const char *kind_wants(const struct field *f, char *buf, size_t size)
 {
 	switch (f->kind) {
-	case F_STRING: case F_ENGINE: case F_ENV: case F_TEXT: return "a string";
+	case F_STRING: case F_ENGINE: case F_ENV: case F_TEXT: case F_PRESET: case F_LANGS:
+		return "a string";
 	case F_INT: snprintf(buf, size, "a whole number from %.0f to %.0f", f->min, f->max); return buf;
 	case F_NUMBER: snprintf(buf, size, "a number from %g to %g", f->min, f->max); return buf;
 	case F_BOOL: return "true or false";
@@ -250,6 +268,54 @@ static const char *kind_wants(const struct field *f, char *buf, size_t size)
 	}
 	}
 	return "a value";
+}
+
+/* "" or comma-separated codes of letters and '-' ("en", "en,zh-hk"). */
+static bool langs_ok(const char *s)
+{
+	if (!*s)
+		return true;
+	for (const char *p = s; *p;) {
+		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-");
+		if (n == 0 || n > 15)
+			return false;
+		p += n;
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			return false;
+	}
+	return true;
+}
+
+static bool field_from_text(const struct field *f, struct pipeline_config *c, const char *s,
+			    char *why, size_t size);
+static const struct field *field_find(const char *path);
+
+/* The preset's settings ("channels.mode=separate,…") onto c. */
+static bool preset_apply(struct pipeline_config *c, const struct stage_preset *ps, char *why,
+			 size_t size)
+{
+	for (const char *p = ps->settings ? ps->settings : ""; *p;) {
+		size_t n = strcspn(p, ","), eq = strcspn(p, "=");
+		char key[64], value[128];
+		if (eq >= n || eq >= sizeof(key) || n - eq - 1 >= sizeof(value)) {
+			snprintf(why, size, "preset %s: bad setting '%.*s'", ps->name, (int)n, p);
+			return false;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)eq, p);
+		snprintf(value, sizeof(value), "%.*s", (int)(n - eq - 1), p + eq + 1);
+		const struct field *f = field_find(key);
+		if (!f || !field_from_text(f, c, value, why, size)) {
+			if (!f)
+				snprintf(why, size, "preset %s: unknown key %s", ps->name, key);
+			return false;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return true;
 }
 
 /* Store a string value into a string-like field; why says what is wrong. */
@@ -300,11 +366,22 @@ static bool set_string(const struct field *f, struct pipeline_config *c, const c
 			return false;
 		}
 	}
+	if (f->kind == F_PRESET && *tmp && !stage_preset_find(tmp)) {
+		snprintf(why, size, "is not a preset (known: %s, or \"\")", stage_preset_names());
+		return false;
+	}
+	if (f->kind == F_LANGS && !langs_ok(tmp)) {
+		snprintf(why, size, "wants language codes such as \"en\" or \"en,ms\" (letters "
+				    "and '-', comma-separated)");
+		return false;
+	}
 	if (f->kind == F_STRING && f->size < PC_PROMPT_MAX && has_control(tmp)) {
 		snprintf(why, size, "holds a control character");
 		return false;
 	}
 	memcpy(field_ptr(f, c), tmp, len + 1);
+	if (f->kind == F_PRESET && *tmp)
+		return preset_apply(c, stage_preset_find(tmp), why, size);
 	return true;
 }
 
@@ -348,7 +425,7 @@ static bool field_from_json(const struct field *f, struct pipeline_config *c, js
 {
 	char buf[160];
 	switch (f->kind) {
-	case F_STRING: case F_ENGINE: case F_ENV: case F_TEXT:
+	case F_STRING: case F_ENGINE: case F_ENV: case F_TEXT: case F_PRESET: case F_LANGS:
 		if (json_is_string(v))
 			return set_string(f, c, json_string_value(v), json_string_length(v), why, size);
 		break;
@@ -392,7 +469,7 @@ static bool field_from_text(const struct field *f, struct pipeline_config *c, co
 {
 	char buf[160];
 	switch (f->kind) {
-	case F_STRING: case F_ENGINE: case F_ENV: case F_TEXT:
+	case F_STRING: case F_ENGINE: case F_ENV: case F_TEXT: case F_PRESET: case F_LANGS:
 		return set_string(f, c, s, strlen(s), why, size);
 	case F_INT: case F_NUMBER: {
 		char *end;
@@ -425,7 +502,7 @@ static json_t *field_to_json(const struct field *f, const struct pipeline_config
 {
 	const void *p = field_cptr(f, c);
 	switch (f->kind) {
-	case F_STRING: case F_ENGINE: case F_ENV: return json_string(p);
+	case F_STRING: case F_ENGINE: case F_ENV: case F_PRESET: case F_LANGS: return json_string(p);
 	case F_TEXT: {
 		const char *t = *(char *const *)p;
 		return json_string(t ? t : "");
@@ -449,7 +526,8 @@ static bool field_equal(const struct field *f, const struct pipeline_config *a,
 {
 	const void *pa = field_cptr(f, a), *pb = field_cptr(f, b);
 	switch (f->kind) {
-	case F_STRING: case F_ENGINE: case F_ENV: return strcmp(pa, pb) == 0;
+	case F_STRING: case F_ENGINE: case F_ENV: case F_PRESET: case F_LANGS:
+		return strcmp(pa, pb) == 0;
 	case F_TEXT: {
 		const char *ta = *(char *const *)pa, *tb = *(char *const *)pb;
 		return strcmp(ta ? ta : "", tb ? tb : "") == 0;
@@ -545,6 +623,10 @@ enum parley_err pipeline_config_check(const struct pipeline_config *c, struct pa
 					"diarize.speakers %d is outside diarize.min_speakers %d .. "
 					"diarize.max_speakers %d", d->speakers, d->min_speakers,
 					d->max_speakers);
+	if (strchr(c->lid.language, ','))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"lid.language \"%s\" wants one language (the expected ones go "
+					"in lid.expected)", c->lid.language);
 	if (c->samples.min > c->samples.max)
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"samples.min %g is more than samples.max %g", c->samples.min,
@@ -734,11 +816,10 @@ static void text_pos(const char *text, size_t len, const char *section, const ch
 
 /* --------------------------------------------------------------- parse */
 
-static const char *const sections[] = {"stt",     "llm",      "diarize", "lexicon",
-				       "samples", "channels", "ivr",     "metrics"};
+static const char *const sections[] = {"stt",      "llm",     "diarize", "lexicon",
+				       "samples",  "channels", "ivr",     "denoise",
+				       "lid",      "metrics"};
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
-static const char known_sections[] =
-	"stt, llm, diarize, lexicon, samples, channels, ivr, metrics";
 
 static void known_keys(const char *section, char *out, size_t size)
 {
@@ -825,14 +906,33 @@ enum parley_err pipeline_config_parse(struct pipeline_config *c, const char *nam
 	}
 	const char *key;
 	json_t *v;
+	/* top-level keys ("preset") first: the sections override what a preset sets */
 	json_object_foreach(root, key, v) {
+		const struct field *top = strchr(key, '.') ? NULL : field_find(key);
+		if (top) {
+			char why[PARLEY_ERROR_MSG_MAX - 160];
+			if (!field_from_json(top, c, v, why, sizeof(why))) {
+				rc = fail_at(&p, PARLEY_ERR_INVALID, key, NULL, true, "%s %s", key, why);
+				goto out;
+			}
+		}
+	}
+	json_object_foreach(root, key, v) {
+		const struct field *top = strchr(key, '.') ? NULL : field_find(key);
+		if (top) /* done above */
+			continue;
 		size_t s;
 		for (s = 0; s < NSECTIONS; s++)
 			if (strcmp(sections[s], key) == 0)
 				break;
 		if (s == NSECTIONS) {
+			char known[256] = "";
+			for (size_t m = 0, used = 0; m < NSECTIONS && used < sizeof(known); m++)
+				used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+							 m ? ", " : "", sections[m]);
 			rc = fail_at(&p, PARLEY_ERR_INVALID, key, NULL, false,
-				     "unknown section \"%.60s\" (known: %s)", key, known_sections);
+				     "unknown section \"%.60s\" (known: %s; or a top-level key: preset)",
+				     key, known);
 			goto out;
 		}
 		if (!json_is_object(v)) {
@@ -909,6 +1009,9 @@ enum parley_err pipeline_config_to_json(const struct pipeline_config *c, bool pr
 				ok = json_object_set_new(sec, fields[i].path + n + 1,
 							 field_to_json(&fields[i], c)) == 0;
 	}
+	for (size_t i = 0; ok && i < NFIELDS; i++)
+		if (!strchr(fields[i].path, '.'))
+			ok = json_object_set_new(root, fields[i].path, field_to_json(&fields[i], c)) == 0;
 	if (ok)
 		*out = json_dumps(root, JSON_PRESERVE_ORDER | (pretty ? JSON_INDENT(2) : JSON_COMPACT));
 	json_decref(root);

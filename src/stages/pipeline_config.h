@@ -24,7 +24,14 @@
  *     "samples": {"min", "max"},
  *     "channels": {"mode", "roles", "mono_roles", "margin"},
  *     "ivr":     {"countries", "dtmf_digits", "prompts_dir", "music", "prompt_seconds"},
- *     "metrics": {"silence_min", "interrupt_yield"} }
+ *     "denoise": {"engine", "suppress", "timeout", "enabled"},
+ *     "lid":     {"language", "expected", "engine", "seconds"},
+ *     "metrics": {"silence_min", "interrupt_yield"},
+ *     "preset":  "call" }
+ * "preset" names a row of the stage registry's preset table
+ * (stages/stage.h stage_preset_find): the batch's stages when no stage list
+ * is given.
+
  * Every key is one row of the field table in pipeline_config.c (path, type,
  * range, help); `parley config --keys` prints it. Unknown keys, wrong types,
  * values out of range, duplicate keys and documents larger than
@@ -123,10 +130,23 @@ struct pipeline_config {
 		bool music;                           /* find music / hold (true) */
 		double prompt_seconds;                /* repeated prompts: search this far (300) */
 	} ivr;
+	struct pc_denoise {
+		char engine[PC_ENGINE_MAX]; /* "speex" or "http(s)://HOST[:PORT][/PATH]" */
+		double suppress;            /* most noise attenuation, dB (25; speex) */
+		double timeout;             /* seconds per request (120; http) */
+		bool enabled;               /* add the denoise stage to the pipeline (--denoise) */
+	} denoise;
+	struct pc_lid {
+		char language[PC_LANGUAGE_MAX]; /* declared ("en"); "" = detect */
+		char expected[PC_MODEL_MAX];    /* "en,ms": other languages are flagged; "" = any */
+		char engine[PC_ENGINE_MAX];     /* detecting engine; "" = stt.engine */
+		double seconds;                 /* speech sent to detect, seconds (30) */
+	} lid;
 	struct pc_metrics {
 		double silence_min;     /* shortest silence counted, seconds (2) */
 		double interrupt_yield; /* an interrupted speaker stops within this, s (2) */
 	} metrics;
+	char preset[PC_LANGUAGE_MAX]; /* "" or a preset of the stage registry ("call") */
 };
 
 /* Role i (0-based) of the comma-separated list roles into out ("" when the

@@ -47,6 +47,10 @@ struct stage_ctx {
 	volatile sig_atomic_t *stop; /* non-zero: stop as soon as possible */
 	const char *stage_name;      /* set by the pipeline */
 	struct stage_commit *commit; /* the pipeline's; only stage_commit() reads it */
+	/* The recording's pipeline (its batch's stages, in order); NULL = unknown
+	 * (tests): stage_in_pipeline() then says false. */
+	const struct stage *const *pipeline;
+	size_t pipeline_count;
 };
 
 /* A stage's part of a recording's outputs (`parley run`, `parley export`):
@@ -93,12 +97,23 @@ enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *da
 enum parley_err stage_path(const struct stage_ctx *ctx, const char *file, char *out,
 			   struct parley_error *err);
 
-/* Load the decoded 16 kHz mono audio written by the decode stage. */
+/* Is the stage called name part of the recording's pipeline? */
+bool stage_in_pipeline(const struct stage_ctx *ctx, const char *name);
+
+/* Load the recording's 16 kHz mono audio: the denoise stage's
+ * audio.denoised.wav when the denoise stage is in the recording's pipeline
+ * (it runs before every stage that loads audio, but ivr), else the decode
+ * stage's audio.wav. */
 struct pcm;
 enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
 				 struct parley_error *err);
+/* The decode stage's audio.wav, never denoised (the ivr stage: noise
+ * suppressors eat tones). */
+enum parley_err stage_load_audio_original(const struct stage_ctx *ctx, struct pcm *pcm,
+					  struct parley_error *err);
 
 #define STAGE_AUDIO_FILE "audio.wav"
+#define STAGE_DENOISED_FILE "audio.denoised.wav"
 
 /* A source with two or more channels also has each channel alone, 16 kHz
  * mono, as audio.ch0.wav, audio.ch1.wav, … (decode stage; at most
@@ -109,9 +124,15 @@ enum parley_err stage_load_audio(const struct stage_ctx *ctx, struct pcm *pcm,
 /* How many channel files the decode stage wrote: 0 = a mono source (or one
  * decoded before channels were kept), else 2..STAGE_CHANNELS_MAX. */
 int stage_channel_count(const struct stage_ctx *ctx);
-/* Load channel ch (0 <= ch < stage_channel_count()) as 16 kHz mono. */
+/* Load channel ch (0 <= ch < stage_channel_count()) as 16 kHz mono: the
+ * denoise stage's audio.chN.denoised.wav when the denoise stage is in the
+ * recording's pipeline, else the decode stage's audio.chN.wav. */
 enum parley_err stage_load_channel(const struct stage_ctx *ctx, int ch, struct pcm *pcm,
 				   struct parley_error *err);
+/* The decode stage's audio.chN.wav, never denoised (the ivr stage). */
+enum parley_err stage_load_channel_original(const struct stage_ctx *ctx, int ch, struct pcm *pcm,
+					    struct parley_error *err);
+#define STAGE_CHANNEL_DENOISED_FMT "audio.ch%d.denoised.wav"
 
 /* The registry (src/stages/registry.c): stage_table holds every stage in
  * pipeline order (the default pipeline); stage_test_table the test stages
@@ -130,7 +151,21 @@ bool stage_reads(const struct stage *s, const char *section);
 /* Every result table of every stage, once each, into out[0..max) followed
  * by NULL; returns how many. */
 size_t stage_result_tables(const char **out, size_t max);
-/* Named pipelines: "noop" = the six test stages. NULL when unknown. */
+/* Named pipelines: "noop" = the six test stages, and the presets. NULL
+ * when unknown. */
 const char *stage_pipeline_alias(const char *name);
+
+/* A preset: a named pipeline a configuration selects ("preset": "call",
+ * --preset call). One row of the table in registry.c. */
+struct stage_preset {
+	const char *name;        /* "call" */
+	const char *stages;      /* its stages, comma-separated */
+	/* configuration values it sets, "key=value" comma-separated; set when the
+	 * preset is, so keys given after it (and a file's sections) override them */
+	const char *settings;
+	const char *description;
+};
+const struct stage_preset *stage_preset_find(const char *name); /* NULL when unknown */
+const char *stage_preset_names(void);                           /* "call" */
 
 #endif

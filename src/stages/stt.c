@@ -13,7 +13,8 @@
  *
  * All pieces go to asr_engine_transcribe_many at once, so a remote engine
  * keeps several requests in flight. The prompt is the lexicon's target words
- * (or cfg->stt.prompt), the language cfg->stt.language. Word times are
+ * (or cfg->stt.prompt), the language cfg->stt.language (when "": the lid
+ * stage's, when it ran). Word times are
  * recording times. The stop flag is polled (between pieces, and every 100 ms
  * while waiting on a server), so SIGTERM stops a long recording quickly (the
  * stage is then redone from its start by the next attempt).
@@ -26,6 +27,7 @@
 #include "engines/engines.h"
 #include "stages/env.h"
 #include "stages/stage.h"
+#include "store/store_call.h"
 
 #define STT_PIECE_MIN 20.0
 #define STT_PIECE_MAX 30.0
@@ -175,6 +177,14 @@ static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 	if (rc || (rc = stage_load_audio(ctx, &pcm, err)) ||
 	    (rc = store_segments_get(ctx->store, ctx->rec->id, "turn", &turns, &nturns, err)))
 		goto out;
+	/* stt.language "": the lid stage's language, when it found one */
+	struct store_call_language lang;
+	bool found = false;
+	if (!ap.language && stage_in_pipeline(ctx, "lid") &&
+	    (rc = store_call_language_get(ctx->store, ctx->rec->id, &lang, &found, err)))
+		goto out;
+	if (found && strcmp(lang.code, "und") != 0)
+		ap.language = lang.code;
 	ap.abort = stt_abort;
 	ap.user_data = ctx;
 	bool file_unit = ctx->cfg->stt.unit == PC_UNIT_FILE;

@@ -18,6 +18,9 @@ APIs
   POST /v1/chat/completions       chat: with response_format json_schema the
                                   reply is a JSON document built to fit the
                                   schema (enum/minimum/required honoured)
+  POST /denoise                   parley's denoise protocol (engines/denoise_http.h):
+                                  multipart file=WAV; answers the same audio as
+                                  a WAV (times gain=G with that mode)
   GET  /v1/models                 {"data": [{"id": "fake-whisper"}]}
   GET  /stats                     counters (requests, failures by kind, most
                                   requests in flight at once, auth seen)
@@ -41,6 +44,11 @@ the API path, e.g. http://127.0.0.1:PORT/mode/500/v1. Modes:
   rate=P  a fraction P of requests fail with one of 500, 429, malformed,
           truncated, reset (seeded: --seed)
   delay=S sleep S seconds before answering
+  lang=CODE  the language both speech-to-text APIs report (default: english/en)
+  gain=G  /denoise: samples times G;  short  /denoise: half the audio back;
+  notaudio  /denoise: 200 with a body that is not audio
+  fail_over=S  /denoise: 500 for audio longer than S seconds
+  /stats "language_hints" counts the language field of transcription requests
 """
 import argparse
 import hashlib
@@ -225,7 +233,7 @@ class State:
         self.lock = threading.Lock()
         self.stats = {"requests": 0, "by_path": {}, "failures": {}, "in_flight": 0,
                       "max_in_flight": 0, "auth_ok": 0, "auth_bad": 0, "located": 0,
-                      "not_located": 0, "chat": 0}
+                      "not_located": 0, "chat": 0, "language_hints": {}}
 
     def bump(self, key, sub=None, n=1):
         with self.lock:
@@ -359,6 +367,8 @@ class Handler(BaseHTTPRequestHandler):
             self.transcribe(body, openai=False, modes=modes)
         elif path in ("/v1/chat/completions", "/chat/completions"):
             self.chat(body, modes)
+        elif path == "/denoise":
+            self.denoise(body, modes)
         else:
             self.send_json(404, {"error": {"message": "no such path " + path}})
 
@@ -372,12 +382,15 @@ class Handler(BaseHTTPRequestHandler):
         if pcm is None:
             self.send_json(400, {"error": {"message": "file is not a WAV"}})
             return
+        hint = fields.get("language", [b""])[0].decode("utf-8", "replace")
+        st.bump("language_hints", hint or "(none)")
         words, dur, name = st.truth.words_in(pcm, rate)
         st.bump("located" if name else "not_located")
         text = " ".join(w for _, _, w in words)
         gran = [g.decode() for g in fields.get("timestamp_granularities[]", [])]
         if openai:
-            out = {"task": "transcribe", "language": "english", "duration": dur,
+            out = {"task": "transcribe", "language": modes.get("lang") or "english",
+                   "duration": dur,
                    "text": text.capitalize() + ("." if text else ""),
                    "segments": [{"id": 0, "seek": 0, "start": 0.0, "end": dur, "text": text,
                                  "tokens": [1, 2, 3], "temperature": 0.0,
@@ -404,9 +417,42 @@ class Handler(BaseHTTPRequestHandler):
         if words:
             toks.append({"word": ".", "start": round(words[-1][1], 2),
                          "end": round(words[-1][1], 2), "probability": 0.99})
-        self.send_json(200, {"task": "transcribe", "language": "en", "duration": dur,
+        self.send_json(200, {"task": "transcribe", "language": modes.get("lang") or "en",
+                             "duration": dur,
                              "text": text, "segments": [{"id": 0, "text": text, "start": 0.0,
                                                          "end": dur, "words": toks}]})
+
+    def denoise(self, body, modes):
+        st = self.server.state
+        fields = parse_multipart(body, self.headers.get("Content-Type", ""))
+        if "file" not in fields:
+            self.send_json(400, {"error": "no file part"})
+            return
+        pcm, rate = wav_pcm(fields["file"][0])
+        if pcm is None:
+            self.send_json(400, {"error": "file is not a WAV"})
+            return
+        if "fail_over" in modes and len(pcm) / 2 / rate > float(modes["fail_over"]):
+            self.send_json(500, {"error": "denoise model crashed (fake)"})
+            return
+        if "notaudio" in modes:
+            out = b"this is not audio at all, just some text " * 20
+        else:
+            n = len(pcm) // 2
+            samples = struct.unpack("<%dh" % n, pcm[:2 * n])
+            g = float(modes.get("gain") or 1)
+            if "short" in modes:
+                samples = samples[:n // 2]
+            scaled = [max(-32768, min(32767, int(round(x * g)))) for x in samples]
+            data = struct.pack("<%dh" % len(scaled), *scaled)
+            out = (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " +
+                   struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" +
+                   struct.pack("<I", len(data)) + data)
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/wav")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
 
     def chat(self, body, modes):
         st = self.server.state

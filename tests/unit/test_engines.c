@@ -115,6 +115,12 @@ static void test_malformed_is_transient(void **state)
 	assert_int_equal(asr_json_parse("{\"x\":1}", 7, 0, 1, &w, &n, lang, &err),
 			 PARLEY_ERR_ENGINE);
 	assert_non_null(strstr(err.msg, "no \"words\""));
+	/* silence: an answer without a word is no words, not an error */
+	const char *empty = "{\"language\": \"en\", \"text\": \"\", \"segments\": [{\"start\": 0, "
+			    "\"end\": 1, \"text\": \"\"}]}";
+	assert_int_equal(asr_json_parse(empty, strlen(empty), 0, 1, &w, &n, lang, &err), PARLEY_OK);
+	assert_int_equal(n, 0);
+	free(w);
 }
 
 static void test_language_codes(void **state)

@@ -338,6 +338,65 @@ static void test_lexicon_resolve(void **state)
 	rmdir(dir);
 }
 
+/* The call-analysis keys: denoise, lid, and the top-level preset. */
+static void test_call_keys(void **state)
+{
+	(void)state;
+	struct pipeline_config c;
+	struct parley_error err;
+	pipeline_config_init(&c);
+	assert_string_equal(c.denoise.engine, "speex");
+	assert_true(c.denoise.suppress == 25 && c.denoise.timeout == 120 && !c.denoise.enabled);
+	assert_string_equal(c.lid.language, "");
+	assert_string_equal(c.lid.expected, "");
+	assert_string_equal(c.lid.engine, "");
+	assert_true(c.lid.seconds == 30);
+	assert_string_equal(c.preset, "");
+	assert_int_equal(parse(&c, "{\"preset\": \"call\", \"denoise\": {\"engine\": "
+				   "\"http://127.0.0.1:5010/denoise\", \"suppress\": 12}, "
+				   "\"lid\": {\"expected\": \"en,ms\", \"engine\": "
+				   "\"whispercpp+http://gpu:8080\"}}", &err), PARLEY_OK);
+	assert_string_equal(c.preset, "call");
+	assert_int_equal(c.channels.mode, PC_CHANNELS_SEPARATE); /* the preset's setting */
+	assert_string_equal(c.denoise.engine, "http://127.0.0.1:5010/denoise");
+	assert_true(c.denoise.suppress == 12);
+	assert_string_equal(c.lid.expected, "en,ms");
+	/* canonical JSON holds the keys and reads back the same */
+	char *json = NULL;
+	assert_int_equal(pipeline_config_to_json(&c, false, &json, &err), PARLEY_OK);
+	assert_non_null(strstr(json, "\"preset\":\"call\""));
+	assert_non_null(strstr(json, "\"lid\":{"));
+	struct pipeline_config back;
+	pipeline_config_init(&back);
+	assert_int_equal(pipeline_config_parse(&back, "j", json, strlen(json), &err), PARLEY_OK);
+	assert_null(pipeline_config_diff(&c, &back));
+	free(json);
+	pipeline_config_release(&back);
+	pipeline_config_release(&c);
+	/* a section overrides what the preset sets, wherever it stands */
+	pipeline_config_init(&c);
+	assert_int_equal(parse(&c, "{\"channels\": {\"mode\": \"mix\"}, \"preset\": \"call\"}", &err),
+			 PARLEY_OK);
+	assert_int_equal(c.channels.mode, PC_CHANNELS_MIX);
+	assert_int_equal(pipeline_config_set(&c, "preset", "call", &err), PARLEY_OK);
+	assert_int_equal(c.channels.mode, PC_CHANNELS_SEPARATE);
+	pipeline_config_release(&c);
+	expect_error("{\"preset\": \"meeting\"}", PARLEY_ERR_INVALID, 1, 12, "is not a preset");
+	expect_error("{\"preset\": 3}", PARLEY_ERR_INVALID, 1, 12, "preset wants a string");
+	expect_error("{\"denoise\": {\"engine\": \"rnnoise\"}}", PARLEY_ERR_INVALID, 1, 24,
+		     "known: speex, http(s)://");
+	expect_error("{\"denoise\": {\"engine\": \"http://u:p@h/x\"}}", PARLEY_ERR_INVALID, 1, 24,
+		     "user:password@");
+	expect_error("{\"denoise\": {\"suppress\": 0}}", PARLEY_ERR_INVALID, 1, 26, "1 to 60");
+	expect_error("{\"lid\": {\"expected\": \"en;ms\"}}", PARLEY_ERR_INVALID, 1, 22,
+		     "language codes");
+	expect_error("{\"lid\": {\"language\": \"en,ms\"}}", PARLEY_ERR_INVALID, 1, 22,
+		     "wants one language");
+	expect_error("{\"lid\": {\"engine\": \"builtin\"}}", PARLEY_ERR_INVALID, 1, 20,
+		     "not an engine");
+	expect_error("{\"lidd\": {}}", PARLEY_ERR_INVALID, 1, 2, "denoise, lid, metrics; or a top-level key");
+}
+
 static void test_limits(void **state)
 {
 	(void)state;
@@ -388,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_lexicon_resolve),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_call_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/wav.h"
 #include "core/pipeline.h"
 #include "stages/stage.h"
 #include "store/store.h"
@@ -20,9 +21,9 @@
 static void test_tables(void **state)
 {
 	(void)state;
-	static const char *const real[] = {"decode", "ivr",     "vad",    "diarize",
-					   "stt",    "words",   "metrics", "samples"};
-	assert_int_equal(stage_count, 8);
+	static const char *const real[] = {"decode", "ivr",   "denoise", "vad",     "diarize",
+					   "lid",    "stt",   "words",   "metrics", "samples"};
+	assert_int_equal(stage_count, sizeof(real) / sizeof(real[0]));
 	for (size_t i = 0; i < stage_count; i++)
 		assert_string_equal(stage_table[i]->name, real[i]);
 	assert_int_equal(stage_test_count, 6);
@@ -34,10 +35,12 @@ static void test_tables(void **state)
 	assert_non_null(stage_find("tick3"));
 	assert_null(stage_find("nope"));
 	struct pipeline pl = pipeline_default();
-	/* the test stages and the optional ones (ivr, metrics) are no part of it */
-	assert_int_equal(pl.count, stage_count - 2);
+	/* the test stages and the optional ones (ivr, denoise, lid, metrics) are no part of it */
+	assert_int_equal(pl.count, stage_count - 4);
 	assert_false(pipeline_has(&pl, "metrics"));
 	assert_false(pipeline_has(&pl, "tick1"));
+	assert_false(pipeline_has(&pl, "denoise"));
+	assert_false(pipeline_has(&pl, "lid"));
 	assert_false(pipeline_has(&pl, "ivr"));
 	assert_true(stage_find("ivr")->optional);
 	const struct stage *rows[64];
@@ -47,18 +50,100 @@ static void test_tables(void **state)
 	assert_string_equal(pl.stages[0]->name, "tick1");
 }
 
+/* Presets: a table row, usable as a stage list and from a configuration. */
+static void test_presets(void **state)
+{
+	(void)state;
+	const struct stage *rows[64];
+	struct pipeline pl;
+	struct parley_error err = {0};
+	const struct stage_preset *call = stage_preset_find("call");
+	assert_non_null(call);
+	assert_null(stage_preset_find("meeting"));
+	assert_non_null(strstr(stage_preset_names(), "call"));
+	assert_int_equal(pipeline_parse("call", rows, &pl, &err), PARLEY_OK);
+	assert_true(pipeline_has(&pl, "lid"));
+	assert_true(pipeline_has(&pl, "ivr"));
+	assert_true(pipeline_has(&pl, "stt"));
+	assert_false(pipeline_has(&pl, "denoise"));
+	assert_false(pipeline_has(&pl, "samples"));
+	/* a preset inside a list; registry order kept */
+	assert_int_equal(pipeline_parse("call,denoise", rows, &pl, &err), PARLEY_OK);
+	assert_string_equal(pl.stages[0]->name, "decode");
+	assert_string_equal(pl.stages[1]->name, "ivr");
+	assert_string_equal(pl.stages[2]->name, "denoise");
+	assert_int_equal(pipeline_parse("call,nope", rows, &pl, &err), PARLEY_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "unknown stage 'nope'"));
+
+	struct pipeline_config c;
+	char list[256];
+	pipeline_config_init(&c);
+	assert_int_equal(pipeline_from_config(&c, list, sizeof(list), &err), PARLEY_OK);
+	assert_string_equal(list, ""); /* the default pipeline */
+	c.denoise.enabled = true;
+	assert_int_equal(pipeline_from_config(&c, list, sizeof(list), &err), PARLEY_OK);
+	assert_string_equal(list, "decode,denoise,vad,diarize,stt,words,samples");
+	assert_int_equal(pipeline_config_set(&c, "preset", "call", &err), PARLEY_OK);
+	assert_int_equal(pipeline_from_config(&c, list, sizeof(list), &err), PARLEY_OK);
+	assert_non_null(strstr(list, "decode,ivr,denoise,vad,diarize,lid,stt,words"));
+	assert_int_equal(pipeline_config_set(&c, "preset", "meeting", &err), PARLEY_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "preset is not a preset (known: call"));
+	pipeline_config_release(&c);
+}
+
+/* stage_load_audio: the denoised file only when denoise is in the pipeline. */
+static void test_load_audio(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/parley-stages-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct parley_error err = {0};
+	int16_t a[4] = {1, 2, 3, 4}, b[2] = {5, 6};
+	struct pcm orig = {a, 4, 16000}, den = {b, 2, 16000}, got = {0};
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, STAGE_AUDIO_FILE);
+	assert_int_equal(wav_write(path, &orig, &err), PARLEY_OK);
+	snprintf(path, sizeof(path), "%s/%s", dir, STAGE_DENOISED_FILE);
+	assert_int_equal(wav_write(path, &den, &err), PARLEY_OK);
+	struct stage_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	snprintf(ctx.rec_dir, sizeof(ctx.rec_dir), "%s", dir);
+	assert_int_equal(stage_load_audio(&ctx, &got, &err), PARLEY_OK);
+	assert_int_equal(got.n, 4); /* no pipeline known: the original */
+	pcm_release(&got);
+	const struct stage *rows[64];
+	struct pipeline pl;
+	assert_int_equal(pipeline_parse("call", rows, &pl, &err), PARLEY_OK);
+	ctx.pipeline = pl.stages;
+	ctx.pipeline_count = pl.count;
+	assert_int_equal(stage_load_audio(&ctx, &got, &err), PARLEY_OK);
+	assert_int_equal(got.n, 4); /* denoise not in it */
+	pcm_release(&got);
+	assert_int_equal(pipeline_parse("call,denoise", rows, &pl, &err), PARLEY_OK);
+	ctx.pipeline_count = pl.count;
+	assert_true(stage_in_pipeline(&ctx, "denoise"));
+	assert_int_equal(stage_load_audio(&ctx, &got, &err), PARLEY_OK);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(got.samples[1], 6);
+	pcm_release(&got);
+	assert_int_equal(stage_load_audio_original(&ctx, &got, &err), PARLEY_OK);
+	assert_int_equal(got.n, 4);
+	pcm_release(&got);
+	assert_int_equal(fs_remove_tree(dir, &err), PARLEY_OK);
+}
+
 static void test_rows(void **state)
 {
 	(void)state;
 	const char *tables[16];
 	size_t n = stage_result_tables(tables, 16);
 	static const char *const want[] = {"call_events", "segments",     "speakers",
-					   "speaker_roles", "stt_words",  "words",
-					   "word_counts", "call_metrics", "call_spans",
+					   "speaker_roles", "call_language", "stt_words",
+					   "words",       "word_counts",  "call_metrics", "call_spans",
 					   "test_effects"};
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 11);
 	assert_null(tables[n]);
-	for (size_t i = 0; i < 10; i++)
+	for (size_t i = 0; i < 11; i++)
 		assert_string_equal(tables[i], want[i]);
 	assert_int_equal(stage_result_tables(tables, 3), 2); /* bounded, NULL-terminated */
 	assert_null(tables[2]);
@@ -122,6 +207,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_presets),
+		cmocka_unit_test(test_load_audio),
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_reset_by_tables),
 	};
