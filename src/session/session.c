@@ -626,7 +626,9 @@ enum parley_err session_end(const struct session_ctx *c, const struct session_us
 	if (rc)
 		goto fail;
 	struct pipeline pl = pipeline_default();
-	for (size_t i = 0, used = 0; !pipeline[0] && i < pl.count && used < sizeof(pipeline); i++)
+	if (pipeline[0])
+		pl.count = 0; /* the preset's */
+	for (size_t i = 0, used = 0; i < pl.count && used < sizeof(pipeline); i++)
 		used += (size_t)snprintf(pipeline + used, sizeof(pipeline) - used, "%s%s", i ? "," : "",
 					 pl.stages[i]->name);
 	snprintf(batch_name, sizeof(batch_name), "session:%s", id);
