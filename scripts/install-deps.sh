@@ -27,6 +27,8 @@ PKGS=(
   libcmocka-dev espeak-ng festival festvox-kallpc16k festvox-kdlpc16k
   festvox-us-slt-hts sox libsox-fmt-all python3 procps time
   asterisk-core-sounds-en-wav
+  # the ivr stage: real hold music for the talk-off tests and bench-ivr
+  asterisk-moh-opsound-wav
   # make bench-queue: the peers it is compared with (Celery, RQ; BullMQ and
   # graphile-worker come from npm)
   python3-celery python3-rq python3-redis

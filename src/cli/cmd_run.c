@@ -51,7 +51,7 @@ static const char run_usage[] =
 	CLI_PIPELINE_HELP
 	"      --stages LIST      run only these stages, comma-separated, in pipeline order\n"
 	"                         (decode,vad,diarize,stt,words,samples; the optional\n"
-	"                         call stages denoise, lid, metrics run only when\n"
+	"                         call stages ivr, denoise, lid, metrics run only when\n"
 	"                         named; or a preset: call)\n"
 	"      --no-progress      plain progress lines even on a terminal\n"
 	"  -q, --quiet            print only errors and the final summary\n"

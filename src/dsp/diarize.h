@@ -311,7 +311,8 @@
  *    Averaging over 0.3 / 0.5 s, shortest run 0.2 / 0.3 s, thresholds
  *    0.5-0.6: 33.0-34.6%; requiring the residual to hold 10-60% of the
  *    frame's energy loses the gain (33.3-33.4%: the second voices found
- *    are quiet). Its cost: diarizer RTF
+ *    are quiet), and so does excluding 10-20% instead of 6% around the
+ *    multiples of T (33.4%). Its cost: diarizer RTF
  *    0.0010 -> 0.0019. Generated conversations with 10% overlapped turns
  *    (bench/diar_sweep.sh, 5 of 1.5 min per set): clean 2 / 3 / 4 speakers
  *    0.3 / 0.5 / 0.1 -> 1.4 / 1.2 / 0.6% (false alarm 0 -> 1.3 / 0.8 /

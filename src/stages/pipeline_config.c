@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/tones.h"
 #include "stages/stage.h"
 #include "store/store_call.h"
 #include "text/lexicon.h"
@@ -204,6 +205,14 @@ static const struct field {
 	ENUM(channels.mono_roles, mono_roles_choices, "none",
 	     "roles of a diarized mix: none, or first_after_ivr (first speaker after the IVR = first role)"),
 	NUM(channels.margin, F_NUMBER, 0, 40, "10", "dB a channel must be louder to own a frame alone (crosstalk)"),
+	STR(ivr.countries, F_STRING, 0, "auto",
+	    "call-progress tone tables: auto, or a comma list of us, uk, eu, sg, my, in"),
+	NUM(ivr.dtmf_digits, F_BOOL, 0, 0, "false",
+	    "store the DTMF digits pressed (personal data); else only their count and times"),
+	STR(ivr.prompts_dir, F_STRING, 0, "", "folder of known IVR prompt recordings (\"\" = none)"),
+	NUM(ivr.music, F_BOOL, 0, 0, "true", "find music on hold and in the queue"),
+	NUM(ivr.prompt_seconds, F_NUMBER, 10, 3600, "300",
+	    "look for repeated IVR prompts in this many first seconds"),
 	STR(denoise.engine, F_ENGINE, ENG_DENOISE, "speex", "noise suppressor: speex, or a server http(s)://… (README Call analysis)"),
 	NUM(denoise.suppress, F_NUMBER, 1, 60, "25", "most noise attenuation, dB (speex)"),
 	NUM(denoise.timeout, F_NUMBER, 0.1, 86400, "120", "seconds per request (server)"),
@@ -573,6 +582,35 @@ enum parley_err pipeline_config_set(struct pipeline_config *c, const char *key, 
 	return PARLEY_OK;
 }
 
+/* ivr.countries: "auto" or a comma list of countries of the tone table. */
+static enum parley_err ivr_countries_check(const char *countries, struct parley_error *err)
+{
+	if (strcmp(countries, "auto") == 0)
+		return PARLEY_OK;
+	const char *p = countries;
+	if (!*p)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"ivr.countries is empty (auto, or a comma list of us, uk, eu, "
+					"sg, my, in)");
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		char name[8] = "";
+		if (len < sizeof(name)) {
+			memcpy(name, p, len);
+			name[len] = '\0';
+		}
+		if (!len || len >= sizeof(name) || !tone_country_known(name))
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"ivr.countries \"%.60s\" names a country the tone table "
+						"does not have (auto, or a comma list of us, uk, eu, sg, "
+						"my, in)", countries);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return PARLEY_OK;
+}
+
 enum parley_err pipeline_config_check(const struct pipeline_config *c, struct parley_error *err)
 {
 	const struct pc_diarize *d = &c->diarize;
@@ -593,6 +631,9 @@ enum parley_err pipeline_config_check(const struct pipeline_config *c, struct pa
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"samples.min %g is more than samples.max %g", c->samples.min,
 					c->samples.max);
+	enum parley_err rc = ivr_countries_check(c->ivr.countries, err);
+	if (rc)
+		return rc;
 	int nroles = 1;
 	size_t len = 0;
 	for (const char *r = c->channels.roles;; r++) {
@@ -775,8 +816,9 @@ static void text_pos(const char *text, size_t len, const char *section, const ch
 
 /* --------------------------------------------------------------- parse */
 
-static const char *const sections[] = {"stt",      "llm",     "diarize", "lexicon", "samples",
-				       "channels", "denoise", "lid",     "metrics"};
+static const char *const sections[] = {"stt",      "llm",     "diarize", "lexicon",
+				       "samples",  "channels", "ivr",     "denoise",
+				       "lid",      "metrics"};
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static void known_keys(const char *section, char *out, size_t size)

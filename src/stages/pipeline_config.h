@@ -23,6 +23,7 @@
  *     "lexicon": {"path", "text"},
  *     "samples": {"min", "max"},
  *     "channels": {"mode", "roles", "mono_roles", "margin"},
+ *     "ivr":     {"countries", "dtmf_digits", "prompts_dir", "music", "prompt_seconds"},
  *     "denoise": {"engine", "suppress", "timeout", "enabled"},
  *     "lid":     {"language", "expected", "engine", "seconds"},
  *     "metrics": {"silence_min", "interrupt_yield"},
@@ -69,6 +70,7 @@
 #define PC_PROMPT_MAX 4096
 #define PC_ENV_MAX 64       /* an environment variable name */
 #define PC_PATH_MAX 4096
+#define PC_IVR_COUNTRIES_MAX 64
 
 enum pc_unit { PC_UNIT_TURN = 0, PC_UNIT_FILE = 1 };             /* stt.unit */
 enum pc_method { PC_METHOD_WARD = 0, PC_METHOD_SPECTRAL = 1 };   /* diarize.method */
@@ -121,6 +123,13 @@ struct pipeline_config {
 						  first speaker after the IVR = roles[0] */
 		double margin;              /* dB a channel must be louder to own a frame (10) */
 	} channels;
+	struct pc_ivr {
+		char countries[PC_IVR_COUNTRIES_MAX]; /* "auto" or "uk,eu": tone tables used */
+		bool dtmf_digits;                     /* store the digits (personal data!) (false) */
+		char prompts_dir[PC_PATH_MAX];        /* folder of known prompt audio ("" = none) */
+		bool music;                           /* find music / hold (true) */
+		double prompt_seconds;                /* repeated prompts: search this far (300) */
+	} ivr;
 	struct pc_denoise {
 		char engine[PC_ENGINE_MAX]; /* "speex" or "http(s)://HOST[:PORT][/PATH]" */
 		double suppress;            /* most noise attenuation, dB (25; speex) */

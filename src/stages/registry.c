@@ -9,6 +9,7 @@
 #include <string.h>
 
 extern const struct stage stage_decode;
+extern const struct stage stage_ivr;
 extern const struct stage stage_denoise;
 extern const struct stage stage_vad;
 extern const struct stage stage_diarize;
@@ -22,6 +23,7 @@ extern const struct stage stage_tick1, stage_tick2, stage_tick3, stage_tick4, st
 
 const struct stage *const stage_table[] = {
 	&stage_decode,  /* any audio → 16 kHz mono audio.wav */
+	&stage_ivr,     /* call events: tones, DTMF, music/hold, IVR prompts (optional) */
 	&stage_denoise, /* optional: noise suppressed copies of the audio */
 	&stage_vad,     /* speech regions */
 	&stage_diarize, /* speaker turns */
@@ -51,9 +53,9 @@ const struct stage *stage_at(size_t i)
 /* Presets: named pipelines a configuration selects (README "Call
  * analysis"). A stage that lands later is added to its row here. */
 static const struct stage_preset presets[] = {
-	{"call", "decode,vad,diarize,lid,stt,words,metrics", "channels.mode=separate",
-	 "call analysis: channels as speakers, language, speech to text, call metrics "
-	 "(--denoise adds denoise)"},
+	{"call", "decode,ivr,vad,diarize,lid,stt,words,metrics", "channels.mode=separate",
+	 "call analysis: call events (IVR, hold, tones), channels as speakers, language, "
+	 "speech to text, call metrics (--denoise adds denoise)"},
 };
 #define NPRESETS (sizeof(presets) / sizeof(presets[0]))
 

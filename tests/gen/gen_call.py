@@ -31,7 +31,8 @@ import wave
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_conversation as gc  # noqa: E402
 
-CALL_VERSION = 1     # bump when the layout or synthesis of calls changes
+CALL_VERSION = 2     # bump when the layout or synthesis of calls changes
+                     # 2: DTMF twist -6..+3 dB (Q.24 limits), sequences 3-4 s apart
 SR = gc.SR           # working rate (16 kHz); --rate 8000 resamples at the end
 SILENCE_MIN = 2.0    # s: a gap with nobody talking at least this long is a "silence"
 
@@ -288,10 +289,10 @@ def sit_tone(call, ch, at, country, repeats):
 
 def dtmf_seq(call, ch, at, digits, rng):
     """Key presses with Q.24-valid timing: tone 60-150 ms, pause 70-400 ms,
-    low-group level -12..-18 dBFS, twist (high - low) -3..+5 dB."""
+    low-group level -12..-18 dBFS, twist (high - low) -6..+3 dB."""
     t = at
     low = rng.uniform(-18.0, -12.0)
-    twist = rng.uniform(-3.0, 5.0)
+    twist = rng.uniform(-6.0, 3.0)
     presses = []
     for i, d in enumerate(digits):
         r = next(k for k, row in enumerate(DTMF_KEYS) if d in row)
@@ -362,7 +363,7 @@ def build(args, log):
     if args.dtmf:
         for k, digits in enumerate(args.dtmf.split(",")):
             end = dtmf_seq(call, CU, t, digits, rng)
-            t = end + int(rng.uniform(1.5, 2.5) * SR)
+            t = end + int(rng.uniform(3.0, 4.0) * SR)   # sequences >= 3 s apart
 
     # ---- queue music before the agent answers
     if args.queue > 0:

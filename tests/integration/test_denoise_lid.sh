@@ -30,9 +30,9 @@ ok "fake engine server on port $FAKE_PORT"
 # stages done for every recording of OUT, comma-separated in registry order
 stages_done() {
   sqlite3 "$1/parley.db" "select group_concat(stage, ',') from (select distinct stage from stage_runs
-    where status = 'done' order by case stage when 'decode' then 0 when 'denoise' then 1
-    when 'vad' then 2 when 'diarize' then 3 when 'lid' then 4 when 'stt' then 5
-    when 'words' then 6 when 'metrics' then 7 else 8 end)"
+    where status = 'done' order by case stage when 'decode' then 0 when 'ivr' then 0.5
+    when 'denoise' then 1 when 'vad' then 2 when 'diarize' then 3 when 'lid' then 4
+    when 'stt' then 5 when 'words' then 6 when 'metrics' then 7 else 8 end)"
 }
 rec_dir() { # OUT NAME: the data directory of recording NAME
   local id
@@ -51,7 +51,7 @@ limit 300 "$PARLEY" run "$TMP/in/noisy.wav" -o "$out" -j 1 --no-progress --prese
 st=$?
 check "run --preset call --denoise exits 0 (status $st)" test $st -eq 0
 check "the preset's stages ran, denoise added, samples not ($(stages_done "$out"))" \
-  test "$(stages_done "$out")" = "decode,denoise,vad,diarize,lid,stt,words,metrics"
+  test "$(stages_done "$out")" = "decode,ivr,denoise,vad,diarize,lid,stt,words,metrics"
 d=$(rec_dir "$out" noisy)
 check "audio.denoised.wav written beside audio.wav" test -s "$d/audio.denoised.wav" -a -s "$d/audio.wav"
 check "the denoised audio differs from the original" \
@@ -69,11 +69,11 @@ echo '{"preset": "call", "lid": {"language": "en"}}' >"$TMP/call.json"
 limit 300 "$PARLEY" run "$TMP/in/noisy.wav" -o "$out" -j 1 --no-progress --pipeline-config "$TMP/call.json" \
   --stt "openai+$FAKE_URL/v1" >"$out.log" 2>&1
 check "{\"preset\": \"call\"} in a configuration file selects the call stages ($(stages_done "$out"))" \
-  test "$(stages_done "$out")" = "decode,vad,diarize,lid,stt,words,metrics"
+  test "$(stages_done "$out")" = "decode,ivr,vad,diarize,lid,stt,words,metrics"
 "$PARLEY" submit "$TMP/in" --store "$TMP/sub/parley.db" --preset call --denoise >"$TMP/sub.log" 2>&1
 check "submit --preset call --denoise exits 0" test $? -eq 0
 check "the batch stores the preset's stages plus denoise" \
-  test "$(sqlite3 "$TMP/sub/parley.db" "select pipeline from batches")" = "decode,denoise,vad,diarize,lid,stt,words,metrics"
+  test "$(sqlite3 "$TMP/sub/parley.db" "select pipeline from batches")" = "decode,ivr,denoise,vad,diarize,lid,stt,words,metrics"
 "$PARLEY" submit "$TMP/in" --store "$TMP/sub2/parley.db" --preset meeting >"$TMP/sub2.log" 2>&1
 check "an unknown preset is a usage error naming the known ones" \
   bash -c "test $? -eq 2 && grep -q 'not a preset (known: call' '$TMP/sub2.log'"

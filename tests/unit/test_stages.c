@@ -21,8 +21,8 @@
 static void test_tables(void **state)
 {
 	(void)state;
-	static const char *const real[] = {"decode", "denoise", "vad",     "diarize", "lid",
-					   "stt",    "words",   "metrics", "samples"};
+	static const char *const real[] = {"decode", "ivr",   "denoise", "vad",     "diarize",
+					   "lid",    "stt",   "words",   "metrics", "samples"};
 	assert_int_equal(stage_count, sizeof(real) / sizeof(real[0]));
 	for (size_t i = 0; i < stage_count; i++)
 		assert_string_equal(stage_table[i]->name, real[i]);
@@ -35,12 +35,14 @@ static void test_tables(void **state)
 	assert_non_null(stage_find("tick3"));
 	assert_null(stage_find("nope"));
 	struct pipeline pl = pipeline_default();
-	/* the test stages and the optional ones (denoise, lid, metrics) are no part of it */
-	assert_int_equal(pl.count, stage_count - 3);
+	/* the test stages and the optional ones (ivr, denoise, lid, metrics) are no part of it */
+	assert_int_equal(pl.count, stage_count - 4);
 	assert_false(pipeline_has(&pl, "metrics"));
 	assert_false(pipeline_has(&pl, "tick1"));
 	assert_false(pipeline_has(&pl, "denoise"));
 	assert_false(pipeline_has(&pl, "lid"));
+	assert_false(pipeline_has(&pl, "ivr"));
+	assert_true(stage_find("ivr")->optional);
 	const struct stage *rows[64];
 	struct parley_error err = {0};
 	assert_int_equal(pipeline_parse("noop", rows, &pl, &err), PARLEY_OK);
@@ -61,13 +63,15 @@ static void test_presets(void **state)
 	assert_non_null(strstr(stage_preset_names(), "call"));
 	assert_int_equal(pipeline_parse("call", rows, &pl, &err), PARLEY_OK);
 	assert_true(pipeline_has(&pl, "lid"));
+	assert_true(pipeline_has(&pl, "ivr"));
 	assert_true(pipeline_has(&pl, "stt"));
 	assert_false(pipeline_has(&pl, "denoise"));
 	assert_false(pipeline_has(&pl, "samples"));
 	/* a preset inside a list; registry order kept */
 	assert_int_equal(pipeline_parse("call,denoise", rows, &pl, &err), PARLEY_OK);
 	assert_string_equal(pl.stages[0]->name, "decode");
-	assert_string_equal(pl.stages[1]->name, "denoise");
+	assert_string_equal(pl.stages[1]->name, "ivr");
+	assert_string_equal(pl.stages[2]->name, "denoise");
 	assert_int_equal(pipeline_parse("call,nope", rows, &pl, &err), PARLEY_ERR_INVALID);
 	assert_non_null(strstr(err.msg, "unknown stage 'nope'"));
 
@@ -81,7 +85,7 @@ static void test_presets(void **state)
 	assert_string_equal(list, "decode,denoise,vad,diarize,stt,words,samples");
 	assert_int_equal(pipeline_config_set(&c, "preset", "call", &err), PARLEY_OK);
 	assert_int_equal(pipeline_from_config(&c, list, sizeof(list), &err), PARLEY_OK);
-	assert_non_null(strstr(list, "decode,denoise,vad,diarize,lid,stt,words"));
+	assert_non_null(strstr(list, "decode,ivr,denoise,vad,diarize,lid,stt,words"));
 	assert_int_equal(pipeline_config_set(&c, "preset", "meeting", &err), PARLEY_ERR_INVALID);
 	assert_non_null(strstr(err.msg, "preset is not a preset (known: call"));
 	pipeline_config_release(&c);
@@ -133,13 +137,13 @@ static void test_rows(void **state)
 	(void)state;
 	const char *tables[16];
 	size_t n = stage_result_tables(tables, 16);
-	static const char *const want[] = {"segments",     "speakers",    "speaker_roles",
-					   "call_language", "stt_words",  "words",
-					   "word_counts",  "call_metrics", "call_spans",
+	static const char *const want[] = {"call_events", "segments",     "speakers",
+					   "speaker_roles", "call_language", "stt_words",
+					   "words",       "word_counts",  "call_metrics", "call_spans",
 					   "test_effects"};
-	assert_int_equal(n, 10);
+	assert_int_equal(n, 11);
 	assert_null(tables[n]);
-	for (size_t i = 0; i < 10; i++)
+	for (size_t i = 0; i < 11; i++)
 		assert_string_equal(tables[i], want[i]);
 	assert_int_equal(stage_result_tables(tables, 3), 2); /* bounded, NULL-terminated */
 	assert_null(tables[2]);
@@ -148,6 +152,8 @@ static void test_rows(void **state)
 	assert_false(stage_reads(stage_find("decode"), "diarize"));
 	assert_false(stage_reads(stage_find("stt"), "lex"));
 	assert_non_null(stage_find("samples")->export);
+	assert_true(stage_reads(stage_find("ivr"), "ivr"));
+	assert_non_null(stage_find("ivr")->export);
 	assert_null(stage_find("decode")->export);
 	assert_true(stage_reads(stage_find("diarize"), "channels"));
 	assert_true(stage_reads(stage_find("metrics"), "metrics"));
