@@ -51,6 +51,21 @@ check "metrics.csv beside summary.csv, with the talk share per role" \
   grep -q '^s1,agent,talk_share,0\.' "$out/metrics.csv"
 check "RTTM keeps plain speaker names" grep -q ' speaker-1 ' "$out/s1/transcript.rttm"
 
+# with the ivr stage: ringback, an IVR menu, DTMF, queue music and hold are
+# events, not talk; hold and IVR time from them; mono roles after the IVR
+mkdir -p "$TMP/in5"
+gen_call i1 --seed 21 --channels 2 --ringback 2 --ivr-prompt --dtmf 2 --hold 8 --minutes 1 --crosstalk -25
+gen_call i2 --seed 22 --channels 1 --ringback 2 --ivr-prompt --dtmf 1 --queue 5 --hold 8 --minutes 1 --overlap 0
+mv "$TMP/in/i1.wav" "$TMP/in/i2.wav" "$TMP/in5/"
+limit 600 "$PARLEY" run "$TMP/in5" -o "$TMP/out5" -j 2 --no-progress --stages decode,ivr,vad,diarize,metrics \
+  --set channels.mode=separate --set channels.mono_roles=first_after_ivr --speakers 2 >"$TMP/run5.log" 2>&1
+status=$?
+check "calls with IVR, DTMF, queue and hold through ivr and metrics exit 0 (status $status)" test $status -eq 0
+python3 "$ROOT/tests/integration/check_call_metrics.py" "$TMP/i1.truth.json" "$TMP/out5/i1/transcript.json" i1 --events
+python3 "$ROOT/tests/integration/check_call_metrics.py" "$TMP/i2.truth.json" "$TMP/out5/i2/transcript.json" i2 --events --mono
+check "speaker_roles of the mono call say first_after_ivr" \
+  test "$(sqlite3 "$TMP/out5/parley.db" "select count(*) from speaker_roles where source='first_after_ivr'")" = 2
+
 # the whole pipeline on the 8 kHz stereo call: words per minute, roles in the text outputs
 cp "$TMP/in/s2.wav" "$TMP/in2/"
 out2="$TMP/out2"
