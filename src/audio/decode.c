@@ -333,12 +333,12 @@ static enum parley_err setup_ch(struct job *j, const AVFrame *f)
 		ret = swr_init(j->chswr);
 	av_channel_layout_uninit(&out_layout);
 	if (ret < 0) {
-		char why[AV_ERROR_MAX_STRING_SIZE];
+		/* channels FFmpeg will not keep apart: the mix only (see decode.h) */
 		swr_free(&j->chswr);
-		averr_text(ret, why, sizeof(why));
-		return parley_error_set(j->err, PARLEY_ERR_AUDIO,
-					"%s: cannot keep the channels of %d-channel %d Hz audio (ffmpeg: %s)",
-					j->name, nch, f->sample_rate, why);
+		free(j->chbuf);
+		j->chbuf = NULL;
+		j->chn = j->chcap = 0;
+		j->chkeep = -1;
 	}
 	return PARLEY_OK;
 }
@@ -844,17 +844,20 @@ enum parley_err audio_decode_file_channels(const char *path, const struct audio_
 	return decode_file(path, p, mix, chans, err);
 }
 
-enum parley_err audio_decode_memory(const void *data, size_t len, const char *name,
-				    const struct audio_decode_params *p, struct pcm *out,
-				    struct parley_error *err)
+static enum parley_err decode_memory(const void *data, size_t len, const char *name,
+				     const struct audio_decode_params *p, struct pcm *out,
+				     struct audio_channels *chans, struct parley_error *err)
 {
 	const struct audio_decode_params defaults = audio_decode_default_params();
 	struct job j;
+	if (chans)
+		memset(chans, 0, sizeof(*chans));
 	if (!name)
 		name = "input";
 	enum parley_err rc = job_init(&j, name, p, &defaults, out, err);
 	if (rc)
 		return rc;
+	j.chans = chans;
 	if (len == 0)
 		return parley_error_set(err, PARLEY_ERR_EMPTY, "%s: input is empty (0 bytes)", name);
 	if (!data)
@@ -865,4 +868,21 @@ enum parley_err audio_decode_memory(const void *data, size_t len, const char *na
 	j.src.len = len;
 	j.src.size = (int64_t)len;
 	return run(&j, out);
+}
+
+enum parley_err audio_decode_memory(const void *data, size_t len, const char *name,
+				    const struct audio_decode_params *p, struct pcm *out,
+				    struct parley_error *err)
+{
+	return decode_memory(data, len, name, p, out, NULL, err);
+}
+
+enum parley_err audio_decode_memory_channels(const void *data, size_t len, const char *name,
+					     const struct audio_decode_params *p, struct pcm *mix,
+					     struct audio_channels *chans, struct parley_error *err)
+{
+	if (!chans)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "%s: no channel output given",
+					name ? name : "input");
+	return decode_memory(data, len, name, p, mix, chans, err);
 }

@@ -142,11 +142,16 @@ enum parley_err audio_decode_memory(const void *data, size_t len, const char *na
  * the other): chans->ch[c] is source channel c alone (no downmix), resampled
  * to p->rate, for c < min(source channels, p->max_channels). A stream whose
  * channel count changes midway keeps the count of its first frame (channels
- * missing later are silent there). On failure both *mix and *chans are
- * zeroed. Memory: (1 + channels) x the mix.
+ * missing later are silent there); channels FFmpeg's resampler will not
+ * keep apart give the mix alone (chans->n 0). On failure both *mix and
+ * *chans are zeroed. Memory: (1 + channels) x the mix.
  */
 enum parley_err audio_decode_file_channels(const char *path, const struct audio_decode_params *p,
 					   struct pcm *mix, struct audio_channels *chans,
 					   struct parley_error *err);
+/* The same from memory (as audio_decode_memory()). */
+enum parley_err audio_decode_memory_channels(const void *data, size_t len, const char *name,
+					     const struct audio_decode_params *p, struct pcm *mix,
+					     struct audio_channels *chans, struct parley_error *err);
 
 #endif
