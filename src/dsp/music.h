@@ -61,6 +61,11 @@ struct music_span {
 
 struct music_params music_default_params(void);
 
+/* The median frame stability (as above) over [start, end) seconds of pcm:
+ * speech ~0.45-0.55, music ~0.7-1.0. 0 for spans under 0.2 s; -1 when out
+ * of memory. */
+double music_stability(const struct pcm *pcm, double start, double end);
+
 /* Spans in time order into *out (malloc'd; caller frees; NULL, 0 when
  * none). INVALID (NULL arguments, rate below 8000, window < 1 s), NOMEM. */
 enum parley_err music_detect(const struct pcm *pcm, const struct music_params *p,
