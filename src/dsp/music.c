@@ -15,6 +15,8 @@
 #define BAND_LO 100.0
 #define BAND_HI 4000.0
 #define DIP_DB 15.0
+#define FLAT_LO 300.0  /* flatness band: the telephone band */
+#define FLAT_HI 3400.0
 #define STEP_SEC 0.5
 #define EDGE_MAX 1.5   /* s an edge may move outwards */
 #define EDGE_GAP 5     /* frames (100 ms) of rest stepped over at an edge */
@@ -138,6 +140,7 @@ enum parley_err music_detect(const struct pcm *pcm, const struct music_params *p
 	size_t klo = (size_t)ceil(BAND_LO / bin);
 	size_t khi = (size_t)floor(fmin(BAND_HI, 0.45 * pcm->rate) / bin);
 	size_t nb = khi - klo + 1;
+	size_t flo = (size_t)ceil(FLAT_LO / bin), fhi = (size_t)floor(FLAT_HI / bin);
 	plan = fft_plan_new(nfft, err);
 	if (!plan)
 		return err ? err->code : PARLEY_ERR_NOMEM;
@@ -171,12 +174,15 @@ enum parley_err music_detect(const struct pcm *pcm, const struct music_params *p
 		fft_power(plan, buf, pw);
 		double *m = mag + (f % (LAG + 1)) * nb;
 		double lsum = 0, asum = 0;
-		for (size_t k = 0; k < nb; k++) {
+		for (size_t k = 0; k < nb; k++)
 			m[k] = sqrt(pw[klo + k]);
-			lsum += log(pw[klo + k] + 1e-20);
-			asum += pw[klo + k];
+		/* flatness over the telephone band only: 8 kHz audio has nothing
+		 * outside it, and noise band-limited there would look less flat */
+		for (size_t k = flo; k <= fhi; k++) {
+			lsum += log(pw[k] + 1e-20);
+			asum += pw[k];
 		}
-		flat[f] = asum > 0 ? exp(lsum / nb) / (asum / nb) : 1.0;
+		flat[f] = asum > 0 ? exp(lsum / (fhi - flo + 1)) / (asum / (fhi - flo + 1)) : 1.0;
 		if (f < LAG)
 			continue;
 		const double *o = mag + ((f - LAG) % (LAG + 1)) * nb;
