@@ -11,6 +11,7 @@
 #   make bench-keywords  target verification trade-off: real false alarms vs generated recall
 #   make bench-queue  queue throughput beside Celery, RQ, BullMQ, graphile-worker
 #   make bench-http   parley serve: req/s and p50/p99 for status polls and chunk uploads, 50 clients
+#   make bench-calls  channel diarization and call metrics: RTF and accuracy on generated calls
 #   make bench-engines  remote speech-to-text: stt wall time, 100 turns, 0.5 s server, concurrency 1 vs 8
 #   make bench-denoise  WER, target-word F1, DER with the denoise stage off and on, noise at 0/5/10 dB
 #   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
@@ -56,7 +57,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise chaos soak clean tools lexicon
+.PHONY: all test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -148,6 +149,10 @@ bench-ivr: $(BUILD)/parley
 # call-centre call; writes build/bench-real.json (not a test)
 bench-real: $(BUILD)/parley
 	bash bench/bench_real.sh
+
+# channel diarization and call metrics on generated calls (tests/gen/gen_call.py)
+bench-calls: $(BUILD)/parley
+	bash bench/bench_calls.sh
 
 bench-queue: $(BUILD)/parley
 	bash bench/bench_queue.sh

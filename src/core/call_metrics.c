@@ -14,8 +14,10 @@ struct call_metrics_params call_metrics_default_params(void)
 	return (struct call_metrics_params){.silence_min = 2.0, .interrupt_yield = 2.0};
 }
 
-static const char *const ivr_kinds[] = {"ringback", "busy", "congestion", "sit",
-					"dtmf",     "ivr_prompt", "beep"};
+static const char *const ivr_kinds[] = {"ringback", "busy",       "congestion", "sit",
+					"dtmf",     "ivr_prompt", "beep",       "music"};
+
+#define FIRST_TURN_MIN 1.0 /* call_first_speaker_after: a turn at least this long */
 
 double call_ivr_end(const struct store_call_event *ev, size_t n)
 {
@@ -29,8 +31,8 @@ double call_ivr_end(const struct store_call_event *ev, size_t n)
 
 int call_first_speaker_after(const struct store_segment *turns, size_t n, double t)
 {
-	int best = -1, first = -1;
-	double best_start = INFINITY, first_start = INFINITY;
+	int best = -1, any = -1, first = -1;
+	double best_start = INFINITY, any_start = INFINITY, first_start = INFINITY;
 	for (size_t i = 0; i < n; i++) {
 		if (turns[i].speaker < 0)
 			continue;
@@ -38,12 +40,30 @@ int call_first_speaker_after(const struct store_segment *turns, size_t n, double
 			first_start = turns[i].start;
 			first = turns[i].speaker;
 		}
-		if (turns[i].start >= t - 0.5 && turns[i].start < best_start) {
+		if (turns[i].start < t - 0.5)
+			continue;
+		if (turns[i].start < any_start) {
+			any_start = turns[i].start;
+			any = turns[i].speaker;
+		}
+		if (turns[i].end - turns[i].start >= FIRST_TURN_MIN && turns[i].start < best_start) {
 			best_start = turns[i].start;
 			best = turns[i].speaker;
 		}
 	}
-	return best >= 0 ? best : first;
+	return best >= 0 ? best : any >= 0 ? any : first;
+}
+
+/* The IVR's own span: first ivr_prompt/dtmf start to the last one's end. */
+static double ivr_span(const struct store_call_event *ev, size_t n)
+{
+	double a = INFINITY, b = -INFINITY;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ev[i].kind, "ivr_prompt") == 0 || strcmp(ev[i].kind, "dtmf") == 0) {
+			a = ev[i].start < a ? ev[i].start : a;
+			b = ev[i].end > b ? ev[i].end : b;
+		}
+	return b > a ? b - a : 0;
 }
 
 /* ---- intervals ---- */
@@ -424,12 +444,20 @@ static void emit(struct calc *c, struct out *o, double sil_time, int sil_count, 
 		talk += c->talk.v[i].end - c->talk.v[i].start;
 	for (int k = 0; k < c->nparty; k++)
 		sum_party += c->party[k].talk;
+	/* holds: the union of the hold events (a stereo call may report one on
+	 * each channel) */
+	struct ivals hv = {0};
 	for (size_t i = 0; i < in->nevents; i++)
-		if (strcmp(in->events[i].kind, "hold") == 0) {
-			hold += in->events[i].end - in->events[i].start;
-			holds++;
-			put_span(o, "hold", in->events[i].start, in->events[i].end, "", "");
-		}
+		if (strcmp(in->events[i].kind, "hold") == 0 &&
+		    !ivals_add(&hv, in->events[i].start, in->events[i].end, -1))
+			o->nomem = true;
+	ivals_merge(&hv);
+	for (size_t i = 0; i < hv.n; i++) {
+		hold += hv.v[i].end - hv.v[i].start;
+		holds++;
+		put_span(o, "hold", hv.v[i].start, hv.v[i].end, "", "");
+	}
+	free(hv.v);
 	put_metric(o, "call", "duration", in->duration);
 	put_metric(o, "call", "talk_time", talk);
 	put_metric(o, "call", "non_talk_time", in->duration > talk ? in->duration - talk : 0);
@@ -442,7 +470,7 @@ static void emit(struct calc *c, struct out *o, double sil_time, int sil_count, 
 	put_metric(o, "call", "interruption_time", int_time);
 	put_metric(o, "call", "hold_count", holds);
 	put_metric(o, "call", "hold_time", hold);
-	put_metric(o, "call", "ivr_time", call_ivr_end(in->events, in->nevents));
+	put_metric(o, "call", "ivr_time", ivr_span(in->events, in->nevents));
 	put_metric(o, "call", "loudness_lufs", in->call_loudness);
 	for (int k = 0; k < c->nparty; k++) {
 		struct party *pt = &c->party[k];

@@ -48,9 +48,10 @@
  *                    per speaker; speakers of one party are combined by
  *                    talk time in the power domain); call: of the mix.
  *                    Absent when not measured (NAN).
- *   hold_time, hold_count   call: events of kind "hold".
- *   ivr_time         call: call_ivr_end() — from the start of the recording
- *                    to the end of the IVR (0 when there is none).
+ *   hold_time, hold_count   call: events of kind "hold" (their union: a
+ *                    stereo call may report a hold on each channel).
+ *   ivr_time         call: the IVR's span, from the first ivr_prompt or dtmf
+ *                    event's start to the last one's end (0 without them).
  *   agent_first_word call: seconds from the start of the recording to the
  *                    agent party's first word (its first talk when there
  *                    are no words); absent without an "agent" party.
@@ -102,12 +103,15 @@ enum parley_err call_metrics_compute(const struct call_metrics_input *in,
 				     struct parley_error *err);
 
 /* The end of the IVR: the latest end of the events of kinds ringback,
- * busy, congestion, sit, dtmf, ivr_prompt and beep (the opening of a call;
- * hold and music are left out, they happen mid-call too); 0 when none. */
+ * busy, congestion, sit, dtmf, ivr_prompt, beep and music (queue music
+ * before the agent answers; "hold" is left out, it happens mid-call);
+ * 0 when none. */
 double call_ivr_end(const struct store_call_event *ev, size_t n);
 
-/* The speaker of the first turn starting at or after t - 0.5 s (the first
- * turn at all when none does); -1 when there are no turns. */
+/* The speaker of the first turn of at least 1 s starting at or after
+ * t - 0.5 s (a shorter one is often a tail of the music or prompt before
+ * it); else of the first turn starting then; else of the first turn at
+ * all; -1 when there are no turns. */
 int call_first_speaker_after(const struct store_segment *turns, size_t n, double t);
 
 #endif

@@ -31,6 +31,11 @@ struct export_data {
 	size_t ncounts;
 	struct store_speaker_role *roles; /* call roles (diarize stage); often none */
 	size_t nroles;
+	/* Which turn each word belongs to (SIZE_MAX: none): the turn of its
+	 * speaker holding its middle. Turns of different speakers may overlap
+	 * (a call diarized by channel), so a turn's words are those, not simply
+	 * the words in its time span. tw_lo[t]..tw_hi[t]: where to look. */
+	size_t *word_turn, *tw_lo, *tw_hi;
 	bool transcribed; /* the "words" stage is done (else words and counts are empty
 			     because no recogniser ran, not because nothing was said) */
 	char done[64][STORE_STAGE_NAME_MAX]; /* the stages done for the recording */
@@ -45,6 +50,9 @@ static void export_data_release(struct export_data *d)
 	free(d->speakers);
 	free(d->counts);
 	free(d->roles);
+	free(d->word_turn);
+	free(d->tw_lo);
+	free(d->tw_hi);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -67,6 +75,43 @@ static bool stage_done(const struct export_data *d, const char *stage)
 	return false;
 }
 
+#define WORD_MAX_SECONDS 30.0 /* no word is longer: where a turn's words may start */
+
+/* Fill word_turn, tw_lo, tw_hi (words are in time order). */
+static enum parley_err assign_words(struct export_data *d, struct parley_error *err)
+{
+	d->word_turn = malloc((d->nwords + 1) * sizeof(size_t));
+	d->tw_lo = calloc(d->nturns + 1, sizeof(size_t));
+	d->tw_hi = calloc(d->nturns + 1, sizeof(size_t));
+	if (!d->word_turn || !d->tw_lo || !d->tw_hi)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in export");
+	for (size_t k = 0; k < d->nwords; k++)
+		d->word_turn[k] = SIZE_MAX;
+	for (size_t t = 0; t < d->nturns; t++) {
+		const struct store_segment *tu = &d->turns[t];
+		size_t lo = 0, hi = d->nwords; /* first word starting at or after tu->start - max */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (d->words[mid].start < tu->start - WORD_MAX_SECONDS)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		d->tw_lo[t] = d->tw_hi[t] = lo;
+		for (size_t k = lo; k < d->nwords && d->words[k].start < tu->end; k++) {
+			double m = (d->words[k].start + d->words[k].end) / 2;
+			if (d->word_turn[k] != SIZE_MAX || m < tu->start || m >= tu->end ||
+			    (d->words[k].speaker >= 0 && d->words[k].speaker != tu->speaker))
+				continue;
+			if (d->tw_hi[t] == d->tw_lo[t])
+				d->tw_lo[t] = k;
+			d->word_turn[k] = t;
+			d->tw_hi[t] = k + 1;
+		}
+	}
+	return PARLEY_OK;
+}
+
 static enum parley_err export_data_load(struct store *st, int64_t rec_id, struct export_data *d,
 					struct parley_error *err)
 {
@@ -78,7 +123,8 @@ static enum parley_err export_data_load(struct store *st, int64_t rec_id, struct
 	    (rc = store_words_get(st, rec_id, "words", &d->words, &d->nwords, err)) ||
 	    (rc = store_speakers_get(st, rec_id, &d->speakers, &d->nspeakers, err)) ||
 	    (rc = store_counts_get(st, rec_id, &d->counts, &d->ncounts, err)) ||
-	    (rc = store_speaker_roles_get(st, rec_id, &d->roles, &d->nroles, err)))
+	    (rc = store_speaker_roles_get(st, rec_id, &d->roles, &d->nroles, err)) ||
+	    (rc = assign_words(d, err)))
 		export_data_release(d);
 	return rc;
 }
@@ -127,25 +173,18 @@ static void speaker_label(const struct export_data *d, int speaker, char *out, s
 		snprintf(out, size, "%s", name);
 }
 
-/* Words [*first, end) that fall in the turn (by midpoint), advancing *first. */
-static size_t turn_words(const struct export_data *d, const struct store_segment *t, size_t *first)
-{
-	size_t i = *first;
-	while (i < d->nwords && (d->words[i].start + d->words[i].end) / 2 < t->start)
-		i++;
-	*first = i;
-	size_t j = i;
-	while (j < d->nwords && (d->words[j].start + d->words[j].end) / 2 < t->end)
-		j++;
-	return j;
-}
-
-static enum parley_err add_words_text(struct strbuf *sb, const struct store_word *w, size_t from,
-				      size_t to)
+/* The text of turn t's words among [from, to), space-separated. */
+static enum parley_err add_words_text(struct strbuf *sb, const struct export_data *d, size_t t,
+				      size_t from, size_t to)
 {
 	enum parley_err rc = PARLEY_OK;
-	for (size_t k = from; k < to && !rc; k++)
-		rc = strbuf_addf(sb, "%s%s", k > from ? " " : "", w[k].text);
+	bool first = true;
+	for (size_t k = from; k < to && !rc; k++) {
+		if (d->word_turn[k] != t)
+			continue;
+		rc = strbuf_addf(sb, "%s%s", first ? "" : " ", d->words[k].text);
+		first = false;
+	}
 	return rc;
 }
 
@@ -153,39 +192,70 @@ static enum parley_err add_words_text(struct strbuf *sb, const struct store_word
 struct cue {
 	double start, end;
 	int speaker;
-	size_t from, to; /* words */
+	size_t turn;
+	size_t from, to; /* words: turn's words in [from, to) */
 };
 
 typedef enum parley_err (*cue_fn)(struct strbuf *sb, const struct export_data *d,
 				  const struct cue *c, int index);
 
+static int cmp_cue(const void *a, const void *b)
+{
+	const struct cue *x = a, *y = b;
+	if (x->start != y->start)
+		return (x->start > y->start) - (x->start < y->start);
+	return (x->turn > y->turn) - (x->turn < y->turn);
+}
+
+/* Every turn's cues, in time order (turns of a call diarized by channel
+ * overlap, so one turn's cues may fall between another's). */
 static enum parley_err each_cue(struct strbuf *sb, const struct export_data *d, cue_fn fn)
 {
-	size_t first = 0;
-	int index = 0;
-	for (size_t t = 0; t < d->nturns; t++) {
-		size_t end = turn_words(d, &d->turns[t], &first);
-		size_t k = first;
+	struct cue *cues = NULL;
+	size_t n = 0, cap = 0;
+	enum parley_err rc = PARLEY_OK;
+	for (size_t t = 0; t < d->nturns && !rc; t++) {
+		size_t k = d->tw_lo[t], end = d->tw_hi[t];
 		while (k < end) {
-			struct cue c = {.start = d->words[k].start, .speaker = d->turns[t].speaker, .from = k};
-			size_t j = k;
-			while (j < end && j - k < CUE_MAX_WORDS &&
-			       d->words[j].end - c.start <= CUE_MAX_SECONDS)
+			if (d->word_turn[k] != t) {
+				k++;
+				continue;
+			}
+			struct cue c = {.start = d->words[k].start, .speaker = d->turns[t].speaker,
+					.turn = t, .from = k};
+			size_t j = k, nw = 0, last = k;
+			while (j < end && nw < CUE_MAX_WORDS) {
+				if (d->word_turn[j] == t) {
+					if (nw > 0 && d->words[j].end - c.start > CUE_MAX_SECONDS)
+						break;
+					last = j;
+					nw++;
+				}
 				j++;
-			if (j == k)
-				j = k + 1;
-			c.to = j;
-			c.end = d->words[j - 1].end;
+			}
+			c.to = last + 1;
+			c.end = d->words[last].end;
 			if (c.start < d->turns[t].start)
 				c.start = d->turns[t].start;
-			enum parley_err rc = fn(sb, d, &c, ++index);
-			if (rc)
-				return rc;
-			k = j;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				struct cue *nc = realloc(cues, cap * sizeof(*nc));
+				if (!nc) {
+					rc = PARLEY_ERR_NOMEM;
+					break;
+				}
+				cues = nc;
+			}
+			cues[n++] = c;
+			k = last + 1;
 		}
-		first = end;
 	}
-	return PARLEY_OK;
+	if (!rc && n > 1)
+		qsort(cues, n, sizeof(*cues), cmp_cue);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = fn(sb, d, &cues[i], (int)i + 1);
+	free(cues);
+	return rc;
 }
 
 static enum parley_err srt_cue(struct strbuf *sb, const struct export_data *d, const struct cue *c,
@@ -197,7 +267,7 @@ static enum parley_err srt_cue(struct strbuf *sb, const struct export_data *d, c
 	speaker_label(d, c->speaker, spk, sizeof(spk));
 	enum parley_err rc = strbuf_addf(sb, "%d\n%s --> %s\n%s: ", index, a, b, spk);
 	if (!rc)
-		rc = add_words_text(sb, d->words, c->from, c->to);
+		rc = add_words_text(sb, d, c->turn, c->from, c->to);
 	if (!rc)
 		rc = strbuf_adds(sb, "\n\n");
 	return rc;
@@ -212,7 +282,7 @@ static enum parley_err vtt_cue(struct strbuf *sb, const struct export_data *d, c
 	speaker_label(d, c->speaker, spk, sizeof(spk));
 	enum parley_err rc = strbuf_addf(sb, "%d\n%s --> %s\n<v %s>", index, a, b, spk);
 	if (!rc)
-		rc = add_words_text(sb, d->words, c->from, c->to);
+		rc = add_words_text(sb, d, c->turn, c->from, c->to);
 	if (!rc)
 		rc = strbuf_adds(sb, "</v>\n\n");
 	return rc;
@@ -296,10 +366,8 @@ static enum parley_err export_txt(const char *dir, const struct export_data *d,
 	struct strbuf sb;
 	strbuf_init(&sb, EXPORT_MAX_BYTES);
 	enum parley_err rc = PARLEY_OK;
-	size_t first = 0;
 	for (size_t t = 0; t < d->nturns && !rc; t++) {
-		size_t end = turn_words(d, &d->turns[t], &first);
-		if (end == first)
+		if (d->tw_hi[t] == d->tw_lo[t])
 			continue;
 		char a[32], b[32], spk[96];
 		export_timestamp(d->turns[t].start, '.', a, sizeof(a));
@@ -307,10 +375,9 @@ static enum parley_err export_txt(const char *dir, const struct export_data *d,
 		speaker_label(d, d->turns[t].speaker, spk, sizeof(spk));
 		rc = strbuf_addf(&sb, "[%s - %s] %s: ", a, b, spk);
 		if (!rc)
-			rc = add_words_text(&sb, d->words, first, end);
+			rc = add_words_text(&sb, d, t, d->tw_lo[t], d->tw_hi[t]);
 		if (!rc)
 			rc = strbuf_adds(&sb, "\n");
-		first = end;
 	}
 	if (rc)
 		rc = too_large(err, "transcript.txt", rc);
@@ -361,12 +428,10 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		}
 		json_array_append_new(speakers, o);
 	}
-	size_t first = 0;
 	for (size_t t = 0; t < d->nturns; t++) {
-		size_t end = turn_words(d, &d->turns[t], &first);
 		struct strbuf sb;
 		strbuf_init(&sb, EXPORT_MAX_BYTES);
-		add_words_text(&sb, d->words, first, end);
+		add_words_text(&sb, d, t, d->tw_lo[t], d->tw_hi[t]);
 		char name[32];
 		speaker_name(d->turns[t].speaker, name, sizeof(name));
 		json_t *o = json_object();
@@ -379,7 +444,6 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		json_object_set_new(o, "text", json_string(sb.buf));
 		json_array_append_new(segments, o);
 		strbuf_release(&sb);
-		first = end;
 	}
 	if (d->noverlaps > 0) {
 		/* only with run --overlap: stretches where a second speaker also talks */

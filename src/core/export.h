@@ -1,17 +1,26 @@
 /*
  * export.h — write a finished recording's outputs from the store:
  *
- *   OUT/<name>/transcript.json   speakers, segments, words, counts, engines, and
- *                                "transcribed": whether the words stage ran (false:
- *                                words and counts are empty because no recogniser ran)
- *   OUT/<name>/transcript.srt    SubRip cues "speaker-1: text"
- *   OUT/<name>/transcript.vtt    WebVTT cues with <v speaker-1> voice tags
- *   OUT/<name>/transcript.rttm   NIST RTTM speaker turns
- *   OUT/<name>/transcript.txt    "[00:01.2 - 00:04.8] speaker-1: text"
+ *   OUT/<name>/transcript.json   speakers (with "role" and "channel": null unless
+ *                                the call stages gave one), segments (with "role"
+ *                                when the speaker has one), words, counts, engines,
+ *                                and "transcribed": whether the words stage ran (false:
+ *                                words and counts are empty because no recogniser ran);
+ *                                the stages' export hooks add their parts ("metrics")
+ *   OUT/<name>/transcript.srt    SubRip cues "speaker-1: text" ("speaker-1 (agent): text"
+ *                                when the speaker has a role)
+ *   OUT/<name>/transcript.vtt    WebVTT cues with <v speaker-1> voice tags (likewise)
+ *   OUT/<name>/transcript.rttm   NIST RTTM speaker turns (plain speaker names)
+ *   OUT/<name>/transcript.txt    "[00:01.2 - 00:04.8] speaker-1: text" (likewise)
  *   OUT/<name>/samples/speaker-<n>.wav
  *
- * and OUT/summary.csv: recording,speaker,word,count — one row per recording
- * × speaker × target word. Every file is written atomically, and the outputs
+ * and OUT/summary.csv: recording,speaker,word,count,role — one row per recording
+ * × speaker × target word (role "" when none); OUT/metrics.csv:
+ * recording,scope,name,value — the call metrics (stage metrics), written only
+ * when some recording has them.
+ * A turn's text is its speaker's words whose middle falls in it (turns of
+ * different speakers overlap only in calls diarized by channel); cues are in
+ * time order. Every file is written atomically, and the outputs
  * hold no clock times, so exporting the same store twice gives identical bytes.
  * Speakers are named speaker-1, speaker-2, … (index + 1) everywhere.
  */

@@ -27,6 +27,8 @@ void asr_segments_clear(struct asr_segment *segs, size_t nsegs)
 		free(segs[i].words);
 		segs[i].words = NULL;
 		segs[i].nwords = 0;
+		segs[i].language[0] = '\0';
+		segs[i].language_prob = -1;
 	}
 }
 
@@ -41,6 +43,8 @@ enum parley_err asr_engine_transcribe_many(struct asr_engine *eng,
 	for (size_t i = 0; i < nsegs; i++) {
 		segs[i].words = NULL;
 		segs[i].nwords = 0;
+		segs[i].language[0] = '\0';
+		segs[i].language_prob = -1;
 	}
 	if (eng->ops->transcribe_many) {
 		enum parley_err rc =

@@ -69,6 +69,7 @@ struct asr_segment {
 	struct asr_word *words; /* out: malloc'd, time order; the caller frees */
 	size_t nwords;          /* out */
 	char language[16];      /* out: the language the engine reported ("en"), or "" */
+	double language_prob;   /* out: its probability 0..1, or -1 when not reported */
 };
 
 struct asr_engine_ops {

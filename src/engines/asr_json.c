@@ -279,9 +279,18 @@ enum parley_err asr_json_parse(const char *body, size_t len, double offset, doub
 			       struct asr_word **words, size_t *nwords, char language[16],
 			       struct parley_error *err)
 {
+	double prob;
+	return asr_json_parse_full(body, len, offset, duration, words, nwords, language, &prob, err);
+}
+
+enum parley_err asr_json_parse_full(const char *body, size_t len, double offset, double duration,
+				    struct asr_word **words, size_t *nwords, char language[16],
+				    double *language_prob, struct parley_error *err)
+{
 	*words = NULL;
 	*nwords = 0;
 	language[0] = '\0';
+	*language_prob = -1;
 	json_error_t je;
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j || !json_is_object(j)) {
@@ -293,6 +302,14 @@ enum parley_err asr_json_parse(const char *body, size_t len, double offset, doub
 	struct acc a = {.offset = offset, .duration = duration};
 	enum parley_err rc = PARLEY_OK;
 	asr_language_code(json_string_value(json_object_get(j, "language")), language);
+	if (!language[0])
+		asr_language_code(json_string_value(json_object_get(j, "detected_language")), language);
+	json_t *prob = json_object_get(j, "detected_language_probability");
+	if (!json_is_number(prob))
+		prob = json_object_get(j, "language_probability");
+	if (language[0] && json_is_number(prob) && json_number_value(prob) >= 0 &&
+	    json_number_value(prob) <= 1)
+		*language_prob = json_number_value(prob);
 	json_t *top = json_object_get(j, "words");
 	json_t *segs = json_object_get(j, "segments");
 	json_t *text = json_object_get(j, "text");

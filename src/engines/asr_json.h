@@ -37,6 +37,12 @@
 enum parley_err asr_json_parse(const char *body, size_t len, double offset, double duration,
 			       struct asr_word **words, size_t *nwords, char language[16],
 			       struct parley_error *err);
+/* The same, and *language_prob the probability the server gave the
+ * language it detected: whisper.cpp's "detected_language_probability",
+ * faster-whisper's "language_probability" (0..1), or -1 when it gave none. */
+enum parley_err asr_json_parse_full(const char *body, size_t len, double offset, double duration,
+				    struct asr_word **words, size_t *nwords, char language[16],
+				    double *language_prob, struct parley_error *err);
 
 /* "english" / "English" / "en" / "eng" -> "en" into out[16]; unknown names are
  * lower-cased and kept (cut to 15 bytes). */

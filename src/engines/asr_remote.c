@@ -57,8 +57,8 @@ static enum parley_err seg_answer(void *ud, const char *body, size_t len,
 	free(c->seg->words);
 	c->seg->words = NULL;
 	c->seg->nwords = 0;
-	return asr_json_parse(body, len, c->seg->offset, c->duration, &c->seg->words,
-			      &c->seg->nwords, c->seg->language, err);
+	return asr_json_parse_full(body, len, c->seg->offset, c->duration, &c->seg->words,
+				   &c->seg->nwords, c->seg->language, &c->seg->language_prob, err);
 }
 
 static size_t fill_parts(const struct remote_asr *e, const struct asr_params *ap,
@@ -108,6 +108,7 @@ static enum parley_err ra_many(void *self, const struct asr_params *ap, struct a
 		s->words = NULL;
 		s->nwords = 0;
 		s->language[0] = '\0';
+		s->language_prob = -1;
 		if (!s->samples && s->n) {
 			rc = parley_error_set(err, PARLEY_ERR_INVALID, "stt: no samples");
 			goto out;

@@ -614,7 +614,20 @@ enum parley_err session_end(const struct session_ctx *c, const struct session_us
 	}
 	char manifest[PARLEY_PATH_MAX], fp[65], batch_name[STORE_NAME_MAX],
 		pipeline[STORE_PIPELINE_MAX] = "";
+	/* the configuration's preset (serve --preset call [--denoise]), else the default */
+	struct pipeline_config pcfg;
+	pipeline_config_init(&pcfg);
+	const char *ctext = c->pipeline_config ? c->pipeline_config : "";
+	rc = pipeline_config_parse(&pcfg, "the sessions' pipeline configuration", ctext,
+				   strlen(ctext), err);
+	if (!rc)
+		rc = pipeline_from_config(&pcfg, pipeline, sizeof(pipeline), err);
+	pipeline_config_release(&pcfg);
+	if (rc)
+		goto fail;
 	struct pipeline pl = pipeline_default();
+	if (pipeline[0])
+		pl.count = 0; /* the preset's */
 	for (size_t i = 0, used = 0; i < pl.count && used < sizeof(pipeline); i++)
 		used += (size_t)snprintf(pipeline + used, sizeof(pipeline) - used, "%s%s", i ? "," : "",
 					 pl.stages[i]->name);

@@ -9,8 +9,12 @@
  * and a source of two or more channels (audio.ch0.wav, …), each channel is
  * a speaker (speaker = channel index): dsp/channel_diarize.h finds each
  * channel's speech inside the vad stage's regions, with crosstalk and echo
- * left out; talking at once gives the second voice "overlap" segments. Its
- * role is channels.roles' entry for that channel (source "channel"). A mono
+ * left out. Each channel's talk becomes its turns, so here (only here) turns
+ * of different speakers may overlap in time: two people talking at once
+ * are both in the turns, and later stages give each turn its own channel's
+ * audio (stt, samples) and its own words (export). No "overlap" segments are
+ * written. Its role is channels.roles' entry for that channel (source
+ * "channel"). A mono
  * source (or mode "mix") goes through the diarizer; with channels.mono_roles
  * "first_after_ivr" the speaker of the first turn after the IVR (the ivr
  * stage's events, when it ran: core/call_metrics.h call_ivr_end) gets the
@@ -76,14 +80,23 @@ static enum parley_err diarize_channels(struct stage_ctx *ctx, int nch,
 		if (!*turns)
 			rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in diarize");
 	}
+	/* a channel's main and overlap turns (sorted by start) joined into its
+	 * talk: one turn per run */
+	size_t k = 0;
 	for (size_t i = 0; !rc && i < n; i++) {
-		(*turns)[i].start = ct[i].start;
-		(*turns)[i].end = ct[i].end;
-		(*turns)[i].speaker = ct[i].channel;
-		(*turns)[i].overlap = ct[i].overlap;
+		size_t j = k;
+		while (j > 0 && (*turns)[j - 1].speaker != ct[i].channel)
+			j--;
+		struct diar_turn *last = j > 0 ? &(*turns)[j - 1] : NULL;
+		if (last && ct[i].start <= last->end + 1e-9) {
+			if (ct[i].end > last->end)
+				last->end = ct[i].end;
+			continue;
+		}
+		(*turns)[k++] = (struct diar_turn){ct[i].start, ct[i].end, ct[i].channel, false};
 	}
 	if (!rc)
-		*nturns = n;
+		*nturns = k;
 	free(ct);
 	for (int c = 0; c < STAGE_CHANNELS_MAX; c++)
 		pcm_release(&ch[c]);

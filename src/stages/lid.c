@@ -9,7 +9,9 @@
  *     prompts, hold music, tones: the ivr stage's call_events), joined —
  *     once, with no language hint. Whisper-family servers (openai+…,
  *     whispercpp+…, speaches) report the language of what they heard →
- *     source "engine". Confidence: 0 (those answers carry no probability).
+ *     source "engine", confidence the probability the server gave
+ *     (whisper.cpp's detected_language_probability, faster-whisper's
+ *     language_probability), 0 when it gave none (OpenAI's API).
  *   An engine that reports no language (pocketsphinx; exec: commands that
  *     print none) is not asked; the recogniser's configured language
  *     stt.language stands, source "config". Nothing to go by (no speech, or
@@ -147,6 +149,7 @@ static enum parley_err lid_detect(struct stage_ctx *ctx, struct store_call_langu
 		goto out;
 	}
 	snprintf(lang->code, sizeof(lang->code), "%s", seg.language);
+	lang->confidence = seg.language[0] && seg.language_prob >= 0 ? seg.language_prob : 0;
 	snprintf(lang->source, sizeof(lang->source), "engine");
 out:
 	asr_segments_clear(&seg, 1);

@@ -5,8 +5,11 @@
  *
  * A stretch is a run of that speaker's turns with pauses under 0.5 s between
  * them and no other speaker inside (overlapped speech found by `run --overlap`,
- * segments of kind "overlap", is cut out: the longest clear part of the run
- * counts). Longer than sample_max: the sample_max
+ * segments of kind "overlap", and other speakers' turns overlapping it, are
+ * cut out: the longest clear part of the run counts). A speaker that is a
+ * channel of a call with channels.mode "separate" is cut from its own
+ * channel's audio, where the other side is only a faint leak: there only
+ * "overlap" segments are cut out. Longer than sample_max: the sample_max
  * window with the most energy is kept (people want to hear the voice, not a
  * pause). When a speaker never talks for sample_min seconds at a stretch, the
  * longest stretch there is becomes the sample (shorter than 3 s).
@@ -87,8 +90,8 @@ static double loudest_window(const struct pcm *pcm, double start, double end, do
 
 static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *err)
 {
-	struct pcm pcm = {0};
-	struct store_segment *turns = NULL, *ovl = NULL;
+	struct pcm pcm = {0}, chpcm = {0};
+	struct store_segment *turns = NULL, *ovl = NULL, *others = NULL;
 	size_t nturns = 0, novl = 0;
 	struct samples_result r = {0};
 	char dir[STAGE_PATH_MAX];
@@ -101,9 +104,26 @@ static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *e
 	fs_remove_tree(dir, NULL); /* a re-run replaces the old samples */
 	if ((rc = fs_mkdir_p(dir, err)))
 		goto out;
+	others = calloc(nturns + 1, sizeof(*others));
+	if (!others) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in samples");
+		goto out;
+	}
+	int nch = ctx->cfg->channels.mode == PC_CHANNELS_SEPARATE ? stage_channel_count(ctx) : 0;
 	for (size_t s = 0; s < r.n; s++) {
 		int who = r.spk[s].speaker;
 		double best_start = 0, best_end = 0;
+		size_t nothers = 0;
+		for (size_t i = 0; i < nturns; i++)
+			if (turns[i].speaker != who)
+				others[nothers++] = turns[i];
+		const struct pcm *src = &pcm;
+		if (who >= 0 && who < nch) {
+			pcm_release(&chpcm);
+			if ((rc = stage_load_channel(ctx, who, &chpcm, err)))
+				goto out;
+			src = &chpcm;
+		}
 		for (size_t i = 0; i < nturns; i++) {
 			if (turns[i].speaker != who)
 				continue;
@@ -113,6 +133,8 @@ static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *e
 			       turns[j].start - turns[j - 1].end < SAMPLE_JOIN_GAP)
 				end = turns[j++].end;
 			clear_of_overlap(ovl, novl, &start, &end);
+			if (src == &pcm) /* from its own channel, others are not in it */
+				clear_of_overlap(others, nothers, &start, &end);
 			if (end - start > best_end - best_start) {
 				best_start = start;
 				best_end = end;
@@ -120,7 +142,7 @@ static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *e
 			i = j - 1;
 		}
 		if (best_end - best_start > ctx->cfg->samples.max) {
-			best_start = loudest_window(&pcm, best_start, best_end, ctx->cfg->samples.max);
+			best_start = loudest_window(src, best_start, best_end, ctx->cfg->samples.max);
 			best_end = best_start + ctx->cfg->samples.max;
 		}
 		r.spk[s].sample_start = best_start;
@@ -129,19 +151,21 @@ static enum parley_err samples_run(struct stage_ctx *ctx, struct parley_error *e
 			continue;
 		char file[64], path[STAGE_PATH_MAX];
 		snprintf(file, sizeof(file), "samples/speaker-%d.wav", who + 1);
-		size_t from = (size_t)llround(best_start * pcm.rate);
-		size_t to = (size_t)llround(best_end * pcm.rate);
-		if (to > pcm.n)
-			to = pcm.n;
+		size_t from = (size_t)llround(best_start * src->rate);
+		size_t to = (size_t)llround(best_end * src->rate);
+		if (to > src->n)
+			to = src->n;
 		if ((rc = stage_path(ctx, file, path, err)) ||
-		    (rc = wav_write_range(path, &pcm, from, to, err)))
+		    (rc = wav_write_range(path, src, from, to, err)))
 			goto out;
 	}
 	rc = stage_commit(ctx, samples_save, &r, err);
 out:
 	free(turns);
+	free(others);
 	free(ovl);
 	free(r.spk);
+	pcm_release(&chpcm);
 	pcm_release(&pcm);
 	return rc;
 }
@@ -179,5 +203,5 @@ static const char *const samples_tables[] = {"speakers", NULL};
 
 const struct stage stage_samples = {
 	.name = "samples", .description = "a 3-10 s voice sample per speaker", .run = samples_run,
-	.result_tables = samples_tables, .options = "samples", .export = samples_export,
+	.result_tables = samples_tables, .options = "samples channels", .export = samples_export,
 };

@@ -11,6 +11,12 @@
  *     each word goes to the speaker whose turn holds its middle, else the
  *     nearest turn (as WhisperX does: more context, fewer requests).
  *
+ * Calls with channels.mode "separate" (stages/diarize.c: a speaker per
+ * channel, turns of different speakers may overlap): in the turn unit each
+ * turn is decoded from its speaker's own channel (audio.chN.wav), so two
+ * people talking at once are both transcribed, each without the other;
+ * the words are then put in time order.
+ *
  * All pieces go to asr_engine_transcribe_many at once, so a remote engine
  * keeps several requests in flight. The prompt is the lexicon's target words
  * (or cfg->stt.prompt), the language cfg->stt.language (when "": the lid
@@ -158,6 +164,14 @@ static int speaker_at(const struct store_segment *turns, size_t nturns, double t
 	return best;
 }
 
+static int cmp_word(const void *a, const void *b)
+{
+	const struct store_word *x = a, *y = b;
+	if (x->start != y->start)
+		return (x->start > y->start) - (x->start < y->start);
+	return x->speaker - y->speaker;
+}
+
 static bool stt_abort(void *ud)
 {
 	const struct stage_ctx *ctx = ud;
@@ -167,6 +181,8 @@ static bool stt_abort(void *ud)
 static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 {
 	struct pcm pcm = {0};
+	struct pcm ch[STAGE_CHANNELS_MAX] = {0};
+	int nch = 0;
 	struct store_segment *turns = NULL;
 	size_t nturns = 0;
 	struct stt_result r = {0};
@@ -188,15 +204,22 @@ static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 	ap.abort = stt_abort;
 	ap.user_data = ctx;
 	bool file_unit = ctx->cfg->stt.unit == PC_UNIT_FILE;
+	if (!file_unit && ctx->cfg->channels.mode == PC_CHANNELS_SEPARATE)
+		nch = stage_channel_count(ctx);
+	for (int c = 0; c < nch; c++)
+		if ((rc = stage_load_channel(ctx, c, &ch[c], err)))
+			goto out;
 	if (file_unit && nturns) {
 		bool external = asr_engine_is_external(ctx->cfg->stt.engine);
 		rc = span_add(&p, &pcm, 0, pcm.n, -1, external ? STT_FILE_PIECE_MIN : STT_PIECE_MIN,
 			      external ? STT_FILE_PIECE_MAX : STT_PIECE_MAX, err);
 	}
-	for (size_t t = 0; !file_unit && !rc && t < nturns; t++)
-		rc = span_add(&p, &pcm, (size_t)(turns[t].start * pcm.rate),
-			      (size_t)(turns[t].end * pcm.rate), turns[t].speaker, STT_PIECE_MIN,
-			      STT_PIECE_MAX, err);
+	for (size_t t = 0; !file_unit && !rc && t < nturns; t++) {
+		int s = turns[t].speaker;
+		const struct pcm *src = s >= 0 && s < nch ? &ch[s] : &pcm;
+		rc = span_add(&p, src, (size_t)(turns[t].start * src->rate),
+			      (size_t)(turns[t].end * src->rate), s, STT_PIECE_MIN, STT_PIECE_MAX, err);
+	}
 	if (rc)
 		goto out;
 	if (stt_abort(ctx)) {
@@ -216,9 +239,13 @@ static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 			rc = result_add(&r, w, 1, spk, err);
 		}
 	}
+	if (!rc && nch > 0 && r.n > 1)
+		qsort(r.words, r.n, sizeof(*r.words), cmp_word);
 	if (!rc)
 		rc = stage_commit(ctx, stt_save, &r, err);
 out:
+	for (int c = 0; c < STAGE_CHANNELS_MAX; c++)
+		pcm_release(&ch[c]);
 	asr_segments_clear(p.seg, p.n);
 	free(p.seg);
 	free(p.speaker);
@@ -232,5 +259,5 @@ static const char *const stt_tables[] = {"stt_words", NULL};
 
 const struct stage stage_stt = {
 	.name = "stt", .description = "speech to text (pocketsphinx, a server or a command)",
-	.run = stt_run, .result_tables = stt_tables, .options = "stt lexicon",
+	.run = stt_run, .result_tables = stt_tables, .options = "stt lexicon channels",
 };

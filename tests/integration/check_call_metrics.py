@@ -13,6 +13,8 @@ and print one TAP line per check:
   overlap_time within 0.6 s + 25% of the truth
   agent_first_word  within 0.3 s
   --words: every role has words and a wpm within 40% of the truth
+  --events: hold_time and ivr_time within 0.5 s, hold_count exact (the ivr
+            stage ran)
 """
 import argparse, json, sys
 
@@ -32,6 +34,7 @@ def main():
     ap.add_argument("--talk-tol", type=float, default=0.03)
     ap.add_argument("--mono", action="store_true")
     ap.add_argument("--words", action="store_true")
+    ap.add_argument("--events", action="store_true")
     a = ap.parse_args()
     truth = json.load(open(a.truth))
     tr = json.load(open(a.transcript))
@@ -81,6 +84,13 @@ def main():
     tf, gf = tm["call"]["agent_first_word"], m["call"].get("agent_first_word")
     tap(gf is not None and abs(gf - tf) <= EDGE,
         "%s: agent's first word at %s s, truth %.2f s" % (n, gf, tf))
+    if a.events:
+        c, tc = m["call"], tm["call"]
+        tap(abs(c.get("hold_time", -9) - tc["hold_time"]) <= 0.5 and c.get("hold_count") == tc["hold_count"],
+            "%s: %s hold(s), %.2f s, truth %d, %.2f s" % (n, c.get("hold_count"), c.get("hold_time", -9),
+                                                       tc["hold_count"], tc["hold_time"]))
+        tap(abs(c.get("ivr_time", -9) - tc["ivr_time"]) <= 0.5,
+            "%s: IVR time %.2f s, truth %.2f s" % (n, c.get("ivr_time", -9), tc["ivr_time"]))
     if a.words:
         for role in ("agent", "customer"):
             tw, gw = tm[role]["wpm"], m.get(role, {}).get("wpm", -1)

@@ -41,11 +41,14 @@ def check_json(path):
         smp = s.get("sample")
         if smp is not None and not (isinstance(smp.get("path"), str) and num(smp.get("start")) and num(smp.get("end")) and smp["end"] > smp["start"]):
             errs.append("bad sample %r" % smp)
-    last = -1.0
+    # in time order; a speaker's segments never overlap (different speakers'
+    # do only in a call diarized by channel: channels.mode separate)
+    last, last_start = {}, -1.0
     for seg in t["segments"]:
         if not (num(seg.get("start")) and num(seg.get("end")) and seg["end"] > seg["start"]): errs.append("bad segment %r" % seg)
-        elif seg["start"] < last - 1e-6: errs.append("segments out of order at %r" % seg)
-        else: last = seg["end"]
+        elif seg["start"] < last.get(seg.get("speaker"), -1.0) - 1e-6 or seg["start"] < last_start - 1e-6:
+            errs.append("segments out of order at %r" % seg)
+        else: last[seg.get("speaker")], last_start = seg["end"], seg["start"]
         if seg.get("speaker") not in ids: errs.append("segment speaker %r unknown" % seg.get("speaker"))
         if not isinstance(seg.get("text"), str): errs.append("segment text missing")
     last = -1.0

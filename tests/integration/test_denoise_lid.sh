@@ -149,3 +149,9 @@ limit 300 "$PARLEY" run "$TMP/in/noisy.wav" -o "$out" -j 1 --no-progress --stage
   --set stt.language=en >"$out.log" 2>&1
 check "pocketsphinx reports no language: stt.language stands ($(sqlite3 "$out/parley.db" "select code || ',' || source from call_language"))" \
   test "$(sqlite3 "$out/parley.db" "select code || ',' || source || ',' || expected from call_language")" = "en,config,1"
+
+out="$TMP/c3"
+limit 300 "$PARLEY" run "$TMP/in/noisy.wav" -o "$out" -j 1 --no-progress --stages decode,vad,diarize,lid \
+  --set "lid.engine=whispercpp+$FAKE_URL/mode/lang=ta" --set lid.expected=en,ta >"$out.log" 2>&1
+check "lid.engine (whisper.cpp) detects with its probability ($(sqlite3 "$out/parley.db" "select code || ',' || source || ',' || confidence || ',' || expected from call_language"))" \
+  test "$(sqlite3 "$out/parley.db" "select code || ',' || source || ',' || confidence || ',' || expected from call_language")" = "ta,engine,0.93,1"

@@ -44,7 +44,8 @@ the API path, e.g. http://127.0.0.1:PORT/mode/500/v1. Modes:
   rate=P  a fraction P of requests fail with one of 500, 429, malformed,
           truncated, reset (seeded: --seed)
   delay=S sleep S seconds before answering
-  lang=CODE  the language both speech-to-text APIs report (default: english/en)
+  lang=CODE  the language both speech-to-text APIs report (default: english/en;
+          whisper.cpp's with detected_language_probability 0.93)
   gain=G  /denoise: samples times G;  short  /denoise: half the audio back;
   notaudio  /denoise: 200 with a body that is not audio
   fail_over=S  /denoise: 500 for audio longer than S seconds
@@ -418,6 +419,7 @@ class Handler(BaseHTTPRequestHandler):
             toks.append({"word": ".", "start": round(words[-1][1], 2),
                          "end": round(words[-1][1], 2), "probability": 0.99})
         self.send_json(200, {"task": "transcribe", "language": modes.get("lang") or "en",
+                             "detected_language_probability": 0.93,
                              "duration": dur,
                              "text": text, "segments": [{"id": 0, "text": text, "start": 0.0,
                                                          "end": dur, "words": toks}]})

@@ -78,10 +78,11 @@ static void test_full_call(void **state)
 	static const struct store_segment overlaps[] = {{21, 22, 1}, {27, 27.5, 1}};
 	struct store_speaker_role roles[2] = {{0, "agent", 0, "channel"},
 					      {1, "customer", 1, "channel"}};
-	struct store_call_event events[4] = {{"ringback", 0, 4, -1, "{}"},
+	struct store_call_event events[5] = {{"ringback", 0, 4, -1, "{}"},
 					     {"ivr_prompt", 4, 10, -1, "{}"},
 					     {"dtmf", 10, 11, -1, "{}"},
-					     {"hold", 30, 40, -1, "{}"}};
+					     {"hold", 30, 40, 0, "{}"},
+					     {"hold", 30.1, 39.9, 1, "{}"}}; /* heard on both channels */
 	struct store_word words[60];
 	memset(words, 0, sizeof(words));
 	for (int i = 0; i < 60; i++) {
@@ -93,7 +94,7 @@ static void test_full_call(void **state)
 	struct call_metrics_input in = {
 		.duration = 60, .turns = turns, .nturns = 8, .overlaps = overlaps, .noverlaps = 2,
 		.words = words, .nwords = 60, .roles = roles, .nroles = 2, .events = events,
-		.nevents = 4, .loudness = loud, .nloudness = 2, .call_loudness = -23,
+		.nevents = 5, .loudness = loud, .nloudness = 2, .call_loudness = -23,
 	};
 	struct store_call_metric *m;
 	struct store_call_span *s;
@@ -131,7 +132,7 @@ static void test_full_call(void **state)
 	NEAR(metric(m, nm, "call", "loudness_lufs"), -23);
 	NEAR(metric(m, nm, "call", "hold_time"), 10);
 	NEAR(metric(m, nm, "call", "hold_count"), 1);
-	NEAR(metric(m, nm, "call", "ivr_time"), 11);
+	NEAR(metric(m, nm, "call", "ivr_time"), 7); /* IVR prompt 4 .. DTMF 11 */
 	NEAR(metric(m, nm, "call", "agent_first_word"), 12.2);
 
 	assert_int_equal(count_spans(s, ns, "silence"), 1);
@@ -231,6 +232,13 @@ static void test_roles_helpers(void **state)
 	assert_int_equal(call_first_speaker_after(turns, 3, 14), 0);
 	assert_int_equal(call_first_speaker_after(turns, 3, 0), 1);
 	assert_int_equal(call_first_speaker_after(turns, 3, 100), 1); /* none after: the first */
+	/* a short turn right after the IVR (a music tail) does not decide */
+	static const struct store_segment tail[] = {{14, 14.4, 1}, {14.9, 17, 0}, {17.5, 19, 1}};
+	assert_int_equal(call_first_speaker_after(tail, 3, 14), 0);
+	static const struct store_segment shorts[] = {{14, 14.4, 1}, {14.9, 15.2, 0}};
+	assert_int_equal(call_first_speaker_after(shorts, 2, 14), 1); /* none long: the first after */
+	struct store_call_event q[2] = {{"ivr_prompt", 5, 14, -1, "{}"}, {"music", 15, 40, -1, "{}"}};
+	NEAR(call_ivr_end(q, 2), 40); /* queue music ends the opening */
 	assert_int_equal(call_first_speaker_after(NULL, 0, 0), -1);
 }
 

@@ -121,6 +121,17 @@ static void test_malformed_is_transient(void **state)
 	assert_int_equal(asr_json_parse(empty, strlen(empty), 0, 1, &w, &n, lang, &err), PARLEY_OK);
 	assert_int_equal(n, 0);
 	free(w);
+	/* the language's probability: whisper.cpp's and faster-whisper's names */
+	double prob = 0;
+	const char *wcpp = "{\"detected_language\": \"malay\", \"detected_language_probability\": 0.9, "
+			   "\"text\": \"\"}";
+	assert_int_equal(asr_json_parse_full(wcpp, strlen(wcpp), 0, 1, &w, &n, lang, &prob, &err),
+			 PARLEY_OK);
+	assert_string_equal(lang, "ms");
+	assert_true(prob == 0.9);
+	const char *fw = "{\"language\": \"en\", \"language_probability\": 1.5, \"text\": \"\"}";
+	assert_int_equal(asr_json_parse_full(fw, strlen(fw), 0, 1, &w, &n, lang, &prob, &err), PARLEY_OK);
+	assert_true(prob == -1); /* out of range: not reported */
 }
 
 static void test_language_codes(void **state)

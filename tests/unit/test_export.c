@@ -283,6 +283,55 @@ static void test_roles_and_metrics(void **state)
 	fs_remove_tree(dir, NULL);
 }
 
+/* Turns of two speakers overlapping in time (a call diarized by channel):
+ * each turn's text has its own speaker's words only, cues too. */
+static void test_overlapping_turns(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/parley-export-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char db[300], out[300], data[300];
+	snprintf(db, sizeof(db), "%s/t.db", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	struct parley_error err = {0};
+	struct store *st;
+	int64_t batch, rec;
+	assert_int_equal(store_open(db, &st, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(st, batch, "x", "/in/x.wav", "x", NULL, &rec, &err), PARLEY_OK);
+	assert_int_equal(store_recording_set_duration(st, rec, 6.0, &err), PARLEY_OK);
+	struct store_segment turns[2] = {{0.5, 4.0, 0}, {2.0, 5.0, 1}};
+	struct store_word words[5] = {
+		{0.6, 0.9, 0.9f, 0, "one", false}, {2.1, 2.4, 0.9f, 1, "no", false},
+		{2.5, 2.8, 0.9f, 0, "two", false}, {3.0, 3.3, 0.9f, 1, "wait", false},
+		{4.2, 4.5, 0.9f, 1, "stop", false},
+	};
+	struct store_speaker spk[2] = {{0, 3.5, 1, 0, 0}, {1, 3.0, 1, 0, 0}};
+	assert_int_equal(store_segments_put(st, rec, "turn", turns, 2, &err), PARLEY_OK);
+	assert_int_equal(store_words_put(st, rec, "words", words, 5, &err), PARLEY_OK);
+	assert_int_equal(store_speakers_put(st, rec, spk, 2, &err), PARLEY_OK);
+	bool found;
+	struct store_recording r;
+	assert_int_equal(store_lease_next(st, batch, "h:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(store_recording_finish(st, rec, "h:1", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
+	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
+	struct export_params p = {out, data, NULL, NULL};
+	assert_int_equal(export_recording(st, &p, &r, &err), PARLEY_OK);
+	char rdir[400];
+	snprintf(rdir, sizeof(rdir), "%s/x", out);
+	char *txt = read_text(rdir, "transcript.txt");
+	assert_string_equal(txt, "[00:00:00.500 - 00:00:04.000] speaker-1: one two\n"
+				 "[00:00:02.000 - 00:00:05.000] speaker-2: no wait stop\n");
+	free(txt);
+	char *srt = read_text(rdir, "transcript.srt");
+	assert_string_equal(srt, "1\n00:00:00,600 --> 00:00:02,800\nspeaker-1: one two\n\n"
+				 "2\n00:00:02,100 --> 00:00:04,500\nspeaker-2: no wait stop\n\n");
+	free(srt);
+	store_close(st);
+	fs_remove_tree(dir, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_overlaps),
 		cmocka_unit_test(test_roles_and_metrics),
+		cmocka_unit_test(test_overlapping_turns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
