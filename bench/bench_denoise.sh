@@ -4,7 +4,7 @@
 #
 # BD_N generated 2-speaker conversations (tests/gen/gen_conversation.py,
 # BD_MINUTES long each, half the sentences with target words) with BD_NOISE
-# noise (pink) at each SNR of BD_SNRS ("0 5 10"): the same conversations at
+# noise (pink) at each SNR of BD_SNRS ("0 5 10"; "clean": no noise): the same conversations at
 # every SNR (seeds depend on the index only). Each set runs twice through
 # decode,vad,diarize,stt,words — once as is, once with the denoise stage
 # added — and `parley eval` scores both: WER, target-word F1 (counts, any
@@ -36,7 +36,9 @@ for snr in $SNRS; do
   ref=$W/ref-$snr
   mkdir -p "$ref"
   for ((i = 0; i < N; i++)); do
-    echo "python3 $GEN --out $ref --name c$i --speakers 2 --minutes $MINUTES --seed $((500 + i)) --noise $NOISE --snr $snr --quiet"
+    noise="--noise $NOISE --snr $snr"
+    [ "$snr" = clean ] && noise=""
+    echo "python3 $GEN --out $ref --name c$i --speakers 2 --minutes $MINUTES --seed $((500 + i)) $noise --quiet"
   done | xargs -P "$JOBS" -I{} sh -c '{}'
   for mode in off on; do
     stages=decode,vad,diarize,stt,words
@@ -58,7 +60,7 @@ import json, sys
 w, out, snrs, noise, n, minutes, suppress = sys.argv[1:]
 rows = []
 for snr in snrs.split():
-    row = {"snr_db": float(snr)}
+    row = {"snr_db": None if snr == "clean" else float(snr)}
     for mode in ("off", "on"):
         t = json.load(open(f"{w}/eval-{snr}-{mode}.json"))["total"]
         cpu = dur = 0.0
@@ -78,7 +80,7 @@ print("%-7s %-8s %7s %9s %9s %7s %12s" % ("SNR dB", "denoise", "WER %", "KW F1 a
 for r in rows:
     for mode in ("off", "on"):
         m = r[mode]
-        print("%-7g %-8s %7s %9s %9s %7s %12s" % (r["snr_db"], mode, pct(m["wer"]), pct(m["kw_f1_any"]),
+        print("%-7s %-8s %7s %9s %9s %7s %12s" % ("clean" if r["snr_db"] is None else "%g" % r["snr_db"], mode, pct(m["wer"]), pct(m["kw_f1_any"]),
               pct(m["kw_f1_spk"]), pct(m["der"]),
               "-" if m["denoise_rtf"] is None else "%.4f" % m["denoise_rtf"]))
 json.dump({"noise": noise, "conversations": int(n), "minutes": float(minutes),

@@ -70,7 +70,8 @@ struct chdiar_params {
 	double min_run;   /* activity runs shorter than this are dropped; default 0.15 */
 	double gain_max_db; /* channel gain evened out up to this many dB; default 3 */
 	double floor_db;    /* frames this far below the channel's speech level are pauses; 40 */
-	struct vad_params vad; /* per channel; default vad_default_params() with pad 0 */
+	struct vad_params vad; /* per channel; default vad_default_params() with pad 0
+				  and energy_floor_db -65 (word edges; see the .c) */
 };
 
 struct chdiar_turn {

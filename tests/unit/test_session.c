@@ -603,6 +603,21 @@ static void test_results_stored_lexicon(void **state)
 	assert_true(has_word(v, "lor"));
 	assert_false(has_word(v, "zzyzx"));
 	json_decref(v);
+	/* serve --preset call --denoise: the sessions get the preset's stages */
+	f->c.pipeline_config = "{\"preset\": \"call\", \"denoise\": {\"enabled\": true}}";
+	char id3[SESSION_ID_LEN + 1];
+	create(f, &ana, id3, NULL);
+	put(f, &ana, id3, 0, 0.5, 440, true);
+	must(session_end(&f->c, &ana, id3, &v, &err), &err);
+	json_decref(v);
+	snprintf(bname, sizeof(bname), "session:%s", id3);
+	must(store_batch_find(f->c.store, bname, &batch, &err), &err);
+	char pipeline[STORE_PIPELINE_MAX];
+	must(store_batch_get_pipeline(f->c.store, batch, pipeline, sizeof(pipeline), &err), &err);
+	assert_non_null(strstr(pipeline, "decode,"));
+	assert_non_null(strstr(pipeline, ",denoise,vad,diarize,lid,stt,words,"));
+	assert_null(strstr(pipeline, "samples"));
+	f->c.pipeline_config = NULL;
 }
 
 static void test_manifest_parse(void **state)
