@@ -7,6 +7,7 @@
 #   make bench-accuracy  DER, speaker count, WER, keyword F1 on generated sets (ACC_N per condition) and real recordings
 #   make bench-real   diarization DER and speaker counts on the real recordings in ../shared/data
 #   make bench-real-words  WER per real source and target false alarms per hour of real speech
+#   make bench-ivr    call events on 100 generated calls (precision/recall, edges), false events in real speech
 #   make bench-keywords  target verification trade-off: real false alarms vs generated recall
 #   make bench-queue  queue throughput beside Celery, RQ, BullMQ, graphile-worker
 #   make bench-http   parley serve: req/s and p50/p99 for status polls and chunk uploads, 50 clients
@@ -56,7 +57,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-queue bench-http bench-engines bench-denoise chaos soak clean tools lexicon
+.PHONY: all test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -134,6 +135,12 @@ bench-keywords: $(BUILD)/parley
 # shipped defaults (also run at the end of bench-real)
 bench-real-words: $(BUILD)/parley
 	bash bench/bench_real_words.sh
+
+# The ivr stage: precision/recall and edge error per event kind on IVR_N (100)
+# generated calls, false events per hour of real speech, music found in real
+# music on hold, RTF
+bench-ivr: $(BUILD)/parley
+	bash bench/bench_ivr.sh
 
 # 10,000 recordings x 6 no-op stages on SQLite and PostgreSQL + Redis, beside
 # Celery, RQ, BullMQ and graphile-worker doing the same no-op jobs (not a test)

@@ -12,6 +12,7 @@
 #define LIVE_MIN 1.0        /* s: a VAD region this long outside events is live talk */
 #define PROMPT_SPEECH 0.5   /* share of an occurrence that VAD calls speech */
 #define DIGITS_MAX 64       /* digits kept in a detail */
+#define PROMPT_STABILITY 0.65 /* a spoken prompt's median stability at most (music ~0.8) */
 
 struct ivr_scan_params ivr_scan_default_params(void)
 {
@@ -182,6 +183,12 @@ static enum parley_err scan_one(const struct pcm *pcm, int ch, const struct ivr_
 		if (speech_share(vr, nvr, q->first_start, q->first_end) < PROMPT_SPEECH ||
 		    speech_share(vr, nvr, q->start, q->end) < PROMPT_SPEECH)
 			continue;
+		double s1 = music_stability(pcm, q->first_start, q->first_end);
+		double s2 = music_stability(pcm, q->start, q->end);
+		if (s1 < 0 || s2 < 0)
+			goto nomem;
+		if (s1 > PROMPT_STABILITY || s2 > PROMPT_STABILITY)
+			continue; /* looping music the music step missed */
 		char d1[IVR_DETAIL_MAX], d2[IVR_DETAIL_MAX];
 		snprintf(d1, sizeof(d1), "{\"source\":\"repeat\",\"play\":1,\"ber\":%.3f}", q->ber);
 		snprintf(d2, sizeof(d2), "{\"source\":\"repeat\",\"play\":2,\"ber\":%.3f}", q->ber);

@@ -14,8 +14,11 @@
  *  3. DTMF presses, dropped inside music and tone events, grouped into
  *     sequences (a gap of dtmf.seq_gap starts a new one); 4. repeated prompts
  *     in the first prompt_seconds, with music, tones and DTMF excluded from
- *     the fingerprint, and each occurrence >= half speech (dsp/vad.h): both
- *     occurrences become ivr_prompt events; 5. known prompts (p.known).
+ *     the fingerprint, each occurrence >= half speech (dsp/vad.h) and not
+ *     music-like (median spectral stability, music_stability(), <= 0.65:
+ *     recorded prompts 0.45-0.53, music on hold 0.7-1.0; looping music that
+ *     the music step missed repeats too): both occurrences become
+ *     ivr_prompt events; 5. known prompts (p.known).
  * Music is "music" while nobody has talked yet (queue music) and "hold"
  * after the first live speech: a VAD region of >= 1 s, in any source,
  * outside every event.

@@ -15,6 +15,8 @@
 #define BAND_LO 100.0
 #define BAND_HI 4000.0
 #define DIP_DB 15.0
+#define FLAT_LO 300.0  /* flatness band: the telephone band */
+#define FLAT_HI 3400.0
 #define STEP_SEC 0.5
 #define EDGE_MAX 1.5   /* s an edge may move outwards */
 #define EDGE_GAP 5     /* frames (100 ms) of rest stepped over at an edge */
@@ -45,6 +47,63 @@ static double quantile(double *v, size_t n, double q)
 	qsort(v, n, sizeof(double), cmp_double);
 	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
 	return v[i < n ? i : n - 1];
+}
+
+double music_stability(const struct pcm *pcm, double start, double end)
+{
+	size_t nfft = 1;
+	while (nfft < (size_t)(FRAME_SEC * pcm->rate))
+		nfft <<= 1;
+	size_t hop = (size_t)lround(HOP_SEC * pcm->rate);
+	size_t s0 = (size_t)(fmax(start, 0) * pcm->rate), s1 = (size_t)(end * pcm->rate);
+	if (s1 > pcm->n)
+		s1 = pcm->n;
+	if (s1 < s0 + nfft + (LAG + 2) * hop || end - start < 0.2)
+		return 0;
+	size_t nf = (s1 - s0 - nfft) / hop + 1;
+	double bin = (double)pcm->rate / nfft;
+	size_t klo = (size_t)ceil(BAND_LO / bin);
+	size_t khi = (size_t)floor(fmin(BAND_HI, 0.45 * pcm->rate) / bin);
+	size_t nb = khi - klo + 1;
+	double res = -1;
+	struct fft_plan *plan = fft_plan_new(nfft, NULL);
+	double *win = malloc(nfft * sizeof(double)), *buf = malloc(nfft * sizeof(double));
+	double *pw = malloc((nfft / 2 + 1) * sizeof(double));
+	double *mag = malloc((LAG + 1) * nb * sizeof(double)), *st = malloc(nf * sizeof(double));
+	if (!plan || !win || !buf || !pw || !mag || !st)
+		goto out;
+	for (size_t i = 0; i < nfft; i++)
+		win[i] = 0.5 - 0.5 * cos(2 * M_PI * (i + 0.5) / nfft);
+	size_t m = 0;
+	for (size_t f = 0; f < nf; f++) {
+		const int16_t *s = pcm->samples + s0 + f * hop;
+		for (size_t i = 0; i < nfft; i++)
+			buf[i] = win[i] * s[i] / 32768.0;
+		fft_power(plan, buf, pw);
+		double *cur = mag + (f % (LAG + 1)) * nb;
+		for (size_t k = 0; k < nb; k++)
+			cur[k] = sqrt(pw[klo + k]);
+		if (f < LAG)
+			continue;
+		const double *o = mag + ((f - LAG) % (LAG + 1)) * nb;
+		double dot = 0, a2 = 0, b2 = 0;
+		for (size_t k = 0; k < nb; k++) {
+			dot += cur[k] * o[k];
+			a2 += cur[k] * cur[k];
+			b2 += o[k] * o[k];
+		}
+		if (a2 > 0 && b2 > 0)
+			st[m++] = dot / sqrt(a2 * b2);
+	}
+	res = m ? quantile(st, m, 0.5) : 0;
+out:
+	fft_plan_free(plan);
+	free(win);
+	free(buf);
+	free(pw);
+	free(mag);
+	free(st);
+	return res;
 }
 
 enum parley_err music_detect(const struct pcm *pcm, const struct music_params *p,
@@ -81,6 +140,7 @@ enum parley_err music_detect(const struct pcm *pcm, const struct music_params *p
 	size_t klo = (size_t)ceil(BAND_LO / bin);
 	size_t khi = (size_t)floor(fmin(BAND_HI, 0.45 * pcm->rate) / bin);
 	size_t nb = khi - klo + 1;
+	size_t flo = (size_t)ceil(FLAT_LO / bin), fhi = (size_t)floor(FLAT_HI / bin);
 	plan = fft_plan_new(nfft, err);
 	if (!plan)
 		return err ? err->code : PARLEY_ERR_NOMEM;
@@ -114,12 +174,15 @@ enum parley_err music_detect(const struct pcm *pcm, const struct music_params *p
 		fft_power(plan, buf, pw);
 		double *m = mag + (f % (LAG + 1)) * nb;
 		double lsum = 0, asum = 0;
-		for (size_t k = 0; k < nb; k++) {
+		for (size_t k = 0; k < nb; k++)
 			m[k] = sqrt(pw[klo + k]);
-			lsum += log(pw[klo + k] + 1e-20);
-			asum += pw[klo + k];
+		/* flatness over the telephone band only: 8 kHz audio has nothing
+		 * outside it, and noise band-limited there would look less flat */
+		for (size_t k = flo; k <= fhi; k++) {
+			lsum += log(pw[k] + 1e-20);
+			asum += pw[k];
 		}
-		flat[f] = asum > 0 ? exp(lsum / nb) / (asum / nb) : 1.0;
+		flat[f] = asum > 0 ? exp(lsum / (fhi - flo + 1)) / (asum / (fhi - flo + 1)) : 1.0;
 		if (f < LAG)
 			continue;
 		const double *o = mag + ((f - LAG) % (LAG + 1)) * nb;

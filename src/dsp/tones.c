@@ -48,21 +48,21 @@ static const double sit_band[3][2] = {{890, 1010}, {1340, 1460}, {1730, 1860}};
 #define FINE_MAX 0.5 /* s of a segment measured by Goertzel */
 #define MAX_SETS 32
 #define MERGE_GAP 0.15 /* s: shorter than any cadence's off-part */
-#define BEEP_QUIET_DB 10.0 /* 0.3 s either side of a beep this much quieter */
+#define BEEP_QUIET_DB 6.0 /* 0.3 s either side of a beep this much quieter */
 
 struct tone_params tone_default_params(void)
 {
 	return (struct tone_params){
 		.countries = NULL,
 		.min_level_dbfs = -45.0,
-		.min_purity = 0.85,
+		.min_purity = 0.75,
 		.set_purity = 0.75,
 		.tol_abs = 0.08,
 		.tol_rel = 0.15,
 		.train_gap = 5.0,
 		.beep_min = 0.15,
 		.beep_max = 2.5,
-		.beep_purity = 0.9,
+		.beep_purity = 0.85,
 	};
 }
 

@@ -42,7 +42,7 @@
  *     +-max(10 Hz, 1%) across its frames, >= beep_purity of the energy),
  *     beep_min..beep_max long, with no other segment of that frequency
  *     within 3 s (an unknown cadence is not a beep), and the 0.3 s before
- *     and after it 10 dB quieter than it (a held note in music is not).
+ *     and after it 6 dB quieter than it (a held note in music is not).
  * Speech and music fail step 1 or 3 (energy spread over many harmonics,
  * moving pitch) or the cadence; see tests/unit/test_tones.c (talk-off on
  * real speech when ../shared/data is present).
