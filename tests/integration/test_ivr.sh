@@ -4,7 +4,8 @@
 # every call event found with start and end within 0.2 s, ringback country
 # and DTMF digits exact (ivr.dtmf_digits=true; without it no digits are
 # stored), nothing extra, and no speech segment inside IVR prompts or music
-# (while the control run without ivr has speech there).
+# (while the control run without ivr has speech there); a prompt heard once
+# is found through ivr.prompts_dir; a bad ivr.countries is refused.
 . "$(dirname "$0")/lib.sh"
 
 # Generated calls are cached under build/ (keyed by the generators' text).
@@ -60,3 +61,23 @@ python3 "$ROOT/tests/integration/check_ivr.py" "$TMP/out3/uk_stereo16/transcript
 s=$?
 check "ivr.countries=us,xx is refused (status $s)" test $s -ne 0
 check "the refusal names ivr.countries" grep -q "ivr.countries" "$TMP/run4.log"
+
+# A known prompt (ivr.prompts_dir): heard once, found by its fingerprint.
+mkdir -p "$TMP/prompts" "$TMP/known"
+espeak-ng -v en-gb+f3 -s 150 -w "$TMP/prompts/welcome.wav" \
+  "Your call is important to us. Please stay on the line and an agent will be with you shortly." &&
+  sox "$TMP/prompts/welcome.wav" -r 16000 -c 1 -b 16 "$TMP/p16.wav" &&
+  sox -n -r 16000 -c 1 -b 16 "$TMP/sil.wav" trim 0 1.0 &&
+  sox "$TMP/sil.wav" "$TMP/p16.wav" "$TMP/sil.wav" "$CALLS/us_mono16.wav" "$TMP/known/known.wav" rate 16000 ||
+  notok "make the known-prompt call"
+plen=$(soxi -D "$TMP/p16.wav")
+limit 300 "$PARLEY" run "$TMP/known/known.wav" -o "$TMP/out5" --no-progress -q --stages decode,ivr \
+  --set ivr.prompts_dir="$TMP/prompts" >"$TMP/run5.log" 2>&1
+check "parley run with ivr.prompts_dir exits 0" test $? -eq 0
+check "the known prompt is found once, by name, where it was put (1.0 s, $plen s long)" python3 -c "
+import json, sys
+ev = [e for e in json.load(open('$TMP/out5/known/transcript.json'))['events'] if e['kind'] == 'ivr_prompt']
+ok = len(ev) == 1 and ev[0].get('source') == 'known' and ev[0].get('prompt') == 'welcome' and \
+     0.9 <= ev[0]['start'] <= 1.4 and abs(ev[0]['end'] - (1.0 + $plen)) <= 0.5
+print(ev, file=sys.stderr)
+sys.exit(0 if ok else 1)"
