@@ -121,15 +121,21 @@ static size_t speaker_spans(const struct store_segment *t, size_t nt,
 	return n;
 }
 
-/* Loudness of each speaker's talk, and of the mix. */
+/* Loudness of each speaker's talk, and of the mix: what the parties heard,
+ * so always the original audio, never the denoise stage's copy (a
+ * suppressor lowers the noise floor and with it the call's loudness). */
 static enum parley_err measure_loudness(struct stage_ctx *ctx, const struct call_metrics_input *in,
-					const struct pcm *mix, int nspk, double *loud,
+					const struct pcm *loaded, int nspk, double *loud,
 					double *call_loud, struct parley_error *err)
 {
-	struct pcm ch = {0};
+	struct pcm ch = {0}, original = {0};
+	const struct pcm *mix = loaded;
 	struct vad_region *spans = calloc(in->nturns + in->noverlaps + 1, sizeof(*spans));
 	enum parley_err rc = spans ? PARLEY_OK
 				   : parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in metrics");
+	bool denoised = stage_in_pipeline(ctx, "denoise");
+	if (!rc && denoised && !(rc = stage_load_audio_original(ctx, &original, err)))
+		mix = &original;
 	int nch = stage_channel_count(ctx);
 	if (!rc)
 		rc = loudness_integrated(mix, NULL, 0, call_loud, err);
@@ -144,13 +150,14 @@ static enum parley_err measure_loudness(struct stage_ctx *ctx, const struct call
 			continue;
 		if (channel >= 0 && channel < nch) {
 			pcm_release(&ch);
-			if (!(rc = stage_load_channel(ctx, channel, &ch, err)))
+			if (!(rc = stage_load_channel_original(ctx, channel, &ch, err)))
 				rc = loudness_integrated(&ch, spans, n, &loud[s], err);
 		} else {
 			rc = loudness_integrated(mix, spans, n, &loud[s], err);
 		}
 	}
 	pcm_release(&ch);
+	pcm_release(&original);
 	free(spans);
 	return rc;
 }

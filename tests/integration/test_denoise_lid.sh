@@ -141,6 +141,10 @@ check "transcript.json: detected language flagged ($(lang_of "$out/noisy/transcr
   test "$(lang_of "$out/noisy/transcript.json")" = "ms engine False 0.0"
 check "call_language row in the store" \
   test "$(sqlite3 "$out/parley.db" "select code || ',' || source || ',' || expected from call_language")" = "ms,engine,0"
+loud_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["metrics"]["call"].get("loudness_lufs"))' "$1"; }
+la=$(loud_of "$TMP/a/noisy/transcript.json") lc=$(loud_of "$out/noisy/transcript.json")
+check "the call's loudness is the original audio's, denoised or not ($la and $lc LUFS)" \
+  bash -c "test '$la' = '$lc' -a '$la' != None"
 hints=$(fake_stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["language_hints"].get("ms", 0))')
 check "the stt stage sent the detected language as its hint ($hints requests)" test "$hints" -gt 0
 
