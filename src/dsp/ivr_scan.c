@@ -2,6 +2,7 @@
 #include "dsp/ivr_scan.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #define PROMPT_SPEECH 0.5   /* share of an occurrence that VAD calls speech */
 #define DIGITS_MAX 64       /* digits kept in a detail */
 #define PROMPT_STABILITY 0.65 /* a spoken prompt's median stability at most (music ~0.8) */
+#define ECHO_DB 10.0        /* an event this much quieter than its twin on another channel is leak */
 
 struct ivr_scan_params ivr_scan_default_params(void)
 {
@@ -229,6 +231,59 @@ out:
 	return rc;
 }
 
+/* Mean power of src over [start, end) in dB (-200 when empty or silent). */
+static double span_db(const struct pcm *src, double start, double end)
+{
+	size_t a = start > 0 ? (size_t)(start * src->rate) : 0;
+	size_t b = end > 0 ? (size_t)(end * src->rate) : 0;
+	if (b > src->n)
+		b = src->n;
+	double sum = 0;
+	for (size_t i = a; i < b; i++)
+		sum += (double)src->samples[i] * src->samples[i];
+	return b > a && sum > 0 ? 10.0 * log10(sum / (double)(b - a)) : -200.0;
+}
+
+/* Each leg of a stereo call also hears the other some tens of dB down
+ * (crosstalk, echo): a tone or music found on one channel is often found on
+ * the other too. Of two events of the same kind on different channels that
+ * overlap by at least half the shorter, the one ECHO_DB or more quieter
+ * (on its own channel) is that leak and is dropped; within ECHO_DB both
+ * stay (played to both legs). */
+static void drop_echoes(const struct pcm *src, const int *channel, size_t nsrc, struct evl *l)
+{
+	if (nsrc < 2 || l->n < 2)
+		return;
+	double *db = malloc(l->n * sizeof(*db));
+	bool *drop = calloc(l->n, sizeof(*drop));
+	if (!db || !drop)
+		goto out; /* keeping an echo is the safe side of running short of memory */
+	for (size_t i = 0; i < l->n; i++) {
+		db[i] = -200.0;
+		for (size_t s = 0; s < nsrc; s++)
+			if (channel[s] == l->v[i].channel)
+				db[i] = span_db(&src[s], l->v[i].start, l->v[i].end);
+	}
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t j = 0; j < l->n; j++) {
+			const struct ivr_event *a = &l->v[i], *b = &l->v[j];
+			if (i == j || a->channel == b->channel || strcmp(a->kind, b->kind) != 0)
+				continue;
+			double ov = fmin(a->end, b->end) - fmax(a->start, b->start);
+			double shorter = fmin(a->end - a->start, b->end - b->start);
+			if (ov > 0 && ov >= 0.5 * shorter && db[i] <= db[j] - ECHO_DB)
+				drop[i] = true;
+		}
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (!drop[i])
+			l->v[k++] = l->v[i];
+	l->n = k;
+out:
+	free(db);
+	free(drop);
+}
+
 enum parley_err ivr_scan(const struct pcm *src, const int *channel, size_t nsrc,
 			 const struct ivr_scan_params *p, struct ivr_event **out, size_t *n,
 			 struct parley_error *err)
@@ -248,6 +303,7 @@ enum parley_err ivr_scan(const struct pcm *src, const int *channel, size_t nsrc,
 	for (size_t s = 0; s < nsrc; s++)
 		if ((rc = scan_one(&src[s], channel[s], p, &l, &first_live, err)))
 			goto out;
+	drop_echoes(src, channel, nsrc, &l);
 	for (size_t i = 0; i < l.n; i++)
 		if (strcmp(l.v[i].kind, "music") == 0 && l.v[i].start >= first_live)
 			snprintf(l.v[i].kind, sizeof(l.v[i].kind), "hold");

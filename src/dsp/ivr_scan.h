@@ -19,6 +19,9 @@
  *     recorded prompts 0.45-0.53, music on hold 0.7-1.0; looping music that
  *     the music step missed repeats too): both occurrences become
  *     ivr_prompt events; 5. known prompts (p.known).
+ * Several sources (the legs of a stereo call): an event also found, by
+ * the same kind and overlapping by half, on another channel where it is
+ * 10 dB or more louder is that channel's crosstalk and is dropped.
  * Music is "music" while nobody has talked yet (queue music) and "hold"
  * after the first live speech: a VAD region of >= 1 s, in any source,
  * outside every event.

@@ -26,6 +26,7 @@
 #include "audio/decode.h"
 #include "audio/pcm.h"
 #include "dsp/dtmf.h"
+#include "dsp/ivr_scan.h"
 #include "dsp/music.h"
 #include "dsp/prompt.h"
 #include "dsp/tones.h"
@@ -388,6 +389,38 @@ static void test_prompt_repeat_and_known(void **state)
 
 /* ---- call spans ---- */
 
+/* Two legs of a stereo call: key presses on channel 1 leak into channel 0
+ * 25 dB down; that leak is not a second event. The same presses at the
+ * same level on both legs are two. */
+static size_t scan_two_legs(double leak_db)
+{
+	struct pcm legs[2] = {make_pcm(16000, 6.0), make_pcm(16000, 6.0)};
+	const char *keys = "2468";
+	for (int k = 0; keys[k]; k++) {
+		dtmf_digit(&legs[1], 1.0 + 0.25 * k, 0.1, keys[k], -8, 0);
+		dtmf_digit(&legs[0], 1.0 + 0.25 * k, 0.1, keys[k], -8 + leak_db, 0);
+	}
+	struct ivr_event *ev = NULL;
+	size_t n = 0;
+	assert_int_equal(ivr_scan(legs, (const int[]){0, 1}, 2, NULL, &ev, &n, NULL), PARLEY_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(ev[i].kind, "dtmf");
+	if (leak_db < -10)
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(ev[i].channel, 1);
+	free(ev);
+	pcm_release(&legs[0]);
+	pcm_release(&legs[1]);
+	return n;
+}
+
+static void test_scan_crosstalk(void **state)
+{
+	(void)state;
+	assert_int_equal(scan_two_legs(-15), 1);
+	assert_int_equal(scan_two_legs(0), 2);
+}
+
 static void test_call_spans_subtract(void **state)
 {
 	(void)state;
@@ -550,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_music),
 		cmocka_unit_test(test_prompt_repeat_and_known),
 		cmocka_unit_test(test_call_spans_subtract),
+		cmocka_unit_test(test_scan_crosstalk),
 		cmocka_unit_test(test_talkoff_real_speech),
 		cmocka_unit_test(test_talkoff_real_music),
 	};
