@@ -78,6 +78,14 @@ void fft_plan_free(struct fft_plan *plan)
 	free(plan);
 }
 
+size_t fft_size_for(size_t n)
+{
+	size_t size = 2;
+	while (size < n && size < FFT_MAX_SIZE)
+		size <<= 1;
+	return size;
+}
+
 size_t fft_plan_size(const struct fft_plan *plan)
 {
 	return plan->n;

@@ -31,6 +31,10 @@ struct fft_plan;
  */
 struct fft_plan *fft_plan_new(size_t n, struct parley_error *err);
 
+/* The smallest power of two >= n (>= 2, at most FFT_MAX_SIZE): the FFT size
+ * that holds a frame of n samples. */
+size_t fft_size_for(size_t n);
+
 /* Free a plan. Accepts NULL. */
 void fft_plan_free(struct fft_plan *plan);
 

@@ -42,6 +42,19 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Cosine similarity of two magnitude spectra of n bins (0..1); -1 when
+ * either is all zero. */
+static double cosine(const double *a, const double *b, size_t n)
+{
+	double dot = 0, a2 = 0, b2 = 0;
+	for (size_t k = 0; k < n; k++) {
+		dot += a[k] * b[k];
+		a2 += a[k] * a[k];
+		b2 += b[k] * b[k];
+	}
+	return a2 > 0 && b2 > 0 ? dot / sqrt(a2 * b2) : -1.0;
+}
+
 static double quantile(double *v, size_t n, double q)
 {
 	qsort(v, n, sizeof(double), cmp_double);
@@ -51,9 +64,7 @@ static double quantile(double *v, size_t n, double q)
 
 double music_stability(const struct pcm *pcm, double start, double end)
 {
-	size_t nfft = 1;
-	while (nfft < (size_t)(FRAME_SEC * pcm->rate))
-		nfft <<= 1;
+	size_t nfft = fft_size_for((size_t)(FRAME_SEC * pcm->rate));
 	size_t hop = (size_t)lround(HOP_SEC * pcm->rate);
 	size_t s0 = (size_t)(fmax(start, 0) * pcm->rate), s1 = (size_t)(end * pcm->rate);
 	if (s1 > pcm->n)
@@ -86,14 +97,9 @@ double music_stability(const struct pcm *pcm, double start, double end)
 		if (f < LAG)
 			continue;
 		const double *o = mag + ((f - LAG) % (LAG + 1)) * nb;
-		double dot = 0, a2 = 0, b2 = 0;
-		for (size_t k = 0; k < nb; k++) {
-			dot += cur[k] * o[k];
-			a2 += cur[k] * cur[k];
-			b2 += o[k] * o[k];
-		}
-		if (a2 > 0 && b2 > 0)
-			st[m++] = dot / sqrt(a2 * b2);
+		double c = cosine(cur, o, nb);
+		if (c >= 0)
+			st[m++] = c;
 	}
 	res = m ? quantile(st, m, 0.5) : 0;
 out:
@@ -129,9 +135,7 @@ enum parley_err music_detect(const struct pcm *pcm, const struct music_params *p
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"music_detect: rate %d Hz (>= 8000) or window %g s (>= 1)",
 					pcm->rate, p->window);
-	size_t nfft = 1;
-	while (nfft < (size_t)(FRAME_SEC * pcm->rate))
-		nfft <<= 1;
+	size_t nfft = fft_size_for((size_t)(FRAME_SEC * pcm->rate));
 	size_t hop = (size_t)lround(HOP_SEC * pcm->rate);
 	if (pcm->n < nfft)
 		return PARLEY_OK;
@@ -186,13 +190,8 @@ enum parley_err music_detect(const struct pcm *pcm, const struct music_params *p
 		if (f < LAG)
 			continue;
 		const double *o = mag + ((f - LAG) % (LAG + 1)) * nb;
-		double dot = 0, a2 = 0, b2 = 0;
-		for (size_t k = 0; k < nb; k++) {
-			dot += m[k] * o[k];
-			a2 += m[k] * m[k];
-			b2 += o[k] * o[k];
-		}
-		stab[f] = a2 > 0 && b2 > 0 ? dot / sqrt(a2 * b2) : 0;
+		double c = cosine(m, o, nb);
+		stab[f] = c >= 0 ? c : 0;
 	}
 	/* windows */
 	size_t wf = (size_t)(p->window / HOP_SEC), step = (size_t)(STEP_SEC / HOP_SEC);

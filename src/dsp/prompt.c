@@ -73,9 +73,7 @@ enum parley_err prompt_fingerprint(const struct pcm *pcm, double max_seconds,
 	if (pcm->rate < 8000)
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"prompt_fingerprint: sample rate %d Hz is below 8000", pcm->rate);
-	size_t nfft = 1;
-	while (nfft < (size_t)(FRAME_SEC * pcm->rate))
-		nfft <<= 1;
+	size_t nfft = fft_size_for((size_t)(FRAME_SEC * pcm->rate));
 	double hop = PROMPT_HOP_SEC * pcm->rate;
 	size_t len = pcm->n;
 	if (max_seconds > 0 && (double)len > max_seconds * pcm->rate)

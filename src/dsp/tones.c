@@ -451,9 +451,7 @@ enum parley_err tones_detect(const struct pcm *pcm, const struct tone_params *p,
 			c += len;
 		}
 	}
-	size_t nfft = 1;
-	while (nfft < (size_t)(FRAME_SEC * pcm->rate))
-		nfft <<= 1;
+	size_t nfft = fft_size_for((size_t)(FRAME_SEC * pcm->rate));
 	size_t hop = (size_t)lround(HOP_SEC * pcm->rate);
 	if (pcm->n < nfft)
 		return PARLEY_OK;
