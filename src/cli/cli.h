@@ -145,6 +145,18 @@ struct pipeline_config;
 int cli_pipeline_config(const char *who, const struct cli_pipeline_opts *po,
 			struct pipeline_config *cfg);
 
+/* `--metadata FILE.csv` (core/call_metadata.h): read and parse it into *md.
+ * Returns 0, or 2 after printing "who: FILE:LINE: …". */
+struct call_metadata;
+int cli_metadata_load(const char *who, const char *path, struct call_metadata **md);
+#define CLI_METADATA_HELP \
+	"      --metadata FILE.csv  per-file call metadata: a CSV with a header row\n" \
+	"                         holding a file column (file,trade_id,agent,customer,\n" \
+	"                         agent_channel,roles,language,…); a row belongs to the\n" \
+	"                         input whose path is its file, else whose base name is\n" \
+	"                         its file's; see README \"Per-file metadata\"\n"
+
+
 struct store;
 /* With a Redis queue, push every recording the store says is ready (after
  * submit or retry); nothing to do for the store queue. Returns 0, or prints

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/call_metadata.h"
 #include "core/config.h"
 #include "core/engines_info.h"
 #include "stages/pipeline_config.h"
@@ -277,5 +278,15 @@ int cli_queue_push_leasable(const char *who, const struct parley_config *cfg, st
 		return 1;
 	}
 	queue_close(q);
+	return 0;
+}
+
+int cli_metadata_load(const char *who, const char *path, struct call_metadata **md)
+{
+	struct parley_error err = {0};
+	if (call_metadata_load(path, md, &err)) {
+		fprintf(stderr, "%s: %s\n", who, err.msg);
+		return 2;
+	}
 	return 0;
 }

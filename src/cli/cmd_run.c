@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "core/batch_config.h"
+#include "core/call_metadata.h"
 #include "core/engines_info.h"
 #include "core/export.h"
 #include "core/inputs.h"
@@ -53,6 +54,7 @@ static const char run_usage[] =
 	"                         (decode,vad,diarize,stt,words,samples; the optional\n"
 	"                         call stages ivr, denoise, lid, metrics run only when\n"
 	"                         named; or a preset: call)\n"
+	CLI_METADATA_HELP
 	"      --no-progress      plain progress lines even on a terminal\n"
 	"  -q, --quiet            print only errors and the final summary\n"
 	"  -v, --verbose          print debugging detail\n"
@@ -68,6 +70,7 @@ struct run_opts {
 	bool quiet;
 	struct cli_pipeline_opts po;
 	const char *stages;
+	const char *metadata;
 	char **inputs;
 	int ninputs;
 };
@@ -118,6 +121,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{"jobs", required_argument, NULL, 'j'},
 		CLI_PIPELINE_LONGOPTS,
 		{"stages", required_argument, NULL, 's'},
+		{"metadata", required_argument, NULL, 'M'},
 		{"no-progress", no_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -142,6 +146,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 				return 2;
 			break;
 		case 's': o->stages = optarg; break;
+		case 'M': o->metadata = optarg; break;
 		case 'P': o->progress = false; break;
 		case 'q': o->quiet = true; log_set_level(LOG_ERROR); break;
 		case 'v': log_set_level(LOG_DEBUG); break;
@@ -199,7 +204,10 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	struct input_list inputs = {0};
+	struct call_metadata *md = NULL;
 	int status = 2;
+	if (o.metadata && cli_metadata_load("parley run", o.metadata, &md))
+		goto out_usage;
 	if (fs_mkdir_p(o.out, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley run: %s\n", err.msg);
 		goto out_usage;
@@ -229,6 +237,8 @@ int cmd_run(int argc, char **argv)
 		}
 		goto fail;
 	}
+	inputs.metadata = md;
+	inputs.who = "parley run";
 	if (inputs_add(st, batch, &inputs, &wp.pipeline, &err))
 		goto fail;
 	char host[64];
@@ -288,6 +298,7 @@ out:
 	store_close(st);
 out_usage:
 	inputs_release(&inputs);
+	call_metadata_free(md);
 	pipeline_config_release(&pcfg);
 	pipeline_config_release(&stored);
 	return status;

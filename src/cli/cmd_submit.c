@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "core/batch_config.h"
+#include "core/call_metadata.h"
 #include "core/config.h"
 #include "core/pipeline.h"
 #include "core/inputs.h"
@@ -38,6 +39,7 @@ static const char submit_usage[] =
 	"      --pipeline LIST    the batch's stages, in order (comma list, a preset such\n"
 	"                         as call, or noop for the six test stages); default:\n"
 	"                         the preset's (--preset), else every non-optional stage\n"
+	CLI_METADATA_HELP
 	"  -h, --help         show this help\n"
 	"\n"
 	"exit status: 0 added, 1 the store failed, 2 usage error.\n";
@@ -49,10 +51,11 @@ int cmd_submit(int argc, char **argv)
 		CLI_PIPELINE_LONGOPTS,
 		{"batch", required_argument, NULL, 'b'},
 		{"pipeline", required_argument, NULL, 'p'},
+		{"metadata", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *batch_name = "default", *pipeline_arg = NULL;
+	const char *batch_name = "default", *pipeline_arg = NULL, *metadata_arg = NULL;
 	struct cli_engine_opts eo = {0};
 	struct cli_pipeline_opts po = {0};
 	int c;
@@ -69,6 +72,7 @@ int cmd_submit(int argc, char **argv)
 			break;
 		case 'b': batch_name = optarg; break;
 		case 'p': pipeline_arg = optarg; break;
+		case 'M': metadata_arg = optarg; break;
 		case 'h': fputs(submit_usage, stdout); return 0;
 		default: fputs(submit_usage, stderr); return 2;
 		}
@@ -112,17 +116,26 @@ int cmd_submit(int argc, char **argv)
 		}
 	}
 	struct input_list inputs;
+	struct call_metadata *md = NULL;
+	if (metadata_arg && cli_metadata_load("parley submit", metadata_arg, &md)) {
+		pipeline_config_release(&pcfg);
+		return 2;
+	}
 	if (inputs_collect("parley submit", argv + optind, argc - optind, NULL, &inputs) != 0) {
 		inputs_release(&inputs);
+		call_metadata_free(md);
 		pipeline_config_release(&pcfg);
 		return 2;
 	}
 	if (inputs.n == 0) {
 		fprintf(stderr, "parley submit: no files found in the given paths\n");
 		inputs_release(&inputs);
+		call_metadata_free(md);
 		pipeline_config_release(&pcfg);
 		return 2;
 	}
+	inputs.metadata = md;
+	inputs.who = "parley submit";
 	struct store *st = NULL;
 	char data[PARLEY_PATH_MAX];
 	int status = 1;
@@ -146,6 +159,7 @@ int cmd_submit(int argc, char **argv)
 	}
 	store_close(st);
 	inputs_release(&inputs);
+	call_metadata_free(md);
 	pipeline_config_release(&pcfg);
 	return status;
 }

@@ -31,6 +31,7 @@ struct export_data {
 	size_t ncounts;
 	struct store_speaker_role *roles; /* call roles (diarize stage); often none */
 	size_t nroles;
+	char *metadata; /* the recording's metadata object text ("{}" = none) */
 	/* Which turn each word belongs to (SIZE_MAX: none): the turn of its
 	 * speaker holding its middle. Turns of different speakers may overlap
 	 * (a call diarized by channel), so a turn's words are those, not simply
@@ -50,6 +51,7 @@ static void export_data_release(struct export_data *d)
 	free(d->speakers);
 	free(d->counts);
 	free(d->roles);
+	free(d->metadata);
 	free(d->word_turn);
 	free(d->tw_lo);
 	free(d->tw_hi);
@@ -124,6 +126,7 @@ static enum parley_err export_data_load(struct store *st, int64_t rec_id, struct
 	    (rc = store_speakers_get(st, rec_id, &d->speakers, &d->nspeakers, err)) ||
 	    (rc = store_counts_get(st, rec_id, &d->counts, &d->ncounts, err)) ||
 	    (rc = store_speaker_roles_get(st, rec_id, &d->roles, &d->nroles, err)) ||
+	    (rc = store_recording_metadata_get(st, rec_id, &d->metadata, err)) ||
 	    (rc = assign_words(d, err)))
 		export_data_release(d);
 	return rc;
@@ -403,6 +406,12 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 	json_t *engines = engines_json ? json_loads(engines_json, 0, NULL) : NULL;
 	json_object_set_new(root, "engines", engines ? engines : json_object());
 	json_object_set_new(root, "transcribed", json_boolean(d->transcribed));
+	/* The metadata CSV's row (`--metadata`), when the recording has one. */
+	json_t *md = d->metadata ? json_loads(d->metadata, 0, NULL) : NULL;
+	if (json_is_object(md) && json_object_size(md) > 0)
+		json_object_set_new(root, "metadata", md);
+	else
+		json_decref(md);
 
 	for (size_t i = 0; i < d->nspeakers; i++) {
 		const struct store_speaker *s = &d->speakers[i];

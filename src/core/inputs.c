@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/call_metadata.h"
 #include "stages/stage.h"
+#include "store/store_call.h"
 #include "util/fs.h"
 
 static int input_add(struct input_list *l, const char *path)
@@ -147,13 +149,50 @@ static enum parley_err requeue_if_needed(struct store *st, const struct pipeline
 
 #define INPUTS_CHUNK 500
 
+/* Store the input's metadata row ("{}" and a warning when it has none). */
+static enum parley_err input_metadata(struct store *st, const struct input_list *l, size_t i,
+				      int64_t rec, bool *used, struct parley_error *err)
+{
+	const struct call_metadata *md = l->metadata;
+	long row = call_metadata_find(md, l->paths[i]);
+	if (row < 0) {
+		fprintf(stderr, "%s: warning: %s: no row in %s\n", l->who ? l->who : "parley",
+			l->paths[i], call_metadata_name(md));
+		return store_recording_metadata_put(st, rec, "{}", err);
+	}
+	used[row] = true;
+	json_t *o = call_metadata_row_json(md, (size_t)row);
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!text)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory storing metadata");
+	enum parley_err rc = store_recording_metadata_put(st, rec, text, err);
+	free(text);
+	return rc;
+}
+
+static void metadata_unused(const struct input_list *l, const bool *used)
+{
+	const struct call_metadata *md = l->metadata;
+	for (size_t r = 0; r < call_metadata_row_count(md); r++)
+		if (!used[r])
+			fprintf(stderr, "%s: warning: %s:%zu: file \"%s\" is not among the inputs\n",
+				l->who ? l->who : "parley", call_metadata_name(md),
+				call_metadata_row_line(md, r), call_metadata_row_file(md, r));
+}
+
 enum parley_err inputs_add(struct store *st, int64_t batch_id, const struct input_list *l,
 			   const struct pipeline *pl, struct parley_error *err)
 {
 	enum parley_err rc = PARLEY_OK;
 	char **names = calloc(l->n ? l->n : 1, sizeof(char *));
-	if (!names)
+	size_t nrows = l->metadata ? call_metadata_row_count(l->metadata) : 0;
+	bool *used = calloc(nrows ? nrows : 1, sizeof(bool));
+	if (!names || !used) {
+		free(names);
+		free(used);
 		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+	}
 	/* A changed input loses the rows of every stage's result tables. */
 	const char *tables[64];
 	stage_result_tables(tables, sizeof(tables) / sizeof(tables[0]));
@@ -179,6 +218,8 @@ enum parley_err inputs_add(struct store *st, int64_t batch_id, const struct inpu
 			break;
 		if (pl && (rc = requeue_if_needed(st, pl, rec, err)))
 			break;
+		if (l->metadata && (rc = input_metadata(st, l, i, rec, used, err)))
+			break;
 		if ((i + 1) % INPUTS_CHUNK == 0 || i + 1 == l->n) {
 			if ((rc = store_commit(st, err)))
 				break;
@@ -187,8 +228,11 @@ enum parley_err inputs_add(struct store *st, int64_t batch_id, const struct inpu
 	}
 	if (rc && in_tx)
 		store_rollback(st);
+	if (!rc && l->metadata)
+		metadata_unused(l, used);
 	for (size_t i = 0; i < l->n; i++)
 		free(names[i]);
 	free(names);
+	free(used);
 	return rc;
 }

@@ -24,10 +24,19 @@
 
 #define INPUTS_MAX 1000000
 
+struct call_metadata;
+
 struct input_list {
 	char **paths;
 	size_t n, cap;
 	char skip_real[PATH_MAX]; /* realpath of the folder never read ("" = none) */
+	/* Per-file metadata (`--metadata FILE.csv`; NULL = none, not owned):
+	 * inputs_add stores each input's row (core/call_metadata.h says which
+	 * row is whose) as its recording's metadata, "{}" when it has none.
+	 * Inputs without a row and rows matching no input are warnings on
+	 * stderr starting with who, naming the file and the CSV's line. */
+	const struct call_metadata *metadata;
+	const char *who;
 };
 
 /* Fill l from args[0..nargs). skip_dir (or NULL) is a folder never walked

@@ -13,8 +13,10 @@
  * of different speakers may overlap in time: two people talking at once
  * are both in the turns, and later stages give each turn its own channel's
  * audio (stt, samples) and its own words (export). No "overlap" segments are
- * written. Its role is channels.roles' entry for that channel (source
- * "channel"). A mono
+ * written. Its role comes from the recording's metadata when that says
+ * (`--metadata`, core/call_metadata.h: roles, else agent_channel; source
+ * "metadata": per file wins over the batch), else channels.roles' entry for
+ * that channel (source "channel"). A mono
  * source (or mode "mix") goes through the diarizer; with channels.mono_roles
  * "first_after_ivr" the speaker of the first turn after the IVR (the ivr
  * stage's events, when it ran: core/call_metrics.h call_ivr_end) gets the
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "audio/pcm.h"
+#include "core/call_metadata.h"
 #include "core/call_metrics.h"
 #include "dsp/channel_diarize.h"
 #include "dsp/diarize.h"
@@ -112,16 +115,27 @@ static enum parley_err diarize_roles(struct stage_ctx *ctx, int nch, struct diar
 	if (!r->roles)
 		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in diarize");
 	if (nch > 0) {
+		char *text = NULL;
+		enum parley_err rc = store_recording_metadata_get(ctx->store, ctx->rec->id, &text, err);
+		if (rc)
+			return rc;
+		json_t *md = json_loads(text, 0, NULL);
+		free(text);
 		for (size_t s = 0; s < r->nspk; s++) {
 			struct store_speaker_role *ro = &r->roles[r->nroles];
-			pipeline_config_role(cc->roles, (int)s, ro->role, sizeof(ro->role));
+			call_metadata_role(md, (int)s, ro->role, sizeof(ro->role));
+			snprintf(ro->source, sizeof(ro->source), "metadata");
+			if (!ro->role[0]) {
+				pipeline_config_role(cc->roles, (int)s, ro->role, sizeof(ro->role));
+				snprintf(ro->source, sizeof(ro->source), "channel");
+			}
 			if (!ro->role[0])
 				continue; /* more channels than roles */
 			ro->speaker = (int)s;
 			ro->channel = (int)s;
-			snprintf(ro->source, sizeof(ro->source), "channel");
 			r->nroles++;
 		}
+		json_decref(md);
 		return PARLEY_OK;
 	}
 	if (cc->mono_roles != PC_MONO_ROLES_FIRST_AFTER_IVR || r->nturns == 0)

@@ -2,6 +2,8 @@
  * lid.c — stage "lid" (optional; the call preset runs it): the language of
  * the conversation, written to call_language (store_call.h).
  *
+ *   metadata: the file's metadata row says `language` → source
+ *     "metadata", confidence 1 (see the end of this comment);
  *   declared: lid.language ("en") → source "config", confidence 1;
  *   detected: otherwise the engine lid.engine ("" = stt.engine) is sent up
  *     to lid.seconds of the recording's speech — the diarized turns (else
@@ -21,7 +23,10 @@
  * (expected = false), never failed: the call goes on. The comparison is by
  * primary subtag, case-insensitive ("en-GB" is "en"). The stt stage uses
  * the code as its language hint when stt.language is "".
- * Per-file metadata as a source ("metadata") comes with issue 14.
+ * Per-file metadata comes first: the recording's metadata `language`
+ * (`--metadata`, core/call_metadata.h) → source "metadata", confidence 1,
+ * before lid.language and the engine (a file's own row is more specific
+ * than the batch's configuration).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +34,7 @@
 #include <strings.h>
 
 #include "audio/pcm.h"
+#include "core/call_metadata.h"
 #include "engines/asr.h"
 #include "engines/engines.h"
 #include "stages/env.h"
@@ -185,11 +191,24 @@ static enum parley_err lid_run(struct stage_ctx *ctx, struct parley_error *err)
 	struct store_call_language lang = {.confidence = 0};
 	enum parley_err rc = PARLEY_OK;
 	const char *engine = cfg->lid.engine[0] ? cfg->lid.engine : cfg->stt.engine;
-	if (cfg->lid.language[0]) {
+	char *text = NULL;
+	if ((rc = store_recording_metadata_get(ctx->store, ctx->rec->id, &text, err)))
+		return rc;
+	json_t *md = json_loads(text, 0, NULL);
+	free(text);
+	const char *md_lang = call_metadata_language(md);
+	if (md_lang) {
+		snprintf(lang.code, sizeof(lang.code), "%s", md_lang);
+		snprintf(lang.source, sizeof(lang.source), "metadata");
+		lang.confidence = 1;
+	}
+	json_decref(md);
+	if (!lang.code[0] && cfg->lid.language[0]) {
 		snprintf(lang.code, sizeof(lang.code), "%s", cfg->lid.language);
 		snprintf(lang.source, sizeof(lang.source), "config");
 		lang.confidence = 1;
-	} else if (asr_engine_is_external(engine) && (rc = lid_detect(ctx, &lang, err))) {
+	} else if (!lang.code[0] && asr_engine_is_external(engine) &&
+		   (rc = lid_detect(ctx, &lang, err))) {
 		return rc;
 	}
 	if (!lang.code[0] && cfg->stt.language[0]) {

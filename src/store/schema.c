@@ -208,6 +208,8 @@ const char *const store_migrations[] = {
 	"  who TEXT NOT NULL DEFAULT '',"
 	"  other TEXT NOT NULL DEFAULT '',"
 	"  PRIMARY KEY (recording_id, kind, idx));",
+	/* 6: per-file call metadata (a JSON object of the metadata CSV's row) */
+	"ALTER TABLE recordings ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

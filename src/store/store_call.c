@@ -213,3 +213,33 @@ enum parley_err store_call_spans_get(struct store *st, int64_t rec_id,
 				  " WHERE recording_id = ?1 ORDER BY kind, start_s, idx", "i", rec_id);
 	return rc ? rc : store_sql_rows(s, sizeof(**sp), span_read, (void **)sp, n, "call spans", err);
 }
+
+/* ----------------------------------------------------------- metadata */
+
+enum parley_err store_recording_metadata_put(struct store *st, int64_t rec_id, const char *json,
+					     struct parley_error *err)
+{
+	return exec(st, NULL, err, "UPDATE recordings SET metadata = ?2 WHERE id = ?1", "it", rec_id,
+		    json && json[0] ? json : "{}");
+}
+
+enum parley_err store_recording_metadata_get(struct store *st, int64_t rec_id, char **json,
+					     struct parley_error *err)
+{
+	struct db_stmt *s;
+	*json = NULL;
+	enum parley_err rc = prep(st, &s, err, "SELECT metadata FROM recordings WHERE id = ?1", "i",
+				  rec_id);
+	if (rc)
+		return rc;
+	bool row = false;
+	rc = db_step(s, &row, err);
+	if (!rc) {
+		const char *t = row ? db_column_text(s, 0) : NULL;
+		*json = strdup(t && t[0] ? t : "{}");
+		if (!*json)
+			rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading metadata");
+	}
+	db_finalize(s);
+	return rc;
+}

@@ -20,6 +20,8 @@
  *   call_spans     the instances behind metrics: kind "silence",
  *                  "overlap", "interruption", "hold"; who/other name the
  *                  roles or speakers involved ("" when none).
+ * And per recording (recordings.metadata, migration 6): its row of the
+ * metadata CSV (core/call_metadata.h) as a JSON object's text, "{}" = none.
  */
 #ifndef PARLEY_STORE_STORE_CALL_H
 #define PARLEY_STORE_STORE_CALL_H
@@ -104,5 +106,12 @@ enum parley_err store_call_spans_put(struct store *st, int64_t rec_id,
 enum parley_err store_call_spans_get(struct store *st, int64_t rec_id,
 				     struct store_call_span **s, size_t *n,
 				     struct parley_error *err);
+
+/* The recording's metadata object text (new string, caller frees; "{}"
+ * when none). _put stores json (a JSON object's text) as given. */
+enum parley_err store_recording_metadata_get(struct store *st, int64_t rec_id, char **json,
+					     struct parley_error *err);
+enum parley_err store_recording_metadata_put(struct store *st, int64_t rec_id, const char *json,
+					     struct parley_error *err);
 
 #endif
