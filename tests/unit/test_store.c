@@ -155,28 +155,56 @@ static void words_check(struct store *st, int64_t rec, const char *table, size_t
 /* The same on PostgreSQL (PARLEY_TEST_PG_URL, a fresh schema): the flag
  * round-trips, and a database at version 3 upgrades with words not
  * approximate. */
-static void test_words_approximate_pg(void **state)
+/* A store in a fresh PostgreSQL schema (PARLEY_TEST_PG_URL; the test is
+ * skipped without it) holding one batch and one recording. */
+struct pg_fixture {
+	const char *url;
+	char schema[64];
+	char target[1200]; /* url with the schema as search_path */
+	struct store *st;
+	int64_t rec;
+};
+
+static void pg_fixture_open(struct pg_fixture *p, const char *tag)
 {
-	(void)state;
-	const char *url = getenv("PARLEY_TEST_PG_URL");
-	if (!url || !*url) {
+	p->url = getenv("PARLEY_TEST_PG_URL");
+	if (!p->url || !*p->url) {
 		printf("  (PARLEY_TEST_PG_URL unset: the PostgreSQL case is skipped)\n");
 		skip();
 	}
-	char schema[64], sql[200], target[1200];
-	snprintf(schema, sizeof(schema), "parley_st%ld", (long)getpid());
-	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
-		 schema);
-	pg_exec(url, sql);
-	snprintf(target, sizeof(target), "%s%soptions=-csearch_path%%3D%s", url,
-		 strchr(url, '?') ? "&" : "?", schema);
-	struct store *st = NULL;
+	char sql[200];
+	snprintf(p->schema, sizeof(p->schema), "parley_%s%ld", tag, (long)getpid());
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", p->schema,
+		 p->schema);
+	pg_exec(p->url, sql);
+	snprintf(p->target, sizeof(p->target), "%s%soptions=-csearch_path%%3D%s", p->url,
+		 strchr(p->url, '?') ? "&" : "?", p->schema);
 	struct parley_error err = {0};
-	int64_t batch, rec;
-	assert_int_equal(store_open(target, &st, &err), PARLEY_OK);
-	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
-	assert_int_equal(store_recording_add(st, batch, "a", "/src", "1", reset_tables, &rec, &err),
+	int64_t batch;
+	assert_int_equal(store_open(p->target, &p->st, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(p->st, "b", "run", &batch, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(p->st, batch, "a", "/src", "1", reset_tables, &p->rec, &err),
 			 PARLEY_OK);
+}
+
+/* Close the store (if open) and drop the schema. */
+static void pg_fixture_drop(struct pg_fixture *p)
+{
+	char sql[200];
+	store_close(p->st);
+	p->st = NULL;
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", p->schema);
+	pg_exec(p->url, sql);
+}
+
+static void test_words_approximate_pg(void **state)
+{
+	(void)state;
+	struct pg_fixture pg;
+	pg_fixture_open(&pg, "st");
+	struct store *st = pg.st;
+	int64_t rec = pg.rec;
+	struct parley_error err = {0};
 	struct store_word w[2] = {{0.1, 0.4, 0.9f, 0, "hello", false},
 				  {0.5, 0.7, 0.5f, 1, "lah", true}};
 	assert_int_equal(store_words_put(st, rec, "words", w, 2, &err), PARLEY_OK);
@@ -184,16 +212,14 @@ static void test_words_approximate_pg(void **state)
 	words_check(st, rec, "words", 2, true);
 	words_check(st, rec, "stt_words", 2, true);
 	store_close(st);
-	pg_exec(target, "ALTER TABLE words DROP COLUMN approximate;"
-			" ALTER TABLE stt_words DROP COLUMN approximate; " AFTER_4_DROP
-			" UPDATE parley_schema SET version = 3");
-	assert_int_equal(store_open(target, &st, &err), PARLEY_OK);
-	assert_int_equal(store_schema_version(st), (int)store_migration_count);
-	words_check(st, rec, "words", 2, false);
-	words_check(st, rec, "stt_words", 2, false);
-	store_close(st);
-	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
-	pg_exec(url, sql);
+	pg_exec(pg.target, "ALTER TABLE words DROP COLUMN approximate;"
+			   " ALTER TABLE stt_words DROP COLUMN approximate; " AFTER_4_DROP
+			   " UPDATE parley_schema SET version = 3");
+	assert_int_equal(store_open(pg.target, &pg.st, &err), PARLEY_OK);
+	assert_int_equal(store_schema_version(pg.st), (int)store_migration_count);
+	words_check(pg.st, rec, "words", 2, false);
+	words_check(pg.st, rec, "stt_words", 2, false);
+	pg_fixture_drop(&pg);
 }
 
 static void test_unwritable_path(void **state)
@@ -358,29 +384,10 @@ static void test_call_tables(void **state)
 static void test_call_tables_pg(void **state)
 {
 	(void)state;
-	const char *url = getenv("PARLEY_TEST_PG_URL");
-	if (!url || !*url) {
-		printf("  (PARLEY_TEST_PG_URL unset: the PostgreSQL case is skipped)\n");
-		skip();
-	}
-	char schema[64], sql[200], target[1200];
-	snprintf(schema, sizeof(schema), "parley_sc%ld", (long)getpid());
-	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema,
-		 schema);
-	pg_exec(url, sql);
-	snprintf(target, sizeof(target), "%s%soptions=-csearch_path%%3D%s", url,
-		 strchr(url, '?') ? "&" : "?", schema);
-	struct store *st = NULL;
-	struct parley_error err = {0};
-	int64_t batch, rec;
-	assert_int_equal(store_open(target, &st, &err), PARLEY_OK);
-	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
-	assert_int_equal(store_recording_add(st, batch, "a", "/src", "1", reset_tables, &rec, &err),
-			 PARLEY_OK);
-	call_roundtrip(st, rec);
-	store_close(st);
-	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
-	pg_exec(url, sql);
+	struct pg_fixture pg;
+	pg_fixture_open(&pg, "sc");
+	call_roundtrip(pg.st, pg.rec);
+	pg_fixture_drop(&pg);
 }
 
 static void test_results_replace_and_reset(void **state)
