@@ -16,6 +16,36 @@
 #include "text/lexicon.h"
 #include "util/fs.h"
 
+/* A temp dir holding a store with one batch and one recording (name,
+ * source, seconds long), and the paths export writes to. */
+struct ex {
+	char dir[64];
+	char db[300], out[300], data[300];
+	struct store *st;
+	int64_t batch, rec;
+};
+
+static void ex_open(struct ex *x, const char *name, const char *source, double seconds)
+{
+	struct parley_error err = {0};
+	snprintf(x->dir, sizeof(x->dir), "/tmp/parley-export-XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->db, sizeof(x->db), "%s/t.db", x->dir);
+	snprintf(x->out, sizeof(x->out), "%s/out", x->dir);
+	snprintf(x->data, sizeof(x->data), "%s/data", x->dir);
+	assert_int_equal(store_open(x->db, &x->st, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(x->st, "b", "run", &x->batch, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(x->st, x->batch, name, source, "x", NULL, &x->rec, &err),
+			 PARLEY_OK);
+	assert_int_equal(store_recording_set_duration(x->st, x->rec, seconds, &err), PARLEY_OK);
+}
+
+static void ex_close(struct ex *x)
+{
+	store_close(x->st);
+	fs_remove_tree(x->dir, NULL);
+}
+
 static void test_timestamps(void **state)
 {
 	(void)state;
@@ -45,19 +75,12 @@ static char *read_text(const char *dir, const char *file)
 static void test_formats(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/parley-export-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char db[300], out[300], data[300];
-	snprintf(db, sizeof(db), "%s/t.db", dir);
-	snprintf(out, sizeof(out), "%s/out", dir);
-	snprintf(data, sizeof(data), "%s/data", dir);
+	struct ex x;
+	ex_open(&x, "call, one", "/in/call.wav", 5.0);
+	struct store *st = x.st;
+	int64_t batch = x.batch, rec = x.rec;
+	const char *out = x.out, *data = x.data;
 	struct parley_error err = {0};
-	struct store *st;
-	int64_t batch, rec;
-	assert_int_equal(store_open(db, &st, &err), PARLEY_OK);
-	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
-	assert_int_equal(store_recording_add(st, batch, "call, one", "/in/call.wav", "x", NULL, &rec, &err), PARLEY_OK);
-	assert_int_equal(store_recording_set_duration(st, rec, 5.0, &err), PARLEY_OK);
 	struct store_segment turns[2] = {{0.5, 2.0, 0}, {2.5, 4.5, 1}};
 	struct store_word words[4] = {
 		{0.6, 0.9, 0.9f, 0, "hello", false}, {1.0, 1.4, 0.8f, 0, "lah", false},
@@ -132,9 +155,8 @@ static void test_formats(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "engines"), "stt")), "test");
 	json_decref(root);
 	free(js);
-	store_close(st);
 	lexicon_free(lex);
-	fs_remove_tree(dir, NULL);
+	ex_close(&x);
 }
 
 /* Overlap segments (run --overlap) go to RTTM and JSON "overlaps" only: the
@@ -142,19 +164,12 @@ static void test_formats(void **state)
 static void test_overlaps(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/parley-export-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char db[300], out[300], data[300];
-	snprintf(db, sizeof(db), "%s/t.db", dir);
-	snprintf(out, sizeof(out), "%s/out", dir);
-	snprintf(data, sizeof(data), "%s/data", dir);
+	struct ex x;
+	ex_open(&x, "ov", "/in/ov.wav", 5.0);
+	struct store *st = x.st;
+	int64_t batch = x.batch, rec = x.rec;
+	const char *out = x.out, *data = x.data;
 	struct parley_error err = {0};
-	struct store *st;
-	int64_t batch, rec;
-	assert_int_equal(store_open(db, &st, &err), PARLEY_OK);
-	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
-	assert_int_equal(store_recording_add(st, batch, "ov", "/in/ov.wav", "x", NULL, &rec, &err), PARLEY_OK);
-	assert_int_equal(store_recording_set_duration(st, rec, 5.0, &err), PARLEY_OK);
 	struct store_segment turns[2] = {{0.5, 2.0, 0}, {2.0, 4.5, 1}};
 	struct store_segment ovl[2] = {{1.6, 2.0, 1}, {2.0, 2.3, 0}};
 	struct store_word words[2] = {{1.7, 1.9, 0.9f, 0, "hello", false},
@@ -195,8 +210,7 @@ static void test_overlaps(void **state)
 			    "speaker-2");
 	json_decref(root);
 	free(js);
-	store_close(st);
-	fs_remove_tree(dir, NULL);
+	ex_close(&x);
 }
 
 /* Call roles label the speakers everywhere; the metrics stage's figures go
@@ -204,19 +218,12 @@ static void test_overlaps(void **state)
 static void test_roles_and_metrics(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/parley-export-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char db[300], out[300], data[300];
-	snprintf(db, sizeof(db), "%s/t.db", dir);
-	snprintf(out, sizeof(out), "%s/out", dir);
-	snprintf(data, sizeof(data), "%s/data", dir);
+	struct ex x;
+	ex_open(&x, "c1", "/in/c1.wav", 5.0);
+	struct store *st = x.st;
+	int64_t batch = x.batch, rec = x.rec;
+	const char *out = x.out, *data = x.data;
 	struct parley_error err = {0};
-	struct store *st;
-	int64_t batch, rec;
-	assert_int_equal(store_open(db, &st, &err), PARLEY_OK);
-	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
-	assert_int_equal(store_recording_add(st, batch, "c1", "/in/c1.wav", "x", NULL, &rec, &err), PARLEY_OK);
-	assert_int_equal(store_recording_set_duration(st, rec, 5.0, &err), PARLEY_OK);
 	struct store_segment turns[2] = {{0.5, 2.0, 0}, {2.5, 4.5, 1}};
 	struct store_word words[2] = {{0.6, 0.9, 0.9f, 0, "hello", false},
 				      {2.6, 3.0, 0.7f, 1, "lah", false}};
@@ -279,8 +286,7 @@ static void test_roles_and_metrics(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(sil, 0), "before")), "agent");
 	json_decref(root);
 	free(js);
-	store_close(st);
-	fs_remove_tree(dir, NULL);
+	ex_close(&x);
 }
 
 /* Turns of two speakers overlapping in time (a call diarized by channel):
@@ -288,19 +294,12 @@ static void test_roles_and_metrics(void **state)
 static void test_overlapping_turns(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/parley-export-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char db[300], out[300], data[300];
-	snprintf(db, sizeof(db), "%s/t.db", dir);
-	snprintf(out, sizeof(out), "%s/out", dir);
-	snprintf(data, sizeof(data), "%s/data", dir);
+	struct ex x;
+	ex_open(&x, "x", "/in/x.wav", 6.0);
+	struct store *st = x.st;
+	int64_t batch = x.batch, rec = x.rec;
+	const char *out = x.out, *data = x.data;
 	struct parley_error err = {0};
-	struct store *st;
-	int64_t batch, rec;
-	assert_int_equal(store_open(db, &st, &err), PARLEY_OK);
-	assert_int_equal(store_batch_ensure(st, "b", "run", &batch, &err), PARLEY_OK);
-	assert_int_equal(store_recording_add(st, batch, "x", "/in/x.wav", "x", NULL, &rec, &err), PARLEY_OK);
-	assert_int_equal(store_recording_set_duration(st, rec, 6.0, &err), PARLEY_OK);
 	struct store_segment turns[2] = {{0.5, 4.0, 0}, {2.0, 5.0, 1}};
 	struct store_word words[5] = {
 		{0.6, 0.9, 0.9f, 0, "one", false}, {2.1, 2.4, 0.9f, 1, "no", false},
@@ -328,8 +327,7 @@ static void test_overlapping_turns(void **state)
 	assert_string_equal(srt, "1\n00:00:00,600 --> 00:00:02,800\nspeaker-1: one two\n\n"
 				 "2\n00:00:02,100 --> 00:00:04,500\nspeaker-2: no wait stop\n\n");
 	free(srt);
-	store_close(st);
-	fs_remove_tree(dir, NULL);
+	ex_close(&x);
 }
 
 int main(void)
