@@ -19,6 +19,7 @@
 #include "store/db.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "store/store_audit.h"
 #include "store/store_call.h"
 #include "util/fs.h"
 
@@ -96,7 +97,10 @@ static void test_newer_schema_refused(void **state)
 
 /* What the migrations after 4 created: dropped to make a version-3 store. */
 #define AFTER_4_DROP "DROP TABLE call_events; DROP TABLE speaker_roles; DROP TABLE call_language;" \
-	" DROP TABLE call_metrics; DROP TABLE call_spans; ALTER TABLE recordings DROP COLUMN metadata;"
+	" DROP TABLE call_metrics; DROP TABLE call_spans; ALTER TABLE recordings DROP COLUMN metadata;" \
+	" DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;" \
+	" DROP TABLE verdicts; DROP TABLE answers; DROP TABLE audit_versions;" \
+	" ALTER TABLE batches DROP COLUMN audit_version;"
 
 /* A database from before migration 4 (no approximate column) upgrades on
  * open; its words read as not approximate. */
@@ -390,6 +394,91 @@ static void test_call_tables_pg(void **state)
 	pg_fixture_drop(&pg);
 }
 
+/* Versions of a batch's audit; answers and verdicts per version, the older
+ * version still readable after a new one (reaudit). */
+static void audit_roundtrip(struct store *st, int64_t batch, int64_t rec)
+{
+	struct parley_error err = {0};
+	int v = -1;
+	assert_int_equal(store_audit_current(st, batch, &v, &err), PARLEY_OK);
+	assert_int_equal(v, 0);
+	struct store_audit a;
+	assert_int_equal(store_audit_get(st, batch, 0, &a, &err), PARLEY_ERR_NOT_FOUND);
+	assert_int_equal(store_audit_add(st, batch, "{\"questions\":[]}", "rule r: true", NULL, &v, &err),
+			 PARLEY_OK);
+	assert_int_equal(v, 1);
+	struct store_answer an[2] = {{.question = "greet", .answer = "\"yes\"", .source = "phrase",
+				      .score = 1, .max_score = 1, .weight = 2, .valid = true,
+				      .evidence = "[{\"text\":\"hello\",\"start\":1,\"end\":1.4}]"},
+				     {.question = "silence", .source = "metric", .na = true, .valid = true}};
+	assert_int_equal(store_answers_put(st, rec, 1, an, 2, &err), PARLEY_OK);
+	struct store_verdict vd = {.verdict = "pass", .score = 3, .max_score = 3};
+	assert_int_equal(store_verdict_put(st, rec, 1, &vd, &err), PARLEY_OK);
+
+	assert_int_equal(store_audit_add(st, batch, "{\"questions\":[]}", "rule r: false", "verdicts",
+					 &v, &err), PARLEY_OK);
+	assert_int_equal(v, 2);
+	struct store_verdict vd2 = {.verdict = "fail", .score = 0, .max_score = 3, .auto_fail = true,
+				    .reasons = "[{\"rule\":\"r\"}]"};
+	assert_int_equal(store_verdict_put(st, rec, 2, &vd2, &err), PARLEY_OK);
+
+	struct store_verdict got;
+	bool found = false;
+	assert_int_equal(store_verdict_get(st, rec, 0, &got, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_string_equal(got.verdict, "fail");
+	assert_true(got.auto_fail);
+	assert_string_equal(got.reasons, "[{\"rule\":\"r\"}]");
+	store_verdict_release(&got);
+	assert_int_equal(store_verdict_get(st, rec, 1, &got, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_string_equal(got.verdict, "pass");
+	assert_string_equal(got.reasons, "[]");
+	store_verdict_release(&got);
+
+	struct store_answer *ag = NULL;
+	size_t n = 9;
+	assert_int_equal(store_answers_get(st, rec, 0, &ag, &n, &err), PARLEY_OK); /* v2: none yet */
+	assert_int_equal(n, 0);
+	assert_int_equal(store_answers_get(st, rec, 1, &ag, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(ag[0].question, "greet");
+	assert_string_equal(ag[0].answer, "\"yes\"");
+	assert_true(ag[0].weight == 2);
+	assert_true(ag[1].na);
+	assert_string_equal(ag[1].answer, "null");
+	assert_string_equal(ag[1].evidence, "[]");
+	store_answers_free(ag, n);
+
+	assert_int_equal(store_audit_get(st, batch, 0, &a, &err), PARLEY_OK);
+	assert_int_equal(a.version, 2);
+	assert_string_equal(a.rules, "rule r: false");
+	assert_string_equal(a.from_stage, "verdicts");
+	store_audit_release(&a);
+	assert_int_equal(store_audit_get(st, batch, 1, &a, &err), PARLEY_OK);
+	assert_string_equal(a.rules, "rule r: true");
+	store_audit_release(&a);
+	assert_int_equal(store_audit_get(st, batch, 3, &a, &err), PARLEY_ERR_NOT_FOUND);
+}
+
+static void test_audit_tables(void **state)
+{
+	struct fixture *f = *state;
+	audit_roundtrip(f->st, f->batch, add(f, "call", "fpa"));
+}
+
+static void test_audit_tables_pg(void **state)
+{
+	(void)state;
+	struct pg_fixture pg;
+	pg_fixture_open(&pg, "sa");
+	struct parley_error err = {0};
+	int64_t batch;
+	assert_int_equal(store_batch_ensure(pg.st, "b", "run", &batch, &err), PARLEY_OK);
+	audit_roundtrip(pg.st, batch, pg.rec);
+	pg_fixture_drop(&pg);
+}
+
 static void test_results_replace_and_reset(void **state)
 {
 	struct fixture *f = *state;
@@ -530,6 +619,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_tables, setup, teardown),
 		cmocka_unit_test(test_call_tables_pg),
+		cmocka_unit_test_setup_teardown(test_audit_tables, setup, teardown),
+		cmocka_unit_test(test_audit_tables_pg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
