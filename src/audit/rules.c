@@ -6,6 +6,9 @@
  */
 #include "audit/rules.h"
 
+#include "audit/call_text.h"
+#include "audit/phrase.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
@@ -616,6 +619,9 @@ static enum parley_err parse_phrase_test(struct parser *p, enum node_kind kind, 
 			blank = blank && isspace((unsigned char)p->t.str[i]);
 		if (blank)
 			return PERR(p, "an empty phrase");
+		char why[200];
+		if (!phrase_check(p->t.str, why, sizeof(why)))
+			return PERR(p, "%s", why);
 		if (n->nphrases >= RULES_PHRASES_MAX)
 			return perr_at(p, PARLEY_ERR_TOO_LARGE, p->t.line, p->t.col,
 				       "more than %d phrases in one test", RULES_PHRASES_MAX);
@@ -1319,7 +1325,7 @@ static enum parley_err eval_phrase(struct eval *e, const struct node *n, struct 
 				      .nphrases = n->nphrases, .all = n->all, .window = n->win};
 	struct rules_phrase_hit hit;
 	memset(&hit, 0, sizeof(hit));
-	enum parley_err rc = e->in->phrase(e->in->ud, &t, &hit, e->err);
+	enum parley_err rc = e->in->phrase(e->in->phrase_ud, &t, &hit, e->err);
 	if (rc)
 		return rc;
 	hit.text[sizeof(hit.text) - 1] = 0;
@@ -1347,7 +1353,7 @@ static enum parley_err eval_judge(struct eval *e, const struct node *n, struct v
 	}
 	int verdict = -1;
 	char why[512] = "";
-	enum parley_err rc = e->in->judge(e->in->ud, n->s, &verdict, why, sizeof(why), e->err);
+	enum parley_err rc = e->in->judge(e->in->judge_ud, n->s, &verdict, why, sizeof(why), e->err);
 	if (rc)
 		return rc;
 	why[sizeof(why) - 1] = 0;
@@ -1653,4 +1659,83 @@ out:
 		memset(out, 0, sizeof(*out));
 	}
 	return rc;
+}
+
+/* ---- phrase tests over a call's words ----------------------------------- */
+
+_Static_assert((int)RULES_WINDOW_CALL == (int)CALL_WINDOW_CALL &&
+		       (int)RULES_WINDOW_FIRST == (int)CALL_WINDOW_FIRST &&
+		       (int)RULES_WINDOW_LAST == (int)CALL_WINDOW_LAST,
+	       "rules windows are call_text windows");
+
+static void hit_take(struct rules_phrase_hit *hit, const struct phrase_hit *h)
+{
+	if (hit->text[0] && hit->start <= h->start)
+		return;
+	hit->start = h->start;
+	hit->end = h->end;
+	snprintf(hit->text, sizeof(hit->text), "%s", h->text);
+}
+
+/* Occurrences of one phrase, one after the other: match, then look again
+ * from the first word starting at or after the match's end (the window
+ * bounds stay the call's: the view keeps talk_start/talk_end). */
+static enum parley_err phrase_occurrences(const struct call_text *t, struct phrase_query *q,
+					  const char *phrase, struct rules_phrase_hit *hit,
+					  int *count, struct parley_error *err)
+{
+	struct call_text view = *t;
+	const char *one[1] = {phrase};
+	q->any = one;
+	q->nany = 1;
+	*count = 0;
+	while (view.n > 0) {
+		struct phrase_result res = {0};
+		enum parley_err rc = phrase_eval(&view, q, &res, err);
+		if (rc)
+			return rc;
+		const struct phrase_hit *h = NULL;
+		for (size_t i = 0; i < res.nhits; i++)
+			if (!res.hits[i].negated)
+				h = &res.hits[i];
+		if (!res.matched || !h) {
+			phrase_result_release(&res);
+			break;
+		}
+		(*count)++;
+		hit_take(hit, h);
+		double end = h->end, start = h->start;
+		phrase_result_release(&res);
+		size_t k = 0;
+		while (k < view.n && (view.words[k].start < end || view.words[k].start <= start))
+			k++;
+		view.words += k;
+		view.n -= k;
+	}
+	return PARLEY_OK;
+}
+
+enum parley_err rules_phrase_call_text(void *ud, const struct rules_phrase_test *t,
+				       struct rules_phrase_hit *hit, struct parley_error *err)
+{
+	const struct call_text *ct = ud;
+	struct phrase_query q = phrase_default_query();
+	q.role = t->role;
+	q.window = (struct call_window){(enum call_window_kind)t->window.kind, t->window.amount,
+					t->window.percent};
+	int total = 0, found = 0;
+	for (size_t i = 0; i < t->nphrases; i++) {
+		int n = 0;
+		enum parley_err rc = phrase_occurrences(ct, &q, t->phrases[i], hit, &n, err);
+		if (rc)
+			return rc;
+		total += n;
+		found += n > 0;
+	}
+	hit->count = t->all && found < (int)t->nphrases ? 0 : total;
+	if (hit->count == 0) {
+		hit->start = hit->end = 0;
+		hit->text[0] = 0;
+	}
+	return PARLEY_OK;
 }

@@ -8,7 +8,7 @@
  *   if (rules_parse(text, len, "rules.txt", &known, &r, &err)) fail(err.msg);
  *                                    // "rules.txt:4:17: unknown question 'greting'"
  *   struct rules_input in = {.answers = a, .nanswers = na, .metrics = m, …,
- *                            .phrase = my_matcher, .ud = ctx};
+ *                            .phrase = rules_phrase_call_text, .phrase_ud = &call_text};
  *   struct store_verdict v;
  *   if (rules_evaluate(r, &in, &v, &err)) fail(err.msg);
  *   … store_verdict_put(st, rec_id, version, &v, &err); store_verdict_release(&v);
@@ -70,7 +70,9 @@
  *     count(ROLE, PHRASES [, WINDOW])  how many times (a number)
  *       ROLE     agent, customer, anyone, or another role name.
  *       PHRASES  "a phrase" | any("a", "b", …) | all("a", "b", …)
- *                (matching is tolerant: case, stemming — audit/phrase.h).
+ *                (matching is tolerant: case, punctuation, stemming, and a
+ *                word ending in '*' is a prefix — audit/phrase.h; a phrase
+ *                is checked with phrase_check() when parsed).
  *       WINDOW   first 30s | last 2min | first 10% | last 25% of the
  *                conversation (after the IVR); none = the whole call.
  *   judge("CRITERION")  an LLM's yes/no judgement of the call against a
@@ -212,9 +214,20 @@ struct rules_input {
 	size_t nmetrics;
 	const char *metadata;  /* the recording's metadata object's JSON text; NULL = none */
 	rules_phrase_fn phrase; /* NULL: phrase tests are N/A */
+	void *phrase_ud;
 	rules_judge_fn judge;   /* NULL: judge() is N/A */
-	void *ud;
+	void *judge_ud;
 };
+
+/* The phrase matcher of a call's words: a rules_phrase_fn whose ud is a
+ * const struct call_text * (audit/call_text.h), through audit/phrase.h
+ * (normalised, stemmed words; ROLE "any" = every role). said(…, any(…)) is
+ * phrase_eval with the phrases as ANY, all(…) as ALL; count = the
+ * occurrences (one after the other, not overlapping) of each phrase, summed
+ * (for all(…): 0 unless every phrase occurs). The hit is the earliest
+ * match. */
+enum parley_err rules_phrase_call_text(void *ud, const struct rules_phrase_test *t,
+				       struct rules_phrase_hit *hit, struct parley_error *err);
 
 /* The call's verdict (see SCORE AND VERDICT) into *out (out->reasons
  * malloc'd: free with store_verdict_release). r NULL = no rules: the form

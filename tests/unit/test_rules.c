@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/call_text.h"
 #include "audit/rules.h"
 
 /* A fake call: the agent said "thank you for calling" at 2 s and "sorry"
@@ -502,6 +503,8 @@ static void test_errors(void **state)
 		    "r.rules:1:41: expected a length with its unit (30s, 2min, 10%)");
 	parse_fails("rule a pass when said(agent, \"  \")", PARLEY_ERR_INVALID,
 		    "r.rules:1:30: an empty phrase");
+	parse_fails("rule a pass when said(agent, \"!!!\")", PARLEY_ERR_INVALID,
+		    "r.rules:1:30: the phrase \"!!!\" has no words"); /* phrase_check's */
 	parse_fails("rule a pass when metric.call.talk_time > 3h", PARLEY_ERR_INVALID,
 		    "r.rules:1:42: unknown unit 'h' after a number (s, min or %)");
 	parse_fails("rule a pass when \"abc", PARLEY_ERR_INVALID,
@@ -636,6 +639,66 @@ static void test_bounds(void **state)
 	free(s);
 }
 
+/* The real matcher over hand-made words (audit/call_text.h, phrase.h). */
+static void test_call_text_matcher(void **state)
+{
+	(void)state;
+	static const struct {
+		double at;
+		int spk;
+		const char *w;
+	} said[] = {
+		{1, 0, "Thank"}, {1.3, 0, "you"}, {1.6, 0, "for"}, {1.9, 0, "calling"},
+		{5, 1, "I"}, {5.3, 1, "want"}, {5.6, 1, "to"}, {5.9, 1, "cancel"},
+		{10, 0, "sorry"}, {20, 0, "sorry"}, {30, 0, "apologies"}, {40, 0, "sorry,"},
+		{55, 1, "cancelled"},
+	};
+	size_t n = sizeof(said) / sizeof(said[0]);
+	struct store_word w[16];
+	memset(w, 0, sizeof(w));
+	for (size_t i = 0; i < n; i++) {
+		w[i].start = said[i].at;
+		w[i].end = said[i].at + 0.25;
+		w[i].speaker = said[i].spk;
+		w[i].confidence = 1;
+		snprintf(w[i].text, sizeof(w[i].text), "%s", said[i].w);
+	}
+	struct store_speaker_role roles[2] = {{0, "agent", 0, "channel"}, {1, "customer", 1, "channel"}};
+	struct call_text ct;
+	struct parley_error err = {0};
+	assert_int_equal(call_text_build(w, n, roles, 2, NULL, 0, 0, 60, &ct, &err), PARLEY_OK);
+	struct rules *r = parse_ok(
+		"rule greet pass when said(agent, \"thank you for calling\", first 10s)\n"
+		"rule late pass when said(agent, \"thank you for calling\", last 10s)\n"
+		"rule sorry3 pass when count(agent, \"sorry\") = 3\n"
+		"rule sorry_early pass when count(agent, \"sorry\", first 25s) = 2\n"
+		"rule cancels pass when count(customer, \"cancel\") = 2\n"
+		"rule agent_cancel pass when said(agent, \"cancel\")\n"
+		"rule both pass when said(anyone, all(\"sorry\", \"cancel\"))\n"
+		"rule both_agent pass when count(agent, all(\"sorry\", \"cancel\")) = 0\n"
+		"rule apolog pass when said(agent, any(\"apology\", \"pardon\"), last 50%)\n");
+	struct rules_input in = {.phrase = rules_phrase_call_text, .phrase_ud = &ct};
+	struct store_verdict v;
+	assert_int_equal(rules_evaluate(r, &in, &v, &err), PARLEY_OK);
+	json_t *j = json_loads(v.reasons, 0, NULL);
+	const char *want[] = {"pass", "missed", "pass", "pass", "pass", "missed", "pass", "pass", "pass"};
+	assert_int_equal(json_array_size(j), 9);
+	for (size_t i = 0; i < 9; i++) {
+		json_t *o = json_array_get(j, i);
+		if (strcmp(json_string_value(json_object_get(o, "verdict")), want[i]))
+			fprintf(stderr, "rule %s: %s\n", rules_id(r, i), json_dumps(o, 0));
+		assert_string_equal(json_string_value(json_object_get(o, "verdict")), want[i]);
+	}
+	json_t *ev = json_array_get(json_object_get(json_array_get(j, 0), "evidence"), 0);
+	assert_string_equal(json_string_value(json_object_get(ev, "text")), "Thank you for calling");
+	assert_true(json_number_value(json_object_get(ev, "start")) == 1);
+	assert_true(json_number_value(json_object_get(ev, "count")) == 1);
+	json_decref(j);
+	store_verdict_release(&v);
+	rules_free(r);
+	call_text_release(&ct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -648,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_accessors_and_questions),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_call_text_matcher),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
