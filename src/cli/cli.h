@@ -9,6 +9,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
 
 struct cli_command {
 	const char *name;
@@ -156,6 +159,26 @@ int cli_metadata_load(const char *who, const char *path, struct call_metadata **
 	"                         input whose path is its file, else whose base name is\n" \
 	"                         its file's; see README \"Per-file metadata\"\n"
 
+
+/* `--questionnaire FILE` (audit/questionnaire.h): read and parse it, and
+ * check it against the run: stages (comma list; NULL or "" = not known
+ * here) must name the answers stage, and a question the LLM answers needs
+ * cfg's llm.engine. *text = the file's text (caller frees). Returns 0, or
+ * 2 after printing "who: FILE:LINE:COL: …". */
+int cli_questionnaire_load(const char *who, const char *path, const struct pipeline_config *cfg,
+			   const char *stages, char **text);
+#define CLI_OPT_QUESTIONNAIRE 3001 /* getopt code of --questionnaire (3002… free for --rules) */
+#define CLI_QUESTIONNAIRE_HELP \
+	"      --questionnaire FILE  the batch's audit questionnaire (JSON; README\n" \
+	"                         \"Questionnaires\"), checked before any audio is\n" \
+	"                         processed; answered by the answers stage\n"
+/* Make the texts (NULL = not given) the batch's audit: version 1 when the
+ * batch has none; nothing when its current version holds the same texts;
+ * PARLEY_ERR_CONFLICT when it holds others (a different audit is a reaudit,
+ * not a resubmission). */
+struct store;
+enum parley_err cli_audit_store(struct store *st, int64_t batch_id, const char *questionnaire,
+				const char *rules, struct parley_error *err);
 
 struct store;
 /* With a Redis queue, push every recording the store says is ready (after

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/questionnaire.h"
 #include "cli/cli.h"
 #include "core/call_metadata.h"
 #include "core/config.h"
@@ -12,6 +13,7 @@
 #include "queue/queue.h"
 #include "store/db.h"
 #include "store/store.h"
+#include "store/store_audit.h"
 #include "util/fs.h"
 
 int cli_parse_int(const char *flag, const char *value, int min, int max, int *out)
@@ -289,4 +291,81 @@ int cli_metadata_load(const char *who, const char *path, struct call_metadata **
 		return 2;
 	}
 	return 0;
+}
+
+/* Does the comma list name stage? */
+static bool list_has(const char *list, const char *stage)
+{
+	size_t n = strlen(stage);
+	for (const char *p = list; *p;) {
+		size_t k = strcspn(p, ",");
+		if (k == n && strncmp(p, stage, n) == 0)
+			return true;
+		p += k;
+		if (*p)
+			p++;
+	}
+	return false;
+}
+
+int cli_questionnaire_load(const char *who, const char *path, const struct pipeline_config *cfg,
+			   const char *stages, char **text)
+{
+	struct parley_error err = {0};
+	size_t len = 0;
+	struct questionnaire *q = NULL;
+	*text = NULL;
+	if (fs_read_file(path, QN_DOC_MAX, text, &len, &err) ||
+	    questionnaire_parse(*text, len, path, &q, &err)) {
+		fprintf(stderr, "%s: %s\n", who, err.msg);
+		free(*text);
+		*text = NULL;
+		return 2;
+	}
+	int rc = 0;
+	if (stages && stages[0] && !list_has(stages, "answers")) {
+		fprintf(stderr, "%s: --questionnaire: the stages (%s) do not name the answers stage\n",
+			who, stages);
+		rc = 2;
+	}
+	for (size_t i = 0; i < q->n && !rc; i++)
+		if (q->q[i].how == QN_BY_LLM && !cfg->llm.engine[0]) {
+			fprintf(stderr,
+				"%s: %s:%d: question \"%s\" is answered by the LLM: configure one "
+				"(--set llm.engine=openai+http://HOST/v1, README \"Questionnaires\")\n",
+				who, path, q->q[i].line, q->q[i].id);
+			rc = 2;
+		}
+	questionnaire_free(q);
+	if (rc) {
+		free(*text);
+		*text = NULL;
+	}
+	return rc;
+}
+
+enum parley_err cli_audit_store(struct store *st, int64_t batch_id, const char *questionnaire,
+				const char *rules, struct parley_error *err)
+{
+	if (!questionnaire && !rules)
+		return PARLEY_OK;
+	struct store_audit a = {0};
+	enum parley_err rc = store_audit_get(st, batch_id, 0, &a, err);
+	if (rc == PARLEY_ERR_NOT_FOUND) {
+		parley_error_clear(err);
+		int version;
+		return store_audit_add(st, batch_id, questionnaire, rules, "", &version, err);
+	}
+	if (rc)
+		return rc;
+	if ((questionnaire && strcmp(questionnaire, a.questionnaire ? a.questionnaire : "") != 0) ||
+	    (rules && strcmp(rules, a.rules ? a.rules : "") != 0))
+		rc = parley_error_set(err, PARLEY_ERR_CONFLICT,
+				      "the batch is audited with another %s (version %d): a "
+				      "changed audit is a reaudit, not a resubmission",
+				      questionnaire && strcmp(questionnaire, a.questionnaire ? a.questionnaire : "")
+					      ? "questionnaire" : "rules",
+				      a.version);
+	store_audit_release(&a);
+	return rc;
 }

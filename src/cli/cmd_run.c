@@ -55,6 +55,7 @@ static const char run_usage[] =
 	"                         call stages ivr, denoise, lid, metrics run only when\n"
 	"                         named; or a preset: call)\n"
 	CLI_METADATA_HELP
+	CLI_QUESTIONNAIRE_HELP
 	"      --no-progress      plain progress lines even on a terminal\n"
 	"  -q, --quiet            print only errors and the final summary\n"
 	"  -v, --verbose          print debugging detail\n"
@@ -71,6 +72,7 @@ struct run_opts {
 	struct cli_pipeline_opts po;
 	const char *stages;
 	const char *metadata;
+	const char *questionnaire;
 	char **inputs;
 	int ninputs;
 };
@@ -122,6 +124,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		CLI_PIPELINE_LONGOPTS,
 		{"stages", required_argument, NULL, 's'},
 		{"metadata", required_argument, NULL, 'M'},
+		{"questionnaire", required_argument, NULL, CLI_OPT_QUESTIONNAIRE},
 		{"no-progress", no_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -147,6 +150,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case 's': o->stages = optarg; break;
 		case 'M': o->metadata = optarg; break;
+		case CLI_OPT_QUESTIONNAIRE: o->questionnaire = optarg; break;
 		case 'P': o->progress = false; break;
 		case 'q': o->quiet = true; log_set_level(LOG_ERROR); break;
 		case 'v': log_set_level(LOG_DEBUG); break;
@@ -205,8 +209,13 @@ int cmd_run(int argc, char **argv)
 	}
 	struct input_list inputs = {0};
 	struct call_metadata *md = NULL;
+	char *qtext = NULL;
 	int status = 2;
 	if (o.metadata && cli_metadata_load("parley run", o.metadata, &md))
+		goto out_usage;
+	if (o.questionnaire &&
+	    cli_questionnaire_load("parley run", o.questionnaire, &pcfg, stages ? stages : "default",
+				   &qtext))
 		goto out_usage;
 	if (fs_mkdir_p(o.out, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley run: %s\n", err.msg);
@@ -230,6 +239,14 @@ int cmd_run(int argc, char **argv)
 	    store_open(db, &st, &err) || store_batch_ensure(st, "default", "run", &batch, &err))
 		goto fail;
 	if (batch_config_store(st, batch, "default", &pcfg, &err)) {
+		if (err.code == PARLEY_ERR_CONFLICT) {
+			fprintf(stderr, "parley run: %s: %s (or use another -o OUT)\n", db, err.msg);
+			status = 2;
+			goto out;
+		}
+		goto fail;
+	}
+	if (cli_audit_store(st, batch, qtext, NULL, &err)) {
 		if (err.code == PARLEY_ERR_CONFLICT) {
 			fprintf(stderr, "parley run: %s: %s (or use another -o OUT)\n", db, err.msg);
 			status = 2;
@@ -299,6 +316,7 @@ out:
 out_usage:
 	inputs_release(&inputs);
 	call_metadata_free(md);
+	free(qtext);
 	pipeline_config_release(&pcfg);
 	pipeline_config_release(&stored);
 	return status;
