@@ -4,16 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit/questionnaire.h"
 #include "cli/cli.h"
+#include "audit/questionnaire.h"
+#include "audit/rules.h"
 #include "core/call_metadata.h"
+#include "store/store_audit.h"
 #include "core/config.h"
 #include "core/engines_info.h"
+#include "core/pipeline.h"
 #include "stages/pipeline_config.h"
 #include "queue/queue.h"
 #include "store/db.h"
 #include "store/store.h"
-#include "store/store_audit.h"
 #include "util/fs.h"
 
 int cli_parse_int(const char *flag, const char *value, int min, int max, int *out)
@@ -293,79 +295,123 @@ int cli_metadata_load(const char *who, const char *path, struct call_metadata **
 	return 0;
 }
 
-/* Does the comma list name stage? */
-static bool list_has(const char *list, const char *stage)
+int cli_audit_opt(struct cli_audit_opts *ao, int c, const char *arg)
 {
-	size_t n = strlen(stage);
-	for (const char *p = list; *p;) {
-		size_t k = strcspn(p, ",");
-		if (k == n && strncmp(p, stage, n) == 0)
-			return true;
-		p += k;
-		if (*p)
-			p++;
-	}
-	return false;
+	if (c == 2100)
+		ao->rules = arg;
+	else if (c == 2101)
+		ao->questionnaire = arg;
+	return 0;
 }
 
-int cli_questionnaire_load(const char *who, const char *path, const struct pipeline_config *cfg,
-			   const char *stages, char **text)
+bool cli_audit_given(const struct cli_audit_opts *ao)
+{
+	return ao->rules != NULL || ao->questionnaire != NULL;
+}
+
+int cli_audit_check_stages(const char *who, const struct cli_audit_opts *ao,
+			   const struct pipeline *pl)
+{
+	static const struct {
+		const char *what, *stage;
+	} need[] = {{"--questionnaire", "answers"}, {"--rules", "verdicts"}};
+	const char *given[] = {ao->questionnaire, ao->rules};
+	for (size_t i = 0; i < 2; i++)
+		if (given[i] && (!pl || !pipeline_has(pl, need[i].stage))) {
+			fprintf(stderr, "%s: %s needs the %s stage (--preset audit, or --stages …,%s)\n",
+				who, need[i].what, need[i].stage, need[i].stage);
+			return 2;
+		}
+	return 0;
+}
+
+int cli_audit_load(const char *who, const struct cli_audit_opts *ao,
+		   const struct pipeline_config *cfg, struct cli_audit *a)
 {
 	struct parley_error err = {0};
+	memset(a, 0, sizeof(*a));
 	size_t len = 0;
 	struct questionnaire *q = NULL;
-	*text = NULL;
-	if (fs_read_file(path, QN_DOC_MAX, text, &len, &err) ||
-	    questionnaire_parse(*text, len, path, &q, &err)) {
-		fprintf(stderr, "%s: %s\n", who, err.msg);
-		free(*text);
-		*text = NULL;
-		return 2;
-	}
-	int rc = 0;
-	if (stages && stages[0] && !list_has(stages, "answers")) {
-		fprintf(stderr, "%s: --questionnaire: the stages (%s) do not name the answers stage\n",
-			who, stages);
-		rc = 2;
-	}
-	for (size_t i = 0; i < q->n && !rc; i++)
-		if (q->q[i].how == QN_BY_LLM && !cfg->llm.engine[0]) {
-			fprintf(stderr,
-				"%s: %s:%d: question \"%s\" is answered by the LLM: configure one "
-				"(--set llm.engine=openai+http://HOST/v1, README \"Questionnaires\")\n",
-				who, path, q->q[i].line, q->q[i].id);
-			rc = 2;
+	const char **ids = NULL;
+	int status = 2;
+	if (ao->questionnaire) {
+		if (fs_read_file(ao->questionnaire, QN_DOC_MAX, &a->questionnaire, &len, &err) ||
+		    questionnaire_parse(a->questionnaire, len, ao->questionnaire, &q, &err)) {
+			fprintf(stderr, "%s: %s\n", who, err.msg);
+			goto out;
 		}
-	questionnaire_free(q);
-	if (rc) {
-		free(*text);
-		*text = NULL;
+		for (size_t i = 0; i < q->n; i++)
+			if (q->q[i].how == QN_BY_LLM && !cfg->llm.engine[0]) {
+				fprintf(stderr,
+					"%s: %s:%d: question \"%s\" is answered by the LLM: configure "
+					"one (--set llm.engine=openai+http://HOST/v1, README "
+					"\"Questionnaires\")\n",
+					who, ao->questionnaire, q->q[i].line, q->q[i].id);
+				goto out;
+			}
 	}
-	return rc;
+	if (ao->rules) {
+		struct rules_known known = {0};
+		if (q) {
+			ids = calloc(q->n, sizeof(*ids));
+			if (!ids) {
+				fprintf(stderr, "%s: out of memory\n", who);
+				goto out;
+			}
+			for (size_t i = 0; i < q->n; i++)
+				ids[i] = q->q[i].id;
+			known = (struct rules_known){ids, q->n, true};
+		}
+		struct rules *r = NULL;
+		if (fs_read_file(ao->rules, RULES_TEXT_MAX, &a->rules, &len, &err) ||
+		    rules_parse(a->rules, len, ao->rules, q ? &known : NULL, &r, &err)) {
+			fprintf(stderr, "%s: %s\n", who, err.msg);
+			goto out;
+		}
+		rules_free(r);
+	}
+	status = 0;
+out:
+	free(ids);
+	questionnaire_free(q);
+	if (status)
+		cli_audit_release(a);
+	return status;
 }
 
-enum parley_err cli_audit_store(struct store *st, int64_t batch_id, const char *questionnaire,
-				const char *rules, struct parley_error *err)
+static bool text_differs(const char *given, const char *stored)
 {
-	if (!questionnaire && !rules)
+	return given && strcmp(given, stored ? stored : "") != 0;
+}
+
+enum parley_err cli_audit_store(struct store *st, int64_t batch_id, const struct cli_audit *a,
+				struct parley_error *err)
+{
+	if (!a->rules && !a->questionnaire)
 		return PARLEY_OK;
-	struct store_audit a = {0};
-	enum parley_err rc = store_audit_get(st, batch_id, 0, &a, err);
+	struct store_audit cur = {0};
+	enum parley_err rc = store_audit_get(st, batch_id, 0, &cur, err);
 	if (rc == PARLEY_ERR_NOT_FOUND) {
 		parley_error_clear(err);
 		int version;
-		return store_audit_add(st, batch_id, questionnaire, rules, "", &version, err);
+		return store_audit_add(st, batch_id, a->questionnaire ? a->questionnaire : "",
+				       a->rules ? a->rules : "", "", &version, err);
 	}
-	if (rc)
-		return rc;
-	if ((questionnaire && strcmp(questionnaire, a.questionnaire ? a.questionnaire : "") != 0) ||
-	    (rules && strcmp(rules, a.rules ? a.rules : "") != 0))
+	if (!rc && (text_differs(a->rules, cur.rules) || text_differs(a->questionnaire, cur.questionnaire)))
 		rc = parley_error_set(err, PARLEY_ERR_CONFLICT,
-				      "the batch is audited with another %s (version %d): a "
-				      "changed audit is a reaudit, not a resubmission",
-				      questionnaire && strcmp(questionnaire, a.questionnaire ? a.questionnaire : "")
-					      ? "questionnaire" : "rules",
-				      a.version);
-	store_audit_release(&a);
+				      "the batch is audited with another %s (audit version %d); a "
+				      "batch's audit changes by reaudit only",
+				      text_differs(a->questionnaire, cur.questionnaire) ? "questionnaire"
+											: "rules",
+				      cur.version);
+	store_audit_release(&cur);
 	return rc;
+}
+
+void cli_audit_release(struct cli_audit *a)
+{
+	free(a->rules);
+	free(a->questionnaire);
+	a->rules = NULL;
+	a->questionnaire = NULL;
 }

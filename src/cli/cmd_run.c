@@ -55,7 +55,7 @@ static const char run_usage[] =
 	"                         call stages ivr, denoise, lid, metrics run only when\n"
 	"                         named; or a preset: call)\n"
 	CLI_METADATA_HELP
-	CLI_QUESTIONNAIRE_HELP
+	CLI_AUDIT_HELP
 	"      --no-progress      plain progress lines even on a terminal\n"
 	"  -q, --quiet            print only errors and the final summary\n"
 	"  -v, --verbose          print debugging detail\n"
@@ -72,7 +72,7 @@ struct run_opts {
 	struct cli_pipeline_opts po;
 	const char *stages;
 	const char *metadata;
-	const char *questionnaire;
+	struct cli_audit_opts ao;
 	char **inputs;
 	int ninputs;
 };
@@ -124,7 +124,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		CLI_PIPELINE_LONGOPTS,
 		{"stages", required_argument, NULL, 's'},
 		{"metadata", required_argument, NULL, 'M'},
-		{"questionnaire", required_argument, NULL, CLI_OPT_QUESTIONNAIRE},
+		CLI_AUDIT_LONGOPTS,
 		{"no-progress", no_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -150,7 +150,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case 's': o->stages = optarg; break;
 		case 'M': o->metadata = optarg; break;
-		case CLI_OPT_QUESTIONNAIRE: o->questionnaire = optarg; break;
+		CLI_AUDIT_CASES: cli_audit_opt(&o->ao, c, optarg); break;
 		case 'P': o->progress = false; break;
 		case 'q': o->quiet = true; log_set_level(LOG_ERROR); break;
 		case 'v': log_set_level(LOG_DEBUG); break;
@@ -209,13 +209,12 @@ int cmd_run(int argc, char **argv)
 	}
 	struct input_list inputs = {0};
 	struct call_metadata *md = NULL;
-	char *qtext = NULL;
+	struct cli_audit audit = {0};
 	int status = 2;
 	if (o.metadata && cli_metadata_load("parley run", o.metadata, &md))
 		goto out_usage;
-	if (o.questionnaire &&
-	    cli_questionnaire_load("parley run", o.questionnaire, &pcfg, stages ? stages : "default",
-				   &qtext))
+	if (cli_audit_check_stages("parley run", &o.ao, &wp.pipeline) ||
+	    cli_audit_load("parley run", &o.ao, &pcfg, &audit))
 		goto out_usage;
 	if (fs_mkdir_p(o.out, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley run: %s\n", err.msg);
@@ -246,7 +245,7 @@ int cmd_run(int argc, char **argv)
 		}
 		goto fail;
 	}
-	if (cli_audit_store(st, batch, qtext, NULL, &err)) {
+	if (cli_audit_store(st, batch, &audit, &err)) {
 		if (err.code == PARLEY_ERR_CONFLICT) {
 			fprintf(stderr, "parley run: %s: %s (or use another -o OUT)\n", db, err.msg);
 			status = 2;
@@ -316,7 +315,7 @@ out:
 out_usage:
 	inputs_release(&inputs);
 	call_metadata_free(md);
-	free(qtext);
+	cli_audit_release(&audit);
 	pipeline_config_release(&pcfg);
 	pipeline_config_release(&stored);
 	return status;

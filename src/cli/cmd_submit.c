@@ -40,7 +40,7 @@ static const char submit_usage[] =
 	"                         as call, or noop for the six test stages); default:\n"
 	"                         the preset's (--preset), else every non-optional stage\n"
 	CLI_METADATA_HELP
-	CLI_QUESTIONNAIRE_HELP
+	CLI_AUDIT_HELP
 	"  -h, --help         show this help\n"
 	"\n"
 	"exit status: 0 added, 1 the store failed, 2 usage error.\n";
@@ -53,14 +53,14 @@ int cmd_submit(int argc, char **argv)
 		{"batch", required_argument, NULL, 'b'},
 		{"pipeline", required_argument, NULL, 'p'},
 		{"metadata", required_argument, NULL, 'M'},
-		{"questionnaire", required_argument, NULL, CLI_OPT_QUESTIONNAIRE},
+		CLI_AUDIT_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *batch_name = "default", *pipeline_arg = NULL, *metadata_arg = NULL,
-		   *questionnaire_arg = NULL;
+	const char *batch_name = "default", *pipeline_arg = NULL, *metadata_arg = NULL;
 	struct cli_engine_opts eo = {0};
 	struct cli_pipeline_opts po = {0};
+	struct cli_audit_opts ao = {0};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:h", longopts, NULL)) != -1) {
@@ -76,7 +76,7 @@ int cmd_submit(int argc, char **argv)
 		case 'b': batch_name = optarg; break;
 		case 'p': pipeline_arg = optarg; break;
 		case 'M': metadata_arg = optarg; break;
-		case CLI_OPT_QUESTIONNAIRE: questionnaire_arg = optarg; break;
+		CLI_AUDIT_CASES: cli_audit_opt(&ao, c, optarg); break;
 		case 'h': fputs(submit_usage, stdout); return 0;
 		default: fputs(submit_usage, stderr); return 2;
 		}
@@ -121,18 +121,27 @@ int cmd_submit(int argc, char **argv)
 	}
 	struct input_list inputs;
 	struct call_metadata *md = NULL;
-	char *qtext = NULL;
-	if ((metadata_arg && cli_metadata_load("parley submit", metadata_arg, &md)) ||
-	    (questionnaire_arg &&
-	     cli_questionnaire_load("parley submit", questionnaire_arg, &pcfg, pipeline, &qtext))) {
-		call_metadata_free(md);
+	struct cli_audit audit = {0};
+	if (metadata_arg && cli_metadata_load("parley submit", metadata_arg, &md)) {
 		pipeline_config_release(&pcfg);
 		return 2;
+	}
+	if (cli_audit_given(&ao)) { /* checked before anything is stored */
+		const struct stage *rows[64];
+		struct pipeline pl;
+		struct parley_error perr = {0};
+		bool known = pipeline[0] && !pipeline_parse(pipeline, rows, &pl, &perr);
+		if (cli_audit_check_stages("parley submit", &ao, known ? &pl : NULL) ||
+		    cli_audit_load("parley submit", &ao, &pcfg, &audit)) {
+			call_metadata_free(md);
+			pipeline_config_release(&pcfg);
+			return 2;
+		}
 	}
 	if (inputs_collect("parley submit", argv + optind, argc - optind, NULL, &inputs) != 0) {
 		inputs_release(&inputs);
 		call_metadata_free(md);
-		free(qtext);
+		cli_audit_release(&audit);
 		pipeline_config_release(&pcfg);
 		return 2;
 	}
@@ -140,7 +149,7 @@ int cmd_submit(int argc, char **argv)
 		fprintf(stderr, "parley submit: no files found in the given paths\n");
 		inputs_release(&inputs);
 		call_metadata_free(md);
-		free(qtext);
+		cli_audit_release(&audit);
 		pipeline_config_release(&pcfg);
 		return 2;
 	}
@@ -158,7 +167,7 @@ int cmd_submit(int argc, char **argv)
 		if (store_batch_ensure(st, batch_name, "batch", &batch, &err) ||
 		    batch_config_store(st, batch, batch_name, cli_pipeline_given(&po) ? &pcfg : NULL, &err) ||
 		    (pipeline[0] && store_batch_set_pipeline(st, batch, pipeline, &err)) ||
-		    cli_audit_store(st, batch, qtext, NULL, &err) ||
+		    cli_audit_store(st, batch, &audit, &err) ||
 		    inputs_add(st, batch, &inputs, NULL, &err)) {
 			fprintf(stderr, "parley submit: %s\n", err.msg);
 			if (err.code == PARLEY_ERR_CONFLICT)
@@ -171,7 +180,7 @@ int cmd_submit(int argc, char **argv)
 	store_close(st);
 	inputs_release(&inputs);
 	call_metadata_free(md);
-	free(qtext);
+	cli_audit_release(&audit);
 	pipeline_config_release(&pcfg);
 	return status;
 }
