@@ -399,10 +399,10 @@ enum parley_err cli_audit_store(struct store *st, int64_t batch_id, const struct
 	}
 	if (!rc && (text_differs(a->rules, cur.rules) || text_differs(a->questionnaire, cur.questionnaire)))
 		rc = parley_error_set(err, PARLEY_ERR_CONFLICT,
-				      "the batch is audited with another %s (audit version %d); a "
-				      "batch's audit changes by reaudit only",
-				      text_differs(a->questionnaire, cur.questionnaire) ? "questionnaire"
-											: "rules",
+				      "the batch is audited with %s (audit version %d); a batch's "
+				      "questionnaire and rules change by reaudit only",
+				      text_differs(a->questionnaire, cur.questionnaire)
+					      ? "another questionnaire" : "other rules",
 				      cur.version);
 	store_audit_release(&cur);
 	return rc;
