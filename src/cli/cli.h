@@ -9,6 +9,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
 
 struct cli_command {
 	const char *name;
@@ -157,6 +160,33 @@ int cli_metadata_load(const char *who, const char *path, struct call_metadata **
 	"                         input whose path is its file, else whose base name is\n" \
 	"                         its file's; see README \"Per-file metadata\"\n"
 
+
+/* The batch's audit (issue 14): `--rules FILE` (the rule language,
+ * audit/rules.h). Read and checked by cli_audit_load before any audio is
+ * processed ("who: FILE:LINE:COL: …", exit 2); stored by cli_audit_store
+ * as the batch's audit version 1 (store_audit.h). A batch that already has
+ * an audit keeps it when the texts are the same; other texts are refused
+ * (CONFLICT: a batch's audit changes by reaudit only). Add CLI_AUDIT_LONGOPTS
+ * to a command's options and route CLI_AUDIT_CASES to cli_audit_opt(). */
+struct cli_audit_opts {
+	const char *rules; /* path, NULL = none */
+};
+#define CLI_AUDIT_LONGOPTS {"rules", required_argument, NULL, 2100}
+#define CLI_AUDIT_CASES case 2100
+#define CLI_AUDIT_HELP \
+	"      --rules FILE       audit every call with these rules (README \"Call\n" \
+	"                         audits\"; the verdicts stage: --preset audit or\n" \
+	"                         --stages …,verdicts); checked before any audio\n"
+struct cli_audit {
+	char *rules; /* the text read, NULL = none */
+};
+int cli_audit_opt(struct cli_audit_opts *ao, int c, const char *arg); /* 0 */
+bool cli_audit_given(const struct cli_audit_opts *ao);
+int cli_audit_load(const char *who, const struct cli_audit_opts *ao, struct cli_audit *a);
+struct store;
+enum parley_err cli_audit_store(struct store *st, int64_t batch_id, const struct cli_audit *a,
+				struct parley_error *err);
+void cli_audit_release(struct cli_audit *a);
 
 struct store;
 /* With a Redis queue, push every recording the store says is ready (after

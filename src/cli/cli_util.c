@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "audit/rules.h"
 #include "core/call_metadata.h"
+#include "store/store_audit.h"
 #include "core/config.h"
 #include "core/engines_info.h"
 #include "stages/pipeline_config.h"
@@ -289,4 +291,60 @@ int cli_metadata_load(const char *who, const char *path, struct call_metadata **
 		return 2;
 	}
 	return 0;
+}
+
+int cli_audit_opt(struct cli_audit_opts *ao, int c, const char *arg)
+{
+	if (c == 2100)
+		ao->rules = arg;
+	return 0;
+}
+
+bool cli_audit_given(const struct cli_audit_opts *ao)
+{
+	return ao->rules != NULL;
+}
+
+int cli_audit_load(const char *who, const struct cli_audit_opts *ao, struct cli_audit *a)
+{
+	struct parley_error err = {0};
+	memset(a, 0, sizeof(*a));
+	if (!ao->rules)
+		return 0;
+	size_t len = 0;
+	struct rules *r = NULL;
+	if (fs_read_file(ao->rules, RULES_TEXT_MAX, &a->rules, &len, &err) ||
+	    rules_parse(a->rules, len, ao->rules, NULL, &r, &err)) {
+		fprintf(stderr, "%s: %s\n", who, err.msg);
+		cli_audit_release(a);
+		return 2;
+	}
+	rules_free(r);
+	return 0;
+}
+
+enum parley_err cli_audit_store(struct store *st, int64_t batch_id, const struct cli_audit *a,
+				struct parley_error *err)
+{
+	if (!a->rules)
+		return PARLEY_OK;
+	struct store_audit cur = {0};
+	enum parley_err rc = store_audit_get(st, batch_id, 0, &cur, err);
+	if (rc == PARLEY_ERR_NOT_FOUND) {
+		parley_error_clear(err);
+		int version;
+		return store_audit_add(st, batch_id, "", a->rules, "", &version, err);
+	}
+	if (!rc && strcmp(cur.rules ? cur.rules : "", a->rules) != 0)
+		rc = parley_error_set(err, PARLEY_ERR_CONFLICT,
+				      "the batch is audited with other rules (audit version %d); a "
+				      "batch's rules change by reaudit only", cur.version);
+	store_audit_release(&cur);
+	return rc;
+}
+
+void cli_audit_release(struct cli_audit *a)
+{
+	free(a->rules);
+	a->rules = NULL;
 }

@@ -55,6 +55,7 @@ static const char run_usage[] =
 	"                         call stages ivr, denoise, lid, metrics run only when\n"
 	"                         named; or a preset: call)\n"
 	CLI_METADATA_HELP
+	CLI_AUDIT_HELP
 	"      --no-progress      plain progress lines even on a terminal\n"
 	"  -q, --quiet            print only errors and the final summary\n"
 	"  -v, --verbose          print debugging detail\n"
@@ -71,6 +72,7 @@ struct run_opts {
 	struct cli_pipeline_opts po;
 	const char *stages;
 	const char *metadata;
+	struct cli_audit_opts ao;
 	char **inputs;
 	int ninputs;
 };
@@ -122,6 +124,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		CLI_PIPELINE_LONGOPTS,
 		{"stages", required_argument, NULL, 's'},
 		{"metadata", required_argument, NULL, 'M'},
+		CLI_AUDIT_LONGOPTS,
 		{"no-progress", no_argument, NULL, 'P'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -147,6 +150,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case 's': o->stages = optarg; break;
 		case 'M': o->metadata = optarg; break;
+		CLI_AUDIT_CASES: cli_audit_opt(&o->ao, c, optarg); break;
 		case 'P': o->progress = false; break;
 		case 'q': o->quiet = true; log_set_level(LOG_ERROR); break;
 		case 'v': log_set_level(LOG_DEBUG); break;
@@ -205,9 +209,17 @@ int cmd_run(int argc, char **argv)
 	}
 	struct input_list inputs = {0};
 	struct call_metadata *md = NULL;
+	struct cli_audit audit = {0};
 	int status = 2;
 	if (o.metadata && cli_metadata_load("parley run", o.metadata, &md))
 		goto out_usage;
+	if (cli_audit_load("parley run", &o.ao, &audit))
+		goto out_usage;
+	if (cli_audit_given(&o.ao) && !pipeline_has(&wp.pipeline, "verdicts")) {
+		fprintf(stderr, "parley run: --rules needs the verdicts stage (--preset audit, or "
+				"--stages …,verdicts)\n");
+		goto out_usage;
+	}
 	if (fs_mkdir_p(o.out, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley run: %s\n", err.msg);
 		goto out_usage;
@@ -230,6 +242,14 @@ int cmd_run(int argc, char **argv)
 	    store_open(db, &st, &err) || store_batch_ensure(st, "default", "run", &batch, &err))
 		goto fail;
 	if (batch_config_store(st, batch, "default", &pcfg, &err)) {
+		if (err.code == PARLEY_ERR_CONFLICT) {
+			fprintf(stderr, "parley run: %s: %s (or use another -o OUT)\n", db, err.msg);
+			status = 2;
+			goto out;
+		}
+		goto fail;
+	}
+	if (cli_audit_store(st, batch, &audit, &err)) {
 		if (err.code == PARLEY_ERR_CONFLICT) {
 			fprintf(stderr, "parley run: %s: %s (or use another -o OUT)\n", db, err.msg);
 			status = 2;
@@ -299,6 +319,7 @@ out:
 out_usage:
 	inputs_release(&inputs);
 	call_metadata_free(md);
+	cli_audit_release(&audit);
 	pipeline_config_release(&pcfg);
 	pipeline_config_release(&stored);
 	return status;

@@ -40,6 +40,7 @@ static const char submit_usage[] =
 	"                         as call, or noop for the six test stages); default:\n"
 	"                         the preset's (--preset), else every non-optional stage\n"
 	CLI_METADATA_HELP
+	CLI_AUDIT_HELP
 	"  -h, --help         show this help\n"
 	"\n"
 	"exit status: 0 added, 1 the store failed, 2 usage error.\n";
@@ -52,12 +53,14 @@ int cmd_submit(int argc, char **argv)
 		{"batch", required_argument, NULL, 'b'},
 		{"pipeline", required_argument, NULL, 'p'},
 		{"metadata", required_argument, NULL, 'M'},
+		CLI_AUDIT_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *batch_name = "default", *pipeline_arg = NULL, *metadata_arg = NULL;
 	struct cli_engine_opts eo = {0};
 	struct cli_pipeline_opts po = {0};
+	struct cli_audit_opts ao = {0};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "b:h", longopts, NULL)) != -1) {
@@ -73,6 +76,7 @@ int cmd_submit(int argc, char **argv)
 		case 'b': batch_name = optarg; break;
 		case 'p': pipeline_arg = optarg; break;
 		case 'M': metadata_arg = optarg; break;
+		CLI_AUDIT_CASES: cli_audit_opt(&ao, c, optarg); break;
 		case 'h': fputs(submit_usage, stdout); return 0;
 		default: fputs(submit_usage, stderr); return 2;
 		}
@@ -117,13 +121,33 @@ int cmd_submit(int argc, char **argv)
 	}
 	struct input_list inputs;
 	struct call_metadata *md = NULL;
+	struct cli_audit audit = {0};
 	if (metadata_arg && cli_metadata_load("parley submit", metadata_arg, &md)) {
 		pipeline_config_release(&pcfg);
 		return 2;
 	}
+	if (cli_audit_given(&ao)) { /* checked before anything is stored */
+		const struct stage *rows[64];
+		struct pipeline pl;
+		struct parley_error perr = {0};
+		if (!pipeline[0] || pipeline_parse(pipeline, rows, &pl, &perr) ||
+		    !pipeline_has(&pl, "verdicts")) {
+			fprintf(stderr, "parley submit: --rules needs the verdicts stage (--preset audit, "
+					"or --pipeline …,verdicts)\n");
+			call_metadata_free(md);
+			pipeline_config_release(&pcfg);
+			return 2;
+		}
+		if (cli_audit_load("parley submit", &ao, &audit)) {
+			call_metadata_free(md);
+			pipeline_config_release(&pcfg);
+			return 2;
+		}
+	}
 	if (inputs_collect("parley submit", argv + optind, argc - optind, NULL, &inputs) != 0) {
 		inputs_release(&inputs);
 		call_metadata_free(md);
+		cli_audit_release(&audit);
 		pipeline_config_release(&pcfg);
 		return 2;
 	}
@@ -131,6 +155,7 @@ int cmd_submit(int argc, char **argv)
 		fprintf(stderr, "parley submit: no files found in the given paths\n");
 		inputs_release(&inputs);
 		call_metadata_free(md);
+		cli_audit_release(&audit);
 		pipeline_config_release(&pcfg);
 		return 2;
 	}
@@ -148,6 +173,7 @@ int cmd_submit(int argc, char **argv)
 		if (store_batch_ensure(st, batch_name, "batch", &batch, &err) ||
 		    batch_config_store(st, batch, batch_name, cli_pipeline_given(&po) ? &pcfg : NULL, &err) ||
 		    (pipeline[0] && store_batch_set_pipeline(st, batch, pipeline, &err)) ||
+		    cli_audit_store(st, batch, &audit, &err) ||
 		    inputs_add(st, batch, &inputs, NULL, &err)) {
 			fprintf(stderr, "parley submit: %s\n", err.msg);
 			if (err.code == PARLEY_ERR_CONFLICT)
@@ -160,6 +186,7 @@ int cmd_submit(int argc, char **argv)
 	store_close(st);
 	inputs_release(&inputs);
 	call_metadata_free(md);
+	cli_audit_release(&audit);
 	pipeline_config_release(&pcfg);
 	return status;
 }

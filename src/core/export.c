@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/pipeline.h"
+#include "store/store_audit.h"
 #include "store/store_call.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
@@ -649,6 +650,46 @@ static int metrics_row(const struct store_recording *rec, void *ud)
 	return c->rc != PARLEY_OK;
 }
 
+/* verdicts.csv: a row per recording with a verdict of the batch's current
+ * audit version: the verdict, score, max_score, auto_fail and the rules
+ * behind it ("id:verdict" separated by spaces, from the reasons). */
+static int verdicts_row(const struct store_recording *rec, void *ud)
+{
+	struct summary_ctx *c = ud;
+	if (rec->status != STORE_DONE)
+		return 0;
+	struct store_verdict v = {0};
+	bool found = false;
+	if ((c->rc = store_verdict_get(c->st, rec->id, 0, &v, &found, c->err)))
+		return 1;
+	if (!found)
+		return 0;
+	char rules[4096] = "";
+	size_t used = 0;
+	json_t *reasons = json_loads(v.reasons ? v.reasons : "[]", 0, NULL);
+	size_t i;
+	json_t *o;
+	json_array_foreach(reasons, i, o) {
+		const char *id = json_string_value(json_object_get(o, "rule"));
+		const char *vd = json_string_value(json_object_get(o, "verdict"));
+		if (id && vd && used < sizeof(rules))
+			used += (size_t)snprintf(rules + used, sizeof(rules) - used, "%s%s:%s",
+						 used ? " " : "", id, vd);
+	}
+	json_decref(reasons);
+	if (!(c->rc = csv_field(c->sb, rec->name)))
+		c->rc = strbuf_addf(c->sb, ",%s,%.10g,%.10g,%s,", v.verdict, v.score, v.max_score,
+				    v.auto_fail ? "true" : "false");
+	if (!c->rc)
+		c->rc = csv_field(c->sb, rules);
+	if (!c->rc)
+		c->rc = strbuf_adds(c->sb, "\n");
+	store_verdict_release(&v);
+	if (c->rc && c->rc != PARLEY_ERR_STORE)
+		too_large(c->err, "verdicts.csv", c->rc);
+	return c->rc != PARLEY_OK;
+}
+
 enum parley_err export_summary(struct store *st, const struct export_params *p, int64_t batch_id,
 			       struct parley_error *err)
 {
@@ -676,6 +717,20 @@ enum parley_err export_summary(struct store *st, const struct export_params *p, 
 		rc = c.rc;
 	if (!rc && sb.len > header)
 		rc = write_buf(p->out_dir, "metrics.csv", &sb, err);
+	strbuf_release(&sb);
+	if (rc)
+		return rc;
+	/* verdicts.csv: only when some recording has a verdict */
+	strbuf_init(&sb, EXPORT_MAX_BYTES);
+	c = (struct summary_ctx){st, &sb, PARLEY_OK, err};
+	rc = strbuf_adds(&sb, "recording,verdict,score,max_score,auto_fail,rules\n");
+	header = sb.len;
+	if (!rc)
+		rc = store_recording_each(st, batch_id, verdicts_row, &c, err);
+	if (!rc)
+		rc = c.rc;
+	if (!rc && sb.len > header)
+		rc = write_buf(p->out_dir, "verdicts.csv", &sb, err);
 	strbuf_release(&sb);
 	return rc;
 }

@@ -18,6 +18,7 @@ extern const struct stage stage_stt;
 extern const struct stage stage_words;
 extern const struct stage stage_metrics;
 extern const struct stage stage_samples;
+extern const struct stage stage_verdicts;
 extern const struct stage stage_tick1, stage_tick2, stage_tick3, stage_tick4, stage_tick5,
 	stage_tick6;
 
@@ -32,6 +33,7 @@ const struct stage *const stage_table[] = {
 	&stage_words,   /* corrections, target counts */
 	&stage_metrics, /* call metrics per role (optional) */
 	&stage_samples, /* voice sample per speaker */
+	&stage_verdicts, /* the call's verdict from the audit's rules and answers (optional) */
 };
 const size_t stage_count = sizeof(stage_table) / sizeof(stage_table[0]);
 

@@ -22,7 +22,8 @@ static void test_tables(void **state)
 {
 	(void)state;
 	static const char *const real[] = {"decode", "ivr",   "denoise", "vad",     "diarize",
-					   "lid",    "stt",   "words",   "metrics", "samples"};
+					   "lid",    "stt",   "words",   "metrics", "samples",
+					   "verdicts"};
 	assert_int_equal(stage_count, sizeof(real) / sizeof(real[0]));
 	for (size_t i = 0; i < stage_count; i++)
 		assert_string_equal(stage_table[i]->name, real[i]);
@@ -35,8 +36,9 @@ static void test_tables(void **state)
 	assert_non_null(stage_find("tick3"));
 	assert_null(stage_find("nope"));
 	struct pipeline pl = pipeline_default();
-	/* the test stages and the optional ones (ivr, denoise, lid, metrics) are no part of it */
-	assert_int_equal(pl.count, stage_count - 4);
+	/* the test stages and the optional ones (ivr, denoise, lid, metrics, verdicts) are no part of it */
+	assert_int_equal(pl.count, stage_count - 5);
+	assert_false(pipeline_has(&pl, "verdicts"));
 	assert_false(pipeline_has(&pl, "metrics"));
 	assert_false(pipeline_has(&pl, "tick1"));
 	assert_false(pipeline_has(&pl, "denoise"));
@@ -140,10 +142,10 @@ static void test_rows(void **state)
 	static const char *const want[] = {"call_events", "segments",     "speakers",
 					   "speaker_roles", "call_language", "stt_words",
 					   "words",       "word_counts",  "call_metrics", "call_spans",
-					   "test_effects"};
-	assert_int_equal(n, 11);
+					   "verdicts",    "test_effects"};
+	assert_int_equal(n, 12);
 	assert_null(tables[n]);
-	for (size_t i = 0; i < 11; i++)
+	for (size_t i = 0; i < 12; i++)
 		assert_string_equal(tables[i], want[i]);
 	assert_int_equal(stage_result_tables(tables, 3), 2); /* bounded, NULL-terminated */
 	assert_null(tables[2]);

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Audit rules (issue 14 "llm2"): a generated stereo call (seed 31: the
+# agent says "i cannot find the remote control" first, the customer "my
+# laptop…", "my sister…", "i left my jacket…"), long silences and metadata through `parley run --rules`
+# with the verdicts stage: phrase tests on the recognised words, metrics,
+# metadata; the verdict in transcript.json and verdicts.csv, one verdicts
+# row; a bad rules file refused with FILE:LINE:COL before any audio; other
+# rules for the same output refused; `parley submit --rules` stores the
+# batch's audit version and checks the rules before adding anything.
+. "$(dirname "$0")/lib.sh"
+
+CALLS=${PARLEY_CALLS_CACHE:-$ROOT/build/calls-it}
+mkdir -p "$CALLS" "$TMP/in"
+GENV=$(sha256sum "$ROOT/tests/gen/gen_call.py" "$ROOT/tests/gen/gen_conversation.py" | sha256sum | cut -c1-12)
+args="--seed 31 --channels 2 --ringback 0 --minutes 0.75 --long-silences 0.4 --crosstalk -25"
+key=$(echo "$GENV $args" | sha256sum | cut -c1-12)
+if [ ! -s "$CALLS/r1-$key.truth.json" ]; then
+  # shellcheck disable=SC2086
+  python3 "$ROOT/tests/gen/gen_call.py" --out "$CALLS" --name "r1-$key" --cache-dir "$PARLEY_GEN_CACHE" --quiet $args ||
+    { notok "generate the call"; exit 1; }
+fi
+cp "$CALLS/r1-$key.wav" "$TMP/in/r1.wav"
+printf 'file,trade_id,desk\nr1.wav,T9,fx\n' >"$TMP/meta.csv"
+
+cat >"$TMP/audit.rules" <<'EOF'
+# phrases of the generated conversation (recognised words: any of a few)
+flag below 10%
+rule scripted pass weight 2 when said(agent, any("remote control", "alamak", "mother"), first 20s)
+    because "the agent used the script";
+rule customer_words flag when said(agent, any("laptop", "jacket", "sister"));
+rule late pass when said(agent, "remote*", last 10s);
+rule swearing fail when said(anyone, "supercalifragilistic") because "someone swore";
+rule long_silence flag when metric.call.silence_max > 1s because "a silence longer than a second";
+rule both_talk pass when metric.agent.talk_share > 10% and metric.customer.talk_share > 10%;
+rule desk pass when meta.desk = "fx" and meta.trade_id in ["T9", "T10"];
+rule never pass weight 3 when said(customer, "supercalifragilistic") because "the customer said the word";
+EOF
+STAGES=decode,ivr,vad,diarize,stt,words,metrics,verdicts
+out="$TMP/out"
+limit 900 "$PARLEY" run "$TMP/in" -o "$out" -j 1 --no-progress --stages "$STAGES" \
+  --set channels.mode=separate --metadata "$TMP/meta.csv" --rules "$TMP/audit.rules" >"$TMP/run.log" 2>&1
+status=$?
+check "parley run --rules with the verdicts stage exits 0 (status $status)" test $status -eq 0
+[ $status -eq 0 ] || cat "$TMP/run.log"
+python3 - "$out/r1/transcript.json" "$out/verdicts.csv" <<'EOF'
+import csv, json, sys
+t = json.load(open(sys.argv[1]))
+v = t.get("verdict")
+def check(what, cond):
+    print(("ok - " if cond else "not ok - ") + what)
+check("transcript.json has the verdict", isinstance(v, dict))
+v = v or {}
+why = {r["rule"]: r["verdict"] for r in v.get("reasons", [])}
+check("verdict flag (a long silence) [%s]" % v.get("verdict"), v.get("verdict") == "flag")
+check("reasons: scripted pass, late missed, long_silence flag, both_talk pass, desk pass, "
+      "never missed; no swearing, no customer words on the agent's channel [%s]" % why,
+      why == {"scripted": "pass", "late": "missed", "long_silence": "flag", "both_talk": "pass",
+              "desk": "pass", "never": "missed"})
+check("score 4 of 8, not auto-fail [%s of %s]" % (v.get("score"), v.get("max_score")),
+      v.get("score") == 4 and v.get("max_score") == 8 and v.get("auto_fail") is False)
+ev = [r for r in v.get("reasons", []) if r["rule"] == "scripted"]
+e = ev[0]["evidence"][0] if ev and ev[0]["evidence"] else {}
+check("the phrase test's evidence quotes the agent's words with times [%s]" % e,
+      e.get("count", 0) >= 1 and e.get("text") and e.get("end", 0) > e.get("start", -1) >= 0)
+ls = [r for r in v.get("reasons", []) if r["rule"] == "long_silence"]
+val = ls[0]["evidence"][0]["value"] if ls else 0
+check("the metric's value is in the evidence [%s]" % val, val > 1)
+check("the reason's sentence is the rule's because", ls and ls[0]["why"] == "a silence longer than a second")
+rows = list(csv.DictReader(open(sys.argv[2])))
+check("verdicts.csv: one row, flag, 4 of 8 [%s]" % rows,
+      len(rows) == 1 and rows[0]["recording"] == "r1" and rows[0]["verdict"] == "flag"
+      and float(rows[0]["score"]) == 4 and "long_silence:flag" in rows[0]["rules"])
+EOF
+check "one verdicts row, for audit version 1" \
+  test "$(sqlite3 "$out/parley.db" "select count(*) from verdicts where version = 1 and verdict = 'flag'")" = 1
+check "the batch's audit version 1 holds the rules" \
+  test "$(sqlite3 "$out/parley.db" "select count(*) from audit_versions where version = 1 and rules like '%rule scripted%'")" = 1
+
+# the same command again: nothing to do, same verdict; other rules: refused
+limit 300 "$PARLEY" run "$TMP/in" -o "$out" -j 1 --no-progress --stages "$STAGES" \
+  --set channels.mode=separate --metadata "$TMP/meta.csv" --rules "$TMP/audit.rules" >"$TMP/run2.log" 2>&1
+check "the same run again exits 0" test $? -eq 0
+echo 'rule other pass when true' >"$TMP/other.rules"
+limit 300 "$PARLEY" run "$TMP/in" -o "$out" -j 1 --no-progress --stages "$STAGES" \
+  --set channels.mode=separate --rules "$TMP/other.rules" >"$TMP/run3.log" 2>&1
+status=$?
+check "other rules for the same output are refused (status $status)" test $status -eq 2
+check "... saying a batch's rules change by reaudit only" grep -q "change by reaudit only" "$TMP/run3.log"
+
+# a bad rules file: FILE:LINE:COL, before any audio (no store, no output)
+printf 'rule a pass when metric.call.silence_max > 1s\nrule b flag when said(agent, "x", first 10h)\n' >"$TMP/bad.rules"
+limit 60 "$PARLEY" run "$TMP/in" -o "$TMP/bad" --no-progress --stages "$STAGES" --rules "$TMP/bad.rules" >"$TMP/bad.log" 2>&1
+status=$?
+check "bad rules: exit 2 (status $status)" test $status -eq 2
+check "bad rules: the message names FILE:LINE:COL" \
+  grep -qF "parley run: $TMP/bad.rules:2:41: unknown unit 'h' after a number (s, min or %)" "$TMP/bad.log"
+check "bad rules: nothing was processed" test ! -e "$TMP/bad/parley.db"
+limit 60 "$PARLEY" run "$TMP/in" -o "$TMP/bad2" --no-progress --stages decode,vad --rules "$TMP/audit.rules" >"$TMP/bad2.log" 2>&1
+status=$?
+check "--rules without the verdicts stage: exit 2 (status $status)" test $status -eq 2
+check "... saying so" grep -q "needs the verdicts stage" "$TMP/bad2.log"
+
+# submit: checked before anything is stored, then stored as the audit version
+db="$TMP/q.db"
+limit 60 "$PARLEY" submit "$TMP/in" --store "$db" --pipeline "$STAGES" --rules "$TMP/bad.rules" >"$TMP/sub1.log" 2>&1
+status=$?
+check "submit with bad rules: exit 2 (status $status)" test $status -eq 2
+check "submit with bad rules: FILE:LINE:COL" grep -qF "bad.rules:2:41:" "$TMP/sub1.log"
+check "submit with bad rules: no recording added" \
+  bash -c "[ ! -e '$db' ] || [ \"\$(sqlite3 '$db' 'select count(*) from recordings')\" = 0 ]"
+limit 60 "$PARLEY" submit "$TMP/in" --store "$db" --pipeline "$STAGES" --rules "$TMP/audit.rules" >"$TMP/sub2.log" 2>&1
+check "submit --rules exits 0" test $? -eq 0
+check "submit stored audit version 1 with the rules" \
+  test "$(sqlite3 "$db" "select count(*) from audit_versions where version = 1 and rules like '%rule never%'")" = 1
+check "submit: the batch's current audit version is 1" \
+  test "$(sqlite3 "$db" "select audit_version from batches where name = 'default'")" = 1
+limit 60 "$PARLEY" submit "$TMP/in" --store "$db" --pipeline decode,vad --rules "$TMP/audit.rules" >"$TMP/sub3.log" 2>&1
+check "submit --rules without the verdicts stage: exit 2" test $? -eq 2
