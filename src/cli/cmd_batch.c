@@ -459,9 +459,22 @@ static int do_add(struct conn *c, const struct opts *o, int64_t id, char **files
 			rc = http_json(c, "POST", p, req, &view);
 			json_decref(req);
 		} else {
+			/* local paths: made absolute here (the domain takes absolute ones) */
+			char **abs = calloc((size_t)n, sizeof(char *));
+			for (int i = 0; abs && i < n && !rc; i++)
+				if (!(abs[i] = realpath(files[i], NULL))) {
+					fprintf(stderr, "%s: %s: %s\n", WHO, files[i], strerror(errno));
+					rc = 1;
+				}
 			struct parley_error err = {0};
-			if (batches_add_paths(&c->ctx, id, (const char *const *)files, (size_t)n, &view, &err))
+			if (!abs)
+				rc = 1;
+			else if (!rc && batches_add_paths(&c->ctx, id, (const char *const *)abs, (size_t)n,
+							  &view, &err))
 				rc = store_fail(&err);
+			for (int i = 0; abs && i < n; i++)
+				free(abs[i]);
+			free(abs);
 		}
 		size_t i;
 		json_t *f;

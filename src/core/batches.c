@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "audio/decode.h"
+#include "audit/rules.h"
 #include "core/call_metadata.h"
 #include "core/inputs.h"
 #include "core/pipeline.h"
@@ -22,6 +23,18 @@
 #include "util/strbuf.h"
 
 #define NOMEM(err) parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory")
+
+enum parley_err batches_check_audit(const char *questionnaire, const char *rules,
+				    struct parley_error *err)
+{
+	(void)questionnaire;
+	if (!rules || !*rules)
+		return PARLEY_OK;
+	struct rules *r = NULL;
+	enum parley_err rc = rules_parse(rules, strlen(rules), "rules", NULL, &r, err);
+	rules_free(r);
+	return rc;
+}
 
 bool batches_user_may(const struct session_user *u)
 {
@@ -236,6 +249,7 @@ enum parley_err batches_create(const struct batches_ctx *c, const json_t *req, j
 	    (rc = request_stages(req, &cfg, stages, sizeof(stages), err)) ||
 	    (rc = text_field(req, "questionnaire", true, &questionnaire, err)) ||
 	    (rc = text_field(req, "rules", false, &rules, err)) ||
+	    (rc = batches_check_audit(questionnaire, rules, err)) ||
 	    (rc = pipeline_config_to_json(&cfg, false, &config_json, err)))
 		goto out;
 	if ((rc = store_begin(c->store, err)))

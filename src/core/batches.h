@@ -58,6 +58,11 @@ struct batches_ctx {
 	void *ud;
 };
 
+/* Check an audit's texts before anything is stored: the rules parse
+ * (errors "rules:LINE:COL: …"). NULL or "" = none given. */
+enum parley_err batches_check_audit(const char *questionnaire, const char *rules,
+				    struct parley_error *err);
+
 /* May this user see and manage batches? (operators and admins) */
 struct session_user;
 bool batches_user_may(const struct session_user *u);

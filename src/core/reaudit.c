@@ -67,6 +67,8 @@ enum parley_err reaudit_run(struct store *st, int64_t batch, const struct reaudi
 		*used += (size_t)snprintf(dst + *used, sizeof(before) - *used, "%s%s", *used ? "," : "",
 					  pl.stages[i]->name);
 	}
+	if ((rc = batches_check_audit(p->questionnaire, p->rules, err)))
+		goto out;
 	snprintf(out->from_stage, sizeof(out->from_stage), "%s", from);
 	if ((rc = store_begin(st, err)))
 		goto out;

@@ -229,6 +229,42 @@ run_flow() {
   check "[$tag] changes from version 1 to 2: none (no verdicts in the noop pipeline)" \
     eval 'is "$(req ch GET /v1/batches/$ID/changes -H "$HO")|$(js ch .from)|$(js ch .to)|$(js ch ".changes | length")" "200|1|2|0"'
 
+  # -- reaudit with changed rules: only the verdicts stage reruns (decode is
+  #    not run again: its attempts stay 1); the changes name the rules
+  printf 'rule vip flag when meta.agent = "ann" because "ann is vip";\n' >"$TMP/r1.txt"
+  printf 'rule vip flag when meta.agent = "bob" because "bob is vip";\n' >"$TMP/r2.txt"
+  check "[$tag] rules that do not parse are 400 with rules:LINE:COL, nothing stored" \
+    eval 'is "$(req v0 POST /v1/batches -H "$HO" "${J[@]}" -d "$(jq -cn --arg r "rule x flag when meta.a =" "{name:\"audited\",stages:\"decode,verdicts\",rules:\$r}")")" 400 &&
+          js v0 .error.message | grep -Eq "^rules:1:[0-9]+: "'
+  check "[$tag] a batch with rules (decode, verdicts) is 201" \
+    eval 'is "$(req v1 POST /v1/batches -H "$HO" "${J[@]}" -d "$(jq -cn --rawfile r "$TMP/r1.txt" "{name:\"audited\",stages:\"decode,verdicts\",rules:\$r}")")" 201'
+  local IDV
+  IDV=$(js v1 .id)
+  req v2 PUT "/v1/batches/$IDV/files/a1.wav" -H "$HO" --data-binary "@$A/a1.wav" >/dev/null
+  req v3 PUT "/v1/batches/$IDV/files/a2.wav" -H "$HO" --data-binary "@$A/a2.wav" >/dev/null
+  req v4 PUT "/v1/batches/$IDV/metadata" -H "$HO" --data-binary "@$TMP/md.csv" >/dev/null
+  req v5 POST "/v1/batches/$IDV/start" -H "$HO" >/dev/null
+  "${W[@]}" >"$TMP/$tag-w6.log" 2>&1
+  check "[$tag] verdicts of version 1: a1 flag (vip), a2 pass" \
+    eval 'is "$(req v6 GET /v1/batches/$IDV/results -H "$HO")|$(js v6 "[.recordings[] | .name + \":\" + .verdict] | join(\",\")")|$(js v6 ".recordings[0].reasons[0].rule")" "200|a1.wav:flag,a2.wav:pass|vip"'
+  check "[$tag] reaudit with bad rules is 400" \
+    is "$(req v7 POST /v1/batches/$IDV/reaudit -H "$HO" "${J[@]}" -d '{"rules":"rule ("}')" 400
+  check "[$tag] reaudit with new rules reruns from verdicts: version 2, 2 requeued" \
+    eval 'is "$(req v8 POST /v1/batches/$IDV/reaudit -H "$HO" "${J[@]}" -d "$(jq -cn --rawfile r "$TMP/r2.txt" "{rules:\$r}")")|$(js v8 .from_stage)|$(js v8 .version)|$(js v8 .requeued)" "202|verdicts|2|2"'
+  "${W[@]}" >"$TMP/$tag-w7.log" 2>&1
+  local runs q2="SELECT s.stage || ':' || s.attempts FROM stage_runs s JOIN recordings r ON r.id = s.recording_id WHERE r.batch_id = $IDV AND s.status = 'done' ORDER BY r.id, s.stage"
+  if [ "$tag" = pg ]; then runs=$(psql -X -At "$PG" -c "$q2" | paste -sd' ')
+  else runs=$(sqlite3 "$DATA/parley.db" "$q2" | paste -sd' '); fi
+  check "[$tag] stage_runs: decode ran once per file, verdicts once since the reaudit ($runs)" \
+    is "$runs" "decode:1 verdicts:1 decode:1 verdicts:1"
+  check "[$tag] changes 1 → 2: a1 flag → pass (vip cleared), a2 pass → flag (vip fired)" \
+    eval 'is "$(req v9 GET /v1/batches/$IDV/changes -H "$HO")|$(js v9 "[.changes[] | .name + \":\" + .old.verdict + \">\" + .new.verdict + \":\" + (.rules_fired|join(\"+\")) + \"/\" + (.rules_cleared|join(\"+\"))] | join(\",\")")" \
+       "200|a1.wav:flag>pass:/vip,a2.wav:pass>flag:vip/"'
+  check "[$tag] version 1 stays queryable: a1 still flag there" \
+    eval 'is "$(req v10 GET "/v1/batches/$IDV/results?version=1" -H "$HO")|$(js v10 ".recordings[0].verdict")|$(js v10 .version)" "200|flag|1"'
+  check "[$tag] trades of version 2: T1 flag (a2)" \
+    eval 'is "$(req v11 GET /v1/batches/$IDV/trades -H "$HO")|$(js v11 ".trades[0].trade_id + \":\" + .trades[0].verdict")" "200|T1:flag"'
+
   # -- roles
   check "[$tag] a plain user: 404 on the batch, its results and the list" \
     eval 'is "$(req u1 GET /v1/batches/$ID -H "$HU")|$(req u2 GET /v1/batches/$ID/results -H "$HU")|$(req u3 GET /v1/batches -H "$HU")" "404|404|404"'
