@@ -30,6 +30,7 @@
 static const char batch_usage[] =
 	"usage: parley batch create NAME [--stages LIST] [--preset P] [--pipeline-config FILE]\n"
 	"                        [--questionnaire FILE] [--rules FILE] [--set KEY=VALUE]…\n"
+	"                        [--webhook URL --webhook-secret-env VAR [--webhook-events L]]\n"
 	"       parley batch add BATCH FILES… [--server-paths] | --metadata FILE.csv\n"
 	"       parley batch start BATCH\n"
 	"       parley batch status BATCH\n"
@@ -61,6 +62,10 @@ static const char batch_usage[] =
 	"      --set KEY=VALUE    (create) a configuration key\n"
 	"      --questionnaire FILE  (create, reaudit) the questionnaire (JSON)\n"
 	"      --rules FILE       (create, reaudit) the rules\n"
+	"      --webhook URL      (create) call URL when the batch completes (signed,\n"
+	"                         Standard Webhooks; `parley webhooks list`)\n"
+	"      --webhook-secret-env VAR  (create) the signing secret is in variable VAR\n"
+	"      --webhook-events L (create) batch (default), file, stage: comma list\n"
 	"      --from-stage S     (reaudit) rerun from this stage\n"
 	"      --metadata FILE    (add) the metadata CSV\n"
 	"      --server-paths     (add) FILES are paths on the server, not uploaded\n"
@@ -78,7 +83,7 @@ static const char batch_usage[] =
 
 struct opts {
 	const char *server, *token_env, *stages, *preset, *pcfg, *questionnaire, *rules, *from_stage,
-		*metadata;
+		*metadata, *webhook, *webhook_secret_env, *webhook_events;
 	const char *sets[CLI_PIPELINE_SETS_MAX];
 	int nsets;
 	bool server_paths, follow, csv, trades, changes;
@@ -376,6 +381,19 @@ static int do_create(struct conn *c, const struct opts *o, const char *name)
 			json_object_set_new(opts, key, json_string(eq + 1));
 		}
 		json_object_set_new(req, "options", opts);
+	}
+	if (!rc && (o->webhook || o->webhook_secret_env)) {
+		const char *secret = o->webhook_secret_env ? getenv(o->webhook_secret_env) : NULL;
+		if (!o->webhook || !secret || !*secret) {
+			fprintf(stderr, "%s: --webhook URL needs --webhook-secret-env VAR naming a variable "
+				"that holds the secret\n", WHO);
+			rc = 2;
+		} else {
+			json_t *w = json_pack("{s:s,s:s}", "url", o->webhook, "secret", secret);
+			if (o->webhook_events)
+				json_object_set_new(w, "events", json_string(o->webhook_events));
+			json_object_set_new(req, "webhook", w);
+		}
 	}
 	json_t *view = NULL;
 	if (!rc) {
@@ -806,6 +824,9 @@ int cmd_batch(int argc, char **argv)
 		{"from", required_argument, NULL, 1017},
 		{"to", required_argument, NULL, 1018},
 		{"recording", required_argument, NULL, 1019},
+		{"webhook", required_argument, NULL, 1020},
+		{"webhook-secret-env", required_argument, NULL, 1021},
+		{"webhook-events", required_argument, NULL, 1022},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -845,6 +866,9 @@ int cmd_batch(int argc, char **argv)
 		case 1017: if (parse_ll("--from", optarg, 1, &o.from)) return 2; break;
 		case 1018: if (parse_ll("--to", optarg, 1, &o.to)) return 2; break;
 		case 1019: if (parse_ll("--recording", optarg, 1, &o.recording)) return 2; break;
+		case 1020: o.webhook = optarg; break;
+		case 1021: o.webhook_secret_env = optarg; break;
+		case 1022: o.webhook_events = optarg; break;
 		case 'h': fputs(batch_usage, stdout); return 0;
 		default: fputs(batch_usage, stderr); return 2;
 		}

@@ -2,13 +2,16 @@
 #include "core/batches.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "audio/decode.h"
+#include "audit/questionnaire.h"
 #include "audit/rules.h"
+#include "core/webhook.h"
 #include "core/call_metadata.h"
 #include "core/inputs.h"
 #include "core/pipeline.h"
@@ -25,15 +28,111 @@
 #define NOMEM(err) parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory")
 
 enum parley_err batches_check_audit(const char *questionnaire, const char *rules,
-				    struct parley_error *err)
+				    const struct pipeline_config *cfg, struct parley_error *err)
 {
-	(void)questionnaire;
-	if (!rules || !*rules)
-		return PARLEY_OK;
+	struct questionnaire *q = NULL;
 	struct rules *r = NULL;
-	enum parley_err rc = rules_parse(rules, strlen(rules), "rules", NULL, &r, err);
+	const char **ids = NULL;
+	enum parley_err rc = PARLEY_OK;
+	if (questionnaire && *questionnaire) {
+		if ((rc = questionnaire_parse(questionnaire, strlen(questionnaire), "questionnaire", &q,
+					      err)))
+			goto out;
+		for (size_t i = 0; cfg && i < q->n; i++)
+			if (q->q[i].how == QN_BY_LLM && !cfg->llm.engine[0]) {
+				rc = parley_error_set(err, PARLEY_ERR_INVALID,
+						      "questionnaire:%d: question \"%s\" is answered by the LLM: "
+						      "configure one (options {\"llm.engine\": \"openai+http://"
+						      "HOST/v1\"})", q->q[i].line, q->q[i].id);
+				goto out;
+			}
+	}
+	if (rules && *rules) {
+		struct rules_known known = {0};
+		if (q && q->n) {
+			if (!(ids = calloc(q->n, sizeof(*ids)))) {
+				rc = NOMEM(err);
+				goto out;
+			}
+			for (size_t i = 0; i < q->n; i++)
+				ids[i] = q->q[i].id;
+			known = (struct rules_known){ids, q->n, true};
+		}
+		rc = rules_parse(rules, strlen(rules), "rules", q ? &known : NULL, &r, err);
+	}
+out:
+	free(ids);
 	rules_free(r);
+	questionnaire_free(q);
 	return rc;
+}
+
+/* "webhook": {"url", "secret", "events": "batch,file" or ["batch", …], "schedule"} */
+static enum parley_err request_webhook(const json_t *req, struct webhook_config *w, bool *given,
+				       struct parley_error *err)
+{
+	*w = webhook_default_config();
+	json_t *o = json_object_get(req, "webhook");
+	*given = o && !json_is_null(o);
+	if (!*given)
+		return PARLEY_OK;
+	if (!json_is_object(o))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"field \"webhook\" must be an object {\"url\", \"secret\", \"events\"}");
+	const char *key;
+	json_t *v;
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "url") && strcmp(key, "secret") && strcmp(key, "events") &&
+		    strcmp(key, "schedule"))
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"webhook: unknown field \"%.64s\" (known: url, secret, events, "
+						"schedule)", key);
+	}
+	static const struct {
+		const char *key;
+		size_t off, size;
+		bool required;
+	} texts[] = {
+		{"url", offsetof(struct webhook_config, url), WEBHOOK_URL_MAX, true},
+		{"secret", offsetof(struct webhook_config, secret), WEBHOOK_SECRET_MAX, true},
+		{"schedule", offsetof(struct webhook_config, schedule), WEBHOOK_SCHEDULE_TEXT_MAX, false},
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		v = json_object_get(o, texts[i].key);
+		if (!v && !texts[i].required)
+			continue;
+		if (!json_is_string(v) || json_string_length(v) >= texts[i].size ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"webhook.%s must be a string of at most %zu bytes", texts[i].key,
+						texts[i].size - 1);
+		snprintf((char *)w + texts[i].off, texts[i].size, "%s", json_string_value(v));
+	}
+	v = json_object_get(o, "events");
+	if (v && !json_is_null(v)) {
+		char list[64] = "";
+		if (json_is_string(v)) {
+			snprintf(list, sizeof(list), "%s", json_string_value(v));
+		} else if (json_is_array(v)) {
+			size_t i;
+			json_t *e;
+			json_array_foreach(v, i, e) {
+				size_t used = strlen(list);
+				if (!json_is_string(e))
+					return parley_error_set(err, PARLEY_ERR_INVALID,
+								"webhook.events must hold strings");
+				snprintf(list + used, sizeof(list) - used, "%s%s", used ? "," : "",
+					 json_string_value(e));
+			}
+		} else {
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"webhook.events must be \"batch,file,stage\" or a list of them");
+		}
+		enum parley_err rc = webhook_events_parse(list, &w->events, err);
+		if (rc)
+			return rc;
+	}
+	return PARLEY_OK;
 }
 
 bool batches_user_may(const struct session_user *u)
@@ -226,12 +325,8 @@ enum parley_err batches_create(const struct batches_ctx *c, const json_t *req, j
 		if (!create_fields[i])
 			return parley_error_set(err, PARLEY_ERR_INVALID,
 						"unknown field \"%.64s\" (known: name, config, preset, "
-						"stages, questionnaire, rules, options)", key);
+						"stages, questionnaire, rules, webhook, options)", key);
 	}
-	json_t *wh = json_object_get(req, "webhook");
-	if (wh && !json_is_null(wh))
-		return parley_error_set(err, PARLEY_ERR_INVALID,
-					"field \"webhook\": webhooks are not available in this build");
 	json_t *jn = json_object_get(req, "name");
 	if (!json_is_string(jn) || !name_ok(json_string_value(jn)))
 		return parley_error_set(err, PARLEY_ERR_INVALID,
@@ -244,12 +339,15 @@ enum parley_err batches_create(const struct batches_ctx *c, const json_t *req, j
 	pipeline_config_init(&cfg);
 	int64_t id = 0;
 	int version = 0;
+	struct webhook_config hook;
+	bool with_hook = false;
 	enum parley_err rc;
-	if ((rc = request_config(req, &cfg, err)) ||
+	if ((rc = request_webhook(req, &hook, &with_hook, err)) ||
+	    (rc = request_config(req, &cfg, err)) ||
 	    (rc = request_stages(req, &cfg, stages, sizeof(stages), err)) ||
 	    (rc = text_field(req, "questionnaire", true, &questionnaire, err)) ||
 	    (rc = text_field(req, "rules", false, &rules, err)) ||
-	    (rc = batches_check_audit(questionnaire, rules, err)) ||
+	    (rc = batches_check_audit(questionnaire, rules, &cfg, err)) ||
 	    (rc = pipeline_config_to_json(&cfg, false, &config_json, err)))
 		goto out;
 	if ((rc = store_begin(c->store, err)))
@@ -259,6 +357,7 @@ enum parley_err batches_create(const struct batches_ctx *c, const json_t *req, j
 	    (rc = store_batch_set_config(c->store, id, config_json, err)) ||
 	    ((questionnaire || rules) &&
 	     (rc = store_audit_add(c->store, id, questionnaire, rules, "", &version, err))) ||
+	    (with_hook && (rc = webhook_set(c->store, id, &hook, err))) ||
 	    (rc = store_event_add(c->store, id, 0, NULL, "batch_created", name, err))) {
 		store_rollback(c->store);
 		goto out;
@@ -271,6 +370,7 @@ out:
 	free(rules);
 	free(config_json);
 	pipeline_config_release(&cfg);
+	memset(&hook, 0, sizeof(hook)); /* the secret */
 	return rc;
 }
 
@@ -314,6 +414,19 @@ static enum parley_err batch_view(const struct batches_ctx *c, const struct sbat
 		return NOMEM(err);
 	json_object_set_new(v, "status", json_string(state_name(b->started, p.pending, p.running,
 								 p.done, p.failed)));
+	struct webhook_config hook;
+	bool hooked = false;
+	if ((rc = webhook_get(c->store, b->id, &hook, &hooked, err))) {
+		json_decref(v);
+		return rc;
+	}
+	if (hooked) { /* never the secret */
+		char events[32];
+		webhook_events_format(hook.events, events, sizeof(events));
+		json_object_set_new(v, "webhook", json_pack("{s:s,s:s,s:b}", "url", hook.url, "events",
+							     events, "disabled", hook.disabled));
+	}
+	memset(&hook, 0, sizeof(hook));
 	for (size_t s = 0; s < pl.count; s++) {
 		struct store_stage_count z = {.pending = 0};
 		const struct store_stage_count *k = &z;

@@ -58,10 +58,13 @@ struct batches_ctx {
 	void *ud;
 };
 
-/* Check an audit's texts before anything is stored: the rules parse
- * (errors "rules:LINE:COL: …"). NULL or "" = none given. */
+/* Check an audit's texts before anything is stored: the questionnaire
+ * parses ("questionnaire:LINE:COL: …"), its LLM questions have an LLM
+ * engine in cfg (NULL: not checked), and the rules parse against its
+ * question ids ("rules:LINE:COL: …"). NULL or "" = none given. */
+struct pipeline_config;
 enum parley_err batches_check_audit(const char *questionnaire, const char *rules,
-				    struct parley_error *err);
+				    const struct pipeline_config *cfg, struct parley_error *err);
 
 /* May this user see and manage batches? (operators and admins) */
 struct session_user;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/batch_config.h"
 #include "core/pipeline.h"
 #include "store/store_audit.h"
 #include "store/store_batch.h"
@@ -67,8 +68,15 @@ enum parley_err reaudit_run(struct store *st, int64_t batch, const struct reaudi
 		*used += (size_t)snprintf(dst + *used, sizeof(before) - *used, "%s%s", *used ? "," : "",
 					  pl.stages[i]->name);
 	}
-	if ((rc = batches_check_audit(p->questionnaire, p->rules, err)))
-		goto out;
+	if (p->questionnaire || p->rules) {
+		struct pipeline_config cfg;
+		if ((rc = batch_config_load(st, batch, &cfg, err)))
+			goto out;
+		rc = batches_check_audit(q, r, &cfg, err);
+		pipeline_config_release(&cfg);
+		if (rc)
+			goto out;
+	}
 	snprintf(out->from_stage, sizeof(out->from_stage), "%s", from);
 	if ((rc = store_begin(st, err)))
 		goto out;

@@ -19,10 +19,12 @@ unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA PA
 OUT="$TMP/out"
 mkdir -p "$OUT"
 SERVER_PID=
+HOOK_PID=
 PG_DB=
 RUN_ID="b$$_$RANDOM"
 batches_cleanup() {
   [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$HOOK_PID" ] && kill -TERM "$HOOK_PID" 2>/dev/null && wait "$HOOK_PID" 2>/dev/null
   if [ -n "$PG_DB" ]; then
     psql -X -q "$PARLEY_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1
   fi
@@ -58,6 +60,7 @@ js() { jq -r "$2" "$OUT/$1"; }
 auth() { echo "Authorization: Bearer $1"; }
 is() { [ "$1" = "$2" ]; }
 J=(-H "Content-Type: application/json")
+QN='{"version":1,"questions":[{"id":"greeting","type":"yes_no","text":"Did the agent greet?","phrases":{"any":["hello"]}}]}'
 
 # ---- audio: five short files (the decoder checks uploads) --------------------
 A="$TMP/root/calls"
@@ -79,6 +82,7 @@ run_flow() {
   mkdir -p "$DATA"
   local ST=("${S[@]}")
   printf '%s\n' "${S[@]}" | grep -q -- '--store' || ST=(--store "$DATA/parley.db" "${S[@]}")
+  : >"$HOOK_LOG"
   local TO TU TA
   TO=$("$PARLEY" user add "op_$tag" --operator "${ST[@]}" 2>/dev/null)
   TU=$("$PARLEY" user add "joe_$tag" "${ST[@]}" 2>/dev/null)
@@ -101,12 +105,21 @@ run_flow() {
   check "[$tag] a configuration that does not parse is 400 with line:col" \
     eval 'is "$(req c2 POST /v1/batches -H "$HO" "${J[@]}" -d "{\"name\":\"x\",\"config\":\"{\\\"stt\\\": {\\\"timeout\\\": \\\"soon\\\"}}\"}")" 400 &&
           js c2 .error.message | grep -Eq "config:1:[0-9]+"'
+  check "[$tag] a questionnaire that does not parse is 400 with questionnaire:LINE:COL" \
+    eval 'is "$(req c6 POST /v1/batches -H "$HO" "${J[@]}" -d "{\"name\":\"x\",\"questionnaire\":\"{\\\"version\\\": 1,\\n \\\"questions\\\": [}\"}")" 400 &&
+          js c6 .error.message | grep -Eq "^questionnaire:2:[0-9]+: "'
+  check "[$tag] a question for the LLM without an LLM engine is 400" \
+    eval 'is "$(req c7 POST /v1/batches -H "$HO" "${J[@]}" -d "{\"name\":\"x\",\"questionnaire\":{\"version\":1,\"questions\":[{\"id\":\"why\",\"type\":\"text\",\"text\":\"Why?\"}]}}")" 400 &&
+          js c7 .error.message | grep -q "LLM"'
+  check "[$tag] rules naming a question the questionnaire lacks are 400" \
+    eval 'is "$(req c8 POST /v1/batches -H "$HO" "${J[@]}" -d "{\"name\":\"x\",\"questionnaire\":$QN,\"rules\":\"rule r flag when answer.nope = \\\"yes\\\";\"}")" 400 &&
+          js c8 .error.message | grep -Eq "^rules:1:[0-9]+: .*nope"'
   check "[$tag] an unknown stage is 400" \
     is "$(req c3 POST /v1/batches -H "$HO" "${J[@]}" -d '{"name":"x","stages":"tick1,nope"}')" 400
   check "[$tag] nothing was stored by the refused requests" \
     eval 'is "$(req l0 GET /v1/batches -H "$HO")|$(js l0 ".batches | length")" "200|0"'
   check "[$tag] POST /v1/batches is 201 with id, status Pending, six stages" \
-    eval 'is "$(req c4 POST /v1/batches -H "$HO" "${J[@]}" -d "{\"name\":\"monday\",\"stages\":\"noop\",\"questionnaire\":{\"version\":1,\"questions\":[]},\"rules\":\"\"}")|$(js c4 .status)|$(js c4 ".stages | length")|$(js c4 .audit_version)" "201|Pending|6|1"'
+    eval 'is "$(req c4 POST /v1/batches -H "$HO" "${J[@]}" -d "{\"name\":\"monday\",\"stages\":\"noop\",\"questionnaire\":$QN,\"rules\":\"\"}")|$(js c4 .status)|$(js c4 ".stages | length")|$(js c4 .audit_version)" "201|Pending|6|1"'
   local ID
   ID=$(js c4 .id)
   check "[$tag] the same name again is 409" \
@@ -236,8 +249,11 @@ run_flow() {
   check "[$tag] rules that do not parse are 400 with rules:LINE:COL, nothing stored" \
     eval 'is "$(req v0 POST /v1/batches -H "$HO" "${J[@]}" -d "$(jq -cn --arg r "rule x flag when meta.a =" "{name:\"audited\",stages:\"decode,verdicts\",rules:\$r}")")" 400 &&
           js v0 .error.message | grep -Eq "^rules:1:[0-9]+: "'
-  check "[$tag] a batch with rules (decode, verdicts) is 201" \
-    eval 'is "$(req v1 POST /v1/batches -H "$HO" "${J[@]}" -d "$(jq -cn --rawfile r "$TMP/r1.txt" "{name:\"audited\",stages:\"decode,verdicts\",rules:\$r}")")" 201'
+  check "[$tag] a webhook URL that is not http(s) is 400, nothing stored" \
+    eval 'is "$(req wh0 POST /v1/batches -H "$HO" "${J[@]}" -d "{\"name\":\"audited\",\"webhook\":{\"url\":\"ftp://x\",\"secret\":\"$HOOK_SECRET\"}}")" 400'
+  check "[$tag] a batch with rules (decode, verdicts) and a webhook is 201; the view shows no secret" \
+    eval 'is "$(req v1 POST /v1/batches -H "$HO" "${J[@]}" -d "$(jq -cn --rawfile r "$TMP/r1.txt" --arg u "$HOOK_URL" --arg s "$HOOK_SECRET" "{name:\"audited\",stages:\"decode,verdicts\",rules:\$r,webhook:{url:\$u,secret:\$s,events:[\"batch\"]}}")")|$(js v1 .webhook.events)" "201|batch" &&
+          ! grep -q "$HOOK_SECRET" "$OUT/v1"'
   local IDV
   IDV=$(js v1 .id)
   req v2 PUT "/v1/batches/$IDV/files/a1.wav" -H "$HO" --data-binary "@$A/a1.wav" >/dev/null
@@ -245,6 +261,9 @@ run_flow() {
   req v4 PUT "/v1/batches/$IDV/metadata" -H "$HO" --data-binary "@$TMP/md.csv" >/dev/null
   req v5 POST "/v1/batches/$IDV/start" -H "$HO" >/dev/null
   "${W[@]}" >"$TMP/$tag-w6.log" 2>&1
+  "$PARLEY" webhooks deliver "${ST[@]}" >/dev/null 2>&1
+  check "[$tag] the webhook got batch.completed once, signed" \
+    eval 'is "$(jq -r "select(.type == \"batch.completed\" and .accepted and .sig_ok) | .id" "$HOOK_LOG" | sort -u | wc -l)" 1'
   check "[$tag] verdicts of version 1: a1 flag (vip), a2 pass" \
     eval 'is "$(req v6 GET /v1/batches/$IDV/results -H "$HO")|$(js v6 "[.recordings[] | .name + \":\" + .verdict] | join(\",\")")|$(js v6 ".recordings[0].reasons[0].rule")" "200|a1.wav:flag,a2.wav:pass|vip"'
   check "[$tag] reaudit with bad rules is 400" \
@@ -257,6 +276,9 @@ run_flow() {
   else runs=$(sqlite3 "$DATA/parley.db" "$q2" | paste -sd' '); fi
   check "[$tag] stage_runs: decode ran once per file, verdicts once since the reaudit ($runs)" \
     is "$runs" "decode:1 verdicts:1 decode:1 verdicts:1"
+  "$PARLEY" webhooks deliver "${ST[@]}" >/dev/null 2>&1
+  check "[$tag] the reaudit completes the batch again: a second batch.completed with its own id" \
+    eval 'is "$(jq -r "select(.type == \"batch.completed\" and .accepted) | .id" "$HOOK_LOG" | sort -u | wc -l)" 2'
   check "[$tag] changes 1 → 2: a1 flag → pass (vip cleared), a2 pass → flag (vip fired)" \
     eval 'is "$(req v9 GET /v1/batches/$IDV/changes -H "$HO")|$(js v9 "[.changes[] | .name + \":\" + .old.verdict + \">\" + .new.verdict + \":\" + (.rules_fired|join(\"+\")) + \"/\" + (.rules_cleared|join(\"+\"))] | join(\",\")")" \
        "200|a1.wav:flag>pass:/vip,a2.wav:pass>flag:vip/"'
@@ -314,6 +336,16 @@ run_flow() {
   check "[$tag] parley batch retry --store (nothing failed: 0)" \
     eval '"${L[@]}" retry wednesday | grep -q "^0 recordings queued again"'
 }
+
+# ---- a webhook receiver (checks the signatures) ---------------------------------
+HOOK_SECRET="whsec_$(head -c 24 /dev/urandom | base64)"
+HOOK_LOG="$TMP/hook.log"
+WEBHOOK_SECRET=$HOOK_SECRET python3 "$ROOT/tests/servers/webhook_receiver.py" \
+  --port-file "$TMP/hook.port" --log "$HOOK_LOG" 2>"$TMP/hook.err" &
+HOOK_PID=$!
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/hook.port" ] && break; sleep 0.1; done
+HOOK_URL="http://127.0.0.1:$(cat "$TMP/hook.port")/hook"
+check "the webhook receiver listens" test -s "$TMP/hook.port"
 
 run_flow lite
 
