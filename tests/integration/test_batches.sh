@@ -90,7 +90,7 @@ run_flow() {
   check "[$tag] user add --operator, plain and --admin print tokens" test -n "$TO" -a -n "$TU" -a -n "$TA"
   check "[$tag] user list names the operator" \
     eval '"$PARLEY" user list "${ST[@]}" | grep -q "^op_$tag	operator$"'
-  start_server "$TMP/$tag-serve.log" --no-workers --data "$DATA" --threads 3 \
+  start_server "$TMP/$tag-serve.log" --no-workers --data "$DATA" --threads 3 --max-streams 1 \
     --files-root "$TMP/root" "${ST[@]}" ||
     { notok "[$tag] parley serve starts"; return; }
   ok "[$tag] parley serve starts ($BASE)"
@@ -124,6 +124,19 @@ run_flow() {
   ID=$(js c4 .id)
   check "[$tag] the same name again is 409" \
     is "$(req c5 POST /v1/batches -H "$HO" "${J[@]}" -d '{"name":"monday"}')" 409
+
+  # -- event streams are bounded (--max-streams 1): a batch not started keeps
+  #    its stream open (until ?timeout=3), a second one meanwhile is 503
+  curl -s -N --max-time 60 -H "$HO" "$BASE/v1/batches/$ID/events?timeout=3" >"$OUT/sse0" &
+  local SSE_PID=$! i
+  for ((i = 0; i < 100; i++)); do grep -q "^event: batch_created" "$OUT/sse0" && break; sleep 0.1; done
+  check "[$tag] a second event stream while one is open is 503 with Retry-After" \
+    eval 'is "$(req e1 GET /v1/batches/$ID/events -H "$HO")" 503 && grep -qi "^retry-after: 5" "$OUT/e1.h"'
+  wait "$SSE_PID"
+  check "[$tag] the open stream ended at its timeout, with the batch's first event" \
+    grep -qx "event: batch_created" "$OUT/sse0"
+  check "[$tag] once it ended, a stream opens again" \
+    is "$(curl -s -o /dev/null -w "%{http_code}" --max-time 60 -H "$HO" "$BASE/v1/batches/$ID/events?timeout=1")" 200
 
   # -- files
   check "[$tag] PUT a file is 201 with its duration" \
