@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "stages/pipeline_config.h"
 #include "core/supervisor.h"
+#include "core/webhook.h"
 #include "core/worker.h"
 #include "store/store.h"
 #include "util/fs.h"
@@ -58,6 +59,11 @@ static const char serve_usage[] =
 	"      --request-timeout S  seconds a request may take to send its body (default 60)\n"
 	"      --idle-timeout S   seconds a silent connection is kept (default 30)\n"
 	"      --cors ORIGIN      allow this browser origin (default: no CORS headers)\n"
+	"      --files-root DIR   batches may add server-side files and folders under DIR\n"
+	"                         (POST /v1/batches/{id}/paths; default: none may)\n"
+	"      --max-streams N    batch event streams open at once (default: --threads);\n"
+	"                         each holds an HTTP thread a little at a time\n"
+	"      --stream-seconds S  longest life of one event stream (default 600)\n"
 	"The sessions' pipeline configuration, stored with each session when it\n"
 	"ends (the lexicon is read once, at start):\n"
 	CLI_PIPELINE_HELP
@@ -75,6 +81,8 @@ struct serve_opts {
 	unsigned request_timeout, idle_timeout;
 	size_t max_chunk_bytes;
 	const char *cors;
+	const char *files_root;
+	int max_streams, stream_seconds;
 	bool quiet;
 };
 
@@ -163,6 +171,9 @@ int cmd_serve(int argc, char **argv)
 		{"cors", required_argument, NULL, 1002},
 		{"request-timeout", required_argument, NULL, 1003},
 		{"idle-timeout", required_argument, NULL, 1004},
+		{"files-root", required_argument, NULL, 1005},
+		{"max-streams", required_argument, NULL, 1006},
+		{"stream-seconds", required_argument, NULL, 1007},
 		CLI_PIPELINE_LONGOPTS,
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -207,6 +218,15 @@ int cmd_serve(int argc, char **argv)
 				return 2;
 			*(c == 1003 ? &o.request_timeout : &o.idle_timeout) = (unsigned)n;
 			break;
+		case 1005: o.files_root = optarg; break;
+		case 1006:
+			if (cli_parse_int("--max-streams", optarg, 1, 1024, &o.max_streams))
+				return 2;
+			break;
+		case 1007:
+			if (cli_parse_int("--stream-seconds", optarg, 1, 86400, &o.stream_seconds))
+				return 2;
+			break;
 		CLI_PIPELINE_CASES:
 			if (cli_pipeline_opt(&po, c, optarg))
 				return 2;
@@ -248,6 +268,7 @@ int cmd_serve(int argc, char **argv)
 	}
 
 	pid_t workers = -1;
+	struct webhook_loop *hooks = NULL;
 	if (!o.no_workers) {
 		wp.config = cfg; /* every process setting, log_file_* included */
 		snprintf(wp.data_dir, sizeof(wp.data_dir), "%s", data);
@@ -273,6 +294,14 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Webhooks (issue 14, core/webhook.h): this process sends the outbox
+	 * too (beside the workers' senders), so `--no-workers` still delivers. */
+	struct webhook_loop_params wlp = {.send = webhook_default_send_params(), .poll = 1};
+	snprintf(wlp.store, sizeof(wlp.store), "%s", cfg.store);
+	wlp.send.timeout = cfg.webhook_timeout;
+	if (webhook_loop_start(&wlp, &hooks, &err) != PARLEY_OK)
+		log_warn("%s: webhooks are sent by the workers only", err.msg);
+
 	struct web_server_params p = web_server_default_params();
 	p.host = o.host;
 	p.port = o.port;
@@ -281,6 +310,10 @@ int cmd_serve(int argc, char **argv)
 	p.idle_timeout = o.idle_timeout;
 	p.max_chunk_bytes = o.max_chunk_bytes;
 	p.cors_origin = o.cors;
+	p.files_root = o.files_root;
+	p.max_streams = o.max_streams;
+	if (o.stream_seconds)
+		p.stream_seconds = (unsigned)o.stream_seconds;
 	p.store = cfg.store;
 	p.data_dir = data;
 	p.queue = cfg.queue;
@@ -315,6 +348,7 @@ int cmd_serve(int argc, char **argv)
 	web_server_stop(srv, SERVE_GRACE_SECONDS);
 	status = 0;
 out:
+	webhook_loop_stop(hooks, 0);
 	if (workers > 0) {
 		kill(workers, SIGTERM);
 		waitpid(workers, NULL, 0);

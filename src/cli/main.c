@@ -16,12 +16,14 @@ static const struct cli_command commands[] = {
 	{"status", cmd_status, "per batch: recordings and stages pending/running/done/failed", 0},
 	{"failed", cmd_failed, "list failed recordings with their error and attempts", 0},
 	{"retry", cmd_retry, "put failed recordings back in the queue", 0},
+	{"batch", cmd_batch, "audit batches: create, add files and metadata, start, status, events, results, retry, reaudit (store or server)", 0},
 	{"config", cmd_config, "print a batch's pipeline configuration, the defaults or the keys; check a file", 0},
 	{"export", cmd_export, "write a batch's outputs (transcripts, samples, summary.csv)", 0},
 	{"eval", cmd_eval, "score a run against ground truth: DER, WER, keyword F1", 0},
 	{"lexicon", cmd_lexicon, "print or check a lexicon of target words", 0},
 	{"serve", cmd_serve, "serve the sessions API and the page over HTTP (with workers)", 0},
 	{"engines", cmd_engines, "list engine forms; check a speech-to-text or LLM server against what parley needs", 0},
+	{"webhooks", cmd_webhooks, "list a batch's signed webhook deliveries; send one again", 0},
 	{"user", cmd_user, "add or list the users of `parley serve` (prints a new user's token)", 0},
 };
 
