@@ -6,8 +6,12 @@
 # metadata; the verdict in transcript.json and verdicts.csv, one verdicts
 # row; a bad rules file refused with FILE:LINE:COL before any audio; other
 # rules for the same output refused; `parley submit --rules` stores the
-# batch's audit version and checks the rules before adding anything.
+# batch's audit version and checks the rules before adding anything;
+# judge() rules asked once per criterion of the LLM test server
+# (tests/servers/fake_engines.py), N/A when its answer does not validate.
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/fake_engines.sh"
+trap 'fake_stop; cleanup' EXIT
 
 CALLS=${PARLEY_CALLS_CACHE:-$ROOT/build/calls-it}
 mkdir -p "$CALLS" "$TMP/in"
@@ -116,3 +120,39 @@ check "submit: the batch's current audit version is 1" \
   test "$(sqlite3 "$db" "select audit_version from batches where name = 'default'")" = 1
 limit 60 "$PARLEY" submit "$TMP/in" --store "$db" --pipeline decode,vad --rules "$TMP/audit.rules" >"$TMP/sub3.log" 2>&1
 check "submit --rules without the verdicts stage: exit 2" test $? -eq 2
+
+# judge(): one LLM request per criterion (used twice), a schema-valid "yes";
+# a server that ignores the schema: the judgement is N/A (left out)
+mkdir -p "$TMP/empty"
+fake_start "$TMP/srv" --truth "$TMP/empty" || { notok "start the fake engine server"; exit 1; }
+cat >"$TMP/judge.rules" <<'EOF'
+rule polite pass weight 2 when judge("the agent was polite") because "the agent was polite";
+rule rude flag when not judge("the agent was polite");
+EOF
+for mode in ok ignore; do
+  url="openai+$FAKE_URL/v1"
+  [ $mode = ignore ] && url="openai+$FAKE_URL/mode/ignore_schema/v1"
+  limit 600 "$PARLEY" run "$TMP/in" -o "$TMP/judge-$mode" -j 1 --no-progress --stages "$STAGES" \
+    --set channels.mode=separate --set "llm.engine=$url" --rules "$TMP/judge.rules" >"$TMP/judge-$mode.log" 2>&1
+  status=$?
+  check "judge rules ($mode): exit 0 (status $status)" test $status -eq 0
+  [ $status -eq 0 ] || cat "$TMP/judge-$mode.log"
+done
+python3 - "$TMP/judge-ok/r1/transcript.json" "$TMP/judge-ignore/r1/transcript.json" <<'EOF'
+import json, sys
+def check(what, cond):
+    print(("ok - " if cond else "not ok - ") + what)
+v = json.load(open(sys.argv[1])).get("verdict", {})
+r = v.get("reasons", [])
+check("judge yes: polite passes, 2 of 2, rude does not fire [%s]" % r,
+      v.get("verdict") == "pass" and v.get("score") == 2 and v.get("max_score") == 2
+      and [x["rule"] for x in r] == ["polite"])
+ev = r[0]["evidence"][0] if r and r[0]["evidence"] else {}
+check("the judgement is in the evidence [%s]" % ev,
+      ev.get("judge") == "the agent was polite" and ev.get("verdict") == "yes" and "why" in ev)
+v = json.load(open(sys.argv[2])).get("verdict", {})
+check("an answer that ignores the schema: the judgement is N/A, 0 of 0 [%s]" % v,
+      v.get("verdict") == "pass" and v.get("max_score") == 0 and v.get("reasons") == [])
+EOF
+chats=$(fake_stats | python3 -c 'import json,sys; print(json.load(sys.stdin).get("chat", -1))')
+check "one criterion asked once per call (+1 retry on the ignored schema): 3 chats [$chats]" test "$chats" = 3
