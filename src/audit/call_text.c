@@ -203,6 +203,7 @@ enum parley_err call_text_format(const struct call_text *t, double from, double 
 		text[0] = '\0';
 		while (j < t->n && t->words[j].speaker == w->speaker &&
 		       strcmp(t->words[j].role, w->role) == 0 && call_word_in(&t->words[j], from, to) &&
+		       (j == i || t->words[j].start - t->words[j - 1].end < CALL_TEXT_LINE_PAUSE) &&
 		       tl + strlen(t->words[j].text) + 2 < sizeof(text)) {
 			tl += (size_t)snprintf(text + tl, sizeof(text) - tl, "%s%s", tl ? " " : "",
 					       t->words[j].text);

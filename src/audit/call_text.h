@@ -37,6 +37,7 @@
 #include "store/store_call.h"
 #include "util/error.h"
 
+#define CALL_TEXT_LINE_PAUSE 2.0 /* s: a pause this long starts a new transcript line */
 #define CALL_TEXT_WORDS_MAX 200000 /* words of one call (about 20 hours of talk) */
 
 struct call_word {
@@ -95,7 +96,8 @@ enum parley_err call_text_load(struct store *st, const struct store_recording *r
 void call_text_release(struct call_text *t); /* accepts zeroed */
 
 /* The transcript as the LLM sees it: one line per run of one speaker's
- * words inside [from, to] and of role (NULL or "" = any),
+ * words inside [from, to] and of role (NULL or "" = any), a pause of
+ * CALL_TEXT_LINE_PAUSE seconds or more starting a new line,
  *   "[12.3-15.8] agent: thank you for calling"
  * at most max_bytes (the text is cut at a line boundary and ends with
  * "[… transcript cut]" when longer). *out malloc'd. NOMEM. */

@@ -33,6 +33,7 @@ int cmd_retry(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_engines(int argc, char **argv);
+int cmd_webhooks(int argc, char **argv);
 
 /* Parse a non-negative int option value; prints an error naming the flag. */
 int cli_parse_int(const char *flag, const char *value, int min, int max, int *out);
@@ -160,28 +161,46 @@ int cli_metadata_load(const char *who, const char *path, struct call_metadata **
 	"                         its file's; see README \"Per-file metadata\"\n"
 
 
-/* The batch's audit (issue 14): `--rules FILE` (the rule language,
- * audit/rules.h). Read and checked by cli_audit_load before any audio is
- * processed ("who: FILE:LINE:COL: …", exit 2); stored by cli_audit_store
- * as the batch's audit version 1 (store_audit.h). A batch that already has
- * an audit keeps it when the texts are the same; other texts are refused
- * (CONFLICT: a batch's audit changes by reaudit only). Add CLI_AUDIT_LONGOPTS
- * to a command's options and route CLI_AUDIT_CASES to cli_audit_opt(). */
+/* The batch's audit (issue 14): `--questionnaire FILE` (the JSON
+ * questionnaire, audit/questionnaire.h) and `--rules FILE` (the rule
+ * language, audit/rules.h). Read and checked by cli_audit_load before any
+ * audio is processed ("who: FILE:LINE:COL: …", exit 2): the rules' answer
+ * references against the questionnaire's question ids when both are given,
+ * and a question the LLM answers needs cfg's llm.engine. Stored by
+ * cli_audit_store as the batch's audit version 1 (store_audit.h). A batch
+ * that already has an audit keeps it when the texts given are the same;
+ * other texts are refused (CONFLICT: a batch's audit changes by reaudit
+ * only). Add CLI_AUDIT_LONGOPTS to a command's options and route
+ * CLI_AUDIT_CASES to cli_audit_opt(). */
 struct cli_audit_opts {
-	const char *rules; /* path, NULL = none */
+	const char *rules;         /* path, NULL = none */
+	const char *questionnaire; /* path, NULL = none */
 };
-#define CLI_AUDIT_LONGOPTS {"rules", required_argument, NULL, 2100}
-#define CLI_AUDIT_CASES case 2100
+#define CLI_AUDIT_LONGOPTS {"rules", required_argument, NULL, 2100}, \
+	{"questionnaire", required_argument, NULL, 2101}
+#define CLI_AUDIT_CASES case 2100: case 2101
 #define CLI_AUDIT_HELP \
+	"      --questionnaire FILE  answer this questionnaire for every call (JSON;\n" \
+	"                         README \"Questionnaires\"; the answers stage:\n" \
+	"                         --preset audit or --stages …,answers)\n" \
 	"      --rules FILE       audit every call with these rules (README \"Call\n" \
 	"                         audits\"; the verdicts stage: --preset audit or\n" \
-	"                         --stages …,verdicts); checked before any audio\n"
+	"                         --stages …,verdicts); both checked before any audio\n"
 struct cli_audit {
-	char *rules; /* the text read, NULL = none */
+	char *rules;         /* the text read, NULL = none */
+	char *questionnaire; /* the text read, NULL = none */
 };
 int cli_audit_opt(struct cli_audit_opts *ao, int c, const char *arg); /* 0 */
 bool cli_audit_given(const struct cli_audit_opts *ao);
-int cli_audit_load(const char *who, const struct cli_audit_opts *ao, struct cli_audit *a);
+/* The stage each given document needs is in the pipeline (--questionnaire:
+ * answers, --rules: verdicts). Returns 0, or 2 after printing "who:
+ * --rules needs the verdicts stage …". */
+struct pipeline;
+int cli_audit_check_stages(const char *who, const struct cli_audit_opts *ao,
+			   const struct pipeline *pl);
+struct pipeline_config;
+int cli_audit_load(const char *who, const struct cli_audit_opts *ao,
+		   const struct pipeline_config *cfg, struct cli_audit *a);
 struct store;
 enum parley_err cli_audit_store(struct store *st, int64_t batch_id, const struct cli_audit *a,
 				struct parley_error *err);

@@ -5,11 +5,13 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "audit/questionnaire.h"
 #include "audit/rules.h"
 #include "core/call_metadata.h"
 #include "store/store_audit.h"
 #include "core/config.h"
 #include "core/engines_info.h"
+#include "core/pipeline.h"
 #include "stages/pipeline_config.h"
 #include "queue/queue.h"
 #include "store/db.h"
@@ -297,48 +299,111 @@ int cli_audit_opt(struct cli_audit_opts *ao, int c, const char *arg)
 {
 	if (c == 2100)
 		ao->rules = arg;
+	else if (c == 2101)
+		ao->questionnaire = arg;
 	return 0;
 }
 
 bool cli_audit_given(const struct cli_audit_opts *ao)
 {
-	return ao->rules != NULL;
+	return ao->rules != NULL || ao->questionnaire != NULL;
 }
 
-int cli_audit_load(const char *who, const struct cli_audit_opts *ao, struct cli_audit *a)
+int cli_audit_check_stages(const char *who, const struct cli_audit_opts *ao,
+			   const struct pipeline *pl)
+{
+	static const struct {
+		const char *what, *stage;
+	} need[] = {{"--questionnaire", "answers"}, {"--rules", "verdicts"}};
+	const char *given[] = {ao->questionnaire, ao->rules};
+	for (size_t i = 0; i < 2; i++)
+		if (given[i] && (!pl || !pipeline_has(pl, need[i].stage))) {
+			fprintf(stderr, "%s: %s needs the %s stage (--preset audit, or --stages …,%s)\n",
+				who, need[i].what, need[i].stage, need[i].stage);
+			return 2;
+		}
+	return 0;
+}
+
+int cli_audit_load(const char *who, const struct cli_audit_opts *ao,
+		   const struct pipeline_config *cfg, struct cli_audit *a)
 {
 	struct parley_error err = {0};
 	memset(a, 0, sizeof(*a));
-	if (!ao->rules)
-		return 0;
 	size_t len = 0;
-	struct rules *r = NULL;
-	if (fs_read_file(ao->rules, RULES_TEXT_MAX, &a->rules, &len, &err) ||
-	    rules_parse(a->rules, len, ao->rules, NULL, &r, &err)) {
-		fprintf(stderr, "%s: %s\n", who, err.msg);
-		cli_audit_release(a);
-		return 2;
+	struct questionnaire *q = NULL;
+	const char **ids = NULL;
+	int status = 2;
+	if (ao->questionnaire) {
+		if (fs_read_file(ao->questionnaire, QN_DOC_MAX, &a->questionnaire, &len, &err) ||
+		    questionnaire_parse(a->questionnaire, len, ao->questionnaire, &q, &err)) {
+			fprintf(stderr, "%s: %s\n", who, err.msg);
+			goto out;
+		}
+		for (size_t i = 0; i < q->n; i++)
+			if (q->q[i].how == QN_BY_LLM && !cfg->llm.engine[0]) {
+				fprintf(stderr,
+					"%s: %s:%d: question \"%s\" is answered by the LLM: configure "
+					"one (--set llm.engine=openai+http://HOST/v1, README "
+					"\"Questionnaires\")\n",
+					who, ao->questionnaire, q->q[i].line, q->q[i].id);
+				goto out;
+			}
 	}
-	rules_free(r);
-	return 0;
+	if (ao->rules) {
+		struct rules_known known = {0};
+		if (q) {
+			ids = calloc(q->n, sizeof(*ids));
+			if (!ids) {
+				fprintf(stderr, "%s: out of memory\n", who);
+				goto out;
+			}
+			for (size_t i = 0; i < q->n; i++)
+				ids[i] = q->q[i].id;
+			known = (struct rules_known){ids, q->n, true};
+		}
+		struct rules *r = NULL;
+		if (fs_read_file(ao->rules, RULES_TEXT_MAX, &a->rules, &len, &err) ||
+		    rules_parse(a->rules, len, ao->rules, q ? &known : NULL, &r, &err)) {
+			fprintf(stderr, "%s: %s\n", who, err.msg);
+			goto out;
+		}
+		rules_free(r);
+	}
+	status = 0;
+out:
+	free(ids);
+	questionnaire_free(q);
+	if (status)
+		cli_audit_release(a);
+	return status;
+}
+
+static bool text_differs(const char *given, const char *stored)
+{
+	return given && strcmp(given, stored ? stored : "") != 0;
 }
 
 enum parley_err cli_audit_store(struct store *st, int64_t batch_id, const struct cli_audit *a,
 				struct parley_error *err)
 {
-	if (!a->rules)
+	if (!a->rules && !a->questionnaire)
 		return PARLEY_OK;
 	struct store_audit cur = {0};
 	enum parley_err rc = store_audit_get(st, batch_id, 0, &cur, err);
 	if (rc == PARLEY_ERR_NOT_FOUND) {
 		parley_error_clear(err);
 		int version;
-		return store_audit_add(st, batch_id, "", a->rules, "", &version, err);
+		return store_audit_add(st, batch_id, a->questionnaire ? a->questionnaire : "",
+				       a->rules ? a->rules : "", "", &version, err);
 	}
-	if (!rc && strcmp(cur.rules ? cur.rules : "", a->rules) != 0)
+	if (!rc && (text_differs(a->rules, cur.rules) || text_differs(a->questionnaire, cur.questionnaire)))
 		rc = parley_error_set(err, PARLEY_ERR_CONFLICT,
-				      "the batch is audited with other rules (audit version %d); a "
-				      "batch's rules change by reaudit only", cur.version);
+				      "the batch is audited with %s (audit version %d); a batch's "
+				      "questionnaire and rules change by reaudit only",
+				      text_differs(a->questionnaire, cur.questionnaire)
+					      ? "another questionnaire" : "other rules",
+				      cur.version);
 	store_audit_release(&cur);
 	return rc;
 }
@@ -346,5 +411,7 @@ enum parley_err cli_audit_store(struct store *st, int64_t batch_id, const struct
 void cli_audit_release(struct cli_audit *a)
 {
 	free(a->rules);
+	free(a->questionnaire);
 	a->rules = NULL;
+	a->questionnaire = NULL;
 }

@@ -213,13 +213,9 @@ int cmd_run(int argc, char **argv)
 	int status = 2;
 	if (o.metadata && cli_metadata_load("parley run", o.metadata, &md))
 		goto out_usage;
-	if (cli_audit_load("parley run", &o.ao, &audit))
+	if (cli_audit_check_stages("parley run", &o.ao, &wp.pipeline) ||
+	    cli_audit_load("parley run", &o.ao, &pcfg, &audit))
 		goto out_usage;
-	if (cli_audit_given(&o.ao) && !pipeline_has(&wp.pipeline, "verdicts")) {
-		fprintf(stderr, "parley run: --rules needs the verdicts stage (--preset audit, or "
-				"--stages …,verdicts)\n");
-		goto out_usage;
-	}
 	if (fs_mkdir_p(o.out, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley run: %s\n", err.msg);
 		goto out_usage;

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "stages/pipeline_config.h"
 #include "core/supervisor.h"
+#include "core/webhook.h"
 #include "core/worker.h"
 #include "store/store.h"
 #include "util/fs.h"
@@ -248,6 +249,7 @@ int cmd_serve(int argc, char **argv)
 	}
 
 	pid_t workers = -1;
+	struct webhook_loop *hooks = NULL;
 	if (!o.no_workers) {
 		wp.config = cfg; /* every process setting, log_file_* included */
 		snprintf(wp.data_dir, sizeof(wp.data_dir), "%s", data);
@@ -272,6 +274,14 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Webhooks (issue 14, core/webhook.h): this process sends the outbox
+	 * too (beside the workers' senders), so `--no-workers` still delivers. */
+	struct webhook_loop_params wlp = {.send = webhook_default_send_params(), .poll = 1};
+	snprintf(wlp.store, sizeof(wlp.store), "%s", cfg.store);
+	wlp.send.timeout = cfg.webhook_timeout;
+	if (webhook_loop_start(&wlp, &hooks, &err) != PARLEY_OK)
+		log_warn("%s: webhooks are sent by the workers only", err.msg);
 
 	struct web_server_params p = web_server_default_params();
 	p.host = o.host;
@@ -315,6 +325,7 @@ int cmd_serve(int argc, char **argv)
 	web_server_stop(srv, SERVE_GRACE_SECONDS);
 	status = 0;
 out:
+	webhook_loop_stop(hooks, 0);
 	if (workers > 0) {
 		kill(workers, SIGTERM);
 		waitpid(workers, NULL, 0);

@@ -6,11 +6,13 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "core/batch_config.h"
 #include "core/call_metadata.h"
+#include "core/webhook.h"
 #include "core/config.h"
 #include "core/pipeline.h"
 #include "core/inputs.h"
@@ -41,6 +43,15 @@ static const char submit_usage[] =
 	"                         the preset's (--preset), else every non-optional stage\n"
 	CLI_METADATA_HELP
 	CLI_AUDIT_HELP
+	"      --webhook URL      call URL (signed per Standard Webhooks, retried for\n"
+	"                         hours) when the batch completes; see `parley webhooks`\n"
+	"      --webhook-secret-env VAR  the signing secret is in environment variable\n"
+	"                         VAR (whsec_<base64> or at least 16 bytes of text);\n"
+	"                         kept with the batch's webhook, never printed\n"
+	"      --webhook-events LIST  batch (default), file (recording.completed and\n"
+	"                         .failed), stage (stage.completed): a comma list\n"
+	"      --webhook-schedule LIST  delays before each retry (default\n"
+	"                         " WEBHOOK_DEFAULT_SCHEDULE ")\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"exit status: 0 added, 1 the store failed, 2 usage error.\n";
@@ -54,10 +65,15 @@ int cmd_submit(int argc, char **argv)
 		{"pipeline", required_argument, NULL, 'p'},
 		{"metadata", required_argument, NULL, 'M'},
 		CLI_AUDIT_LONGOPTS,
+		{"webhook", required_argument, NULL, 3100},
+		{"webhook-secret-env", required_argument, NULL, 3101},
+		{"webhook-events", required_argument, NULL, 3102},
+		{"webhook-schedule", required_argument, NULL, 3103},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *batch_name = "default", *pipeline_arg = NULL, *metadata_arg = NULL;
+	const char *hook_url = NULL, *hook_env = NULL, *hook_events = NULL, *hook_schedule = NULL;
 	struct cli_engine_opts eo = {0};
 	struct cli_pipeline_opts po = {0};
 	struct cli_audit_opts ao = {0};
@@ -77,6 +93,10 @@ int cmd_submit(int argc, char **argv)
 		case 'p': pipeline_arg = optarg; break;
 		case 'M': metadata_arg = optarg; break;
 		CLI_AUDIT_CASES: cli_audit_opt(&ao, c, optarg); break;
+		case 3100: hook_url = optarg; break;
+		case 3101: hook_env = optarg; break;
+		case 3102: hook_events = optarg; break;
+		case 3103: hook_schedule = optarg; break;
 		case 'h': fputs(submit_usage, stdout); return 0;
 		default: fputs(submit_usage, stderr); return 2;
 		}
@@ -105,6 +125,40 @@ int cmd_submit(int argc, char **argv)
 			used += (size_t)snprintf(pipeline + used, sizeof(pipeline) - used, "%s%s", i ? "," : "",
 						 pl.stages[i]->name);
 	}
+	/* The webhook, checked now (the secret is read from the environment
+	 * and never printed). */
+	struct webhook_config hook = webhook_default_config();
+	if (hook_url || hook_env || hook_events || hook_schedule) {
+		struct parley_error herr = {0};
+		const char *secret = hook_env ? getenv(hook_env) : NULL;
+		if (!hook_url || !hook_env) {
+			fprintf(stderr, "parley submit: --webhook URL and --webhook-secret-env VAR go together\n");
+			return 2;
+		}
+		if (!secret || !*secret) {
+			fprintf(stderr, "parley submit: --webhook-secret-env: the variable %s is not set\n",
+				hook_env);
+			return 2;
+		}
+		if (strlen(hook_url) >= sizeof(hook.url) || strlen(secret) >= sizeof(hook.secret) ||
+		    (hook_schedule && strlen(hook_schedule) >= sizeof(hook.schedule))) {
+			fprintf(stderr, "parley submit: the webhook URL, secret or schedule is too long\n");
+			return 2;
+		}
+		snprintf(hook.url, sizeof(hook.url), "%s", hook_url);
+		snprintf(hook.secret, sizeof(hook.secret), "%s", secret);
+		snprintf(hook.schedule, sizeof(hook.schedule), "%s", hook_schedule ? hook_schedule : "");
+		uint8_t key[WEBHOOK_KEY_MAX];
+		size_t klen;
+		struct webhook_schedule sch;
+		if ((hook_events && webhook_events_parse(hook_events, &hook.events, &herr)) ||
+		    webhook_url_check(hook.url, &herr) || webhook_secret_key(hook.secret, key, &klen, &herr) ||
+		    webhook_schedule_parse(hook.schedule, &sch, &herr)) {
+			fprintf(stderr, "parley submit: %s\n", herr.msg);
+			return 2;
+		}
+		memset(key, 0, sizeof(key));
+	}
 	struct parley_config cfg;
 	if (cli_engine_config("parley submit", &eo, &cfg))
 		return 2;
@@ -130,15 +184,9 @@ int cmd_submit(int argc, char **argv)
 		const struct stage *rows[64];
 		struct pipeline pl;
 		struct parley_error perr = {0};
-		if (!pipeline[0] || pipeline_parse(pipeline, rows, &pl, &perr) ||
-		    !pipeline_has(&pl, "verdicts")) {
-			fprintf(stderr, "parley submit: --rules needs the verdicts stage (--preset audit, "
-					"or --pipeline …,verdicts)\n");
-			call_metadata_free(md);
-			pipeline_config_release(&pcfg);
-			return 2;
-		}
-		if (cli_audit_load("parley submit", &ao, &audit)) {
+		bool known = pipeline[0] && !pipeline_parse(pipeline, rows, &pl, &perr);
+		if (cli_audit_check_stages("parley submit", &ao, known ? &pl : NULL) ||
+		    cli_audit_load("parley submit", &ao, &pcfg, &audit)) {
 			call_metadata_free(md);
 			pipeline_config_release(&pcfg);
 			return 2;
@@ -174,6 +222,8 @@ int cmd_submit(int argc, char **argv)
 		    batch_config_store(st, batch, batch_name, cli_pipeline_given(&po) ? &pcfg : NULL, &err) ||
 		    (pipeline[0] && store_batch_set_pipeline(st, batch, pipeline, &err)) ||
 		    cli_audit_store(st, batch, &audit, &err) ||
+		    /* before the recordings: a worker finishing them finds the webhook */
+		    (hook.url[0] && webhook_set(st, batch, &hook, &err)) ||
 		    inputs_add(st, batch, &inputs, NULL, &err)) {
 			fprintf(stderr, "parley submit: %s\n", err.msg);
 			if (err.code == PARLEY_ERR_CONFLICT)
@@ -184,6 +234,7 @@ int cmd_submit(int argc, char **argv)
 		}
 	}
 	store_close(st);
+	memset(hook.secret, 0, sizeof(hook.secret));
 	inputs_release(&inputs);
 	call_metadata_free(md);
 	cli_audit_release(&audit);

@@ -22,6 +22,7 @@ static const struct cli_command commands[] = {
 	{"lexicon", cmd_lexicon, "print or check a lexicon of target words", 0},
 	{"serve", cmd_serve, "serve the sessions API and the page over HTTP (with workers)", 0},
 	{"engines", cmd_engines, "list engine forms; check a speech-to-text or LLM server against what parley needs", 0},
+	{"webhooks", cmd_webhooks, "list a batch's signed webhook deliveries; send one again", 0},
 	{"user", cmd_user, "add or list the users of `parley serve` (prints a new user's token)", 0},
 };
 

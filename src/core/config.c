@@ -19,6 +19,7 @@ struct parley_config config_defaults(void)
 	c.max_attempts = 3;
 	c.backoff_base = 5;
 	c.progress_every = 100;
+	c.webhook_timeout = 15;
 	return c;
 }
 
@@ -36,6 +37,7 @@ static const struct config_key {
 	TEXT(queue, "PARLEY_QUEUE"),
 	TEXT(queue_prefix, "PARLEY_QUEUE_PREFIX"),
 	TEXT(data, "PARLEY_DATA"),
+	TEXT(public_url, "PARLEY_PUBLIC_URL"),
 #undef TEXT
 	{"lease_seconds", "PARLEY_LEASE_SECONDS", CFG_SECONDS, offsetof(struct parley_config, lease_seconds), 0, 1, 86400},
 	{"max_attempts", "PARLEY_MAX_ATTEMPTS", CFG_COUNT, offsetof(struct parley_config, max_attempts), 0, 1, 100},
@@ -43,6 +45,7 @@ static const struct config_key {
 	{"progress_every", "PARLEY_PROGRESS_EVERY", CFG_COUNT, offsetof(struct parley_config, progress_every), 0, 1, 1000000},
 	{"log_file_start", "PARLEY_LOG_FILE_START", CFG_BOOL, offsetof(struct parley_config, log_file_start), 0, 0, 0},
 	{"log_file_complete", "PARLEY_LOG_FILE_COMPLETE", CFG_BOOL, offsetof(struct parley_config, log_file_complete), 0, 0, 0},
+	{"webhook_timeout", "PARLEY_WEBHOOK_TIMEOUT", CFG_SECONDS, offsetof(struct parley_config, webhook_timeout), 0, 0.1, 600},
 };
 
 static const struct config_key *key_find(const char *key)

@@ -20,6 +20,10 @@
  *   progress_every  PARLEY_PROGRESS_EVERY progress event every N recordings (100)
  *   log_file_start  PARLEY_LOG_FILE_START    file_start events (false)
  *   log_file_complete PARLEY_LOG_FILE_COMPLETE file_complete events (false)
+ *   public_url      PARLEY_PUBLIC_URL     where `parley serve` is reached from outside
+ *                                         ("https://parley.example.com"): webhook
+ *                                         events carry results URLs under it ("")
+ *   webhook_timeout PARLEY_WEBHOOK_TIMEOUT seconds a webhook receiver has to answer (15)
  * Errors name the file and line ("parley.conf:3: unknown key 'qeue'") or the
  * variable, and what was wrong with the value.
  */
@@ -45,6 +49,8 @@ struct parley_config {
 	int progress_every;
 	bool log_file_start;
 	bool log_file_complete;
+	char public_url[CONFIG_VALUE_MAX];
+	double webhook_timeout;
 };
 
 struct parley_config config_defaults(void);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/batch_config.h"
+#include "core/webhook.h"
 #include "queue/queue.h"
 #include "stages/env.h"
 #include "util/log.h"
@@ -17,6 +18,8 @@
 #define WORKER_STARTED_MAX 64  /* (batch, stage) pairs whose stage_start we know of */
 #define WORKER_RECOVER_EVERY 2.0
 #define WORKER_DOWN_BACKOFF_MAX 10.0
+#define WORKER_STAGES_MAX 64
+#define WORKER_WEBHOOK_LINGER 30.0 /* s a leaving worker keeps sending due webhooks */
 
 struct worker_params worker_default_params(void)
 {
@@ -288,14 +291,44 @@ struct settle_op {
 	double delay;
 };
 
+/* Webhooks (issue 14, core/webhook.h): the recording's finish and the
+ * events it causes (recording.*, stage.completed, batch.completed) commit
+ * in one transaction, so a worker killed between them loses no event. */
+static enum parley_err worker_finish(struct worker *w, const struct store_recording *rec,
+				     const struct settle_op *op, struct parley_error *err)
+{
+	const struct pipeline *pl = NULL;
+	struct parley_error perr = {0};
+	if (worker_pipeline(w, rec, &pl, &perr) != PARLEY_OK)
+		pl = &w->p->pipeline; /* the events name the default stages */
+	const char *names[WORKER_STAGES_MAX];
+	size_t n = 0;
+	for (; n < pl->count && n < WORKER_STAGES_MAX; n++)
+		names[n] = pl->stages[n]->name;
+	struct webhook_finish fin = {
+		.batch_id = rec->batch_id, .rec_id = rec->id, .rec_name = rec->name,
+		.status = op->status, .error = op->error_msg, .stages = names, .nstages = n,
+		.public_url = w->p->config.public_url,
+	};
+	enum parley_err rc = store_begin(w->st, err);
+	if (rc)
+		return rc;
+	if ((rc = store_recording_finish(w->st, rec->id, w->p->owner, op->status, op->error_code,
+					 op->error_msg, err)) ||
+	    (rc = webhook_on_finish(w->st, &fin, err))) {
+		store_rollback(w->st);
+		return rc;
+	}
+	return store_commit(w->st, err);
+}
+
 static enum parley_err settle_store(struct worker *w, const struct store_recording *rec,
 				    const struct settle_op *op, struct parley_error *err)
 {
 	const char *owner = w->p->owner;
 	switch (op->outcome) {
 	case QUEUE_DONE:
-		return store_recording_finish(w->st, rec->id, owner, op->status, op->error_code,
-					      op->error_msg, err);
+		return worker_finish(w, rec, op, err);
 	case QUEUE_RETRY:
 		return store_recording_retry_later(w->st, rec->id, owner, op->delay, op->error_msg, err);
 	case QUEUE_RELEASE:
@@ -480,6 +513,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	memset(&hb, 0, sizeof(hb));
 	hb.p = p;
 	bool hb_started = false;
+	struct webhook_loop *hooks = NULL;
 	enum parley_err rc;
 	/* The store and queue may be down when we start: wait for them. */
 	while ((rc = store_open(p->config.store, &w.st, err)) == PARLEY_ERR_UNAVAILABLE && !(p->stop && *p->stop))
@@ -500,6 +534,14 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 		goto out;
 	}
 	hb_started = true;
+	/* Webhooks (issue 14): a sender thread with its own store connection
+	 * delivers the outbox between and during leases. */
+	struct webhook_loop_params wlp = {.send = webhook_default_send_params(), .poll = 1};
+	snprintf(wlp.store, sizeof(wlp.store), "%s", p->config.store);
+	snprintf(wlp.send.owner, sizeof(wlp.send.owner), "%s", p->owner);
+	wlp.send.timeout = p->config.webhook_timeout;
+	if ((rc = webhook_loop_start(&wlp, &hooks, err)))
+		goto out;
 	struct parley_error qerr = {0};
 	queue_heartbeat(w.q, p->owner, p->config.lease_seconds, &qerr);
 
@@ -544,6 +586,9 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	}
 	rc = PARLEY_OK;
 out:
+	/* A worker leaving because the work is done keeps sending what falls
+	 * due soon (the first retries); a stopped one leaves it to the next. */
+	webhook_loop_stop(hooks, rc == PARLEY_OK && !(p->stop && *p->stop) ? WORKER_WEBHOOK_LINGER : 0);
 	if (hb_started) {
 		pthread_mutex_lock(&hb.lock);
 		hb.quit = true;

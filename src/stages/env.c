@@ -7,6 +7,7 @@
 
 #include "engines/asr.h"
 #include "engines/engines.h"
+#include "engines/llm.h"
 #include "text/lexicon.h"
 
 struct stage_env {
@@ -14,6 +15,8 @@ struct stage_env {
 	struct asr_engine stt;
 	bool stt_open;
 	char prompt[PC_PROMPT_MAX]; /* cfg->stt.prompt, or the lexicon's targets */
+	struct llm_engine llm;
+	bool llm_open;
 };
 
 enum parley_err stage_env_new(struct stage_env **out, struct parley_error *err)
@@ -30,6 +33,8 @@ void stage_env_free(struct stage_env *env)
 		return;
 	if (env->stt_open)
 		asr_engine_close(&env->stt);
+	if (env->llm_open)
+		llm_engine_close(&env->llm);
 	lexicon_free(env->lexicon);
 	free(env);
 }
@@ -110,5 +115,31 @@ enum parley_err stage_env_stt(struct stage_env *env, const struct pipeline_confi
 	*params = asr_default_params();
 	params->language = cfg->stt.language[0] ? cfg->stt.language : NULL;
 	params->prompt = env->prompt[0] ? env->prompt : NULL;
+	return PARLEY_OK;
+}
+
+enum parley_err stage_env_llm(struct stage_env *env, const struct pipeline_config *cfg,
+			      struct llm_engine **out, struct llm_params *params,
+			      struct parley_error *err)
+{
+	*out = NULL;
+	*params = llm_default_params();
+	params->temperature = cfg->llm.temperature;
+	params->seed = cfg->llm.seed;
+	if (!cfg->llm.engine[0])
+		return PARLEY_OK;
+	if (!env->llm_open) {
+		struct llm_open_params p = llm_open_default_params();
+		p.engine = cfg->llm.engine;
+		p.model = cfg->llm.model;
+		p.api_key_env = cfg->llm.api_key_env;
+		p.timeout = cfg->llm.timeout;
+		p.concurrency = cfg->llm.concurrency;
+		enum parley_err rc = llm_open(&p, &env->llm, err);
+		if (rc)
+			return rc;
+		env->llm_open = true;
+	}
+	*out = &env->llm;
 	return PARLEY_OK;
 }

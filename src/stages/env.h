@@ -40,4 +40,14 @@ enum parley_err stage_env_stt(struct stage_env *env, const struct pipeline_confi
 			      struct asr_engine **out, struct asr_params *params,
 			      struct parley_error *err);
 
+/* The LLM engine cfg->llm names (engines/llm.h), opened on first use and
+ * kept for the worker's life; *out NULL when cfg->llm.engine is "" (no LLM
+ * configured). *params: cfg->llm's temperature and seed. The stages that
+ * ask questions (answers, verdicts) share it. */
+struct llm_engine;
+struct llm_params;
+enum parley_err stage_env_llm(struct stage_env *env, const struct pipeline_config *cfg,
+			      struct llm_engine **out, struct llm_params *params,
+			      struct parley_error *err);
+
 #endif

@@ -18,6 +18,7 @@ extern const struct stage stage_stt;
 extern const struct stage stage_words;
 extern const struct stage stage_metrics;
 extern const struct stage stage_samples;
+extern const struct stage stage_answers;
 extern const struct stage stage_verdicts;
 extern const struct stage stage_tick1, stage_tick2, stage_tick3, stage_tick4, stage_tick5,
 	stage_tick6;
@@ -33,6 +34,7 @@ const struct stage *const stage_table[] = {
 	&stage_words,   /* corrections, target counts */
 	&stage_metrics, /* call metrics per role (optional) */
 	&stage_samples, /* voice sample per speaker */
+	&stage_answers, /* the batch's questionnaire answered (optional, issue 14 llm1) */
 	&stage_verdicts, /* the call's verdict from the audit's rules and answers (optional) */
 };
 const size_t stage_count = sizeof(stage_table) / sizeof(stage_table[0]);
@@ -58,6 +60,10 @@ static const struct stage_preset presets[] = {
 	{"call", "decode,ivr,vad,diarize,lid,stt,words,metrics", "channels.mode=separate",
 	 "call analysis: call events (IVR, hold, tones), channels as speakers, language, "
 	 "speech to text, call metrics (--denoise adds denoise)"},
+	{"audit", "decode,ivr,vad,diarize,lid,stt,words,metrics,answers,verdicts",
+	 "channels.mode=separate",
+	 "call audit: the call preset, then the batch's questionnaire answered (answers) and "
+	 "its rules' verdict (verdicts); README \"Call audits\""},
 };
 #define NPRESETS (sizeof(presets) / sizeof(presets[0]))
 

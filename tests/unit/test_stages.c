@@ -23,7 +23,7 @@ static void test_tables(void **state)
 	(void)state;
 	static const char *const real[] = {"decode", "ivr",   "denoise", "vad",     "diarize",
 					   "lid",    "stt",   "words",   "metrics", "samples",
-					   "verdicts"};
+					   "answers",  "verdicts"};
 	assert_int_equal(stage_count, sizeof(real) / sizeof(real[0]));
 	for (size_t i = 0; i < stage_count; i++)
 		assert_string_equal(stage_table[i]->name, real[i]);
@@ -36,8 +36,10 @@ static void test_tables(void **state)
 	assert_non_null(stage_find("tick3"));
 	assert_null(stage_find("nope"));
 	struct pipeline pl = pipeline_default();
-	/* the test stages and the optional ones (ivr, denoise, lid, metrics, verdicts) are no part of it */
-	assert_int_equal(pl.count, stage_count - 5);
+	/* the test stages and the optional ones (ivr, denoise, lid, metrics, answers, verdicts)
+	 * are no part of it */
+	assert_int_equal(pl.count, stage_count - 6);
+	assert_false(pipeline_has(&pl, "answers"));
 	assert_false(pipeline_has(&pl, "verdicts"));
 	assert_false(pipeline_has(&pl, "metrics"));
 	assert_false(pipeline_has(&pl, "tick1"));
@@ -74,6 +76,12 @@ static void test_presets(void **state)
 	assert_string_equal(pl.stages[0]->name, "decode");
 	assert_string_equal(pl.stages[1]->name, "ivr");
 	assert_string_equal(pl.stages[2]->name, "denoise");
+	/* audit: the call preset, then answers and verdicts */
+	assert_int_equal(pipeline_parse("audit", rows, &pl, &err), PARLEY_OK);
+	assert_true(pipeline_has(&pl, "metrics"));
+	assert_string_equal(pl.stages[pl.count - 2]->name, "answers");
+	assert_string_equal(pl.stages[pl.count - 1]->name, "verdicts");
+	assert_non_null(strstr(stage_preset_names(), "audit"));
 	assert_int_equal(pipeline_parse("call,nope", rows, &pl, &err), PARLEY_ERR_INVALID);
 	assert_non_null(strstr(err.msg, "unknown stage 'nope'"));
 
@@ -142,10 +150,10 @@ static void test_rows(void **state)
 	static const char *const want[] = {"call_events", "segments",     "speakers",
 					   "speaker_roles", "call_language", "stt_words",
 					   "words",       "word_counts",  "call_metrics", "call_spans",
-					   "verdicts",    "test_effects"};
-	assert_int_equal(n, 12);
+					   "answers",     "verdicts",     "test_effects"};
+	assert_int_equal(n, 13);
 	assert_null(tables[n]);
-	for (size_t i = 0; i < 12; i++)
+	for (size_t i = 0; i < 13; i++)
 		assert_string_equal(tables[i], want[i]);
 	assert_int_equal(stage_result_tables(tables, 3), 2); /* bounded, NULL-terminated */
 	assert_null(tables[2]);
@@ -160,6 +168,9 @@ static void test_rows(void **state)
 	assert_true(stage_reads(stage_find("diarize"), "channels"));
 	assert_true(stage_reads(stage_find("metrics"), "metrics"));
 	assert_true(stage_find("metrics")->optional);
+	assert_true(stage_find("answers")->optional);
+	assert_true(stage_reads(stage_find("answers"), "llm"));
+	assert_non_null(stage_find("answers")->export);
 }
 
 /* A changed input drops the rows of the tables the store is given, only those. */
