@@ -13,7 +13,8 @@
  * parser's "NAME:LINE:COL" message (permanent: INVALID).
  *
  * judge("criterion") rules: every criterion of the rules is asked at once
- * (engines/llm.h llm_ask_many, the configuration's "llm" engine) with the
+ * (engines/llm.h llm_ask_many, the worker's engine for the configuration's
+ * "llm" section, stages/env.h stage_env_llm, shared with answers) with the
  * call's transcript (call_text_format: roles and times, IVR and hold left
  * out, at most VERDICTS_TRANSCRIPT_MAX bytes) and a JSON schema
  * {"verdict": "yes"|"no"|"unsure", "why": "…"}; "unsure" or an answer that
@@ -32,6 +33,7 @@
 #include "audit/call_text.h"
 #include "audit/rules.h"
 #include "engines/llm.h"
+#include "stages/env.h"
 #include "stages/stage.h"
 #include "store/store_audit.h"
 #include "store/store_call.h"
@@ -112,17 +114,23 @@ static void judgements_release(struct judgements *j)
 	free(j->why);
 }
 
+static bool judge_abort(void *ud)
+{
+	const struct stage_ctx *ctx = ud;
+	return ctx->stop && *ctx->stop;
+}
+
 static enum parley_err judge_all(struct stage_ctx *ctx, const struct rules *r,
 				 struct lazy_text *lt, struct judgements *j, struct parley_error *err)
 {
 	size_t n = rules_judge_count(r);
-	const struct pc_llm *cfg = &ctx->cfg->llm;
-	if (n == 0 || !cfg->engine[0])
+	if (n == 0 || !ctx->cfg->llm.engine[0])
 		return PARLEY_OK; /* no judge: judge() is N/A */
 	char *transcript = NULL, *user = NULL;
 	struct llm_request *reqs = calloc(n, sizeof(*reqs));
 	struct llm_answer *ans = calloc(n, sizeof(*ans));
-	struct llm_engine eng = {0};
+	struct llm_engine *eng = NULL;
+	struct llm_params lp;
 	json_t *schema = json_loads(judge_schema, 0, NULL);
 	enum parley_err rc = PARLEY_OK;
 	size_t asked = 0;
@@ -153,16 +161,13 @@ static enum parley_err judge_all(struct stage_ctx *ctx, const struct rules *r,
 		reqs[i] = (struct llm_request){.system = judge_system, .user = u, .schema = schema,
 					       .schema_name = "judgement"};
 	}
-	struct llm_open_params op = llm_open_default_params();
-	op.engine = cfg->engine;
-	op.model = cfg->model;
-	op.api_key_env = cfg->api_key_env;
-	op.timeout = cfg->timeout;
-	op.concurrency = cfg->concurrency;
-	struct llm_params lp = llm_default_params();
-	lp.temperature = cfg->temperature;
-	lp.seed = cfg->seed;
-	if ((rc = llm_open(&op, &eng, err)) || (rc = llm_ask_many(&eng, &lp, reqs, n, ans, err)))
+	if ((rc = stage_env_llm(ctx->env, ctx->cfg, &eng, &lp, err)))
+		goto out;
+	if (!eng) /* cannot happen with an engine configured; N/A all the same */
+		goto out;
+	lp.abort = judge_abort;
+	lp.user_data = ctx;
+	if ((rc = llm_ask_many(eng, &lp, reqs, n, ans, err)))
 		goto out;
 	asked = n;
 	for (size_t i = 0; i < n; i++) {
@@ -180,7 +185,6 @@ static enum parley_err judge_all(struct stage_ctx *ctx, const struct rules *r,
 out:
 	for (size_t i = 0; i < asked; i++)
 		llm_answer_release(&ans[i]);
-	llm_engine_close(&eng);
 	json_decref(schema);
 	free(ans);
 	free(reqs);
