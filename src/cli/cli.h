@@ -33,6 +33,7 @@ int cmd_retry(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_engines(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
 
 /* Parse a non-negative int option value; prints an error naming the flag. */

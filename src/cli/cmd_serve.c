@@ -59,6 +59,11 @@ static const char serve_usage[] =
 	"      --request-timeout S  seconds a request may take to send its body (default 60)\n"
 	"      --idle-timeout S   seconds a silent connection is kept (default 30)\n"
 	"      --cors ORIGIN      allow this browser origin (default: no CORS headers)\n"
+	"      --files-root DIR   batches may add server-side files and folders under DIR\n"
+	"                         (POST /v1/batches/{id}/paths; default: none may)\n"
+	"      --max-streams N    batch event streams open at once (default: --threads);\n"
+	"                         each holds an HTTP thread a little at a time\n"
+	"      --stream-seconds S  longest life of one event stream (default 600)\n"
 	"The sessions' pipeline configuration, stored with each session when it\n"
 	"ends (the lexicon is read once, at start):\n"
 	CLI_PIPELINE_HELP
@@ -76,6 +81,8 @@ struct serve_opts {
 	unsigned request_timeout, idle_timeout;
 	size_t max_chunk_bytes;
 	const char *cors;
+	const char *files_root;
+	int max_streams, stream_seconds;
 	bool quiet;
 };
 
@@ -164,6 +171,9 @@ int cmd_serve(int argc, char **argv)
 		{"cors", required_argument, NULL, 1002},
 		{"request-timeout", required_argument, NULL, 1003},
 		{"idle-timeout", required_argument, NULL, 1004},
+		{"files-root", required_argument, NULL, 1005},
+		{"max-streams", required_argument, NULL, 1006},
+		{"stream-seconds", required_argument, NULL, 1007},
 		CLI_PIPELINE_LONGOPTS,
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -207,6 +217,15 @@ int cmd_serve(int argc, char **argv)
 					  86400, &n))
 				return 2;
 			*(c == 1003 ? &o.request_timeout : &o.idle_timeout) = (unsigned)n;
+			break;
+		case 1005: o.files_root = optarg; break;
+		case 1006:
+			if (cli_parse_int("--max-streams", optarg, 1, 1024, &o.max_streams))
+				return 2;
+			break;
+		case 1007:
+			if (cli_parse_int("--stream-seconds", optarg, 1, 86400, &o.stream_seconds))
+				return 2;
 			break;
 		CLI_PIPELINE_CASES:
 			if (cli_pipeline_opt(&po, c, optarg))
@@ -291,6 +310,10 @@ int cmd_serve(int argc, char **argv)
 	p.idle_timeout = o.idle_timeout;
 	p.max_chunk_bytes = o.max_chunk_bytes;
 	p.cors_origin = o.cors;
+	p.files_root = o.files_root;
+	p.max_streams = o.max_streams;
+	if (o.stream_seconds)
+		p.stream_seconds = (unsigned)o.stream_seconds;
 	p.store = cfg.store;
 	p.data_dir = data;
 	p.queue = cfg.queue;

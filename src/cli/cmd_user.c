@@ -16,19 +16,22 @@
 #include "util/fs.h"
 
 static const char user_usage[] =
-	"usage: parley user add NAME [--admin] [--store TARGET]\n"
+	"usage: parley user add NAME [--admin|--operator] [--store TARGET]\n"
 	"       parley user list [--store TARGET]\n"
 	"\n"
 	"add: create a user of `parley serve` and print its token (once: only its\n"
 	"SHA-256 is stored). NAME is 1 to 63 characters of A-Z a-z 0-9 . _ -.\n"
-	"list: print every user, one a line: NAME and \"admin\" for admins.\n"
+	"list: print every user, one a line: NAME, then \"admin\" or \"operator\".\n"
 	"With neither --store nor --data, the store of a plain `parley serve`:\n"
 	"./parley-data/parley.db; with --data DIR, DIR/parley.db (as serve).\n"
 	"A missing SQLite store is created by add.\n"
 	"\n"
 	"options:\n"
 	CLI_ENGINE_HELP
-	"      --admin            (add) the user sees every session and may drop any claim\n"
+	"      --admin            (add) the user sees every session and may drop any claim,\n"
+	"                         and may do everything an operator may\n"
+	"      --operator         (add) the user may create, manage and read batches\n"
+	"                         (/v1/batches, `parley batch --server`)\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"exit status: 0 done, 1 the name is taken or the store failed, 2 usage error.\n";
@@ -36,7 +39,7 @@ static const char user_usage[] =
 static void user_print(const struct session_user *u, void *ud)
 {
 	(void)ud;
-	printf("%s%s\n", u->name, u->admin ? "\tadmin" : "");
+	printf("%s%s\n", u->name, u->admin ? "\tadmin" : u->operator_ ? "\toperator" : "");
 }
 
 int cmd_user(int argc, char **argv)
@@ -44,11 +47,12 @@ int cmd_user(int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_ENGINE_LONGOPTS,
 		{"admin", no_argument, NULL, 'a'},
+		{"operator", no_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_engine_opts eo = {0};
-	bool admin = false;
+	bool admin = false, oper = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -58,6 +62,7 @@ int cmd_user(int argc, char **argv)
 				return 2;
 			break;
 		case 'a': admin = true; break;
+		case 'o': oper = true; break;
 		case 'h': fputs(user_usage, stdout); return 0;
 		default: fputs(user_usage, stderr); return 2;
 		}
@@ -73,8 +78,8 @@ int cmd_user(int argc, char **argv)
 			add ? "give exactly one NAME" : "takes no arguments", user_usage);
 		return 2;
 	}
-	if (list && admin) {
-		fprintf(stderr, "parley user list: --admin is for add\n");
+	if (list && (admin || oper)) {
+		fprintf(stderr, "parley user list: --admin and --operator are for add\n");
 		return 2;
 	}
 	const char *name = add ? argv[optind + 1] : NULL;
@@ -96,13 +101,15 @@ int cmd_user(int argc, char **argv)
 	int status = 0;
 	if (add) {
 		char token[SESSION_TOKEN_LEN + 1];
-		if (session_user_add(st, name, admin, token, sizeof(token), &err)) {
+		bool found = false;
+		if (session_user_add(st, name, admin, token, sizeof(token), &err) ||
+		    (oper && sstore_user_set_operator(st, name, true, &found, &err))) {
 			fprintf(stderr, "parley user add: %s\n", err.msg);
 			status = err.code == PARLEY_ERR_INVALID ? 2 : 1;
 		} else {
 			printf("%s\n", token);
 			fprintf(stderr, "parley user add: user %s%s added; keep the token, it is shown once\n",
-				name, admin ? " (admin)" : "");
+				name, admin ? " (admin)" : oper ? " (operator)" : "");
 		}
 	} else if (sstore_user_each(st, user_print, NULL, &err)) {
 		fprintf(stderr, "parley user list: %s\n", err.msg);

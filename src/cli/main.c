@@ -16,6 +16,7 @@ static const struct cli_command commands[] = {
 	{"status", cmd_status, "per batch: recordings and stages pending/running/done/failed", 0},
 	{"failed", cmd_failed, "list failed recordings with their error and attempts", 0},
 	{"retry", cmd_retry, "put failed recordings back in the queue", 0},
+	{"batch", cmd_batch, "audit batches: create, add files and metadata, start, status, events, results, retry, reaudit (store or server)", 0},
 	{"config", cmd_config, "print a batch's pipeline configuration, the defaults or the keys; check a file", 0},
 	{"export", cmd_export, "write a batch's outputs (transcripts, samples, summary.csv)", 0},
 	{"eval", cmd_eval, "score a run against ground truth: DER, WER, keyword F1", 0},

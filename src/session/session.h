@@ -52,6 +52,7 @@ struct session_user {
 	int64_t id;
 	char name[SESSION_USER_NAME_MAX];
 	bool admin;
+	bool operator_; /* may create, manage and read batches (core/batches.h) */
 };
 
 /* What every call needs: a store connection (one per thread) and the data

@@ -46,13 +46,24 @@ static void user_read(struct db_stmt *s, void *ud)
 	u->id = db_column_int(s, 0);
 	snprintf(u->name, sizeof(u->name), "%s", db_column_text(s, 1));
 	u->admin = db_column_int(s, 2) != 0;
+	u->operator_ = db_column_int(s, 3) != 0;
+}
+
+enum parley_err sstore_user_set_operator(struct store *st, const char *name, bool on, bool *found,
+				       struct parley_error *err)
+{
+	int64_t changes = 0;
+	enum parley_err rc = exec(st, &changes, err, "UPDATE users SET operator = ?2 WHERE name = ?1",
+				  "tn", name, (int)on);
+	*found = rc == PARLEY_OK && changes > 0;
+	return rc;
 }
 
 enum parley_err sstore_user_by_token(struct store *st, const char *token_hash,
 				     struct session_user *out, bool *found, struct parley_error *err)
 {
 	struct db_stmt *s;
-	enum parley_err rc = prep(st, &s, err, "SELECT id, name, admin FROM users WHERE token_hash = ?1",
+	enum parley_err rc = prep(st, &s, err, "SELECT id, name, admin, operator FROM users WHERE token_hash = ?1",
 				  "t", token_hash);
 	if (rc)
 		return rc;
@@ -63,7 +74,7 @@ enum parley_err sstore_user_each(struct store *st, void (*fn)(const struct sessi
 				 void *ud, struct parley_error *err)
 {
 	struct db_stmt *s;
-	enum parley_err rc = prep(st, &s, err, "SELECT id, name, admin FROM users ORDER BY name", "");
+	enum parley_err rc = prep(st, &s, err, "SELECT id, name, admin, operator FROM users ORDER BY name", "");
 	if (rc)
 		return rc;
 	bool row;

@@ -39,6 +39,9 @@ struct session_claim {
 /* *added false when the name is taken. */
 enum parley_err sstore_user_add(struct store *st, const char *name, const char *token_hash,
 				bool admin, bool *added, struct parley_error *err);
+/* Grant or drop the operator role; *found false when no user has the name. */
+enum parley_err sstore_user_set_operator(struct store *st, const char *name, bool on, bool *found,
+				       struct parley_error *err);
 enum parley_err sstore_user_by_token(struct store *st, const char *token_hash,
 				     struct session_user *out, bool *found, struct parley_error *err);
 /* fn per user in name order. */

@@ -280,6 +280,11 @@ const char *const store_migrations[] = {
 	"  error TEXT NOT NULL DEFAULT '',"
 	"  seconds @REAL@ NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (delivery_id, attempt));",
+	/* 8: batches over HTTP (core/batches.h): the operator role of users
+	 * (may create and manage batches; admins may too). A batch created by
+	 * `POST /v1/batches` or `parley batch create` has status 'created' and
+	 * its recordings status 'held' (never leased) until it is started. */
+	"ALTER TABLE users ADD COLUMN operator INTEGER NOT NULL DEFAULT 0;",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

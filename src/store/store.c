@@ -1307,6 +1307,10 @@ enum parley_err store_progress_get(struct store *st, int64_t batch_id, struct st
 		int count = (int)db_column_int(s, 1);
 		double audio = db_column_double(s, 2);
 		p->total += count;
+		if (strcmp(db_column_text(s, 0), "held") == 0) { /* a batch not started (store_batch.h) */
+			p->held += count;
+			continue;
+		}
 		p->audio_known += audio;
 		p->decoded += (int)db_column_int(s, 3);
 		if (status == STORE_DONE || status == STORE_SKIPPED)

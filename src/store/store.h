@@ -83,6 +83,7 @@ struct store_count {
 
 struct store_progress {
 	int total, pending, running, done, failed;
+	int held;           /* recordings of a batch not started yet (not pending: no worker waits) */
 	double audio_done; /* seconds of audio in done recordings */
 	double audio_known; /* seconds of audio in recordings already decoded */
 	int decoded;        /* recordings with a known duration */

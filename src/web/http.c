@@ -49,6 +49,8 @@ void web_resp_release(struct web_resp *r)
 	free(r->body);
 	if (r->fd >= 0)
 		close(r->fd);
+	if (r->stream_free && r->stream_ud)
+		r->stream_free(r->stream_ud);
 	web_resp_init(r);
 }
 

@@ -28,6 +28,7 @@
 #include "web/router.h"
 
 struct web_server;
+struct store;
 
 struct web_req {
 	const char *method, *path;
@@ -66,6 +67,14 @@ struct web_resp {
 	} headers[WEB_RESP_HEADERS_MAX];
 	int nheaders;
 	char error_code[32];      /* the error's code, for the access log; "" on success */
+	/* A streamed body of unknown length (server-sent events): the server
+	 * calls stream(stream_ud, this thread's store, buf, max) on its pool
+	 * thread for the next bytes (> 0), or -1 to end; stream_free(stream_ud)
+	 * when the response is gone. The callback may wait a little (it holds
+	 * its thread), never long: callers bound how many streams are open. */
+	long (*stream)(void *ud, struct store *st, char *buf, size_t max);
+	void (*stream_free)(void *ud);
+	void *stream_ud;
 };
 
 void web_resp_init(struct web_resp *r);

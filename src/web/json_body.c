@@ -14,11 +14,17 @@ static bool blank(const char *s, size_t len)
 enum parley_err web_json_body_parse(const char *body, size_t len, json_t **out,
 				    struct parley_error *err)
 {
+	return web_json_body_parse_limit(body, len, WEB_JSON_LIMIT, out, err);
+}
+
+enum parley_err web_json_body_parse_limit(const char *body, size_t len, size_t limit, json_t **out,
+					  struct parley_error *err)
+{
 	*out = NULL;
-	if (len > WEB_JSON_LIMIT)
+	if (len > limit)
 		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
-					"JSON body of %zu bytes is over the limit of %d bytes", len,
-					WEB_JSON_LIMIT);
+					"JSON body of %zu bytes is over the limit of %zu bytes", len,
+					limit);
 	if (!body || blank(body, len)) {
 		*out = json_object();
 		return *out ? PARLEY_OK : parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");

@@ -29,6 +29,9 @@
 
 enum parley_err web_json_body_parse(const char *body, size_t len, json_t **out,
 				    struct parley_error *err);
+/* The same with another limit than WEB_JSON_LIMIT (a route's own). */
+enum parley_err web_json_body_parse_limit(const char *body, size_t len, size_t limit, json_t **out,
+					  struct parley_error *err);
 
 /* An optional string field of object o: *value NULL when absent or null;
  * INVALID when of another type or longer than max bytes. */

@@ -19,8 +19,9 @@ static void answer(struct web_resp *r, enum parley_err rc, int status, json_t *v
 
 void route_me(struct web_req *q, struct web_resp *r)
 {
-	web_resp_json(r, 200, json_pack("{s:I,s:s,s:b}", "id", (json_int_t)q->user.id, "name",
-					q->user.name, "admin", q->user.admin));
+	web_resp_json(r, 200, json_pack("{s:I,s:s,s:b,s:b}", "id", (json_int_t)q->user.id, "name",
+					q->user.name, "admin", q->user.admin, "operator",
+					q->user.operator_));
 }
 
 void route_session_create(struct web_req *q, struct web_resp *r)

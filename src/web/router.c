@@ -56,6 +56,23 @@ static bool shape_matches(const struct seg *pat, size_t np, const struct seg *pa
 	return np == n;
 }
 
+/* A batch id: 1..ROUTER_BATCH_MAX, digits only, no leading zero. */
+static bool parse_id(const struct seg *s, long long *out)
+{
+	if (s->len == 0 || s->len > 12 || s->s[0] == '0')
+		return false;
+	long long v = 0;
+	for (size_t i = 0; i < s->len; i++) {
+		if (s->s[i] < '0' || s->s[i] > '9')
+			return false;
+		v = v * 10 + (s->s[i] - '0');
+	}
+	if (v < 1 || v > ROUTER_BATCH_MAX)
+		return false;
+	*out = v;
+	return true;
+}
+
 /* A decimal in [min, max]: digits only, no leading zero (but "0"). */
 static bool parse_uint(const struct seg *s, int min, int max, int *out)
 {
@@ -135,6 +152,26 @@ static bool take_params(const struct seg *pat, size_t np, const struct seg *path
 					 (int)(v->len > 40 ? 40 : v->len), v->s, ROUTER_SPEAKER_MAX);
 				return false;
 			}
+		} else if (seg_is(&pat[i], "{bid}")) {
+			if (!parse_id(v, &p->batch)) {
+				snprintf(out->msg, sizeof(out->msg),
+					 "'%.*s' is not a batch id (1 to %lld)",
+					 (int)(v->len > 40 ? 40 : v->len), v->s, ROUTER_BATCH_MAX);
+				return false;
+			}
+		} else if (seg_is(&pat[i], "{file}")) {
+			bool fine = v->len > 0 && v->len <= ROUTER_FILE_MAX && v->s[0] != '.';
+			for (size_t k = 0; fine && k < v->len; k++)
+				fine = rest_char_ok(v->s[k]);
+			if (!fine) {
+				snprintf(out->msg, sizeof(out->msg),
+					 "'%.*s' is not a file name (1 to %d characters of A-Z a-z 0-9 . _ -, "
+					 "not starting with '.')", (int)(v->len > 40 ? 40 : v->len), v->s,
+					 ROUTER_FILE_MAX);
+				return false;
+			}
+			memcpy(p->file, v->s, v->len);
+			p->file[v->len] = '\0';
 		} else if (seg_is(&pat[i], "{path*}")) {
 			if (!take_rest(path, i, n, p->rest, sizeof(p->rest))) {
 				snprintf(out->msg, sizeof(out->msg), "not a valid file path");

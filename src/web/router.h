@@ -12,6 +12,9 @@
  *   {seq}   a chunk sequence number, 0..SESSION_SEQ_MAX, decimal, no sign
  *           or leading zero
  *   {n}     a speaker number, 1..ROUTER_SPEAKER_MAX, same syntax
+ *   {bid}   a batch id, 1..ROUTER_BATCH_MAX, decimal, no sign or leading zero
+ *   {file}  a file name: 1..ROUTER_FILE_MAX characters of [A-Za-z0-9._-],
+ *           not starting with '.'
  *   {path*} the rest of the path (last in a pattern): segments of
  *           [A-Za-z0-9._-] not starting with '.', at most ROUTER_REST_MAX-1
  *           bytes in all (static files; never "..")
@@ -31,6 +34,8 @@
 
 #define ROUTER_SPEAKER_MAX 999
 #define ROUTER_REST_MAX 256
+#define ROUTER_BATCH_MAX 999999999999LL
+#define ROUTER_FILE_MAX 200
 #define ROUTER_PATH_MAX 2048 /* longer paths are NOT_FOUND */
 
 /* What a route's body is: none expected, a JSON object, raw bytes. */
@@ -56,6 +61,8 @@ struct web_params {
 	int seq;                     /* {seq}, -1 when none */
 	int speaker;                 /* {n}, -1 when none */
 	char rest[ROUTER_REST_MAX];  /* {path*}, "" when none */
+	long long batch;             /* {bid}, 0 when none */
+	char file[ROUTER_FILE_MAX + 1]; /* {file}, "" when none */
 };
 
 enum router_outcome { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_METHOD, ROUTER_INVALID };

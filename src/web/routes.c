@@ -1,12 +1,16 @@
 /* routes.c — every route of docs/api.md, one row each. */
 #include "web/routes.h"
 
+#include "core/call_metadata.h"
 #include "web/json_body.h"
 
 #define AUTH WEB_ROUTE_AUTH
 #define JSON WEB_BODY_JSON, WEB_JSON_LIMIT
 #define NONE WEB_BODY_NONE, 0
 #define RAW WEB_BODY_RAW, 0 /* limit: --max-chunk-bytes */
+#define BATCH_JSON WEB_BODY_JSON, ((size_t)4 << 20) /* questionnaire and rules inside */
+#define FILE_RAW WEB_BODY_RAW, ((size_t)256 << 20)  /* one recording */
+#define CSV_RAW WEB_BODY_RAW, ((size_t)CALL_METADATA_FILE_MAX)
 
 const struct web_route web_routes[] = {
 	{"GET", "/health", route_health, 0, NONE},
@@ -26,5 +30,19 @@ const struct web_route web_routes[] = {
 	{"DELETE", "/v1/sessions/{id}/speakers/{n}/claim", route_unclaim, AUTH, NONE},
 	{"GET", "/v1/sessions/{id}/results", route_results, AUTH, NONE},
 	{"GET", "/v1/leaderboard", route_leaderboard, AUTH, NONE},
+	{"POST", "/v1/batches", route_batch_create, AUTH, BATCH_JSON},
+	{"GET", "/v1/batches", route_batch_list, AUTH, NONE},
+	{"GET", "/v1/batches/{bid}", route_batch_get, AUTH, NONE},
+	{"PUT", "/v1/batches/{bid}/files/{file}", route_batch_file_put, AUTH, FILE_RAW},
+	{"POST", "/v1/batches/{bid}/paths", route_batch_paths, AUTH, BATCH_JSON},
+	{"PUT", "/v1/batches/{bid}/metadata", route_batch_metadata, AUTH, CSV_RAW},
+	{"POST", "/v1/batches/{bid}/start", route_batch_start, AUTH, JSON},
+	{"GET", "/v1/batches/{bid}/events", route_batch_events, AUTH, NONE},
+	{"GET", "/v1/batches/{bid}/failed", route_batch_failed, AUTH, NONE},
+	{"POST", "/v1/batches/{bid}/retry", route_batch_retry, AUTH, JSON},
+	{"GET", "/v1/batches/{bid}/results", route_batch_results, AUTH, NONE},
+	{"GET", "/v1/batches/{bid}/trades", route_batch_trades, AUTH, NONE},
+	{"POST", "/v1/batches/{bid}/reaudit", route_batch_reaudit, AUTH, BATCH_JSON},
+	{"GET", "/v1/batches/{bid}/changes", route_batch_changes, AUTH, NONE},
 };
 const size_t web_routes_count = sizeof(web_routes) / sizeof(web_routes[0]);

@@ -5,6 +5,7 @@
  *   route_chunks.c    PUT /v1/sessions/{id}/chunks/{seq}
  *   route_speakers.c  speakers, samples (Range), claims
  *   route_results.c   results, leaderboard
+ *   route_batches.c   /v1/batches…: audit batches (core/batches.h, core/reaudit.h)
  *   route_health.c    /health, /metrics
  *   route_static.c    / and /static/… (compiled-in assets)
  * A handler reads its web_req and fills its web_resp (src/web/http.h); the
@@ -35,6 +36,20 @@ void route_claim(struct web_req *q, struct web_resp *r);
 void route_unclaim(struct web_req *q, struct web_resp *r);
 void route_results(struct web_req *q, struct web_resp *r);
 void route_leaderboard(struct web_req *q, struct web_resp *r);
+void route_batch_create(struct web_req *q, struct web_resp *r);
+void route_batch_list(struct web_req *q, struct web_resp *r);
+void route_batch_get(struct web_req *q, struct web_resp *r);
+void route_batch_file_put(struct web_req *q, struct web_resp *r);
+void route_batch_paths(struct web_req *q, struct web_resp *r);
+void route_batch_metadata(struct web_req *q, struct web_resp *r);
+void route_batch_start(struct web_req *q, struct web_resp *r);
+void route_batch_events(struct web_req *q, struct web_resp *r);
+void route_batch_failed(struct web_req *q, struct web_resp *r);
+void route_batch_retry(struct web_req *q, struct web_resp *r);
+void route_batch_results(struct web_req *q, struct web_resp *r);
+void route_batch_trades(struct web_req *q, struct web_resp *r);
+void route_batch_reaudit(struct web_req *q, struct web_resp *r);
+void route_batch_changes(struct web_req *q, struct web_resp *r);
 void route_health(struct web_req *q, struct web_resp *r);
 void route_metrics(struct web_req *q, struct web_resp *r);
 void route_index(struct web_req *q, struct web_resp *r);

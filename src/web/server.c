@@ -35,6 +35,9 @@ struct thread_conns {
 struct web_server {
 	struct web_server_params p;
 	char host[64], store[1024], data_dir[1024], queue[1024], queue_prefix[64], cors[256];
+	char files_root[1024];
+	atomic_int streams;
+	atomic_bool stopping;
 	struct MHD_Daemon *mhd;
 	int port;
 	pthread_key_t key;
@@ -70,7 +73,28 @@ struct web_server_params web_server_default_params(void)
 		.max_chunk_bytes = WEB_CHUNK_LIMIT_DEFAULT,
 		.queue = "store",
 		.queue_prefix = "parley:",
+		.stream_seconds = 600,
 	};
+}
+
+bool web_server_stream_acquire(struct web_server *s)
+{
+	int max = s->p.max_streams > 0 ? s->p.max_streams : s->p.threads;
+	if (atomic_fetch_add(&s->streams, 1) >= max) {
+		atomic_fetch_sub(&s->streams, 1);
+		return false;
+	}
+	return true;
+}
+
+void web_server_stream_release(struct web_server *s)
+{
+	atomic_fetch_sub(&s->streams, 1);
+}
+
+bool web_server_stopping(const struct web_server *s)
+{
+	return atomic_load(&s->stopping);
 }
 
 struct web_metrics *web_server_metrics(struct web_server *s)
@@ -144,6 +168,47 @@ static enum parley_err push_queued(void *ud, int64_t batch_id, int64_t rec_id,
 	return queue_push_leasable(q, c->store, err);
 }
 
+enum parley_err web_server_push_leasable(struct web_server *s, struct parley_error *err)
+{
+	if (strcmp(s->queue, "store") == 0 || !*s->queue)
+		return PARLEY_OK;
+	struct thread_conns *c = thread_conns_get(s);
+	struct queue *q = web_server_thread_queue(s, err);
+	if (!c || !q || !c->store)
+		return err && err->code ? err->code : PARLEY_ERR_INTERNAL;
+	return queue_push_leasable(q, c->store, err);
+}
+
+/* --- streamed bodies --- */
+
+struct stream_ctx {
+	struct web_server *s;
+	long (*fn)(void *ud, struct store *st, char *buf, size_t max);
+	void (*free_fn)(void *ud);
+	void *ud;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_ctx *sc = cls;
+	if (atomic_load(&sc->s->stopping))
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	struct parley_error err = {0};
+	struct store *st = thread_store(sc->s, &err);
+	if (!st)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	long n = sc->fn(sc->ud, st, buf, max);
+	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_done(void *cls)
+{
+	struct stream_ctx *sc = cls;
+	if (sc->free_fn)
+		sc->free_fn(sc->ud);
+	free(sc);
+}
+
 /* --- request plumbing --- */
 
 static const char *conn_lookup(void *conn, bool header, const char *name)
@@ -215,7 +280,8 @@ static void dispatch(struct web_server *s, struct conn_req *cr, struct MHD_Conne
 	if ((cr->m.route->flags & WEB_ROUTE_AUTH) && !authenticate(&q, conn, r))
 		return;
 	if (cr->m.route->body == WEB_BODY_JSON) {
-		if (web_json_body_parse(q.body, q.body_len, &q.json, &err) != PARLEY_OK) {
+		if (web_json_body_parse_limit(q.body, q.body_len, cr->m.route->body_limit, &q.json,
+					      &err) != PARLEY_OK) {
 			web_resp_error(r, &err);
 			return;
 		}
@@ -245,7 +311,19 @@ static enum MHD_Result send_resp(struct web_server *s, struct conn_req *cr,
 {
 	struct MHD_Response *resp;
 	size_t len;
-	if (r->fd >= 0) {
+	if (r->stream) {
+		len = 0;
+		struct stream_ctx *sc = malloc(sizeof(*sc));
+		resp = sc ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read,
+							       sc, stream_done) : NULL;
+		if (resp) {
+			*sc = (struct stream_ctx){s, r->stream, r->stream_free, r->stream_ud};
+			r->stream_ud = NULL; /* the response owns it now */
+			r->stream_free = NULL;
+		} else {
+			free(sc);
+		}
+	} else if (r->fd >= 0) {
 		len = (size_t)r->file_len;
 		resp = MHD_create_response_from_fd_at_offset64(r->file_len, r->fd, r->offset);
 		if (resp)
@@ -484,6 +562,11 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 	copy_param(s->queue_prefix, sizeof(s->queue_prefix), &s->p.queue_prefix,
 		   p->queue_prefix ? p->queue_prefix : "parley:");
 	copy_param(s->cors, sizeof(s->cors), &s->p.cors_origin, p->cors_origin);
+	copy_param(s->files_root, sizeof(s->files_root), &s->p.files_root, p->files_root);
+	if (s->p.stream_seconds < 1)
+		s->p.stream_seconds = 600;
+	atomic_init(&s->streams, 0);
+	atomic_init(&s->stopping, false);
 	web_metrics_init(&s->metrics);
 	atomic_init(&s->in_flight, 0);
 	pthread_mutex_init(&s->lock, NULL);
@@ -527,6 +610,7 @@ void web_server_stop(struct web_server *s, double grace)
 {
 	if (!s)
 		return;
+	atomic_store(&s->stopping, true);
 	MHD_socket listen_fd = MHD_quiesce_daemon(s->mhd);
 	double until = time_mono() + grace;
 	while (atomic_load(&s->in_flight) > 0 && time_mono() < until)

@@ -53,6 +53,9 @@ struct web_server_params {
 	const char *pipeline_config; /* stored with each session's batch (JSON; NULL:
 					defaults); not copied: must outlive the server */
 	bool quiet;                  /* no access log */
+	const char *files_root;      /* batches' server-side paths must be under it (NULL: none) */
+	int max_streams;             /* event streams open at once (0: as many as threads) */
+	unsigned stream_seconds;     /* longest life of one event stream (600) */
 };
 struct web_server_params web_server_default_params(void);
 
@@ -71,6 +74,15 @@ void web_server_stop(struct web_server *s, double grace);
 /* For handlers (src/web/route_*.c). */
 struct web_metrics *web_server_metrics(struct web_server *s);
 const struct web_server_params *web_server_params(const struct web_server *s);
+/* After recordings became leasable: push them on the Redis queue (nothing
+ * to do with the store queue). Uses this thread's connections. */
+enum parley_err web_server_push_leasable(struct web_server *s, struct parley_error *err);
+/* Take one of the max_streams slots (false: all taken); give it back with
+ * web_server_stream_release. */
+bool web_server_stream_acquire(struct web_server *s);
+void web_server_stream_release(struct web_server *s);
+/* True once web_server_stop began (streams end). */
+bool web_server_stopping(const struct web_server *s);
 /* This thread's queue connection (opened on first use); NULL with err set. */
 struct queue *web_server_thread_queue(struct web_server *s, struct parley_error *err);
 

@@ -8,7 +8,9 @@
  *     every parameter the pattern names is valid: {id} passes
  *     session_id_valid, {seq} is 0..SESSION_SEQ_MAX, {n} is
  *     1..ROUTER_SPEAKER_MAX, {path*} is NUL-terminated, has no segment
- *     starting with '.' (so never ".."; "a..b" is a plain name), and
+ *     starting with '.' (so never ".."; "a..b" is a plain name), {bid} is
+ *     1..ROUTER_BATCH_MAX, {file} is a name of [A-Za-z0-9._-] not starting
+ *     with '.' (never "..", never a '/'), and
  *     parameters the pattern lacks are unset;
  *   - METHOD: a non-empty Allow list; INVALID: a non-empty message.
  */
@@ -69,6 +71,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			  : m.params.speaker != -1)
 			__builtin_trap();
 		check_rest(m.params.rest);
+		bool has_bid = strstr(r->pattern, "{bid}"), has_file = strstr(r->pattern, "{file}");
+		if (has_bid ? (m.params.batch < 1 || m.params.batch > ROUTER_BATCH_MAX)
+			    : m.params.batch != 0)
+			__builtin_trap();
+		if (!memchr(m.params.file, '\0', sizeof(m.params.file)) ||
+		    has_file != (m.params.file[0] != '\0') || m.params.file[0] == '.' ||
+		    strchr(m.params.file, '/'))
+			__builtin_trap();
 		if (!has_rest && m.params.rest[0])
 			__builtin_trap();
 		break;

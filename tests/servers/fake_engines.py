@@ -17,12 +17,16 @@ APIs
                                   "[_BEG_]"); language "en"
   POST /v1/chat/completions       chat: with response_format json_schema the
                                   reply is a JSON document built to fit the
-                                  schema (enum/minimum/required honoured)
+                                  schema (enum/minimum/required honoured);
+                                  a questionnaire prompt (schema name
+                                  audit_question) answered by fixed rules
+                                  over its transcript (audit_answer())
   POST /denoise                   parley's denoise protocol (engines/denoise_http.h):
                                   multipart file=WAV; answers the same audio as
                                   a WAV (times gain=G with that mode)
   GET  /v1/models                 {"data": [{"id": "fake-whisper"}]}
-  GET  /stats                     counters (requests, failures by kind, most
+  GET  /stats                     counters (requests, failures by kind, chat and
+                                  questionnaire requests, most
                                   requests in flight at once, auth seen)
 
 Where the words come from: every NAME.wav beside a NAME.json (from
@@ -41,6 +45,8 @@ the API path, e.g. http://127.0.0.1:PORT/mode/500/v1. Modes:
   reply that ignores the schema, every time)  fix_on_retry (ignores it
   unless the conversation already holds a validation error)
   nowords (OpenAI: no word timestamps even when asked)
+  plain   questionnaire prompts answered in plain words ("Yes.", "About 4
+          lines."), ignoring the schema
   rate=P  a fraction P of requests fail with one of 500, 429, malformed,
           truncated, reset (seeded: --seed)
   delay=S sleep S seconds before answering
@@ -223,6 +229,63 @@ def fit_schema(schema, depth=0):
     return "ok"
 
 
+def audit_answer(prompt, plain=False):
+    """A questionnaire prompt (src/audit/answer.c answer_prompt) answered by
+    fixed rules over its transcript lines "[start-end] role: words":
+      yes_no           yes when a term the question quotes ("refund") is in the
+                       transcript (its line is the quote), else no
+      single_choice    the first choice whose id is a word of the transcript,
+                       else n/a when offered, else the last choice
+      multiple_choice  every choice whose id is a word of the transcript
+      number           the number of transcript lines
+      text             "N lines, first: WORDS"
+    plain=True: the answer as a person would type it ("Yes.", "Billing.",
+    "About 4 lines."), not JSON: what a server ignoring the schema sends."""
+    import re
+    lines = prompt.split("\n")
+    q = next((l[len("Question: "):] for l in lines if l.startswith("Question: ")), "")
+    kind = next((l[len("Answer type: "):] for l in lines if l.startswith("Answer type: ")), "text")
+    choices = [l[2:].split(":", 1)[0] for l in lines if l.startswith("- ")]
+    start = next((i for i, l in enumerate(lines) if l.startswith("Transcript (")), len(lines))
+    tr = [l for l in lines[start + 1:] if l.startswith("[")]
+    said = [l.split(": ", 1)[1] if ": " in l else "" for l in tr]
+
+    def norm(t):
+        return " ".join(re.sub(r"[^a-z0-9' ]", " ", t.lower()).split())
+
+    def find(term):
+        t = norm(term)
+        for w in said:
+            if (" " + t + " ") in (" " + norm(w) + " "):
+                return w
+        return None
+
+    quote = ""
+    if kind == "yes_no":
+        hits = [find(t) for t in re.findall(r'"([^"]+)"', q)]
+        hits = [h for h in hits if h]
+        answer = "yes" if hits else "no"
+        quote = hits[0] if hits else ""
+    elif kind == "single_choice":
+        real = [c for c in choices if c != "n/a"]
+        found = [c for c in real if find(c)]
+        answer = found[0] if found else ("n/a" if "n/a" in choices else real[-1])
+        quote = find(found[0]) if found else ""
+    elif kind == "multiple_choice":
+        answer = [c for c in choices if find(c)]
+    elif kind == "number":
+        answer = len(tr)
+    else:
+        answer = "%d lines, first: %s" % (len(tr), said[0] if said else "none")
+    if plain:
+        if isinstance(answer, list):
+            return ", ".join(a.capitalize() for a in answer) or "None of them."
+        if isinstance(answer, int):
+            return "About %d lines." % answer
+        return answer.capitalize() + "."
+    return {"answer": answer, "quote": quote}
+
+
 class State:
     def __init__(self, args):
         self.truth = Truth(args.unknown_text)
@@ -234,7 +297,7 @@ class State:
         self.lock = threading.Lock()
         self.stats = {"requests": 0, "by_path": {}, "failures": {}, "in_flight": 0,
                       "max_in_flight": 0, "auth_ok": 0, "auth_bad": 0, "located": 0,
-                      "not_located": 0, "chat": 0, "language_hints": {}}
+                      "not_located": 0, "chat": 0, "questions": 0, "language_hints": {}}
 
     def bump(self, key, sub=None, n=1):
         with self.lock:
@@ -468,8 +531,17 @@ class Handler(BaseHTTPRequestHandler):
         schema = (rf.get("json_schema") or {}).get("schema")
         msgs = req.get("messages", [])
         retried = any("did not match" in str(m.get("content", "")) for m in msgs)
-        if schema is not None and not ("ignore_schema" in modes or
-                                       ("fix_on_retry" in modes and not retried)):
+        question = (rf.get("json_schema") or {}).get("name") == "audit_question"
+        if question:
+            st.bump("questions")
+            prompt = next((str(m.get("content", "")) for m in msgs if m.get("role") == "user"), "")
+        if question and "plain" in modes:
+            content = audit_answer(prompt, plain=True)
+        elif question and not ("ignore_schema" in modes or
+                               ("fix_on_retry" in modes and not retried)):
+            content = json.dumps(audit_answer(prompt))
+        elif schema is not None and not ("ignore_schema" in modes or
+                                         ("fix_on_retry" in modes and not retried)):
             content = json.dumps(fit_schema(schema))
         elif schema is not None:
             content = json.dumps({"note": "I ignored your schema", "score": "high"})

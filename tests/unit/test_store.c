@@ -100,7 +100,7 @@ static void test_newer_schema_refused(void **state)
 	" DROP TABLE call_metrics; DROP TABLE call_spans; ALTER TABLE recordings DROP COLUMN metadata;" \
 	" DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;" \
 	" DROP TABLE verdicts; DROP TABLE answers; DROP TABLE audit_versions;" \
-	" ALTER TABLE batches DROP COLUMN audit_version;"
+	" ALTER TABLE batches DROP COLUMN audit_version; ALTER TABLE users DROP COLUMN operator;"
 
 /* A database from before migration 4 (no approximate column) upgrades on
  * open; its words read as not approximate. */

@@ -45,6 +45,31 @@ static void test_router_matches(void **state)
 	assert_int_equal(match("PUT", "/v1/sessions/" SID "/chunks/99999", &m), ROUTER_MATCH);
 }
 
+/* Batch routes: {bid} a positive id, {file} a plain file name. */
+static void test_router_batches(void **state)
+{
+	(void)state;
+	struct router_result m;
+	assert_int_equal(match("PUT", "/v1/batches/12/files/call-1.wav", &m), ROUTER_MATCH);
+	assert_ptr_equal(m.route->handler, route_batch_file_put);
+	assert_int_equal(m.params.batch, 12);
+	assert_string_equal(m.params.file, "call-1.wav");
+	assert_int_equal(match("GET", "/v1/batches/999999999999/events", &m), ROUTER_MATCH);
+	assert_int_equal(m.params.batch, 999999999999LL);
+	assert_int_equal(match("POST", "/v1/batches", &m), ROUTER_MATCH);
+	assert_int_equal(m.params.batch, 0);
+	assert_string_equal(m.params.file, "");
+	const char *bad[] = {"/v1/batches/0", "/v1/batches/012", "/v1/batches/-3", "/v1/batches/x",
+			     "/v1/batches/1000000000000", "/v1/batches/1/files/.x",
+			     "/v1/batches/1/files/..", "/v1/batches/1/files/a%2fb", "/v1/batches/1/files/a b"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *method = strstr(bad[i], "/files/") ? "PUT" : "GET";
+		assert_int_equal(match(method, bad[i], &m), ROUTER_INVALID);
+		assert_true(m.msg[0] != '\0');
+	}
+	assert_int_equal(match("DELETE", "/v1/batches/1", &m), ROUTER_METHOD);
+}
+
 static void test_router_rejects(void **state)
 {
 	(void)state;
@@ -165,6 +190,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_router_matches),
 		cmocka_unit_test(test_router_rejects),
+		cmocka_unit_test(test_router_batches),
 		cmocka_unit_test(test_json_body),
 		cmocka_unit_test(test_statuses),
 	};

@@ -1,0 +1,450 @@
+/* route_batches.c — /v1/batches…: create, list, get, files (upload or
+ * server-side paths), metadata, start, events (server-sent events), failures,
+ * retry, results and trades (JSON or CSV), reaudit and its changes. The
+ * domain is core/batches.h and core/reaudit.h; only operators and admins see
+ * any of it (everyone else: 404, as for a batch that does not exist). */
+#include "web/routes.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/batches.h"
+#include "core/reaudit.h"
+#include "store/store_batch.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+#include "web/server.h"
+
+static enum parley_err push(void *ud, struct parley_error *err)
+{
+	return web_server_push_leasable(ud, err);
+}
+
+static struct batches_ctx ctx_of(struct web_req *q)
+{
+	return (struct batches_ctx){
+		.store = q->ctx.store,
+		.data_dir = q->ctx.data_dir,
+		.files_root = web_server_params(q->srv)->files_root,
+		.on_queued = push,
+		.ud = q->srv,
+	};
+}
+
+static void answer(struct web_resp *r, enum parley_err rc, int status, json_t *view,
+		   const struct parley_error *err)
+{
+	if (rc != PARLEY_OK) {
+		json_decref(view);
+		web_resp_error(r, err);
+		return;
+	}
+	web_resp_json(r, status, view);
+}
+
+/* Operators and admins only; anyone else gets the answer of a missing batch. */
+static bool allowed(struct web_req *q, struct web_resp *r)
+{
+	if (batches_user_may(&q->user))
+		return true;
+	if (q->params.batch)
+		web_resp_fail(r, 404, "not_found", "no batch %lld", q->params.batch);
+	else
+		web_resp_fail(r, 404, "not_found", "no route %s %.200s", q->method, q->path);
+	return false;
+}
+
+/* An optional integer query argument in [min, max]; false (400 in r) when malformed. */
+static bool query_int(struct web_req *q, struct web_resp *r, const char *name, long long min,
+		      long long max, long long *out)
+{
+	const char *v = web_req_query(q, name);
+	if (!v)
+		return true;
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	if (errno || end == v || *end || x < min || x > max) {
+		web_resp_fail(r, 400, "invalid", "query argument %s=%.40s is not an integer %lld to %lld",
+			      name, v, min, max);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+/* ?format=json (default) or csv. */
+static bool query_csv(struct web_req *q, struct web_resp *r, bool *csv)
+{
+	const char *f = web_req_query(q, "format");
+	*csv = f && strcmp(f, "csv") == 0;
+	if (f && !*csv && strcmp(f, "json") != 0) {
+		web_resp_fail(r, 400, "invalid", "format=%.40s: want json or csv", f);
+		return false;
+	}
+	return true;
+}
+
+static void csv_answer(struct web_resp *r, enum parley_err rc, char *csv,
+		       const struct parley_error *err)
+{
+	if (rc) {
+		free(csv);
+		web_resp_error(r, err);
+		return;
+	}
+	free(r->body);
+	r->body = csv;
+	r->len = strlen(csv);
+	r->status = 200;
+	r->content_type = "text/csv; charset=utf-8";
+}
+
+void route_batch_create(struct web_req *q, struct web_resp *r)
+{
+	if (!allowed(q, r))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_create(&c, q->json, &view, &err);
+	answer(r, rc, 201, view, &err);
+}
+
+void route_batch_list(struct web_req *q, struct web_resp *r)
+{
+	long long after = 0, limit = 100;
+	if (!allowed(q, r) || !query_int(q, r, "after", 0, ROUTER_BATCH_MAX, &after) ||
+	    !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_list(&c, after, (int)limit, &view, &err);
+	answer(r, rc, 200, view, &err);
+}
+
+void route_batch_get(struct web_req *q, struct web_resp *r)
+{
+	if (!allowed(q, r))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_get(&c, q->params.batch, &view, &err);
+	answer(r, rc, 200, view, &err);
+}
+
+void route_batch_file_put(struct web_req *q, struct web_resp *r)
+{
+	if (!allowed(q, r))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	bool created = true;
+	enum parley_err rc = batches_add_upload(&c, q->params.batch, q->params.file, q->body,
+						q->body_len, &view, &created, &err);
+	if (!rc)
+		json_object_set_new(view, "created", json_boolean(created));
+	answer(r, rc, created ? 201 : 200, view, &err);
+}
+
+#define PATHS_PER_REQUEST 1000
+
+void route_batch_paths(struct web_req *q, struct web_resp *r)
+{
+	if (!allowed(q, r))
+		return;
+	json_t *arr = json_object_get(q->json, "paths");
+	const char *paths[PATHS_PER_REQUEST];
+	size_t n = 0, i;
+	json_t *v;
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > PATHS_PER_REQUEST) {
+		web_resp_fail(r, 400, "invalid", "field \"paths\" must be an array of 1 to %d strings",
+			      PATHS_PER_REQUEST);
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+			web_resp_fail(r, 400, "invalid", "paths[%zu] is not a string", i);
+			return;
+		}
+		paths[n++] = json_string_value(v);
+	}
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_add_paths(&c, q->params.batch, paths, n, &view, &err);
+	answer(r, rc, 201, view, &err);
+}
+
+void route_batch_metadata(struct web_req *q, struct web_resp *r)
+{
+	if (!allowed(q, r))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_metadata(&c, q->params.batch, q->body, q->body_len, &view, &err);
+	answer(r, rc, 200, view, &err);
+}
+
+void route_batch_start(struct web_req *q, struct web_resp *r)
+{
+	if (!allowed(q, r))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_start(&c, q->params.batch, &view, &err);
+	answer(r, rc, 202, view, &err);
+}
+
+void route_batch_failed(struct web_req *q, struct web_resp *r)
+{
+	if (!allowed(q, r))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_failed(&c, q->params.batch, &view, &err);
+	answer(r, rc, 200, view, &err);
+}
+
+void route_batch_retry(struct web_req *q, struct web_resp *r)
+{
+	if (!allowed(q, r))
+		return;
+	json_t *rec = json_object_get(q->json, "recording");
+	if (rec && !json_is_null(rec) && (!json_is_integer(rec) || json_integer_value(rec) < 1)) {
+		web_resp_fail(r, 400, "invalid", "field \"recording\" must be a recording id");
+		return;
+	}
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_retry(&c, q->params.batch,
+					   json_is_integer(rec) ? json_integer_value(rec) : 0, &view,
+					   &err);
+	answer(r, rc, 200, view, &err);
+}
+
+void route_batch_results(struct web_req *q, struct web_resp *r)
+{
+	long long version = 0, after = 0, limit = 100;
+	bool csv;
+	if (!allowed(q, r) || !query_int(q, r, "version", 0, 1000000, &version) ||
+	    !query_int(q, r, "after", 0, INT64_MAX, &after) ||
+	    !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit) || !query_csv(q, r, &csv))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	if (csv) {
+		char *text = NULL;
+		enum parley_err rc = batches_results_csv(&c, q->params.batch, (int)version, after,
+							 (int)limit, &text, &err);
+		csv_answer(r, rc, text, &err);
+		return;
+	}
+	json_t *view = NULL;
+	enum parley_err rc = batches_results(&c, q->params.batch, (int)version, after, (int)limit,
+					     &view, &err);
+	answer(r, rc, 200, view, &err);
+}
+
+void route_batch_trades(struct web_req *q, struct web_resp *r)
+{
+	long long version = 0, offset = 0, limit = 100;
+	bool csv;
+	if (!allowed(q, r) || !query_int(q, r, "version", 0, 1000000, &version) ||
+	    !query_int(q, r, "offset", 0, INT32_MAX, &offset) ||
+	    !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit) || !query_csv(q, r, &csv))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	if (csv) {
+		char *text = NULL;
+		enum parley_err rc = batches_trades_csv(&c, q->params.batch, (int)version, (int)offset,
+							(int)limit, &text, &err);
+		csv_answer(r, rc, text, &err);
+		return;
+	}
+	json_t *view = NULL;
+	enum parley_err rc = batches_trades(&c, q->params.batch, (int)version, (int)offset,
+					    (int)limit, &view, &err);
+	answer(r, rc, 200, view, &err);
+}
+
+void route_batch_reaudit(struct web_req *q, struct web_resp *r)
+{
+	if (!allowed(q, r))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = reaudit_request(&c, q->params.batch, q->json, &view, &err);
+	answer(r, rc, 202, view, &err);
+}
+
+void route_batch_changes(struct web_req *q, struct web_resp *r)
+{
+	long long from = 0, to = 0, after = 0, limit = 100;
+	if (!allowed(q, r) || !query_int(q, r, "from", 0, 1000000, &from) ||
+	    !query_int(q, r, "to", 0, 1000000, &to) ||
+	    !query_int(q, r, "after", 0, INT64_MAX, &after) ||
+	    !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = reaudit_changes(&c, q->params.batch, (int)from, (int)to, after,
+					     (int)limit, &view, &err);
+	answer(r, rc, 200, view, &err);
+}
+
+/* ------------------------------------------------------ server-sent events */
+
+#define SSE_POLL 0.1  /* seconds between looks at the events table */
+#define SSE_IDLE 0.5  /* the longest one read waits before a keep-alive comment */
+
+struct sse {
+	struct web_server *srv;
+	int64_t batch, last;
+	double until;        /* time_mono() when the stream ends anyway */
+	char *pending;       /* formatted events not sent yet */
+	size_t len, off;
+	bool end;            /* nothing more after pending */
+};
+
+static void sse_free(void *ud)
+{
+	struct sse *e = ud;
+	web_server_stream_release(e->srv);
+	free(e->pending);
+	free(e);
+}
+
+struct sse_fill {
+	struct strbuf *sb;
+	int64_t last;
+};
+
+static int sse_one(const struct store_event *ev, void *ud)
+{
+	struct sse_fill *f = ud;
+	json_t *o = json_pack("{s:I,s:f,s:s,s:s,s:s}", "id", (json_int_t)ev->id, "time", ev->time,
+			      "type", ev->type, "stage", ev->stage, "message", ev->message);
+	if (o)
+		json_object_set_new(o, "recording", ev->recording_id ? json_integer(ev->recording_id)
+								     : json_null());
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return 1;
+	enum parley_err rc = strbuf_addf(f->sb, "id: %lld\nevent: %s\ndata: %s\n\n",
+					 (long long)ev->id, ev->type, text);
+	free(text);
+	if (rc)
+		return 1;
+	f->last = ev->id;
+	return 0;
+}
+
+/* Fill e->pending with the events after e->last; the end when the batch is
+ * finished and every event was read (or the stream's time is up). */
+static void sse_poll(struct sse *e, struct store *st)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, 1 << 20);
+	struct sse_fill f = {.sb = &sb, .last = e->last};
+	struct parley_error err = {0};
+	bool finished = false;
+	struct batches_ctx c = {.store = st};
+	/* finished first: an event written after this look is still read below */
+	if (batches_finished(&c, e->batch, &finished, &err) ||
+	    sbatch_events(st, e->batch, e->last, 200, sse_one, &f, &err)) {
+		strbuf_addf(&sb, "event: error\ndata: %s\n\n", "the store failed; reconnect");
+		e->end = true;
+	}
+	if (f.last == e->last && (finished || time_mono() > e->until))
+		e->end = true;
+	e->last = f.last;
+	free(e->pending);
+	e->pending = strbuf_detach(&sb, &e->len);
+	e->off = 0;
+}
+
+static long sse_read(void *ud, struct store *st, char *buf, size_t max)
+{
+	struct sse *e = ud;
+	double start = time_mono();
+	while (e->off >= e->len) {
+		if (e->end)
+			return -1;
+		sse_poll(e, st);
+		if (e->off < e->len || e->end)
+			continue;
+		if (web_server_stopping(e->srv))
+			return -1;
+		if (time_mono() - start >= SSE_IDLE) { /* a keep-alive comment */
+			memcpy(buf, ":\n", 2);
+			return 2;
+		}
+		time_sleep(SSE_POLL);
+	}
+	size_t n = e->len - e->off < max ? e->len - e->off : max;
+	memcpy(buf, e->pending + e->off, n);
+	e->off += n;
+	return (long)n;
+}
+
+void route_batch_events(struct web_req *q, struct web_resp *r)
+{
+	long long after = 0, timeout = web_server_params(q->srv)->stream_seconds;
+	if (!allowed(q, r) || !query_int(q, r, "after", 0, INT64_MAX, &after) ||
+	    !query_int(q, r, "timeout", 1, web_server_params(q->srv)->stream_seconds, &timeout))
+		return;
+	const char *last = web_req_header(q, "Last-Event-ID");
+	if (last && *last) {
+		char *end;
+		errno = 0;
+		long long x = strtoll(last, &end, 10);
+		if (errno || *end || x < 0) {
+			web_resp_fail(r, 400, "invalid", "Last-Event-ID: %.40s is not an event id", last);
+			return;
+		}
+		after = x;
+	}
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	if (batches_check(&c, q->params.batch, &err)) {
+		web_resp_error(r, &err);
+		return;
+	}
+	if (!web_server_stream_acquire(q->srv)) {
+		web_resp_fail(r, 503, "unavailable",
+			      "too many event streams are open; retry later (or read "
+			      "/v1/batches/%lld/events?after=N again)", q->params.batch);
+		web_resp_header(r, "Retry-After", "5");
+		return;
+	}
+	struct sse *e = calloc(1, sizeof(*e));
+	if (!e) {
+		web_server_stream_release(q->srv);
+		web_resp_fail(r, 503, "nomem", "out of memory");
+		return;
+	}
+	*e = (struct sse){.srv = q->srv, .batch = q->params.batch, .last = after,
+			  .until = time_mono() + (double)timeout};
+	r->status = 200;
+	r->content_type = "text/event-stream";
+	web_resp_header(r, "Cache-Control", "no-cache");
+	web_resp_header(r, "X-Accel-Buffering", "no");
+	r->stream = sse_read;
+	r->stream_free = sse_free;
+	r->stream_ud = e;
+}
