@@ -14,6 +14,7 @@
 #   make bench-calls  channel diarization and call metrics: RTF and accuracy on generated calls
 #   make bench-engines  remote speech-to-text: stt wall time, 100 turns, 0.5 s server, concurrency 1 vs 8
 #   make bench-denoise  WER, target-word F1, DER with the denoise stage off and on, noise at 0/5/10 dB
+#   make bench-audit  call audits: 10,000 calls (answers, verdicts) and a reaudit, PostgreSQL + Redis and SQLite
 #   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
 #   make soak       the chaos test, 10x longer
 #   make lexicon    regenerate src/text/lexicon_singlish.c from data/lexicon/singlish.lex
@@ -57,7 +58,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise chaos soak clean tools lexicon
+.PHONY: all test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -177,6 +178,12 @@ bench-denoise: $(BUILD)/parley
 
 bench-engines: $(BUILD)/parley
 	bash bench/bench_engines.sh
+
+# issue 14: K calls through the full audit pipeline, then BENCH_AUDIT_N (10000)
+# recordings through answers,verdicts on copies of their rows, and a reaudit;
+# writes build/bench-audit.json (not a test)
+bench-audit: $(BUILD)/parley
+	bash bench/bench_audit.sh
 
 # Workers killed with SIGKILL every 1-2 s during a 2,000-recording batch, on
 # SQLite, on PostgreSQL + Redis, and with both servers restarted mid-batch
