@@ -67,11 +67,14 @@ for ((i = 1; i <= K; i++)); do
   ln -f "$CALLS/au$i-$key.wav" "$W/in/call$i.wav" 2>/dev/null || cp "$CALLS/au$i-$key.wav" "$W/in/call$i.wav"
 done
 # N names for one file: hard links (realpath keeps each name)
-for ((i = 0; i < N; i++)); do
-  d="$W/links/$((i / 5000))"
-  [ -d "$d" ] || mkdir -p "$d"
-  ln "$W/in/call1.wav" "$(printf '%s/c%06d.wav' "$d" "$i")"
-done
+python3 - "$W/in/call1.wav" "$W/links" "$N" <<'PY'
+import os, sys
+src, top, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for i in range(n):
+    d = os.path.join(top, str(i // 5000))   # at most 5,000 per `batch add`
+    os.makedirs(d, exist_ok=True)
+    os.link(src, os.path.join(d, "c%06d.wav" % i))
+PY
 echo "bench-audit: $K generated calls for the full pipeline, $N audit-only recordings, -j $JOBS, backends: $BACKENDS"
 
 # ---- the audit: phrase and metric questions (embedded answerer), rules ----------
@@ -99,7 +102,7 @@ EOF
 COPY_TABLES="words stt_words speakers segments speaker_roles word_counts call_metrics call_spans call_events call_language"
 
 run_backend() {  # pg | sqlite
-  local be=$1 ST sqlq
+  local be=$1 ST
   case $be in
     pg)
       pg_start "$W" >/dev/null || { echo "bench-audit: PostgreSQL did not start" >&2; return 1; }
@@ -159,7 +162,7 @@ run_backend() {  # pg | sqlite
         cols=$(q "SELECT group_concat(name, ',') FROM pragma_table_info('$t') WHERE name <> 'recording_id'")
       fi
       [ -n "$cols" ] || continue
-      echo "INSERT INTO $t (recording_id,$cols) SELECT m.dst,$(echo "$cols" | sed 's/\([a-z_]*\)/x.\1/g') FROM $t x JOIN bench_map m ON x.recording_id = m.src;"
+      echo "INSERT INTO $t (recording_id,$cols) SELECT m.dst,x.${cols//,/,x.} FROM $t x JOIN bench_map m ON x.recording_id = m.src;"
     done
     echo "UPDATE recordings SET metadata = (SELECT r.metadata FROM recordings r JOIN bench_map m ON r.id = m.src WHERE m.dst = recordings.id) WHERE batch_id = $B2;"
     echo "DROP TABLE bench_map;"
