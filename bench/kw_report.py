@@ -35,6 +35,27 @@ VERIFY_RE = re.compile(
 
 
 FINAL = {}  # target -> phrase_final pause (lexicon "phrase_final" lines)
+BACKGROUND = None  # (rate per hour, alpha, min) of the lexicon's "background" line
+
+
+def poisson_tail(mean, n):
+    """P(N >= n) for N ~ Poisson(mean), as src/text/lexicon.c computes it."""
+    term, below = math.exp(-mean), 0.0
+    for k in range(n):
+        below += term
+        term *= mean / (k + 1)
+    return 0.0 if below >= 1.0 else 1.0 - below
+
+
+def supported(n, seconds, bg):
+    """lexicon_supported(): are n countable targets in a recording of
+    `seconds` more than the background rate explains?"""
+    if n == 0:
+        return False
+    if bg is None:
+        return True
+    rate, alpha, mn = bg
+    return n >= mn and poisson_tail(rate * max(seconds, 0.0) / 3600.0, n) <= alpha
 
 
 def load_lexicon(path):
@@ -52,6 +73,9 @@ def load_lexicon(path):
         elif f[0] == "phrase_final":
             for w in f[2:]:
                 FINAL[w.lower()] = float(f[1])
+        elif f[0] == "background":
+            global BACKGROUND
+            BACKGROUND = (float(f[1]), float(f[2]), int(f[3]))
     return th
 
 
@@ -86,15 +110,23 @@ def load_set(outdir, log, targets):
     return out, dur
 
 
-def counted(hits, targets, t, final=True):
+def counted(hits, targets, t, final=True, dur=None, bg="lexicon"):
     """Counts at verification threshold t (None: off); final=False ignores the
-    lexicon's phrase_final pauses."""
+    lexicon's phrase_final pauses. With dur ({name: seconds}) the
+    recording-level background test applies: bg "lexicon" = the lexicon's
+    line, None = none, else (rate, alpha, min)."""
     c = collections.Counter()
     for name, word, conf, llr, pause in hits:
         if final and word in FINAL and pause + 1e-9 < FINAL[word]:
             continue
         if conf > 0 and conf >= targets[word] and (t is None or llr >= t):
             c[(name, word)] += 1
+    bg = BACKGROUND if bg == "lexicon" else bg
+    if dur is not None and bg is not None:
+        per = collections.Counter()
+        for (name, word), v in c.items():
+            per[name] += v
+        c = collections.Counter({k: v for k, v in c.items() if supported(per[k[0]], dur.get(k[0], 0.0), bg)})
     return c
 
 
@@ -115,9 +147,17 @@ def main():
     ap.add_argument("--lexicon", required=True)
     ap.add_argument("--gen-ref", action="append", default=[], help="LABEL:DIR")
     ap.add_argument("--sweep", default="off,-3,-2.5,-2,-1.75,-1.5,-1.25,-1,-0.75,-0.5,-0.25,0")
+    ap.add_argument("--background", default="lexicon",
+                    help="the recording-level test: 'lexicon' (its background line), 'off', "
+                         "or RATE,ALPHA,MIN")
     ap.add_argument("--json")
     a = ap.parse_args()
     targets = load_lexicon(a.lexicon)
+    bg = ("lexicon" if a.background == "lexicon" else None if a.background == "off"
+          else tuple(t(x) for t, x in zip((float, float, int), a.background.split(","))))
+    print("recording-level background test: %s" % (
+        "none" if (BACKGROUND if bg == "lexicon" else bg) is None
+        else "%g per hour, alpha %g, at least %d" % (BACKGROUND if bg == "lexicon" else bg)))
     refdirs = dict(x.split(":", 1) for x in a.gen_ref)
     sweep = [None if x == "off" else float(x) for x in a.sweep.split(",")]
     sets = []
@@ -140,7 +180,7 @@ def main():
         row = {"min_llr": t, "sets": {}}
         line = "%-8s" % ("off" if t is None else "%g" % t)
         for s in sets:
-            c = counted(s["hits"], targets, t)
+            c = counted(s["hits"], targets, t, dur=s["dur"], bg=bg)
             hours = sum(s["dur"].values()) / 3600.0
             if s["kind"] == "free":
                 fa = sum(c.values())
@@ -169,7 +209,7 @@ def main():
         for src in sorted(bysrc):
             line = "  %-16s %6.1f min" % (src, bysrc[src] / 60)
             for t in sweep:
-                c = counted(s["hits"], targets, t)
+                c = counted(s["hits"], targets, t, dur=s["dur"], bg=bg)
                 fa = sum(v for (n, w), v in c.items() if s["src"].get(n, "?") == src)
                 line += " %3d" % fa
             print(line)

@@ -79,6 +79,19 @@ phrase_final 0.05 lah lor leh meh hor sia
 # prompts (README).
 verify_min_llr -1.0
 #
+# A RECORDING MUST SHOW SINGLISH. What passes every test above on English
+# speech is one or two homophones here and there ("may", "law"), about 26
+# per hour on the real English of ../shared/data; a Singlish conversation
+# has particles every minute. So a recording's targets are counted only
+# when there are at least 2 of them and more than 30 false alarms per hour
+# would give by chance (Poisson, 5%): 2 in a 30 s clip, 6 in 5 min, 10 in
+# 10 min. Otherwise they stay in the transcript, none counted. Measured
+# with bench-keywords' runs (README Accuracy): real English without targets
+# 26 -> 0 per hour; asterisk prompts (every 4th, looked at this time, so no
+# longer held out) 97 -> 0; generated clean recall 0.712 unchanged, 10 dB
+# 0.195 -> 0.178 (one 90 s conversation with 2 targets found).
+background 30 0.05 2
+#
 # CORRECTIONS: spellings that people type and that a US-English recogniser
 # produces for the targets. Rules are applied once, left to right, longest
 # phrase first; a phrase only merges words of one speaker said within 1 s.

@@ -471,6 +471,11 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		}
 		json_object_set_new(root, "overlaps", ovl);
 	}
+	/* The words stage's counts are all zero when the recording failed the
+	 * lexicon's background test (text/lexicon.h): then no word counted. */
+	bool any_counted = false;
+	for (size_t i = 0; i < d->ncounts; i++)
+		any_counted = any_counted || d->counts[i].count > 0;
 	for (size_t i = 0; i < d->nwords; i++) {
 		char name[32];
 		speaker_name(d->words[i].speaker, name, sizeof(name));
@@ -482,7 +487,7 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		json_object_set_new(o, "speaker", json_string(name));
 		if (lexicon_is_target(lex, d->words[i].text))
 			json_object_set_new(o, "counted",
-					    json_boolean(lexicon_counts(
+					    json_boolean(any_counted && lexicon_counts(
 						    lex, d->words[i].text, d->words[i].confidence,
 						    lexicon_pause_after(
 							    d->words[i].end, d->words[i].speaker,

@@ -15,6 +15,11 @@
  * another speaker or by nothing (it sits inside a phrase, where its English
  * homophones do) is likewise kept and not counted.
  *
+ * The lexicon's "background" test (lexicon_supported()) then looks at the
+ * recording as a whole: when its countable targets are no more than the
+ * recogniser's false-alarm rate on English explains, none is counted (they
+ * stay in the transcript).
+ *
  * A word is approximate (its times spread over a segment, see
  * engines/asr.h) if any recogniser word it came from is.
  */
@@ -25,6 +30,7 @@
 #include "stages/env.h"
 #include "stages/stage.h"
 #include "text/lexicon.h"
+#include "util/log.h"
 
 struct words_result {
 	struct store_word *words;
@@ -60,6 +66,7 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 	size_t nspk = 0;
 	struct lex_token *toks = NULL;
 	size_t *origin = NULL;
+	bool *countable = NULL;
 	struct words_result r = {0};
 	enum parley_err rc = stage_env_lexicon(ctx->env, ctx->cfg, &lex, err);
 	if (rc || (rc = store_words_get(ctx->store, ctx->rec->id, "stt_words", &raw, &nraw, err)) ||
@@ -70,7 +77,8 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 	origin = calloc(nraw ? nraw : 1, sizeof(*origin));
 	r.words = calloc(nraw ? nraw : 1, sizeof(*r.words));
 	r.counts = calloc(nspk * ntargets + 1, sizeof(*r.counts));
-	if (!toks || !origin || !r.words || !r.counts) {
+	countable = calloc(nraw ? nraw : 1, sizeof(*countable));
+	if (!toks || !origin || !r.words || !r.counts || !countable) {
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory counting words");
 		goto out;
 	}
@@ -93,17 +101,26 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 		for (size_t k = origin[i]; k < last; k++)
 			w->approximate = w->approximate || raw[k].approximate;
 	}
+	size_t ncountable = 0;
+	for (size_t i = 0; i < r.nwords; i++) {
+		countable[i] = lexicon_counts(lex, r.words[i].text, r.words[i].confidence,
+					      words_pause_after(r.words, r.nwords, i));
+		ncountable += countable[i];
+	}
+	bool supported = lexicon_supported(lex, ncountable, ctx->rec->duration);
+	if (ncountable && !supported)
+		log_info("words: %s: %zu target word%s in %.0f s of audio, no more than the "
+			 "lexicon's background rate explains: none counted",
+			 ctx->rec->name, ncountable, ncountable == 1 ? "" : "s", ctx->rec->duration);
 	for (size_t s = 0; s < nspk; s++) {
 		for (size_t t = 0; t < ntargets; t++) {
 			struct store_count *c = &r.counts[r.ncounts++];
 			const struct lex_target *target = lexicon_target_at(lex, t);
 			c->speaker = spk[s].speaker;
 			snprintf(c->word, sizeof(c->word), "%s", target->word);
-			for (size_t i = 0; i < r.nwords; i++)
-				if (r.words[i].speaker == c->speaker &&
-				    strcmp(r.words[i].text, c->word) == 0 &&
-				    lexicon_counts(lex, c->word, r.words[i].confidence,
-						   words_pause_after(r.words, r.nwords, i)))
+			for (size_t i = 0; supported && i < r.nwords; i++)
+				if (countable[i] && r.words[i].speaker == c->speaker &&
+				    strcmp(r.words[i].text, c->word) == 0)
 					c->count++;
 		}
 	}
@@ -113,6 +130,7 @@ out:
 	free(spk);
 	free(toks);
 	free(origin);
+	free(countable);
 	free(r.words);
 	free(r.counts);
 	return rc;

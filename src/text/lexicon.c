@@ -33,6 +33,8 @@ struct lexicon {
 	unsigned keyword_weight_line;
 	double verify_min_llr; /* meaningful when verify_min_llr_line != 0 */
 	unsigned verify_min_llr_line;
+	double background_rate, background_alpha; /* meaningful when background_line != 0 */
+	unsigned background_min, background_line;
 };
 
 /* The CMU en-us phone set of the pocketsphinx model, sorted for bsearch. */
@@ -69,6 +71,7 @@ static enum parley_err parse_phrase_final(struct parser *p);
 static int target_key_cmp(const void *key, const void *elem);
 static enum parley_err parse_keyword_weight(struct parser *p);
 static enum parley_err parse_verify_min_llr(struct parser *p);
+static enum parley_err parse_background(struct parser *p);
 
 static const struct {
 	const char *name;
@@ -80,6 +83,7 @@ static const struct {
 	{"phrase_final", parse_phrase_final},
 	{"keyword_weight", parse_keyword_weight},
 	{"verify_min_llr", parse_verify_min_llr},
+	{"background", parse_background},
 };
 
 static enum parley_err fail_at(struct parser *p, unsigned line, enum parley_err code,
@@ -468,6 +472,37 @@ static enum parley_err parse_keyword_weight(struct parser *p)
 	return PARLEY_OK;
 }
 
+/* "background RATE ALPHA MIN" */
+static enum parley_err parse_background(struct parser *p)
+{
+	if (p->n_fields != 4)
+		return fail(p, PARLEY_ERR_INVALID,
+			    "'background' needs three values: false alarms per hour, a significance "
+			    "and the fewest targets ('background 30 0.05 2')");
+	double rate, alpha, min;
+	if (!parse_number(p->fields[1], &rate) || !(rate > 0.0 && rate <= LEXICON_BACKGROUND_MAX))
+		return fail(p, PARLEY_ERR_INVALID,
+			    "background rate '%.40s' is not a number of false alarms per hour above 0 "
+			    "and at most %g (like 30)", p->fields[1], LEXICON_BACKGROUND_MAX);
+	if (!parse_number(p->fields[2], &alpha) || !(alpha > 0.0 && alpha < 1.0))
+		return fail(p, PARLEY_ERR_INVALID,
+			    "background significance '%.40s' is not a number between 0 and 1 (like 0.05)",
+			    p->fields[2]);
+	if (!parse_number(p->fields[3], &min) || min < 1.0 || min > LEXICON_SUPPORT_MAX ||
+	    min != (double)(unsigned)min)
+		return fail(p, PARLEY_ERR_INVALID,
+			    "background minimum '%.40s' is not a whole number from 1 to %d (like 2)",
+			    p->fields[3], LEXICON_SUPPORT_MAX);
+	if (p->lex->background_line)
+		return fail(p, PARLEY_ERR_INVALID, "background is set again (first at line %u)",
+			    p->lex->background_line);
+	p->lex->background_rate = rate;
+	p->lex->background_alpha = alpha;
+	p->lex->background_min = (unsigned)min;
+	p->lex->background_line = p->line;
+	return PARLEY_OK;
+}
+
 /* "verify_min_llr VALUE": a plain decimal with an optional leading '-' */
 static enum parley_err parse_verify_min_llr(struct parser *p)
 {
@@ -555,7 +590,7 @@ static enum parley_err parse_line(struct parser *p, const char *s, size_t len)
 	}
 	return fail(p, PARLEY_ERR_INVALID,
 		    "unknown directive '%.40s' (expected 'target', 'correct', 'threshold', 'phrase_final', "
-		    "'keyword_weight' or 'verify_min_llr')",
+		    "'keyword_weight', 'verify_min_llr' or 'background')",
 		    p->fields[0]);
 }
 
@@ -786,6 +821,29 @@ bool lexicon_verify_min_llr(const struct lexicon *lex, double *out)
 		return false;
 	*out = lex->verify_min_llr;
 	return true;
+}
+
+/* P(N >= n) for N ~ Poisson(mean): 1 - the sum of the first n terms. */
+static double poisson_tail(double mean, size_t n)
+{
+	double term = exp(-mean), below = 0.0;
+	for (size_t k = 0; k < n; k++) {
+		below += term;
+		term *= mean / (double)(k + 1);
+	}
+	return below >= 1.0 ? 0.0 : 1.0 - below;
+}
+
+bool lexicon_supported(const struct lexicon *lex, size_t n, double seconds)
+{
+	if (n == 0)
+		return false;
+	if (!lex || !lex->background_line)
+		return true;
+	if (n < lex->background_min)
+		return false;
+	double mean = lex->background_rate * (seconds > 0.0 ? seconds : 0.0) / 3600.0;
+	return poisson_tail(mean, n) <= lex->background_alpha;
 }
 
 bool lexicon_counts(const struct lexicon *lex, const char *word, float conf, double pause_after)

@@ -21,6 +21,7 @@
  *   threshold 0.3 lah                      # v2: count lah only at confidence >= 0.3
  *   keyword_weight 0.01                    # v2: the recogniser's keyword LM weight
  *   verify_min_llr -1.5                    # v2: acoustic verification of hits
+ *   background 30 0.05 2                   # v2: a recording must show targets
  *
  *   - '#' starts a comment that runs to the end of the line; blank lines are
  *     ignored; fields are separated by spaces or tabs; CRLF line ends are
@@ -66,6 +67,17 @@
  *     the recogniser keeps (src/engines/ps_verify.h); a plain decimal with an
  *     optional leading '-', |VALUE| <= LEXICON_VERIFY_LLR_MAX. Without it the
  *     engine's default. A hit that fails gets confidence 0.
+ *   - "background RATE ALPHA MIN" (v2, at most once): the recording-level
+ *     evidence test (lexicon_supported()). RATE is the counter's false
+ *     alarms per hour on speech in which nobody says a target (0 <
+ *     RATE <= LEXICON_BACKGROUND_MAX), ALPHA a significance (0 < ALPHA < 1),
+ *     MIN a whole number 1..LEXICON_SUPPORT_MAX. A recording's targets are
+ *     counted only when there are at least MIN of them (each passing every
+ *     test above) and so many that RATE alone would give as many with
+ *     probability at most ALPHA (Poisson, mean RATE x the recording's
+ *     hours). Otherwise they stay in the transcript, none counted: a target
+ *     or two in a long English recording is what the recogniser's
+ *     homophones give, not Singlish. Without the line every target counts.
  *
  * LIMITS: LEXICON_MAX_BYTES bytes of text, LEXICON_LINE_MAX bytes per line,
  * LEXICON_MAX_ENTRIES target + correct lines + threshold words, and the
@@ -97,6 +109,8 @@
 #define LEXICON_MAX_BYTES (1024 * 1024)
 #define LEXICON_VERIFY_LLR_MAX 50.0 /* |verify_min_llr| */
 #define LEXICON_PAUSE_MAX 10.0      /* phrase_final pause, seconds */
+#define LEXICON_BACKGROUND_MAX 10000.0 /* background false alarms per hour */
+#define LEXICON_SUPPORT_MAX 1000    /* background MIN */
 
 /* Phrase corrections only merge tokens of one speaker whose gap (next start
  * minus previous end) is at most this many seconds. */
@@ -178,6 +192,12 @@ bool lexicon_counts(const struct lexicon *lex, const char *word, float conf, dou
  * next_start, said by next_speaker) is the same speaker's; INFINITY when it
  * is another speaker's. Pass next_speaker -1 when no word follows. */
 double lexicon_pause_after(double end, int speaker, double next_start, int next_speaker);
+
+/* The "background" test: are n countable target occurrences (each passing
+ * lexicon_counts()) in a recording of `seconds` evidence enough to count
+ * them? Always true when the lexicon has no "background" line (and for NULL
+ * lex); false for n == 0. */
+bool lexicon_supported(const struct lexicon *lex, size_t n, double seconds);
 
 /* The "verify_min_llr" of the text: true and *out set when it has one. */
 bool lexicon_verify_min_llr(const struct lexicon *lex, double *out);

@@ -159,6 +159,36 @@ static void test_phrase_final(void **state)
 	assert_true(isinf(lexicon_pause_after(1.0, 2, 0.0, -1)));
 }
 
+/* "background": a recording's targets count only when more than the
+ * false-alarm rate explains (Poisson tail) and at least MIN. */
+static void test_background(void **state)
+{
+	(void)state;
+	struct lexicon *lex = parse_ok("target lah L AA\n");
+	assert_true(lexicon_supported(lex, 1, 3600.0)); /* no line: every target counts */
+	assert_true(lexicon_supported(NULL, 1, 10.0));
+	assert_false(lexicon_supported(lex, 0, 10.0));
+	lexicon_free(lex);
+	lex = parse_ok("target lah L AA\nbackground 30 0.05 2\n");
+	assert_false(lexicon_supported(lex, 1, 5.0)); /* below MIN however short */
+	assert_true(lexicon_supported(lex, 2, 10.0)); /* mean 0.083: P(N>=2) 0.003 */
+	assert_true(lexicon_supported(lex, 2, 30.0)); /* mean 0.25: P(N>=2) 0.026 */
+	assert_false(lexicon_supported(lex, 2, 90.0)); /* mean 0.75: P(N>=2) 0.17 */
+	assert_true(lexicon_supported(lex, 3, 90.0));  /* P(N>=3) 0.041 */
+	assert_false(lexicon_supported(lex, 5, 300.0)); /* mean 2.5: P(N>=5) 0.109 */
+	assert_true(lexicon_supported(lex, 6, 300.0));  /* P(N>=6) 0.042 */
+	assert_false(lexicon_supported(lex, 30, 3600.0)); /* an hour of English: 30 expected */
+	assert_true(lexicon_supported(lex, 45, 3600.0));
+	assert_true(lexicon_supported(lex, 2, 0.0)); /* unknown duration: MIN decides */
+	lexicon_free(lex);
+	/* The built-in lexicon has the line. */
+	struct parley_error err = {0};
+	assert_int_equal(lexicon_default(&lex, &err), PARLEY_OK);
+	assert_false(lexicon_supported(lex, 1, 10.0));
+	assert_true(lexicon_supported(lex, 20, 90.0));
+	lexicon_free(lex);
+}
+
 static void test_empty_text(void **state)
 {
 	(void)state;
@@ -177,6 +207,13 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	{"background 30 0.05\n", PARLEY_ERR_INVALID, "t.lex:1: 'background' needs three values"},
+	{"background 0 0.05 2\n", PARLEY_ERR_INVALID, "background rate '0' is not"},
+	{"background 30 1 2\n", PARLEY_ERR_INVALID, "background significance '1' is not"},
+	{"background 30 0.05 1.5\n", PARLEY_ERR_INVALID, "background minimum '1.5' is not"},
+	{"background 30 0.05 0\n", PARLEY_ERR_INVALID, "background minimum '0' is not"},
+	{"background 30 0.05 2\nbackground 30 0.05 2\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: background is set again (first at line 1)"},
 	{"tarrget lah L AA\n", PARLEY_ERR_INVALID, "t.lex:1: unknown directive 'tarrget'"},
 	{"# c\n\ntarget lah L AX\n", PARLEY_ERR_INVALID, "t.lex:3: unknown phone 'AX'"},
 	{"target lah L AA1\n", PARLEY_ERR_INVALID, "'AA1' has a stress digit; write 'AA'"},
@@ -520,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_empty_text),
 		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_phrase_final),
+		cmocka_unit_test(test_background),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_line_too_long),
