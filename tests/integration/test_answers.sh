@@ -169,3 +169,28 @@ check "... storing it as the batch's audit version 1" \
 check "submit with another questionnaire for that batch: exit 2" test $? -eq 2
 "$PARLEY" submit "$TMP/in" --store "$db" --pipeline decode,vad --questionnaire "$TMP/q.json" >"$TMP/sub3.log" 2>&1
 check "submit --questionnaire with a pipeline without answers: exit 2" test $? -eq 2
+
+# ---- PostgreSQL: submit --questionnaire, a worker answers, export
+if [ -n "${PARLEY_TEST_PG_URL:-}" ]; then
+  schema="parley_ans_$$"
+  psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null 2>&1
+  sep='?'; case "$PARLEY_TEST_PG_URL" in *\?*) sep='&';; esac
+  pg="$PARLEY_TEST_PG_URL${sep}options=-csearch_path%3D$schema"
+  mkdir -p "$TMP/pgdata"
+  "$PARLEY" submit "$TMP/in" --store "$pg" --data "$TMP/pgdata" --pipeline "$STAGES" \
+    --set channels.mode=separate --set "llm.engine=openai+$FAKE_URL/v1" --questionnaire "$TMP/q.json" \
+    >"$TMP/pg.log" 2>&1
+  check "PostgreSQL: submit --questionnaire exits 0" test $? -eq 0
+  limit 600 "$PARLEY" worker --store "$pg" --data "$TMP/pgdata" -j 1 >>"$TMP/pg.log" 2>&1
+  check "PostgreSQL: the worker exits 0" test $? -eq 0
+  n=$(psql -tA "$pg" -c "select count(*) || ',' || sum(valid) from answers where version = 1" 2>>"$TMP/pg.log")
+  check "PostgreSQL: 11 answers rows for version 1, all valid ($n)" test "$n" = "11,11"
+  "$PARLEY" export default --store "$pg" --data "$TMP/pgdata" -o "$TMP/pgout" >>"$TMP/pg.log" 2>&1
+  check "PostgreSQL: export exits 0" test $? -eq 0
+  python3 "$ROOT/tests/integration/check_answers.py" "$TMP/pgout/i1/transcript.json" "$TMP/pgout/i1/answers.csv" strict |
+    sed 's/strict:/PostgreSQL:/'
+  check "PostgreSQL: every checked answer is right" test "${PIPESTATUS[0]}" -eq 0
+  psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
+else
+  ok "PostgreSQL case # SKIP PARLEY_TEST_PG_URL unset"
+fi
