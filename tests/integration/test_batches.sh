@@ -172,6 +172,8 @@ run_flow() {
   "${W[@]}" >"$TMP/$tag-w0.log" 2>&1
   check "[$tag] before start a worker finds nothing to do" \
     eval 'is "$(req g0 GET /v1/batches/$ID -H "$HO")|$(js g0 .recordings.done)|$(js g0 .recordings.total)|$(js g0 .started)" "200|0|5|false"'
+  check "[$tag] parley status shows the 5 files held until start" \
+    eval '"$PARLEY" status "${ST[@]}" 2>/dev/null | grep -q "held until the batch starts: 5"'
   check "[$tag] POST start is 202" \
     eval 'is "$(req s1 POST /v1/batches/$ID/start -H "$HO")|$(js s1 .started)" "202|true"'
   check "[$tag] start again is 409" is "$(req s2 POST /v1/batches/$ID/start -H "$HO")" 409
