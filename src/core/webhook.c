@@ -264,9 +264,8 @@ double webhook_parse_retry_after(const char *value, double now)
 		for (size_t i = 0; i < n; i++)
 			if (!isdigit((unsigned char)v[i]))
 				return -1;
-		if (n > 9)
-			return WEBHOOK_RETRY_AFTER_MAX;
-		return (double)strtol(v, NULL, 10);
+		double d = n > 9 ? WEBHOOK_RETRY_AFTER_MAX : (double)strtol(v, NULL, 10);
+		return d > WEBHOOK_RETRY_AFTER_MAX ? WEBHOOK_RETRY_AFTER_MAX : d;
 	}
 	/* HTTP-date: IMF-fixdate, obsolete RFC 850 and asctime forms (RFC 9110 5.6.7) */
 	static const char *const forms[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
@@ -281,7 +280,7 @@ double webhook_parse_retry_after(const char *value, double now)
 		if (t == (time_t)-1)
 			return -1;
 		double d = (double)t - now;
-		return d < 0 ? 0 : d;
+		return d < 0 ? 0 : d > WEBHOOK_RETRY_AFTER_MAX ? WEBHOOK_RETRY_AFTER_MAX : d;
 	}
 	return -1;
 }

@@ -123,7 +123,8 @@ enum parley_err webhook_schedule_parse(const char *text, struct webhook_schedule
 double webhook_schedule_next(const struct webhook_schedule *s, int failed, double retry_after,
 			     double jitter);
 /* A Retry-After value: delta-seconds or an HTTP date (IMF-fixdate, RFC 850
- * or asctime form) relative to now (epoch seconds); -1 when it is neither. */
+ * or asctime form) relative to now (epoch seconds), capped at
+ * WEBHOOK_RETRY_AFTER_MAX; -1 when it is neither. */
 double webhook_parse_retry_after(const char *value, double now);
 
 /* The webhook-signature value "v1,<base64>" of id.timestamp.body into

@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/webhook.h"
+#include "store/db.h"
 #include "store/store.h"
 #include "store/store_int.h"
 #include "util/fs.h"
@@ -549,6 +551,119 @@ static void test_killed_sender(void **state)
 	assert_int_equal(a.a[1].status_code, 200);
 }
 
+/* PostgreSQL (PARLEY_TEST_PG_URL): two workers finish the batch's last two
+ * recordings at the same time, in two transactions. Without the batch-row
+ * lock each would see the other's recording still running (READ COMMITTED)
+ * and neither would enqueue batch.completed; with it the second waits for
+ * the first and sees both done. */
+static void pg_exec(const char *target, const char *sql)
+{
+	struct db *db = NULL;
+	struct parley_error err = {0};
+	if (db_open(target, &db, &err) != PARLEY_OK || db_exec(db, sql, &err) != PARLEY_OK)
+		fail_msg("%s: %s", sql, err.msg);
+	db_close(db);
+}
+
+struct second {
+	struct store *st;
+	int64_t batch, rec;
+	enum parley_err rc;
+	bool entered;
+	pthread_mutex_t lock;
+};
+
+static void *second_finish(void *arg)
+{
+	struct second *t = arg;
+	struct parley_error err = {0};
+	struct webhook_finish fin = {.batch_id = t->batch, .rec_id = t->rec, .rec_name = "b",
+				     .status = STORE_DONE, .stages = stages, .nstages = 2};
+	enum parley_err rc = store_begin(t->st, &err);
+	if (!rc)
+		rc = store_recording_finish(t->st, t->rec, NULL, STORE_DONE, NULL, NULL, &err);
+	pthread_mutex_lock(&t->lock);
+	t->entered = true;
+	pthread_mutex_unlock(&t->lock);
+	if (!rc)
+		rc = webhook_on_finish(t->st, &fin, &err); /* waits for the first's commit */
+	if (!rc)
+		rc = store_commit(t->st, &err);
+	else
+		store_rollback(t->st);
+	t->rc = rc;
+	return NULL;
+}
+
+static void test_last_two_at_once_pg(void **state)
+{
+	(void)state;
+	const char *url = getenv("PARLEY_TEST_PG_URL");
+	if (!url || !*url) {
+		printf("  (PARLEY_TEST_PG_URL unset: the PostgreSQL case is skipped)\n");
+		skip();
+	}
+	char schema[64], sql[200], target[1200];
+	snprintf(schema, sizeof(schema), "parley_wh%ld", (long)getpid());
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema, schema);
+	pg_exec(url, sql);
+	snprintf(target, sizeof(target), "%s%soptions=-csearch_path%%3D%s", url,
+		 strchr(url, '?') ? "&" : "?", schema);
+	struct store *a = NULL, *b = NULL;
+	struct parley_error err = {0};
+	int64_t batch, ra, rb;
+	assert_int_equal(store_open(target, &a, &err), PARLEY_OK);
+	assert_int_equal(store_open(target, &b, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(a, "calls", "batch", &batch, &err), PARLEY_OK);
+	assert_int_equal(store_batch_set_pipeline(a, batch, "tick1,tick2", &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(a, batch, "a", "/s", "1", NULL, &ra, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(a, batch, "b", "/s", "1", NULL, &rb, &err), PARLEY_OK);
+	struct webhook_config wc = webhook_default_config();
+	snprintf(wc.url, sizeof(wc.url), "http://127.0.0.1:1/hook");
+	snprintf(wc.secret, sizeof(wc.secret), SECRET);
+	wc.events = WEBHOOK_EV_BATCH | WEBHOOK_EV_STAGE;
+	assert_int_equal(webhook_set(a, batch, &wc, &err), PARLEY_OK);
+
+	/* the first finishes and runs the hook, but has not committed yet */
+	struct webhook_finish fin = {.batch_id = batch, .rec_id = ra, .rec_name = "a",
+				     .status = STORE_DONE, .stages = stages, .nstages = 2};
+	assert_int_equal(store_begin(a, &err), PARLEY_OK);
+	assert_int_equal(store_recording_finish(a, ra, NULL, STORE_DONE, NULL, NULL, &err), PARLEY_OK);
+	assert_int_equal(webhook_on_finish(a, &fin, &err), PARLEY_OK);
+	/* the second runs its whole finish meanwhile */
+	struct second t = {.st = b, .batch = batch, .rec = rb};
+	pthread_mutex_init(&t.lock, NULL);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, second_finish, &t), 0);
+	for (;;) {
+		pthread_mutex_lock(&t.lock);
+		bool in = t.entered;
+		pthread_mutex_unlock(&t.lock);
+		if (in)
+			break;
+		time_sleep(0.01);
+	}
+	time_sleep(0.3); /* let it reach the lock (were it to pass, it would see "a" running) */
+	assert_int_equal(store_commit(a, &err), PARLEY_OK);
+	pthread_join(th, NULL);
+	assert_int_equal(t.rc, PARLEY_OK);
+	pthread_mutex_destroy(&t.lock);
+	int n = 0;
+	struct list l;
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(webhook_each(a, 0, collect, &l, &err), PARLEY_OK);
+	for (int i = 0; i < l.n; i++)
+		n += strcmp(l.d[i].event_id, "evt_b1_v0_completed") == 0 ||
+		     strcmp(l.d[i].event_id, "evt_b1_v0_tick1") == 0 ||
+		     strcmp(l.d[i].event_id, "evt_b1_v0_tick2") == 0;
+	assert_int_equal(l.n, 3);
+	assert_int_equal(n, 3);
+	store_close(a);
+	store_close(b);
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+	pg_exec(url, sql);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -561,6 +676,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gives_up_and_redeliver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_disables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_sender, setup, teardown),
+		cmocka_unit_test(test_last_two_at_once_pg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
