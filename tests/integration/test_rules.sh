@@ -6,8 +6,12 @@
 # metadata; the verdict in transcript.json and verdicts.csv, one verdicts
 # row; a bad rules file refused with FILE:LINE:COL before any audio; other
 # rules for the same output refused; `parley submit --rules` stores the
-# batch's audit version and checks the rules before adding anything.
+# batch's audit version and checks the rules before adding anything;
+# judge() rules asked once per criterion of the LLM test server
+# (tests/servers/fake_engines.py), N/A when its answer does not validate.
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/fake_engines.sh"
+trap 'fake_stop; cleanup' EXIT
 
 CALLS=${PARLEY_CALLS_CACHE:-$ROOT/build/calls-it}
 mkdir -p "$CALLS" "$TMP/in"
@@ -116,3 +120,87 @@ check "submit: the batch's current audit version is 1" \
   test "$(sqlite3 "$db" "select audit_version from batches where name = 'default'")" = 1
 limit 60 "$PARLEY" submit "$TMP/in" --store "$db" --pipeline decode,vad --rules "$TMP/audit.rules" >"$TMP/sub3.log" 2>&1
 check "submit --rules without the verdicts stage: exit 2" test $? -eq 2
+
+# judge(): one LLM request per criterion (used twice), a schema-valid "yes";
+# a server that ignores the schema: the judgement is N/A (left out)
+mkdir -p "$TMP/empty"
+fake_start "$TMP/srv" --truth "$TMP/empty" || { notok "start the fake engine server"; exit 1; }
+cat >"$TMP/judge.rules" <<'EOF'
+rule polite pass weight 2 when judge("the agent was polite") because "the agent was polite";
+rule rude flag when not judge("the agent was polite");
+EOF
+for mode in ok ignore; do
+  url="openai+$FAKE_URL/v1"
+  [ $mode = ignore ] && url="openai+$FAKE_URL/mode/ignore_schema/v1"
+  limit 600 "$PARLEY" run "$TMP/in" -o "$TMP/judge-$mode" -j 1 --no-progress --stages "$STAGES" \
+    --set channels.mode=separate --set "llm.engine=$url" --rules "$TMP/judge.rules" >"$TMP/judge-$mode.log" 2>&1
+  status=$?
+  check "judge rules ($mode): exit 0 (status $status)" test $status -eq 0
+  [ $status -eq 0 ] || cat "$TMP/judge-$mode.log"
+done
+python3 - "$TMP/judge-ok/r1/transcript.json" "$TMP/judge-ignore/r1/transcript.json" <<'EOF'
+import json, sys
+def check(what, cond):
+    print(("ok - " if cond else "not ok - ") + what)
+v = json.load(open(sys.argv[1])).get("verdict", {})
+r = v.get("reasons", [])
+check("judge yes: polite passes, 2 of 2, rude does not fire [%s]" % r,
+      v.get("verdict") == "pass" and v.get("score") == 2 and v.get("max_score") == 2
+      and [x["rule"] for x in r] == ["polite"])
+ev = r[0]["evidence"][0] if r and r[0]["evidence"] else {}
+check("the judgement is in the evidence [%s]" % ev,
+      ev.get("judge") == "the agent was polite" and ev.get("verdict") == "yes" and "why" in ev)
+v = json.load(open(sys.argv[2])).get("verdict", {})
+check("an answer that ignores the schema: the judgement is N/A, 0 of 0 [%s]" % v,
+      v.get("verdict") == "pass" and v.get("max_score") == 0 and v.get("reasons") == [])
+EOF
+chats=$(fake_stats | python3 -c 'import json,sys; print(json.load(sys.stdin).get("chat", -1))')
+check "one criterion asked once per call (+1 retry on the ignored schema): 3 chats [$chats]" test "$chats" = 3
+
+# questionnaire and rules together (--preset audit): the answers feed the
+# rules, the form's score and the rules' make one verdict; a rule naming a
+# question the questionnaire lacks is refused with its line:col
+cat >"$TMP/form.json" <<'EOF'
+{"version": 1, "name": "rules test",
+ "questions": [
+  {"id": "greeting", "type": "yes_no", "text": "Did the agent open with the remote control?",
+   "role": "agent", "window": {"first": 30}, "phrases": {"any": ["remote control", "alamak"]}, "weight": 2},
+  {"id": "jacket_agent", "type": "yes_no", "text": "Did the agent mention a jacket?",
+   "role": "agent", "phrases": {"any": ["jacket", "laptop"]}},
+  {"id": "silence", "type": "yes_no", "text": "Was any silence longer than a second?",
+   "metric": {"metric": "silence_max", "scope": "call", "op": ">", "value": 1},
+   "choices": [{"id": "yes", "score": 0}, {"id": "no", "score": 1}]},
+  {"id": "rude", "type": "yes_no", "text": "Did anyone swear?", "phrases": {"any": ["supercalifragilistic"]},
+   "choices": [{"id": "yes", "score": 0}, {"id": "no", "score": 1}], "auto_fail": ["yes"]}
+ ]}
+EOF
+cat >"$TMP/form.rules" <<'EOF'
+rule greeted pass weight 2 when answer.greeting = "yes" and answer.greeting.score = 1;
+rule jacket flag when answer.jacket_agent;
+rule silence_q flag when answer.silence = "yes" because "the questionnaire found a long silence";
+rule not_rude fail when answer.rude != "no";
+EOF
+limit 600 "$PARLEY" run "$TMP/in" -o "$TMP/form" -j 1 --no-progress --preset audit \
+  --questionnaire "$TMP/form.json" --rules "$TMP/form.rules" >"$TMP/form.log" 2>&1
+status=$?
+check "--preset audit with a questionnaire and rules: exit 0 (status $status)" test $status -eq 0
+[ $status -eq 0 ] || cat "$TMP/form.log"
+python3 - "$TMP/form/r1/transcript.json" <<'EOF'
+import json, sys
+def check(what, cond):
+    print(("ok - " if cond else "not ok - ") + what)
+v = json.load(open(sys.argv[1])).get("verdict", {})
+why = {r["rule"]: r["verdict"] for r in v.get("reasons", [])}
+check("form and rules: flag, greeted pass, silence_q flag [%s]" % why,
+      v.get("verdict") == "flag" and why == {"greeted": "pass", "silence_q": "flag"})
+# form: greeting 2 of 2, jacket_agent 0 of 1, silence 0 of 1, rude 1 of 1; rules: greeted 2 of 2
+check("score 5 of 7 (form 3 of 5 + rules 2 of 2) [%s of %s]" % (v.get("score"), v.get("max_score")),
+      v.get("score") == 5 and v.get("max_score") == 7)
+EOF
+printf 'rule a pass when answer.greeting\n  and answer.greting = "yes"\n' >"$TMP/typo.rules"
+limit 60 "$PARLEY" run "$TMP/in" -o "$TMP/typo" --no-progress --preset audit \
+  --questionnaire "$TMP/form.json" --rules "$TMP/typo.rules" >"$TMP/typo.log" 2>&1
+status=$?
+check "a rule naming an unknown question: exit 2 (status $status)" test $status -eq 2
+check "... with its line:col" \
+  grep -qF "$TMP/typo.rules:2:14: unknown question 'greting' (not in the questionnaire)" "$TMP/typo.log"
