@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/phrase.h"
 #include "core/call_metrics.h"
 #include "stages/call_spans.h"
 
@@ -96,6 +97,8 @@ enum parley_err call_text_build(const struct store_word *words, size_t nwords,
 		o->speaker = w->speaker;
 		memcpy(o->text, w->text, sizeof(o->text));
 		o->text[sizeof(o->text) - 1] = '\0';
+		phrase_norm(o->text, false, o->norm, sizeof(o->norm));
+		phrase_norm(o->text, true, o->stem, sizeof(o->stem));
 		if (r && r->role[0])
 			snprintf(o->role, sizeof(o->role), "%s", r->role);
 		else if (w->speaker >= 0)

@@ -14,6 +14,9 @@
  *   … t.words[i].text, .role, .start …
  *   call_text_release(&t);
  *
+ * Every word carries its phrase_norm() forms (norm, stem: audit/phrase.h),
+ * computed once here, so phrase tests over many questions do not redo them.
+ *
  * Roles: a speaker's role from the diarize stage (store_speaker_roles:
  * "agent", "customer", …), else "speaker:N" (N = speaker index + 1), the
  * party names of core/call_metrics.h; a word of no speaker (-1) has role
@@ -46,6 +49,8 @@ struct call_word {
 	int speaker;                     /* -1 = none */
 	char role[STORE_CALL_NAME_MAX];  /* "agent", "customer", "speaker:2", "unknown" */
 	char text[STORE_WORD_MAX];       /* as recognised (and corrected by stage words) */
+	char norm[STORE_WORD_MAX];       /* phrase_norm(text) without stemming (audit/phrase.h) */
+	char stem[STORE_WORD_MAX];       /* phrase_norm(text) stemmed */
 };
 
 struct call_text {

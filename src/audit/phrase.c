@@ -136,11 +136,10 @@ bool phrase_check(const char *phrase, char *why, size_t size)
 	return phrase_split(phrase, true, &pw, why, size);
 }
 
-/* The words in scope, normalised once. */
+/* The words in scope (indices into t->words; their norm and stem were
+ * computed once by call_text_build). */
 struct scope {
-	size_t *idx; /* into t->words */
-	char (*stem)[STORE_WORD_MAX];
-	char (*plain)[STORE_WORD_MAX];
+	size_t *idx;
 	size_t n;
 };
 
@@ -152,13 +151,13 @@ static bool find(const struct call_text *t, const struct scope *sc, const struct
 	for (size_t i = 0; i + pw->n <= sc->n; i++) {
 		size_t k;
 		for (k = 0; k < pw->n; k++) {
-			size_t at = i + k;
-			if (k && t->words[sc->idx[at]].speaker != t->words[sc->idx[i]].speaker)
+			const struct call_word *w = &t->words[sc->idx[i + k]];
+			if (k && w->speaker != t->words[sc->idx[i]].speaker)
 				break;
 			if (pw->wild[k]) {
-				if (strncmp(sc->plain[at], pw->w[k], strlen(pw->w[k])) != 0)
+				if (strncmp(w->norm, pw->w[k], strlen(pw->w[k])) != 0)
 					break;
-			} else if (strcmp(stem ? sc->stem[at] : sc->plain[at], pw->w[k]) != 0) {
+			} else if (strcmp(stem ? w->stem : w->norm, pw->w[k]) != 0) {
 				break;
 			}
 		}
@@ -197,10 +196,8 @@ enum parley_err phrase_eval(const struct call_text *t, const struct phrase_query
 	enum parley_err rc = PARLEY_OK;
 	size_t cap = t->n ? t->n : 1;
 	sc.idx = calloc(cap, sizeof(*sc.idx));
-	sc.stem = calloc(cap, sizeof(*sc.stem));
-	sc.plain = calloc(cap, sizeof(*sc.plain));
 	out->hits = calloc(PHRASE_HITS_MAX, sizeof(*out->hits));
-	if (!sc.idx || !sc.stem || !sc.plain || !out->hits) {
+	if (!sc.idx || !out->hits) {
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory matching phrases");
 		goto out;
 	}
@@ -210,10 +207,7 @@ enum parley_err phrase_eval(const struct call_text *t, const struct phrase_query
 		const struct call_word *w = &t->words[i];
 		if (!call_word_in(w, from, to) || !call_role_matches(q->role, w->role))
 			continue;
-		sc.idx[sc.n] = i;
-		phrase_norm(w->text, false, sc.plain[sc.n], STORE_WORD_MAX);
-		phrase_norm(w->text, true, sc.stem[sc.n], STORE_WORD_MAX);
-		sc.n++;
+		sc.idx[sc.n++] = i;
 	}
 	const struct {
 		const char *const *list;
@@ -253,8 +247,6 @@ out:
 		memset(out, 0, sizeof(*out));
 	}
 	free(sc.idx);
-	free(sc.stem);
-	free(sc.plain);
 	return rc;
 }
 

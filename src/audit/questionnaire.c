@@ -69,6 +69,8 @@ struct scan {
 	bool key;
 	int best;
 	int bline, bcol;
+	int *lines;    /* when set: the line of each element of the array the path names */
+	size_t nlines; /* its size */
 };
 
 static void sc_adv(struct scan *sc)
@@ -160,6 +162,8 @@ static void sc_value(struct scan *sc, int depth, bool on_path)
 				break;
 			bool match = on_path && depth < sc->want->n && !sc->want->s[depth].key &&
 				     sc->want->s[depth].idx == k;
+			if (on_path && sc->lines && depth == sc->want->n && k < sc->nlines)
+				sc->lines[k] = sc->line;
 			size_t before = sc->i;
 			sc_value(sc, depth + 1, match);
 			if (sc->i == before)
@@ -190,7 +194,7 @@ static enum parley_err failp(const struct qctx *c, enum parley_err code, const s
 static enum parley_err failp(const struct qctx *c, enum parley_err code, const struct qpath *p,
 			     bool key, const char *fmt, ...)
 {
-	struct scan sc = {c->text, c->len, 0, 1, 1, p, key, -1, 1, 1};
+	struct scan sc = {c->text, c->len, 0, 1, 1, p, key, -1, 1, 1, NULL, 0};
 	sc_value(&sc, 0, true);
 	char path[160], what[PARLEY_ERROR_MSG_MAX];
 	qp_text(p, path, sizeof(path));
@@ -907,15 +911,17 @@ void questionnaire_free(struct questionnaire *q)
 	free(q);
 }
 
-/* 1-based line of the i-th element of "questions". */
-static int question_line(const struct qctx *c, size_t i)
+/* The line of every element of "questions", in one scan. */
+static void question_lines(const struct qctx *c, struct questionnaire *q)
 {
+	int *lines = calloc(q->n ? q->n : 1, sizeof(*lines));
 	struct qpath p = {0};
 	p = qp_key(&p, "questions");
-	p = qp_idx(&p, i);
-	struct scan sc = {c->text, c->len, 0, 1, 1, &p, false, -1, 1, 1};
+	struct scan sc = {c->text, c->len, 0, 1, 1, &p, false, -1, 1, 1, lines, lines ? q->n : 0};
 	sc_value(&sc, 0, true);
-	return sc.bline;
+	for (size_t i = 0; i < q->n; i++)
+		q->q[i].line = lines && lines[i] ? lines[i] : 1;
+	free(lines);
 }
 
 enum parley_err questionnaire_parse(const char *text, size_t len, const char *name,
@@ -989,8 +995,8 @@ enum parley_err questionnaire_parse(const char *text, size_t len, const char *na
 		q->n = i + 1;
 		if ((rc = parse_question(&c, json_array_get(arr, i), &ip, q, i)))
 			goto out;
-		q->q[i].line = question_line(&c, i);
 	}
+	question_lines(&c, q);
 out:
 	if (rc) {
 		questionnaire_free(q);

@@ -956,6 +956,8 @@ static enum parley_err parse_rule(struct parser *p)
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		if (is_word(p, reserved[i]))
 			return PERR(p, "a rule's id cannot be the keyword '%s'", reserved[i]);
+	if (is_word(p, "score"))
+		return PERR(p, "a rule's id cannot be 'score' (the name of a threshold's reason)");
 	for (size_t i = 0; i < r->n; i++)
 		if (strcmp(r->rules[i].id, p->t.str) == 0)
 			return PERR(p, "a second rule '%s' (rule ids are unique)", p->t.str);

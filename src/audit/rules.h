@@ -34,7 +34,8 @@
  *
  * A rule: `rule ID VERDICT [weight N] when CONDITION [because "SENTENCE"] [;]`
  *   ID        letters, digits, '_' (and '-' or ':' inside), at most 63
- *             characters, unique in the document.
+ *             characters, unique in the document; not a keyword, not
+ *             "score" (a threshold's reason is named so).
  *   VERDICT   pass  a check the call should meet: it earns its weight (default
  *                   1) when the condition holds; when it does not, the
  *                   points are lost and the reason says "missed".

@@ -256,10 +256,17 @@ static void print_event(json_t *e)
 
 static void print_change(json_t *c)
 {
-	json_t *o = json_object_get(c, "old"), *n = json_object_get(c, "new");
-	printf("%s: %s → %s", json_string_value(json_object_get(c, "name")),
-	       json_is_object(o) ? json_string_value(json_object_get(o, "verdict")) : "none",
-	       json_is_object(n) ? json_string_value(json_object_get(n, "verdict")) : "none");
+	json_t *side[2] = {json_object_get(c, "old"), json_object_get(c, "new")};
+	printf("%s:", json_string_value(json_object_get(c, "name")));
+	for (size_t k = 0; k < 2; k++) {
+		if (json_is_object(side[k]))
+			printf("%s %s %g/%g", k ? " →" : "",
+			       json_string_value(json_object_get(side[k], "verdict")),
+			       json_number_value(json_object_get(side[k], "score")),
+			       json_number_value(json_object_get(side[k], "max_score")));
+		else
+			printf("%s none", k ? " →" : "");
+	}
 	static const char *const lists[] = {"rules_fired", "rules_cleared"};
 	for (size_t k = 0; k < 2; k++) {
 		size_t i;
@@ -548,6 +555,7 @@ static int view_of(struct conn *c, const char *method, const char *path, int64_t
 
 struct sse_print {
 	bool any;
+	long long last; /* the last event id printed */
 };
 
 static void sse_line(const char *line, void *ud)
@@ -556,9 +564,10 @@ static void sse_line(const char *line, void *ud)
 	if (strncmp(line, "data: ", 6) != 0)
 		return;
 	json_t *e = json_loads(line + 6, 0, NULL);
-	if (e && json_object_get(e, "id")) {
+	if (e && json_is_integer(json_object_get(e, "id"))) {
 		print_event(e);
 		p->any = true;
+		p->last = json_integer_value(json_object_get(e, "id"));
 		fflush(stdout);
 	}
 	json_decref(e);
@@ -567,14 +576,28 @@ static void sse_line(const char *line, void *ud)
 static int do_events(struct conn *c, const struct opts *o, int64_t id)
 {
 	if (c->remote) {
-		char p[128];
-		snprintf(p, sizeof(p), "/v1/batches/%lld/events?after=%lld", (long long)id, o->after);
-		struct sse_print sp = {0};
-		struct sink s = {.line = sse_line, .ud = &sp};
-		strbuf_init(&s.sb, 1 << 20);
-		int rc = http(c, "GET", p, NULL, 0, NULL, &s, NULL);
-		strbuf_release(&s.sb);
-		return rc;
+		/* a stream ends when the batch is finished, or at the server's
+		 * stream timeout: then again from the last event, until finished */
+		struct sse_print sp = {.last = o->after};
+		for (;;) {
+			char p[128];
+			snprintf(p, sizeof(p), "/v1/batches/%lld/events?after=%lld", (long long)id, sp.last);
+			struct sink s = {.line = sse_line, .ud = &sp};
+			strbuf_init(&s.sb, 1 << 20);
+			int rc = http(c, "GET", p, NULL, 0, NULL, &s, NULL);
+			strbuf_release(&s.sb);
+			json_t *v = NULL;
+			snprintf(p, sizeof(p), "/v1/batches/%lld", (long long)id);
+			if (rc || (rc = http_json(c, "GET", p, NULL, &v)))
+				return rc;
+			json_t *rec = json_object_get(v, "recordings");
+			bool done = json_is_true(json_object_get(v, "started")) &&
+				    json_integer_value(json_object_get(rec, "pending")) == 0 &&
+				    json_integer_value(json_object_get(rec, "running")) == 0;
+			json_decref(v);
+			if (done)
+				return 0;
+		}
 	}
 	long long after = o->after;
 	for (;;) {

@@ -118,6 +118,8 @@ static int status_batch(const struct store_batch *b, void *ud)
 	printf("batch %s: %s\n", b->name, batch_state(&p, started));
 	printf("  recordings: %d pending, %d running, %d done, %d failed (%d in all)\n", p.pending,
 	       p.running, p.done, p.failed, p.total);
+	if (p.held) /* a batch of `parley batch create` not started yet */
+		printf("  held until the batch starts: %d (`parley batch start`)\n", p.held);
 	printf("  audio done: %.3f h\n", p.audio_done / 3600.0);
 	printf("  %-10s %7s %7s %7s  %s\n", "stage", "done", "failed", "pending", "status");
 	struct pipeline pl = pipeline_default();

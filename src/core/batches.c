@@ -132,7 +132,16 @@ static enum parley_err request_webhook(const json_t *req, struct webhook_config 
 		if (rc)
 			return rc;
 	}
-	return PARLEY_OK;
+	uint8_t key_bytes[WEBHOOK_KEY_MAX];
+	size_t klen = 0;
+	struct webhook_schedule sch;
+	enum parley_err rc;
+	if ((rc = webhook_url_check(w->url, err)) ||
+	    (rc = webhook_secret_key(w->secret, key_bytes, &klen, err)) ||
+	    (rc = webhook_schedule_parse(w->schedule, &sch, err)))
+		parley_error_prefix(err, "webhook: ");
+	memset(key_bytes, 0, sizeof(key_bytes));
+	return rc;
 }
 
 bool batches_user_may(const struct session_user *u)
@@ -310,10 +319,20 @@ static enum parley_err request_stages(const json_t *req, const struct pipeline_c
 	return PARLEY_OK;
 }
 
-enum parley_err batches_create(const struct batches_ctx *c, const json_t *req, json_t **view,
-			       struct parley_error *err)
+void batches_request_release(struct batches_request *r)
 {
-	*view = NULL;
+	if (!r)
+		return;
+	free(r->questionnaire);
+	free(r->rules);
+	free(r->config_json);
+	memset(r, 0, sizeof(*r)); /* the webhook secret too */
+}
+
+enum parley_err batches_request_parse(const json_t *req, struct batches_request *out,
+				      struct parley_error *err)
+{
+	memset(out, 0, sizeof(*out));
 	if (!json_is_object(req))
 		return parley_error_set(err, PARLEY_ERR_INVALID, "the request must be a JSON object");
 	const char *key;
@@ -328,37 +347,46 @@ enum parley_err batches_create(const struct batches_ctx *c, const json_t *req, j
 						"stages, questionnaire, rules, webhook, options)", key);
 	}
 	json_t *jn = json_object_get(req, "name");
-	if (!json_is_string(jn) || !name_ok(json_string_value(jn)))
+	if (!json_is_string(jn) || strlen(json_string_value(jn)) != json_string_length(jn) ||
+	    !name_ok(json_string_value(jn)))
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"field \"name\" must be a string of 1 to %d bytes without control "
 					"characters", STORE_NAME_MAX - 1);
-	const char *name = json_string_value(jn);
-	char *questionnaire = NULL, *rules = NULL, *config_json = NULL;
-	char stages[STORE_PIPELINE_MAX];
+	snprintf(out->name, sizeof(out->name), "%s", json_string_value(jn));
 	struct pipeline_config cfg;
 	pipeline_config_init(&cfg);
+	enum parley_err rc;
+	if ((rc = request_webhook(req, &out->hook, &out->with_hook, err)) ||
+	    (rc = request_config(req, &cfg, err)) ||
+	    (rc = request_stages(req, &cfg, out->stages, sizeof(out->stages), err)) ||
+	    (rc = text_field(req, "questionnaire", true, &out->questionnaire, err)) ||
+	    (rc = text_field(req, "rules", false, &out->rules, err)) ||
+	    (rc = batches_check_audit(out->questionnaire, out->rules, &cfg, err)) ||
+	    (rc = pipeline_config_to_json(&cfg, false, &out->config_json, err)))
+		batches_request_release(out);
+	pipeline_config_release(&cfg);
+	return rc;
+}
+
+enum parley_err batches_create(const struct batches_ctx *c, const json_t *req, json_t **view,
+			       struct parley_error *err)
+{
+	*view = NULL;
+	struct batches_request q;
+	enum parley_err rc = batches_request_parse(req, &q, err);
+	if (rc)
+		return rc;
 	int64_t id = 0;
 	int version = 0;
-	struct webhook_config hook;
-	bool with_hook = false;
-	enum parley_err rc;
-	if ((rc = request_webhook(req, &hook, &with_hook, err)) ||
-	    (rc = request_config(req, &cfg, err)) ||
-	    (rc = request_stages(req, &cfg, stages, sizeof(stages), err)) ||
-	    (rc = text_field(req, "questionnaire", true, &questionnaire, err)) ||
-	    (rc = text_field(req, "rules", false, &rules, err)) ||
-	    (rc = batches_check_audit(questionnaire, rules, &cfg, err)) ||
-	    (rc = pipeline_config_to_json(&cfg, false, &config_json, err)))
-		goto out;
 	if ((rc = store_begin(c->store, err)))
 		goto out;
-	if ((rc = sbatch_create(c->store, name, &id, err)) ||
-	    (rc = store_batch_set_pipeline(c->store, id, stages, err)) ||
-	    (rc = store_batch_set_config(c->store, id, config_json, err)) ||
-	    ((questionnaire || rules) &&
-	     (rc = store_audit_add(c->store, id, questionnaire, rules, "", &version, err))) ||
-	    (with_hook && (rc = webhook_set(c->store, id, &hook, err))) ||
-	    (rc = store_event_add(c->store, id, 0, NULL, "batch_created", name, err))) {
+	if ((rc = sbatch_create(c->store, q.name, &id, err)) ||
+	    (rc = store_batch_set_pipeline(c->store, id, q.stages, err)) ||
+	    (rc = store_batch_set_config(c->store, id, q.config_json, err)) ||
+	    ((q.questionnaire || q.rules) &&
+	     (rc = store_audit_add(c->store, id, q.questionnaire, q.rules, "", &version, err))) ||
+	    (q.with_hook && (rc = webhook_set(c->store, id, &q.hook, err))) ||
+	    (rc = store_event_add(c->store, id, 0, NULL, "batch_created", q.name, err))) {
 		store_rollback(c->store);
 		goto out;
 	}
@@ -366,11 +394,7 @@ enum parley_err batches_create(const struct batches_ctx *c, const json_t *req, j
 		goto out;
 	rc = batches_get(c, id, view, err);
 out:
-	free(questionnaire);
-	free(rules);
-	free(config_json);
-	pipeline_config_release(&cfg);
-	memset(&hook, 0, sizeof(hook)); /* the secret */
+	batches_request_release(&q);
 	return rc;
 }
 

@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/webhook.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -75,6 +76,23 @@ enum parley_err batches_check(const struct batches_ctx *c, int64_t id, struct pa
 /* Find by name (CLI): NOT_FOUND when absent or not of kind 'batch'. */
 enum parley_err batches_find(const struct batches_ctx *c, const char *name, int64_t *id,
 			     struct parley_error *err);
+
+/* The request of batches_create, checked whole without a store (pure;
+ * fuzz_batch_request): the name, the webhook (url, secret, events,
+ * schedule), the configuration (config < preset < options; canonical JSON
+ * out), the stage list, the questionnaire and rules texts. Release with
+ * batches_request_release (also on error: nothing to free then). */
+struct batches_request {
+	char name[STORE_NAME_MAX];
+	char stages[STORE_PIPELINE_MAX];
+	char *config_json;             /* canonical pipeline configuration */
+	char *questionnaire, *rules;   /* NULL when not given */
+	struct webhook_config hook;
+	bool with_hook;
+};
+enum parley_err batches_request_parse(const json_t *req, struct batches_request *out,
+				      struct parley_error *err);
+void batches_request_release(struct batches_request *r);
 
 enum parley_err batches_create(const struct batches_ctx *c, const json_t *req, json_t **view,
 			       struct parley_error *err);

@@ -314,10 +314,23 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 	if (rc)
 		return rc;
 	if ((rc = store_recording_finish(w->st, rec->id, w->p->owner, op->status, op->error_code,
-					 op->error_msg, err)) ||
-	    (rc = webhook_on_finish(w->st, &fin, err))) {
+					 op->error_msg, err))) {
 		store_rollback(w->st);
 		return rc;
+	}
+	struct parley_error herr = {0};
+	enum parley_err hrc = webhook_on_finish(w->st, &fin, &herr);
+	if (hrc && parley_err_is_transient(hrc)) {
+		store_rollback(w->st); /* the settle loop tries the whole again */
+		*err = herr;
+		return hrc;
+	}
+	if (hrc) {
+		/* a bug or a bound, not the store: finish the recording anyway */
+		store_rollback(w->st);
+		log_error("%s: its webhook events are lost: %s", rec->name, herr.msg);
+		return store_recording_finish(w->st, rec->id, w->p->owner, op->status,
+					      op->error_code, op->error_msg, err);
 	}
 	return store_commit(w->st, err);
 }

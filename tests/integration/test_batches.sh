@@ -172,6 +172,8 @@ run_flow() {
   "${W[@]}" >"$TMP/$tag-w0.log" 2>&1
   check "[$tag] before start a worker finds nothing to do" \
     eval 'is "$(req g0 GET /v1/batches/$ID -H "$HO")|$(js g0 .recordings.done)|$(js g0 .recordings.total)|$(js g0 .started)" "200|0|5|false"'
+  check "[$tag] parley status shows the 5 files held until start" \
+    eval '"$PARLEY" status "${ST[@]}" 2>/dev/null | grep -q "held until the batch starts: 5"'
   check "[$tag] POST start is 202" \
     eval 'is "$(req s1 POST /v1/batches/$ID/start -H "$HO")|$(js s1 .started)" "202|true"'
   check "[$tag] start again is 409" is "$(req s2 POST /v1/batches/$ID/start -H "$HO")" 409
@@ -348,6 +350,21 @@ run_flow() {
     eval 'is "$("${L[@]}" results wednesday | jq -r ".recordings | length")" 2'
   check "[$tag] parley batch retry --store (nothing failed: 0)" \
     eval '"${L[@]}" retry wednesday | grep -q "^0 recordings queued again"'
+  # a changed questionnaire reruns from answers (decode not again)
+  printf '%s' "$QN" >"$TMP/q1.json"
+  printf '{"version":2,"questions":[{"id":"greeting","type":"yes_no","text":"Did the agent greet?","phrases":{"any":["hello"]},"choices":[{"id":"yes","score":1},{"id":"no","score":5}]}]}' >"$TMP/q2.json"
+  printf 'rule g flag when answer.greeting = "no" because "no greeting";\n' >"$TMP/rq.txt"
+  check "[$tag] parley batch create --store with a questionnaire and rules (decode, answers, verdicts)" \
+    eval '"${L[@]}" create thursday --stages decode,answers,verdicts --questionnaire "$TMP/q1.json" --rules "$TMP/rq.txt" >/dev/null &&
+          "${L[@]}" add thursday "$A/a1.wav" >/dev/null && "${L[@]}" start thursday >/dev/null && "${W[@]}" >/dev/null 2>&1 &&
+          "${L[@]}" results thursday --csv | grep -q ",flag,.*,g,greeting=no,"'
+  check "[$tag] parley batch reaudit --questionnaire reruns from answers" \
+    eval '"${L[@]}" reaudit thursday --questionnaire "$TMP/q2.json" | grep -q "from stage answers, 1 recordings" && "${W[@]}" >/dev/null 2>&1'
+  check "[$tag] parley batch results --changes: the score moved (version 1 → 2)" \
+    eval '"${L[@]}" results thursday --changes >"$OUT/cq" && grep -q "^audit version 1 → 2: 1 calls changed" "$OUT/cq" &&
+          grep -q "^a1.wav: flag 0/.* → flag [1-9]" "$OUT/cq"'
+  check "[$tag] parley batch reaudit while nothing changed is refused (exit 2)" \
+    eval '"${L[@]}" reaudit thursday >/dev/null 2>&1; [ $? -eq 2 ]'
 }
 
 # ---- a webhook receiver (checks the signatures) ---------------------------------

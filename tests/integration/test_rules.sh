@@ -204,3 +204,14 @@ status=$?
 check "a rule naming an unknown question: exit 2 (status $status)" test $status -eq 2
 check "... with its line:col" \
   grep -qF "$TMP/typo.rules:2:14: unknown question 'greting' (not in the questionnaire)" "$TMP/typo.log"
+
+# the verdicts stage in a batch without an audit: done, nothing written
+limit 300 "$PARLEY" run "$TMP/in" -o "$TMP/noaudit" -j 1 --no-progress --stages decode,vad,diarize,metrics,verdicts \
+  --set channels.mode=separate >"$TMP/noaudit.log" 2>&1
+status=$?
+check "verdicts without an audit: exit 0 (status $status)" test $status -eq 0
+check "... the stage is done" \
+  test "$(sqlite3 "$TMP/noaudit/parley.db" "select count(*) from stage_runs where stage = 'verdicts' and status = 'done'")" = 1
+check "... no verdicts row, no verdict in transcript.json, no verdicts.csv" \
+  bash -c "[ \"\$(sqlite3 '$TMP/noaudit/parley.db' 'select count(*) from verdicts')\" = 0 ] &&
+           ! grep -q '\"verdict\"' '$TMP/noaudit/r1/transcript.json' && [ ! -e '$TMP/noaudit/verdicts.csv' ]"

@@ -544,6 +544,8 @@ static void test_errors(void **state)
 		    "r.rules:1:34: contains takes a string");
 	parse_fails("rule and pass when true", PARLEY_ERR_INVALID,
 		    "r.rules:1:6: a rule's id cannot be the keyword 'and'");
+	parse_fails("rule score pass when true", PARLEY_ERR_INVALID,
+		    "r.rules:1:6: a rule's id cannot be 'score' (the name of a threshold's reason)");
 	/* columns count characters, not bytes */
 	parse_fails("# é\nrule a pass when \"é\" = \"é\" é", PARLEY_ERR_INVALID,
 		    "r.rules:2:28: unexpected character (byte 0xc3)");
