@@ -944,7 +944,7 @@ enum parley_err batches_events(const struct batches_ctx *c, int64_t id, int64_t 
 	struct ev_walk w = {.arr = json_array(), .last = after};
 	if (!w.arr)
 		return NOMEM(err);
-	enum parley_err rc = sbatch_events(c->store, id, after, limit, ev_one, &w, err);
+	enum parley_err rc = store_event_page(c->store, id, after, limit, ev_one, &w, err);
 	if (rc) {
 		json_decref(w.arr);
 		return rc;

@@ -847,14 +847,15 @@ enum parley_err store_event_add(struct store *st, int64_t batch_id, int64_t rec_
 	return rc;
 }
 
-enum parley_err store_event_each(struct store *st, int64_t batch_id,
+enum parley_err store_event_page(struct store *st, int64_t batch_id, int64_t after, int limit,
 				 int (*fn)(const struct store_event *, void *), void *ud,
 				 struct parley_error *err)
 {
 	struct db_stmt *s;
 	enum parley_err rc = q_prepare(st, &s, err,
 		"SELECT id, coalesce(recording_id, 0), coalesce(stage, ''), type, coalesce(message, ''),"
-		" time FROM events WHERE batch_id = ?1 ORDER BY id", "i", batch_id);
+		" time FROM events WHERE batch_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3", "iii",
+		batch_id, after, limit > 0 ? (int64_t)limit : INT64_MAX);
 	if (rc)
 		return rc;
 	struct store_event e;

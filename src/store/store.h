@@ -247,8 +247,9 @@ struct store_event {
 	char message[512];
 	double time;
 };
-/* Calls fn for each event of the batch in order; fn returning non-zero stops. */
-enum parley_err store_event_each(struct store *st, int64_t batch_id,
+/* Calls fn for each event of the batch with id > after, in order, at most
+ * limit (limit <= 0: all); fn returning non-zero stops. */
+enum parley_err store_event_page(struct store *st, int64_t batch_id, int64_t after, int limit,
 				 int (*fn)(const struct store_event *, void *), void *ud,
 				 struct parley_error *err);
 /* Mark that the batch's `stage` has started; *first is true for the first

@@ -160,34 +160,6 @@ enum parley_err sbatch_results(struct store *st, int64_t batch, int version, int
 	return rc;
 }
 
-enum parley_err sbatch_events(struct store *st, int64_t batch, int64_t after, int limit,
-			      int (*fn)(const struct store_event *, void *), void *ud,
-			      struct parley_error *err)
-{
-	struct db_stmt *s;
-	enum parley_err rc = prep(st, &s, err,
-		"SELECT id, coalesce(recording_id, 0), coalesce(stage, ''), type, coalesce(message, ''),"
-		" time FROM events WHERE batch_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-		"iii", batch, after, (int64_t)limit);
-	if (rc)
-		return rc;
-	struct store_event e;
-	bool row;
-	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
-		memset(&e, 0, sizeof(e));
-		e.id = db_column_int(s, 0);
-		e.recording_id = db_column_int(s, 1);
-		snprintf(e.stage, sizeof(e.stage), "%s", db_column_text(s, 2));
-		snprintf(e.type, sizeof(e.type), "%s", db_column_text(s, 3));
-		snprintf(e.message, sizeof(e.message), "%s", db_column_text(s, 4));
-		e.time = db_column_double(s, 5);
-		if (fn(&e, ud))
-			break;
-	}
-	db_finalize(s);
-	return rc;
-}
-
 /* "a,b" → "'a','b'" (names checked: [a-z0-9_]); "" → "''" (matches nothing). */
 static enum parley_err sql_list(const char *list, struct strbuf *out, size_t *count,
 				struct parley_error *err)

@@ -59,11 +59,6 @@ enum parley_err sbatch_results(struct store *st, int64_t batch, int version, int
 			       int limit, int (*fn)(const struct sbatch_result *, void *), void *ud,
 			       struct parley_error *err);
 
-/* Events of the batch with id > after, in order, at most limit. */
-enum parley_err sbatch_events(struct store *st, int64_t batch, int64_t after, int limit,
-			      int (*fn)(const struct store_event *, void *), void *ud,
-			      struct parley_error *err);
-
 /*
  * Reaudit: every recording of the batch that is done or failed and has
  * every stage of `before` (a comma list of stage names, "" = none) done or

@@ -366,7 +366,7 @@ static void sse_poll(struct sse *e, struct store *st)
 	struct batches_ctx c = {.store = st};
 	/* finished first: an event written after this look is still read below */
 	if (batches_finished(&c, e->batch, &finished, &err) ||
-	    sbatch_events(st, e->batch, e->last, 200, sse_one, &f, &err)) {
+	    store_event_page(st, e->batch, e->last, 200, sse_one, &f, &err)) {
 		strbuf_addf(&sb, "event: error\ndata: %s\n\n", "the store failed; reconnect");
 		e->end = true;
 	}
