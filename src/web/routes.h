@@ -9,7 +9,7 @@
  *   route_recordings.c /v1/recordings/{rid}[/audio]: one recording's story and
  *                     its audio with Range (core/recording_view.h)
  *   route_health.c    /health, /metrics
- *   route_static.c    / and /static/… (compiled-in assets)
+ *   route_static.c    /, /dashboard and /static/… (compiled-in assets)
  * A handler reads its web_req and fills its web_resp (src/web/http.h); the
  * server has already matched the route, validated the path parameters,
  * authenticated the caller (WEB_ROUTE_AUTH) and parsed the JSON body.
@@ -57,6 +57,7 @@ void route_recording_audio(struct web_req *q, struct web_resp *r);
 void route_health(struct web_req *q, struct web_resp *r);
 void route_metrics(struct web_req *q, struct web_resp *r);
 void route_index(struct web_req *q, struct web_resp *r);
+void route_dashboard(struct web_req *q, struct web_resp *r);
 void route_static(struct web_req *q, struct web_resp *r);
 
 #endif
