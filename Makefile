@@ -39,9 +39,11 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) | sed 's/-I/-isystem /g')
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
+# Unsafe C functions are compile errors in every compile (git's banned.h idea).
+BANNED  := -include src/util/banned.h
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wno-unused-parameter -Wno-format-truncation -Werror
-CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc $(PKG_CFLAGS) -MMD -MP $(EXTRA_CFLAGS)
-CXXFLAGS:= -std=c++14 $(OPT) -Wall -Wextra -Werror $(PKG_CFLAGS)
+CFLAGS  := -std=c17 -D_GNU_SOURCE $(BANNED) $(OPT) $(WARN) -Isrc $(PKG_CFLAGS) -MMD -MP $(EXTRA_CFLAGS)
+CXXFLAGS:= -std=c++14 $(BANNED) $(OPT) -Wall -Wextra -Werror $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lstdc++ -lpthread -lm
 
 LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/main.c' | sort)
@@ -115,7 +117,7 @@ fuzz:
 	$(MAKE) CC=clang BUILD=build-fuzz SAN=0 EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address -Wno-unknown-warning-option" build-fuzz/libparley.a
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$n"; \
-	  clang -std=c17 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address -o build-fuzz/$$n $$f build-fuzz/libparley.a $(LDLIBS) || exit 1; done
+	  clang -std=c17 -D_GNU_SOURCE $(BANNED) -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address -o build-fuzz/$$n $$f build-fuzz/libparley.a $(LDLIBS) || exit 1; done
 
 bench: $(BUILD)/parley
 	bash bench/bench_pipeline.sh
@@ -163,7 +165,7 @@ bench-queue: $(BUILD)/parley
 $(BUILD)/bench/http_load: bench/http_load.c
 	@mkdir -p $(@D)
 	@echo "  CC $<"
-	@$(CC) -std=c17 -D_GNU_SOURCE -O2 $(WARN) -o $@ $< -lpthread
+	@$(CC) -std=c17 -D_GNU_SOURCE $(BANNED) -O2 $(WARN) -o $@ $< -lpthread
 
 bench-http: $(BUILD)/parley $(BUILD)/bench/http_load
 	bash bench/bench_http.sh
