@@ -16,6 +16,7 @@ const struct web_route web_routes[] = {
 	{"GET", "/health", route_health, 0, NONE},
 	{"GET", "/metrics", route_metrics, 0, NONE},
 	{"GET", "/", route_index, 0, NONE},
+	{"GET", "/dashboard", route_dashboard, 0, NONE},
 	{"GET", "/static/{path*}", route_static, 0, NONE},
 	{"GET", "/v1/me", route_me, AUTH, NONE},
 	{"POST", "/v1/sessions", route_session_create, AUTH, JSON},

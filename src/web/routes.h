@@ -7,7 +7,7 @@
  *   route_results.c   results, leaderboard
  *   route_batches.c   /v1/batches…: audit batches (core/batches.h, core/reaudit.h)
  *   route_health.c    /health, /metrics
- *   route_static.c    / and /static/… (compiled-in assets)
+ *   route_static.c    /, /dashboard and /static/… (compiled-in assets)
  * A handler reads its web_req and fills its web_resp (src/web/http.h); the
  * server has already matched the route, validated the path parameters,
  * authenticated the caller (WEB_ROUTE_AUTH) and parsed the JSON body.
@@ -53,6 +53,7 @@ void route_batch_changes(struct web_req *q, struct web_resp *r);
 void route_health(struct web_req *q, struct web_resp *r);
 void route_metrics(struct web_req *q, struct web_resp *r);
 void route_index(struct web_req *q, struct web_resp *r);
+void route_dashboard(struct web_req *q, struct web_resp *r);
 void route_static(struct web_req *q, struct web_resp *r);
 
 #endif
