@@ -17,6 +17,7 @@
 #   make bench-audit  call audits: 10,000 calls (answers, verdicts) and a reaudit, PostgreSQL + Redis and SQLite
 #   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
 #   make soak       the chaos test, 10x longer
+#   make multihost  three network namespaces (db, two worker hosts): a partition and a PostgreSQL restart mid-batch (root)
 #   make lexicon    regenerate src/text/lexicon_singlish.c from data/lexicon/singlish.lex
 #   make clean
 
@@ -58,7 +59,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit chaos soak clean tools lexicon
+.PHONY: all test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit chaos soak multihost clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -194,6 +195,12 @@ chaos: $(BUILD)/parley
 soak: $(BUILD)/parley
 	@for m in sqlite pg-redis pg-redis-restart; do \
 	  CHAOS_DEADLINE=3600 bash tests/chaos/chaos.sh $$m 20000 0.002 || exit 1; done
+
+# Many hosts on one machine (root: ip netns): PostgreSQL + Redis in one
+# network namespace, a worker host in each of two others; one host cut off
+# mid-batch and brought back, then a PostgreSQL restart (600 recordings)
+multihost: $(BUILD)/parley
+	@bash tests/multihost/multihost.sh 600 0.2
 
 # Regenerate the built-in lexicon's C string from data/lexicon/singlish.lex
 lexicon:
