@@ -44,8 +44,10 @@ fi
 
 _srv_host() { echo "${SERVERS_HOST:-127.0.0.1}"; }
 
-# Run a command in SERVERS_NETNS when set (`ip netns exec` execs it: a PID
-# taken with $! is the command's own), else here.
+# Run a command in SERVERS_NETNS when set, else here. Not for a command put
+# in the background to take its PID: `_srv_in cmd &` forks a subshell, and $!
+# would be that subshell's. Use the prefix array instead (`ip netns exec` execs
+# the command, so $! is the command's own).
 _srv_in() {
   if [ -n "${SERVERS_NETNS:-}" ]; then ip netns exec "$SERVERS_NETNS" "$@"; else "$@"; fi
 }
@@ -329,10 +331,12 @@ _redis_launch() {
   local i aof=(--appendonly no) prot=()
   if [ "$REDIS_PERSIST" = 1 ]; then aof=(--appendonly yes --appendfsync everysec); fi
   if [ "$(_srv_host)" != 127.0.0.1 ]; then prot=(--protected-mode no); fi
+  local in=()
+  if [ -n "${SERVERS_NETNS:-}" ]; then in=(ip netns exec "$SERVERS_NETNS"); fi
   : >"$REDIS_DIR/redis.log"
   # daemonize no + `&` so $! is the server itself (no pidfile to trust);
   # --save '' turns RDB snapshots off: persistence is the AOF or nothing.
-  _srv_in redis-server --port "$REDIS_PORT" --bind "$(_srv_host)" --dir "$REDIS_DIR/redis" \
+  ${in[@]+"${in[@]}"} redis-server --port "$REDIS_PORT" --bind "$(_srv_host)" --dir "$REDIS_DIR/redis" \
     --save '' "${aof[@]}" ${prot[@]+"${prot[@]}"} --daemonize no >>"$REDIS_DIR/redis.log" 2>&1 &
   REDIS_PID=$!
   for ((i = 0; i < 200; i++)); do

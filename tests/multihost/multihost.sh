@@ -270,4 +270,11 @@ echo "# $N recordings in ${elapsed}s; w2 cut off for $((restored_at - cut_at))s 
 	"$nheld taken over by w1; $(refused) late commits of w2 refused; PostgreSQL restarted at" \
 	"$done_at_restart of $N; $by_w1 effect rows for the taken-over recordings (= $nheld x $stages)"
 [ "$by_w1" = $((nheld * stages)) ] || notok "the taken-over recordings have $by_w1 effect rows, want $((nheld * stages))"
+
+# Stopped by PID, nothing may be left running in the three hosts.
+servers_stop_all
+left=""
+for n in "${NSS[@]}"; do left="$left$(ip netns pids "$n" 2>/dev/null | tr '\n' ' ')"; done
+[ -z "${left// /}" ] && ok "servers stopped by PID; no process left in the namespaces" ||
+	notok "processes left in the namespaces: $left"
 exit $((FAILS > 0))
