@@ -17,7 +17,8 @@
 #
 # N recordings (default 600) go through the "noop" pipeline (six test
 # stages, src/stages/tick.c, each commit writes one row to test_effects;
-# tick3 takes SECONDS_PER_STAGE, default 0.2). Mid-batch, at a moment when
+# tick3 takes SECONDS_PER_STAGE, default 0.2: PARLEY_TEST_FAULTS, read by
+# the workers' binary, build/tests/parley-test — parley plus test hooks). Mid-batch, at a moment when
 # w2 holds leases and its workers are inside tick3:
 #   1. w2's port on the switch goes down (`ip link set … down` in db): a
 #      partition, not a kill — w2's processes keep running and hear nothing.
@@ -41,6 +42,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PARLEY=${PARLEY_BIN:-$ROOT/build/parley}
+# the workers need the tick stages' faults: parley plus test hooks
+PARLEY_TEST=${PARLEY_TEST_BIN:-$(dirname "$PARLEY")/tests/parley-test}
 N=${1:-600}
 STAGE_SLEEP=${2:-0.2}
 LEASE=${MULTIHOST_LEASE:-2}
@@ -52,7 +55,9 @@ skip() { echo "ok - multihost # SKIP $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root for ip netns (running as uid $(id -u))"
 command -v ip >/dev/null 2>&1 || skip "no ip command (iproute2)"
 command -v unshare >/dev/null 2>&1 || skip "no unshare (util-linux)"
-[ -x "$PARLEY" ] || { echo "not ok - multihost: no parley binary at $PARLEY (make tools)"; exit 1; }
+for b in "$PARLEY" "$PARLEY_TEST"; do
+	[ -x "$b" ] || { echo "not ok - multihost: no $b (make tools)"; exit 1; }
+done
 
 # shellcheck source=tests/lib/servers.sh
 . "$ROOT/tests/lib/servers.sh"
@@ -130,7 +135,7 @@ ip netns exec "$NS_W1" "$PARLEY" submit "$T/in" --pipeline noop --batch multihos
 # `ip netns exec`, unshare and sh all exec, so $! is parley's own pid.
 start_host() {  # slot ns hostname
 	ip netns exec "$2" unshare --uts sh -c 'hostname "$1" && shift && exec "$@"' sh "$3" \
-		"$PARLEY" worker --jobs "$JOBS" --lease "$LEASE" >"$T/$3.log" 2>&1 &
+		"$PARLEY_TEST" worker --jobs "$JOBS" --lease "$LEASE" >"$T/$3.log" 2>&1 &
 	PIDS[$1]=$!
 }
 start_host 1 "$NS_W1" mh-w1
