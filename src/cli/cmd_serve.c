@@ -67,6 +67,11 @@ static const char serve_usage[] =
 	"      --quota-hours H      audio hours over one user's sessions (default 0: none)\n"
 	"      --request-timeout S  seconds a request may take to send its body (default 60)\n"
 	"      --idle-timeout S   seconds a silent connection is kept (default 30)\n"
+	"      --header-timeout S  seconds a request's line and headers may take in all,\n"
+	"                         however they trickle (default 10)\n"
+	"      --connection-limit N  open connections in all (default 256)\n"
+	"      --per-ip-limit N   open connections per client address (default 64); at\n"
+	"                         a limit the slowest header sender makes room\n"
 	"      --cors ORIGIN      allow this browser origin (default: no CORS headers)\n"
 	"      --files-root DIR   batches may add server-side files and folders under DIR\n"
 	"                         (POST /v1/batches/{id}/paths; default: none may)\n"
@@ -87,7 +92,7 @@ struct serve_opts {
 	int port;
 	bool no_workers;
 	int workers, threads;
-	unsigned request_timeout, idle_timeout;
+	unsigned request_timeout, idle_timeout, header_timeout, connection_limit, per_ip_limit;
 	size_t max_chunk_bytes, max_body_memory;
 	double max_chunk_seconds, max_session_hours;
 	struct session_quota quota;
@@ -203,6 +208,9 @@ int cmd_serve(int argc, char **argv)
 		{"max-streams", required_argument, NULL, 1006},
 		{"stream-seconds", required_argument, NULL, 1007},
 		{"max-body-memory", required_argument, NULL, 1008},
+		{"header-timeout", required_argument, NULL, 1014},
+		{"connection-limit", required_argument, NULL, 1015},
+		{"per-ip-limit", required_argument, NULL, 1016},
 		{"max-chunk-seconds", required_argument, NULL, 1009},
 		{"max-session-hours", required_argument, NULL, 1010},
 		{"quota-sessions", required_argument, NULL, 1011},
@@ -215,7 +223,8 @@ int cmd_serve(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct serve_opts o = {.host = "127.0.0.1", .port = 8080, .workers = 1, .threads = 4,
-			       .request_timeout = 60, .idle_timeout = 30,
+			       .request_timeout = 60, .idle_timeout = 30, .header_timeout = 10,
+			       .connection_limit = 256, .per_ip_limit = 64,
 			       .max_chunk_bytes = WEB_CHUNK_LIMIT_DEFAULT,
 			       .max_body_memory = WEB_BODY_MEMORY_DEFAULT};
 	struct worker_params wp = worker_default_params();
@@ -261,6 +270,17 @@ int cmd_serve(int argc, char **argv)
 		case 1007:
 			if (cli_parse_int("--stream-seconds", optarg, 1, 86400, &o.stream_seconds))
 				return 2;
+			break;
+		case 1014:
+			if (cli_parse_int("--header-timeout", optarg, 1, 3600, &n))
+				return 2;
+			o.header_timeout = (unsigned)n;
+			break;
+		case 1015: case 1016:
+			if (cli_parse_int(c == 1015 ? "--connection-limit" : "--per-ip-limit", optarg, 1,
+					  100000, &n))
+				return 2;
+			*(c == 1015 ? &o.connection_limit : &o.per_ip_limit) = (unsigned)n;
 			break;
 		case 1008:
 			if (parse_size("--max-body-memory", optarg, &o.max_body_memory))
@@ -370,6 +390,9 @@ int cmd_serve(int argc, char **argv)
 	p.threads = o.threads;
 	p.request_timeout = o.request_timeout;
 	p.idle_timeout = o.idle_timeout;
+	p.header_timeout = o.header_timeout;
+	p.connection_limit = o.connection_limit;
+	p.per_ip_limit = o.per_ip_limit;
 	p.max_chunk_bytes = o.max_chunk_bytes;
 	p.max_body_memory = o.max_body_memory;
 	p.max_chunk_seconds = o.max_chunk_seconds;

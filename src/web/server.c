@@ -45,8 +45,30 @@ struct web_server {
 	struct thread_conns *conns;
 	atomic_int in_flight;
 	atomic_size_t buffered; /* request body bytes reserved by all connections */
+	pthread_mutex_t track_lock; /* guards the connection table */
+	struct tracked *tracked;    /* every open connection */
+	int ntracked;
+	pthread_t reaper;
+	bool reaper_started;
+	atomic_long slow_closed;    /* connections cut by a deadline or evicted */
 	struct web_metrics metrics;
 };
+
+/* One open connection, for the deadlines and the fair limits (the
+ * connection table below): its phase and since when it is in it. */
+enum conn_phase { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWER };
+
+struct tracked {
+	struct MHD_Connection *conn;
+	int fd;
+	char addr[64];
+	enum conn_phase phase;
+	double since;  /* time_mono() the phase began */
+	bool cut;      /* shut down by us (closing) */
+	struct tracked *prev, *next;
+};
+
+#define WEB_SLOW_GRACE 1.0 /* seconds in the header phase before a connection may be evicted */
 
 /* One request, from its request line to the completion callback. */
 struct conn_req {
@@ -75,6 +97,7 @@ struct web_server_params web_server_default_params(void)
 		.threads = 2,
 		.idle_timeout = 30,
 		.request_timeout = 60,
+		.header_timeout = 10,
 		.connection_limit = 256,
 		.per_ip_limit = 64,
 		.max_chunk_bytes = WEB_CHUNK_LIMIT_DEFAULT,
@@ -192,6 +215,162 @@ enum parley_err web_server_push_leasable(struct web_server *s, struct parley_err
 	if (!c || !q || !c->store)
 		return err && err->code ? err->code : PARLEY_ERR_INTERNAL;
 	return queue_push_leasable(q, c->store, err);
+}
+
+/* --- the connection table: deadlines and fair limits --- */
+
+static void addr_text(const struct sockaddr *sa, char *out, size_t size)
+{
+	snprintf(out, size, "-");
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+			  (socklen_t)size);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+			  (socklen_t)size);
+}
+
+/* Close t's socket for reading and writing: MHD sees the end and closes
+ * the connection on its own thread. Under track_lock (MHD reports the
+ * connection closed, and unlinks it here, before it closes the fd). */
+static void conn_cut(struct web_server *s, struct tracked *t, const char *why)
+{
+	if (t->cut)
+		return;
+	t->cut = true;
+	atomic_fetch_add(&s->slow_closed, 1);
+	shutdown(t->fd, SHUT_RDWR);
+	if (!s->p.quiet)
+		fprintf(stderr, "parley serve: %s slow client closed: %s (%.1f s)\n", t->addr, why,
+			time_mono() - t->since);
+}
+
+/* The connection to evict for a newcomer: the one longest in the header
+ * phase (at least WEB_SLOW_GRACE), of address `addr` when given, else of any
+ * address holding more than `share` connections. NULL: none qualifies. */
+static struct tracked *conn_victim(struct web_server *s, const char *addr, int share, double now)
+{
+	struct tracked *best = NULL;
+	for (struct tracked *t = s->tracked; t; t = t->next) {
+		if (t->cut || t->phase != PHASE_HEADERS || now - t->since < WEB_SLOW_GRACE)
+			continue;
+		if (addr && strcmp(t->addr, addr) != 0)
+			continue;
+		if (!addr && share > 0) {
+			int n = 0;
+			for (struct tracked *u = s->tracked; u && n <= share; u = u->next)
+				n += !u->cut && strcmp(u->addr, t->addr) == 0;
+			if (n <= share)
+				continue;
+		}
+		if (!best || t->since < best->since)
+			best = t;
+	}
+	return best;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct web_server *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct tracked *t = *socket_context;
+		if (!t)
+			return;
+		pthread_mutex_lock(&s->track_lock);
+		if (t->prev)
+			t->prev->next = t->next;
+		else
+			s->tracked = t->next;
+		if (t->next)
+			t->next->prev = t->prev;
+		s->ntracked--;
+		pthread_mutex_unlock(&s->track_lock);
+		*socket_context = NULL;
+		free(t);
+		return;
+	}
+	struct tracked *t = calloc(1, sizeof(*t));
+	const union MHD_ConnectionInfo *fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ai = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!t || !fi) {
+		free(t);
+		return;
+	}
+	t->conn = conn;
+	t->fd = fi->connect_fd;
+	addr_text(ai ? ai->client_addr : NULL, t->addr, sizeof(t->addr));
+	double now = time_mono();
+	t->since = now;
+	t->phase = PHASE_HEADERS;
+	pthread_mutex_lock(&s->track_lock);
+	t->next = s->tracked;
+	if (s->tracked)
+		s->tracked->prev = t;
+	s->tracked = t;
+	s->ntracked++;
+	int mine = 0, open = 0;
+	for (struct tracked *u = s->tracked; u; u = u->next) {
+		open += !u->cut;
+		mine += !u->cut && strcmp(u->addr, t->addr) == 0;
+	}
+	/* Over a limit: make room by evicting the slowest header sender (of this
+	 * address, or of one holding more than its share), else refuse this one. */
+	if ((s->p.per_ip_limit && mine > (int)s->p.per_ip_limit) ||
+	    (s->p.connection_limit && open > (int)s->p.connection_limit)) {
+		bool per_ip = s->p.per_ip_limit && mine > (int)s->p.per_ip_limit;
+		int share = s->p.per_ip_limit ? (int)s->p.per_ip_limit / 4 : 1;
+		struct tracked *v = conn_victim(s, per_ip ? t->addr : NULL, per_ip ? 0 : share, now);
+		if (v && v != t)
+			conn_cut(s, v, per_ip ? "its address is at --per-ip-limit and it sends its headers slowly"
+					      : "the server is at --connection-limit and it sends its headers slowly");
+		else
+			conn_cut(s, t, per_ip ? "its address is at --per-ip-limit" : "the server is at --connection-limit");
+	}
+	pthread_mutex_unlock(&s->track_lock);
+	*socket_context = t;
+}
+
+static struct tracked *conn_tracked(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+static void conn_phase(struct web_server *s, struct MHD_Connection *conn, enum conn_phase phase)
+{
+	struct tracked *t = conn_tracked(conn);
+	if (!t)
+		return;
+	pthread_mutex_lock(&s->track_lock);
+	t->phase = phase;
+	t->since = time_mono();
+	pthread_mutex_unlock(&s->track_lock);
+}
+
+/* Every half second: the header deadline (the whole header phase, also an
+ * idle keep-alive connection's wait for its next request) and the body
+ * deadline, whatever trickles in. */
+static void *reaper_main(void *arg)
+{
+	struct web_server *s = arg;
+	while (!atomic_load(&s->stopping)) {
+		time_sleep(0.5);
+		double now = time_mono();
+		pthread_mutex_lock(&s->track_lock);
+		for (struct tracked *t = s->tracked; t; t = t->next) {
+			if (t->phase == PHASE_HEADERS && now - t->since > s->p.header_timeout)
+				conn_cut(s, t, "its headers did not arrive within --header-timeout");
+			else if (t->phase == PHASE_BODY && now - t->since > s->p.request_timeout + 2.0)
+				/* a trickle gets its 408 from on_request at the next byte;
+				 * this closes one that went silent */
+				conn_cut(s, t, "its body did not arrive within --request-timeout");
+		}
+		pthread_mutex_unlock(&s->track_lock);
+	}
+	return NULL;
 }
 
 /* --- streamed bodies --- */
@@ -365,6 +544,7 @@ static enum MHD_Result send_resp(struct web_server *s, struct conn_req *cr,
 	add_common_headers(s, resp, r);
 	enum MHD_Result ok = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
+	conn_phase(s, conn, PHASE_ANSWER);
 	if (cr) {
 		cr->status = r->status;
 		cr->sent = len;
@@ -588,6 +768,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (!cr->begun) {
 		cr->begun = true;
+		conn_phase(s, conn, PHASE_BODY);
 		snprintf(cr->method, sizeof(cr->method), "%s", method);
 		snprintf(cr->path, sizeof(cr->path), "%s", url);
 		return request_begin(s, cr, conn, method, url);
@@ -631,6 +812,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!cr)
 		return;
 	*con_cls = NULL;
+	conn_phase(s, conn, PHASE_HEADERS); /* a kept-alive connection waits for its next request */
 	int route = cr->m.route && cr->m.outcome == ROUTER_MATCH ? (int)(cr->m.route - web_routes) : -1;
 	int status = cr->status ? cr->status : 0;
 	web_metrics_count(&s->metrics, route, status);
@@ -698,7 +880,7 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 		return parley_error_set(err, PARLEY_ERR_INVALID, "port %d is not 0 to 65535", p->port);
 	if (!p->store || !*p->store || !p->data_dir || !*p->data_dir)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "the server needs a store and a data directory");
-	if (p->request_timeout < 1 || p->idle_timeout < 1)
+	if (p->request_timeout < 1 || p->idle_timeout < 1 || p->header_timeout < 1)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "timeouts must be at least 1 second");
 	if (web_routes_count > WEB_METRICS_ROUTES_MAX)
 		return parley_error_set(err, PARLEY_ERR_INTERNAL, "more routes than metrics slots");
@@ -721,6 +903,8 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 	web_metrics_init(&s->metrics);
 	atomic_init(&s->in_flight, 0);
 	atomic_init(&s->buffered, 0);
+	atomic_init(&s->slow_closed, 0);
+	pthread_mutex_init(&s->track_lock, NULL);
 	if (!s->p.max_body_memory)
 		s->p.max_body_memory = WEB_BODY_MEMORY_DEFAULT;
 	pthread_mutex_init(&s->lock, NULL);
@@ -740,8 +924,10 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)p->threads,
 				  MHD_OPTION_CONNECTION_TIMEOUT, p->idle_timeout,
-				  MHD_OPTION_CONNECTION_LIMIT, p->connection_limit,
-				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, p->per_ip_limit,
+				  /* room above our own limits: the connection table
+				     decides (on_connection), MHD only stops a flood */
+				  MHD_OPTION_CONNECTION_LIMIT, p->connection_limit + 64 + (unsigned)p->threads,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				  MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 				  MHD_OPTION_END);
@@ -752,11 +938,18 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di ? di->port : p->port;
+	if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+		MHD_stop_daemon(s->mhd);
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot start the connection reaper thread");
+		goto fail;
+	}
+	s->reaper_started = true;
 	*out = s;
 	return PARLEY_OK;
 fail:
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->track_lock);
 	free(s);
 	return rc;
 }
@@ -770,7 +963,14 @@ void web_server_stop(struct web_server *s, double grace)
 	double until = time_mono() + grace;
 	while (atomic_load(&s->in_flight) > 0 && time_mono() < until)
 		time_sleep(0.05);
-	MHD_stop_daemon(s->mhd);
+	if (s->reaper_started)
+		pthread_join(s->reaper, NULL);
+	MHD_stop_daemon(s->mhd); /* reports every connection closed: the table empties */
+	for (struct tracked *t = s->tracked, *next; t; t = next) {
+		next = t->next;
+		free(t);
+	}
+	pthread_mutex_destroy(&s->track_lock);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
 	for (struct thread_conns *c = s->conns, *next; c; c = next) {

@@ -13,6 +13,14 @@
  *   web_server_stop(srv);        // stop accepting, finish in-flight requests
  *
  * Limits: idle_timeout closes a connection that sends nothing for that long;
+ * header_timeout closes one whose request line and headers (or, kept alive,
+ * its next request's) are not all in within that many seconds, however
+ * they trickle; a connection over connection_limit, or over per_ip_limit
+ * for its address, evicts the connection longest in its header phase (of
+ * that address; or of an address holding more than a quarter of
+ * per_ip_limit) when one has been there over a second, else is closed at
+ * once: slow senders cannot hold the slots other clients need. Cut
+ * connections are logged ("slow client closed: why");
  * request_timeout bounds one request from its headers to its last body byte
  * (a client trickling its body gets 408 `timeout`, or is cut when a response
  * can no longer be queued); a body over the route's limit is 413 as soon as
@@ -48,6 +56,8 @@ struct web_server_params {
 	int threads;                 /* pool threads (2) */
 	unsigned idle_timeout;       /* seconds a connection may stay silent (30) */
 	unsigned request_timeout;    /* seconds from headers to the whole body (60) */
+	unsigned header_timeout;     /* seconds for the whole header phase (10): a
+					deadline, not an idle timer bytes reset */
 	unsigned connection_limit;   /* open connections in all (256) */
 	unsigned per_ip_limit;       /* open connections per client address (64) */
 	size_t max_chunk_bytes;      /* chunk upload limit (32 MiB) */

@@ -360,6 +360,65 @@ def scenario_limits(base, token, other, quota):
        f"a session past --quota-sessions {quota} is 413 too_large ({st})")
 
 
+def scenario_slowloris(base, token, pid, n="320", sources="127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6", seconds="6"):
+    """n connections from the sources, each sending its request one byte a
+    second; meanwhile /health from 127.0.0.1 and a client from one of the
+    flooding addresses must be answered."""
+    import select
+    n, srcs, seconds = int(n), sources.split(","), float(seconds)
+    host, port = addr_of(base)
+    line = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
+    socks = []
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((srcs[i % len(srcs)], 0))
+        s.setblocking(False)
+        try:
+            s.connect((host, port))
+        except BlockingIOError:
+            pass
+        socks.append([s, 0])
+    closed = 0
+    t_end = time.monotonic() + seconds
+    health = other = None
+    start = time.monotonic()
+    while time.monotonic() < t_end:
+        for rec in socks:
+            s, k = rec
+            if s is None:
+                continue
+            try:
+                s.send(line[k:k + 1])
+                rec[1] = k + 1
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                s.close()
+                rec[0] = None
+                closed += 1
+        if health is None and time.monotonic() - start > 2.5:
+            health = request(base, "GET", "/health", wait=10)[0]
+            other = request(base, "GET", "/health", source=srcs[0], wait=10)[0]
+        time.sleep(1.0)
+    # a cut connection reads as closed
+    for rec in socks:
+        s = rec[0]
+        if s is None:
+            continue
+        try:
+            r, _, _ = select.select([s], [], [], 0)
+            if r and not s.recv(1024):
+                closed += 1
+        except OSError:
+            closed += 1
+        s.close()
+    ok(health == 200, f"/health from another address answers under {n} slow connections ({health})")
+    ok(other == 200, f"a client of a flooding address still gets in ({other})")
+    print(f"# {closed} of {n} slow connections were closed by the server", flush=True)
+    ok(closed >= n // 2, f"slow header senders are closed by the header deadline ({closed} of {n})")
+    print(f"# VmHWM {hwm_kb(pid)} kB after the slowloris", flush=True)
+
+
 def main():
     global WAIT
     args = sys.argv[1:]

@@ -6,7 +6,9 @@
 # 20 unauthenticated 31 MiB uploads (401 before the body, bounded VmHWM),
 # the --max-body-memory cap (503 busy), decode bombs (a 1 Hz WAV, minutes
 # of silence in FLAC and Opus over --max-chunk-seconds; four at once while
-# /health answers), a session's audio and --quota-sessions checked at upload.
+# /health answers), a session's audio and --quota-sessions checked at upload;
+# a slowloris of 320 connections from five addresses (the header deadline,
+# fair limits: /health from another address and from a flooding one answer).
 # Every check names the documented status; the clients are
 # tests/integration/abuse_client.py (a hang fails, it is never waited out).
 . "$(dirname "$0")/lib.sh"
@@ -54,7 +56,8 @@ mkdir -p "$GHOST"
 echo partial >"$GHOST/00003.tmp.999999999.1"
 echo kept >"$GHOST/00003"
 start_server "$TMP/serve.log" --data "$DATA" --threads 2 --no-workers --max-chunk-seconds 60 \
-  --max-session-hours 0.02 --quota-sessions 20 --max-body-memory 16777216 ||
+  --max-session-hours 0.02 --quota-sessions 20 --max-body-memory 16777216 \
+  --header-timeout 4 ||
   { notok "parley serve starts"; exit 1; }
 ok "parley serve starts ($BASE)"
 check "the temporary file of a killed upload is removed at start, the chunk kept" \
@@ -67,6 +70,9 @@ $CLIENT "$BASE" "$TA" unauth "$SERVER_PID" 20 31 65536
 $CLIENT "$BASE" "$TA" bodycap
 $CLIENT "$BASE" "$TA" bombs "$SERVER_PID" "$BOMBS" 65536
 $CLIENT "$BASE" "$TA" limits "$TQ" 20
+# 320 one-byte-a-second connections from five loopback addresses
+$CLIENT "$BASE" "$TA" slowloris "$SERVER_PID" 320
+check "slow clients appear in the log" grep -q "slow client closed: its headers did not arrive" "$TMP/serve.log"
 
 check "the server is alive after the strictness checks" kill -0 "$SERVER_PID"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
