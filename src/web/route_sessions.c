@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "util/timeutil.h"
 #include "web/json_body.h"
@@ -45,7 +46,19 @@ void route_session_list(struct web_req *q, struct web_resp *r)
 {
 	struct parley_error err = {0};
 	json_t *view = NULL;
-	enum parley_err rc = session_list(&q->ctx, &q->user, &view, &err);
+	const char *cursor = web_req_query(q, "cursor"), *lim = web_req_query(q, "limit");
+	int limit = SESSION_PAGE_DEFAULT;
+	if (lim) {
+		char *end;
+		long v = strtol(lim, &end, 10);
+		if (!*lim || *end || v < 1 || v > SESSION_PAGE_MAX) {
+			web_resp_fail(r, 400, "invalid", "limit '%.20s' is not a number from 1 to %d", lim,
+				      SESSION_PAGE_MAX);
+			return;
+		}
+		limit = (int)v;
+	}
+	enum parley_err rc = session_list(&q->ctx, &q->user, cursor, limit, &view, &err);
 	answer(r, rc, 200, view, &err);
 }
 
