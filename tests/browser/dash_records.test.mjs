@@ -92,6 +92,13 @@ await t.step('the worker processes both', null, async () => {
 });
 
 // ---- the recording page -------------------------------------------------------------
+// No "null", "undefined", "NaN" or "[object" leaked into the page's text.
+async function noJunk() {
+  const text = await page.locator('main').innerText();
+  const m = text.match(/\b(null|undefined|NaN)\b|\[object /);
+  if (m) throw new Error(`the page shows "${m[0]}" near "${text.slice(Math.max(0, m.index - 40), m.index + 20).replace(/\s+/g, ' ')}"`);
+}
+
 const audioState = () => page.evaluate(() => {
   const a = document.querySelector('[data-testid="audio"]');
   return a ? { t: a.currentTime, ready: a.readyState, paused: a.paused, dur: a.duration } : null;
@@ -115,6 +122,7 @@ await t.step(`sign in as ${opt.admin}; the recording page of the call`, 'recordi
     if (!await page.locator(tid(id)).first().isVisible()) throw new Error(`no ${id} shown`);
   }
   await t.noBanner();
+  await noJunk();
   const st = await audioState();
   return `${words} words, audio ${st.dur.toFixed(1)} s`;
 });
@@ -191,6 +199,7 @@ await t.step('the user signs in; the session recording shows the speakers\' samp
   await page.click(tid('load-sample-1'));
   await page.waitForFunction(() => { const a = document.querySelector('[data-testid="sample-1"]'); return a && a.readyState >= 1; });
   await t.noBanner();
+  await noJunk();
   await t.shots('session-recording');
   return `${n} speakers`;
 });
@@ -220,6 +229,7 @@ await t.step('the admin: #/sessions lists the session; the filter finds it', 'se
   await page.selectOption(tid('sessions-status'), '');
   await page.fill(tid('sessions-q'), '');
   await t.noBanner();
+  await noJunk();
   await t.shots('sessions');
 });
 
@@ -231,6 +241,7 @@ await t.step('#/s/SID: speakers with samples and the claim, counts per user, the
   await page.locator(tid(`s-user-${opt.user}`)).waitFor();
   await page.locator(tid('s-unclaim-1')).waitFor(); // an admin may drop a claim
   await t.noBanner();
+  await noJunk();
   await t.shots('session');
   await page.click(tid('s-recording-link'));
   await page.locator(tid('session-speakers')).waitFor();
@@ -241,6 +252,7 @@ await t.step('#/leaderboard: the user ranked; a word filter in the address', 'le
   await page.click(tid('nav-leaderboard'));
   await page.locator(tid('lb-table')).waitFor();
   await t.noBanner();
+  await noJunk();
   await t.shots('leaderboard');
   await page.fill(tid('lb-word'), 'lah');
   await page.click(tid('lb-show'));

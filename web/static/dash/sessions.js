@@ -124,12 +124,12 @@
         columns: [{ key: 'user', label: 'User' }, { key: 'total', label: 'Total', num: true, cell: (u) => fmt.int(u.total) }]
           .concat(words.map((w) => ({ key: w, label: w, num: true, cell: (u) => fmt.int((u.counts || {})[w] || 0) }))),
       });
-      el.replaceChildren(
+      el.replaceChildren(...[
         h('h1', { tabindex: '-1', testid: 's-title' }, s.title || `Session ${s.id}`),
         h('button', { type: 'button', class: 'small secondary', testid: 's-refresh', onclick: () => window.Dash.navigate(location.hash) }, 'Refresh'),
         h('p', { class: 'meta' }, h('code', null, s.id), ' · owner ', h('strong', null, s.owner), ` · you: ${s.role} · `,
           badge(s.status, 's-status'), ' · ', h('span', { class: 'num' }, fmt.duration(s.audio_seconds)),
-          ` in ${fmt.int(s.chunks)} chunks · started ${fmt.time(s.created_at)}`,
+          ` in ${fmt.int(s.chunks)} chunk${s.chunks === 1 ? '' : 's'} · started ${fmt.time(s.created_at)}`,
           s.ended_at ? ` · ended ${fmt.time(s.ended_at)}` : ''),
         s.error ? h('p', { class: 'error-text' }, s.error) : null,
         h('div', { class: 'grid' },
@@ -144,7 +144,8 @@
               ? h('ol', { class: 'stages' }, s.stages.map((x) => h('li', null, badge(x.status, `s-stage-${x.stage}`), ' ', x.stage)))
               : null),
           h('section', { class: 'card' }, h('h2', null, 'Counts per user'), perUser)),
-        h('section', { class: 'card' }, h('h2', null, 'Speakers, samples and claims'), speakers));
+        h('section', { class: 'card' }, h('h2', null, 'Speakers, samples and claims'), speakers),
+      ].filter(Boolean));
     };
     draw();
   }
