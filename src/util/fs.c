@@ -97,56 +97,88 @@ out:
 	return rc;
 }
 
-static enum parley_err write_all(int fd, const void *data, size_t len, const char *path,
-				 struct parley_error *err)
+struct fs_out {
+	int fd;
+	const char *path; /* for messages: the temporary file's name */
+};
+
+enum parley_err fs_out_write(struct fs_out *out, const void *data, size_t len,
+			     struct parley_error *err)
 {
 	const char *p = data;
 	while (len > 0) {
-		ssize_t w = write(fd, p, len);
+		ssize_t w = write(out->fd, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0)
-			return parley_error_set(err, PARLEY_ERR_IO, "cannot write %s: %s", path,
-						strerror(errno));
+		if (w <= 0)
+			return parley_error_set(err, PARLEY_ERR_IO, "cannot write %s: %s", out->path,
+						w < 0 ? strerror(errno) : "no progress");
 		p += w;
 		len -= (size_t)w;
 	}
 	return PARLEY_OK;
 }
 
-/* A target that exists and is not a regular file (/dev/null, /dev/stdout, a
- * FIFO) is written in place: renaming over it would replace a device node. */
-static enum parley_err write_in_place(const char *path, const void *data, size_t len,
-				      struct parley_error *err)
+enum parley_err fs_sync_parent(const char *path, struct parley_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	char dir[PARLEY_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t len = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	if (len >= sizeof(dir))
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "path too long: %s", path);
+	memcpy(dir, slash ? path : ".", len);
+	dir[len] = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return parley_error_set(err, PARLEY_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-	enum parley_err rc = write_all(fd, data, len, path, err);
-	if (close(fd) != 0 && rc == PARLEY_OK)
-		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close %s: %s", path, strerror(errno));
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot open directory %s: %s", dir,
+					strerror(errno));
+	enum parley_err rc = PARLEY_OK;
+	if (fsync(fd) != 0 && errno != EINVAL)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot sync directory %s: %s", dir,
+				      strerror(errno));
+	close(fd);
 	return rc;
 }
 
-enum parley_err fs_write_temp(const char *path, const void *data, size_t len, char *tmp,
-			      size_t size, struct parley_error *err)
+/* Create a unique temporary file next to path, fill it with fn, fsync and
+ * close it; its name in tmp[size]. Removed again on failure. */
+static enum parley_err write_temp_with(const char *path, fs_write_fn fn, void *user_data,
+				       char *tmp, size_t size, struct parley_error *err)
 {
 	static atomic_ulong counter;
 	unsigned long k = atomic_fetch_add(&counter, 1);
 	int n = snprintf(tmp, size, "%s.tmp.%ld.%lu", path, (long)getpid(), k);
 	if (n < 0 || (size_t)n >= size)
 		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "path too long: %s", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
+	struct fs_out out = {open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), tmp};
+	if (out.fd < 0)
 		return parley_error_set(err, PARLEY_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-	enum parley_err rc = write_all(fd, data, len, tmp, err);
-	if (rc == PARLEY_OK && fsync(fd) != 0)
+	enum parley_err rc = fn(&out, user_data, err);
+	if (rc == PARLEY_OK && fsync(out.fd) != 0)
 		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot sync %s: %s", tmp, strerror(errno));
-	if (close(fd) != 0 && rc == PARLEY_OK)
+	if (close(out.fd) != 0 && rc == PARLEY_OK)
 		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close %s: %s", tmp, strerror(errno));
 	if (rc != PARLEY_OK)
 		unlink(tmp);
 	return rc;
+}
+
+struct buffer {
+	const void *data;
+	size_t len;
+};
+
+static enum parley_err write_buffer(struct fs_out *out, void *user_data, struct parley_error *err)
+{
+	const struct buffer *b = user_data;
+	return fs_out_write(out, b->data, b->len, err);
+}
+
+enum parley_err fs_write_temp(const char *path, const void *data, size_t len, char *tmp,
+			      size_t size, struct parley_error *err)
+{
+	struct buffer b = {data, len};
+	return write_temp_with(path, write_buffer, &b, tmp, size, err);
 }
 
 enum parley_err fs_rename(const char *from, const char *to, struct parley_error *err)
@@ -154,23 +186,49 @@ enum parley_err fs_rename(const char *from, const char *to, struct parley_error 
 	if (rename(from, to) != 0)
 		return parley_error_set(err, PARLEY_ERR_IO, "cannot rename %s to %s: %s", from, to,
 					strerror(errno));
-	return PARLEY_OK;
+	return fs_sync_parent(to, err);
 }
 
-enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
-				struct parley_error *err)
+/* A target that exists and is not a regular file (/dev/null, /dev/stdout, a
+ * FIFO) is written in place: renaming over it would replace a device node. */
+static enum parley_err write_in_place(const char *path, fs_write_fn fn, void *user_data,
+				      struct parley_error *err)
+{
+	struct fs_out out = {open(path, O_WRONLY | O_CLOEXEC), path};
+	if (out.fd < 0)
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+	enum parley_err rc = fn(&out, user_data, err);
+	if (close(out.fd) != 0 && rc == PARLEY_OK)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close %s: %s", path, strerror(errno));
+	return rc;
+}
+
+enum parley_err fs_write_atomic_stream(const char *path, fs_write_fn fn, void *user_data,
+				       struct parley_error *err)
 {
 	struct stat st;
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		if (S_ISDIR(st.st_mode))
 			return parley_error_set(err, PARLEY_ERR_IO, "cannot write %s: it is a directory", path);
-		return write_in_place(path, data, len, err);
+		return write_in_place(path, fn, user_data, err);
 	}
 	char tmp[PARLEY_PATH_MAX];
-	enum parley_err rc = fs_write_temp(path, data, len, tmp, sizeof(tmp), err);
-	if (rc == PARLEY_OK && (rc = fs_rename(tmp, path, err)) != PARLEY_OK)
+	enum parley_err rc = write_temp_with(path, fn, user_data, tmp, sizeof(tmp), err);
+	if (rc == PARLEY_OK && rename(tmp, path) != 0) {
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
+				      strerror(errno));
 		unlink(tmp);
+	}
+	if (rc == PARLEY_OK)
+		rc = fs_sync_parent(path, err);
 	return rc;
+}
+
+enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
+				struct parley_error *err)
+{
+	struct buffer b = {data, len};
+	return fs_write_atomic_stream(path, write_buffer, &b, err);
 }
 
 enum parley_err fs_copy_file(const char *from, const char *to, struct parley_error *err)
