@@ -15,6 +15,7 @@
 #   make bench-engines  remote speech-to-text: stt wall time, 100 turns, 0.5 s server, concurrency 1 vs 8
 #   make bench-denoise  WER, target-word F1, DER with the denoise stage off and on, noise at 0/5/10 dB
 #   make bench-audit  call audits: 10,000 calls (answers, verdicts) and a reaudit, PostgreSQL + Redis and SQLite
+#   make torture    every allocation and file-I/O fail point failed in turn (ASan)
 #   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
 #   make soak       the chaos test, 10x longer
 #   make lexicon    regenerate src/text/lexicon_singlish.c from data/lexicon/singlish.lex
@@ -66,7 +67,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all install uninstall man dist test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit chaos soak clean tools lexicon
+.PHONY: all install uninstall man dist torture test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -117,7 +118,37 @@ $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/l
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay_main.c $(BUILD)/libparley.a $(LDSAN) $(LDLIBS)
 
-tools: $(BUILD)/parley $(UNIT_BIN) $(REPLAY_BIN)
+# Test binaries linked with parley's allocations through util/fail.h's seam.
+FAIL_ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+
+# parley-test: the parley command plus test-only hooks (tests/support/
+# parley_test.c: PARLEY_TEST_FAULTS, PARLEY_TORTURE_FAIL_AT); main.c again,
+# its main renamed. The parley binary itself reads no test variable.
+$(BUILD)/obj/tests/cli_main.o: src/cli/main.c
+	@mkdir -p $(@D)
+	@echo "  CC $< (as parley_cli_main)"
+	@$(CC) $(CFLAGS) -Dmain=parley_cli_main -c -o $@ $<
+
+$(BUILD)/tests/parley-test: tests/support/parley_test.c tests/support/fail_alloc.c \
+		$(BUILD)/obj/tests/cli_main.o $(BUILD)/libparley.a
+	@mkdir -p $(@D)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -o $@ tests/support/parley_test.c tests/support/fail_alloc.c \
+	  $(BUILD)/obj/tests/cli_main.o $(BUILD)/libparley.a $(LDSAN) $(LDLIBS) $(FAIL_ALLOC_WRAP)
+
+# make torture: every fail point of each scenario made to fail in turn
+# (tests/torture/torture.c), in the ASan build so leaks are found too.
+$(BUILD)/tests/torture: tests/torture/torture.c tests/support/fail_alloc.c $(BUILD)/libparley.a
+	@mkdir -p $(@D)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Itests -o $@ tests/torture/torture.c tests/support/fail_alloc.c \
+	  $(BUILD)/libparley.a $(LDSAN) $(LDLIBS) $(FAIL_ALLOC_WRAP)
+
+torture:
+	$(MAKE) SAN=1 build-san/tests/torture
+	build-san/tests/torture $(TORTURE_ARGS)
+
+tools: $(BUILD)/parley $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/parley-test $(BUILD)/tests/torture
 
 test:
 	bash tests/run.sh
