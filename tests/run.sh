@@ -6,7 +6,8 @@
 #   3. fuzz corpus replay (every parser of outside input, under ASan/UBSan),
 #   4. integration tests: the real build/parley on generated, bad and real
 #      audio, then all of them again with the ASan/UBSan build,
-#   5. the recorder page in a real browser (tests/browser/run.sh),
+#   5. the recorder page and the dashboard in a real browser
+#      (tests/browser/run.sh, tests/browser/dashboard.sh),
 #   6. real-recording checks when ../shared/data exists.
 # Every check prints one TAP-style "ok"/"not ok" line; the last line is
 # "N passed, N failed" (CI reads it). Exit status is 0 only when none failed.
@@ -111,8 +112,9 @@ for t in tests/integration/test_*.sh; do
   run_logged "$(basename "$t" .sh)" bash "$t"
 done
 
-echo "== browser test (Debian's Chromium driven by playwright-core; screenshots in build/test-artifacts/browser)"
+echo "== browser tests (Debian's Chromium driven by playwright-core; screenshots in build/test-artifacts/browser, …/dashboard)"
 run_logged browser bash tests/browser/run.sh
+run_logged dashboard bash tests/browser/dashboard.sh
 
 echo "== integration tests (ASan/UBSan build)"
 # Sanitizer reports from any process (workers included) land in SANLOG.

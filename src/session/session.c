@@ -277,6 +277,10 @@ static enum parley_err session_view(const struct session_ctx *c, const struct se
 		goto fail;
 	json_object_set_new(v, "gaps", gaps);
 	json_object_set_new(v, "stages", stages);
+	/* the recording's id once ended: GET /v1/recordings/{rid} (the dashboard) */
+	json_object_set_new(v, "recording", row->recording_id
+						    ? json_integer((json_int_t)row->recording_id)
+						    : json_null());
 	gaps = stages = NULL;
 	json_object_set_new(v, "error", strcmp(d.status, "failed") == 0 ? json_string(d.rec.error)
 									 : json_null());
@@ -377,6 +381,14 @@ enum parley_err session_get(const struct session_ctx *c, const struct session_us
 	if (rc)
 		return rc;
 	return session_view(c, &row, role, out, err);
+}
+
+enum parley_err session_visible(const struct session_ctx *c, const struct session_user *u,
+				const char *id, struct parley_error *err)
+{
+	struct session_row row;
+	enum session_role role;
+	return session_access(c, u, id, false, &row, &role, err);
 }
 
 enum parley_err session_join(const struct session_ctx *c, const struct session_user *u,

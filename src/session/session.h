@@ -98,6 +98,10 @@ enum parley_err session_list(const struct session_ctx *c, const struct session_u
 /* The session view (docs/api.md), with per-stage status once ended. */
 enum parley_err session_get(const struct session_ctx *c, const struct session_user *u,
 			    const char *id, json_t **out, struct parley_error *err);
+/* OK when u may see session id (owner, participant, admin); NOT_FOUND with
+ * the sentence of a missing session otherwise; INVALID for a bad id. */
+enum parley_err session_visible(const struct session_ctx *c, const struct session_user *u,
+				const char *id, struct parley_error *err);
 /* Become a participant with the join code (wrong code: NOT_FOUND). Joining
  * again, or as the owner, is a no-op. */
 enum parley_err session_join(const struct session_ctx *c, const struct session_user *u,

@@ -1,5 +1,6 @@
-/* route_static.c — the page: / is index.html, /static/PATH the compiled-in
- * file web/static/PATH (src/web/assets.h). Never touches the file system. */
+/* route_static.c — the pages: / is index.html (the recorder), /dashboard
+ * dashboard.html (with web/static/dash/…), /static/PATH the compiled-in file
+ * web/static/PATH (src/web/assets.h). Never touches the file system. */
 #include "web/routes.h"
 
 #include <string.h>
@@ -29,6 +30,11 @@ static void send_asset(struct web_req *q, struct web_resp *r, const char *path)
 void route_index(struct web_req *q, struct web_resp *r)
 {
 	send_asset(q, r, "index.html");
+}
+
+void route_dashboard(struct web_req *q, struct web_resp *r)
+{
+	send_asset(q, r, "dashboard.html");
 }
 
 void route_static(struct web_req *q, struct web_resp *r)

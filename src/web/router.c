@@ -56,7 +56,7 @@ static bool shape_matches(const struct seg *pat, size_t np, const struct seg *pa
 	return np == n;
 }
 
-/* A batch id: 1..ROUTER_BATCH_MAX, digits only, no leading zero. */
+/* A batch or recording id: 1..ROUTER_BATCH_MAX, digits only, no leading zero. */
 static bool parse_id(const struct seg *s, long long *out)
 {
 	if (s->len == 0 || s->len > 12 || s->s[0] == '0')
@@ -156,6 +156,13 @@ static bool take_params(const struct seg *pat, size_t np, const struct seg *path
 			if (!parse_id(v, &p->batch)) {
 				snprintf(out->msg, sizeof(out->msg),
 					 "'%.*s' is not a batch id (1 to %lld)",
+					 (int)(v->len > 40 ? 40 : v->len), v->s, ROUTER_BATCH_MAX);
+				return false;
+			}
+		} else if (seg_is(&pat[i], "{rid}")) {
+			if (!parse_id(v, &p->recording)) {
+				snprintf(out->msg, sizeof(out->msg),
+					 "'%.*s' is not a recording id (1 to %lld)",
 					 (int)(v->len > 40 ? 40 : v->len), v->s, ROUTER_BATCH_MAX);
 				return false;
 			}

@@ -13,6 +13,7 @@
  *           or leading zero
  *   {n}     a speaker number, 1..ROUTER_SPEAKER_MAX, same syntax
  *   {bid}   a batch id, 1..ROUTER_BATCH_MAX, decimal, no sign or leading zero
+ *   {rid}   a recording id, 1..ROUTER_BATCH_MAX, same syntax
  *   {file}  a file name: 1..ROUTER_FILE_MAX characters of [A-Za-z0-9._-],
  *           not starting with '.'
  *   {path*} the rest of the path (last in a pattern): segments of
@@ -62,6 +63,7 @@ struct web_params {
 	int speaker;                 /* {n}, -1 when none */
 	char rest[ROUTER_REST_MAX];  /* {path*}, "" when none */
 	long long batch;             /* {bid}, 0 when none */
+	long long recording;         /* {rid}, 0 when none */
 	char file[ROUTER_FILE_MAX + 1]; /* {file}, "" when none */
 };
 

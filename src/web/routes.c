@@ -16,6 +16,7 @@ const struct web_route web_routes[] = {
 	{"GET", "/health", route_health, 0, NONE},
 	{"GET", "/metrics", route_metrics, 0, NONE},
 	{"GET", "/", route_index, 0, NONE},
+	{"GET", "/dashboard", route_dashboard, 0, NONE},
 	{"GET", "/static/{path*}", route_static, 0, NONE},
 	{"GET", "/v1/me", route_me, AUTH, NONE},
 	{"POST", "/v1/sessions", route_session_create, AUTH, JSON},
@@ -44,5 +45,7 @@ const struct web_route web_routes[] = {
 	{"GET", "/v1/batches/{bid}/trades", route_batch_trades, AUTH, NONE},
 	{"POST", "/v1/batches/{bid}/reaudit", route_batch_reaudit, AUTH, BATCH_JSON},
 	{"GET", "/v1/batches/{bid}/changes", route_batch_changes, AUTH, NONE},
+	{"GET", "/v1/recordings/{rid}", route_recording_get, AUTH, NONE},
+	{"GET", "/v1/recordings/{rid}/audio", route_recording_audio, AUTH, NONE},
 };
 const size_t web_routes_count = sizeof(web_routes) / sizeof(web_routes[0]);

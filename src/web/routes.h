@@ -6,8 +6,10 @@
  *   route_speakers.c  speakers, samples (Range), claims
  *   route_results.c   results, leaderboard
  *   route_batches.c   /v1/batches…: audit batches (core/batches.h, core/reaudit.h)
+ *   route_recordings.c /v1/recordings/{rid}[/audio]: one recording's story and
+ *                     its audio with Range (core/recording_view.h)
  *   route_health.c    /health, /metrics
- *   route_static.c    / and /static/… (compiled-in assets)
+ *   route_static.c    /, /dashboard and /static/… (compiled-in assets)
  * A handler reads its web_req and fills its web_resp (src/web/http.h); the
  * server has already matched the route, validated the path parameters,
  * authenticated the caller (WEB_ROUTE_AUTH) and parsed the JSON body.
@@ -50,9 +52,12 @@ void route_batch_results(struct web_req *q, struct web_resp *r);
 void route_batch_trades(struct web_req *q, struct web_resp *r);
 void route_batch_reaudit(struct web_req *q, struct web_resp *r);
 void route_batch_changes(struct web_req *q, struct web_resp *r);
+void route_recording_get(struct web_req *q, struct web_resp *r);
+void route_recording_audio(struct web_req *q, struct web_resp *r);
 void route_health(struct web_req *q, struct web_resp *r);
 void route_metrics(struct web_req *q, struct web_resp *r);
 void route_index(struct web_req *q, struct web_resp *r);
+void route_dashboard(struct web_req *q, struct web_resp *r);
 void route_static(struct web_req *q, struct web_resp *r);
 
 #endif
