@@ -235,3 +235,35 @@ void router_match(const struct web_route *table, size_t n, const char *method, c
 	}
 	out->outcome = ROUTER_MATCH;
 }
+
+#define ROUTER_STR_(x) #x
+#define ROUTER_STR(x) ROUTER_STR_(x)
+
+void router_check_uri(const char *uri, struct router_uri_check *out)
+{
+	*out = (struct router_uri_check){.status = 0, .msg = "", .query_at = -1};
+	if (!uri)
+		return;
+	size_t plen = strcspn(uri, "?");
+	for (size_t i = 0; i + 2 < plen; i++) {
+		if (uri[i] == '%' && uri[i + 1] == '2' && (uri[i + 2] == 'f' || uri[i + 2] == 'F')) {
+			out->status = 400;
+			out->msg = "an encoded '/' (%2F) is not allowed in a path segment";
+			break;
+		}
+	}
+	if (uri[plen] != '?')
+		return;
+	out->query_at = (long)plen;
+	const char *q = uri + plen + 1;
+	size_t args = *q ? 1 : 0, len = strlen(q);
+	for (const char *p = q; *p; p++)
+		args += *p == '&';
+	if (args > ROUTER_QUERY_ARGS_MAX) {
+		out->status = 414;
+		out->msg = "too many query arguments (at most " ROUTER_STR(ROUTER_QUERY_ARGS_MAX) ")";
+	} else if (len > ROUTER_QUERY_BYTES_MAX) {
+		out->status = 414;
+		out->msg = "the query is too long (at most " ROUTER_STR(ROUTER_QUERY_BYTES_MAX) " bytes)";
+	}
+}

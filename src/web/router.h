@@ -80,4 +80,21 @@ struct router_result {
 void router_match(const struct web_route *table, size_t n, const char *method, const char *path,
 		  struct router_result *out);
 
+#define ROUTER_QUERY_ARGS_MAX 32    /* query arguments of one request */
+#define ROUTER_QUERY_BYTES_MAX 2048 /* the query string, '?' excluded */
+
+/* The raw request target (before any %-decoding) checked: status 0 when
+ * fine; 400 when the path holds an encoded '/' (%2F: decoded, it would
+ * become a separator, so "/static/a%2Fb" must not mean "a/b"); 414 when the
+ * query has more than ROUTER_QUERY_ARGS_MAX arguments or
+ * ROUTER_QUERY_BYTES_MAX bytes. msg (static) says why; *query_at is the
+ * offset of the '?' (or -1 when none), where the caller cuts a refused
+ * query. Pure: fuzzed in tests/fuzz/fuzz_uri.c. */
+struct router_uri_check {
+	int status;
+	const char *msg;
+	long query_at;
+};
+void router_check_uri(const char *uri, struct router_uri_check *out);
+
 #endif
