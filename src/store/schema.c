@@ -285,7 +285,14 @@ const char *const store_migrations[] = {
 	 * `POST /v1/batches` or `parley batch create` has status 'created' and
 	 * its recordings status 'held' (never leased) until it is started. */
 	"ALTER TABLE users ADD COLUMN operator INTEGER NOT NULL DEFAULT 0;",
-	/* 9: priorities and fair share (issue 17, store.h): a batch's priority
+	/* 9: accounts without an operator (issue 16, session/session.h): a
+	 * token may expire, a user may be removed (the row stays: the name is
+	 * not reused and owned sessions keep their owner), and how the user was
+	 * made ('cli': parley user add, 'signup': the page). */
+	"ALTER TABLE users ADD COLUMN token_expires @REAL@;"
+	"ALTER TABLE users ADD COLUMN removed_at @REAL@;"
+	"ALTER TABLE users ADD COLUMN origin TEXT NOT NULL DEFAULT 'cli';",
+	/* 10: priorities and fair share (issue 17, store.h): a batch's priority
 	 * (sessions 50, batches 0), copied on its recordings with their turn
 	 * (tag; the id for recordings made before); the lease query walks
 	 * unfinished recordings in hand-out order. */

@@ -102,6 +102,8 @@ static void test_newer_schema_refused(void **state)
 	" DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;" \
 	" DROP TABLE verdicts; DROP TABLE answers; DROP TABLE audit_versions;" \
 	" ALTER TABLE batches DROP COLUMN audit_version; ALTER TABLE users DROP COLUMN operator;" \
+	" ALTER TABLE users DROP COLUMN token_expires; ALTER TABLE users DROP COLUMN removed_at;" \
+	" ALTER TABLE users DROP COLUMN origin;" \
 	" DROP INDEX recordings_batch_tag; DROP INDEX recordings_todo;" \
 	" CREATE INDEX recordings_todo ON recordings(id) WHERE status IN ('pending', 'running');" \
 	" ALTER TABLE recordings DROP COLUMN tag; ALTER TABLE recordings DROP COLUMN priority;" \
