@@ -19,6 +19,8 @@ const struct web_route web_routes[] = {
 	{"GET", "/dashboard", route_dashboard, 0, NONE},
 	{"GET", "/static/{path*}", route_static, 0, NONE},
 	{"GET", "/v1/me", route_me, AUTH, NONE},
+	{"GET", "/v1/events", route_events, AUTH, NONE},
+	{"GET", "/v1/overview", route_overview, AUTH, NONE},
 	{"POST", "/v1/sessions", route_session_create, AUTH, JSON},
 	{"GET", "/v1/sessions", route_session_list, AUTH, NONE},
 	{"GET", "/v1/sessions/{id}", route_session_get, AUTH, NONE},
@@ -45,5 +47,7 @@ const struct web_route web_routes[] = {
 	{"GET", "/v1/batches/{bid}/trades", route_batch_trades, AUTH, NONE},
 	{"POST", "/v1/batches/{bid}/reaudit", route_batch_reaudit, AUTH, BATCH_JSON},
 	{"GET", "/v1/batches/{bid}/changes", route_batch_changes, AUTH, NONE},
+	{"GET", "/v1/batches/{bid}/webhooks", route_batch_webhooks, AUTH, NONE},
+	{"POST", "/v1/batches/{bid}/webhooks/redeliver", route_batch_redeliver, AUTH, JSON},
 };
 const size_t web_routes_count = sizeof(web_routes) / sizeof(web_routes[0]);

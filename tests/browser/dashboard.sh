@@ -6,7 +6,7 @@
 # directory (and `parley worker --wait` on the same store when serve does not
 # process recordings itself), creates the users "admin" (--admin) and "user",
 # and runs every tests/browser/dash_*.test.mjs (or those named in
-# DASH_TESTS="shell batch") in Debian's chromium, each with the same
+# DASH_TESTS="shell batch", or file names under tests/browser/) in Debian's chromium, each with the same
 # arguments: --url --admin-token --user-token --admin --user --artifacts
 # --chromium --root --tmp --parley --store --timeout. They print TAP lines
 # ("ok - NAME: …" / "not ok - NAME: …"); exit status 0 only when every test
@@ -74,6 +74,9 @@ STORE=$TMP/data/parley.db
 SERVE_ARGS=(--listen 127.0.0.1:0 --data "$TMP/data" --threads 4)
 [ "$WORKER" = no ] && SERVE_ARGS+=(--workers 1)
 [ "$WORKER" = yes ] && "$PARLEY" serve --help 2>&1 | grep -q -- '--no-workers' && SERVE_ARGS+=(--no-workers)
+# Test stages (tick1…) of files named slow-* take 2 s: the batch test
+# watches its progress move in steps (src/stages/tick.c).
+export PARLEY_TEST_FAULTS=${PARLEY_TEST_FAULTS:-"tick1 sleep slow 2"}
 "$PARLEY" serve "${SERVE_ARGS[@]}" 2>"$TMP/serve.log" &
 SERVE_PID=$!
 URL=""
@@ -107,7 +110,9 @@ rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
 tests=()
 if [ -n "${DASH_TESTS:-}" ]; then
-  for n in $DASH_TESTS; do tests+=("$HERE/dash_$n.test.mjs"); done
+  for n in $DASH_TESTS; do
+    if [ -f "$HERE/$n" ]; then tests+=("$HERE/$n"); else tests+=("$HERE/dash_$n.test.mjs"); fi
+  done
 else
   for f in "$HERE"/dash_*.test.mjs; do [ -e "$f" ] && tests+=("$f"); done
 fi
