@@ -15,9 +15,13 @@
 #   make bench-engines  remote speech-to-text: stt wall time, 100 turns, 0.5 s server, concurrency 1 vs 8
 #   make bench-denoise  WER, target-word F1, DER with the denoise stage off and on, noise at 0/5/10 dB
 #   make bench-audit  call audits: 10,000 calls (answers, verdicts) and a reaudit, PostgreSQL + Redis and SQLite
+#   make torture    every allocation and file-I/O fail point failed in turn (ASan)
 #   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
 #   make soak       the chaos test, 10x longer
 #   make lexicon    regenerate src/text/lexicon_singlish.c from data/lexicon/singlish.lex
+#   make install    binary, man pages, units, example settings (PREFIX=/usr/local, DESTDIR=)
+#   make uninstall  remove them again
+#   make dist       source tarball of HEAD that still knows its git revision
 #   make clean
 
 PKGS := libavformat libavcodec libavutil libswresample pocketsphinx sphinxbase \
@@ -39,9 +43,11 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) | sed 's/-I/-isystem /g')
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
+# Unsafe C functions are compile errors in every compile (git's banned.h idea).
+BANNED  := -include src/util/banned.h
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wno-unused-parameter -Wno-format-truncation -Werror
-CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc $(PKG_CFLAGS) -MMD -MP $(EXTRA_CFLAGS)
-CXXFLAGS:= -std=c++14 $(OPT) -Wall -Wextra -Werror $(PKG_CFLAGS)
+CFLAGS  := -std=c17 -D_GNU_SOURCE $(BANNED) $(OPT) $(WARN) -Isrc $(PKG_CFLAGS) -MMD -MP $(EXTRA_CFLAGS)
+CXXFLAGS:= -std=c++14 $(BANNED) $(OPT) -Wall -Wextra -Werror $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lstdc++ -lpthread -lm
 
 LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/main.c' | sort)
@@ -49,8 +55,11 @@ CXX_SRC := $(shell find src -name '*.cc' | sort)
 # The web page (web/static/) compiled into the binary: one generated C file.
 WEB_ASSETS := $(sort $(shell find web/static -type f 2>/dev/null))
 GEN_SRC := $(BUILD)/gen/web_assets.c
+# The git revision `parley --version` prints (scripts/revision.sh: git, or
+# .git-revision in a tarball), baked into one generated C file.
+PARLEY_REV := $(shell sh scripts/revision.sh)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CXX_SRC:%.cc=$(BUILD)/obj/%.o) \
-           $(BUILD)/obj/gen/web_assets.o
+           $(BUILD)/obj/gen/web_assets.o $(BUILD)/obj/gen/version.o
 MAIN_OBJ:= $(BUILD)/obj/src/cli/main.o
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -58,7 +67,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit chaos soak clean tools lexicon
+.PHONY: all install uninstall man dist torture test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit chaos soak clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -79,6 +88,13 @@ $(GEN_SRC): $(WEB_ASSETS) web/static scripts/gen-web-assets.py
 	@mkdir -p $(@D)
 	@echo "  GEN $@"
 	@python3 scripts/gen-web-assets.py web/static $@
+
+# Rewritten only when the revision changes, so a rebuild relinks only then.
+$(BUILD)/gen/version.c: FORCE
+	@mkdir -p $(@D)
+	@printf 'const char parley_revision[] = "%s";\n' '$(PARLEY_REV)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "  GEN $@ ($(PARLEY_REV))"; fi
+FORCE:
 
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
@@ -102,7 +118,37 @@ $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/l
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay_main.c $(BUILD)/libparley.a $(LDSAN) $(LDLIBS)
 
-tools: $(BUILD)/parley $(UNIT_BIN) $(REPLAY_BIN)
+# Test binaries linked with parley's allocations through util/fail.h's seam.
+FAIL_ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+
+# parley-test: the parley command plus test-only hooks (tests/support/
+# parley_test.c: PARLEY_TEST_FAULTS, PARLEY_TORTURE_FAIL_AT); main.c again,
+# its main renamed. The parley binary itself reads no test variable.
+$(BUILD)/obj/tests/cli_main.o: src/cli/main.c
+	@mkdir -p $(@D)
+	@echo "  CC $< (as parley_cli_main)"
+	@$(CC) $(CFLAGS) -Dmain=parley_cli_main -c -o $@ $<
+
+$(BUILD)/tests/parley-test: tests/support/parley_test.c tests/support/fail_alloc.c \
+		$(BUILD)/obj/tests/cli_main.o $(BUILD)/libparley.a
+	@mkdir -p $(@D)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -o $@ tests/support/parley_test.c tests/support/fail_alloc.c \
+	  $(BUILD)/obj/tests/cli_main.o $(BUILD)/libparley.a $(LDSAN) $(LDLIBS) $(FAIL_ALLOC_WRAP)
+
+# make torture: every fail point of each scenario made to fail in turn
+# (tests/torture/torture.c), in the ASan build so leaks are found too.
+$(BUILD)/tests/torture: tests/torture/torture.c tests/support/fail_alloc.c $(BUILD)/libparley.a
+	@mkdir -p $(@D)
+	@echo "  LD $@"
+	@$(CC) $(CFLAGS) -Itests -o $@ tests/torture/torture.c tests/support/fail_alloc.c \
+	  $(BUILD)/libparley.a $(LDSAN) $(LDLIBS) $(FAIL_ALLOC_WRAP)
+
+torture:
+	$(MAKE) SAN=1 build-san/tests/torture
+	build-san/tests/torture $(TORTURE_ARGS)
+
+tools: $(BUILD)/parley $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/parley-test $(BUILD)/tests/torture
 
 test:
 	bash tests/run.sh
@@ -115,7 +161,7 @@ fuzz:
 	$(MAKE) CC=clang BUILD=build-fuzz SAN=0 EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address -Wno-unknown-warning-option" build-fuzz/libparley.a
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$n"; \
-	  clang -std=c17 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address -o build-fuzz/$$n $$f build-fuzz/libparley.a $(LDLIBS) || exit 1; done
+	  clang -std=c17 -D_GNU_SOURCE $(BANNED) -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address -o build-fuzz/$$n $$f build-fuzz/libparley.a $(LDLIBS) || exit 1; done
 
 bench: $(BUILD)/parley
 	bash bench/bench_pipeline.sh
@@ -163,7 +209,7 @@ bench-queue: $(BUILD)/parley
 $(BUILD)/bench/http_load: bench/http_load.c
 	@mkdir -p $(@D)
 	@echo "  CC $<"
-	@$(CC) -std=c17 -D_GNU_SOURCE -O2 $(WARN) -o $@ $< -lpthread
+	@$(CC) -std=c17 -D_GNU_SOURCE $(BANNED) -O2 $(WARN) -o $@ $< -lpthread
 
 bench-http: $(BUILD)/parley $(BUILD)/bench/http_load
 	bash bench/bench_http.sh
@@ -198,6 +244,64 @@ soak: $(BUILD)/parley
 # Regenerate the built-in lexicon's C string from data/lexicon/singlish.lex
 lexicon:
 	python3 scripts/gen-lexicon-c.py
+
+# ---- install (make install PREFIX=/usr/local DESTDIR=/tmp/pkg) ----
+# The binary, man pages made from --help (scripts/gen-man.py), the example
+# settings, the systemd units with their paths filled in, the sysusers.d
+# entry, and the docs (operations notes, Prometheus alert rules). The
+# settings file is installed only where none exists (yours is kept).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/parley
+SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL     ?= install
+UNITS       := parley-serve.service parley-worker@.service
+DOCS        := README.md docs/api.md docs/operations.md
+EXAMPLES    := packaging/parley.conf packaging/prometheus/parley-alerts.yml
+
+man: $(BUILD)/man/parley.1
+$(BUILD)/man/parley.1: $(BUILD)/parley scripts/gen-man.py
+	@mkdir -p $(@D)
+	@echo "  MAN $(@D)/"
+	@rm -f $(@D)/*.1 && python3 scripts/gen-man.py $(BUILD)/parley $(@D)
+
+# The units name the install paths (BINDIR, SYSCONFDIR), filled in here.
+install: $(BUILD)/parley man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/examples \
+	  $(DESTDIR)$(SYSCONFDIR)/parley $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	$(INSTALL) -m 0755 $(BUILD)/parley $(DESTDIR)$(BINDIR)/parley
+	$(INSTALL) -m 0644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	@for u in $(UNITS); do echo "sed packaging/systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u"; \
+	  sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/systemd/$$u.in \
+	    >$(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	$(INSTALL) -m 0644 packaging/systemd/parley.sysusers $(DESTDIR)$(SYSUSERSDIR)/parley.conf
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf ]; then \
+	  echo "kept $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf (the example is in $(DOCDIR)/examples/)"; \
+	else $(INSTALL) -m 0644 packaging/parley.conf $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf; fi
+
+# Removes what install wrote; the settings file only when it is unchanged.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/parley $(DESTDIR)$(MANDIR)/man1/parley.1 \
+	  $(DESTDIR)$(MANDIR)/man1/parley-*.1 $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	  $(DESTDIR)$(SYSUSERSDIR)/parley.conf
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@if cmp -s packaging/parley.conf $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf; then \
+	  rm -f $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf; \
+	  rmdir $(DESTDIR)$(SYSCONFDIR)/parley 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf ]; then \
+	  echo "kept $(DESTDIR)$(SYSCONFDIR)/parley/parley.conf (changed since install)"; fi
+
+# A source tarball of HEAD (git archive fills in .git-revision, so a build
+# from it still knows its revision): build/parley-REV.tar.gz
+dist:
+	@mkdir -p build
+	git archive --format=tar.gz --prefix=parley-$(PARLEY_REV)/ -o build/parley-$(PARLEY_REV).tar.gz HEAD
+	@echo "build/parley-$(PARLEY_REV).tar.gz"
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -67,18 +67,51 @@ tally() {  # name, log file, exit status
   fi
 }
 
-run_logged() {  # name, command...
+# Print a finished test's TAP lines (prefixed with its name) and its time,
+# its last 30 lines when it failed, and tally it.
+report() {  # name, log file, exit status, seconds
+  local name=$1 log=$2 status=$3 secs=$4
+  grep -E '^(ok|not ok) |^# ' "$log" | sed "s/^/[$name] /"
+  echo "[$name] took $secs s"
+  TIMES+=("$secs $name")
+  if [ "$status" -ne 0 ]; then echo "--- $name output (last 30 lines)"; tail -30 "$log"; fi
+  tally "$name" "$log" "$status"
+  rm -f "$log"
+}
+run_logged() {  # name, command...: run it now, then report it
   local name=$1; shift
   local log; log=$(mktemp)
   local t0=$SECONDS
   "$@" >"$log" 2>&1
   local status=$?
-  grep -E '^(ok|not ok) |^# ' "$log" | sed "s/^/[$name] /"
-  echo "[$name] took $((SECONDS - t0)) s"
-  TIMES+=("$((SECONDS - t0)) $name")
-  if [ $status -ne 0 ]; then echo "--- $name output (last 30 lines)"; tail -30 "$log"; fi
-  tally "$name" "$log" $status
-  rm -f "$log"
+  report "$name" "$log" $status $((SECONDS - t0))
+}
+
+# The integration, browser and chaos tests run PARLEY_TEST_JOBS at a time
+# (default 2): most of their time is spent waiting on servers, workers,
+# leases and retries, not computing. Each has its own temp dir, ports (0),
+# PostgreSQL database or schema and Redis key prefix, so they do not meet.
+# PARLEY_TEST_JOBS=1 runs them one after another.
+TEST_JOBS=${PARLEY_TEST_JOBS:-2}
+case $TEST_JOBS in '' | *[!0-9]* | 0) echo "PARLEY_TEST_JOBS=$TEST_JOBS is not a positive integer"; exit 2 ;; esac
+declare -A POOL_NAME=() POOL_LOG=() POOL_T0=()
+pool_reap() {  # wait for one pooled test to end, then report it
+  local pid="" status
+  wait -n -p pid "${!POOL_NAME[@]}"
+  status=$?
+  [ -n "$pid" ] && [ -n "${POOL_NAME[$pid]:-}" ] || return 0
+  report "${POOL_NAME[$pid]}" "${POOL_LOG[$pid]}" "$status" $((SECONDS - POOL_T0[$pid]))
+  unset "POOL_NAME[$pid]" "POOL_LOG[$pid]" "POOL_T0[$pid]"
+}
+pool_run() {  # name, command...: start it once fewer than TEST_JOBS run
+  local name=$1; shift
+  while [ "${#POOL_NAME[@]}" -ge "$TEST_JOBS" ]; do pool_reap; done
+  local log; log=$(mktemp)
+  "$@" >"$log" 2>&1 </dev/null &
+  POOL_NAME[$!]=$name POOL_LOG[$!]=$log POOL_T0[$!]=$SECONDS
+}
+pool_drain() {
+  while [ "${#POOL_NAME[@]}" -gt 0 ]; do pool_reap; done
 }
 
 echo "== source checks"
@@ -107,33 +140,30 @@ for r in build-san/tests/replay_*; do
   rm -f "$log"
 done
 
-echo "== integration tests (release build)"
-for t in tests/integration/test_*.sh; do
-  run_logged "$(basename "$t" .sh)" bash "$t"
-done
-
-echo "== browser tests (Debian's Chromium driven by playwright-core; screenshots in build/test-artifacts/browser, …/dashboard)"
-run_logged browser bash tests/browser/run.sh
-run_logged dashboard bash tests/browser/dashboard.sh
-
-echo "== integration tests (ASan/UBSan build)"
-# Sanitizer reports from any process (workers included) land in SANLOG.
+echo "== integration, browser and chaos tests, $TEST_JOBS at a time (release, then the ASan/UBSan build)"
+# Sanitizer reports from any process of the ASan runs (workers included) land in SANLOG.
 SANLOG=$(mktemp -d "${TMPDIR:-/tmp}/parley-san.XXXXXX")
 for t in tests/integration/test_*.sh; do
-  ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$SANLOG/asan" UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$SANLOG/ubsan" \
-    PARLEY_BIN=$ROOT/build-san/parley run_logged "san $(basename "$t" .sh)" bash "$t"
+  pool_run "$(basename "$t" .sh)" bash "$t"
 done
+# Debian's Chromium driven by playwright-core; screenshots in build/test-artifacts/browser, …/dashboard
+pool_run browser bash tests/browser/run.sh
+pool_run dashboard bash tests/browser/dashboard.sh
+for t in tests/integration/test_*.sh; do
+  pool_run "san $(basename "$t" .sh)" env ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$SANLOG/asan" \
+    UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$SANLOG/ubsan" PARLEY_BIN="$ROOT/build-san/parley" bash "$t"
+done
+# chaos (release build): SIGKILL workers mid-batch; make chaos runs this alone
+for m in sqlite pg-redis pg-redis-restart; do
+  pool_run "chaos $m" bash tests/chaos/chaos.sh "$m" 2000
+done
+pool_drain
 if [ -z "$(ls -A "$SANLOG")" ]; then
   echo "ok - no sanitizer report from any process of the integration tests"; PASS=$((PASS + 1))
 else
   echo "not ok - sanitizer reports:"; head -50 "$SANLOG"/*; FAIL=$((FAIL + 1)); FAILED_NAMES+=("sanitizer reports")
 fi
 rm -rf "$SANLOG"
-
-echo "== chaos (release build): SIGKILL workers mid-batch; make chaos runs this alone"
-for m in sqlite pg-redis pg-redis-restart; do
-  run_logged "chaos $m" bash tests/chaos/chaos.sh "$m" 2000
-done
 
 echo
 echo "slowest tests (s):"

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +82,31 @@ static int source_read(void *opaque, uint8_t *buf, int size)
 		s->io_errno = errno;
 		return AVERROR(errno);
 	}
+}
+
+/* Read up to len bytes at off without moving the demuxer's position: the
+ * bytes read (fewer at the end of the input), or -1 on an error. */
+static ssize_t source_pread(const struct source *s, uint64_t off, void *buf, size_t len)
+{
+	if (s->fd < 0) {
+		if (off >= s->len)
+			return 0;
+		size_t take = len < s->len - off ? len : s->len - (size_t)off;
+		memcpy(buf, s->data + off, take);
+		return (ssize_t)take;
+	}
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = pread(s->fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
 }
 
 static int64_t source_seek(void *opaque, int64_t offset, int whence)
@@ -628,6 +655,100 @@ static void trim_mov_padding(struct job *j)
 		j->n = (size_t)want;
 }
 
+/* ---- honest inputs: what the header promised against what decoded ---- */
+
+#define RIFF_MAX_CHUNKS 64   /* chunks walked looking for "data" */
+#define WAV_SHORT_S 0.010    /* a WAV shorter than its header by more is reported */
+#define STATED_SHORT_PART 0.02 /* ... a stated duration: and by more than 2% */
+
+static uint32_t le32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A RIFF WAVE input's data chunk: where its bytes start, how many its header
+ * states, and the fmt chunk's bytes per second. false when the input is not
+ * RIFF WAVE or the chunks cannot be followed. */
+static bool wav_data_chunk(const struct source *s, uint64_t *data_off, uint64_t *data_bytes,
+			   uint32_t *byte_rate)
+{
+	uint8_t h[16];
+	if (source_pread(s, 0, h, 12) != 12 || memcmp(h, "RIFF", 4) != 0 ||
+	    memcmp(h + 8, "WAVE", 4) != 0)
+		return false;
+	uint64_t pos = 12;
+	uint32_t rate = 0;
+	for (int i = 0; i < RIFF_MAX_CHUNKS; i++) {
+		if (source_pread(s, pos, h, 8) != 8)
+			return false;
+		uint32_t size = le32_at(h + 4);
+		if (memcmp(h, "data", 4) == 0) {
+			*data_off = pos + 8;
+			*data_bytes = size;
+			*byte_rate = rate;
+			return rate > 0;
+		}
+		if (memcmp(h, "fmt ", 4) == 0 && size >= 16) {
+			if (source_pread(s, pos + 8, h, 16) != 16)
+				return false;
+			rate = le32_at(h + 8);
+		}
+		pos += 8 + (uint64_t)size + (size & 1);
+	}
+	return false;
+}
+
+static void warn(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct job *j, const char *fmt, ...)
+{
+	char msg[AUDIO_DECODE_WARN_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	j->p->warn(msg, j->p->user_data);
+}
+
+/*
+ * Tell p->warn when the input holds less than its header promises (see
+ * decode.h). A WAV data size of 0 or 0xFFFFFFFF is a recorder's "unknown",
+ * not a promise. FFmpeg itself estimates a cut WAV's duration from the file
+ * size, so WAV is read here; other containers' stated duration is believed
+ * only when it came from the stream header (not from a bitrate guess).
+ */
+static void check_promise(struct job *j)
+{
+	if (!j->p->warn || j->src.size < 0)
+		return;
+	double decoded = job_seconds(j);
+	uint64_t off, bytes;
+	uint32_t rate;
+	if (wav_data_chunk(&j->src, &off, &bytes, &rate)) {
+		uint64_t size = (uint64_t)j->src.size;
+		uint64_t held = size > off ? size - off : 0;
+		if (bytes == 0 || bytes == UINT32_MAX || bytes <= held ||
+		    (double)(bytes - held) / rate <= WAV_SHORT_S)
+			return;
+		warn(j, "%s: the WAV header promises %.1f s of audio but the file holds %.1f s "
+			"(cut short: %llu of %llu data bytes); the %.1f s present were decoded",
+		     j->name, (double)bytes / rate, (double)held / rate, (unsigned long long)held,
+		     (unsigned long long)bytes, decoded);
+		return;
+	}
+	const AVStream *st = j->fmt->streams[j->stream];
+	if (j->fmt->duration_estimation_method != AVFMT_DURATION_FROM_STREAM ||
+	    st->duration == AV_NOPTS_VALUE || st->duration <= 0)
+		return;
+	double stated = (double)st->duration * av_q2d(st->time_base);
+	double missing = stated - decoded;
+	if (missing <= AUDIO_DECODE_SHORT_S || missing <= STATED_SHORT_PART * stated)
+		return;
+	warn(j, "%s: the %.*s header promises %.1f s of audio but only %.1f s could be decoded "
+		"(the file is cut short or damaged)",
+	     j->name, (int)strcspn(j->fmt->iformat->name, ","), j->fmt->iformat->name, stated,
+	     decoded);
+}
+
 static enum parley_err decode_all(struct job *j)
 {
 	enum parley_err rc = PARLEY_OK;
@@ -674,6 +795,7 @@ static enum parley_err decode_all(struct job *j)
 	if (j->n == 0)
 		return parley_error_set(j->err, PARLEY_ERR_EMPTY, "%s: contains no audio samples",
 					j->name);
+	check_promise(j);
 	return PARLEY_OK;
 }
 

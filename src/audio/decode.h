@@ -62,8 +62,12 @@
  *   audio, nothing could be decoded"). A file whose container or codec
  *   header cannot be parsed (cut inside the header, an mp4 whose moov box
  *   is gone, a short Ogg cut inside its Vorbis setup header) fails with
- *   PARLEY_ERR_AUDIO "damaged or incomplete ... file". Callers that must
- *   know an upload was complete check the byte count themselves.
+ *   PARLEY_ERR_AUDIO "damaged or incomplete ... file". When the header
+ *   states how much audio there should be and the file holds less, the
+ *   decode still succeeds and p->warn is told ("cut.wav: the WAV header
+ *   promises 10.0 s of audio but the file holds 5.0 s; the 5.0 s present
+ *   were decoded"). Callers that must know an upload was complete check the
+ *   byte count themselves.
  *
  * Known timing limits (measured, not corrected): files that carry no
  *   delay information keep the encoder's priming: MP3 without a LAME/Xing
@@ -95,6 +99,17 @@ struct audio_decode_params {
 	 */
 	bool (*abort)(void *user_data);
 	void (*progress)(double seconds_done, void *user_data);
+	/*
+	 * Optional, default NULL. Called (on the calling thread, before the
+	 * call returns PARLEY_OK) with a sentence naming the file when the
+	 * input decodes but holds less than its header promises: a WAV whose
+	 * data chunk size runs past the end of the file by more than 10 ms of
+	 * audio, or a container that
+	 * states a duration (FLAC STREAMINFO, an MP3 Xing/LAME tag, an mp4
+	 * sample table) more than AUDIO_DECODE_SHORT_S and 2% longer than what
+	 * decoded. The audio that is there is returned as usual.
+	 */
+	void (*warn)(const char *message, void *user_data);
 	void *user_data;
 	/* audio_decode_file_channels() only: keep at most this many source
 	 * channels (the first ones); default and maximum
@@ -103,6 +118,8 @@ struct audio_decode_params {
 };
 
 #define AUDIO_DECODE_CHANNELS_MAX 8
+#define AUDIO_DECODE_SHORT_S 0.5 /* shortfall below this is never reported */
+#define AUDIO_DECODE_WARN_MAX 512 /* bytes of a warning sentence, NUL included */
 
 /* The source's own channels, each one resampled to p->rate as mono PCM of
  * exactly the mix's length (ch[c].n == mix.n). n = 0 for a mono source. */

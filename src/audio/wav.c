@@ -1,5 +1,6 @@
 /* wav.c — see wav.h. */
 #include "audio/wav.h"
+#include "util/fs.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -41,83 +42,47 @@ static uint32_t get_le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t put = write(fd, p, len);
-		if (put < 0 && errno == EINTR)
-			continue;
-		if (put < 0)
-			return -1;
-		if (put == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += put;
-		len -= (size_t)put;
-	}
-	return 0;
-}
+/* The samples to write: [0, n) of samples at rate. */
+struct wav_body {
+	const int16_t *samples;
+	size_t n;
+	int rate;
+};
 
 /* Header then samples, little-endian whatever the host. */
-static int write_wav_fd(int fd, const int16_t *samples, size_t n, int rate)
+static enum parley_err write_wav(struct fs_out *out, void *user_data, struct parley_error *err)
 {
+	const struct wav_body *b = user_data;
 	uint8_t h[WAV_HEADER_SIZE];
-	uint32_t data_bytes = (uint32_t)(n * 2);
+	uint32_t data_bytes = (uint32_t)(b->n * 2);
 	memcpy(h, "RIFF", 4);
 	put_le32(h + 4, 36 + data_bytes);
 	memcpy(h + 8, "WAVEfmt ", 8);
 	put_le32(h + 16, 16);               /* fmt chunk size */
 	put_le16(h + 20, 1);                /* PCM */
 	put_le16(h + 22, 1);                /* mono */
-	put_le32(h + 24, (uint32_t)rate);
-	put_le32(h + 28, (uint32_t)rate * 2); /* byte rate */
+	put_le32(h + 24, (uint32_t)b->rate);
+	put_le32(h + 28, (uint32_t)b->rate * 2); /* byte rate */
 	put_le16(h + 32, 2);                /* block align */
 	put_le16(h + 34, 16);               /* bits per sample */
 	memcpy(h + 36, "data", 4);
 	put_le32(h + 40, data_bytes);
-	if (write_all(fd, h, sizeof(h)) != 0)
-		return -1;
+	enum parley_err rc = fs_out_write(out, h, sizeof(h), err);
 
 	uint16_t chunk[CHUNK_SAMPLES];
-	for (size_t i = 0; i < n;) {
-		size_t take = n - i < CHUNK_SAMPLES ? n - i : CHUNK_SAMPLES;
+	for (size_t i = 0; i < b->n && !rc;) {
+		size_t take = b->n - i < CHUNK_SAMPLES ? b->n - i : CHUNK_SAMPLES;
 		for (size_t k = 0; k < take; k++)
-			chunk[k] = htole16((uint16_t)samples[i + k]);
-		if (write_all(fd, chunk, take * 2) != 0)
-			return -1;
+			chunk[k] = htole16((uint16_t)b->samples[i + k]);
+		rc = fs_out_write(out, chunk, take * 2, err);
 		i += take;
 	}
-	return 0;
-}
-
-/* fsync the directory holding path so the rename itself is durable. */
-static void sync_parent_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (!slash) {
-		dir[0] = '.';
-		dir[1] = '\0';
-	} else {
-		size_t len = slash == path ? 1 : (size_t)(slash - path);
-		if (len >= sizeof(dir))
-			return;
-		memcpy(dir, path, len);
-		dir[len] = '\0';
-	}
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	fsync(fd); /* best effort: the file itself is already synced */
-	close(fd);
+	return rc;
 }
 
 enum parley_err wav_write_range(const char *path, const struct pcm *pcm, size_t from, size_t to,
 				struct parley_error *err)
 {
-	char tmp[PATH_MAX];
 	if (!path || !pcm)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "wav_write: no path or no audio given");
 	if (pcm->rate <= 0 || pcm->rate > WAV_MAX_RATE)
@@ -133,38 +98,8 @@ enum parley_err wav_write_range(const char *path, const struct pcm *pcm, size_t 
 	if (n > (UINT32_MAX - 36) / 2)
 		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
 					"%s: %zu samples exceed the 4 GiB WAV limit", path, n);
-	int len = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if (len < 0 || (size_t)len >= sizeof(tmp))
-		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "%s: path too long", path);
-
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return parley_error_set(err, PARLEY_ERR_IO, "%s: cannot create %s (%s)", path, tmp,
-					strerror(errno));
-	const char *step = "write";
-	if (write_wav_fd(fd, pcm->samples ? pcm->samples + from : NULL, n, pcm->rate) != 0)
-		goto fail;
-	step = "fsync";
-	if (fsync(fd) != 0)
-		goto fail;
-	step = "close";
-	int rc = close(fd);
-	fd = -1;
-	if (rc != 0)
-		goto fail;
-	step = "rename";
-	if (rename(tmp, path) != 0)
-		goto fail;
-	sync_parent_dir(path);
-	return PARLEY_OK;
-
-fail:;
-	int saved = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return parley_error_set(err, PARLEY_ERR_IO, "%s: %s failed (%s)", path, step,
-				strerror(saved ? saved : EIO));
+	struct wav_body body = {pcm->samples ? pcm->samples + from : NULL, n, pcm->rate};
+	return fs_write_atomic_stream(path, write_wav, &body, err);
 }
 
 enum parley_err wav_write(const char *path, const struct pcm *pcm, struct parley_error *err)

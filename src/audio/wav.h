@@ -7,11 +7,11 @@
  *   struct pcm back;
  *   if (wav_read("seg-3.wav", &back, &err) == PARLEY_OK) pcm_release(&back);
  *
- * Writes are atomic: the file is written to "<path>.tmp.<pid>", fsync'd and
- * renamed over path (then the directory is fsync'd), so a reader sees the
- * old file or the complete new one, never a partial one. On failure the
- * temporary file is removed and path is untouched. Two threads of one
- * process must not write the same path at the same time.
+ * Writes are atomic (fs_write_atomic_stream, util/fs.h): the file is
+ * written to a unique temporary name, fsync'd and renamed over path (then
+ * the directory is fsync'd), so a reader sees the old file or the complete
+ * new one, never a partial one. On failure the temporary file is removed
+ * and path is untouched.
  *
  * wav_read() is a fast, strict reader for the files wav_write() produces,
  * not a general WAV decoder (use audio_decode_file() for arbitrary input).

@@ -40,8 +40,10 @@ static const char run_usage[] =
 	"\n"
 	"For each recording OUT/<name>/ holds transcript.json, transcript.srt,\n"
 	"transcript.vtt, transcript.rttm, transcript.txt and samples/speaker-<n>.wav;\n"
-	"OUT/summary.csv has one row per recording x speaker x target word. The\n"
-	"store OUT/parley.db records every finished stage: running the same command\n"
+	"OUT/summary.csv has one row per recording x speaker x target word. A file\n"
+	"that holds less audio than its header promises (a WAV cut short) is\n"
+	"processed and reported at the end, in OUT/warnings.csv and in its\n"
+	"transcript.json \"warnings\". The store OUT/parley.db records every finished stage: running the same command\n"
 	"again (after an interruption, a crash or kill -9) skips finished work.\n"
 	"The pipeline configuration (the options below) is stored with the run's\n"
 	"batch; running again in OUT with other values is refused.\n"
@@ -113,6 +115,33 @@ static int list_failure(const struct store_recording *rec, void *ud)
 		fprintf(stderr, "  %s\n", rec->error);
 	else
 		fprintf(stderr, "  %s: %s\n", rec->source, rec->error);
+	return 0;
+}
+
+/* The recordings processed with warnings (store_warning_each), listed
+ * once under a heading. */
+struct warn_list {
+	struct store *st;
+	const char *out;
+	int n;
+};
+
+static int print_warning(const struct store_event *e, void *ud)
+{
+	struct warn_list *w = ud;
+	if (w->n++ == 0)
+		fprintf(stderr, "parley: processed with warnings (also in %s/warnings.csv and each "
+			"transcript.json):\n", w->out);
+	fprintf(stderr, "  %s\n", e->message);
+	return 0;
+}
+
+static int list_warnings(const struct store_recording *rec, void *ud)
+{
+	struct warn_list *w = ud;
+	struct parley_error err = {0};
+	if (store_warning_each(w->st, rec->batch_id, rec->id, print_warning, w, &err))
+		fprintf(stderr, "  %s: %s\n", rec->source, err.msg);
 	return 0;
 }
 
@@ -291,6 +320,8 @@ int cmd_run(int argc, char **argv)
 	if (store_recording_each(st, batch, report_recording, &rc, &err) ||
 	    export_summary(st, &ep, batch, &err))
 		goto fail;
+	struct warn_list wl = {st, o.out, 0};
+	store_recording_each(st, batch, list_warnings, &wl, &err);
 	if (rc.failed) {
 		fprintf(stderr, "parley: %d of %zu recordings failed:\n", rc.failed, inputs.n);
 		store_recording_each(st, batch, list_failure, NULL, &err);

@@ -18,6 +18,7 @@
 #include "core/supervisor.h"
 #include "core/webhook.h"
 #include "core/worker.h"
+#include "session/session.h"
 #include "store/store.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -151,9 +152,13 @@ static int serve_store_prepare(const struct parley_config *cfg, char *data, size
 	char host[64];
 	int reclaimed = 0;
 	worker_host(host, sizeof(host));
-	if (fs_mkdir_p(data, &err) || store_lease_reclaim_dead(st, host, &reclaimed, &err)) {
+	int swept = 0;
+	if (fs_mkdir_p(data, &err) || store_lease_reclaim_dead(st, host, &reclaimed, &err) ||
+	    session_temp_sweep(data, &swept, &err)) {
 		fprintf(stderr, "parley serve: %s\n", err.msg);
 		status = 1;
+	} else if (swept) {
+		log_info("removed %d temporary file(s) of uploads cut off by an earlier stop", swept);
 	}
 	store_close(st);
 	return status;

@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		printf("parley %s\n", PARLEY_VERSION);
+		printf("parley %s (git %s)\n", PARLEY_VERSION, parley_revision);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -11,6 +11,9 @@
 #include "util/error.h"
 
 #define PARLEY_VERSION "0.1.0"
+/* The git revision the binary was built from ("unknown" without git or a
+ * dist tarball): build/gen/version.c, written by the Makefile. */
+extern const char parley_revision[];
 
 /* *json is a malloc'd JSON object text; the caller frees it. */
 enum parley_err engines_describe(const struct pipeline_config *cfg, char **json,

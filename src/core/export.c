@@ -1,12 +1,14 @@
 /* export.c — see export.h. */
 #include "core/export.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/pipeline.h"
 #include "store/store_audit.h"
@@ -33,6 +35,7 @@ struct export_data {
 	struct store_speaker_role *roles; /* call roles (diarize stage); often none */
 	size_t nroles;
 	char *metadata; /* the recording's metadata object text ("{}" = none) */
+	json_t *warnings; /* [{"stage", "message"}]: processed anyway, but ... */
 	/* Which turn each word belongs to (SIZE_MAX: none): the turn of its
 	 * speaker holding its middle. Turns of different speakers may overlap
 	 * (a call diarized by channel), so a turn's words are those, not simply
@@ -53,6 +56,7 @@ static void export_data_release(struct export_data *d)
 	free(d->counts);
 	free(d->roles);
 	free(d->metadata);
+	json_decref(d->warnings);
 	free(d->word_turn);
 	free(d->tw_lo);
 	free(d->tw_hi);
@@ -115,12 +119,32 @@ static enum parley_err assign_words(struct export_data *d, struct parley_error *
 	return PARLEY_OK;
 }
 
-static enum parley_err export_data_load(struct store *st, int64_t rec_id, struct export_data *d,
-					struct parley_error *err)
+/* A warning appended to the array at *ud; on failure *ud is cleared (and
+ * the array freed) and the walk stops. */
+static int add_warning(const struct store_event *e, void *ud)
+{
+	json_t **arr = ud;
+	json_t *o = json_pack("{s:s, s:s}", "stage", e->stage, "message", e->message);
+	if (o && json_array_append_new(*arr, o) == 0)
+		return 0;
+	json_decref(*arr);
+	*arr = NULL;
+	return 1;
+}
+
+static enum parley_err export_data_load(struct store *st, const struct store_recording *rec,
+					struct export_data *d, struct parley_error *err)
 {
 	memset(d, 0, sizeof(*d));
+	int64_t rec_id = rec->id;
 	enum parley_err rc;
-	if ((rc = store_stage_each(st, rec_id, note_done_stage, d, err)) ||
+	if (!(d->warnings = json_array()))
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in export");
+	if (!(rc = store_warning_each(st, rec->batch_id, rec_id, add_warning, &d->warnings, err)) &&
+	    !d->warnings)
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in export");
+	if (rc ||
+	    (rc = store_stage_each(st, rec_id, note_done_stage, d, err)) ||
 	    (rc = store_segments_get(st, rec_id, "turn", &d->turns, &d->nturns, err)) ||
 	    (rc = store_segments_get(st, rec_id, "overlap", &d->overlaps, &d->noverlaps, err)) ||
 	    (rc = store_words_get(st, rec_id, "words", &d->words, &d->nwords, err)) ||
@@ -302,6 +326,16 @@ static enum parley_err write_buf(const char *dir, const char *file, struct strbu
 	return rc;
 }
 
+static enum parley_err remove_stale(const char *dir, const char *file, struct parley_error *err)
+{
+	char path[PARLEY_PATH_MAX];
+	enum parley_err rc = fs_path_join(path, sizeof(path), dir, file, err);
+	if (!rc && unlink(path) != 0 && errno != ENOENT)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot remove %s: %s", path,
+				      strerror(errno));
+	return rc;
+}
+
 static enum parley_err too_large(struct parley_error *err, const char *what, enum parley_err rc)
 {
 	return parley_error_set(err, rc, "cannot build %s: %s", what, parley_strerror(rc));
@@ -407,6 +441,7 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 	json_t *engines = engines_json ? json_loads(engines_json, 0, NULL) : NULL;
 	json_object_set_new(root, "engines", engines ? engines : json_object());
 	json_object_set_new(root, "transcribed", json_boolean(d->transcribed));
+	json_object_set(root, "warnings", d->warnings);
 	/* The metadata CSV's row (`--metadata`), when the recording has one. */
 	json_t *md = d->metadata ? json_loads(d->metadata, 0, NULL) : NULL;
 	if (json_is_object(md) && json_object_size(md) > 0)
@@ -568,7 +603,7 @@ enum parley_err export_recording(struct store *st, const struct export_params *p
 		return rc;
 	if ((rc = pipeline_recording_dir(p->data_dir, rec->id, rec_dir, sizeof(rec_dir), err)))
 		return rc;
-	if ((rc = export_data_load(st, rec->id, &d, err)))
+	if ((rc = export_data_load(st, rec, &d, err)))
 		return rc;
 	json_t *root = transcript_json(rec, &d, p->engines_json, p->lexicon);
 	if (!root)
@@ -695,6 +730,36 @@ static int verdicts_row(const struct store_recording *rec, void *ud)
 	return c->rc != PARLEY_OK;
 }
 
+struct warning_row {
+	struct summary_ctx *c;
+	const char *name;
+};
+
+static int warning_line(const struct store_event *e, void *ud)
+{
+	struct warning_row *w = ud;
+	struct summary_ctx *c = w->c;
+	if (!(c->rc = csv_field(c->sb, w->name)) && !(c->rc = strbuf_adds(c->sb, ",")) &&
+	    !(c->rc = csv_field(c->sb, e->stage)) && !(c->rc = strbuf_adds(c->sb, ",")) &&
+	    !(c->rc = csv_field(c->sb, e->message)))
+		c->rc = strbuf_adds(c->sb, "\n");
+	return c->rc != PARLEY_OK;
+}
+
+/* warnings.csv: a row per warning of any recording of the batch (done or not). */
+static int warnings_row(const struct store_recording *rec, void *ud)
+{
+	struct summary_ctx *c = ud;
+	struct warning_row w = {c, rec->name};
+	enum parley_err rc = store_warning_each(c->st, rec->batch_id, rec->id, warning_line, &w,
+						c->err);
+	if (rc)
+		c->rc = rc;
+	else if (c->rc)
+		too_large(c->err, "warnings.csv", c->rc);
+	return c->rc != PARLEY_OK;
+}
+
 enum parley_err export_summary(struct store *st, const struct export_params *p, int64_t batch_id,
 			       struct parley_error *err)
 {
@@ -736,6 +801,23 @@ enum parley_err export_summary(struct store *st, const struct export_params *p, 
 		rc = c.rc;
 	if (!rc && sb.len > header)
 		rc = write_buf(p->out_dir, "verdicts.csv", &sb, err);
+	strbuf_release(&sb);
+	if (rc)
+		return rc;
+	/* warnings.csv: only when some recording has a warning; an older one
+	 * goes (the recordings it named were processed again without). */
+	strbuf_init(&sb, EXPORT_MAX_BYTES);
+	c = (struct summary_ctx){st, &sb, PARLEY_OK, err};
+	rc = strbuf_adds(&sb, "recording,stage,warning\n");
+	header = sb.len;
+	if (!rc)
+		rc = store_recording_each(st, batch_id, warnings_row, &c, err);
+	if (!rc)
+		rc = c.rc;
+	if (!rc && sb.len > header)
+		rc = write_buf(p->out_dir, "warnings.csv", &sb, err);
+	else if (!rc)
+		rc = remove_stale(p->out_dir, "warnings.csv", err);
 	strbuf_release(&sb);
 	return rc;
 }

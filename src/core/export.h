@@ -17,7 +17,11 @@
  * and OUT/summary.csv: recording,speaker,word,count,role — one row per recording
  * × speaker × target word (role "" when none); OUT/metrics.csv:
  * recording,scope,name,value — the call metrics (stage metrics), written only
- * when some recording has them.
+ * when some recording has them; OUT/warnings.csv: recording,stage,warning —
+ * a row per warning (a recording processed anyway whose file held less than
+ * its header promised), written only when there is one (else removed).
+ * transcript.json's "warnings" holds the same for its recording:
+ * [{"stage": "decode", "message": "..."}], [] when none.
  * A turn's text is its speaker's words whose middle falls in it (turns of
  * different speakers overlap only in calls diarized by channel); cues are in
  * time order. Every file is written atomically, and the outputs

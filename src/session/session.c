@@ -11,7 +11,10 @@
  */
 #include "session/session.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +37,6 @@
 static const char id_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";  /* 32 */
 static const char code_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; /* 32 */
 
-#define SESSION_LIST_MAX 1000
 #define LEADERBOARD_MAX 1000
 
 /* ---------------------------------------------------------------- ids */
@@ -269,14 +271,25 @@ static enum parley_err session_view(const struct session_ctx *c, const struct se
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory building session %s", row->id);
 		goto fail;
 	}
-	/* gaps: the seqs missing between 0 and the highest received */
-	for (size_t i = 0, want = 0; i < nseqs; i++, want++)
-		for (; (int)want < seqs[i]; want++)
-			json_array_append_new(gaps, json_integer((json_int_t)want));
+	/* gaps: the seqs missing between 0 and the highest received, as
+	 * [first, last] ranges (at most one per received chunk) */
+	json_int_t missing = 0;
+	for (size_t i = 0, want = 0; i < nseqs; want = (size_t)seqs[i++] + 1) {
+		if ((int)want >= seqs[i])
+			continue;
+		json_array_append_new(gaps, json_pack("[I,I]", (json_int_t)want,
+						      (json_int_t)seqs[i] - 1));
+		missing += seqs[i] - (json_int_t)want;
+	}
 	if ((rc = stages_json(c, row, stages, err)))
 		goto fail;
 	json_object_set_new(v, "gaps", gaps);
+	json_object_set_new(v, "missing", json_integer(missing));
 	json_object_set_new(v, "stages", stages);
+	/* the recording's id once ended: GET /v1/recordings/{rid} (the dashboard) */
+	json_object_set_new(v, "recording", row->recording_id
+						    ? json_integer((json_int_t)row->recording_id)
+						    : json_null());
 	gaps = stages = NULL;
 	json_object_set_new(v, "error", strcmp(d.status, "failed") == 0 ? json_string(d.rec.error)
 									 : json_null());
@@ -333,10 +346,18 @@ enum parley_err session_create(const struct session_ctx *c, const struct session
 }
 
 enum parley_err session_list(const struct session_ctx *c, const struct session_user *u,
-			     json_t **out, struct parley_error *err)
+			     const char *cursor, int limit, json_t **out, struct parley_error *err)
 {
 	*out = NULL;
-	char(*ids)[SESSION_ID_LEN + 1] = calloc(SESSION_LIST_MAX, sizeof(*ids));
+	if (limit < 1 || limit > SESSION_PAGE_MAX)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "limit %d is not 1 to %d", limit,
+					SESSION_PAGE_MAX);
+	if (cursor && *cursor && !session_id_valid(cursor))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"cursor '%.40s' is not a session id (the \"next\" of a page)",
+					cursor);
+	/* one more than asked: is there a next page? */
+	char(*ids)[SESSION_ID_LEN + 1] = calloc((size_t)limit + 1, sizeof(*ids));
 	json_t *arr = json_array();
 	size_t n = 0;
 	enum parley_err rc = PARLEY_OK;
@@ -344,8 +365,12 @@ enum parley_err session_list(const struct session_ctx *c, const struct session_u
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory listing sessions");
 		goto out;
 	}
-	if ((rc = sstore_session_ids(c->store, u, SESSION_LIST_MAX, ids, &n, err)))
+	if ((rc = sstore_session_ids(c->store, u, cursor && *cursor ? cursor : "",
+				     (size_t)limit + 1, ids, &n, err)))
 		goto out;
+	bool more = n > (size_t)limit;
+	if (more)
+		n = (size_t)limit;
 	for (size_t i = 0; i < n; i++) {
 		struct session_row row;
 		enum session_role role;
@@ -357,7 +382,8 @@ enum parley_err session_list(const struct session_ctx *c, const struct session_u
 			goto out;
 		json_array_append_new(arr, v);
 	}
-	*out = json_pack("{s:o}", "sessions", arr);
+	*out = json_pack("{s:o,s:o}", "sessions", arr, "next",
+			 more ? json_string(ids[n - 1]) : json_null());
 	arr = NULL;
 	if (!*out)
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory listing sessions");
@@ -377,6 +403,14 @@ enum parley_err session_get(const struct session_ctx *c, const struct session_us
 	if (rc)
 		return rc;
 	return session_view(c, &row, role, out, err);
+}
+
+enum parley_err session_visible(const struct session_ctx *c, const struct session_user *u,
+				const char *id, struct parley_error *err)
+{
+	struct session_row row;
+	enum session_role role;
+	return session_access(c, u, id, false, &row, &role, err);
 }
 
 enum parley_err session_join(const struct session_ctx *c, const struct session_user *u,
@@ -530,6 +564,57 @@ fail_tmp:
 	return rc;
 }
 
+/* A chunk's temporary file, "NNNNN.tmp.PID.K" (fs_write_temp), whose
+ * writer is gone: *pid_out the writer. */
+static bool temp_name(const char *name, long *pid_out)
+{
+	const char *t = strstr(name, ".tmp.");
+	if (!t || t == name)
+		return false;
+	char *end;
+	errno = 0;
+	long pid = strtol(t + 5, &end, 10);
+	if (errno || pid <= 0 || *end != '.' || end[1] < '0' || end[1] > '9')
+		return false;
+	*pid_out = pid;
+	return true;
+}
+
+enum parley_err session_temp_sweep(const char *data_dir, int *removed, struct parley_error *err)
+{
+	*removed = 0;
+	char dir[PARLEY_PATH_MAX], chunks[PARLEY_PATH_MAX], file[PARLEY_PATH_MAX];
+	int n = snprintf(dir, sizeof(dir), "%s/sessions", data_dir);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "data directory path too long");
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? PARLEY_OK
+				       : parley_error_set(err, PARLEY_ERR_IO, "cannot read %s: %s", dir,
+							  strerror(errno));
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!session_id_valid(e->d_name))
+			continue;
+		n = snprintf(chunks, sizeof(chunks), "%s/%s/chunks", dir, e->d_name);
+		DIR *c = n > 0 && (size_t)n < sizeof(chunks) ? opendir(chunks) : NULL;
+		if (!c)
+			continue;
+		for (struct dirent *f; (f = readdir(c));) {
+			long pid;
+			/* a live writer (another server on this data dir) keeps its file */
+			if (!temp_name(f->d_name, &pid) || (pid != (long)getpid() &&
+							   (kill((pid_t)pid, 0) == 0 || errno != ESRCH)))
+				continue;
+			n = snprintf(file, sizeof(file), "%s/%s", chunks, f->d_name);
+			if (n > 0 && (size_t)n < sizeof(file) && unlink(file) == 0)
+				(*removed)++;
+		}
+		closedir(c);
+	}
+	closedir(d);
+	return PARLEY_OK;
+}
+
 /* ---------------------------------------------------------------- end */
 
 /* Write the manifest of the session's chunks (seqs[0..n)) and its absolute
@@ -570,13 +655,17 @@ out:
 	return rc;
 }
 
+/* The gaps as JSON [first,last] ranges, as in the session view. */
 static enum parley_err gaps_text(const int *seqs, size_t n, struct strbuf *sb)
 {
 	enum parley_err rc = strbuf_adds(sb, "[");
 	bool first = true;
-	for (size_t i = 0, want = 0; i < n && !rc; i++, want++)
-		for (; (int)want < seqs[i] && !rc; want++, first = false)
-			rc = strbuf_addf(sb, "%s%zu", first ? "" : ",", want);
+	for (size_t i = 0, want = 0; i < n && !rc; want = (size_t)seqs[i++] + 1) {
+		if ((int)want >= seqs[i])
+			continue;
+		rc = strbuf_addf(sb, "%s[%zu,%d]", first ? "" : ",", want, seqs[i] - 1);
+		first = false;
+	}
 	return rc ? rc : strbuf_adds(sb, "]");
 }
 

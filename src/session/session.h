@@ -92,12 +92,22 @@ enum parley_err session_user_auth(struct store *st, const char *token, struct se
  * the session view with its join_code. */
 enum parley_err session_create(const struct session_ctx *c, const struct session_user *u,
 			       const char *title, json_t **out, struct parley_error *err);
-/* Sessions u may see, newest first: {"sessions":[…]}. */
+#define SESSION_PAGE_MAX 200     /* sessions in one page of session_list */
+#define SESSION_PAGE_DEFAULT 50
+/* Sessions u may see, newest first, at most limit (1..SESSION_PAGE_MAX)
+ * after the session cursor (NULL or "": from the newest):
+ * {"sessions":[…],"next":ID or null}; next is the cursor of the following
+ * page. A cursor naming no session gives an empty page. */
 enum parley_err session_list(const struct session_ctx *c, const struct session_user *u,
-			     json_t **out, struct parley_error *err);
+			     const char *cursor, int limit, json_t **out,
+			     struct parley_error *err);
 /* The session view (docs/api.md), with per-stage status once ended. */
 enum parley_err session_get(const struct session_ctx *c, const struct session_user *u,
 			    const char *id, json_t **out, struct parley_error *err);
+/* OK when u may see session id (owner, participant, admin); NOT_FOUND with
+ * the sentence of a missing session otherwise; INVALID for a bad id. */
+enum parley_err session_visible(const struct session_ctx *c, const struct session_user *u,
+				const char *id, struct parley_error *err);
 /* Become a participant with the join code (wrong code: NOT_FOUND). Joining
  * again, or as the owner, is a no-op. */
 enum parley_err session_join(const struct session_ctx *c, const struct session_user *u,
@@ -118,6 +128,12 @@ struct session_chunk {
 enum parley_err session_chunk_put(const struct session_ctx *c, const struct session_user *u,
 				  const char *id, int seq, const void *body, size_t len,
 				  struct session_chunk *out, struct parley_error *err);
+
+/* Remove the temporary files of chunk uploads cut off by a killed server
+ * (data_dir/sessions/<id>/chunks/<seq>.tmp.<pid>.<k> whose writer pid is
+ * no longer running); *removed says how many. Run at start-up. */
+enum parley_err session_temp_sweep(const char *data_dir, int *removed,
+				   struct parley_error *err);
 
 /* End the session: CONFLICT when already ended or without chunks. Queues
  * processing (batch + recording, see above) and returns the session view

@@ -151,16 +151,20 @@ enum parley_err sstore_member_add(struct store *st, const char *id, int64_t user
 		    user_id, time_wall());
 }
 
-enum parley_err sstore_session_ids(struct store *st, const struct session_user *u, size_t max,
-				   char (*ids)[SESSION_ID_LEN + 1], size_t *n,
-				   struct parley_error *err)
+enum parley_err sstore_session_ids(struct store *st, const struct session_user *u,
+				   const char *after, size_t max, char (*ids)[SESSION_ID_LEN + 1],
+				   size_t *n, struct parley_error *err)
 {
 	*n = 0;
 	struct db_stmt *s;
 	enum parley_err rc = prep(st, &s, err,
-		"SELECT id FROM sessions s WHERE ?2 <> 0 OR s.owner_id = ?1 OR EXISTS"
-		" (SELECT 1 FROM session_members m WHERE m.session_id = s.id AND m.user_id = ?1)"
-		" ORDER BY s.created_at DESC, s.id LIMIT ?3", "ini", u->id, (int)u->admin, (int64_t)max);
+		"SELECT id FROM sessions s WHERE (?2 <> 0 OR s.owner_id = ?1 OR EXISTS"
+		" (SELECT 1 FROM session_members m WHERE m.session_id = s.id AND m.user_id = ?1))"
+		" AND (?4 = '' OR s.created_at < (SELECT a.created_at FROM sessions a WHERE a.id = ?4)"
+		" OR (s.created_at = (SELECT a.created_at FROM sessions a WHERE a.id = ?4)"
+		" AND s.id > ?4))"
+		" ORDER BY s.created_at DESC, s.id LIMIT ?3", "init", u->id, (int)u->admin, (int64_t)max,
+		after);
 	if (rc)
 		return rc;
 	bool row;

@@ -60,10 +60,11 @@ enum parley_err sstore_is_member(struct store *st, const char *id, int64_t user_
 				 struct parley_error *err);
 enum parley_err sstore_member_add(struct store *st, const char *id, int64_t user_id,
 				  struct parley_error *err);
-/* Ids of sessions visible to the user (all when admin), newest first, at most max. */
-enum parley_err sstore_session_ids(struct store *st, const struct session_user *u, size_t max,
-				   char (*ids)[SESSION_ID_LEN + 1], size_t *n,
-				   struct parley_error *err);
+/* Ids of sessions visible to the user (all when admin), newest first, at
+ * most max, those after session `after` in that order ("": from the first). */
+enum parley_err sstore_session_ids(struct store *st, const struct session_user *u,
+				   const char *after, size_t max, char (*ids)[SESSION_ID_LEN + 1],
+				   size_t *n, struct parley_error *err);
 enum parley_err sstore_session_mark_ended(struct store *st, const char *id, int64_t batch_id,
 					  int64_t rec_id, double ended_at, const char *gaps_json,
 					  struct parley_error *err);

@@ -5,14 +5,8 @@
  * two rows, so the chaos test can prove "exactly once", and bench-queue
  * measures the engine itself, without speech engines.
  *
- * Faults for tests, from the environment (ignored unless set):
- *   PARLEY_TEST_FAULTS="STAGE MODE PREFIX [SECONDS][; …]"
- * applies to recordings whose name starts with PREFIX ("*" = all):
- *   transient-once  fail transiently on the recording's first attempt
- *   transient       fail transiently on every attempt
- *   permanent       fail permanently
- *   sleep           take SECONDS (stops early, cleanly, on SIGTERM)
- *   crash           abort() the worker process (a crashed engine)
+ * Faults for tests come from a test-only hook (tick_faults_set, tick.h);
+ * the parley binary never sets any.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,39 +14,38 @@
 #include <unistd.h>
 
 #include "stages/stage.h"
+#include "stages/tick.h"
 #include "util/timeutil.h"
-
-#define TICK_FAULTS_MAX 8
 
 struct tick_fault {
 	char stage[32], mode[32], prefix[128];
 	double seconds;
 };
 
-/* Parse PARLEY_TEST_FAULTS; malformed entries are reported once and ignored. */
-static size_t tick_faults(struct tick_fault *out, size_t max)
+/* The faults tick_faults_set installed (none in the parley binary). */
+static struct tick_fault tick_faults[TICK_FAULTS_MAX];
+static size_t tick_nfaults;
+
+int tick_faults_set(const char *spec)
 {
-	const char *env = getenv("PARLEY_TEST_FAULTS");
-	if (!env || !*env)
-		return 0;
-	size_t n = 0;
-	const char *p = env;
-	while (*p && n < max) {
+	tick_nfaults = 0;
+	const char *p = spec ? spec : "";
+	while (*p && tick_nfaults < TICK_FAULTS_MAX) {
 		size_t len = strcspn(p, ";");
 		char entry[256];
 		snprintf(entry, sizeof(entry), "%.*s", (int)(len < sizeof(entry) ? len : sizeof(entry) - 1), p);
 		struct tick_fault f = {.seconds = 0};
 		int got = sscanf(entry, " %31s %31s %127s %lf", f.stage, f.mode, f.prefix, &f.seconds);
 		if (got >= 3)
-			out[n++] = f;
+			tick_faults[tick_nfaults++] = f;
 		else if (len > 0)
-			fprintf(stderr, "parley: PARLEY_TEST_FAULTS: ignoring '%s' (want STAGE MODE PREFIX [SECONDS])\n",
+			fprintf(stderr, "parley: test faults: ignoring '%s' (want STAGE MODE PREFIX [SECONDS])\n",
 				entry);
 		p += len;
 		if (*p == ';')
 			p++;
 	}
-	return n;
+	return (int)tick_nfaults;
 }
 
 static bool fault_applies(const struct tick_fault *f, const struct stage_ctx *ctx)
@@ -101,12 +94,10 @@ static enum parley_err tick_save(struct store *st, int64_t rec_id, void *data, s
 
 static enum parley_err tick_run(struct stage_ctx *ctx, struct parley_error *err)
 {
-	struct tick_fault faults[TICK_FAULTS_MAX];
-	size_t n = tick_faults(faults, TICK_FAULTS_MAX);
-	for (size_t i = 0; i < n; i++) {
-		if (!fault_applies(&faults[i], ctx))
+	for (size_t i = 0; i < tick_nfaults; i++) {
+		if (!fault_applies(&tick_faults[i], ctx))
 			continue;
-		enum parley_err rc = tick_fault(&faults[i], ctx, err);
+		enum parley_err rc = tick_fault(&tick_faults[i], ctx, err);
 		if (rc)
 			return rc;
 	}

@@ -875,6 +875,47 @@ enum parley_err store_event_page(struct store *st, int64_t batch_id, int64_t aft
 	return rc;
 }
 
+enum parley_err store_warnings_set(struct store *st, int64_t batch_id, int64_t rec_id,
+				   const char *stage, const char *const *msgs, size_t n,
+				   struct parley_error *err)
+{
+	enum parley_err rc = q_exec(st, NULL, err,
+		"DELETE FROM events WHERE batch_id = ?1 AND recording_id = ?2 AND stage = ?3"
+		" AND type = ?4", "iitt", batch_id, rec_id, stage, STORE_EVENT_WARNING);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = store_event_add(st, batch_id, rec_id, stage, STORE_EVENT_WARNING, msgs[i], err);
+	return rc;
+}
+
+enum parley_err store_warning_each(struct store *st, int64_t batch_id, int64_t rec_id,
+				   int (*fn)(const struct store_event *, void *), void *ud,
+				   struct parley_error *err)
+{
+	struct db_stmt *s;
+	/* batch_id first: the events_batch index bounds the scan to the batch. */
+	enum parley_err rc = q_prepare(st, &s, err,
+		"SELECT id, coalesce(stage, ''), coalesce(message, ''), time FROM events"
+		" WHERE batch_id = ?1 AND recording_id = ?2 AND type = ?3 ORDER BY id", "iit",
+		batch_id, rec_id, STORE_EVENT_WARNING);
+	if (rc)
+		return rc;
+	struct store_event e;
+	bool row;
+	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
+		memset(&e, 0, sizeof(e));
+		e.id = db_column_int(s, 0);
+		e.recording_id = rec_id;
+		snprintf(e.stage, sizeof(e.stage), "%s", db_column_text(s, 1));
+		snprintf(e.type, sizeof(e.type), "%s", STORE_EVENT_WARNING);
+		snprintf(e.message, sizeof(e.message), "%s", db_column_text(s, 2));
+		e.time = db_column_double(s, 3);
+		if (fn(&e, ud))
+			break;
+	}
+	db_finalize(s);
+	return rc;
+}
+
 enum parley_err store_batch_stage_started(struct store *st, int64_t batch_id, const char *stage,
 					  bool *first, struct parley_error *err)
 {

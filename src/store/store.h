@@ -252,6 +252,22 @@ struct store_event {
 enum parley_err store_event_page(struct store *st, int64_t batch_id, int64_t after, int limit,
 				 int (*fn)(const struct store_event *, void *), void *ud,
 				 struct parley_error *err);
+/*
+ * Warnings: sentences about a recording that was processed anyway (its file
+ * holds less audio than its header promises, ...), kept in the execution log
+ * as STORE_EVENT_WARNING events of the stage that noticed them.
+ * store_warnings_set replaces the stage's earlier warnings of the recording
+ * with msgs[0..n) (call it inside the stage's commit, so a re-run that finds
+ * nothing clears them); store_warning_each calls fn for the recording's
+ * warnings in the order they were written (fn returning non-zero stops).
+ */
+#define STORE_EVENT_WARNING "file_warning"
+enum parley_err store_warnings_set(struct store *st, int64_t batch_id, int64_t rec_id,
+				   const char *stage, const char *const *msgs, size_t n,
+				   struct parley_error *err);
+enum parley_err store_warning_each(struct store *st, int64_t batch_id, int64_t rec_id,
+				   int (*fn)(const struct store_event *, void *), void *ud,
+				   struct parley_error *err);
 /* Mark that the batch's `stage` has started; *first is true for the first
  * caller only (it logs stage_start). */
 enum parley_err store_batch_stage_started(struct store *st, int64_t batch_id, const char *stage,

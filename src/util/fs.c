@@ -1,5 +1,6 @@
 /* fs.c — see fs.h. */
 #include "util/fs.h"
+#include "util/fail.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -10,6 +11,47 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* ---- the seams: each system call a test can make fail (util/fail.h),
+ * failing with the errno the system would give ---- */
+
+static bool seam(const char *point, int error)
+{
+	if (!fail_point(point))
+		return false;
+	errno = error;
+	return true;
+}
+
+static int seam_open(const char *point, const char *path, int flags, mode_t mode)
+{
+	return seam(point, (flags & O_CREAT) ? ENOSPC : EMFILE) ? -1 : open(path, flags, mode);
+}
+
+static ssize_t seam_write(int fd, const void *buf, size_t len)
+{
+	return seam("fs.write", ENOSPC) ? -1 : write(fd, buf, len);
+}
+
+static ssize_t seam_read(int fd, void *buf, size_t len)
+{
+	return seam("fs.read", EIO) ? -1 : read(fd, buf, len);
+}
+
+static int seam_fsync(const char *point, int fd)
+{
+	return seam(point, EIO) ? -1 : fsync(fd);
+}
+
+static int seam_rename(const char *from, const char *to)
+{
+	return seam("fs.rename", EIO) ? -1 : rename(from, to);
+}
+
+static int seam_mkdir(const char *path, mode_t mode)
+{
+	return seam("fs.mkdir", ENOSPC) ? -1 : mkdir(path, mode);
+}
 
 enum parley_err fs_mkdir_p(const char *dir, struct parley_error *err)
 {
@@ -23,7 +65,7 @@ enum parley_err fs_mkdir_p(const char *dir, struct parley_error *err)
 			continue;
 		char saved = path[i];
 		path[i] = '\0';
-		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		if (seam_mkdir(path, 0755) != 0 && errno != EEXIST)
 			return parley_error_set(err, PARLEY_ERR_IO, "cannot create directory %s: %s",
 						path, strerror(errno));
 		path[i] = saved;
@@ -49,7 +91,7 @@ enum parley_err fs_read_file(const char *path, size_t max, char **data, size_t *
 {
 	*data = NULL;
 	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = seam_open("fs.open", path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return parley_error_set(err, PARLEY_ERR_IO, "cannot open %s: %s", path,
 					strerror(errno));
@@ -76,7 +118,7 @@ enum parley_err fs_read_file(const char *path, size_t max, char **data, size_t *
 	}
 	size_t got = 0;
 	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		ssize_t r = seam_read(fd, buf + got, (size_t)st.st_size - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -97,80 +139,138 @@ out:
 	return rc;
 }
 
-static enum parley_err write_all(int fd, const void *data, size_t len, const char *path,
-				 struct parley_error *err)
+struct fs_out {
+	int fd;
+	const char *path; /* for messages: the temporary file's name */
+};
+
+enum parley_err fs_out_write(struct fs_out *out, const void *data, size_t len,
+			     struct parley_error *err)
 {
 	const char *p = data;
 	while (len > 0) {
-		ssize_t w = write(fd, p, len);
+		ssize_t w = seam_write(out->fd, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0)
-			return parley_error_set(err, PARLEY_ERR_IO, "cannot write %s: %s", path,
-						strerror(errno));
+		if (w <= 0)
+			return parley_error_set(err, PARLEY_ERR_IO, "cannot write %s: %s", out->path,
+						w < 0 ? strerror(errno) : "no progress");
 		p += w;
 		len -= (size_t)w;
 	}
 	return PARLEY_OK;
 }
 
-/* A target that exists and is not a regular file (/dev/null, /dev/stdout, a
- * FIFO) is written in place: renaming over it would replace a device node. */
-static enum parley_err write_in_place(const char *path, const void *data, size_t len,
-				      struct parley_error *err)
+enum parley_err fs_sync_parent(const char *path, struct parley_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	char dir[PARLEY_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t len = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	if (len >= sizeof(dir))
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "path too long: %s", path);
+	memcpy(dir, slash ? path : ".", len);
+	dir[len] = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return parley_error_set(err, PARLEY_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-	enum parley_err rc = write_all(fd, data, len, path, err);
-	if (close(fd) != 0 && rc == PARLEY_OK)
-		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close %s: %s", path, strerror(errno));
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot open directory %s: %s", dir,
+					strerror(errno));
+	enum parley_err rc = PARLEY_OK;
+	if (seam_fsync("fs.syncdir", fd) != 0 && errno != EINVAL)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot sync directory %s: %s", dir,
+				      strerror(errno));
+	close(fd);
 	return rc;
 }
 
-enum parley_err fs_write_temp(const char *path, const void *data, size_t len, char *tmp,
-			      size_t size, struct parley_error *err)
+/* Create a unique temporary file next to path, fill it with fn, fsync and
+ * close it; its name in tmp[size]. Removed again on failure. */
+static enum parley_err write_temp_with(const char *path, fs_write_fn fn, void *user_data,
+				       char *tmp, size_t size, struct parley_error *err)
 {
 	static atomic_ulong counter;
 	unsigned long k = atomic_fetch_add(&counter, 1);
 	int n = snprintf(tmp, size, "%s.tmp.%ld.%lu", path, (long)getpid(), k);
 	if (n < 0 || (size_t)n >= size)
 		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "path too long: %s", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
+	struct fs_out out = {seam_open("fs.create", tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), tmp};
+	if (out.fd < 0)
 		return parley_error_set(err, PARLEY_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-	enum parley_err rc = write_all(fd, data, len, tmp, err);
-	if (rc == PARLEY_OK && fsync(fd) != 0)
+	enum parley_err rc = fn(&out, user_data, err);
+	if (rc == PARLEY_OK && seam_fsync("fs.fsync", out.fd) != 0)
 		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot sync %s: %s", tmp, strerror(errno));
-	if (close(fd) != 0 && rc == PARLEY_OK)
+	if (close(out.fd) != 0 && rc == PARLEY_OK)
 		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close %s: %s", tmp, strerror(errno));
 	if (rc != PARLEY_OK)
 		unlink(tmp);
 	return rc;
 }
 
-enum parley_err fs_rename(const char *from, const char *to, struct parley_error *err)
+struct buffer {
+	const void *data;
+	size_t len;
+};
+
+static enum parley_err write_buffer(struct fs_out *out, void *user_data, struct parley_error *err)
 {
-	if (rename(from, to) != 0)
-		return parley_error_set(err, PARLEY_ERR_IO, "cannot rename %s to %s: %s", from, to,
-					strerror(errno));
-	return PARLEY_OK;
+	const struct buffer *b = user_data;
+	return fs_out_write(out, b->data, b->len, err);
 }
 
-enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
-				struct parley_error *err)
+enum parley_err fs_write_temp(const char *path, const void *data, size_t len, char *tmp,
+			      size_t size, struct parley_error *err)
+{
+	struct buffer b = {data, len};
+	return write_temp_with(path, write_buffer, &b, tmp, size, err);
+}
+
+enum parley_err fs_rename(const char *from, const char *to, struct parley_error *err)
+{
+	if (seam_rename(from, to) != 0)
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot rename %s to %s: %s", from, to,
+					strerror(errno));
+	return fs_sync_parent(to, err);
+}
+
+/* A target that exists and is not a regular file (/dev/null, /dev/stdout, a
+ * FIFO) is written in place: renaming over it would replace a device node. */
+static enum parley_err write_in_place(const char *path, fs_write_fn fn, void *user_data,
+				      struct parley_error *err)
+{
+	struct fs_out out = {open(path, O_WRONLY | O_CLOEXEC), path};
+	if (out.fd < 0)
+		return parley_error_set(err, PARLEY_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+	enum parley_err rc = fn(&out, user_data, err);
+	if (close(out.fd) != 0 && rc == PARLEY_OK)
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close %s: %s", path, strerror(errno));
+	return rc;
+}
+
+enum parley_err fs_write_atomic_stream(const char *path, fs_write_fn fn, void *user_data,
+				       struct parley_error *err)
 {
 	struct stat st;
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		if (S_ISDIR(st.st_mode))
 			return parley_error_set(err, PARLEY_ERR_IO, "cannot write %s: it is a directory", path);
-		return write_in_place(path, data, len, err);
+		return write_in_place(path, fn, user_data, err);
 	}
 	char tmp[PARLEY_PATH_MAX];
-	enum parley_err rc = fs_write_temp(path, data, len, tmp, sizeof(tmp), err);
-	if (rc == PARLEY_OK && (rc = fs_rename(tmp, path, err)) != PARLEY_OK)
+	enum parley_err rc = write_temp_with(path, fn, user_data, tmp, sizeof(tmp), err);
+	if (rc == PARLEY_OK && seam_rename(tmp, path) != 0) {
+		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
+				      strerror(errno));
 		unlink(tmp);
+	}
+	if (rc == PARLEY_OK)
+		rc = fs_sync_parent(path, err);
 	return rc;
+}
+
+enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
+				struct parley_error *err)
+{
+	struct buffer b = {data, len};
+	return fs_write_atomic_stream(path, write_buffer, &b, err);
 }
 
 enum parley_err fs_copy_file(const char *from, const char *to, struct parley_error *err)

@@ -26,8 +26,31 @@ enum parley_err fs_path_join(char *out, size_t size, const char *a, const char *
 enum parley_err fs_read_file(const char *path, size_t max, char **data, size_t *len,
 			     struct parley_error *err);
 
-/* Write data to path atomically: path.tmp.<pid>.<n> → fsync → rename. Safe
- * from several threads at once (the temporary name is unique). */
+/*
+ * The one atomic writer. fs_write_atomic_stream creates a new temporary file
+ * next to path (path.tmp.<pid>.<n>, unique, so several threads may write at
+ * once), calls fn once to fill it through fs_out_write, fsyncs and closes
+ * it, renames it over path and fsyncs path's directory, so after PARLEY_OK
+ * the new file survives a crash and a reader never sees half of it. When fn
+ * or any step fails, the temporary file is removed and path is untouched
+ * (fn's error is returned as it set it). A target that exists and is not a
+ * regular file (/dev/null, /dev/stdout, a FIFO) is written in place, since
+ * renaming over it would replace a device node; a directory is refused.
+ *
+ *   static enum parley_err put(struct fs_out *o, void *ud, struct parley_error *err)
+ *   { return fs_out_write(o, "hello\n", 6, err); }
+ *   fs_write_atomic_stream("out/hello.txt", put, NULL, &err);
+ */
+struct fs_out; /* an open file being written (only fs_out_write uses it) */
+typedef enum parley_err (*fs_write_fn)(struct fs_out *out, void *user_data,
+				       struct parley_error *err);
+enum parley_err fs_write_atomic_stream(const char *path, fs_write_fn fn, void *user_data,
+				       struct parley_error *err);
+/* Write all len bytes (EINTR and short writes retried); PARLEY_ERR_IO names the file. */
+enum parley_err fs_out_write(struct fs_out *out, const void *data, size_t len,
+			     struct parley_error *err);
+
+/* fs_write_atomic_stream of one buffer. */
 enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
 				struct parley_error *err);
 
@@ -36,8 +59,13 @@ enum parley_err fs_write_atomic(const char *path, const void *data, size_t len,
  * next to path, fsync'd (its name in tmp[size]; removed on failure) … */
 enum parley_err fs_write_temp(const char *path, const void *data, size_t len, char *tmp,
 			      size_t size, struct parley_error *err);
-/* … then rename it over path (or unlink it). */
+/* … then rename it over path and fsync path's directory (on failure the
+ * caller unlinks from). */
 enum parley_err fs_rename(const char *from, const char *to, struct parley_error *err);
+
+/* fsync the directory holding path, so a rename or create in it is durable.
+ * A file system that cannot sync directories (EINVAL) is not an error. */
+enum parley_err fs_sync_parent(const char *path, struct parley_error *err);
 
 /* Copy a file atomically (same contract as fs_write_atomic). */
 enum parley_err fs_copy_file(const char *from, const char *to, struct parley_error *err);

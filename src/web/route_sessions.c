@@ -1,6 +1,8 @@
 /* route_sessions.c — /v1/me and /v1/sessions…: create, list, get, join, end. */
 #include "web/routes.h"
 
+#include <stdlib.h>
+
 #include "web/json_body.h"
 
 #define WEB_TITLE_MAX 200
@@ -39,7 +41,19 @@ void route_session_list(struct web_req *q, struct web_resp *r)
 {
 	struct parley_error err = {0};
 	json_t *view = NULL;
-	enum parley_err rc = session_list(&q->ctx, &q->user, &view, &err);
+	const char *cursor = web_req_query(q, "cursor"), *lim = web_req_query(q, "limit");
+	int limit = SESSION_PAGE_DEFAULT;
+	if (lim) {
+		char *end;
+		long v = strtol(lim, &end, 10);
+		if (!*lim || *end || v < 1 || v > SESSION_PAGE_MAX) {
+			web_resp_fail(r, 400, "invalid", "limit '%.20s' is not a number from 1 to %d", lim,
+				      SESSION_PAGE_MAX);
+			return;
+		}
+		limit = (int)v;
+	}
+	enum parley_err rc = session_list(&q->ctx, &q->user, cursor, limit, &view, &err);
 	answer(r, rc, 200, view, &err);
 }
 

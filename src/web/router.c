@@ -56,7 +56,7 @@ static bool shape_matches(const struct seg *pat, size_t np, const struct seg *pa
 	return np == n;
 }
 
-/* A batch id: 1..ROUTER_BATCH_MAX, digits only, no leading zero. */
+/* A batch or recording id: 1..ROUTER_BATCH_MAX, digits only, no leading zero. */
 static bool parse_id(const struct seg *s, long long *out)
 {
 	if (s->len == 0 || s->len > 12 || s->s[0] == '0')
@@ -159,6 +159,13 @@ static bool take_params(const struct seg *pat, size_t np, const struct seg *path
 					 (int)(v->len > 40 ? 40 : v->len), v->s, ROUTER_BATCH_MAX);
 				return false;
 			}
+		} else if (seg_is(&pat[i], "{rid}")) {
+			if (!parse_id(v, &p->recording)) {
+				snprintf(out->msg, sizeof(out->msg),
+					 "'%.*s' is not a recording id (1 to %lld)",
+					 (int)(v->len > 40 ? 40 : v->len), v->s, ROUTER_BATCH_MAX);
+				return false;
+			}
 		} else if (seg_is(&pat[i], "{file}")) {
 			bool fine = v->len > 0 && v->len <= ROUTER_FILE_MAX && v->s[0] != '.';
 			for (size_t k = 0; fine && k < v->len; k++)
@@ -227,4 +234,36 @@ void router_match(const struct web_route *table, size_t n, const char *method, c
 		return;
 	}
 	out->outcome = ROUTER_MATCH;
+}
+
+#define ROUTER_STR_(x) #x
+#define ROUTER_STR(x) ROUTER_STR_(x)
+
+void router_check_uri(const char *uri, struct router_uri_check *out)
+{
+	*out = (struct router_uri_check){.status = 0, .msg = "", .query_at = -1};
+	if (!uri)
+		return;
+	size_t plen = strcspn(uri, "?");
+	for (size_t i = 0; i + 2 < plen; i++) {
+		if (uri[i] == '%' && uri[i + 1] == '2' && (uri[i + 2] == 'f' || uri[i + 2] == 'F')) {
+			out->status = 400;
+			out->msg = "an encoded '/' (%2F) is not allowed in a path segment";
+			break;
+		}
+	}
+	if (uri[plen] != '?')
+		return;
+	out->query_at = (long)plen;
+	const char *q = uri + plen + 1;
+	size_t args = *q ? 1 : 0, len = strlen(q);
+	for (const char *p = q; *p; p++)
+		args += *p == '&';
+	if (args > ROUTER_QUERY_ARGS_MAX) {
+		out->status = 414;
+		out->msg = "too many query arguments (at most " ROUTER_STR(ROUTER_QUERY_ARGS_MAX) ")";
+	} else if (len > ROUTER_QUERY_BYTES_MAX) {
+		out->status = 414;
+		out->msg = "the query is too long (at most " ROUTER_STR(ROUTER_QUERY_BYTES_MAX) " bytes)";
+	}
 }

@@ -13,6 +13,7 @@
  *           or leading zero
  *   {n}     a speaker number, 1..ROUTER_SPEAKER_MAX, same syntax
  *   {bid}   a batch id, 1..ROUTER_BATCH_MAX, decimal, no sign or leading zero
+ *   {rid}   a recording id, 1..ROUTER_BATCH_MAX, same syntax
  *   {file}  a file name: 1..ROUTER_FILE_MAX characters of [A-Za-z0-9._-],
  *           not starting with '.'
  *   {path*} the rest of the path (last in a pattern): segments of
@@ -62,6 +63,7 @@ struct web_params {
 	int speaker;                 /* {n}, -1 when none */
 	char rest[ROUTER_REST_MAX];  /* {path*}, "" when none */
 	long long batch;             /* {bid}, 0 when none */
+	long long recording;         /* {rid}, 0 when none */
 	char file[ROUTER_FILE_MAX + 1]; /* {file}, "" when none */
 };
 
@@ -77,5 +79,22 @@ struct router_result {
 
 void router_match(const struct web_route *table, size_t n, const char *method, const char *path,
 		  struct router_result *out);
+
+#define ROUTER_QUERY_ARGS_MAX 32    /* query arguments of one request */
+#define ROUTER_QUERY_BYTES_MAX 2048 /* the query string, '?' excluded */
+
+/* The raw request target (before any %-decoding) checked: status 0 when
+ * fine; 400 when the path holds an encoded '/' (%2F: decoded, it would
+ * become a separator, so "/static/a%2Fb" must not mean "a/b"); 414 when the
+ * query has more than ROUTER_QUERY_ARGS_MAX arguments or
+ * ROUTER_QUERY_BYTES_MAX bytes. msg (static) says why; *query_at is the
+ * offset of the '?' (or -1 when none), where the caller cuts a refused
+ * query. Pure: fuzzed in tests/fuzz/fuzz_uri.c. */
+struct router_uri_check {
+	int status;
+	const char *msg;
+	long query_at;
+};
+void router_check_uri(const char *uri, struct router_uri_check *out);
 
 #endif

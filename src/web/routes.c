@@ -49,5 +49,7 @@ const struct web_route web_routes[] = {
 	{"GET", "/v1/batches/{bid}/changes", route_batch_changes, AUTH, NONE},
 	{"GET", "/v1/batches/{bid}/webhooks", route_batch_webhooks, AUTH, NONE},
 	{"POST", "/v1/batches/{bid}/webhooks/redeliver", route_batch_redeliver, AUTH, JSON},
+	{"GET", "/v1/recordings/{rid}", route_recording_get, AUTH, NONE},
+	{"GET", "/v1/recordings/{rid}/audio", route_recording_audio, AUTH, NONE},
 };
 const size_t web_routes_count = sizeof(web_routes) / sizeof(web_routes[0]);

@@ -47,9 +47,12 @@ struct web_server {
 	struct web_metrics metrics;
 };
 
-/* One request, from its headers to the completion callback. */
+/* One request, from its request line to the completion callback. */
 struct conn_req {
-	double start; /* time_mono() at the headers */
+	double start; /* time_mono() at the request line */
+	bool begun;   /* the headers are in: request_begin ran */
+	const char *refuse; /* set at the request line: answered 400/414 at the headers */
+	int refuse_status;
 	struct router_result m;
 	struct strbuf body;
 	size_t limit;
@@ -371,13 +374,78 @@ static enum MHD_Result fail_now(struct web_server *s, struct conn_req *cr,
 	return ok;
 }
 
+/* The request line, before MHD parses the query or decodes the path: an
+ * encoded '/' in the path is refused (it would become a separator), and a
+ * query with too many arguments or bytes is refused. MHD 0.9.75 stalls on
+ * a query whose arguments overflow its connection pool, so such a query is
+ * cut here, in MHD's own buffer, before it is parsed (MHD splits the
+ * arguments after this callback, at the '?' it found before it). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)conn;
+	struct web_server *s = cls;
+	struct conn_req *cr = calloc(1, sizeof(*cr));
+	if (!cr)
+		return NULL;
+	atomic_fetch_add(&s->in_flight, 1);
+	cr->start = time_mono();
+	struct router_uri_check chk;
+	router_check_uri(uri, &chk);
+	if (chk.status) {
+		cr->refuse = chk.msg;
+		cr->refuse_status = chk.status;
+	}
+	if (chk.status == 414) {
+		char *cut = memchr(uri, '?', (size_t)chk.query_at + 1); /* MHD's writable buffer */
+		if (cut)
+			cut[1] = '\0';
+	}
+	return cr;
+}
+
+/* Header iterator: the Content-Length and Transfer-Encoding headers. */
+struct framing {
+	int lengths;        /* Content-Length headers */
+	bool lengths_differ;
+	const char *length;
+	bool chunked;
+};
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	(void)kind;
+	struct framing *f = cls;
+	if (!key || !value)
+		return MHD_YES;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (f->lengths++ && strcmp(f->length, value) != 0)
+			f->lengths_differ = true;
+		f->length = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->chunked = f->chunked || strcasestr(value, "chunked") != NULL;
+	}
+	return MHD_YES;
+}
+
 /* The first call for a request: route it, check its declared body. */
 static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 				     struct MHD_Connection *conn, const char *method,
 				     const char *url)
 {
-	router_match(web_routes, web_routes_count, method, url, &cr->m);
 	char msg[320];
+	if (cr->refuse)
+		return fail_now(s, cr, conn, cr->refuse_status,
+				cr->refuse_status == 414 ? "uri_too_long" : "invalid", cr->refuse);
+	struct framing fr = {0};
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &fr);
+	if (fr.lengths_differ)
+		return fail_now(s, cr, conn, 400, "invalid",
+				"two different Content-Length headers");
+	if (fr.lengths && fr.chunked)
+		return fail_now(s, cr, conn, 400, "invalid",
+				"Content-Length together with Transfer-Encoding: chunked");
+	router_match(web_routes, web_routes_count, method, url, &cr->m);
 	if (cr->m.outcome == ROUTER_NOT_FOUND) {
 		snprintf(msg, sizeof(msg), "no route %s %.200s", method, url);
 		return fail_now(s, cr, conn, 404, "not_found", msg);
@@ -434,13 +502,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	struct web_server *s = cls;
 	struct conn_req *cr = *con_cls;
-	if (!cr) {
+	if (!cr) { /* on_uri had no memory */
 		cr = calloc(1, sizeof(*cr));
 		if (!cr)
 			return MHD_NO;
 		*con_cls = cr;
 		atomic_fetch_add(&s->in_flight, 1);
 		cr->start = time_mono();
+	}
+	if (!cr->begun) {
+		cr->begun = true;
 		snprintf(cr->method, sizeof(cr->method), "%s", method);
 		snprintf(cr->path, sizeof(cr->path), "%s", url);
 		return request_begin(s, cr, conn, method, url);
@@ -589,6 +660,7 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 				  MHD_OPTION_CONNECTION_LIMIT, p->connection_limit,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, p->per_ip_limit,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
 		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot listen on %s:%d (in use, or not an address of this machine)",

@@ -21,6 +21,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PARLEY=${PARLEY_BIN:-$ROOT/build/parley}
+# the workers need the tick stages' faults: parley plus test hooks
+PARLEY_TEST=${PARLEY_TEST_BIN:-$(dirname "$PARLEY")/tests/parley-test}
 MODE=${1:-sqlite}
 N=${2:-2000}
 STAGE_SLEEP=${3:-0.002}
@@ -66,7 +68,7 @@ mkdir -p "$T/in"
 "$PARLEY" submit "$T/in" --pipeline noop --batch chaos >/dev/null
 
 start_worker() {  # slot
-	"$PARLEY" worker --jobs 1 --lease "$LEASE" -q >>"$T/worker-$1.log" 2>&1 &
+	"$PARLEY_TEST" worker --jobs 1 --lease "$LEASE" -q >>"$T/worker-$1.log" 2>&1 &
 	PIDS[$1]=$!
 }
 for ((s = 0; s < WORKERS; s++)); do start_worker "$s"; done

@@ -9,7 +9,7 @@
  *     session_id_valid, {seq} is 0..SESSION_SEQ_MAX, {n} is
  *     1..ROUTER_SPEAKER_MAX, {path*} is NUL-terminated, has no segment
  *     starting with '.' (so never ".."; "a..b" is a plain name), {bid} is
- *     1..ROUTER_BATCH_MAX, {file} is a name of [A-Za-z0-9._-] not starting
+ *     1..ROUTER_BATCH_MAX, {rid} likewise, {file} is a name of [A-Za-z0-9._-] not starting
  *     with '.' (never "..", never a '/'), and
  *     parameters the pattern lacks are unset;
  *   - METHOD: a non-empty Allow list; INVALID: a non-empty message.
@@ -74,6 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool has_bid = strstr(r->pattern, "{bid}"), has_file = strstr(r->pattern, "{file}");
 		if (has_bid ? (m.params.batch < 1 || m.params.batch > ROUTER_BATCH_MAX)
 			    : m.params.batch != 0)
+			__builtin_trap();
+		bool has_rid = strstr(r->pattern, "{rid}");
+		if (has_rid ? (m.params.recording < 1 || m.params.recording > ROUTER_BATCH_MAX)
+			    : m.params.recording != 0)
 			__builtin_trap();
 		if (!memchr(m.params.file, '\0', sizeof(m.params.file)) ||
 		    has_file != (m.params.file[0] != '\0') || m.params.file[0] == '.' ||

@@ -606,8 +606,9 @@ def write_output(args, call, total, tmp):
             cmd += ["rate", str(args.rate)]
         gc.run(cmd)
         raw = out
-    shutil.copyfile(raw, final + ".tmp")
-    os.replace(final + ".tmp", final)
+    part = "%s.%d.tmp" % (final, os.getpid())  # tests may generate the same call at once
+    shutil.copyfile(raw, part)
+    os.replace(part, final)
     return final, gain
 
 
@@ -695,11 +696,12 @@ def main(argv=None):
         "turns": call.turns,
         "metrics": metrics_truth(call.turns, call.events, duration),
     }
-    with open(os.path.join(args.out, args.name + ".truth.json.tmp"), "w") as f:
+    truth_path = os.path.join(args.out, args.name + ".truth.json")
+    part = "%s.%d.tmp" % (truth_path, os.getpid())
+    with open(part, "w") as f:
         json.dump(truth, f, indent=1)
         f.write("\n")
-    os.replace(os.path.join(args.out, args.name + ".truth.json.tmp"),
-               os.path.join(args.out, args.name + ".truth.json"))
+    os.replace(part, truth_path)
     log("%s: %.1f s, %d ch, %d Hz, %d events, %d turns"
         % (os.path.basename(final), duration, args.channels, args.rate, len(call.events),
            len(call.turns)))

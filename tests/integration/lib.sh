@@ -4,6 +4,9 @@ set -u
 ROOT=${PARLEY_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PARLEY=${PARLEY_BIN:-$ROOT/build/parley}
 PARLEY_SAN=${PARLEY_SAN_BIN:-$ROOT/build-san/parley}
+# parley plus test-only hooks (PARLEY_TEST_FAULTS for the tick stages;
+# tests/support/parley_test.c), from the same build as PARLEY
+PARLEY_TEST=${PARLEY_TEST_BIN:-$(dirname "$PARLEY")/tests/parley-test}
 GEN="python3 $ROOT/tests/gen/gen_conversation.py"
 export PARLEY_GEN_CACHE=${PARLEY_GEN_CACHE:-$ROOT/build/gen-cache}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A folder of good files and bad ones: empty, 0-byte, truncated, corrupt,
 # non-audio and wrong-extension. The good ones finish; each bad one fails
-# alone with a sentence naming it; the exit status says some failed.
+# alone with a sentence naming it; the exit status says some failed. A WAV
+# cut in half (its header promises twice what is there) is processed with a
+# warning in transcript.json, warnings.csv and the run's summary.
 # Runs the ASan/UBSan build, so the error paths are checked for memory bugs.
 . "$(dirname "$0")/lib.sh"
 BIN=$PARLEY_SAN
@@ -15,6 +17,8 @@ cp "$TMP/gen/good.mp3" "$in/mp3-named.wav"                  # wrong extension: s
 : >"$in/zero.wav"                                            # 0 bytes
 sox -n -r 16000 -c 1 -b 16 "$in/header-only.wav" trim 0 0    # a WAV with no samples
 head -c 44 "$TMP/gen/good.wav" >"$in/header-cut.wav"         # a header and nothing more
+wsize=$(stat -c %s "$TMP/gen/good.wav")
+head -c $((wsize / 2)) "$TMP/gen/good.wav" >"$in/half.wav"    # header promises twice what is there
 size=$(stat -c %s "$TMP/gen/good.mp3")
 head -c $((size / 2)) "$TMP/gen/good.mp3" >"$in/truncated.mp3"   # cut in half: decodes what is there
 python3 -c 'import random,sys; r=random.Random(7); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(2000)))' >"$in/corrupt.wav"  # random bytes named .wav
@@ -26,7 +30,7 @@ out="$TMP/out"
 limit 900 "$BIN" run "$in" -o "$out" -j 2 --no-progress >"$TMP/run.log" 2>&1
 status=$?
 check "a run with bad files exits 1 (status $status)" test $status -eq 1
-for good in good mp3-named truncated; do
+for good in good mp3-named truncated half; do
   check "$good finished despite the bad files" test -s "$out/$good/transcript.json"
 done
 expect_error() {  # file, text in its error line
@@ -39,8 +43,21 @@ expect_error corrupt.wav "not an audio file|damaged|corrupt"
 expect_error broken-header.wav "ffmpeg"
 expect_error notes.txt "not an audio file"
 expect_error picture.png "not"
-failed=$(grep -c '^  /' "$TMP/run.log")
+failed=$(sed -n '/recordings failed:/,$p' "$TMP/run.log" | grep -c '^  /')
 check "the error list names each of the 7 bad files ($failed listed)" test "$failed" -eq 7
-check "the run reports 3 of 10 done" grep -q "3 of 10 recordings done" "$TMP/run.log"
+check "the run reports 4 of 11 done" grep -q "4 of 11 recordings done" "$TMP/run.log"
+# Honest inputs: the WAV cut in half is processed, and says so everywhere.
+check "half.wav: transcript.json carries the decode warning" python3 -c '
+import json, sys
+w = json.load(open(sys.argv[1]))["warnings"]
+assert len(w) == 1 and w[0]["stage"] == "decode", w
+assert "WAV header promises" in w[0]["message"] and "half.wav" in w[0]["message"], w
+' "$out/half/transcript.json"
+check "good.wav: transcript.json has no warnings" python3 -c '
+import json, sys; assert json.load(open(sys.argv[1]))["warnings"] == []' "$out/good/transcript.json"
+check "the run's summary lists the warning" bash -c "grep -A3 'processed with warnings' '$TMP/run.log' | grep -q 'half.wav: the WAV header promises'"
+check "warnings.csv has the row for half" grep -q '^half,decode,.*WAV header promises' "$out/warnings.csv"
+check "the cut mp3 (its Xing tag states the whole length) is reported too" grep -q '^truncated,decode,.*mp3 header promises' "$out/warnings.csv"
+check "warnings.csv names no other recording" test "$(tail -n +2 "$out/warnings.csv" | cut -d, -f1 | sort | tr '\n' ' ')" = "half truncated "
 check "summary.csv lists only finished recordings" bash -c "! grep -q '^zero,' '$out/summary.csv'"
 check "no sanitizer report" bash -c "! grep -q 'Sanitizer' '$TMP/run.log'"

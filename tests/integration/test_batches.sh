@@ -179,6 +179,7 @@ run_flow() {
   check "[$tag] start again is 409" is "$(req s2 POST /v1/batches/$ID/start -H "$HO")" 409
   check "[$tag] metadata after start is 409" \
     is "$(req m3 PUT /v1/batches/$ID/metadata -H "$HO" --data-binary @$TMP/md.csv)" 409
+  W[2]=$PARLEY_TEST   # the tick stages' faults: parley plus test hooks
   PARLEY_TEST_FAULTS="tick3 permanent bad" "${W[@]}" >"$TMP/$tag-w1.log" 2>&1
   check "[$tag] status: 4 done, 1 failed, CompletedWithErrors; tick3 has 1 failed, tick4 4 done" \
     eval 'req g1 GET /v1/batches/$ID -H "$HO" >/dev/null &&

@@ -9,7 +9,8 @@
 #      file_start/file_complete when asked,
 #   d. stage-limited workers run one after the other,
 #   e. bad configuration and unreachable servers.
-# Faults come from PARLEY_TEST_FAULTS (src/stages/tick.c). Only generous lower
+# Faults come from PARLEY_TEST_FAULTS, read by parley-test (tests/support/
+# parley_test.c, stages/tick.h; the parley binary reads no such variable). Only generous lower
 # bounds on times, never tight upper ones.
 . "$(dirname "$0")/lib.sh"
 
@@ -102,7 +103,7 @@ scenario_retries() {
   check "[$B] a: submit 6 files" submit b "$DIR/in"
   t0=$(now)
   PARLEY_TEST_FAULTS="tick3 transient-once flaky-; tick2 transient bad-; tick4 permanent perm-" \
-    PARLEY_LOG_FILE_START=true limit 60 "$PARLEY" worker "${S[@]}" --jobs 2 --backoff 0.2 --max-attempts 3 \
+    PARLEY_LOG_FILE_START=true limit 60 "$PARLEY_TEST" worker "${S[@]}" --jobs 2 --backoff 0.2 --max-attempts 3 \
     >"$DIR/w.log" 2>&1
   st=$?; t1=$(now)
   check "[$B] a: worker exits 0 (status $st)" test $st -eq 0
@@ -180,7 +181,7 @@ scenario_stop() {  # label, extra worker flags...
   new_store "stop$label" || return
   files slow-1
   check "[$B] b$label: submit" submit b "$DIR/in"
-  PARLEY_TEST_FAULTS="tick3 sleep slow- 30" "$PARLEY" worker "${S[@]}" --jobs 1 "$@" >"$DIR/w.log" 2>&1 &
+  PARLEY_TEST_FAULTS="tick3 sleep slow- 30" "$PARLEY_TEST" worker "${S[@]}" --jobs 1 "$@" >"$DIR/w.log" 2>&1 &
   wpid=$!
   running=0
   for ((i = 0; i < 300; i++)); do

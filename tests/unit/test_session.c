@@ -232,7 +232,7 @@ static void test_visibility_and_join(void **state)
 	assert_int_equal(session_join(&f->c, &bob, id, wrong, &s, &err), PARLEY_ERR_NOT_FOUND);
 	assert_int_equal(session_join(&f->c, &bob, id, "bad", &s, &err), PARLEY_ERR_INVALID);
 	json_t *list = NULL;
-	must(session_list(&f->c, &bob, &list, &err), &err);
+	must(session_list(&f->c, &bob, NULL, SESSION_PAGE_DEFAULT, &list, &err), &err);
 	assert_int_equal(json_array_size(json_object_get(list, "sessions")), 0);
 	json_decref(list);
 	must(session_join(&f->c, &bob, id, code, &s, &err), &err);
@@ -251,16 +251,31 @@ static void test_visibility_and_join(void **state)
 	json_decref(s);
 	char id2[SESSION_ID_LEN + 1];
 	create(f, &ana, id2, NULL);
-	must(session_list(&f->c, &bob, &list, &err), &err);
+	must(session_list(&f->c, &bob, NULL, SESSION_PAGE_DEFAULT, &list, &err), &err);
 	assert_int_equal(json_array_size(json_object_get(list, "sessions")), 1);
 	json_decref(list);
-	must(session_list(&f->c, &ana, &list, &err), &err);
+	must(session_list(&f->c, &ana, NULL, SESSION_PAGE_DEFAULT, &list, &err), &err);
 	json_t *arr = json_object_get(list, "sessions");
 	assert_int_equal(json_array_size(arr), 2);
 	json_decref(list);
-	must(session_list(&f->c, &root, &list, &err), &err);
+	must(session_list(&f->c, &root, NULL, SESSION_PAGE_DEFAULT, &list, &err), &err);
 	assert_int_equal(json_array_size(json_object_get(list, "sessions")), 2);
+	assert_true(json_is_null(json_object_get(list, "next")));
 	json_decref(list);
+	/* pages of one: the newest, then the other, then none */
+	must(session_list(&f->c, &ana, NULL, 1, &list, &err), &err);
+	assert_int_equal(json_array_size(json_object_get(list, "sessions")), 1);
+	assert_string_equal(str(json_array_get(json_object_get(list, "sessions"), 0), "id"), id2);
+	char next[SESSION_ID_LEN + 1];
+	snprintf(next, sizeof(next), "%s", str(list, "next"));
+	assert_string_equal(next, id2);
+	json_decref(list);
+	must(session_list(&f->c, &ana, next, 1, &list, &err), &err);
+	assert_string_equal(str(json_array_get(json_object_get(list, "sessions"), 0), "id"), id);
+	assert_true(json_is_null(json_object_get(list, "next")));
+	json_decref(list);
+	assert_int_equal(session_list(&f->c, &ana, NULL, 0, &list, &err), PARLEY_ERR_INVALID);
+	assert_int_equal(session_list(&f->c, &ana, "../x", 5, &list, &err), PARLEY_ERR_INVALID);
 }
 
 static void test_chunks_end_and_gaps(void **state)
@@ -295,7 +310,8 @@ static void test_chunks_end_and_gaps(void **state)
 	put(f, &ana, id, 3, 0.25, 440, true);
 	must(session_get(&f->c, &ana, id, &s, &err), &err);
 	assert_int_equal(json_integer_value(json_object_get(s, "chunks")), 2);
-	assert_int_equal(json_array_size(json_object_get(s, "gaps")), 2);
+	assert_int_equal(json_array_size(json_object_get(s, "gaps")), 1); /* [[1,2]] */
+	assert_int_equal(json_integer_value(json_object_get(s, "missing")), 2);
 	assert_true(fabs(json_real_value(json_object_get(s, "audio_seconds")) - 0.75) < 0.01);
 	json_decref(s);
 
@@ -303,9 +319,10 @@ static void test_chunks_end_and_gaps(void **state)
 	assert_int_equal(f->queued, 1);
 	assert_string_equal(str(s, "status"), "processing");
 	json_t *gaps = json_object_get(s, "gaps");
-	assert_int_equal(json_array_size(gaps), 2);
-	assert_int_equal(json_integer_value(json_array_get(gaps, 0)), 1);
-	assert_int_equal(json_integer_value(json_array_get(gaps, 1)), 2);
+	assert_int_equal(json_array_size(gaps), 1);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(gaps, 0), 0)), 1);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(gaps, 0), 1)), 2);
+	assert_int_equal(json_integer_value(json_object_get(s, "missing")), 2);
 	assert_false(json_is_null(json_object_get(s, "ended_at")));
 	json_t *stages = json_object_get(s, "stages");
 	assert_true(json_array_size(stages) >= 1);

@@ -111,6 +111,56 @@ static void test_fs_atomic_and_read(void **state)
 	assert_false(fs_exists(dir));
 }
 
+/* A streaming writer: written in pieces; one that fails leaves the old
+ * file as it was and no temporary behind. */
+struct pieces {
+	int n;
+	bool fail;
+};
+
+static enum parley_err write_pieces(struct fs_out *out, void *ud, struct parley_error *err)
+{
+	const struct pieces *p = ud;
+	char line[32];
+	for (int i = 0; i < p->n; i++) {
+		int len = snprintf(line, sizeof(line), "line %d\n", i);
+		enum parley_err rc = fs_out_write(out, line, (size_t)len, err);
+		if (rc)
+			return rc;
+	}
+	if (p->fail)
+		return parley_error_set(err, PARLEY_ERR_ENGINE, "the producer gave up");
+	return PARLEY_OK;
+}
+
+static void test_fs_atomic_stream(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/parley-util-streamXXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[300];
+	struct parley_error err = {0};
+	assert_int_equal(fs_path_join(path, sizeof(path), dir, "out.txt", &err), PARLEY_OK);
+	struct pieces ok = {1000, false}, bad = {3, true};
+	assert_int_equal(fs_write_atomic_stream(path, write_pieces, &ok, &err), PARLEY_OK);
+	char *data;
+	size_t len;
+	assert_int_equal(fs_read_file(path, 1 << 20, &data, &len, &err), PARLEY_OK);
+	assert_int_equal(len, 10 * 7 + 90 * 8 + 900 * 9);
+	assert_non_null(strstr(data, "line 999\n"));
+	free(data);
+	assert_int_equal(fs_write_atomic_stream(path, write_pieces, &bad, &err), PARLEY_ERR_ENGINE);
+	assert_string_equal(err.msg, "the producer gave up");
+	assert_int_equal(fs_read_file(path, 1 << 20, &data, &len, &err), PARLEY_OK);
+	assert_int_equal(len, 10 * 7 + 90 * 8 + 900 * 9); /* the old file, whole */
+	free(data);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "test \"$(ls %s)\" = out.txt", dir);
+	assert_int_equal(system(cmd), 0); /* no temporary left */
+	assert_int_equal(fs_sync_parent(path, &err), PARLEY_OK);
+	assert_int_equal(fs_remove_tree(dir, &err), PARLEY_OK);
+}
+
 /* Writing to a device (e.g. --json /dev/null) writes through it: renaming a
  * temporary file over /dev/null would turn it into a regular file. */
 static void test_fs_atomic_device_kept(void **state)
@@ -153,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_fs_atomic_and_read),
 		cmocka_unit_test(test_path_limits_and_stem),
 		cmocka_unit_test(test_fs_atomic_device_kept),
+		cmocka_unit_test(test_fs_atomic_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

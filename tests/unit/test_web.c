@@ -13,6 +13,7 @@
 #include "web/assets.h"
 #include "web/http.h"
 #include "web/json_body.h"
+#include "web/range.h"
 #include "web/router.h"
 #include "web/routes.h"
 
@@ -68,6 +69,53 @@ static void test_router_batches(void **state)
 		assert_true(m.msg[0] != '\0');
 	}
 	assert_int_equal(match("DELETE", "/v1/batches/1", &m), ROUTER_METHOD);
+}
+
+/* Recording routes: {rid} a positive id like {bid}. */
+static void test_router_recordings(void **state)
+{
+	(void)state;
+	struct router_result m;
+	assert_int_equal(match("GET", "/v1/recordings/42", &m), ROUTER_MATCH);
+	assert_ptr_equal(m.route->handler, route_recording_get);
+	assert_int_equal(m.params.recording, 42);
+	assert_int_equal(m.params.batch, 0);
+	assert_int_equal(match("HEAD", "/v1/recordings/999999999999/audio", &m), ROUTER_MATCH);
+	assert_ptr_equal(m.route->handler, route_recording_audio);
+	assert_int_equal(m.params.recording, 999999999999LL);
+	const char *bad[] = {"/v1/recordings/0", "/v1/recordings/07", "/v1/recordings/-1",
+			     "/v1/recordings/1e3", "/v1/recordings/1000000000000/audio"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(match("GET", bad[i], &m), ROUTER_INVALID);
+		assert_non_null(strstr(m.msg, "recording id"));
+	}
+	assert_int_equal(match("DELETE", "/v1/recordings/1", &m), ROUTER_METHOD);
+	assert_int_equal(match("GET", "/v1/recordings/1/audio/x", &m), ROUTER_NOT_FOUND);
+}
+
+/* Range: one range of bytes, clamped; anything else the whole file. */
+static void test_range(void **state)
+{
+	(void)state;
+	uint64_t a = 0, b = 0;
+	assert_int_equal(web_range_parse("bytes=0-99", 1000, &a, &b), WEB_RANGE_OK);
+	assert_true(a == 0 && b == 99);
+	assert_int_equal(web_range_parse("bytes=900-", 1000, &a, &b), WEB_RANGE_OK);
+	assert_true(a == 900 && b == 999);
+	assert_int_equal(web_range_parse("bytes=900-5000", 1000, &a, &b), WEB_RANGE_OK);
+	assert_true(a == 900 && b == 999);
+	assert_int_equal(web_range_parse("bytes=-100", 1000, &a, &b), WEB_RANGE_OK);
+	assert_true(a == 900 && b == 999);
+	assert_int_equal(web_range_parse("bytes=-5000", 1000, &a, &b), WEB_RANGE_OK);
+	assert_true(a == 0 && b == 999);
+	assert_int_equal(web_range_parse("bytes=1000-", 1000, &a, &b), WEB_RANGE_UNSATISFIABLE);
+	assert_int_equal(web_range_parse("bytes=-0", 1000, &a, &b), WEB_RANGE_UNSATISFIABLE);
+	assert_int_equal(web_range_parse("bytes=0-", 0, &a, &b), WEB_RANGE_UNSATISFIABLE);
+	const char *none[] = {NULL, "", "bytes=", "bytes=-", "bytes=5-2", "bytes=0-1,3-4",
+			      "items=0-1", "bytes= 1-2", "bytes=a-", "bytes=1-b",
+			      "bytes=99999999999999999999999-"};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		assert_int_equal(web_range_parse(none[i], 1000, &a, &b), WEB_RANGE_NONE);
 }
 
 static void test_router_rejects(void **state)
@@ -191,6 +239,8 @@ int main(void)
 		cmocka_unit_test(test_router_matches),
 		cmocka_unit_test(test_router_rejects),
 		cmocka_unit_test(test_router_batches),
+		cmocka_unit_test(test_router_recordings),
+		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_json_body),
 		cmocka_unit_test(test_statuses),
 	};

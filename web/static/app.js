@@ -345,7 +345,9 @@
     st.textContent = s.status.replace(/_/g, ' ');
     st.className = `status s-${s.status}`;
     st.dataset.status = s.status;
-    const gaps = s.gaps && s.gaps.length ? ` · missing chunks: ${s.gaps.join(', ')}` : '';
+    // gaps: [first, last] ranges of missing chunk numbers
+    const gaps = s.gaps && s.gaps.length
+      ? ` · missing chunks: ${s.gaps.map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(', ')}` : '';
     $('session-audio').textContent = `${s.chunks} chunks · ${fmtSeconds(s.audio_seconds)} · ${fmtBytes(s.bytes)}${gaps}`;
 
     const share = $('share-hint');
@@ -725,7 +727,7 @@
       const sid = current.id;
       if (this.sessionId !== sid) {
         // Continue after what the server already holds (highest seq + 1).
-        this.nextSeq = (current.chunks || 0) + ((current.gaps && current.gaps.length) || 0);
+        this.nextSeq = (current.chunks || 0) + (current.missing || 0);
         const have = queue.items.filter((i) => i.sessionId === sid).map((i) => i.seq + 1);
         this.nextSeq = Math.max(this.nextSeq, ...have);
         this.recordedMs = 0;

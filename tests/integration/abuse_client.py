@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""abuse_client.py — hostile HTTP clients against a running `parley serve`
+(tests/integration/test_abuse.sh, bench/bench_abuse.sh). Standard library
+only. Each check prints one TAP line ("ok - …" / "not ok - …").
+
+  abuse_client.py BASE TOKEN SCENARIO [ARGS…]
+
+Scenarios: strict (duplicate Content-Length, CL + chunked, many query
+arguments, %2F in a path), gaps SID (one chunk 99999: the view stays small),
+pages (the session list in pages). A client that gets no answer within
+--wait seconds fails its check (a hang is a failure, not a slow pass)."""
+import io
+import json
+import socket
+import struct
+import sys
+import time
+import urllib.parse
+
+WAIT = 20.0
+
+
+def ok(cond, what):
+    print(("ok - " if cond else "not ok - ") + what, flush=True)
+    return cond
+
+
+def addr_of(base):
+    u = urllib.parse.urlparse(base)
+    return u.hostname, u.port
+
+
+def raw(base, data, source=None, wait=WAIT):
+    """Send bytes, read until the server closes (or wait passes); returns
+    (status or 0, headers dict, body bytes)."""
+    host, port = addr_of(base)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if source:
+        s.bind((source, 0))
+    s.settimeout(wait)
+    out = b""
+    try:
+        s.connect((host, port))
+        s.sendall(data)
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+            if b"\r\n\r\n" in out:
+                head, _, body = out.partition(b"\r\n\r\n")
+                hl = {k.strip().lower(): v.strip() for k, _, v in
+                      (l.partition(":") for l in head.decode("latin-1").split("\r\n")[1:])}
+                if "content-length" in hl and len(body) >= int(hl["content-length"]):
+                    break
+    except (socket.timeout, ConnectionError, OSError):
+        pass
+    finally:
+        s.close()
+    if not out.startswith(b"HTTP/"):
+        return 0, {}, b""
+    head, _, body = out.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return status, hdrs, body
+
+
+def request(base, method, path, token=None, body=b"", ctype=None, extra=b"", source=None,
+            wait=WAIT):
+    h = f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    if token:
+        h += f"Authorization: Bearer {token}\r\n"
+    if ctype:
+        h += f"Content-Type: {ctype}\r\n"
+    if body or method in ("PUT", "POST"):
+        h += f"Content-Length: {len(body)}\r\n"
+    return raw(base, h.encode() + extra + b"\r\n" + body, source=source, wait=wait)
+
+
+def err_code(body):
+    try:
+        return json.loads(body)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def wav(seconds, rate=16000):
+    """A mono 16-bit WAV of silence with a quiet tone."""
+    n = int(seconds * rate)
+    pcm = bytes(2 * n)
+    b = io.BytesIO()
+    b.write(b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt ")
+    b.write(struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16))
+    b.write(b"data" + struct.pack("<I", len(pcm)) + pcm)
+    return b.getvalue()
+
+
+def new_session(base, token):
+    st, _, body = request(base, "POST", "/v1/sessions", token, b"{}", "application/json")
+    if st != 201:
+        return None
+    return json.loads(body)["id"]
+
+
+def scenario_strict(base, token):
+    st, _, body = raw(base, b"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      b"Authorization: Bearer " + token.encode() + b"\r\n"
+                      b"Content-Type: application/json\r\n"
+                      b"Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}xyz")
+    ok(st == 400 and err_code(body) == "invalid",
+       f"two different Content-Length headers are 400 invalid ({st})")
+    st, _, body = raw(base, b"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      b"Authorization: Bearer " + token.encode() + b"\r\n"
+                      b"Content-Type: application/json\r\n"
+                      b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+    ok(st == 400 and err_code(body) == "invalid",
+       f"Content-Length with Transfer-Encoding: chunked is 400 invalid ({st})")
+    st, _, body = raw(base, b"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      b"Authorization: Bearer " + token.encode() + b"\r\n"
+                      b"Content-Type: application/json\r\n"
+                      b"Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}")
+    ok(st == 201, f"the same Content-Length twice is accepted ({st})")
+    q = "&".join(f"a{i}={i}" for i in range(600))
+    st, _, body = request(base, "GET", "/health?" + q)
+    ok(st == 414 and err_code(body) == "uri_too_long",
+       f"600 query arguments are answered 414 uri_too_long, not a hang ({st})")
+    st, _, body = request(base, "GET", "/health?x=" + "a" * 3000)
+    ok(st == 414, f"a 3000-byte query is 414 ({st})")
+    st, _, _ = request(base, "GET", "/health?a=1&b=2")
+    ok(st == 200, f"a short query still works ({st})")
+    st, _, body = request(base, "GET", "/static/a%2Fb")
+    ok(st == 400 and err_code(body) == "invalid",
+       f"an encoded '/' in a path segment is 400, not a separator ({st})")
+    st, _, body = request(base, "GET", "/static/a%2fapp.js")
+    ok(st == 400, f"a lower-case %2f likewise ({st})")
+
+
+def scenario_gaps(base, token):
+    sid = new_session(base, token)
+    if not ok(sid is not None, "a session for the gaps"):
+        return
+    w = wav(0.5)
+    s0, _, _ = request(base, "PUT", f"/v1/sessions/{sid}/chunks/0", token, w,
+                       "application/octet-stream")
+    s1, _, _ = request(base, "PUT", f"/v1/sessions/{sid}/chunks/99999", token, w,
+                       "application/octet-stream")
+    ok(s0 == 201 and s1 == 201, f"chunks 0 and 99999 uploaded ({s0} {s1})")
+    st, _, body = request(base, "GET", f"/v1/sessions/{sid}", token)
+    v = json.loads(body) if st == 200 else {}
+    ok(st == 200 and v.get("gaps") == [[1, 99998]] and v.get("missing") == 99998,
+       f"the gaps are one range [[1,99998]], missing 99998 ({st})")
+    ok(len(body) < 4096, f"the session view of one chunk 99999 is small ({len(body)} bytes)")
+    st, _, body = request(base, "GET", "/v1/sessions?limit=200", token)
+    ok(st == 200 and len(body) < 200 * 4096,
+       f"GET /v1/sessions stays bounded ({len(body)} bytes)")
+
+
+def scenario_pages(base, token):
+    ids = [new_session(base, token) for _ in range(3)]
+    ok(all(ids), "three sessions created")
+    st, _, body = request(base, "GET", "/v1/sessions?limit=2", token)
+    p1 = json.loads(body) if st == 200 else {}
+    got = [s["id"] for s in p1.get("sessions", [])]
+    ok(st == 200 and len(got) == 2 and p1.get("next") == got[-1],
+       f"limit=2 gives two sessions and a next cursor ({st})")
+    seen = list(got)
+    cur = p1.get("next")
+    while cur:
+        st, _, body = request(base, "GET", f"/v1/sessions?limit=2&cursor={cur}", token)
+        if st != 200:
+            break
+        p = json.loads(body)
+        seen += [s["id"] for s in p["sessions"]]
+        cur = p.get("next")
+    ok(all(i in seen for i in ids) and len(seen) == len(set(seen)),
+       f"following next visits every session once ({len(seen)} seen)")
+    st, _, body = request(base, "GET", "/v1/sessions?limit=0", token)
+    ok(st == 400 and err_code(body) == "invalid", f"limit=0 is 400 ({st})")
+    st, _, body = request(base, "GET", "/v1/sessions?cursor=../../x", token)
+    ok(st == 400, f"a cursor that is not a session id is 400 ({st})")
+
+
+def main():
+    global WAIT
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "--wait":
+        WAIT = float(args[1])
+        args = args[2:]
+    base, token, scen, rest = args[0], args[1], args[2], args[3:]
+    globals()["scenario_" + scen](base, token, *rest)
+
+
+if __name__ == "__main__":
+    main()
