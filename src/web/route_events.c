@@ -41,8 +41,11 @@
 #define HUB_RECENT 20      /* newest batches followed even when idle */
 #define HUB_ITEMS_MAX 256  /* things followed at once */
 #define HUB_BATCHES_TICK 64 /* batch views rebuilt in one look at most */
-#define SSE_POLL 0.1       /* seconds between looks at the hub */
-#define SSE_IDLE 0.5       /* the longest one read waits before a keep-alive comment */
+/* A read blocks its HTTP thread (libmicrohttpd's internal polling cannot
+ * park a response): it waits at most SSE_IDLE before a keep-alive comment,
+ * so a request served by the same thread waits at most that long. */
+#define SSE_POLL 0.025     /* seconds between looks at the hub */
+#define SSE_IDLE 0.1       /* the longest one read waits before a keep-alive comment */
 #define LOG_PAGE 200       /* log events read in one go */
 
 enum item_kind { ITEM_QUEUE, ITEM_WORKERS, ITEM_METRICS, ITEM_BATCH, ITEM_SESSION };

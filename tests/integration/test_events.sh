@@ -92,7 +92,7 @@ check "?log= of a batch that does not exist is 404; a bad argument 400" \
   eval 'is "$(req e6 GET "/v1/events?log=999999" -H "$HO")|$(req e7 GET "/v1/events?log=x" -H "$HO")" "404|400"'
 
 req st POST "/v1/batches/$BID/start" -H "$HO" >/dev/null
-PARLEY_TEST_FAULTS="tick3 permanent bad" limit 120 "$PARLEY" worker -j 1 -q "${ST[@]}" --data "$DATA" >"$TMP/w1.log" 2>&1
+PARLEY_TEST_FAULTS="tick3 permanent bad" limit 120 "$PARLEY_TEST" worker -j 1 -q "${ST[@]}" --data "$DATA" >"$TMP/w1.log" 2>&1
 # the streams stay open (until --stream-seconds); stop reading once the
 # operator's shows the end of the batch and of its log
 for ((i = 0; i < 600; i++)); do
