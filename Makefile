@@ -18,6 +18,7 @@
 #   make torture    every allocation and file-I/O fail point failed in turn (ASan)
 #   make chaos      kill -9 workers mid-batch on SQLite and PostgreSQL + Redis
 #   make soak       the chaos test, 10x longer
+#   make multihost  three network namespaces (db, two worker hosts): a partition and a PostgreSQL restart mid-batch (root)
 #   make lexicon    regenerate src/text/lexicon_singlish.c from data/lexicon/singlish.lex
 #   make install    binary, man pages, units, example settings (PREFIX=/usr/local, DESTDIR=)
 #   make uninstall  remove them again
@@ -67,7 +68,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all install uninstall man dist torture test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit bench-dashboard chaos soak clean tools lexicon
+.PHONY: all install uninstall man dist torture test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit bench-dashboard chaos soak multihost clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -245,6 +246,12 @@ chaos: $(BUILD)/parley
 soak: $(BUILD)/parley
 	@for m in sqlite pg-redis pg-redis-restart; do \
 	  CHAOS_DEADLINE=3600 bash tests/chaos/chaos.sh $$m 20000 0.002 || exit 1; done
+
+# Many hosts on one machine (root: ip netns): PostgreSQL + Redis in one
+# network namespace, a worker host in each of two others; one host cut off
+# mid-batch and brought back, then a PostgreSQL restart (600 recordings)
+multihost: $(BUILD)/parley $(BUILD)/tests/parley-test
+	@bash tests/multihost/multihost.sh 600 0.2
 
 # Regenerate the built-in lexicon's C string from data/lexicon/singlish.lex
 lexicon:

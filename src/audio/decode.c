@@ -153,6 +153,7 @@ struct job {
 
 	int16_t *out;
 	size_t n, cap, limit;
+	bool count_only; /* audio_decode_measure_memory: out is scratch, n counts */
 	double next_progress;
 
 	long packets_ok, packets_bad;
@@ -236,6 +237,21 @@ static enum parley_err reserve(struct job *j, size_t more)
 	return PARLEY_OK;
 }
 
+/* Counting only: a buffer of `room` samples, rewritten by every call. */
+static enum parley_err scratch(struct job *j, size_t room)
+{
+	if (room <= j->cap)
+		return PARLEY_OK;
+	if (room > SIZE_MAX / sizeof(int16_t) / 2)
+		return parley_error_set(j->err, PARLEY_ERR_TOO_LARGE, "%s: audio frame too large", j->name);
+	int16_t *nb = realloc(j->out, room * sizeof(int16_t));
+	if (!nb)
+		return parley_error_set(j->err, PARLEY_ERR_NOMEM, "%s: out of memory", j->name);
+	j->out = nb;
+	j->cap = room;
+	return PARLEY_OK;
+}
+
 static enum parley_err check_limit(struct job *j)
 {
 	if (j->n > j->limit)
@@ -258,10 +274,10 @@ static enum parley_err convert(struct job *j, const uint8_t **in, int in_samples
 			return parley_error_set(j->err, PARLEY_ERR_INTERNAL,
 						"%s: resampler failed", j->name);
 		room += 16;
-		enum parley_err rc = reserve(j, (size_t)room);
+		enum parley_err rc = j->count_only ? scratch(j, (size_t)room) : reserve(j, (size_t)room);
 		if (rc)
 			return rc;
-		uint8_t *dst = (uint8_t *)(j->out + j->n);
+		uint8_t *dst = (uint8_t *)(j->out + (j->count_only ? 0 : j->n));
 		int got = swr_convert(j->swr, &dst, room, in, in_samples);
 		if (got < 0) {
 			char why[AV_ERROR_MAX_STRING_SIZE];
@@ -396,6 +412,10 @@ static enum parley_err setup_swr(struct job *j, const AVFrame *f)
 	if (f->sample_rate <= 0 || f->sample_rate > 1000000)
 		return parley_error_set(j->err, PARLEY_ERR_AUDIO,
 					"%s: invalid sample rate %d Hz", j->name, f->sample_rate);
+	if (f->sample_rate < j->p->min_source_rate)
+		return parley_error_set(j->err, PARLEY_ERR_AUDIO,
+					"%s: a sample rate of %d Hz is below the %d Hz accepted", j->name,
+					f->sample_rate, j->p->min_source_rate);
 
 	bool equal_weights = f->ch_layout.order != AV_CHANNEL_ORDER_NATIVE;
 	for (int attempt = 0; attempt < 2; attempt++, equal_weights = true) {
@@ -595,6 +615,10 @@ static enum parley_err open_decoder(struct job *j)
 			j->fmt->streams[i]->discard = AVDISCARD_ALL;
 
 	const AVStream *st = j->fmt->streams[idx];
+	if (st->codecpar->sample_rate > 0 && st->codecpar->sample_rate < j->p->min_source_rate)
+		return parley_error_set(j->err, PARLEY_ERR_AUDIO,
+					"%s: a sample rate of %d Hz is below the %d Hz accepted", j->name,
+					st->codecpar->sample_rate, j->p->min_source_rate);
 	j->dec = avcodec_alloc_context3(codec);
 	if (!j->dec)
 		return parley_error_set(j->err, PARLEY_ERR_NOMEM, "%s: out of memory", j->name);
@@ -620,7 +644,7 @@ static enum parley_err open_decoder(struct job *j)
 	 * believe it only as far as the input size allows (no codec goes
 	 * below ~2 kbit/s), so a tiny file claiming hours reserves little.
 	 */
-	if (j->fmt->duration > 0) {
+	if (j->fmt->duration > 0 && !j->count_only) {
 		double est = (double)j->fmt->duration / AV_TIME_BASE * j->p->rate * 1.01 + 4096;
 		double plausible = (double)j->src.size / MIN_BYTES_PER_S * j->p->rate + 4096;
 		if (j->src.size > 0 && est > plausible)
@@ -847,7 +871,10 @@ static enum parley_err run(struct job *j, struct pcm *out)
 		rc = open_decoder(j);
 	if (!rc)
 		rc = decode_all(j);
-	if (!rc) {
+	if (!rc && j->count_only) {
+		out->n = j->n;
+		out->rate = j->p->rate;
+	} else if (!rc) {
 		int16_t *shrunk = realloc(j->out, j->n * sizeof(int16_t));
 		out->samples = shrunk ? shrunk : j->out;
 		out->n = j->n;
@@ -968,7 +995,8 @@ enum parley_err audio_decode_file_channels(const char *path, const struct audio_
 
 static enum parley_err decode_memory(const void *data, size_t len, const char *name,
 				     const struct audio_decode_params *p, struct pcm *out,
-				     struct audio_channels *chans, struct parley_error *err)
+				     struct audio_channels *chans, bool count_only,
+				     struct parley_error *err)
 {
 	const struct audio_decode_params defaults = audio_decode_default_params();
 	struct job j;
@@ -980,6 +1008,7 @@ static enum parley_err decode_memory(const void *data, size_t len, const char *n
 	if (rc)
 		return rc;
 	j.chans = chans;
+	j.count_only = count_only;
 	if (len == 0)
 		return parley_error_set(err, PARLEY_ERR_EMPTY, "%s: input is empty (0 bytes)", name);
 	if (!data)
@@ -996,7 +1025,19 @@ enum parley_err audio_decode_memory(const void *data, size_t len, const char *na
 				    const struct audio_decode_params *p, struct pcm *out,
 				    struct parley_error *err)
 {
-	return decode_memory(data, len, name, p, out, NULL, err);
+	return decode_memory(data, len, name, p, out, NULL, false, err);
+}
+
+enum parley_err audio_decode_measure_memory(const void *data, size_t len, const char *name,
+					    const struct audio_decode_params *p, double *seconds,
+					    struct parley_error *err)
+{
+	struct pcm counted;
+	*seconds = 0;
+	enum parley_err rc = decode_memory(data, len, name, p, &counted, NULL, true, err);
+	if (!rc)
+		*seconds = (double)counted.n / counted.rate;
+	return rc;
 }
 
 enum parley_err audio_decode_memory_channels(const void *data, size_t len, const char *name,
@@ -1006,5 +1047,5 @@ enum parley_err audio_decode_memory_channels(const void *data, size_t len, const
 	if (!chans)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "%s: no channel output given",
 					name ? name : "input");
-	return decode_memory(data, len, name, p, mix, chans, err);
+	return decode_memory(data, len, name, p, mix, chans, false, err);
 }

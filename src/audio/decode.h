@@ -115,6 +115,9 @@ struct audio_decode_params {
 	 * channels (the first ones); default and maximum
 	 * AUDIO_DECODE_CHANNELS_MAX. */
 	int max_channels;
+	/* Source sample rates below this are refused with PARLEY_ERR_AUDIO
+	 * (a 1 Hz WAV of 28 KB would be hours of audio); default 0: any. */
+	int min_source_rate;
 };
 
 #define AUDIO_DECODE_CHANNELS_MAX 8
@@ -152,6 +155,16 @@ enum parley_err audio_decode_file(const char *path, const struct audio_decode_pa
 enum parley_err audio_decode_memory(const void *data, size_t len, const char *name,
 				    const struct audio_decode_params *p, struct pcm *out,
 				    struct parley_error *err);
+
+/*
+ * Same checks as audio_decode_memory() without keeping the audio: decodes,
+ * counts the samples (memory: one frame's worth, whatever the length) and
+ * gives *seconds at p->rate. Stops with PARLEY_ERR_TOO_LARGE as soon as the
+ * count passes p->max_seconds. For upload checks.
+ */
+enum parley_err audio_decode_measure_memory(const void *data, size_t len, const char *name,
+					    const struct audio_decode_params *p, double *seconds,
+					    struct parley_error *err);
 
 /*
  * Same as audio_decode_file(), and also keeps the channels of a source with

@@ -57,6 +57,14 @@ static const char serve_usage[] =
 	"  -w, --workers N        worker processes (default 1)\n"
 	"  -t, --threads N        HTTP threads (default 4)\n"
 	"      --max-chunk-bytes N  largest chunk upload (default 33554432, 32 MiB)\n"
+	"      --max-body-memory N  request body bytes held at once over all connections\n"
+	"                         (default 268435456, 256 MiB); past it 503 busy\n"
+	"      --max-chunk-seconds S  longest audio of one chunk (default 600)\n"
+	"      --max-session-hours H  longest audio of one session, checked at upload\n"
+	"                         (default 4, the processing limit)\n"
+	"      --quota-sessions N   sessions one user may own (default 0: no limit)\n"
+	"      --quota-bytes N      chunk bytes over one user's sessions (default 0: none)\n"
+	"      --quota-hours H      audio hours over one user's sessions (default 0: none)\n"
 	"      --request-timeout S  seconds a request may take to send its body (default 60)\n"
 	"      --idle-timeout S   seconds a silent connection is kept (default 30)\n"
 	"      --cors ORIGIN      allow this browser origin (default: no CORS headers)\n"
@@ -80,7 +88,9 @@ struct serve_opts {
 	bool no_workers;
 	int workers, threads;
 	unsigned request_timeout, idle_timeout;
-	size_t max_chunk_bytes;
+	size_t max_chunk_bytes, max_body_memory;
+	double max_chunk_seconds, max_session_hours;
+	struct session_quota quota;
 	const char *cors;
 	const char *files_root;
 	int max_streams, stream_seconds;
@@ -117,6 +127,19 @@ static int parse_size(const char *flag, const char *v, size_t *out)
 		return 2;
 	}
 	*out = (size_t)n;
+	return 0;
+}
+
+/* Hours, a decimal number > 0 and at most 100000 (0 allowed for quotas). */
+static int parse_hours(const char *flag, const char *v, double *out)
+{
+	char *end;
+	double h = strtod(v, &end);
+	if (end == v || *end || !(h >= 0) || h > 100000) {
+		fprintf(stderr, "parley serve: %s %s: expected hours, 0 to 100000\n", flag, v);
+		return 2;
+	}
+	*out = h;
 	return 0;
 }
 
@@ -179,6 +202,12 @@ int cmd_serve(int argc, char **argv)
 		{"files-root", required_argument, NULL, 1005},
 		{"max-streams", required_argument, NULL, 1006},
 		{"stream-seconds", required_argument, NULL, 1007},
+		{"max-body-memory", required_argument, NULL, 1008},
+		{"max-chunk-seconds", required_argument, NULL, 1009},
+		{"max-session-hours", required_argument, NULL, 1010},
+		{"quota-sessions", required_argument, NULL, 1011},
+		{"quota-bytes", required_argument, NULL, 1012},
+		{"quota-hours", required_argument, NULL, 1013},
 		CLI_PIPELINE_LONGOPTS,
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -187,7 +216,8 @@ int cmd_serve(int argc, char **argv)
 	};
 	struct serve_opts o = {.host = "127.0.0.1", .port = 8080, .workers = 1, .threads = 4,
 			       .request_timeout = 60, .idle_timeout = 30,
-			       .max_chunk_bytes = WEB_CHUNK_LIMIT_DEFAULT};
+			       .max_chunk_bytes = WEB_CHUNK_LIMIT_DEFAULT,
+			       .max_body_memory = WEB_BODY_MEMORY_DEFAULT};
 	struct worker_params wp = worker_default_params();
 	struct cli_engine_opts eo = {0};
 	struct cli_pipeline_opts po = {0};
@@ -232,6 +262,33 @@ int cmd_serve(int argc, char **argv)
 			if (cli_parse_int("--stream-seconds", optarg, 1, 86400, &o.stream_seconds))
 				return 2;
 			break;
+		case 1008:
+			if (parse_size("--max-body-memory", optarg, &o.max_body_memory))
+				return 2;
+			break;
+		case 1009:
+			if (cli_parse_int("--max-chunk-seconds", optarg, 1, 86400, &n))
+				return 2;
+			o.max_chunk_seconds = n;
+			break;
+		case 1010: case 1013:
+			if (parse_hours(c == 1010 ? "--max-session-hours" : "--quota-hours", optarg,
+					c == 1010 ? &o.max_session_hours : &o.quota.seconds))
+				return 2;
+			if (c == 1013)
+				o.quota.seconds *= 3600.0;
+			break;
+		case 1011:
+			if (cli_parse_int("--quota-sessions", optarg, 0, 100000000, &o.quota.sessions))
+				return 2;
+			break;
+		case 1012: {
+			size_t b = 0;
+			if (strcmp(optarg, "0") != 0 && parse_size("--quota-bytes", optarg, &b))
+				return 2;
+			o.quota.bytes = (int64_t)b;
+			break;
+		}
 		CLI_PIPELINE_CASES:
 			if (cli_pipeline_opt(&po, c, optarg))
 				return 2;
@@ -314,6 +371,10 @@ int cmd_serve(int argc, char **argv)
 	p.request_timeout = o.request_timeout;
 	p.idle_timeout = o.idle_timeout;
 	p.max_chunk_bytes = o.max_chunk_bytes;
+	p.max_body_memory = o.max_body_memory;
+	p.max_chunk_seconds = o.max_chunk_seconds;
+	p.max_session_seconds = o.max_session_hours * 3600.0;
+	p.quota = o.quota;
 	p.cors_origin = o.cors;
 	p.files_root = o.files_root;
 	p.max_streams = o.max_streams;

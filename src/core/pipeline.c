@@ -207,7 +207,8 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 		if (rc != PARLEY_OK) {
 			run->failed_stage = stage->name;
 			struct parley_error ignored = {0};
-			store_stage_fail(run->store, rec->id, stage->name, err ? err->msg : "", &ignored);
+			store_stage_fail(run->store, rec->id, stage->name, run->owner,
+					 err ? err->msg : "", &ignored);
 			return rc;
 		}
 	}

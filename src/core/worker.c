@@ -20,6 +20,8 @@
 #define WORKER_DOWN_BACKOFF_MAX 10.0
 #define WORKER_STAGES_MAX 64
 #define WORKER_WEBHOOK_LINGER 30.0 /* s a leaving worker keeps sending due webhooks */
+/* A worker's liveness in the queue lasts this many leases (see worker.h). */
+#define WORKER_LIVENESS_LEASES 2.0
 
 struct worker_params worker_default_params(void)
 {
@@ -63,7 +65,8 @@ static void heartbeat_beat(struct heartbeat *hb, struct store **st, struct queue
 	enum parley_err rc = PARLEY_OK;
 	if (!*q && queue_open(p->config.queue, p->config.queue_prefix, q, &err) != PARLEY_OK)
 		log_warn("heartbeat: %s (will retry)", err.msg);
-	if (*q && queue_heartbeat(*q, p->owner, p->config.lease_seconds, &err) != PARLEY_OK)
+	if (*q && queue_heartbeat(*q, p->owner, p->config.lease_seconds * WORKER_LIVENESS_LEASES,
+				  &err) != PARLEY_OK)
 		log_warn("heartbeat: %s (will retry)", err.msg);
 	if (rec == 0)
 		return;
@@ -75,6 +78,8 @@ static void heartbeat_beat(struct heartbeat *hb, struct store **st, struct queue
 	if (rc == PARLEY_ERR_BUSY && hb->rec_id == rec) {
 		hb->lost = true;
 		log_warn("%s", err.msg);
+	} else if (rc == PARLEY_ERR_BUSY) {
+		/* the recording was settled while we renewed: nothing was lost */
 	} else if (rc != PARLEY_OK) {
 		log_warn("heartbeat: %s (will retry)", err.msg);
 	}
@@ -500,8 +505,15 @@ static void worker_process(struct worker *w, struct heartbeat *hb, const struct 
 	bool lost = hb->lost;
 	pthread_mutex_unlock(&hb->lock);
 	heartbeat_set(hb, 0);
-	if (lost || (prc == PARLEY_ERR_BUSY && strstr(perr.msg, "lost to another worker"))) {
-		log_warn("%s: lease lost while working; leaving it to its new owner", rec->name);
+	bool refused = prc == PARLEY_ERR_BUSY && strstr(perr.msg, "lost to another worker");
+	if (lost || refused) {
+		/* Taken over after our lease expired (we stalled, or our host was
+		 * cut off): the commit was refused, the stage is the new owner's. */
+		if (refused)
+			log_warn("%s: late commit of stage %s refused: %s; leaving the recording to its "
+				 "new owner", rec->name, run.failed_stage ? run.failed_stage : "?", perr.msg);
+		else
+			log_warn("%s: lease lost while working; leaving it to its new owner", rec->name);
 		struct parley_error qerr = {0};
 		queue_settle(w->q, p->owner, rec, QUEUE_DONE, NULL, 0, &qerr);
 		return;
@@ -556,7 +568,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	if ((rc = webhook_loop_start(&wlp, &hooks, err)))
 		goto out;
 	struct parley_error qerr = {0};
-	queue_heartbeat(w.q, p->owner, p->config.lease_seconds, &qerr);
+	queue_heartbeat(w.q, p->owner, p->config.lease_seconds * WORKER_LIVENESS_LEASES, &qerr);
 
 	struct queue_take_params take = {
 		.owner = p->owner, .lease_seconds = p->config.lease_seconds, .batch_id = p->batch_id,

@@ -12,6 +12,12 @@
  * run, and every stage commit checks it (stage_commit). A worker that dies
  * leaves a lease that expires (or, on the same host, is reclaimed as soon as
  * its pid is gone); the next worker resumes at the first stage not done.
+ * The worker's liveness in the queue (Redis: what hands a silent worker's
+ * recordings to the others) lasts two leases, renewed with the lease: so a
+ * worker cut off from the network has its store leases expired before its
+ * queue entries come back, and the worker taking one can lease it (taken
+ * before, the entry would be dropped as "leased by a live worker", and the
+ * recording found again only when the queue runs dry).
  *
  * Failures: a permanent error (bad audio, invalid input) fails the recording
  * at once; a transient one (engine, I/O, crash) is retried after

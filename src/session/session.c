@@ -329,6 +329,16 @@ enum parley_err session_create(const struct session_ctx *c, const struct session
 	snprintf(row.title, sizeof(row.title), "%s", title);
 	snprintf(row.owner, sizeof(row.owner), "%s", u->name);
 	enum parley_err rc;
+	if (c->quota.sessions > 0) {
+		int owned = 0;
+		int64_t ubytes = 0;
+		double useconds = 0;
+		if ((rc = sstore_user_usage(c->store, u->id, &owned, &ubytes, &useconds, err)))
+			return rc;
+		if (owned >= c->quota.sessions)
+			return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+						"%s owns %d sessions, the quota", u->name, owned);
+	}
 	bool added = false;
 	/* 100 random bits: a clash is not expected, but costs only another draw */
 	for (int tries = 0; tries < 5 && !added; tries++) {
@@ -479,6 +489,69 @@ static enum parley_err chunk_repeat(const char *id, int seq, const char *sha, do
 	return PARLEY_OK;
 }
 
+static double chunk_seconds_max(const struct session_ctx *c)
+{
+	return c->max_chunk_seconds > 0 ? c->max_chunk_seconds : SESSION_CHUNK_SECONDS_DEFAULT;
+}
+
+static double session_seconds_max(const struct session_ctx *c)
+{
+	return c->max_session_seconds > 0 ? c->max_session_seconds : SESSION_SECONDS_DEFAULT;
+}
+
+/* Room for `bytes` more bytes and `seconds` more audio in session id (row)
+ * and in its owner's quota? */
+static enum parley_err upload_room(const struct session_ctx *c, const struct session_row *row,
+				   size_t bytes, double seconds, struct parley_error *err)
+{
+	int count = 0, owned = 0;
+	int64_t sbytes = 0, ubytes = 0;
+	double sseconds = 0, useconds = 0;
+	enum parley_err rc = sstore_chunk_totals(c->store, row->id, &count, &sbytes, &sseconds, err);
+	if (rc)
+		return rc;
+	if (sseconds + seconds > session_seconds_max(c))
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"session %s would hold %.0f s of audio, over the %.0f s a session "
+					"may be processed with", row->id, sseconds + seconds,
+					session_seconds_max(c));
+	const struct session_quota *q = &c->quota;
+	if (!q->bytes && !q->seconds)
+		return PARLEY_OK;
+	if ((rc = sstore_user_usage(c->store, row->owner_id, &owned, &ubytes, &useconds, err)))
+		return rc;
+	if (q->bytes && ubytes + (int64_t)bytes > q->bytes)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"the sessions of %s hold %lld bytes: this chunk is over their "
+					"quota of %lld bytes", row->owner, (long long)ubytes,
+					(long long)q->bytes);
+	if (q->seconds && useconds + seconds > q->seconds)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"the sessions of %s hold %.0f s of audio: this chunk is over their "
+					"quota of %.1f hours", row->owner, useconds, q->seconds / 3600.0);
+	return PARLEY_OK;
+}
+
+enum parley_err session_chunk_check(const struct session_ctx *c, const struct session_user *u,
+				    const char *id, int seq, size_t len, struct parley_error *err)
+{
+	struct session_row row;
+	enum session_role role;
+	if (seq < 0 || seq > SESSION_SEQ_MAX)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "chunk sequence number %d is not 0..%d",
+					seq, SESSION_SEQ_MAX);
+	enum parley_err rc = session_access(c, u, id, false, &row, &role, err);
+	if (rc)
+		return rc;
+	if (!may_upload(role))
+		return parley_error_set(err, PARLEY_ERR_CONFLICT,
+					"only the owner and participants of session %s upload chunks", id);
+	if (row.ended)
+		return parley_error_set(err, PARLEY_ERR_CONFLICT,
+					"session %s has ended: chunk %d comes too late", id, seq);
+	return upload_room(c, &row, len, 0, err);
+}
+
 enum parley_err session_chunk_put(const struct session_ctx *c, const struct session_user *u,
 				  const char *id, int seq, const void *body, size_t len,
 				  struct session_chunk *out, struct parley_error *err)
@@ -516,11 +589,11 @@ enum parley_err session_chunk_put(const struct session_ctx *c, const struct sess
 	char name[80];
 	snprintf(name, sizeof(name), "chunk %d of session %s", seq, id);
 	struct audio_decode_params p = audio_decode_default_params();
-	struct pcm pcm = {0};
-	if ((rc = audio_decode_memory(body, len, name, &p, &pcm, err)))
+	p.max_seconds = chunk_seconds_max(c);
+	p.min_source_rate = SESSION_SOURCE_RATE_MIN;
+	if ((rc = audio_decode_measure_memory(body, len, name, &p, &out->duration, err)) ||
+	    (rc = upload_room(c, &row, len, out->duration, err)))
 		return rc;
-	out->duration = pcm_seconds(&pcm);
-	pcm_release(&pcm);
 	char dir[PARLEY_PATH_MAX], path[PARLEY_PATH_MAX], tmp[PARLEY_PATH_MAX], file[32];
 	chunk_file(seq, file, sizeof(file));
 	if ((rc = session_path(c, id, "chunks", dir, sizeof(dir), err)) ||

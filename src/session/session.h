@@ -55,6 +55,18 @@ struct session_user {
 	bool operator_; /* may create, manage and read batches (core/batches.h) */
 };
 
+#define SESSION_SOURCE_RATE_MIN 4000             /* Hz: lower source rates are refused */
+#define SESSION_CHUNK_SECONDS_DEFAULT 600.0      /* one chunk's audio (10 min) */
+#define SESSION_SECONDS_DEFAULT (4 * 3600.0)     /* a session's audio: the decode limit */
+
+/* Per-user quotas over the sessions a user owns (chunks uploaded by its
+ * participants count for the owner); 0: no limit. */
+struct session_quota {
+	int sessions;  /* sessions owned */
+	int64_t bytes; /* chunk bytes stored */
+	double seconds; /* audio seconds stored */
+};
+
 /* What every call needs: a store connection (one per thread) and the data
  * directory chunks and samples live under. */
 struct session_ctx {
@@ -69,6 +81,11 @@ struct session_ctx {
 	 * stored with each session's batch when it ends: the server-wide default
 	 * (`parley serve --pipeline-config`). NULL: the defaults. */
 	const char *pipeline_config;
+	/* Upload limits (0: the defaults above): a chunk's decoded audio, a
+	 * session's audio in all (the pipeline's decode limit), the quotas. */
+	double max_chunk_seconds;
+	double max_session_seconds;
+	struct session_quota quota;
 };
 
 /* --- ids (pure; used by the router before anything touches a file) --- */
@@ -122,7 +139,10 @@ struct session_chunk {
 	bool created;    /* false: the same bytes were already stored (idempotent) */
 };
 /* Store chunk seq of session id (owner or participant). The bytes are
- * decoded first: not audio → AUDIO/EMPTY with the decoder's sentence.
+ * decoded first, counting samples without keeping them: not audio →
+ * AUDIO/EMPTY with the decoder's sentence; longer than max_chunk_seconds,
+ * a source rate under SESSION_SOURCE_RATE_MIN, a session over
+ * max_session_seconds or an owner over a quota → TOO_LARGE.
  * Same seq, same SHA-256 → OK with created=false; other bytes → CONFLICT.
  * After end → CONFLICT. */
 enum parley_err session_chunk_put(const struct session_ctx *c, const struct session_user *u,
@@ -134,6 +154,14 @@ enum parley_err session_chunk_put(const struct session_ctx *c, const struct sess
  * no longer running); *removed says how many. Run at start-up. */
 enum parley_err session_temp_sweep(const char *data_dir, int *removed,
 				   struct parley_error *err);
+
+/* What session_chunk_put would refuse before decoding, checked when the
+ * upload's headers arrive (len: the declared body length, 0 unknown): the
+ * session is visible, the user its owner or a participant, it has not
+ * ended, and the owner's quotas (ctx) leave room. Same errors. */
+enum parley_err session_chunk_check(const struct session_ctx *c, const struct session_user *u,
+				    const char *id, int seq, size_t len,
+				    struct parley_error *err);
 
 /* End the session: CONFLICT when already ended or without chunks. Queues
  * processing (batch + recording, see above) and returns the session view

@@ -243,6 +243,30 @@ enum parley_err sstore_chunk_totals(struct store *st, const char *id, int *count
 	return rc;
 }
 
+enum parley_err sstore_user_usage(struct store *st, int64_t user_id, int *sessions, int64_t *bytes,
+				  double *seconds, struct parley_error *err)
+{
+	struct db_stmt *s;
+	enum parley_err rc = prep(st, &s, err,
+		"SELECT (SELECT count(*) FROM sessions WHERE owner_id = ?1),"
+		" coalesce(sum(c.bytes), 0), coalesce(sum(c.duration), 0)"
+		" FROM chunks c JOIN sessions s ON s.id = c.session_id WHERE s.owner_id = ?1",
+		"i", user_id);
+	if (rc)
+		return rc;
+	bool row;
+	*sessions = 0;
+	*bytes = 0;
+	*seconds = 0;
+	if ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
+		*sessions = (int)db_column_int(s, 0);
+		*bytes = db_column_int(s, 1);
+		*seconds = db_column_double(s, 2);
+	}
+	db_finalize(s);
+	return rc;
+}
+
 static void seq_read(struct db_stmt *s, void *elem)
 {
 	*(int *)elem = (int)db_column_int(s, 0);

@@ -65,6 +65,9 @@ enum parley_err sstore_member_add(struct store *st, const char *id, int64_t user
 enum parley_err sstore_session_ids(struct store *st, const struct session_user *u,
 				   const char *after, size_t max, char (*ids)[SESSION_ID_LEN + 1],
 				   size_t *n, struct parley_error *err);
+/* What a user's own sessions hold: how many, their chunks' bytes and seconds. */
+enum parley_err sstore_user_usage(struct store *st, int64_t user_id, int *sessions, int64_t *bytes,
+				  double *seconds, struct parley_error *err);
 enum parley_err sstore_session_mark_ended(struct store *st, const char *id, int64_t batch_id,
 					  int64_t rec_id, double ended_at, const char *gaps_json,
 					  struct parley_error *err);

@@ -6,6 +6,22 @@
  * A dropped connection is re-established (PQreset, cache cleared) on the next
  * db_begin, db_prepare or db_exec made outside a transaction; inside one,
  * everything fails with PARLEY_ERR_UNAVAILABLE until the caller rolls back.
+ *
+ * Many hosts (tests/multihost): a connection cut by a network partition must
+ * neither hang its client nor hold locks for the others. So, unless the
+ * target or the server says otherwise:
+ *   - TCP keepalives (idle 30 s, then 3 probes 10 s apart) and a TCP user
+ *     timeout of 60 s: a client waiting on a server it can no longer reach
+ *     gets an error (PARLEY_ERR_UNAVAILABLE) within about a minute instead of
+ *     the kernel's ~15 minutes (unacknowledged data) or never (an idle wait);
+ *   - idle_in_transaction_session_timeout = 60 s for the session: a client
+ *     cut off between BEGIN and COMMIT has its transaction rolled back and
+ *     its row locks freed by the server, so workers taking over its expired
+ *     leases do not queue behind them. parley's transactions are short and
+ *     never wait on anything but the server, so 60 s idle inside one only
+ *     happens to a client that is gone. Set only when the setting is 0 (the
+ *     server's default), so a value from the target's options, the role or
+ *     postgresql.conf wins.
  */
 #include "store/db.h"
 
@@ -20,6 +36,7 @@
 #define PG_PARAMS_MAX 32766	/* highest ?N accepted (SQLite's default too) */
 #define PG_CONNECT_TIMEOUT "10"	/* seconds, unless the target says otherwise */
 #define PG_LOCK_KEY "727172"	/* pg_advisory_xact_lock key for migrations */
+#define PG_IDLE_TX_TIMEOUT "60s" /* idle_in_transaction_session_timeout when unset */
 
 struct pg_cached {
 	char *sql; /* rewritten text; NULL = free slot */
@@ -192,9 +209,12 @@ static void cache_clear(struct pg_db *d)
 
 static enum parley_err pg_session_setup(struct pg_db *d, struct parley_error *err)
 {
-	PGresult *res = PQexec(d->conn, "SET client_min_messages = warning");
+	PGresult *res = PQexec(d->conn,
+		"SET client_min_messages = warning;"
+		" SELECT set_config('idle_in_transaction_session_timeout', '" PG_IDLE_TX_TIMEOUT "', false)"
+		" WHERE current_setting('idle_in_transaction_session_timeout') = '0'");
 	enum parley_err rc = PARLEY_OK;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = pg_fail(d, res, err, "connect");
 	PQclear(res);
 	return rc;
@@ -243,8 +263,11 @@ static enum parley_err pg_open(const char *target, struct db **out, struct parle
 	db_target_redact(target, d->base.target, sizeof(d->base.target));
 
 	/* Keywords before dbname are defaults the target may override. */
-	const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-	const char *const vals[] = {PG_CONNECT_TIMEOUT, "parley", target, NULL};
+	const char *const keys[] = {"connect_timeout", "fallback_application_name", "keepalives",
+				    "keepalives_idle", "keepalives_interval", "keepalives_count",
+				    "tcp_user_timeout", "dbname", NULL};
+	const char *const vals[] = {PG_CONNECT_TIMEOUT, "parley", "1", "30", "10", "3", "60000",
+				    target, NULL};
 	enum parley_err rc;
 	d->conn = PQconnectdbParams(keys, vals, 1);
 	if (!d->conn) {

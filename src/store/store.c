@@ -803,15 +803,20 @@ enum parley_err store_stage_done(struct store *st, int64_t rec_id, const char *s
 }
 
 enum parley_err store_stage_fail(struct store *st, int64_t rec_id, const char *stage,
-				 const char *error_msg, struct parley_error *err)
+				 const char *owner, const char *error_msg, struct parley_error *err)
 {
+	/* A worker whose lease was taken over (it stalled, or its host was cut
+	 * off) must not mark failed a stage its successor is running or has done. */
 	return q_exec(st, NULL, err,
 		"INSERT INTO stage_runs(recording_id, stage, status, attempts, finished_at, error)"
-		" VALUES (?1, ?2, 'failed', 1, ?3, ?4)"
+		" SELECT ?1, ?2, 'failed', 1, ?3, ?4"
+		" WHERE CAST(?5 AS TEXT) IS NULL"
+		"    OR EXISTS (SELECT 1 FROM recordings WHERE id = ?1 AND lease_owner = ?5)"
 		" ON CONFLICT(recording_id, stage) DO UPDATE SET status = 'failed',"
 		"  attempts = stage_runs.attempts + 1,"
-		"  finished_at = excluded.finished_at, error = excluded.error",
-		"itdt", rec_id, stage, time_wall(), error_msg);
+		"  finished_at = excluded.finished_at, error = excluded.error"
+		" WHERE stage_runs.status <> 'done'",
+		"itdtt", rec_id, stage, time_wall(), error_msg, owner);
 }
 
 enum parley_err store_event_add(struct store *st, int64_t batch_id, int64_t rec_id,

@@ -232,8 +232,11 @@ enum parley_err store_stage_start(struct store *st, int64_t rec_id, const char *
  * pipeline writes no row when a stage starts). */
 enum parley_err store_stage_done(struct store *st, int64_t rec_id, const char *stage,
 				 double cpu_seconds, double wall_seconds, struct parley_error *err);
+/* Mark failed. With owner non-NULL only while owner holds the recording's
+ * lease (a worker whose lease was taken over writes nothing), and never over
+ * a stage already done. */
 enum parley_err store_stage_fail(struct store *st, int64_t rec_id, const char *stage,
-				 const char *error_msg, struct parley_error *err);
+				 const char *owner, const char *error_msg, struct parley_error *err);
 
 /* Execution log */
 enum parley_err store_event_add(struct store *st, int64_t batch_id, int64_t rec_id,

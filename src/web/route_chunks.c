@@ -1,6 +1,16 @@
 /* route_chunks.c — PUT /v1/sessions/{id}/chunks/{seq}: one raw audio chunk. */
 #include "web/routes.h"
 
+/* At the headers: may this user upload to this session now (visible, owner
+ * or participant, not ended, within the quotas)? */
+void route_chunk_check(struct web_req *q, struct web_resp *r)
+{
+	struct parley_error err = {0};
+	if (session_chunk_check(&q->ctx, &q->user, q->params.id, q->params.seq, q->body_len,
+				&err) != PARLEY_OK)
+		web_resp_error(r, &err);
+}
+
 void route_chunk_put(struct web_req *q, struct web_resp *r)
 {
 	struct parley_error err = {0};

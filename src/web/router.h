@@ -55,6 +55,11 @@ struct web_route {
 	unsigned flags;      /* WEB_ROUTE_* */
 	enum web_body body;
 	size_t body_limit;   /* bytes; 0 with WEB_BODY_RAW: the server's --max-chunk-bytes */
+	/* Optional: run when the headers are in, after authentication and before
+	 * any body byte is read (q->body is empty, q->body_len the declared
+	 * length or 0); a request it answers (r->status set) is refused without
+	 * reading its body. NULL: none. */
+	web_handler precheck;
 };
 
 struct web_params {

@@ -5,12 +5,13 @@
 #include "web/json_body.h"
 
 #define AUTH WEB_ROUTE_AUTH
-#define JSON WEB_BODY_JSON, WEB_JSON_LIMIT
-#define NONE WEB_BODY_NONE, 0
-#define RAW WEB_BODY_RAW, 0 /* limit: --max-chunk-bytes */
-#define BATCH_JSON WEB_BODY_JSON, ((size_t)4 << 20) /* questionnaire and rules inside */
-#define FILE_RAW WEB_BODY_RAW, ((size_t)256 << 20)  /* one recording */
-#define CSV_RAW WEB_BODY_RAW, ((size_t)CALL_METADATA_FILE_MAX)
+/* body kind, limit, precheck (router.h: run at the headers) */
+#define JSON WEB_BODY_JSON, WEB_JSON_LIMIT, NULL
+#define NONE WEB_BODY_NONE, 0, NULL
+#define CHUNK_RAW WEB_BODY_RAW, 0, route_chunk_check /* limit: --max-chunk-bytes */
+#define BATCH_JSON WEB_BODY_JSON, ((size_t)4 << 20), NULL /* questionnaire and rules inside */
+#define FILE_RAW WEB_BODY_RAW, ((size_t)256 << 20), NULL  /* one recording */
+#define CSV_RAW WEB_BODY_RAW, ((size_t)CALL_METADATA_FILE_MAX), NULL
 
 const struct web_route web_routes[] = {
 	{"GET", "/health", route_health, 0, NONE},
@@ -25,7 +26,7 @@ const struct web_route web_routes[] = {
 	{"GET", "/v1/sessions", route_session_list, AUTH, NONE},
 	{"GET", "/v1/sessions/{id}", route_session_get, AUTH, NONE},
 	{"POST", "/v1/sessions/{id}/join", route_session_join, AUTH, JSON},
-	{"PUT", "/v1/sessions/{id}/chunks/{seq}", route_chunk_put, AUTH, RAW},
+	{"PUT", "/v1/sessions/{id}/chunks/{seq}", route_chunk_put, AUTH, CHUNK_RAW},
 	{"POST", "/v1/sessions/{id}/end", route_session_end, AUTH, JSON},
 	{"GET", "/v1/sessions/{id}/speakers", route_speakers, AUTH, NONE},
 	{"GET", "/v1/sessions/{id}/speakers/{n}/sample", route_sample, AUTH, NONE},

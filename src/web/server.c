@@ -44,6 +44,7 @@ struct web_server {
 	pthread_mutex_t lock; /* guards conns */
 	struct thread_conns *conns;
 	atomic_int in_flight;
+	atomic_size_t buffered; /* request body bytes reserved by all connections */
 	struct web_metrics metrics;
 };
 
@@ -56,6 +57,9 @@ struct conn_req {
 	struct router_result m;
 	struct strbuf body;
 	size_t limit;
+	size_t reserved;  /* of web_server.buffered */
+	bool authed;      /* user is the caller (authenticated at the headers) */
+	struct session_user user;
 	int status;   /* what was answered (0: nothing yet) */
 	bool closed;  /* answered by closing the connection */
 	size_t sent;  /* body bytes of the response */
@@ -74,6 +78,7 @@ struct web_server_params web_server_default_params(void)
 		.connection_limit = 256,
 		.per_ip_limit = 64,
 		.max_chunk_bytes = WEB_CHUNK_LIMIT_DEFAULT,
+		.max_body_memory = WEB_BODY_MEMORY_DEFAULT,
 		.queue = "store",
 		.queue_prefix = "parley:",
 		.stream_seconds = 600,
@@ -113,6 +118,13 @@ const struct web_server_params *web_server_params(const struct web_server *s)
 int web_server_port(const struct web_server *s)
 {
 	return s->port;
+}
+
+void web_server_session_limits(const struct web_server *s, struct session_ctx *c)
+{
+	c->max_chunk_seconds = s->p.max_chunk_seconds;
+	c->max_session_seconds = s->p.max_session_seconds;
+	c->quota = s->p.quota;
 }
 
 /* --- per-thread connections --- */
@@ -272,6 +284,7 @@ static void dispatch(struct web_server *s, struct conn_req *cr, struct MHD_Conne
 	q.ctx.data_dir = s->data_dir;
 	q.ctx.pipeline_config = s->p.pipeline_config;
 	q.ctx.store = thread_store(s, &err);
+	web_server_session_limits(s, &q.ctx);
 	if (!q.ctx.store) {
 		web_resp_error(r, &err);
 		return;
@@ -280,8 +293,10 @@ static void dispatch(struct web_server *s, struct conn_req *cr, struct MHD_Conne
 		q.ctx.on_queued = push_queued;
 		q.ctx.ud = s;
 	}
-	if ((cr->m.route->flags & WEB_ROUTE_AUTH) && !authenticate(&q, conn, r))
-		return;
+	if (cr->m.route->flags & WEB_ROUTE_AUTH) { /* authenticated at the headers */
+		q.user = cr->user;
+		q.authed = cr->authed;
+	}
 	if (cr->m.route->body == WEB_BODY_JSON) {
 		if (web_json_body_parse_limit(q.body, q.body_len, cr->m.route->body_limit, &q.json,
 					      &err) != PARLEY_OK) {
@@ -428,6 +443,38 @@ static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const 
 	return MHD_YES;
 }
 
+/* Reserve n more body bytes under max_body_memory; false when they do not fit. */
+static bool body_reserve(struct web_server *s, struct conn_req *cr, size_t n)
+{
+	if (n == 0)
+		return true;
+	size_t before = atomic_fetch_add(&s->buffered, n);
+	if (before + n > s->p.max_body_memory) {
+		atomic_fetch_sub(&s->buffered, n);
+		return false;
+	}
+	cr->reserved += n;
+	return true;
+}
+
+static enum MHD_Result busy(struct web_server *s, struct conn_req *cr, struct MHD_Connection *conn)
+{
+	struct web_resp r;
+	web_resp_init(&r);
+	web_resp_fail(&r, 503, "busy",
+		      "the server holds as many request bodies as it may (%zu bytes); retry shortly",
+		      s->p.max_body_memory);
+	web_resp_header(&r, "Retry-After", "5");
+	log_warn("request bodies at the --max-body-memory limit (%zu bytes): %s %s refused",
+		 s->p.max_body_memory, cr->method, cr->path);
+	enum MHD_Result ok = send_resp(s, cr, conn, &r);
+	if (ok != MHD_YES) {
+		cr->status = 503;
+		cr->closed = true;
+	}
+	return ok;
+}
+
 /* The first call for a request: route it, check its declared body. */
 static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 				     struct MHD_Connection *conn, const char *method,
@@ -492,6 +539,35 @@ static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 	    !header_is(conn, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json"))
 		return fail_now(s, cr, conn, 415, "unsupported_media_type",
 				"this route takes a JSON body (Content-Type: application/json)");
+	/* Who asks, and may they, before a byte of the body is read. */
+	if ((rt->flags & WEB_ROUTE_AUTH) || rt->precheck) {
+		struct parley_error err = {0};
+		struct web_resp r;
+		web_resp_init(&r);
+		struct web_req q = {
+			.method = method, .path = url, .route = rt, .params = cr->m.params,
+			.body = "", .body_len = cl ? (size_t)strtoull(cl, NULL, 10) : 0,
+			.srv = s, .lookup = conn_lookup, .conn = conn,
+		};
+		q.ctx.data_dir = s->data_dir;
+		q.ctx.pipeline_config = s->p.pipeline_config;
+		q.ctx.store = thread_store(s, &err);
+		web_server_session_limits(s, &q.ctx);
+		if (!q.ctx.store)
+			web_resp_error(&r, &err);
+		else if ((rt->flags & WEB_ROUTE_AUTH) && authenticate(&q, conn, &r)) {
+			cr->user = q.user;
+			cr->authed = true;
+		}
+		if (!r.status && rt->precheck)
+			rt->precheck(&q, &r);
+		if (r.status)
+			return send_resp(s, cr, conn, &r);
+		web_resp_release(&r);
+	}
+	/* The body is held in memory: its declared length is reserved now. */
+	if (cl && !body_reserve(s, cr, (size_t)strtoull(cl, NULL, 10)))
+		return busy(s, cr, conn);
 	strbuf_init(&cr->body, cr->limit + 1);
 	return MHD_YES;
 }
@@ -533,6 +609,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				 cr->limit);
 			return fail_now(s, cr, conn, 413, "too_large", msg);
 		}
+		size_t want = cr->body.len + *upload_data_size; /* chunked: reserved as it comes */
+		if (want > cr->reserved && !body_reserve(s, cr, want - cr->reserved))
+			return busy(s, cr, conn);
 		if (strbuf_add(&cr->body, upload_data, *upload_data_size) != PARLEY_OK)
 			return fail_now(s, cr, conn, 503, "nomem", "out of memory for the request body");
 		*upload_data_size = 0;
@@ -573,6 +652,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? " (closed)" : "");
 	}
 	strbuf_release(&cr->body);
+	atomic_fetch_sub(&s->buffered, cr->reserved);
 	free(cr);
 	atomic_fetch_sub(&s->in_flight, 1);
 }
@@ -640,6 +720,9 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 	atomic_init(&s->stopping, false);
 	web_metrics_init(&s->metrics);
 	atomic_init(&s->in_flight, 0);
+	atomic_init(&s->buffered, 0);
+	if (!s->p.max_body_memory)
+		s->p.max_body_memory = WEB_BODY_MEMORY_DEFAULT;
 	pthread_mutex_init(&s->lock, NULL);
 	if (pthread_key_create(&s->key, NULL) != 0) {
 		pthread_mutex_destroy(&s->lock);

@@ -16,7 +16,11 @@
  * request_timeout bounds one request from its headers to its last body byte
  * (a client trickling its body gets 408 `timeout`, or is cut when a response
  * can no longer be queued); a body over the route's limit is 413 as soon as
- * Content-Length or the bytes received say so; connection_limit and
+ * Content-Length or the bytes received say so; a route's caller is
+ * authenticated (and its precheck run) when the headers are in, so a request
+ * that will be refused is answered before its body is read; the bodies held
+ * at once are bounded by max_body_memory (503 `busy` with Retry-After past
+ * it); connection_limit and
  * per_ip_limit bound the sockets. Errors are JSON (src/web/http.h).
  * Every request writes one access-log line on stderr (unless quiet).
  *
@@ -31,10 +35,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "session/session.h"
 #include "util/error.h"
 #include "web/metrics.h"
 
 #define WEB_CHUNK_LIMIT_DEFAULT (32u * 1024 * 1024)
+#define WEB_BODY_MEMORY_DEFAULT ((size_t)256 * 1024 * 1024)
 
 struct web_server_params {
 	const char *host;            /* numeric IPv4/IPv6 address to bind ("127.0.0.1") */
@@ -45,6 +51,11 @@ struct web_server_params {
 	unsigned connection_limit;   /* open connections in all (256) */
 	unsigned per_ip_limit;       /* open connections per client address (64) */
 	size_t max_chunk_bytes;      /* chunk upload limit (32 MiB) */
+	size_t max_body_memory;      /* request body bytes held at once over all
+					connections (256 MiB): past it 503 `busy` */
+	double max_chunk_seconds;    /* a chunk's decoded audio (0: 600 s) */
+	double max_session_seconds;  /* a session's audio in all (0: 4 h) */
+	struct session_quota quota;  /* per-user quotas (0: none) */
 	const char *cors_origin;     /* Access-Control-Allow-Origin value, NULL: no CORS */
 	const char *store;           /* store target (each thread opens its own) */
 	const char *data_dir;        /* session chunks and samples */
@@ -72,6 +83,8 @@ int web_server_port(const struct web_server *s);
 void web_server_stop(struct web_server *s, double grace);
 
 /* For handlers (src/web/route_*.c). */
+/* Fill c's upload limits and quotas from the server's settings. */
+void web_server_session_limits(const struct web_server *s, struct session_ctx *c);
 struct web_metrics *web_server_metrics(struct web_server *s);
 const struct web_server_params *web_server_params(const struct web_server *s);
 /* After recordings became leasable: push them on the Redis queue (nothing

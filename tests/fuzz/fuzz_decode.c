@@ -6,10 +6,12 @@
  * message naming the input and no buffer. Decoded audio is also run
  * through vad_detect(), whose region invariants are checked. The same bytes
  * are decoded again keeping the channels (audio_decode_memory_channels):
+ * (also: audio_decode_measure_memory gives the same outcome and length)
  * the same result code; 0 or 2..8 channels, each the mix's length and rate;
  * channel diarization over them keeps its invariants (turns sorted, inside
  * the audio, main turns never overlapping).
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +93,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pcm pcm;
 	struct parley_error err = {0};
 	enum parley_err rc = audio_decode_memory(data, size, "fuzz", &p, &pcm, &err);
+	/* counting without keeping (upload checks) agrees with decoding */
+	double counted = -1;
+	struct parley_error merr = {0};
+	enum parley_err mrc = audio_decode_measure_memory(data, size, "fuzz", &p, &counted, &merr);
+	if (mrc != rc || (rc == PARLEY_OK && fabs(counted - pcm_seconds(&pcm)) > 1e-9))
+		__builtin_trap();
 	if (rc != PARLEY_OK) {
 		if (rc != PARLEY_ERR_AUDIO && rc != PARLEY_ERR_EMPTY && rc != PARLEY_ERR_TOO_LARGE &&
 		    rc != PARLEY_ERR_NOMEM)

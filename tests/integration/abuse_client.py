@@ -181,6 +181,185 @@ def scenario_pages(base, token):
     ok(st == 400, f"a cursor that is not a session id is 400 ({st})")
 
 
+def hwm_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def flood(base, n, make, source=None):
+    """n clients at once, each make(i) -> (status, headers, body)."""
+    import threading
+    res = [None] * n
+
+    def run(i):
+        res[i] = make(i)
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return res
+
+
+def big_put(base, path, token, size, source=None):
+    """PUT size bytes as fast as the server takes them; the answer may come
+    before the body is sent (then the rest is not sent)."""
+    host, port = addr_of(base)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if source:
+        s.bind((source, 0))
+    s.settimeout(WAIT)
+    h = f"PUT {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    if token:
+        h += f"Authorization: Bearer {token}\r\n"
+    h += f"Content-Type: application/octet-stream\r\nContent-Length: {size}\r\n\r\n"
+    out = b""
+    try:
+        s.connect((host, port))
+        s.sendall(h.encode())
+        # as a client with Expect: 100-continue would: a moment for an early
+        # answer before the body (a reset would otherwise swallow it)
+        s.settimeout(1.0)
+        try:
+            out = s.recv(65536)
+        except socket.timeout:
+            out = b""
+        if out.startswith(b"HTTP/"):
+            return int(out.split()[1])
+        block = bytes(1 << 16)
+        sent = 0
+        s.setblocking(False)
+        import select
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            r, w, _ = select.select([s], [s] if sent < size else [], [], 1.0)
+            if r:
+                d = s.recv(65536)
+                if not d:
+                    break
+                out += d
+                if b"\r\n\r\n" in out:
+                    break
+            if w and sent < size:
+                try:
+                    sent += s.send(block[:min(len(block), size - sent)])
+                except (BlockingIOError, InterruptedError):
+                    pass
+    except (OSError, ConnectionError):
+        pass
+    finally:
+        s.close()
+    if not out.startswith(b"HTTP/"):
+        return 0
+    return int(out.split()[1])
+
+
+def scenario_unauth(base, token, pid, n="20", mib="31", max_kb="0"):
+    n, size, max_kb = int(n), int(mib) << 20, int(max_kb)
+    before = hwm_kb(pid)
+    sts = flood(base, n, lambda i: big_put(base, "/v1/sessions/aaaaaaaaaaaaaaaaaaaa/chunks/0",
+                                           None, size))
+    after = hwm_kb(pid)
+    ok(all(st == 401 for st in sts),
+       f"{n} unauthenticated {mib} MiB uploads are all 401 ({sorted(set(sts))})")
+    print(f"# VmHWM {before} -> {after} kB with {n} unauthenticated {mib} MiB uploads",
+          flush=True)
+    if max_kb:
+        ok(after - before < max_kb,
+           f"server peak memory grows by less than {max_kb} kB ({before} -> {after} kB)")
+    sid = new_session(base, token)
+    sts = flood(base, 4, lambda i: big_put(base, "/v1/sessions/aaaaaaaaaaaaaaaaaaaa/chunks/0",
+                                           token, size))
+    ok(all(st == 404 for st in sts),
+       f"uploads to a session the caller may not see are 404 before the body ({sorted(set(sts))})")
+    return sid
+
+
+def scenario_bodycap(base, token, mib="12"):
+    """With --max-body-memory 16 MiB: two 12 MiB uploads at once cannot both
+    be held; the one past the cap is 503 busy with Retry-After."""
+    sid = new_session(base, token)
+    size = int(mib) << 20
+    host, port = addr_of(base)
+    # the first holds its reservation: headers sent, body not yet
+    s = socket.create_connection((host, port))
+    s.sendall((f"PUT /v1/sessions/{sid}/chunks/0 HTTP/1.1\r\nHost: x\r\n"
+               f"Authorization: Bearer {token}\r\nContent-Length: {size}\r\n\r\n").encode()
+              + bytes(1024))
+    time.sleep(0.5)
+    st = big_put(base, f"/v1/sessions/{sid}/chunks/1", token, size)
+    ok(st == 503, f"a body past --max-body-memory is 503 busy, before it is read ({st})")
+    s.close()
+    time.sleep(0.5)
+    st, _, body = request(base, "PUT", f"/v1/sessions/{sid}/chunks/1", token, wav(1),
+                          "application/octet-stream")
+    ok(st == 201, f"once the held body is gone, uploads work again ({st})")
+
+
+def scenario_bombs(base, token, pid, files_dir, max_kb="0"):
+    import os
+    max_kb = int(max_kb)
+    sid = new_session(base, token)
+    before = hwm_kb(pid)
+    # 28 KB WAV at 1 Hz: 14,000 s of "audio"
+    n = 14000
+    pcm = bytes(2 * n)
+    one_hz = (b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " +
+              struct.pack("<IHHIIHH", 16, 1, 1, 1, 2, 2, 16) + b"data" +
+              struct.pack("<I", len(pcm)) + pcm)
+    st, _, body = request(base, "PUT", f"/v1/sessions/{sid}/chunks/0", token, one_hz,
+                          "application/octet-stream")
+    ok(st == 422 and err_code(body) == "audio",
+       f"a {len(one_hz) // 1000} KB WAV at 1 Hz is refused 422 audio ({st}: {body[:120]!r})")
+    for name in sorted(os.listdir(files_dir)):
+        data = open(os.path.join(files_dir, name), "rb").read()
+        st, _, body = request(base, "PUT", f"/v1/sessions/{sid}/chunks/1", token, data,
+                              "application/octet-stream")
+        ok(st == 413 and err_code(body) == "too_large",
+           f"{name} ({len(data) // 1000} KB of hours of silence) is 413 too_large ({st})")
+    # four at once, and /health answers meanwhile
+    datas = [open(os.path.join(files_dir, nm), "rb").read() for nm in sorted(os.listdir(files_dir))]
+    import threading
+    health = []
+
+    def probe():
+        time.sleep(0.05)
+        health.append(request(base, "GET", "/health", wait=WAIT)[0])
+    t = threading.Thread(target=probe)
+    t.start()
+    sts = flood(base, 4, lambda i: request(base, "PUT", f"/v1/sessions/{sid}/chunks/{2 + i}",
+                                           token, datas[i % len(datas)],
+                                           "application/octet-stream")[0])
+    t.join()
+    ok(all(st == 413 for st in sts) and health == [200],
+       f"four bombs at once are 413 and /health answers 200 meanwhile ({sts} {health})")
+    after = hwm_kb(pid)
+    print(f"# VmHWM {before} -> {after} kB with the decode bombs", flush=True)
+    if max_kb:
+        ok(after - before < max_kb,
+           f"server peak memory grows by less than {max_kb} kB with the bombs ({before} -> {after} kB)")
+
+
+def scenario_limits(base, token, other, quota):
+    """--max-session-hours 0.02 (72 s); `other` (a fresh user) may own
+    --quota-sessions (quota) sessions."""
+    sid = new_session(base, token)
+    w = wav(30)
+    sts = [request(base, "PUT", f"/v1/sessions/{sid}/chunks/{i}", token, w,
+                   "application/octet-stream")[0] for i in range(3)]
+    st, _, body = request(base, "PUT", f"/v1/sessions/{sid}/chunks/3", token, w,
+                          "application/octet-stream")
+    ok(sts[:2] == [201, 201] and sts[2] == 413,
+       f"a session's audio is checked at upload: 30 s chunks past 72 s are 413 ({sts})")
+    made = [new_session(base, other) for _ in range(int(quota))]
+    st, _, body = request(base, "POST", "/v1/sessions", other, b"{}", "application/json")
+    ok(all(made) and st == 413 and err_code(body) == "too_large",
+       f"a session past --quota-sessions {quota} is 413 too_large ({st})")
+
+
 def main():
     global WAIT
     args = sys.argv[1:]

@@ -13,6 +13,17 @@
 #   redis_restart           redis_stop, then start on the same port and dir
 #   servers_stop_all        both stops; never fails (for EXIT traps)
 #
+# Where they listen: 127.0.0.1 in the caller's network namespace, unless the
+# caller sets, before pg_start / redis_start and unchanged until the stops,
+#   SERVERS_NETNS=NAME      run the servers (and the probes of this file:
+#                           port checks, psql, redis-cli) in network
+#                           namespace NAME with `ip netns exec` (root only;
+#                           tests/multihost/multihost.sh)
+#   SERVERS_HOST=ADDR       listen on ADDR instead (an address of that
+#                           namespace); PG_URL / REDIS_URL name it. Redis then
+#                           runs with protected-mode off: it has no password
+#                           and must answer the other namespaces.
+#
 # Every function returns non-zero with a message on stderr when it fails and
 # is safe under `set -euo pipefail`. This file deliberately does NOT set shell
 # options itself: it is sourced into callers such as tests/run.sh that count
@@ -30,6 +41,16 @@ if [ -z "${_PARLEY_SERVERS_SH:-}" ]; then
   PG_DIR="" PG_PORT="" PG_PID="" PG_URL="" PG_BIN=""
   REDIS_DIR="" REDIS_PORT="" REDIS_PID="" REDIS_URL="" REDIS_PERSIST=0
 fi
+
+_srv_host() { echo "${SERVERS_HOST:-127.0.0.1}"; }
+
+# Run a command in SERVERS_NETNS when set, else here. Not for a command put
+# in the background to take its PID: `_srv_in cmd &` forks a subshell, and $!
+# would be that subshell's. Use the prefix array instead (`ip netns exec` execs
+# the command, so $! is the command's own).
+_srv_in() {
+  if [ -n "${SERVERS_NETNS:-}" ]; then ip netns exec "$SERVERS_NETNS" "$@"; else "$@"; fi
+}
 
 _srv_err() { echo "servers.sh: $*" >&2; }
 
@@ -78,18 +99,18 @@ _srv_kill_pid() {
   return 0
 }
 
-# True when a server could bind 127.0.0.1:PORT right now. Binding (rather
+# True when a server could bind SERVERS_HOST (127.0.0.1):PORT right now. Binding (rather
 # than connecting) also catches ports held by sockets that do not accept.
 # SO_REUSEADDR, as PostgreSQL and Redis set it: connections a server closed
 # itself (e.g. its backends at a fast shutdown) leave TIME_WAIT entries on
 # its port, which block a plain bind but not the server's restart.
 _srv_port_free() {
-  python3 - "$1" <<'PY' 2>/dev/null
+  _srv_in python3 - "$(_srv_host)" "$1" <<'PY' 2>/dev/null
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.bind((sys.argv[1], int(sys.argv[2])))
 except OSError:
     sys.exit(1)
 finally:
@@ -132,9 +153,9 @@ _pg_find_bin() {
 # data dir's parent first so the user is not left in a cwd it cannot read.
 _pg_run() {
   if _srv_as_root; then
-    (cd "$PG_DIR" && runuser -u postgres -- "$@")
+    (cd "$PG_DIR" && _srv_in runuser -u postgres -- "$@")
   else
-    (cd "$PG_DIR" && "$@")
+    (cd "$PG_DIR" && _srv_in "$@")
   fi
 }
 
@@ -167,7 +188,7 @@ _pg_prepare_perms() {
 }
 
 _pg_psql() {  # extra psql args... (TCP, trust auth, user postgres)
-  "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 "$@"
+  _srv_in "$PG_BIN/psql" -X -q -h "$(_srv_host)" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 "$@"
 }
 
 # Write the settings this file controls into an included file, so a restart
@@ -176,7 +197,7 @@ _pg_write_conf() {
   cat >"$PG_DIR/pg/parley_servers.conf" <<EOF || return 1
 # written by tests/lib/servers.sh
 port = $PG_PORT
-listen_addresses = '127.0.0.1'
+listen_addresses = '$(_srv_host)'
 unix_socket_directories = '$PG_DIR/pgsock'
 max_connections = 200
 fsync = on
@@ -249,11 +270,17 @@ pg_start() {  # DIR
   if _srv_as_root; then _pg_prepare_perms || return 1; else mkdir -p "$PG_DIR/pg" "$PG_DIR/pgsock" || return 1; fi
   if [ ! -f "$PG_DIR/pg/PG_VERSION" ]; then
     # trust auth on 127.0.0.1 only; C locale so the result does not depend on
-    # the caller's LANG; superuser named postgres.
-    if ! _pg_run "$PG_BIN/initdb" -D "$PG_DIR/pg" -U postgres --auth=trust -E UTF8 --locale=C >"$PG_DIR/initdb.log" 2>&1; then
+    # the caller's LANG; superuser named postgres. --no-sync: a test cluster
+    # need not survive an OS crash, and the fsyncs cost seconds on a busy box.
+    if ! _pg_run "$PG_BIN/initdb" --no-sync -D "$PG_DIR/pg" -U postgres --auth=trust -E UTF8 --locale=C >"$PG_DIR/initdb.log" 2>&1; then
       _srv_err "initdb failed; log tail:"; tail -20 "$PG_DIR/initdb.log" >&2; return 1
     fi
     echo "include_if_exists = 'parley_servers.conf'" >>"$PG_DIR/pg/postgresql.conf" || return 1
+    # Listening elsewhere (SERVERS_HOST): the hosts of that address's own
+    # subnet (the other namespaces' veth addresses) connect too.
+    if [ "$(_srv_host)" != 127.0.0.1 ]; then
+      echo "host all all samenet trust" >>"$PG_DIR/pg/pg_hba.conf" || return 1
+    fi
   fi
   # Reuse the port of an earlier start in this DIR when it is still free.
   port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$PG_DIR/pg/parley_servers.conf" 2>/dev/null || true)
@@ -271,7 +298,7 @@ pg_start() {  # DIR
   if [ "$(_pg_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'parley'")" != 1 ]; then
     _pg_psql -d postgres -c 'CREATE DATABASE parley' || { _srv_err "CREATE DATABASE parley failed"; return 1; }
   fi
-  PG_URL="postgresql://postgres@127.0.0.1:$PG_PORT/parley"
+  PG_URL="postgresql://postgres@$(_srv_host):$PG_PORT/parley"
   export PG_DIR PG_PORT PG_PID PG_URL
 }
 
@@ -301,16 +328,19 @@ pg_restart() {
 # Start redis-server on REDIS_PORT and wait for PING. Returns 2 when the port
 # was taken (caller may retry).
 _redis_launch() {
-  local i aof=(--appendonly no)
+  local i aof=(--appendonly no) prot=()
   if [ "$REDIS_PERSIST" = 1 ]; then aof=(--appendonly yes --appendfsync everysec); fi
+  if [ "$(_srv_host)" != 127.0.0.1 ]; then prot=(--protected-mode no); fi
+  local in=()
+  if [ -n "${SERVERS_NETNS:-}" ]; then in=(ip netns exec "$SERVERS_NETNS"); fi
   : >"$REDIS_DIR/redis.log"
   # daemonize no + `&` so $! is the server itself (no pidfile to trust);
   # --save '' turns RDB snapshots off: persistence is the AOF or nothing.
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR/redis" \
-    --save '' "${aof[@]}" --daemonize no >>"$REDIS_DIR/redis.log" 2>&1 &
+  ${in[@]+"${in[@]}"} redis-server --port "$REDIS_PORT" --bind "$(_srv_host)" --dir "$REDIS_DIR/redis" \
+    --save '' "${aof[@]}" ${prot[@]+"${prot[@]}"} --daemonize no >>"$REDIS_DIR/redis.log" 2>&1 &
   REDIS_PID=$!
   for ((i = 0; i < 200; i++)); do
-    if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then
+    if [ "$(_srv_in redis-cli -h "$(_srv_host)" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then
       export REDIS_DIR REDIS_PORT REDIS_PID
       return 0
     fi
@@ -357,7 +387,7 @@ redis_start() {  # DIR [--persist]
     if [ $rc -ne 2 ]; then return 1; fi
   done
   [ $rc -eq 0 ] || { _srv_err "redis-server: every port tried was taken"; return 1; }
-  REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+  REDIS_URL="redis://$(_srv_host):$REDIS_PORT"
   export REDIS_DIR REDIS_PORT REDIS_PID REDIS_URL REDIS_PERSIST
 }
 

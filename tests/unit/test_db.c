@@ -586,6 +586,62 @@ static void test_pg_loss_inside_transaction(void **state)
 	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 0);
 }
 
+/* Wait (bounded) until backend pid is gone from pg_stat_activity. */
+static void wait_backend_gone(int64_t pid)
+{
+	struct db *admin = pg_admin();
+	struct db_stmt *s = prep(admin, "SELECT count(*) FROM pg_stat_activity WHERE pid = CAST(?1 AS integer)");
+	db_bind_int(s, 1, pid);
+	int64_t left = 1;
+	for (int i = 0; i < 2000 && left; i++) {
+		db_reset(s);
+		assert_true(step(s));
+		left = db_column_int(s, 0);
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		if (left)
+			nanosleep(&ts, NULL);
+	}
+	db_finalize(s);
+	db_driver_postgres.close(admin);
+	assert_int_equal(left, 0);
+}
+
+/* Session defaults for many hosts (db_pg.c): a client cut off inside a
+ * transaction has it rolled back by the server (its row locks freed), after
+ * 60 s unless the target, role or server sets another value. */
+static void test_pg_idle_transaction_timeout(void **state)
+{
+	struct fixture *f = fix(state);
+	struct parley_error err = {0};
+	struct db_stmt *s = prep(f->db, "SELECT current_setting('idle_in_transaction_session_timeout')");
+	assert_true(step(s));
+	assert_string_equal(db_column_text(s, 0), "1min");
+	db_finalize(s);
+
+	/* the target's own value wins; with it short, watch the server end an
+	 * idle transaction, and the connection come back after the rollback */
+	char target[1300];
+	snprintf(target, sizeof(target), "%s%soptions=-cidle_in_transaction_session_timeout%%3D200",
+		 pg_ctx.base, strchr(pg_ctx.base, '?') ? "&" : "?");
+	struct db *db = NULL;
+	must(db_driver_postgres.open(target, &db, &err), &err);
+	s = prep(db, "SELECT current_setting('idle_in_transaction_session_timeout')");
+	assert_true(step(s));
+	assert_string_equal(db_column_text(s, 0), "200ms");
+	db_finalize(s);
+	int64_t pid = backend_pid(db);
+	must(db_begin(db, &err), &err);
+	exec_ok(db, "SELECT 1");
+	wait_backend_gone(pid); /* idle in the transaction: the server ends it */
+	assert_int_equal(db_exec(db, "SELECT 2", &err), PARLEY_ERR_UNAVAILABLE);
+	db_rollback(db);
+	int64_t v = 0;
+	assert_int_equal(try_select(db, "SELECT 3", &v, &err), PARLEY_OK);
+	assert_int_equal(v, 3);
+	assert_true(backend_pid(db) != pid);
+	db_close(db);
+}
+
 static void test_pg_statement_cache(void **state)
 {
 	struct fixture *f = fix(state);
@@ -676,6 +732,7 @@ int main(void)
 		CASE("postgresql", test_pg_connection_loss, &pg_ctx),
 		CASE("postgresql", test_pg_loss_inside_transaction, &pg_ctx),
 		CASE("postgresql", test_pg_statement_cache, &pg_ctx),
+		CASE("postgresql", test_pg_idle_transaction_timeout, &pg_ctx),
 		CASE("postgresql", test_pg_busy, &pg_ctx),
 		{"postgresql: test_pg_unreachable", test_pg_unreachable, NULL, NULL, NULL},
 	};

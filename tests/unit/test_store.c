@@ -274,6 +274,65 @@ static void test_lease_cycle(void **state)
 	assert_string_equal(r.error, "bad");
 }
 
+/* A worker whose lease was taken over (stalled, or its host cut off) must not
+ * mark failed a stage of the recording's new owner: its refused late commit
+ * is followed by store_stage_fail, which writes nothing then. */
+static void stage_fail_fenced(struct store *st, int64_t batch, int64_t rec)
+{
+	struct parley_error err = {0};
+	struct store_recording r;
+	bool found;
+	enum store_status status;
+	assert_int_equal(store_lease_next(st, batch, "w2:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_int_equal(r.id, rec);
+	/* the owner may mark its own stage failed */
+	assert_int_equal(store_stage_fail(st, rec, "tick1", "w2:1", "engine down", &err), PARLEY_OK);
+	assert_int_equal(store_stage_status(st, rec, "tick1", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_FAILED);
+	/* w2 is cut off; its lease expires and w1 takes the recording over */
+	assert_int_equal(store_lease_renew(st, rec, "w2:1", -1, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(st, batch, "w1:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_int_equal(r.id, rec);
+	assert_int_equal(store_stage_done(st, rec, "tick1", 0, 0, &err), PARLEY_OK);
+	/* w2 comes back: its commit is refused, and its failure mark writes nothing */
+	assert_int_equal(store_lease_advance(st, rec, "w2:1", 60, "tick2", &err), PARLEY_ERR_BUSY);
+	assert_non_null(strstr(err.msg, "lost to another worker"));
+	assert_int_equal(store_stage_fail(st, rec, "tick1", "w2:1", "late", &err), PARLEY_OK);
+	assert_int_equal(store_stage_status(st, rec, "tick1", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_DONE);
+	assert_int_equal(store_stage_fail(st, rec, "tick2", "w2:1", "late", &err), PARLEY_OK);
+	assert_int_equal(store_stage_status(st, rec, "tick2", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_PENDING); /* no row written */
+	/* the new owner's own failure is recorded; a done stage is never failed */
+	assert_int_equal(store_stage_fail(st, rec, "tick2", "w1:1", "engine down", &err), PARLEY_OK);
+	assert_int_equal(store_stage_status(st, rec, "tick2", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_FAILED);
+	assert_int_equal(store_stage_fail(st, rec, "tick1", "w1:1", "again", &err), PARLEY_OK);
+	assert_int_equal(store_stage_status(st, rec, "tick1", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_DONE);
+	/* without an owner (no lease in use) the mark is written as before */
+	assert_int_equal(store_stage_fail(st, rec, "tick3", NULL, "x", &err), PARLEY_OK);
+	assert_int_equal(store_stage_status(st, rec, "tick3", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_FAILED);
+}
+
+static void test_stage_fail_fenced(void **state)
+{
+	struct fixture *f = *state;
+	stage_fail_fenced(f->st, f->batch, add(f, "a", "1"));
+}
+
+static void test_stage_fail_fenced_pg(void **state)
+{
+	(void)state;
+	struct pg_fixture pg;
+	pg_fixture_open(&pg, "sf");
+	stage_fail_fenced(pg.st, 0, pg.rec);
+	pg_fixture_drop(&pg);
+}
+
 static void test_reclaim_dead_owner(void **state)
 {
 	struct fixture *f = *state;
@@ -612,6 +671,8 @@ int main(void)
 		cmocka_unit_test(test_words_approximate_pg),
 		cmocka_unit_test_setup_teardown(test_unwritable_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lease_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stage_fail_fenced, setup, teardown),
+		cmocka_unit_test(test_stage_fail_fenced_pg),
 		cmocka_unit_test_setup_teardown(test_reclaim_dead_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_later_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_results_replace_and_reset, setup, teardown),
