@@ -767,6 +767,8 @@ enum parley_err export_summary(struct store *st, const struct export_params *p, 
 	strbuf_init(&sb, EXPORT_MAX_BYTES);
 	struct summary_ctx c = {st, &sb, PARLEY_OK, err};
 	enum parley_err rc = strbuf_adds(&sb, "recording,speaker,word,count,role\n");
+	if (rc) /* make torture: a failed header left the error without a sentence */
+		rc = too_large(err, "summary.csv", rc);
 	if (!rc)
 		rc = store_recording_each(st, batch_id, summary_row, &c, err);
 	if (!rc)
@@ -780,6 +782,8 @@ enum parley_err export_summary(struct store *st, const struct export_params *p, 
 	strbuf_init(&sb, EXPORT_MAX_BYTES);
 	c = (struct summary_ctx){st, &sb, PARLEY_OK, err};
 	rc = strbuf_adds(&sb, "recording,scope,name,value\n");
+	if (rc)
+		rc = too_large(err, "metrics.csv", rc);
 	size_t header = sb.len;
 	if (!rc)
 		rc = store_recording_each(st, batch_id, metrics_row, &c, err);
@@ -794,6 +798,8 @@ enum parley_err export_summary(struct store *st, const struct export_params *p, 
 	strbuf_init(&sb, EXPORT_MAX_BYTES);
 	c = (struct summary_ctx){st, &sb, PARLEY_OK, err};
 	rc = strbuf_adds(&sb, "recording,verdict,score,max_score,auto_fail,rules\n");
+	if (rc)
+		rc = too_large(err, "verdicts.csv", rc);
 	header = sb.len;
 	if (!rc)
 		rc = store_recording_each(st, batch_id, verdicts_row, &c, err);
@@ -809,6 +815,8 @@ enum parley_err export_summary(struct store *st, const struct export_params *p, 
 	strbuf_init(&sb, EXPORT_MAX_BYTES);
 	c = (struct summary_ctx){st, &sb, PARLEY_OK, err};
 	rc = strbuf_adds(&sb, "recording,stage,warning\n");
+	if (rc)
+		rc = too_large(err, "warnings.csv", rc);
 	header = sb.len;
 	if (!rc)
 		rc = store_recording_each(st, batch_id, warnings_row, &c, err);

@@ -895,6 +895,10 @@ enum parley_err pipeline_config_parse(struct pipeline_config *c, const char *nam
 		return PARLEY_OK; /* empty: the defaults (a batch stored before configurations) */
 	json_error_t je;
 	json_t *root = json_loadb(text + skip, len - skip, JSON_REJECT_DUPLICATES, &je);
+	/* Out of memory is not a syntax error (make torture found it reported
+	 * as one, failing a recording for good that a retry would finish). */
+	if (!root && json_error_code(&je) == json_error_out_of_memory)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "%s: out of memory reading it", name);
 	if (!root)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "%s:%d:%d: %s", name,
 					je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1, je.text);

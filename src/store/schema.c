@@ -319,7 +319,9 @@ enum parley_err schema_render(const char *migration, enum db_dialect dialect, st
 			p++;
 		}
 		if (rc)
-			return parley_error_set(err, rc, "schema migration text too large");
+			return parley_error_set(err, rc, rc == PARLEY_ERR_NOMEM
+							  ? "out of memory rendering a schema migration"
+							  : "schema migration text too large");
 	}
 	return PARLEY_OK;
 }

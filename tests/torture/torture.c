@@ -72,6 +72,7 @@ static bool torture_hook(const char *point, void *user_data)
 
 struct run {
 	char dir[256];        /* fresh folder of this run */
+	bool cut;             /* the input is cut in half: a decode warning */
 	char input[300];      /* the input WAV (written before the hook is on) */
 	enum parley_err rc;   /* what the scenario returned */
 	struct parley_error err;
@@ -212,11 +213,15 @@ struct scenario {
 	const char *name;
 	enum parley_err (*fn)(struct run *r, struct parley_error *err);
 	bool has_store; /* check the store and the export afterwards */
+	bool cut;       /* its input WAV holds half of what its header says */
 };
 
 static const struct scenario scenarios[] = {
-	{"wav", scenario_wav, false},
-	{"run", scenario_run, true},
+	{"wav", scenario_wav, false, false},
+	{"run", scenario_run, true, false},
+	/* the same with the input cut in half: the warning's path (the decode
+	 * stage's store_warnings_set, transcript.json, warnings.csv) */
+	{"run-cut", scenario_run, true, true},
 };
 
 /* ---- checks ---- */
@@ -245,14 +250,16 @@ static bool store_intact(const char *dir, char *why, size_t size)
 	return ok;
 }
 
-static bool export_right(const char *dir, char *why, size_t size)
+static bool export_right(const struct run *r, char *why, size_t size)
 {
 	char path[300];
-	snprintf(path, sizeof(path), "%s/out/in/transcript.json", dir);
+	snprintf(path, sizeof(path), "%s/out/in/transcript.json", r->dir);
 	json_error_t je;
 	json_t *t = json_load_file(path, 0, &je);
 	double d = json_real_value(json_object_get(t, "duration"));
-	bool ok = t && fabs(d - SIGNAL_SECONDS) < 0.01 && json_is_array(json_object_get(t, "warnings"));
+	double want = r->cut ? SIGNAL_SECONDS / 2 : SIGNAL_SECONDS;
+	bool ok = t && fabs(d - want) < 0.01 &&
+		  json_array_size(json_object_get(t, "warnings")) == (r->cut ? 1u : 0u);
 	if (!ok)
 		snprintf(why, size, "%s: %s", path, t ? "wrong duration or fields" : je.text);
 	json_decref(t);
@@ -276,9 +283,10 @@ static void restore_stderr(int saved)
 	close(saved);
 }
 
-static void fresh_run(struct run *r, const char *name, long k)
+static void fresh_run(struct run *r, const char *name, bool cut, long k)
 {
 	memset(r, 0, sizeof(*r));
+	r->cut = cut;
 	snprintf(r->dir, sizeof(r->dir), "/tmp/parley-torture-%ld-%s-%ld", (long)getpid(), name, k);
 	struct parley_error err = {0};
 	fs_remove_tree(r->dir, &err);
@@ -287,6 +295,8 @@ static void fresh_run(struct run *r, const char *name, long k)
 	struct pcm p = signal_pcm();
 	wav_write(r->input, &p, &err);
 	pcm_release(&p);
+	if (cut && truncate(r->input, (off_t)(44 + SIGNAL_SECONDS * PCM_RATE)) != 0)
+		fprintf(stderr, "torture: cannot cut %s\n", r->input);
 }
 
 int main(int argc, char **argv)
@@ -319,7 +329,7 @@ int main(int argc, char **argv)
 		struct run r;
 		char why[512];
 		/* 1. count the points of a clean run (which must succeed) */
-		fresh_run(&r, sc->name, 0);
+		fresh_run(&r, sc->name, sc->cut, 0);
 		fail_at = 0;
 		atomic_store(&seen, 0);
 		fail_hook_set(torture_hook, NULL);
@@ -328,7 +338,7 @@ int main(int argc, char **argv)
 		restore_stderr(saved);
 		fail_hook_set(NULL, NULL);
 		long points = atomic_load(&seen);
-		if (r.rc || (sc->has_store && !export_right(r.dir, why, sizeof(why)))) {
+		if (r.rc || (sc->has_store && !export_right(&r, why, sizeof(why)))) {
 			printf("not ok - %s: the clean run fails: %s\n", sc->name, r.rc ? r.err.msg : why);
 			findings++;
 			continue;
@@ -339,7 +349,7 @@ int main(int argc, char **argv)
 		/* 2. fail each point in turn */
 		long runs = 0, clean = 0, ok_anyway = 0, found = 0;
 		for (long k = from; k <= points; k += every) {
-			fresh_run(&r, sc->name, k);
+			fresh_run(&r, sc->name, sc->cut, k);
 			fail_at = k;
 			failed_point[0] = '\0';
 			atomic_store(&seen, 0);
@@ -370,15 +380,15 @@ int main(int argc, char **argv)
 				if (rc2) {
 					snprintf(why, sizeof(why), "%s", e2.msg);
 					problem = "no recovery on the same store";
-				} else if (!export_right(r.dir, why, sizeof(why))) {
+				} else if (!export_right(&r, why, sizeof(why))) {
 					problem = "a wrong export after recovery";
 				}
 			}
 			if (problem) {
 				found++;
-				printf("not ok - %s: point %ld (%s) failed: %s — %s (%s)\n", sc->name, k,
+				printf("not ok - %s: point %ld (%s) failed: %s %s — %s (%s)\n", sc->name, k,
 				       failed_point[0] ? failed_point : "not reached",
-				       r.rc ? r.err.msg : "returned OK", problem, why);
+				       parley_err_name(r.rc), r.rc ? r.err.msg : "returned OK", problem, why);
 			} else if (r.rc) {
 				clean++;
 				if (verbose)
