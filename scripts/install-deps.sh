@@ -27,7 +27,7 @@ PKGS=(
   libcmocka-dev espeak-ng festival festvox-kallpc16k festvox-kdlpc16k
   festvox-us-slt-hts sox libsox-fmt-all python3 procps time
   # tests over HTTP: the client and JSON reader the shell tests use
-  curl jq
+  curl jq openssl
   asterisk-core-sounds-en-wav
   # the ivr stage: real hold music for the talk-off tests and bench-ivr
   asterisk-moh-opsound-wav

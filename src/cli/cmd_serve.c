@@ -3,6 +3,7 @@
  * (src/web/), plus, unless --no-workers, the processing workers in a child
  * process (the supervisor of `parley worker --wait`).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,12 +35,14 @@ static const char serve_usage[] =
 	"\n"
 	"Serve the sessions API (docs/api.md) and the page at http://ADDR:PORT/.\n"
 	"Sessions are recorded in chunks, ended, processed by the workers, and\n"
-	"their speakers claimed. Users come from `parley user add`.\n"
+	"their speakers claimed. Users come from `parley user add` or sign up on\n"
+	"the page (--signup).\n"
 	"By default the same command runs N worker processes that process ended\n"
 	"sessions (SQLite store DIR/parley.db). For many machines, give a\n"
 	"PostgreSQL --store and a Redis --queue with --no-workers, and run\n"
 	"`parley worker --wait` elsewhere.\n"
-	"Prints \"parley serve: listening on http://ADDR:PORT\" on stderr when ready.\n"
+	"Prints \"parley serve: listening on http://ADDR:PORT\" (https:// with --tls-cert)\n"
+	"on stderr when ready.\n"
 	"SIGINT/SIGTERM: stop accepting, finish requests in flight, stop the\n"
 	"workers, exit 0.\n"
 	"\n"
@@ -73,6 +76,19 @@ static const char serve_usage[] =
 	"      --max-streams N    batch event streams open at once (default: --threads);\n"
 	"                         each holds an HTTP thread a little at a time\n"
 	"      --stream-seconds S  longest life of one event stream (default 600)\n"
+	"      --tls-cert FILE    serve HTTPS with this PEM certificate (chain) ...\n"
+	"      --tls-key FILE     ... and its PEM key; adds Strict-Transport-Security\n"
+	"                         (browsers give the microphone only to HTTPS pages\n"
+	"                         off localhost: see README, Security)\n"
+	"      --signup MODE      accounts made on the page: link (default: only by\n"
+	"                         someone holding a session's share link, who joins it),\n"
+	"                         open (anyone) or off (only `parley user add`)\n"
+	"      --claim-window D   how long after a session ended its speakers may be\n"
+	"                         claimed and people join it (default 24h; 30m, 7d, never)\n"
+	"      --metrics-token-file FILE  GET /metrics needs Authorization: Bearer with\n"
+	"                         the token in FILE (default: /metrics is open)\n"
+	"      --min-free-bytes N  /health is 503 and chunk uploads 507 when the data\n"
+	"                         directory has less free space (default 67108864, 64 MiB)\n"
 	"The sessions' pipeline configuration, stored with each session when it\n"
 	"ends (the lexicon is read once, at start):\n"
 	CLI_PIPELINE_HELP
@@ -95,7 +111,48 @@ struct serve_opts {
 	const char *files_root;
 	int max_streams, stream_seconds;
 	bool quiet;
+	const char *tls_cert, *tls_key, *metrics_token_file;
+	enum session_signup signup;
+	double claim_window;
+	unsigned long long min_free_bytes;
 };
+
+/* A small text file (a PEM, a token) into *out (caller frees); 2 on failure. */
+static int read_small(const char *flag, const char *path, char **out)
+{
+	struct parley_error err = {0};
+	size_t len = 0;
+	if (fs_read_file(path, 1 << 20, out, &len, &err) != PARLEY_OK) {
+		fprintf(stderr, "parley serve: %s %s: %s\n", flag, path, err.msg);
+		return 2;
+	}
+	if (strlen(*out) != len) {
+		fprintf(stderr, "parley serve: %s %s: not a text file\n", flag, path);
+		free(*out);
+		*out = NULL;
+		return 2;
+	}
+	return 0;
+}
+
+/* The metrics token: the file's first line, 16 to 255 printable characters. */
+static int metrics_token_read(const char *path, char *out, size_t size)
+{
+	char *text = NULL;
+	if (read_small("--metrics-token-file", path, &text))
+		return 2;
+	size_t n = strcspn(text, "\r\n");
+	bool ok = n >= 16 && n < size;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = text[i] > ' ' && text[i] < 127;
+	if (ok)
+		snprintf(out, size, "%.*s", (int)n, text);
+	free(text);
+	if (!ok)
+		fprintf(stderr, "parley serve: --metrics-token-file %s: the first line must be a token of "
+			"16 to %zu printable characters without spaces\n", path, size - 1);
+	return ok ? 0 : 2;
+}
 
 /* "ADDR:PORT" or "[V6ADDR]:PORT". */
 static int parse_listen(const char *v, struct serve_opts *o)
@@ -208,6 +265,12 @@ int cmd_serve(int argc, char **argv)
 		{"quota-sessions", required_argument, NULL, 1011},
 		{"quota-bytes", required_argument, NULL, 1012},
 		{"quota-hours", required_argument, NULL, 1013},
+		{"tls-cert", required_argument, NULL, 1020},
+		{"tls-key", required_argument, NULL, 1021},
+		{"signup", required_argument, NULL, 1022},
+		{"claim-window", required_argument, NULL, 1023},
+		{"metrics-token-file", required_argument, NULL, 1024},
+		{"min-free-bytes", required_argument, NULL, 1025},
 		CLI_PIPELINE_LONGOPTS,
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -217,6 +280,9 @@ int cmd_serve(int argc, char **argv)
 	struct serve_opts o = {.host = "127.0.0.1", .port = 8080, .workers = 1, .threads = 4,
 			       .request_timeout = 60, .idle_timeout = 30,
 			       .max_chunk_bytes = WEB_CHUNK_LIMIT_DEFAULT,
+			       .signup = SESSION_SIGNUP_LINK,
+			       .claim_window = SESSION_CLAIM_WINDOW_DEFAULT,
+			       .min_free_bytes = 64ull << 20,
 			       .max_body_memory = WEB_BODY_MEMORY_DEFAULT};
 	struct worker_params wp = worker_default_params();
 	struct cli_engine_opts eo = {0};
@@ -289,6 +355,34 @@ int cmd_serve(int argc, char **argv)
 			o.quota.bytes = (int64_t)b;
 			break;
 		}
+		case 1020: o.tls_cert = optarg; break;
+		case 1021: o.tls_key = optarg; break;
+		case 1022:
+			if (!session_signup_parse(optarg, &o.signup)) {
+				fprintf(stderr, "parley serve: --signup %s: want link, open or off\n", optarg);
+				return 2;
+			}
+			break;
+		case 1023:
+			if (strcmp(optarg, "never") == 0 || strcmp(optarg, "0") == 0) {
+				o.claim_window = 0;
+			} else if (!session_parse_duration(optarg, &o.claim_window)) {
+				fprintf(stderr, "parley serve: --claim-window %s: want a duration (30m, 24h, 7d) or never\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 1024: o.metrics_token_file = optarg; break;
+		case 1025: {
+			char *end;
+			errno = 0;
+			o.min_free_bytes = strtoull(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || errno) {
+				fprintf(stderr, "parley serve: --min-free-bytes %s: want a number of bytes\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		CLI_PIPELINE_CASES:
 			if (cli_pipeline_opt(&po, c, optarg))
 				return 2;
@@ -303,6 +397,14 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "parley serve: unexpected argument '%s'\n\n%s", argv[optind], serve_usage);
 		return 2;
 	}
+	if (!o.tls_cert != !o.tls_key) {
+		fprintf(stderr, "parley serve: --tls-cert and --tls-key go together\n");
+		return 2;
+	}
+	char metrics_token[256] = "";
+	if (o.metrics_token_file && metrics_token_read(o.metrics_token_file, metrics_token,
+						       sizeof(metrics_token)))
+		return 2;
 	struct parley_config cfg;
 	if (cli_engine_config("parley serve", &eo, &cfg))
 		return 2;
@@ -322,9 +424,18 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "parley serve: %s\n", err.msg);
 		return 1;
 	}
+	char *tls_cert = NULL, *tls_key = NULL;
+	if (o.tls_cert && (read_small("--tls-cert", o.tls_cert, &tls_cert) ||
+			   read_small("--tls-key", o.tls_key, &tls_key))) {
+		free(tls_cert);
+		free(pcfg_json);
+		return 2;
+	}
 	char data[PARLEY_PATH_MAX];
 	int status = serve_store_prepare(&cfg, data, sizeof(data));
 	if (status) {
+		free(tls_cert);
+		free(tls_key);
 		free(pcfg_json);
 		return status;
 	}
@@ -386,6 +497,12 @@ int cmd_serve(int argc, char **argv)
 	p.queue_prefix = cfg.queue_prefix;
 	p.pipeline_config = pcfg_json;
 	p.quiet = o.quiet;
+	p.tls_cert = tls_cert;
+	p.tls_key = tls_key;
+	p.signup = o.signup;
+	p.claim_window = o.claim_window;
+	p.metrics_token = metrics_token;
+	p.min_free_bytes = o.min_free_bytes;
 	struct web_server *srv = NULL;
 	if (web_server_start(&p, &srv, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley serve: %s\n", err.msg);
@@ -393,8 +510,8 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	bool v6 = strchr(o.host, ':') != NULL;
-	fprintf(stderr, "parley serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", o.host,
-		v6 ? "]" : "", web_server_port(srv));
+	fprintf(stderr, "parley serve: listening on %s://%s%s%s:%d\n", tls_cert ? "https" : "http",
+		v6 ? "[" : "", o.host, v6 ? "]" : "", web_server_port(srv));
 	fflush(stderr);
 	for (;;) {
 		int sig = 0;
@@ -420,5 +537,9 @@ out:
 		waitpid(workers, NULL, 0);
 	}
 	free(pcfg_json);
+	if (tls_key) /* the key's bytes do not outlive their use */
+		explicit_bzero(tls_key, strlen(tls_key));
+	free(tls_cert);
+	free(tls_key);
 	return status;
 }

@@ -58,7 +58,9 @@ bool session_id_valid(const char *id)
 
 bool session_join_code_valid(const char *code)
 {
-	return chars_in(code, SESSION_JOIN_CODE_LEN, code_alphabet);
+	size_t n = code ? strlen(code) : 0;
+	return n >= SESSION_JOIN_CODE_MIN && n <= SESSION_JOIN_CODE_LEN &&
+	       chars_in(code, n, code_alphabet);
 }
 
 bool session_user_name_valid(const char *name)
@@ -92,6 +94,21 @@ static bool token_valid(const char *t)
 	return strspn(t + 3, "0123456789abcdef") == SESSION_TOKEN_LEN - 3;
 }
 
+/* A new random token in t and its SHA-256 (the only thing stored) in hash. */
+static enum parley_err token_new(char t[SESSION_TOKEN_LEN + 1], char hash[SHA256_HEX_SIZE],
+				 struct parley_error *err)
+{
+	unsigned char raw[20];
+	enum parley_err rc = random_bytes(raw, sizeof(raw), err);
+	if (rc)
+		return rc;
+	memcpy(t, "pt_", 3);
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(t + 3 + 2 * i, 3, "%02x", raw[i]);
+	sha256_hex(t, SESSION_TOKEN_LEN, hash);
+	return PARLEY_OK;
+}
+
 enum parley_err session_user_add(struct store *st, const char *name, bool admin, char *token,
 				 size_t size, struct parley_error *err)
 {
@@ -101,15 +118,10 @@ enum parley_err session_user_add(struct store *st, const char *name, bool admin,
 					name ? name : "", SESSION_USER_NAME_MAX - 1);
 	if (!token || size < SESSION_TOKEN_LEN + 1)
 		return parley_error_set(err, PARLEY_ERR_INTERNAL, "token buffer too small");
-	unsigned char raw[20];
-	enum parley_err rc = random_bytes(raw, sizeof(raw), err);
+	char t[SESSION_TOKEN_LEN + 1], hash[SHA256_HEX_SIZE];
+	enum parley_err rc = token_new(t, hash, err);
 	if (rc)
 		return rc;
-	char t[SESSION_TOKEN_LEN + 1] = "pt_";
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(t + 3 + 2 * i, 3, "%02x", raw[i]);
-	char hash[SHA256_HEX_SIZE];
-	sha256_hex(t, SESSION_TOKEN_LEN, hash);
 	bool added = false;
 	if ((rc = sstore_user_add(st, name, hash, admin, &added, err)))
 		return rc;
@@ -133,7 +145,110 @@ enum parley_err session_user_auth(struct store *st, const char *token, struct se
 		return rc;
 	if (!found)
 		return parley_error_set(err, PARLEY_ERR_UNAUTHORIZED, "unknown token");
+	if (out->expires > 0 && time_wall() >= out->expires) {
+		memset(out, 0, sizeof(*out));
+		return parley_error_set(err, PARLEY_ERR_UNAUTHORIZED, "the token has expired");
+	}
 	return PARLEY_OK;
+}
+
+static enum parley_err no_user(const char *name, struct parley_error *err)
+{
+	return parley_error_set(err, PARLEY_ERR_NOT_FOUND, "no user '%.64s'", name ? name : "");
+}
+
+enum parley_err session_user_rotate(struct store *st, const char *name, char *token, size_t size,
+				    struct parley_error *err)
+{
+	if (!token || size < SESSION_TOKEN_LEN + 1)
+		return parley_error_set(err, PARLEY_ERR_INTERNAL, "token buffer too small");
+	char t[SESSION_TOKEN_LEN + 1], hash[SHA256_HEX_SIZE];
+	bool found = false;
+	enum parley_err rc = token_new(t, hash, err);
+	if (rc || (rc = sstore_user_set_token(st, name, hash, &found, err)))
+		return rc;
+	if (!found)
+		return no_user(name, err);
+	snprintf(token, size, "%s", t);
+	return PARLEY_OK;
+}
+
+enum parley_err session_user_expire(struct store *st, const char *name, double at,
+				    struct parley_error *err)
+{
+	bool found = false;
+	enum parley_err rc = sstore_user_set_expiry(st, name, at, &found, err);
+	if (!rc && !found)
+		rc = no_user(name, err);
+	return rc;
+}
+
+enum parley_err session_user_remove(struct store *st, const char *name, struct parley_error *err)
+{
+	struct session_user u;
+	bool found = false;
+	enum parley_err rc = store_begin(st, err);
+	if (rc)
+		return rc;
+	if ((rc = sstore_user_by_name(st, name, &u, &found, err)))
+		goto fail;
+	if (!found) {
+		rc = no_user(name, err);
+		goto fail;
+	}
+	if ((rc = sstore_user_remove(st, u.id, time_wall(), err)))
+		goto fail;
+	return store_commit(st, err);
+fail:
+	store_rollback(st);
+	return rc;
+}
+
+bool session_parse_duration(const char *s, double *seconds)
+{
+	static const struct {
+		char unit;
+		double seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+	if (!s || s[0] < '0' || s[0] > '9')
+		return false;
+	size_t digits = strspn(s, "0123456789");
+	if (digits > 9)
+		return false;
+	double n = 0;
+	for (size_t i = 0; i < digits; i++)
+		n = n * 10 + (s[i] - '0');
+	double mult = 0;
+	if (s[digits] == '\0')
+		mult = 1;
+	else if (s[digits + 1] == '\0')
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (units[i].unit == s[digits])
+				mult = units[i].seconds;
+	double v = n * mult;
+	if (!(v > 0) || v > 100 * 366 * 86400.0)
+		return false;
+	*seconds = v;
+	return true;
+}
+
+static const char *const signup_names[] = {
+	[SESSION_SIGNUP_OFF] = "off", [SESSION_SIGNUP_LINK] = "link", [SESSION_SIGNUP_OPEN] = "open"};
+
+bool session_signup_parse(const char *s, enum session_signup *out)
+{
+	for (size_t i = 0; s && i < sizeof(signup_names) / sizeof(signup_names[0]); i++)
+		if (strcmp(s, signup_names[i]) == 0) {
+			*out = (enum session_signup)i;
+			return true;
+		}
+	return false;
+}
+
+const char *session_signup_name(enum session_signup mode)
+{
+	return (unsigned)mode < sizeof(signup_names) / sizeof(signup_names[0]) ? signup_names[mode]
+										: "?";
 }
 
 /* ---------------------------------------------------------------- access */
@@ -167,6 +282,28 @@ static enum parley_err session_access(const struct session_ctx *c, const struct 
 	if (*role == ROLE_NONE)
 		return parley_error_set(err, PARLEY_ERR_NOT_FOUND, "no session %s", id);
 	return PARLEY_OK;
+}
+
+/* Claiming (and joining) closed: the session ended more than claim_window ago. */
+static bool claiming_closed(const struct session_ctx *c, const struct session_row *row)
+{
+	return row->ended && c->claim_window > 0 && time_wall() > row->ended_at + c->claim_window;
+}
+
+static enum parley_err closed_error(const char *id, const char *what, struct parley_error *err)
+{
+	return parley_error_set(err, PARLEY_ERR_CONFLICT,
+				"session %s %s: claiming closed a while after it ended", id, what);
+}
+
+/* The join code compared in time independent of where it differs. */
+static bool code_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = la != lb;
+	for (size_t i = 0; i < la && i < lb; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
 }
 
 /* ---------------------------------------------------------------- status */
@@ -286,6 +423,9 @@ static enum parley_err session_view(const struct session_ctx *c, const struct se
 	json_object_set_new(v, "gaps", gaps);
 	json_object_set_new(v, "missing", json_integer(missing));
 	json_object_set_new(v, "stages", stages);
+	json_object_set_new(v, "claim_until", row->ended && c->claim_window > 0
+						      ? json_real(row->ended_at + c->claim_window)
+						      : json_null());
 	/* the recording's id once ended: GET /v1/recordings/{rid} (the dashboard) */
 	json_object_set_new(v, "recording", row->recording_id
 						    ? json_integer((json_int_t)row->recording_id)
@@ -442,14 +582,93 @@ enum parley_err session_join(const struct session_ctx *c, const struct session_u
 	if (rc)
 		return rc;
 	/* a wrong code reads exactly like a missing session */
-	if (!found || strcmp(row.join_code, code) != 0)
+	if (!found || !code_equal(row.join_code, code))
 		return parley_error_set(err, PARLEY_ERR_NOT_FOUND, "no session %s", id);
+	bool member = row.owner_id == u->id;
+	if (!member && (rc = sstore_is_member(c->store, id, u->id, &member, err)))
+		return rc;
+	if (!member && claiming_closed(c, &row))
+		return closed_error(id, "no longer takes participants", err);
 	if (row.owner_id != u->id && (rc = sstore_member_add(c->store, id, u->id, err)))
 		return rc;
 	enum session_role role;
 	if ((rc = session_access(c, u, id, false, &row, &role, err)))
 		return rc;
 	return session_view(c, &row, role, out, err);
+}
+
+enum parley_err session_signup(const struct session_ctx *c, enum session_signup mode,
+			       const char *name, const char *id, const char *code,
+			       struct session_user *user, char *token, size_t size, json_t **view,
+			       struct parley_error *err)
+{
+	*view = NULL;
+	memset(user, 0, sizeof(*user));
+	bool link = id && *id;
+	if (mode == SESSION_SIGNUP_OFF)
+		return parley_error_set(err, PARLEY_ERR_CONFLICT,
+					"this server takes no sign-ups: its administrator makes accounts "
+					"(parley user add)");
+	if (mode == SESSION_SIGNUP_LINK && !link)
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"this server takes sign-ups through a session's share link only "
+					"(it has the session's id and join code)");
+	if (link && !session_id_valid(id))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"session id '%.40s' is not %d characters of a-z 2-7", id,
+					SESSION_ID_LEN);
+	if (link && !session_join_code_valid(code))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"join code '%.20s' is not %d characters of A-H J-N P-Z 2-9",
+					code ? code : "", SESSION_JOIN_CODE_LEN);
+	if (!session_user_name_valid(name))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"user name '%.64s' is not 1 to %d characters of A-Z a-z 0-9 . _ -",
+					name ? name : "", SESSION_USER_NAME_MAX - 1);
+	if (!token || size < SESSION_TOKEN_LEN + 1)
+		return parley_error_set(err, PARLEY_ERR_INTERNAL, "token buffer too small");
+	char t[SESSION_TOKEN_LEN + 1], hash[SHA256_HEX_SIZE];
+	struct session_row row;
+	bool found = false, added = false;
+	enum parley_err rc = token_new(t, hash, err);
+	if (rc || (rc = store_begin(c->store, err)))
+		return rc;
+	if (link) {
+		if ((rc = sstore_session_get(c->store, id, true, &row, &found, err)))
+			goto fail;
+		if (!found || !code_equal(row.join_code, code)) {
+			rc = parley_error_set(err, PARLEY_ERR_NOT_FOUND, "no session %s", id);
+			goto fail;
+		}
+		if (claiming_closed(c, &row)) {
+			rc = closed_error(id, "no longer takes participants", err);
+			goto fail;
+		}
+	}
+	if ((rc = sstore_user_add(c->store, name, hash, false, &added, err)))
+		goto fail;
+	if (!added) {
+		rc = parley_error_set(err, PARLEY_ERR_CONFLICT, "the name '%s' is taken: choose another",
+				      name);
+		goto fail;
+	}
+	if ((rc = sstore_user_by_name(c->store, name, user, &found, err)) ||
+	    (rc = sstore_user_set_origin(c->store, user->id, "signup", err)) ||
+	    (link && (rc = sstore_member_add(c->store, id, user->id, err))) ||
+	    (rc = store_commit(c->store, err)))
+		goto fail;
+	user->signed_up = true;
+	snprintf(token, size, "%s", t);
+	if (!link)
+		return PARLEY_OK;
+	enum session_role role;
+	if ((rc = session_access(c, user, id, false, &row, &role, err)))
+		return rc;
+	return session_view(c, &row, role, view, err);
+fail:
+	store_rollback(c->store);
+	memset(user, 0, sizeof(*user));
+	return rc;
 }
 
 /* ---------------------------------------------------------------- chunks */
@@ -751,9 +970,9 @@ enum parley_err session_end(const struct session_ctx *c, const struct session_us
 	enum parley_err rc = session_access(c, u, id, false, &row, &role, err);
 	if (rc)
 		return rc;
-	if (!may_upload(role))
+	if (role != ROLE_OWNER && !u->admin)
 		return parley_error_set(err, PARLEY_ERR_CONFLICT,
-					"only the owner and participants of session %s end it", id);
+					"only the owner of session %s (or an admin) ends it", id);
 	int *seqs = NULL;
 	size_t n = 0;
 	struct strbuf gaps;
@@ -976,7 +1195,19 @@ enum parley_err session_claim(const struct session_ctx *c, const struct session_
 		return rc;
 	if ((rc = speaker_check(&s, id, speaker, err)))
 		goto out;
+	if (!may_upload(s.role)) {
+		/* an admin sees every session, but is on its leaderboard only
+		 * through sessions they were part of */
+		rc = parley_error_set(err, PARLEY_ERR_CONFLICT,
+				      "you are not in session %s: only its owner and participants claim "
+				      "its speakers", id);
+		goto out;
+	}
 	const struct session_claim *cl = claim_of(&s, speaker);
+	if (!(cl && cl->user_id == u->id) && claiming_closed(c, &s.row)) {
+		rc = closed_error(id, "takes no more claims", err);
+		goto out;
+	}
 	bool added = false;
 	if (cl && cl->user_id == u->id)
 		goto view; /* claiming one's own again */
@@ -1031,6 +1262,10 @@ enum parley_err session_unclaim(const struct session_ctx *c, const struct sessio
 		rc = parley_error_set(err, PARLEY_ERR_CONFLICT,
 				      "speaker %d of session %s is claimed by %s, not you", speaker, id,
 				      cl->user);
+		goto out;
+	}
+	if (!u->admin && claiming_closed(c, &s.row)) {
+		rc = closed_error(id, "takes no more changes to its claims", err);
 		goto out;
 	}
 	if ((rc = sstore_claim_delete(c->store, id, speaker, err)))

@@ -43,7 +43,9 @@
 #include "util/error.h"
 
 #define SESSION_ID_LEN 20        /* [a-z2-7] */
-#define SESSION_JOIN_CODE_LEN 6  /* [A-HJ-NP-Z2-9] */
+#define SESSION_JOIN_CODE_LEN 10 /* [A-HJ-NP-Z2-9]: 50 bits (new sessions) */
+#define SESSION_JOIN_CODE_MIN 6  /* sessions made before issue 16 have 6 */
+#define SESSION_CLAIM_WINDOW_DEFAULT (24 * 3600.0) /* claiming (and joining) after end */
 #define SESSION_SEQ_MAX 99999
 #define SESSION_USER_NAME_MAX 64 /* [A-Za-z0-9._-], 1..63 chars */
 #define SESSION_TOKEN_LEN 43     /* "pt_" + 40 hex chars (160 random bits) */
@@ -53,6 +55,9 @@ struct session_user {
 	char name[SESSION_USER_NAME_MAX];
 	bool admin;
 	bool operator_; /* may create, manage and read batches (core/batches.h) */
+	double expires; /* the token's expiry (epoch seconds), 0: never */
+	bool removed;   /* `parley user remove`d (listed only; never signed in) */
+	bool signed_up; /* made by a sign-up on the page, not `parley user add` */
 };
 
 #define SESSION_SOURCE_RATE_MIN 4000             /* Hz: lower source rates are refused */
@@ -81,6 +86,10 @@ struct session_ctx {
 	 * stored with each session's batch when it ends: the server-wide default
 	 * (`parley serve --pipeline-config`). NULL: the defaults. */
 	const char *pipeline_config;
+	/* Seconds after a session ended during which its speakers may be
+	 * claimed and people may still join it; after that both are CONFLICT
+	 * (an admin may still drop a claim). 0: never closes. */
+	double claim_window;
 	/* Upload limits (0: the defaults above): a chunk's decoded audio, a
 	 * session's audio in all (the pipeline's decode limit), the quotas. */
 	double max_chunk_seconds;
@@ -99,9 +108,43 @@ bool session_user_name_valid(const char *name);
  * token, stored only as its SHA-256. CONFLICT when the name is taken. */
 enum parley_err session_user_add(struct store *st, const char *name, bool admin, char *token,
 				 size_t size, struct parley_error *err);
-/* The user a token belongs to; UNAUTHORIZED when none. */
+/* The user a token belongs to; UNAUTHORIZED when none, when the user was
+ * removed or the token has expired (read from the store on every call, so
+ * a rotation, removal or expiry holds from the next request on). */
 enum parley_err session_user_auth(struct store *st, const char *token, struct session_user *out,
 				  struct parley_error *err);
+/* A new token for NAME (the old one stops working at once); NOT_FOUND
+ * when no such user (or removed). The expiry is kept. */
+enum parley_err session_user_rotate(struct store *st, const char *name, char *token, size_t size,
+				    struct parley_error *err);
+/* Set when NAME's token expires (epoch seconds; 0: never). NOT_FOUND as above. */
+enum parley_err session_user_expire(struct store *st, const char *name, double at,
+				    struct parley_error *err);
+/* Remove NAME: the token stops working at once, the user's claims (and so
+ * the leaderboard entries) and session memberships are dropped; sessions
+ * the user owns stay (admins still see them); the name stays taken.
+ * NOT_FOUND as above. */
+enum parley_err session_user_remove(struct store *st, const char *name, struct parley_error *err);
+/* "30d", "12h", "90m", "45s", "2w" or plain seconds → seconds (> 0, at
+ * most 100 years); false for anything else. Pure. */
+bool session_parse_duration(const char *s, double *seconds);
+
+/* How accounts are made besides `parley user add` (parley serve --signup). */
+enum session_signup { SESSION_SIGNUP_OFF, SESSION_SIGNUP_LINK, SESSION_SIGNUP_OPEN };
+/* "off", "link", "open" → mode; false otherwise. */
+bool session_signup_parse(const char *s, enum session_signup *out);
+const char *session_signup_name(enum session_signup mode);
+/* Sign up NAME (a plain user) and print its token in token[size]. With an
+ * id and code (a share link) the new user also joins that session, in the
+ * same transaction: a wrong code or a session that no longer takes
+ * participants creates nothing (NOT_FOUND / CONFLICT). mode LINK requires
+ * them (INVALID without); OFF refuses every sign-up (CONFLICT). *user is
+ * the new user; *view the session view (NULL without a link). A taken name
+ * is CONFLICT. */
+enum parley_err session_signup(const struct session_ctx *c, enum session_signup mode,
+			       const char *name, const char *id, const char *code,
+			       struct session_user *user, char *token, size_t size, json_t **view,
+			       struct parley_error *err);
 
 /* --- sessions --- */
 
@@ -126,7 +169,8 @@ enum parley_err session_get(const struct session_ctx *c, const struct session_us
 enum parley_err session_visible(const struct session_ctx *c, const struct session_user *u,
 				const char *id, struct parley_error *err);
 /* Become a participant with the join code (wrong code: NOT_FOUND). Joining
- * again, or as the owner, is a no-op. */
+ * again, or as the owner, is a no-op. After claiming closed (claim_window
+ * after the end): CONFLICT. */
 enum parley_err session_join(const struct session_ctx *c, const struct session_user *u,
 			     const char *id, const char *code, json_t **out,
 			     struct parley_error *err);
@@ -163,7 +207,8 @@ enum parley_err session_chunk_check(const struct session_ctx *c, const struct se
 				    const char *id, int seq, size_t len,
 				    struct parley_error *err);
 
-/* End the session: CONFLICT when already ended or without chunks. Queues
+/* End the session (its owner or an admin only: CONFLICT for participants):
+ * CONFLICT when already ended or without chunks. Queues
  * processing (batch + recording, see above) and returns the session view
  * with status "processing" and its gaps. */
 enum parley_err session_end(const struct session_ctx *c, const struct session_user *u,
@@ -180,7 +225,9 @@ enum parley_err session_sample_path(const struct session_ctx *c, const struct se
 				    const char *id, int speaker, char *path, size_t size,
 				    struct parley_error *err);
 /* Claim speaker n for u; CONFLICT when another user holds it or u holds
- * another speaker of this session; claiming one's own again is a no-op.
+ * another speaker of this session, when u is an admin who is not in the
+ * session (owner or participant), or after claiming closed; claiming
+ * one's own again is a no-op.
  * *out is the speakers view. */
 enum parley_err session_claim(const struct session_ctx *c, const struct session_user *u,
 			      const char *id, int speaker, json_t **out, struct parley_error *err);

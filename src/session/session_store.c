@@ -40,13 +40,72 @@ enum parley_err sstore_user_add(struct store *st, const char *name, const char *
 	return one_row(s, NULL, NULL, added, err);
 }
 
+#define USER_COLUMNS "id, name, admin, operator, token_expires, removed_at, origin"
+
 static void user_read(struct db_stmt *s, void *ud)
 {
 	struct session_user *u = ud;
+	memset(u, 0, sizeof(*u));
 	u->id = db_column_int(s, 0);
 	snprintf(u->name, sizeof(u->name), "%s", db_column_text(s, 1));
 	u->admin = db_column_int(s, 2) != 0;
 	u->operator_ = db_column_int(s, 3) != 0;
+	u->expires = db_column_null(s, 4) ? 0 : db_column_double(s, 4);
+	u->removed = !db_column_null(s, 5);
+	u->signed_up = strcmp(db_column_text(s, 6), "signup") == 0;
+}
+
+enum parley_err sstore_user_set_origin(struct store *st, int64_t id, const char *origin,
+				       struct parley_error *err)
+{
+	return exec(st, NULL, err, "UPDATE users SET origin = ?2 WHERE id = ?1", "it", id, origin);
+}
+
+enum parley_err sstore_user_by_name(struct store *st, const char *name, struct session_user *out,
+				    bool *found, struct parley_error *err)
+{
+	struct db_stmt *s;
+	enum parley_err rc = prep(st, &s, err, "SELECT " USER_COLUMNS " FROM users"
+				  " WHERE name = ?1 AND removed_at IS NULL", "t", name);
+	if (rc)
+		return rc;
+	return one_row(s, user_read, out, found, err);
+}
+
+enum parley_err sstore_user_set_token(struct store *st, const char *name, const char *token_hash,
+				      bool *found, struct parley_error *err)
+{
+	int64_t changes = 0;
+	enum parley_err rc = exec(st, &changes, err, "UPDATE users SET token_hash = ?2"
+				  " WHERE name = ?1 AND removed_at IS NULL", "tt", name, token_hash);
+	*found = rc == PARLEY_OK && changes > 0;
+	return rc;
+}
+
+enum parley_err sstore_user_set_expiry(struct store *st, const char *name, double at, bool *found,
+				       struct parley_error *err)
+{
+	int64_t changes = 0;
+	enum parley_err rc = at > 0
+		? exec(st, &changes, err, "UPDATE users SET token_expires = ?2"
+		       " WHERE name = ?1 AND removed_at IS NULL", "td", name, at)
+		: exec(st, &changes, err, "UPDATE users SET token_expires = NULL"
+		       " WHERE name = ?1 AND removed_at IS NULL", "t", name);
+	*found = rc == PARLEY_OK && changes > 0;
+	return rc;
+}
+
+enum parley_err sstore_user_remove(struct store *st, int64_t id, double at,
+				   struct parley_error *err)
+{
+	/* the token hash gives way to a value no SHA-256 hex can equal */
+	enum parley_err rc = exec(st, NULL, err, "UPDATE users SET removed_at = ?2,"
+				  " token_hash = 'removed:' || CAST(id AS TEXT) WHERE id = ?1", "id", id, at);
+	if (!rc)
+		rc = exec(st, NULL, err, "DELETE FROM claims WHERE user_id = ?1", "i", id);
+	if (!rc)
+		rc = exec(st, NULL, err, "DELETE FROM session_members WHERE user_id = ?1", "i", id);
+	return rc;
 }
 
 enum parley_err sstore_user_set_operator(struct store *st, const char *name, bool on, bool *found,
@@ -63,8 +122,8 @@ enum parley_err sstore_user_by_token(struct store *st, const char *token_hash,
 				     struct session_user *out, bool *found, struct parley_error *err)
 {
 	struct db_stmt *s;
-	enum parley_err rc = prep(st, &s, err, "SELECT id, name, admin, operator FROM users WHERE token_hash = ?1",
-				  "t", token_hash);
+	enum parley_err rc = prep(st, &s, err, "SELECT " USER_COLUMNS " FROM users"
+				  " WHERE token_hash = ?1 AND removed_at IS NULL", "t", token_hash);
 	if (rc)
 		return rc;
 	return one_row(s, user_read, out, found, err);
@@ -74,7 +133,7 @@ enum parley_err sstore_user_each(struct store *st, void (*fn)(const struct sessi
 				 void *ud, struct parley_error *err)
 {
 	struct db_stmt *s;
-	enum parley_err rc = prep(st, &s, err, "SELECT id, name, admin, operator FROM users ORDER BY name", "");
+	enum parley_err rc = prep(st, &s, err, "SELECT " USER_COLUMNS " FROM users ORDER BY name", "");
 	if (rc)
 		return rc;
 	bool row;

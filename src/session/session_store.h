@@ -44,7 +44,23 @@ enum parley_err sstore_user_set_operator(struct store *st, const char *name, boo
 				       struct parley_error *err);
 enum parley_err sstore_user_by_token(struct store *st, const char *token_hash,
 				     struct session_user *out, bool *found, struct parley_error *err);
-/* fn per user in name order. */
+/* A user who is not removed, by name. */
+enum parley_err sstore_user_by_name(struct store *st, const char *name, struct session_user *out,
+				    bool *found, struct parley_error *err);
+/* "cli" (the default) or "signup". */
+enum parley_err sstore_user_set_origin(struct store *st, int64_t id, const char *origin,
+				       struct parley_error *err);
+/* Replace the token hash of a user who is not removed; *found false otherwise. */
+enum parley_err sstore_user_set_token(struct store *st, const char *name, const char *token_hash,
+				      bool *found, struct parley_error *err);
+/* The token's expiry (epoch seconds; 0: never). */
+enum parley_err sstore_user_set_expiry(struct store *st, const char *name, double at, bool *found,
+				       struct parley_error *err);
+/* Mark removed (the token hash replaced: no token matches), drop the
+ * user's claims and memberships. Call inside a transaction. */
+enum parley_err sstore_user_remove(struct store *st, int64_t id, double at,
+				   struct parley_error *err);
+/* fn per user in name order (removed ones too, flagged). */
 enum parley_err sstore_user_each(struct store *st, void (*fn)(const struct session_user *, void *),
 				 void *ud, struct parley_error *err);
 

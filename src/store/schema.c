@@ -285,6 +285,13 @@ const char *const store_migrations[] = {
 	 * `POST /v1/batches` or `parley batch create` has status 'created' and
 	 * its recordings status 'held' (never leased) until it is started. */
 	"ALTER TABLE users ADD COLUMN operator INTEGER NOT NULL DEFAULT 0;",
+	/* 9: accounts without an operator (issue 16, session/session.h): a
+	 * token may expire, a user may be removed (the row stays: the name is
+	 * not reused and owned sessions keep their owner), and how the user was
+	 * made ('cli': parley user add, 'signup': the page). */
+	"ALTER TABLE users ADD COLUMN token_expires @REAL@;"
+	"ALTER TABLE users ADD COLUMN removed_at @REAL@;"
+	"ALTER TABLE users ADD COLUMN origin TEXT NOT NULL DEFAULT 'cli';",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -76,6 +76,29 @@ static void body_set(struct web_resp *r, int status, const char *type, char *tex
 	r->content_type = type;
 }
 
+/* Copy msg into out, each occurrence of a hidden string replaced by "…". */
+static void scrub(const char *msg, const char *const hide[], size_t nhide, char *out, size_t size)
+{
+	size_t o = 0;
+	while (*msg && o + 1 < size) {
+		size_t skip = 0;
+		for (size_t i = 0; i < nhide && !skip; i++)
+			if (hide[i] && hide[i][0] && strncmp(msg, hide[i], strlen(hide[i])) == 0)
+				skip = strlen(hide[i]);
+		if (skip) {
+			static const char dots[] = "\xe2\x80\xa6"; /* … */
+			if (o + sizeof(dots) > size)
+				break;
+			memcpy(out + o, dots, sizeof(dots) - 1);
+			o += sizeof(dots) - 1;
+			msg += skip;
+		} else {
+			out[o++] = *msg++;
+		}
+	}
+	out[o] = '\0';
+}
+
 static void error_body(struct web_resp *r, int status, const char *code, const char *msg)
 {
 	json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
@@ -99,16 +122,34 @@ void web_resp_fail(struct web_resp *r, int status, const char *code, const char 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	error_body(r, status, code, msg);
+	char pub[PARLEY_ERROR_MSG_MAX];
+	scrub(msg, r->hide, WEB_HIDE_MAX, pub, sizeof(pub));
+	error_body(r, status, code, pub);
+}
+
+void web_error_public(int status, enum parley_err code, const char *msg, const char *about,
+		      const char *const hide[], size_t nhide, char *out, size_t size)
+{
+	if (!size)
+		return;
+	if (status >= 500) {
+		snprintf(out, size, "%s failed on the server: %s (the details are in the server's log)",
+			 about && *about ? about : "the request", parley_strerror(code));
+		return;
+	}
+	scrub(msg && *msg ? msg : parley_strerror(code), hide, nhide, out, size);
 }
 
 void web_resp_error(struct web_resp *r, const struct parley_error *err)
 {
 	int status = web_err_status(err->code);
-	if (status == 500)
-		log_error("internal error: %s", err->msg);
-	error_body(r, status, parley_err_name(err->code), err->msg[0] ? err->msg
-				  : parley_strerror(err->code));
+	char msg[PARLEY_ERROR_MSG_MAX];
+	if (status >= 500)
+		log_error("%s: %s: %s", r->about[0] ? r->about : "a request", parley_err_name(err->code),
+			  err->msg);
+	web_error_public(status, err->code, err->msg, r->about, r->hide, WEB_HIDE_MAX, msg,
+			 sizeof(msg));
+	error_body(r, status, parley_err_name(err->code), msg);
 }
 
 void web_resp_json(struct web_resp *r, int status, json_t *v)

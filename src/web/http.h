@@ -38,6 +38,7 @@ struct web_req {
 	size_t body_len;
 	json_t *json;     /* WEB_BODY_JSON routes: the parsed object (never NULL there) */
 	bool authed;      /* user is filled (WEB_ROUTE_AUTH routes always) */
+	const char *addr; /* the client's address ("127.0.0.1"), for rate limits */
 	struct session_user user;
 	struct session_ctx ctx;   /* this thread's store, the data dir, the queue hook */
 	struct web_server *srv;   /* metrics, settings */
@@ -52,6 +53,7 @@ static inline const char *web_req_query(const struct web_req *q, const char *nam
 { return q->lookup(q->conn, false, name); }
 
 #define WEB_RESP_HEADERS_MAX 8
+#define WEB_HIDE_MAX 2
 
 struct web_resp {
 	int status;               /* 0 until set */
@@ -67,6 +69,12 @@ struct web_resp {
 	} headers[WEB_RESP_HEADERS_MAX];
 	int nheaders;
 	char error_code[32];      /* the error's code, for the access log; "" on success */
+	/* Set by the server before the handler runs (web_resp_init clears
+	 * them): what the request is about as its user knows it ("chunk 15 of
+	 * session k2x…"), named in answers to server failures, and server paths
+	 * (the data directory) that never appear in an answer. */
+	char about[96];
+	const char *hide[WEB_HIDE_MAX];
 	/* A streamed body of unknown length (server-sent events): the server
 	 * calls stream(stream_ud, this thread's store, buf, max) on its pool
 	 * thread for the next bytes (> 0), or -1 to end; stream_free(stream_ud)
@@ -84,8 +92,18 @@ void web_resp_header(struct web_resp *r, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A JSON body; takes the reference to v (NULL or a dump failure: 500). */
 void web_resp_json(struct web_resp *r, int status, json_t *v);
-/* The error response for a parley error: status from web_err_status. */
+/* The error response for a parley error: status from web_err_status. A
+ * server failure (status 500 and above) answers only what failed, as the
+ * user knows it (r->about), and the kind of failure; its full message
+ * (paths, pids, SQL) goes to the server's log. Other messages are answered
+ * with r->hide removed (web_error_public). */
 void web_resp_error(struct web_resp *r, const struct parley_error *err);
+/* The message a client sees for an error (pure; used by web_resp_error):
+ * status >= 500: "ABOUT failed on the server: KIND (…details in its log)";
+ * else msg with every occurrence of a non-empty hide[i] (absolute server
+ * paths) replaced by "…". Always NUL-terminated in out[size]. */
+void web_error_public(int status, enum parley_err code, const char *msg, const char *about,
+		      const char *const hide[], size_t nhide, char *out, size_t size);
 /* An error response with an explicit status and code (the HTTP layer's). */
 void web_resp_fail(struct web_resp *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -22,6 +22,8 @@ const struct web_route web_routes[] = {
 	{"GET", "/v1/me", route_me, AUTH, NONE},
 	{"GET", "/v1/events", route_events, AUTH, NONE},
 	{"GET", "/v1/overview", route_overview, AUTH, NONE},
+	{"GET", "/v1/signup", route_signup_info, 0, NONE},
+	{"POST", "/v1/signup", route_signup, 0, JSON},
 	{"POST", "/v1/sessions", route_session_create, AUTH, JSON},
 	{"GET", "/v1/sessions", route_session_list, AUTH, NONE},
 	{"GET", "/v1/sessions/{id}", route_session_get, AUTH, NONE},

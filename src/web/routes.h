@@ -1,7 +1,7 @@
 /*
  * routes.h — the route table of `parley serve` (docs/api.md) and its
  * handlers, one file per resource:
- *   route_sessions.c  /v1/me, /v1/sessions…, join, end
+ *   route_sessions.c  /v1/me, /v1/signup, /v1/sessions…, join, end
  *   route_chunks.c    PUT /v1/sessions/{id}/chunks/{seq}
  *   route_speakers.c  speakers, samples (Range), claims
  *   route_results.c   results, leaderboard
@@ -27,6 +27,8 @@ extern const struct web_route web_routes[];
 extern const size_t web_routes_count;
 
 void route_me(struct web_req *q, struct web_resp *r);
+void route_signup_info(struct web_req *q, struct web_resp *r);
+void route_signup(struct web_req *q, struct web_resp *r);
 void route_session_create(struct web_req *q, struct web_resp *r);
 void route_session_list(struct web_req *q, struct web_resp *r);
 void route_session_get(struct web_req *q, struct web_resp *r);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <limits.h>
 
 #include "queue/queue.h"
 #include "session/session.h"
@@ -46,6 +47,9 @@ struct web_server {
 	atomic_int in_flight;
 	atomic_size_t buffered; /* request body bytes reserved by all connections */
 	struct web_metrics metrics;
+	char metrics_token[256];
+	char data_real[1024]; /* the data directory's absolute path (hidden in answers) */
+	struct web_limits limits;
 };
 
 /* One request, from its request line to the completion callback. */
@@ -82,7 +86,20 @@ struct web_server_params web_server_default_params(void)
 		.queue = "store",
 		.queue_prefix = "parley:",
 		.stream_seconds = 600,
+		.signup = SESSION_SIGNUP_LINK,
+		.claim_window = SESSION_CLAIM_WINDOW_DEFAULT,
+		.min_free_bytes = 64ull << 20,
 	};
+}
+
+struct web_limits *web_server_limits(struct web_server *s)
+{
+	return &s->limits;
+}
+
+bool web_server_tls(const struct web_server *s)
+{
+	return s->p.tls_cert && *s->p.tls_cert;
 }
 
 bool web_server_stream_acquire(struct web_server *s)
@@ -238,6 +255,42 @@ static bool header_is(struct MHD_Connection *conn, const char *name, const char 
 	return v && strncasecmp(v, prefix, strlen(prefix)) == 0;
 }
 
+/* The client's numeric address into addr[size] ("-" when unknown). */
+static void client_addr(struct MHD_Connection *conn, char *addr, size_t size)
+{
+	snprintf(addr, size, "-");
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr,
+			  (socklen_t)size);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr,
+			  (socklen_t)size);
+}
+
+/* What a request is about, as its user knows it: "chunk 15 of session …". */
+static void request_about(const struct router_result *m, char *out, size_t size)
+{
+	const struct web_params *p = &m->params;
+	if (p->id[0] && p->seq >= 0)
+		snprintf(out, size, "chunk %d of session %s", p->seq, p->id);
+	else if (p->id[0] && p->speaker >= 1)
+		snprintf(out, size, "speaker %d of session %s", p->speaker, p->id);
+	else if (p->id[0])
+		snprintf(out, size, "session %s", p->id);
+	else if (p->batch && p->file[0])
+		snprintf(out, size, "file %s of batch %lld", p->file, p->batch);
+	else if (p->batch)
+		snprintf(out, size, "batch %lld", p->batch);
+	else
+		snprintf(out, size, "%s %s", m->route ? m->route->method : "the",
+			 m->route ? m->route->pattern : "request");
+}
+
 /* Authorization: Bearer TOKEN → the user, or a 401 in r. */
 static bool authenticate(struct web_req *q, struct MHD_Connection *conn, struct web_resp *r)
 {
@@ -256,7 +309,8 @@ static bool authenticate(struct web_req *q, struct MHD_Connection *conn, struct 
 	struct parley_error err = {0};
 	if (session_user_auth(q->ctx.store, token, &q->user, &err) != PARLEY_OK) {
 		if (err.code == PARLEY_ERR_UNAUTHORIZED || err.code == PARLEY_ERR_NOT_FOUND)
-			web_resp_fail(r, 401, "unauthorized", "unknown token");
+			web_resp_fail(r, 401, "unauthorized", "%s", err.code == PARLEY_ERR_UNAUTHORIZED &&
+				      err.msg[0] ? err.msg : "unknown token");
 		else
 			web_resp_error(r, &err);
 		return false;
@@ -270,7 +324,13 @@ static void dispatch(struct web_server *s, struct conn_req *cr, struct MHD_Conne
 		     const char *method, const char *url, struct web_resp *r)
 {
 	struct parley_error err = {0};
+	char addr[64];
+	client_addr(conn, addr, sizeof(addr));
+	request_about(&cr->m, r->about, sizeof(r->about));
+	r->hide[0] = s->data_dir;
+	r->hide[1] = s->data_real;
 	struct web_req q = {
+		.addr = addr,
 		.method = method,
 		.path = url,
 		.route = cr->m.route,
@@ -283,6 +343,7 @@ static void dispatch(struct web_server *s, struct conn_req *cr, struct MHD_Conne
 	};
 	q.ctx.data_dir = s->data_dir;
 	q.ctx.pipeline_config = s->p.pipeline_config;
+	q.ctx.claim_window = s->p.claim_window;
 	q.ctx.store = thread_store(s, &err);
 	web_server_session_limits(s, &q.ctx);
 	if (!q.ctx.store) {
@@ -320,6 +381,18 @@ static void add_common_headers(struct web_server *s, struct MHD_Response *resp, 
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", s->cors);
 		MHD_add_response_header(resp, "Vary", "Origin");
 	}
+	/* The page loads only its own files (no inline script or style, no
+	 * framing); blob: is the speaker samples fetched with the token. */
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'self'; script-src 'self'; style-src 'self'; "
+				"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
+				"object-src 'none'; base-uri 'none'; form-action 'self'; "
+				"frame-ancestors 'none'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	if (web_server_tls(s))
+		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 }
 
 /* Queue r on the connection. MHD_NO when MHD refused (the connection is
@@ -544,6 +617,9 @@ static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 		struct parley_error err = {0};
 		struct web_resp r;
 		web_resp_init(&r);
+		request_about(&cr->m, r.about, sizeof(r.about));
+		r.hide[0] = s->data_dir;
+		r.hide[1] = s->data_real;
 		struct web_req q = {
 			.method = method, .path = url, .route = rt, .params = cr->m.params,
 			.body = "", .body_len = cl ? (size_t)strtoull(cl, NULL, 10) : 0,
@@ -551,6 +627,7 @@ static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 		};
 		q.ctx.data_dir = s->data_dir;
 		q.ctx.pipeline_config = s->p.pipeline_config;
+		q.ctx.claim_window = s->p.claim_window;
 		q.ctx.store = thread_store(s, &err);
 		web_server_session_limits(s, &q.ctx);
 		if (!q.ctx.store)
@@ -635,18 +712,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	int status = cr->status ? cr->status : 0;
 	web_metrics_count(&s->metrics, route, status);
 	if (!s->p.quiet) {
-		char addr[64] = "-";
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		if (ci && ci->client_addr) {
-			const struct sockaddr *sa = ci->client_addr;
-			if (sa->sa_family == AF_INET)
-				inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-					  addr, sizeof(addr));
-			else if (sa->sa_family == AF_INET6)
-				inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-					  addr, sizeof(addr));
-		}
+		char addr[64];
+		client_addr(conn, addr, sizeof(addr));
 		fprintf(stderr, "parley serve: %s \"%s %s\" %d %zu %.1fms%s\n", addr, cr->method, cr->path,
 			status, cr->sent, (time_mono() - cr->start) * 1000.0,
 			toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? " (closed)" : "");
@@ -714,6 +781,36 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 		   p->queue_prefix ? p->queue_prefix : "parley:");
 	copy_param(s->cors, sizeof(s->cors), &s->p.cors_origin, p->cors_origin);
 	copy_param(s->files_root, sizeof(s->files_root), &s->p.files_root, p->files_root);
+	copy_param(s->metrics_token, sizeof(s->metrics_token), &s->p.metrics_token, p->metrics_token);
+	if (!realpath(s->data_dir, s->data_real))
+		s->data_real[0] = '\0';
+	bool tls = p->tls_cert && *p->tls_cert;
+	if (tls != (p->tls_key && *p->tls_key)) {
+		free(s);
+		return parley_error_set(err, PARLEY_ERR_INVALID, "HTTPS needs both a certificate and its key");
+	}
+	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		free(s);
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"this libmicrohttpd was built without TLS: HTTPS is not available");
+	}
+	struct ratelimit_params jp = ratelimit_default_params(), sp = jp;
+	jp.max = 10;  /* wrong codes from one address in 10 minutes → 15 minutes out */
+	struct ratelimit_params jsp = jp;
+	jsp.max = 30; /* wrong codes for one session from anywhere */
+	sp.max = 20;  /* sign-ups from one address in an hour (friends behind one NAT) */
+	sp.window = 3600;
+	sp.lockout = 3600;
+	s->limits.join_addr = ratelimit_new(&jp);
+	s->limits.join_session = ratelimit_new(&jsp);
+	s->limits.signup_addr = ratelimit_new(&sp);
+	if (!s->limits.join_addr || !s->limits.join_session || !s->limits.signup_addr) {
+		ratelimit_free(s->limits.join_addr);
+		ratelimit_free(s->limits.join_session);
+		ratelimit_free(s->limits.signup_addr);
+		free(s);
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+	}
 	if (s->p.stream_seconds < 1)
 		s->p.stream_seconds = 600;
 	atomic_init(&s->streams, 0);
@@ -730,12 +827,17 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 		return parley_error_set(err, PARLEY_ERR_NOMEM, "no thread-local key left");
 	}
 	struct sockaddr_storage ss;
-	bool v6;
+	bool v6 = false;
 	enum parley_err rc = parse_addr(s->host, p->port, &ss, &v6, err);
 	if (rc)
 		goto fail;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 (v6 ? MHD_USE_IPv6 : 0);
+			 (v6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
+	struct MHD_OptionItem tls_opts[] = {
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)p->tls_key},
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)p->tls_cert},
+		{MHD_OPTION_END, 0, NULL},
+	};
 	s->mhd = MHD_start_daemon(flags, (uint16_t)p->port, NULL, NULL, on_request, s,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)p->threads,
@@ -743,10 +845,14 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 				  MHD_OPTION_CONNECTION_LIMIT, p->connection_limit,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, p->per_ip_limit,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_ARRAY, tls ? tls_opts : tls_opts + 2,
 				  MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
-		rc = parley_error_set(err, PARLEY_ERR_IO, "cannot listen on %s:%d (in use, or not an address of this machine)",
+		rc = parley_error_set(err, PARLEY_ERR_IO, tls
+				      ? "cannot listen on %s:%d (in use, not an address of this machine, "
+					"or the TLS certificate and key are not PEM or do not match)"
+				      : "cannot listen on %s:%d (in use, or not an address of this machine)",
 				      s->host, p->port);
 		goto fail;
 	}
@@ -757,6 +863,9 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 fail:
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
+	ratelimit_free(s->limits.join_addr);
+	ratelimit_free(s->limits.join_session);
+	ratelimit_free(s->limits.signup_addr);
 	free(s);
 	return rc;
 }
@@ -781,5 +890,8 @@ void web_server_stop(struct web_server *s, double grace)
 	}
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
+	ratelimit_free(s->limits.join_addr);
+	ratelimit_free(s->limits.join_session);
+	ratelimit_free(s->limits.signup_addr);
 	free(s);
 }

@@ -23,6 +23,11 @@
  * it); connection_limit and
  * per_ip_limit bound the sockets. Errors are JSON (src/web/http.h).
  * Every request writes one access-log line on stderr (unless quiet).
+ * Every answer carries the security headers (a Content-Security-Policy
+ * without inline script or style, frame-ancestors 'none', nosniff, no
+ * referrer) and, with TLS, Strict-Transport-Security. An error's message
+ * never holds the data directory's path; server failures (5xx) answer
+ * what failed as the user knows it and log the details (web/http.h).
  *
  * Threads: each pool thread opens its own store (and queue, with Redis)
  * connection on its first request; all are closed by web_server_stop. With a
@@ -38,6 +43,7 @@
 #include "session/session.h"
 #include "util/error.h"
 #include "web/metrics.h"
+#include "web/ratelimit.h"
 
 #define WEB_CHUNK_LIMIT_DEFAULT (32u * 1024 * 1024)
 #define WEB_BODY_MEMORY_DEFAULT ((size_t)256 * 1024 * 1024)
@@ -67,6 +73,16 @@ struct web_server_params {
 	const char *files_root;      /* batches' server-side paths must be under it (NULL: none) */
 	int max_streams;             /* event streams open at once (0: as many as threads) */
 	unsigned stream_seconds;     /* longest life of one event stream (600) */
+	enum session_signup signup;  /* sign-ups on the page (SESSION_SIGNUP_LINK) */
+	double claim_window;         /* seconds after a session's end to claim and join
+					(SESSION_CLAIM_WINDOW_DEFAULT; 0: never closes) */
+	const char *metrics_token;   /* GET /metrics needs "Authorization: Bearer" this
+					(NULL or "": open) */
+	const char *tls_cert;        /* PEM text of the certificate (chain) and of its */
+	const char *tls_key;         /* key: HTTPS (both or neither; not copied: must
+					outlive the server) */
+	unsigned long long min_free_bytes; /* /health is 503 and chunk uploads 507 when the
+					data directory's file system has less free (64 MiB) */
 };
 struct web_server_params web_server_default_params(void);
 
@@ -94,6 +110,15 @@ enum parley_err web_server_push_leasable(struct web_server *s, struct parley_err
  * web_server_stream_release. */
 bool web_server_stream_acquire(struct web_server *s);
 void web_server_stream_release(struct web_server *s);
+/* The rate limits of join codes and sign-ups (never NULL once started). */
+struct web_limits {
+	struct ratelimit *join_addr;    /* wrong join codes per client address */
+	struct ratelimit *join_session; /* wrong join codes per session */
+	struct ratelimit *signup_addr;  /* sign-ups per client address */
+};
+struct web_limits *web_server_limits(struct web_server *s);
+/* True when the server speaks HTTPS. */
+bool web_server_tls(const struct web_server *s);
 /* True once web_server_stop began (streams end). */
 bool web_server_stopping(const struct web_server *s);
 /* This thread's queue connection (opened on first use); NULL with err set. */

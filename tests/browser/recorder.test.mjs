@@ -188,7 +188,7 @@ await step('start a session: id, join code and share hint shown', 'session', asy
   await page.locator(tid('session-view')).waitFor({ state: 'visible' });
   await page.waitForFunction(() => /^[a-z2-7]{20}$/.test(document.querySelector('[data-testid="session-id"]').textContent));
   sessionId = (await page.locator(tid('session-id')).textContent()).trim();
-  await page.waitForFunction(() => /^[A-HJ-NP-Z2-9]{6}$/.test(document.querySelector('[data-testid="session-code"]').textContent));
+  await page.waitForFunction(() => /^[A-HJ-NP-Z2-9]{10}$/.test(document.querySelector('[data-testid="session-code"]').textContent));
   const code = (await page.locator(tid('session-code')).textContent()).trim();
   joinCode = code;
   await page.locator(tid('share-hint')).waitFor({ state: 'visible' });

@@ -114,7 +114,7 @@ check "POST /v1/sessions is 201 with a join code" \
   is "$(req create POST /v1/sessions -H "$(auth "$TA")" "${J[@]}" -d '{"title":"friday chat"}')" 201
 SID=$(js create .id)
 CODE=$(js create .join_code)
-check "the session has an id and a join code" eval '[ ${#SID} -eq 20 ] && [ ${#CODE} -eq 6 ]'
+check "the session has an id and a join code" eval '[ ${#SID} -eq 20 ] && [ ${#CODE} -eq 10 ]'
 put_chunk() {  # name seq file [token]
   req "$1" PUT "/v1/sessions/$SID/chunks/$2" -H "$(auth "${4:-$TA}")" \
     -H "Content-Type: application/octet-stream" --data-binary "@$3"

@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 struct driver_ctx {
 	bool pg;
@@ -710,12 +711,166 @@ static void test_manifest_decode(void **state)
 	fs_remove_tree(f.dir, NULL);
 }
 
+/* Issue 16: rotate, expire, remove take effect at the next authentication. */
+static void test_token_lifecycle(void **state)
+{
+	struct fixture *f = fix(state);
+	char t1[SESSION_TOKEN_LEN + 1], t2[SESSION_TOKEN_LEN + 1];
+	struct parley_error err = {0};
+	struct session_user u, bob = user(f, "bob", false);
+	must(session_user_add(f->st, "ana", false, t1, sizeof(t1), &err), &err);
+	must(session_user_auth(f->st, t1, &u, &err), &err);
+	assert_false(u.signed_up);
+	must(session_user_rotate(f->st, "ana", t2, sizeof(t2), &err), &err);
+	assert_string_not_equal(t1, t2);
+	assert_int_equal(session_user_auth(f->st, t1, &u, &err), PARLEY_ERR_UNAUTHORIZED);
+	must(session_user_auth(f->st, t2, &u, &err), &err);
+	assert_int_equal(session_user_rotate(f->st, "nobody", t2, sizeof(t2), &err),
+			 PARLEY_ERR_NOT_FOUND);
+	/* expiry in the future: fine; in the past: refused; never: fine again */
+	must(session_user_expire(f->st, "ana", time_wall() + 3600, &err), &err);
+	must(session_user_auth(f->st, t2, &u, &err), &err);
+	assert_true(u.expires > time_wall());
+	must(session_user_expire(f->st, "ana", time_wall() - 1, &err), &err);
+	assert_int_equal(session_user_auth(f->st, t2, &u, &err), PARLEY_ERR_UNAUTHORIZED);
+	assert_non_null(strstr(err.msg, "expired"));
+	must(session_user_expire(f->st, "ana", 0, &err), &err);
+	must(session_user_auth(f->st, t2, &u, &err), &err);
+	assert_true(u.expires == 0);
+	/* remove: the token dies, the claims and memberships go, the name stays taken */
+	char id[SESSION_ID_LEN + 1], code[SESSION_JOIN_CODE_LEN + 1];
+	create(f, &bob, id, code);
+	json_t *v = NULL;
+	must(session_join(&f->c, &u, id, code, &v, &err), &err);
+	json_decref(v);
+	must(session_user_remove(f->st, "ana", &err), &err);
+	assert_int_equal(session_user_auth(f->st, t2, &u, &err), PARLEY_ERR_UNAUTHORIZED);
+	assert_int_equal(session_user_remove(f->st, "ana", &err), PARLEY_ERR_NOT_FOUND);
+	assert_int_equal(session_user_add(f->st, "ana", false, t1, sizeof(t1), &err),
+			 PARLEY_ERR_CONFLICT);
+	must(session_get(&f->c, &bob, id, &v, &err), &err); /* bob's session is intact */
+	json_decref(v);
+}
+
+static void test_parse_duration(void **state)
+{
+	(void)state;
+	double s = 0;
+	assert_true(session_parse_duration("30d", &s) && s == 30 * 86400.0);
+	assert_true(session_parse_duration("12h", &s) && s == 12 * 3600.0);
+	assert_true(session_parse_duration("90m", &s) && s == 5400.0);
+	assert_true(session_parse_duration("45s", &s) && s == 45.0);
+	assert_true(session_parse_duration("2w", &s) && s == 14 * 86400.0);
+	assert_true(session_parse_duration("600", &s) && s == 600.0);
+	const char *bad[] = {"", "0", "0d", "-1d", "d", "1y", "1dd", " 1d", "1.5h", "9999999999",
+			     "1000000000s", NULL};
+	for (int i = 0; bad[i]; i++)
+		assert_false(session_parse_duration(bad[i], &s));
+	assert_false(session_parse_duration(NULL, &s));
+	assert_false(session_parse_duration("99999w", &s)); /* over 100 years */
+	enum session_signup m;
+	assert_true(session_signup_parse("link", &m) && m == SESSION_SIGNUP_LINK);
+	assert_true(session_signup_parse("open", &m) && m == SESSION_SIGNUP_OPEN);
+	assert_true(session_signup_parse("off", &m) && m == SESSION_SIGNUP_OFF);
+	assert_false(session_signup_parse("Open", &m));
+	assert_string_equal(session_signup_name(SESSION_SIGNUP_LINK), "link");
+	/* join codes: the new length, and the 6 of older sessions */
+	assert_true(session_join_code_valid("ABCDEFGHJK"));
+	assert_true(session_join_code_valid("K7MX2P"));
+	assert_false(session_join_code_valid("K7MX2"));
+	assert_false(session_join_code_valid("ABCDEFGHJKL"));
+	assert_false(session_join_code_valid("K7MX2I"));
+}
+
+/* Sign-up: off, link (the share link joins), open; names unique. */
+static void test_signup(void **state)
+{
+	struct fixture *f = fix(state);
+	struct session_user ana = user(f, "ana", false), u, me;
+	char id[SESSION_ID_LEN + 1], code[SESSION_JOIN_CODE_LEN + 1], token[SESSION_TOKEN_LEN + 1];
+	create(f, &ana, id, code);
+	assert_int_equal(strlen(code), SESSION_JOIN_CODE_LEN);
+	struct parley_error err = {0};
+	json_t *v = NULL;
+	assert_int_equal(session_signup(&f->c, SESSION_SIGNUP_OFF, "zed", NULL, NULL, &u, token,
+					sizeof(token), &v, &err), PARLEY_ERR_CONFLICT);
+	assert_int_equal(session_signup(&f->c, SESSION_SIGNUP_LINK, "zed", NULL, NULL, &u, token,
+					sizeof(token), &v, &err), PARLEY_ERR_INVALID);
+	char wrong[SESSION_JOIN_CODE_LEN + 1];
+	snprintf(wrong, sizeof(wrong), "%s", code);
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	assert_int_equal(session_signup(&f->c, SESSION_SIGNUP_LINK, "zed", id, wrong, &u, token,
+					sizeof(token), &v, &err), PARLEY_ERR_NOT_FOUND);
+	assert_null(v);
+	/* nothing was made by the failed attempts: the name is free */
+	must(session_signup(&f->c, SESSION_SIGNUP_LINK, "zed", id, code, &u, token, sizeof(token), &v,
+			    &err), &err);
+	assert_string_equal(str(v, "role"), "participant");
+	json_decref(v);
+	must(session_user_auth(f->st, token, &me, &err), &err);
+	assert_string_equal(me.name, "zed");
+	assert_true(me.signed_up);
+	assert_false(me.admin);
+	assert_int_equal(session_signup(&f->c, SESSION_SIGNUP_OPEN, "zed", NULL, NULL, &u, token,
+					sizeof(token), &v, &err), PARLEY_ERR_CONFLICT);
+	assert_int_equal(session_signup(&f->c, SESSION_SIGNUP_OPEN, "ana", NULL, NULL, &u, token,
+					sizeof(token), &v, &err), PARLEY_ERR_CONFLICT);
+	assert_int_equal(session_signup(&f->c, SESSION_SIGNUP_OPEN, "no way", NULL, NULL, &u, token,
+					sizeof(token), &v, &err), PARLEY_ERR_INVALID);
+	must(session_signup(&f->c, SESSION_SIGNUP_OPEN, "yan", NULL, NULL, &u, token, sizeof(token),
+			    &v, &err), &err);
+	assert_null(v);
+	must(session_get(&f->c, &me, id, &v, &err), &err);
+	json_decref(v);
+}
+
+/* Owner-only end; admins outside a session cannot claim; claiming (and
+ * joining) closes claim_window after the end. */
+static void test_session_rules(void **state)
+{
+	struct fixture *f = fix(state);
+	struct session_user ana = user(f, "ana", false), bob = user(f, "bob", false),
+			    cy = user(f, "cy", false), root = user(f, "root", true);
+	char id[SESSION_ID_LEN + 1], code[SESSION_JOIN_CODE_LEN + 1];
+	create(f, &ana, id, code);
+	struct parley_error err = {0};
+	json_t *v = NULL;
+	must(session_join(&f->c, &bob, id, code, &v, &err), &err);
+	json_decref(v);
+	put(f, &bob, id, 0, 0.5, 440, true);
+	assert_int_equal(session_end(&f->c, &bob, id, &v, &err), PARLEY_ERR_CONFLICT);
+	assert_non_null(strstr(err.msg, "owner"));
+	must(session_end(&f->c, &root, id, &v, &err), &err); /* an admin may */
+	json_decref(v);
+	finish(f, id, 3, 5);
+	assert_int_equal(session_claim(&f->c, &root, id, 1, &v, &err), PARLEY_ERR_CONFLICT);
+	must(session_claim(&f->c, &bob, id, 1, &v, &err), &err);
+	json_decref(v);
+	/* the window: long ago closed for this context */
+	struct session_ctx closed = f->c;
+	closed.claim_window = 0.001;
+	time_sleep(0.01);
+	assert_int_equal(session_claim(&closed, &ana, id, 2, &v, &err), PARLEY_ERR_CONFLICT);
+	assert_int_equal(session_join(&closed, &cy, id, code, &v, &err), PARLEY_ERR_CONFLICT);
+	assert_int_equal(session_unclaim(&closed, &bob, id, 1, &v, &err), PARLEY_ERR_CONFLICT);
+	must(session_join(&closed, &bob, id, code, &v, &err), &err); /* already in: a no-op */
+	json_decref(v);
+	must(session_unclaim(&closed, &root, id, 1, &v, &err), &err); /* admins moderate */
+	json_decref(v);
+	must(session_get(&closed, &ana, id, &v, &err), &err);
+	assert_true(json_is_real(json_object_get(v, "claim_until")));
+	json_decref(v);
+	must(session_join(&f->c, &cy, id, code, &v, &err), &err); /* open in the default window */
+	json_decref(v);
+}
+
 #define CASE(drv, fn, ctx) {drv ": " #fn, fn, setup, teardown, ctx}
 #define CASES(drv, ctx)                                                                    \
 	CASE(drv, test_users_and_tokens, ctx), CASE(drv, test_visibility_and_join, ctx),    \
 	CASE(drv, test_chunks_end_and_gaps, ctx),                                           \
 	CASE(drv, test_claims_results_leaderboard, ctx), CASE(drv, test_failed_status, ctx), \
-	CASE(drv, test_results_stored_lexicon, ctx)
+	CASE(drv, test_results_stored_lexicon, ctx), CASE(drv, test_token_lifecycle, ctx),   \
+	CASE(drv, test_signup, ctx), CASE(drv, test_session_rules, ctx)
 
 int main(void)
 {
@@ -725,6 +880,7 @@ int main(void)
 		CASES("sqlite", &sqlite_ctx),
 		cmocka_unit_test(test_manifest_parse),
 		cmocka_unit_test(test_manifest_decode),
+		cmocka_unit_test(test_parse_duration),
 	};
 	const struct CMUnitTest pg_tests[] = {CASES("postgresql", &pg_ctx)};
 	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);

@@ -100,7 +100,9 @@ static void test_newer_schema_refused(void **state)
 	" DROP TABLE call_metrics; DROP TABLE call_spans; ALTER TABLE recordings DROP COLUMN metadata;" \
 	" DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;" \
 	" DROP TABLE verdicts; DROP TABLE answers; DROP TABLE audit_versions;" \
-	" ALTER TABLE batches DROP COLUMN audit_version; ALTER TABLE users DROP COLUMN operator;"
+	" ALTER TABLE batches DROP COLUMN audit_version; ALTER TABLE users DROP COLUMN operator;" \
+	" ALTER TABLE users DROP COLUMN token_expires; ALTER TABLE users DROP COLUMN removed_at;" \
+	" ALTER TABLE users DROP COLUMN origin;"
 
 /* A database from before migration 4 (no approximate column) upgrades on
  * open; its words read as not approximate. */

@@ -14,6 +14,7 @@
 #include "web/http.h"
 #include "web/json_body.h"
 #include "web/range.h"
+#include "web/ratelimit.h"
 #include "web/router.h"
 #include "web/routes.h"
 
@@ -233,6 +234,80 @@ static void test_statuses(void **state)
 	assert_null(web_asset_find("../index.html"));
 }
 
+/* Issue 16: answers never carry server internals. */
+static void test_error_public(void **state)
+{
+	(void)state;
+	char out[512];
+	const char *hide[2] = {"/srv/parley-data", "/real/parley-data"};
+	web_error_public(503, PARLEY_ERR_IO,
+			 "/srv/parley-data/sessions/abc/chunks/00015.tmp.4242.15: No space left on device",
+			 "chunk 15 of session abc", hide, 2, out, sizeof(out));
+	assert_non_null(strstr(out, "chunk 15 of session abc"));
+	assert_null(strstr(out, "/srv"));
+	assert_null(strstr(out, "tmp"));
+	assert_null(strstr(out, "4242"));
+	web_error_public(500, PARLEY_ERR_INTERNAL, "SELECT * FROM users", "", hide, 2, out, sizeof(out));
+	assert_null(strstr(out, "SELECT"));
+	assert_non_null(strstr(out, "the request"));
+	web_error_public(413, PARLEY_ERR_TOO_LARGE, "data directory path too long: /real/parley-data!",
+			 "x", hide, 2, out, sizeof(out));
+	assert_string_equal(out, "data directory path too long: \xe2\x80\xa6!");
+	web_error_public(404, PARLEY_ERR_NOT_FOUND, "no session abc", "x", hide, 2, out, sizeof(out));
+	assert_string_equal(out, "no session abc");
+	web_error_public(404, PARLEY_ERR_NOT_FOUND, "", "x", hide, 2, out, 4);
+	assert_int_equal(strlen(out), 3);
+	struct web_resp r;
+	web_resp_init(&r);
+	snprintf(r.about, sizeof(r.about), "session abc");
+	r.hide[0] = "/srv/parley-data";
+	struct parley_error err = {0};
+	parley_error_set(&err, PARLEY_ERR_STORE, "UPDATE sessions SET x: disk I/O error");
+	web_resp_error(&r, &err);
+	assert_int_equal(r.status, 503);
+	assert_null(strstr(r.body, "UPDATE"));
+	assert_non_null(strstr(r.body, "session abc failed on the server"));
+	web_resp_release(&r);
+	snprintf(r.about, sizeof(r.about), "x");
+	r.hide[0] = "/srv/parley-data";
+	web_resp_fail(&r, 404, "not_found", "no file /srv/parley-data/x");
+	assert_null(strstr(r.body, "/srv"));
+	web_resp_release(&r);
+}
+
+static void test_ratelimit(void **state)
+{
+	(void)state;
+	struct ratelimit_params p = {.max = 3, .window = 10, .lockout = 100, .slots = 4};
+	struct ratelimit *rl = ratelimit_new(&p);
+	assert_non_null(rl);
+	assert_true(ratelimit_locked(rl, "a", 0) == 0);
+	assert_true(ratelimit_note(rl, "a", 0) == 0);
+	assert_true(ratelimit_note(rl, "a", 1) == 0);
+	assert_true(ratelimit_locked(rl, "a", 1) == 0);
+	assert_true(ratelimit_note(rl, "a", 2) == 100); /* the third in the window */
+	assert_true(ratelimit_locked(rl, "a", 2) == 100);
+	assert_true(ratelimit_locked(rl, "a", 52) == 50);
+	assert_true(ratelimit_locked(rl, "b", 52) == 0); /* others are not affected */
+	assert_true(ratelimit_locked(rl, "a", 102) == 0);
+	/* failures spread wider than the window never lock */
+	for (int i = 0; i < 10; i++)
+		assert_true(ratelimit_note(rl, "c", 200 + 6.0 * i) == 0);
+	/* a full table: new keys take the stalest slot; memory stays bounded */
+	char k[16];
+	for (int i = 0; i < 100; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		ratelimit_note(rl, k, 1000 + i);
+	}
+	for (int i = 0; i < 3; i++)
+		ratelimit_note(rl, "z", 2000);
+	assert_true(ratelimit_locked(rl, "z", 2001) > 0);
+	ratelimit_free(rl);
+	ratelimit_free(NULL);
+	struct ratelimit_params bad = {0};
+	assert_null(ratelimit_new(&bad));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +318,8 @@ int main(void)
 		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_json_body),
 		cmocka_unit_test(test_statuses),
+		cmocka_unit_test(test_error_public),
+		cmocka_unit_test(test_ratelimit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

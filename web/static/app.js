@@ -256,7 +256,7 @@
     const sid = id.trim().toLowerCase();
     const c = code.trim().toUpperCase();
     if (!/^[a-z2-7]{20}$/.test(sid)) throw new Error('A session id is 20 characters of a-z and 2-7.');
-    if (!/^[A-HJ-NP-Z2-9]{6}$/.test(c)) throw new Error('A join code is 6 characters of A-Z (no I or O) and 2-9.');
+    if (!/^[A-HJ-NP-Z2-9]{6,10}$/.test(c)) throw new Error('A join code is 10 characters (6 for older sessions) of A-Z (no I or O) and 2-9.');
     await api('POST', `${sessPath(sid)}/join`, { json: { code: c } });
     location.hash = `#/s/${sid}`;
   }
