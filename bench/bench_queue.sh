@@ -4,8 +4,8 @@
 # servers this script starts itself (tests/lib/servers.sh: one PostgreSQL,
 # one Redis, in a temp dir, stopped by PID on exit):
 #   Celery solo; Celery prefork 2 with acks_late; RQ SimpleWorker x2
-#     (../shared/peers/*.py, Debian's /usr/bin/python3 with python3-celery,
-#      python3-rq — skipped when ../shared/peers is absent);
+#     (../shared/peers/*.py, or BENCH_SHARED_PEERS; Debian's /usr/bin/python3
+#      with python3-celery, python3-rq);
 #   BullMQ and graphile-worker at concurrency 2 (bench/peers/*.js, installed
 #     by bench/peers/install.sh into build/peers-node);
 #   parley on SQLite, on PostgreSQL (store queue) and on PostgreSQL + Redis
@@ -14,9 +14,18 @@
 # build/bench-queue.json, then a table is printed: enqueue and drain rates
 # (jobs/s) and what each system keeps durably.
 #
+# No peer is ever skipped quietly: a missing prerequisite (the shared peer
+# scripts, Debian's celery/rq, node/npm, a failed bench/peers/install.sh)
+# stops the bench before anything runs, and a system that errs, times out,
+# leaves jobs behind or cannot start for lack of budget makes the exit
+# status 1 (the table is still printed, with the reason in its row).
+#
 # Environment: N (10000 jobs), BENCH_CONCURRENCY (2), BENCH_PEER_TIMEOUT
-# (240 s per system), BENCH_BUDGET (600 s for the whole run: systems that
-# would start after it is spent are skipped), BENCH_REDIS_PERSIST (0; 1 runs
+# (240 s per system), BENCH_BUDGET (900 s for the whole run: a system that
+# would start after it is spent is a failure), BENCH_SYSTEMS (which to run,
+# default "celery rq bullmq graphile parley"; PARLEY_BACKENDS picks parley's,
+# default "sqlite pg pg+redis"), BENCH_SHARED_PEERS (the Celery/RQ scripts,
+# default ../shared/peers), BENCH_REDIS_PERSIST (0; 1 runs
 # Redis with appendonly yes + appendfsync everysec — the default matches the
 # reference figures in ../shared/peers/README.md, appendonly no).
 set -euo pipefail
@@ -25,10 +34,27 @@ ROOT=$(pwd)
 N=${N:-10000}
 CONC=${BENCH_CONCURRENCY:-2}
 PEER_TIMEOUT=${BENCH_PEER_TIMEOUT:-240}
-BUDGET=${BENCH_BUDGET:-600}
+BUDGET=${BENCH_BUDGET:-900}
 OUT=$ROOT/build/bench-queue.json
-SHARED_PEERS="$(dirname "$ROOT")/shared/peers"
+SHARED_PEERS=${BENCH_SHARED_PEERS:-$(dirname "$ROOT")/shared/peers}
+SYSTEMS=" ${BENCH_SYSTEMS:-celery rq bullmq graphile parley} "
+want() { [[ $SYSTEMS == *" $1 "* ]]; }
+die() { echo "bench-queue: FAILED: $*" >&2; exit 1; }
 PY=/usr/bin/python3   # Debian's interpreter: it sees python3-celery/-rq/-redis
+PARLEY=${PARLEY_BIN:-$ROOT/build/parley}  # another build to compare (before/after)
+
+# ------------------------------------------- prerequisites, before any run
+if want celery || want rq; then
+  { [ -f "$SHARED_PEERS/celery_bench.py" ] && [ -f "$SHARED_PEERS/rq_bench.py" ]; } ||
+    die "Celery/RQ scripts not found in $SHARED_PEERS (set BENCH_SHARED_PEERS, or BENCH_SYSTEMS without celery rq)"
+  "$PY" -c 'import celery, rq, redis' 2>/dev/null ||
+    die "$PY cannot import celery, rq, redis (scripts/install-deps.sh installs python3-celery python3-rq python3-redis)"
+fi
+if want bullmq || want graphile; then
+  command -v node >/dev/null 2>&1 || die "node not found (scripts/install-deps.sh installs nodejs npm)"
+  bash "$ROOT/bench/peers/install.sh" || die "bench/peers/install.sh could not install BullMQ/graphile-worker"
+fi
+command -v sqlite3 >/dev/null 2>&1 || die "sqlite3 not found (scripts/install-deps.sh installs it)"
 
 # shellcheck source=tests/lib/servers.sh
 . "$ROOT/tests/lib/servers.sh"
@@ -40,7 +66,7 @@ RESULTS=$W/results.jsonl
 : >"$RESULTS"
 START=$SECONDS
 
-echo "bench-queue: N=$N jobs, concurrency $CONC; starting PostgreSQL and Redis in $W"
+echo "bench-queue: N=$N jobs, concurrency $CONC, parley $PARLEY; starting PostgreSQL and Redis in $W"
 pg_start "$W" || { echo "bench-queue: PostgreSQL did not start" >&2; exit 1; }
 if [ "${BENCH_REDIS_PERSIST:-0}" = 1 ]; then
   redis_start "$W" --persist || { echo "bench-queue: Redis did not start" >&2; exit 1; }
@@ -90,12 +116,13 @@ PY
 # Run one system with the per-system time limit, cut to what is left of the
 # whole budget. `timeout` signals the command's whole process group, so the
 # worker processes a peer script started go too if it is cut short.
-# Prints nothing into RESULTS for a system skipped for lack of time.
+# A system left without time gets an error row in RESULTS (a failure).
 run_peer() {  # system, durable, command...
   local system=$1 durable=$2; shift 2
   local left=$((BUDGET - (SECONDS - START))) t status=0 slug
   if [ "$left" -lt 30 ]; then
-    echo "skipped: $system (the ${BUDGET}s budget is spent)"
+    echo "NOT RUN: $system (the ${BUDGET}s budget is spent; raise BENCH_BUDGET)" >&2
+    printf '{"system": "%s", "error": "not run: the %ss budget was spent"}\n' "$system" "$BUDGET" >>"$RESULTS"
     return 0
   fi
   t=$((left < PEER_TIMEOUT ? left : PEER_TIMEOUT))
@@ -118,30 +145,26 @@ run_peer() {  # system, durable, command...
 inner() { local left=$((BUDGET - (SECONDS - START) - 30)); local t=$((PEER_TIMEOUT - 30)); echo $((left < t ? (left > 10 ? left : 10) : t)); }
 
 # ------------------------------------------------------------ Celery and RQ
-if [ ! -f "$SHARED_PEERS/celery_bench.py" ] || [ ! -f "$SHARED_PEERS/rq_bench.py" ]; then
-  echo "skipped: Celery/RQ scripts not found (../shared/peers)"
-elif ! "$PY" -c 'import celery, rq, redis' 2>/dev/null; then
-  echo "skipped: Celery/RQ: $PY cannot import celery, rq, redis (scripts/install-deps.sh installs python3-celery python3-rq python3-redis)"
-else
+if want celery; then
   run_peer "Celery solo" "redis broker ($REDIS_DURABILITY); acked when received: a task running when the worker dies is lost" \
     "$PY" "$SHARED_PEERS/celery_bench.py" --port "$REDIS_PORT" --n "$N" --pool solo --concurrency 1 \
     --timeout "$(inner)" --logdir "$W/logs"
   run_peer "Celery prefork $CONC acks_late" "redis broker ($REDIS_DURABILITY); acks_late: redelivered if the worker dies mid-task" \
     "$PY" "$SHARED_PEERS/celery_bench.py" --port "$REDIS_PORT" --n "$N" --pool prefork --concurrency "$CONC" \
     --acks-late 1 --timeout "$(inner)" --logdir "$W/logs"
+fi
+if want rq; then
   run_peer "RQ SimpleWorker x$CONC" "redis ($REDIS_DURABILITY); job hash + finished registry per job" \
     "$PY" "$SHARED_PEERS/rq_bench.py" --port "$REDIS_PORT" --n "$N" --workers "$CONC" \
     --worker-class rq.worker.SimpleWorker --timeout "$(inner)" --logdir "$W/logs"
 fi
 
 # ------------------------------------------------- BullMQ, graphile-worker
-if ! command -v node >/dev/null 2>&1; then
-  echo "skipped: BullMQ/graphile-worker (node not found; scripts/install-deps.sh installs nodejs)"
-elif ! bash "$ROOT/bench/peers/install.sh"; then
-  echo "skipped: BullMQ/graphile-worker (bench/peers/install.sh failed)"
-else
+if want bullmq; then
   run_peer "BullMQ c$CONC" "redis ($REDIS_DURABILITY)" \
     node "$ROOT/bench/peers/bullmq_bench.js" --port "$REDIS_PORT" --n "$N" --concurrency "$CONC" --timeout "$(inner)"
+fi
+if want graphile; then
   run_peer "graphile-worker c$CONC" "postgresql" \
     node "$ROOT/bench/peers/graphile_bench.js" --url "$PG_URL_GRAPHILE" --n "$N" --concurrency "$CONC" --timeout "$(inner)"
 fi
@@ -156,7 +179,7 @@ run_parley() {  # BACKEND: sqlite | pg | pg+redis
   mkdir -p "$W/parley-in"
   [ -e "$W/parley-in/r$N.wav" ] || (cd "$W/parley-in" && for ((i = 1; i <= N; i++)); do : >"r$i.wav"; done)
   case $backend in
-  sqlite) store=$W/parley-sqlite/parley.db ;;
+  sqlite) mkdir -p "$W/parley-sqlite"; store=$W/parley-sqlite/parley.db ;;
   pg | pg+redis)
     db="bench_${backend//+/_}"
     psql "$PG_URL" -XAtqc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
@@ -166,11 +189,12 @@ run_parley() {  # BACKEND: sqlite | pg | pg+redis
   esac
   local t0 t1 t2
   t0=$(date +%s.%N)
-  timeout 300 "$ROOT/build/parley" submit "$W/parley-in" --store "$store" --queue "$queue" \
-    --queue-prefix "bench:" --data "$W/parley-data" --batch bench --pipeline noop >/dev/null
+  timeout 300 "$PARLEY" submit "$W/parley-in" --store "$store" --queue "$queue" \
+    --queue-prefix "bench:" --data "$W/parley-data" --batch bench --pipeline noop >/dev/null ||
+    { echo "parley submit failed" >&2; return 1; }
   t1=$(date +%s.%N)
-  timeout 300 "$ROOT/build/parley" worker --store "$store" --queue "$queue" --queue-prefix "bench:" \
-    --data "$W/parley-data" --jobs "$CONC" -q
+  timeout 300 "$PARLEY" worker --store "$store" --queue "$queue" --queue-prefix "bench:" \
+    --data "$W/parley-data" --jobs "$CONC" -q || { echo "parley worker failed" >&2; return 1; }
   t2=$(date +%s.%N)
   if [ "$backend" = sqlite ]; then sql() { sqlite3 -batch "$store" "$1"; }; else sql() { psql "$store" -XAtqc "$1"; }; fi
   local done_n effects events
@@ -190,7 +214,7 @@ print(json.dumps({"peer": "parley", "backend": b, "n": effects, "recordings": n,
                   "durable": fsync}))
 PY
 }
-for backend in ${PARLEY_BACKENDS:-sqlite pg pg+redis}; do
+want parley && for backend in ${PARLEY_BACKENDS:-sqlite pg pg+redis}; do
   run_peer "parley $backend (stage advances)" "one stage_runs + one effect row per advance, lease checked, one transaction" run_parley "$backend"
 done
 
@@ -221,3 +245,17 @@ for d in rows:
 PY
 echo
 echo "bench-queue: done in $((SECONDS - START)) s"
+# Loud failure: every system that was asked for ran, drained and left nothing.
+"$PY" - "$RESULTS" <<'PY' || die "see the rows above"
+import json, sys
+bad = 0
+for d in (json.loads(l) for l in open(sys.argv[1]) if l.strip()):
+    why = d.get("error") or (d.get("timed_out") and "timed out") or (d.get("skipped") and "skipped: %s" % d["skipped"]) \
+        or (not isinstance(d.get("drain_per_s"), (int, float)) and "no drain rate") \
+        or (d.get("left") not in (0, None) and "%s jobs left" % d.get("left")) \
+        or (d.get("exit_status") and "exit status %s" % d["exit_status"])
+    if why:
+        print("bench-queue: %s: %s" % (d.get("system", "?"), why), file=sys.stderr)
+        bad += 1
+sys.exit(1 if bad else 0)
+PY

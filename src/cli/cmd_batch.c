@@ -30,6 +30,7 @@
 static const char batch_usage[] =
 	"usage: parley batch create NAME [--stages LIST] [--preset P] [--pipeline-config FILE]\n"
 	"                        [--questionnaire FILE] [--rules FILE] [--set KEY=VALUE]…\n"
+	"                        [--priority N]\n"
 	"                        [--webhook URL --webhook-secret-env VAR [--webhook-events L]]\n"
 	"       parley batch add BATCH FILES… [--server-paths] | --metadata FILE.csv\n"
 	"       parley batch start BATCH\n"
@@ -60,6 +61,9 @@ static const char batch_usage[] =
 	"      --preset P         (create) a named pipeline (call)\n"
 	"      --pipeline-config FILE  (create) the pipeline configuration (JSON)\n"
 	"      --set KEY=VALUE    (create) a configuration key\n"
+	"      --priority N       (create) -100..100, higher is served first (default 0;\n"
+	"                         sessions are 50); batches of one priority share the\n"
+	"                         workers in turn\n"
 	"      --questionnaire FILE  (create, reaudit) the questionnaire (JSON)\n"
 	"      --rules FILE       (create, reaudit) the rules\n"
 	"      --webhook URL      (create) call URL when the batch completes (signed,\n"
@@ -86,8 +90,8 @@ struct opts {
 		*metadata, *webhook, *webhook_secret_env, *webhook_events;
 	const char *sets[CLI_PIPELINE_SETS_MAX];
 	int nsets;
-	bool server_paths, follow, csv, trades, changes;
-	long long after, version, from, to, recording;
+	bool server_paths, follow, csv, trades, changes, with_priority;
+	long long after, version, from, to, recording, priority;
 };
 
 /* One connection: a store (ctx) or a server (curl). */
@@ -355,6 +359,8 @@ static int do_create(struct conn *c, const struct opts *o, const char *name)
 	int rc = 0;
 	if (o->stages)
 		json_object_set_new(req, "stages", json_string(o->stages));
+	if (o->with_priority)
+		json_object_set_new(req, "priority", json_integer(o->priority));
 	if (o->preset)
 		json_object_set_new(req, "preset", json_string(o->preset));
 	static const struct {
@@ -850,6 +856,7 @@ int cmd_batch(int argc, char **argv)
 		{"webhook", required_argument, NULL, 1020},
 		{"webhook-secret-env", required_argument, NULL, 1021},
 		{"webhook-events", required_argument, NULL, 1022},
+		{"priority", required_argument, NULL, 1023},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -892,6 +899,15 @@ int cmd_batch(int argc, char **argv)
 		case 1020: o.webhook = optarg; break;
 		case 1021: o.webhook_secret_env = optarg; break;
 		case 1022: o.webhook_events = optarg; break;
+		case 1023:
+			if (parse_ll("--priority", optarg, STORE_PRIORITY_MIN, &o.priority))
+				return 2;
+			if (o.priority > STORE_PRIORITY_MAX) {
+				fprintf(stderr, "%s: --priority %s: want -100..100\n", WHO, optarg);
+				return 2;
+			}
+			o.with_priority = true;
+			break;
 		case 'h': fputs(batch_usage, stdout); return 0;
 		default: fputs(batch_usage, stderr); return 2;
 		}

@@ -20,7 +20,7 @@
 #include "util/fs.h"
 
 static const char submit_usage[] =
-	"usage: parley submit FILES|DIRS [--store TARGET] [--batch NAME]\n"
+	"usage: parley submit FILES|DIRS [--store TARGET] [--batch NAME] [--priority N]\n"
 	"\n"
 	"Add recordings to a batch of the store without processing them (see\n"
 	"`parley worker`). Directories are searched recursively; every file is\n"
@@ -38,6 +38,10 @@ static const char submit_usage[] =
 	CLI_ENGINE_HELP
 	CLI_PIPELINE_HELP
 	"  -b, --batch NAME       the batch to add to (default \"default\")\n"
+	"      --priority N       the batch's priority, -100..100: higher is served first\n"
+	"                         (a new batch 0, sessions 50); batches of one priority\n"
+	"                         share the workers in turn; changes an existing batch's\n"
+	"                         priority (and its recordings')\n"
 	"      --pipeline LIST    the batch's stages, in order (comma list, a preset such\n"
 	"                         as call, or noop for the six test stages); default:\n"
 	"                         the preset's (--preset), else every non-optional stage\n"
@@ -69,11 +73,14 @@ int cmd_submit(int argc, char **argv)
 		{"webhook-secret-env", required_argument, NULL, 3101},
 		{"webhook-events", required_argument, NULL, 3102},
 		{"webhook-schedule", required_argument, NULL, 3103},
+		{"priority", required_argument, NULL, 3104},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *batch_name = "default", *pipeline_arg = NULL, *metadata_arg = NULL;
 	const char *hook_url = NULL, *hook_env = NULL, *hook_events = NULL, *hook_schedule = NULL;
+	int priority = 0;
+	bool with_priority = false;
 	struct cli_engine_opts eo = {0};
 	struct cli_pipeline_opts po = {0};
 	struct cli_audit_opts ao = {0};
@@ -97,6 +104,12 @@ int cmd_submit(int argc, char **argv)
 		case 3101: hook_env = optarg; break;
 		case 3102: hook_events = optarg; break;
 		case 3103: hook_schedule = optarg; break;
+		case 3104:
+			if (cli_parse_int("--priority", optarg, STORE_PRIORITY_MIN, STORE_PRIORITY_MAX,
+					  &priority))
+				return 2;
+			with_priority = true;
+			break;
 		case 'h': fputs(submit_usage, stdout); return 0;
 		default: fputs(submit_usage, stderr); return 2;
 		}
@@ -219,6 +232,7 @@ int cmd_submit(int argc, char **argv)
 		struct parley_error err = {0};
 		int64_t batch;
 		if (store_batch_ensure(st, batch_name, "batch", &batch, &err) ||
+		    (with_priority && store_batch_set_priority(st, batch, priority, &err)) ||
 		    batch_config_store(st, batch, batch_name, cli_pipeline_given(&po) ? &pcfg : NULL, &err) ||
 		    (pipeline[0] && store_batch_set_pipeline(st, batch, pipeline, &err)) ||
 		    cli_audit_store(st, batch, &audit, &err) ||

@@ -200,7 +200,7 @@ static bool name_ok(const char *name)
 }
 
 static const char *const create_fields[] = {"name", "config", "preset", "stages", "questionnaire",
-					    "rules", "webhook", "options", NULL};
+					    "rules", "webhook", "options", "priority", NULL};
 
 /* A text field given as a string, or (questionnaire, config) as an object. */
 static enum parley_err text_field(const json_t *req, const char *key, bool object_ok, char **out,
@@ -345,7 +345,7 @@ enum parley_err batches_request_parse(const json_t *req, struct batches_request 
 		if (!create_fields[i])
 			return parley_error_set(err, PARLEY_ERR_INVALID,
 						"unknown field \"%.64s\" (known: name, config, preset, "
-						"stages, questionnaire, rules, webhook, options)", key);
+						"stages, questionnaire, rules, webhook, options, priority)", key);
 	}
 	json_t *jn = json_object_get(req, "name");
 	if (!json_is_string(jn) || strlen(json_string_value(jn)) != json_string_length(jn) ||
@@ -354,6 +354,19 @@ enum parley_err batches_request_parse(const json_t *req, struct batches_request 
 					"field \"name\" must be a string of 1 to %d bytes without control "
 					"characters", STORE_NAME_MAX - 1);
 	snprintf(out->name, sizeof(out->name), "%s", json_string_value(jn));
+	/* "priority": who goes first (store.h): sessions are 50, batches 0 */
+	out->priority = STORE_PRIORITY_BATCH;
+	json_t *jp = json_object_get(req, "priority");
+	if (jp && !json_is_null(jp)) {
+		if (!json_is_integer(jp) || json_integer_value(jp) < STORE_PRIORITY_MIN ||
+		    json_integer_value(jp) > STORE_PRIORITY_MAX)
+			return parley_error_set(err, PARLEY_ERR_INVALID,
+						"field \"priority\" must be an integer from %d to %d (higher "
+						"first; sessions are %d, batches %d by default)",
+						STORE_PRIORITY_MIN, STORE_PRIORITY_MAX, STORE_PRIORITY_SESSION,
+						STORE_PRIORITY_BATCH);
+		out->priority = (int)json_integer_value(jp);
+	}
 	struct pipeline_config cfg;
 	pipeline_config_init(&cfg);
 	enum parley_err rc;
@@ -383,6 +396,7 @@ enum parley_err batches_create(const struct batches_ctx *c, const json_t *req, j
 		goto out;
 	if ((rc = sbatch_create(c->store, q.name, &id, err)) ||
 	    (rc = store_batch_set_pipeline(c->store, id, q.stages, err)) ||
+	    (rc = store_batch_set_priority(c->store, id, q.priority, err)) ||
 	    (rc = store_batch_set_config(c->store, id, q.config_json, err)) ||
 	    ((q.questionnaire || q.rules) &&
 	     (rc = store_audit_add(c->store, id, q.questionnaire, q.rules, "", &version, err))) ||
@@ -437,6 +451,7 @@ static enum parley_err batch_view(const struct batches_ctx *c, const struct sbat
 			      p.audio_done, "stages", stages);
 	if (!v)
 		return NOMEM(err);
+	json_object_set_new(v, "priority", json_integer(b->priority));
 	json_object_set_new(v, "status", json_string(state_name(b->started, p.pending, p.running,
 								 p.done, p.failed)));
 	struct webhook_config hook;

@@ -87,6 +87,7 @@ struct batches_request {
 	char stages[STORE_PIPELINE_MAX];
 	char *config_json;             /* canonical pipeline configuration */
 	char *questionnaire, *rules;   /* NULL when not given */
+	int priority;                  /* "priority" (store.h), STORE_PRIORITY_BATCH if absent */
 	struct webhook_config hook;
 	bool with_hook;
 };

@@ -47,6 +47,7 @@ struct push_ctx {
 	int64_t ids[PUSH_CHUNK];
 	char stages[PUSH_CHUNK][STORE_STAGE_NAME_MAX];
 	const char *stage_ptrs[PUSH_CHUNK];
+	int64_t orders[PUSH_CHUNK];
 	size_t n;
 	enum parley_err rc;
 	struct parley_error *err;
@@ -58,14 +59,15 @@ static enum parley_err push_flush(struct push_ctx *c)
 		return c->rc;
 	for (size_t i = 0; i < c->n; i++)
 		c->stage_ptrs[i] = c->stages[i];
-	c->rc = queue_push(c->q, c->ids, c->stage_ptrs, c->n, c->err);
+	c->rc = queue_push(c->q, c->ids, c->stage_ptrs, c->orders, c->n, c->err);
 	c->n = 0;
 	return c->rc;
 }
 
-static int push_one(int64_t id, const char *next_stage, void *ud)
+static int push_one(int64_t id, const char *next_stage, int64_t order, void *ud)
 {
 	struct push_ctx *c = ud;
+	c->orders[c->n] = order;
 	c->ids[c->n] = id;
 	snprintf(c->stages[c->n++], sizeof(c->stages[0]), "%s", next_stage);
 	return c->n == PUSH_CHUNK && push_flush(c) != PARLEY_OK;
@@ -85,4 +87,20 @@ enum parley_err queue_push_leasable(struct queue *q, struct store *st, struct pa
 		rc = push_flush(c);
 	free(c);
 	return rc;
+}
+
+enum parley_err queue_push_recording(struct queue *q, struct store *st, int64_t rec_id,
+				     struct parley_error *err)
+{
+	if (q->drv == &queue_driver_store)
+		return PARLEY_OK;
+	struct store_recording rec;
+	enum parley_err rc = store_recording_get(st, rec_id, &rec, err);
+	if (rc)
+		return rc;
+	if (rec.status != STORE_PENDING && rec.status != STORE_RUNNING)
+		return PARLEY_OK; /* held, done or failed: nothing to take */
+	const char *stage = rec.next_stage;
+	int64_t order = store_order_key(rec.priority, rec.tag);
+	return queue_push(q, &rec.id, &stage, &order, 1, err);
 }

@@ -2,12 +2,17 @@
  * queue.h — which recording a worker takes next, and how a worker gives it
  * back. Two drivers behind one table:
  *
- *   store  (src/queue/queue_store.c)  the store itself: lease the oldest
- *          pending recording whose next stage the worker runs (SQLite; on
- *          PostgreSQL with FOR UPDATE SKIP LOCKED). Nothing else to run.
- *   redis  (src/queue/queue_redis.c)  Redis through hiredis: a ready list per
- *          stage, BLMOVE into a per-worker processing list, a delayed sorted
- *          set for backoff, worker liveness keys; many machines.
+ *   store  (src/queue/queue_store.c)  the store itself: lease the first
+ *          pending recording in hand-out order whose next stage the worker
+ *          runs (SQLite; on PostgreSQL with FOR UPDATE SKIP LOCKED).
+ *   redis  (src/queue/queue_redis.c)  Redis through hiredis: a sorted set of
+ *          ready entries per stage, moved atomically into a per-worker
+ *          processing list, a delayed sorted set for backoff, worker
+ *          liveness keys; many machines.
+ *
+ * Order: both hand out work in the store's order (store.h "Priorities and
+ * fair share"): higher priority first (sessions before bulk batches by
+ * default), then round-robin between batches of one priority.
  *
  *   struct queue *q;
  *   queue_open("redis://127.0.0.1:6379", "parley:", &q, &err);
@@ -77,9 +82,10 @@ struct queue_driver {
 	enum parley_err (*open)(const char *target, const char *prefix, struct queue **out,
 				struct parley_error *err);
 	void (*close)(struct queue *q);
-	/* New or requeued recordings, each with its next stage. */
+	/* New or requeued recordings, each with its next stage and its place in
+	 * the hand-out order (store_order_key; orders NULL = all 0). */
 	enum parley_err (*push)(struct queue *q, const int64_t *ids, const char *const *stages,
-				size_t n, struct parley_error *err);
+				const int64_t *orders, size_t n, struct parley_error *err);
 	/* Lease the next recording in the store. *found false when none is ready. */
 	enum parley_err (*take)(struct queue *q, struct store *st, const struct queue_take_params *p,
 				struct store_recording *rec, bool *found, struct parley_error *err);
@@ -114,10 +120,15 @@ void queue_close(struct queue *q); /* accepts NULL */
 /* Push every recording the store says is leasable now (after submit, retry
  * or a lost queue); a no-op for the store queue. Duplicates are harmless. */
 enum parley_err queue_push_leasable(struct queue *q, struct store *st, struct parley_error *err);
+/* Push one recording (a session just ended) if it is leasable; a no-op for
+ * the store queue. */
+enum parley_err queue_push_recording(struct queue *q, struct store *st, int64_t rec_id,
+				     struct parley_error *err);
 
 static inline enum parley_err queue_push(struct queue *q, const int64_t *ids,
-					 const char *const *stages, size_t n, struct parley_error *err)
-{ return q->drv->push(q, ids, stages, n, err); }
+					 const char *const *stages, const int64_t *orders, size_t n,
+					 struct parley_error *err)
+{ return q->drv->push(q, ids, stages, orders, n, err); }
 static inline enum parley_err queue_take(struct queue *q, struct store *st,
 					 const struct queue_take_params *p, struct store_recording *rec,
 					 bool *found, struct parley_error *err)

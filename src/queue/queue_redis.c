@@ -10,52 +10,58 @@
  * PARLEY_ERR_UNAVAILABLE naming the target.
  *
  * Keys (P = the prefix, "parley:" by default):
- *   P ready:<stage>       list   entries "<id>:<stage>", RPUSH'd, taken from the LEFT (FIFO)
+ *   P todo:<stage>        zset   entries "<id>:<stage>:<order>", score = order: the
+ *                                hand-out order of the store (store_order_key:
+ *                                priority first, then the fair-share turn), lowest first
  *   P processing:<owner>  list   what that worker took and has not settled
  *   P delayed             zset   retries; score = due time, unix seconds, Redis's clock
+ *   P wake                list   tokens that wake workers blocked in take (at most 64)
  *   P worker:<owner>      string liveness; expires (heartbeat ttl)
  *   P workers             set    owners seen (so recover finds processing lists without SCAN)
- *   P stages              set    stages that ever had a ready list (take with stages = NULL,
+ *   P stages              set    stages that ever had a todo set (take with stages = NULL,
  *                                stats, recover's "is everything empty")
+ * (Before priorities the ready sets were lists "P ready:<stage>" of
+ * "<id>:<stage>"; those lists are no longer read — the store re-push (c)
+ * below refills the new sets — and old entries still parse, with order 0.)
  *
  * Every multi-key step runs as one Lua script (EVAL), so it is atomic on the
  * server and costs one round trip; an entry is always in exactly one of
- * ready / processing / delayed (or deliberately dropped):
- *   push      RPUSH ready:<stage> per entry + SADD stages (one pipeline).
+ * todo / processing / delayed (or deliberately dropped):
+ *   push      ZADD todo:<stage> (one per run of entries of a stage) + SADD
+ *             stages, then RPUSH wake; one pipeline. An entry pushed twice is
+ *             one member (the same order), so re-pushing is harmless.
  *   take      script: register the owner (SADD workers; SET worker:<owner>
  *             PX lease NX, so a worker that takes before its first heartbeat
- *             is not taken for dead), then LMOVE ready:<s> → processing LEFT
- *             LEFT over the worker's stages, LAST stage first (finish
- *             in-flight recordings before starting new ones). Nothing: when
- *             wait > 0, BLMOVE on the first stage's list for `wait` seconds,
+ *             is not taken for dead), then look at the first member of each
+ *             of the worker's todo sets and move the lowest-scored one into
+ *             processing:<owner> (LPUSH); on a tie the later stage wins
+ *             (finish in-flight recordings before starting new ones). With
+ *             stages = NULL the script reads P stages itself (no extra round
+ *             trip). Nothing: when wait > 0, BLPOP wake for `wait` seconds,
  *             then the script once more. Each popped entry is leased in the
  *             store (store_lease_take): not leasable (done, failed, leased by
  *             a live worker, backing off) → LREM'd and the next one tried (at
  *             most 64 pops per call); a store error → the entry goes back to
- *             the front of its ready list and the error is returned.
- *             With stages = NULL the stages come from P stages, in name order
- *             (reversed like an explicit list).
+ *             its todo set and the error is returned.
  *   settle    script: remove every "<id>:*" entry from processing:<owner>
  *             (the recording may have advanced since it was taken), then
  *             DONE nothing more; RETRY ZADD delayed (TIME + delay);
- *             RELEASE LPUSH ready:<stage> (front); HANDOFF RPUSH ready:<stage>.
- *             stage = the argument, else rec->next_stage, else the stage of
- *             the entry taken.
+ *             RELEASE and HANDOFF ZADD todo:<stage> at the recording's order,
+ *             and a wake token. stage = the argument, else rec->next_stage,
+ *             else the stage of the entry taken.
  *   heartbeat SET worker:<owner> 1 PX ttl; SADD workers owner (pipeline).
  *   recover   script: (a) each owner in P workers without a liveness key:
- *             its processing entries go back to the front of their ready
- *             lists (at most 1000 per owner per call) and the owner leaves
- *             the set once its list is empty; (b) delayed entries due by
- *             Redis's TIME (at most 500 per call) go to the back of their
- *             ready lists; it returns the total length of the ready lists.
+ *             its processing entries go back to their todo sets (at most
+ *             1000 per owner per call) and the owner leaves the set once its
+ *             list is empty; (b) delayed entries due by Redis's TIME (at most
+ *             500 per call) go to their todo sets; a wake token when (a) or
+ *             (b) moved any; it returns the total size of the todo sets.
  *             (c) When that is 0, at most once per 2 s per struct queue, every
  *             recording the store says is leasable (store_leasable_each, up
- *             to 1000) is pushed again as "<id>:<next_stage>". Duplicates are
- *             harmless (take drops an entry whose recording is not
- *             leasable). (c) is what makes a Redis restart without
- *             persistence, or a crash between a store commit and a push,
- *             lose nothing: the store is the truth, Redis only a hint.
- *   stats     script: sum of LLEN ready:*, ZCARD delayed, sum of LLEN
+ *             to 1000) is pushed again. (c) is what makes a Redis restart
+ *             without persistence, or a crash between a store commit and a
+ *             push, lose nothing: the store is the truth, Redis only a hint.
+ *   stats     script: sum of ZCARD todo:*, ZCARD delayed, sum of LLEN
  *             processing:* over P workers, live worker keys.
  *
  * Connection: a lost connection (hiredis context error, NULL reply, a read
@@ -83,7 +89,7 @@
 
 #define RQ_DEFAULT_PORT 6379
 #define RQ_KEY_MAX 512
-#define RQ_ENTRY_MAX 64          /* "<id>:<stage>" */
+#define RQ_ENTRY_MAX 96          /* "<id>:<stage>:<order>" */
 #define RQ_STAGE_MAX 32          /* as store_recording.next_stage */
 #define RQ_TAKE_POPS 64
 #define RQ_REPUSH_LIMIT 1000
@@ -102,58 +108,91 @@ struct rq {
 
 /* ------------------------------------------------------------------ scripts */
 
+/* Lua: an entry "<id>:<stage>:<order>" (or an old "<id>:<stage>") → stage, order. */
+#define LUA_PARSE \
+	"local function parse(v)\n" \
+	"  local id, rest = string.match(v, '^(%d+):(.+)$')\n" \
+	"  if not id then return nil, nil end\n" \
+	"  local s, o = string.match(rest, '^(.+):(%d+)$')\n" \
+	"  if s then return s, o end\n" \
+	"  return rest, '0'\n" \
+	"end\n"
+
+/* KEYS[1] processing, KEYS[2] workers, KEYS[3] worker:<owner>, KEYS[4] stages,
+ * KEYS[5..] todo:<stage> of the worker's stages, last stage first (none: every
+ * stage in P stages, names in reverse order); ARGV[1] owner, ARGV[2] lease ms,
+ * ARGV[3] prefix. The lowest score over those sets wins; on a tie the first
+ * set (the later stage: finish recordings in flight first). */
 static const char TAKE_LUA[] =
 	"redis.call('SADD', KEYS[2], ARGV[1])\n"
 	"redis.call('SET', KEYS[3], '1', 'PX', ARGV[2], 'NX')\n"
-	"for i = 4, #KEYS do\n"
-	"  local v = redis.call('LMOVE', KEYS[i], KEYS[1], 'LEFT', 'LEFT')\n"
-	"  if v then return v end\n"
+	"local keys = {}\n"
+	"for i = 5, #KEYS do keys[#keys + 1] = KEYS[i] end\n"
+	"if #keys == 0 then\n"
+	"  local names = redis.call('SMEMBERS', KEYS[4])\n"
+	"  table.sort(names)\n"
+	"  for i = #names, 1, -1 do keys[#keys + 1] = ARGV[3] .. 'todo:' .. names[i] end\n"
 	"end\n"
-	"return false\n";
+	"local best, bkey, bscore = nil, nil, nil\n"
+	"for _, k in ipairs(keys) do\n"
+	"  local r = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
+	"  if r[1] and (not best or tonumber(r[2]) < bscore) then\n"
+	"    best, bkey, bscore = r[1], k, tonumber(r[2])\n"
+	"  end\n"
+	"end\n"
+	"if not best then return false end\n"
+	"redis.call('ZREM', bkey, best)\n"
+	"redis.call('LPUSH', KEYS[1], best)\n"
+	"return best\n";
 
-/* KEYS[1] processing, KEYS[2] ready; ARGV[1] entry */
+/* KEYS[1] processing, KEYS[2] todo:<stage>; ARGV[1] entry, ARGV[2] order */
 static const char PUTBACK_LUA[] =
 	"local n = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
-	"if n > 0 then redis.call('LPUSH', KEYS[2], ARGV[1]) end\n"
+	"if n > 0 then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end\n"
 	"return n\n";
 
-/* KEYS[1] processing, KEYS[2] delayed, KEYS[3] stages;
- * ARGV[1] id, ARGV[2] action, ARGV[3] stage, ARGV[4] delay, ARGV[5] prefix */
+/* KEYS[1] processing, KEYS[2] delayed, KEYS[3] stages, KEYS[4] wake;
+ * ARGV[1] id, ARGV[2] action, ARGV[3] stage, ARGV[4] delay, ARGV[5] prefix,
+ * ARGV[6] order */
 static const char SETTLE_LUA[] =
+	LUA_PARSE
 	"local pre = ARGV[1] .. ':'\n"
 	"local stage = ARGV[3]\n"
 	"local removed = 0\n"
 	"for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, 999)) do\n"
 	"  if string.sub(v, 1, #pre) == pre then\n"
 	"    removed = removed + redis.call('LREM', KEYS[1], 0, v)\n"
-	"    if stage == '' then stage = string.sub(v, #pre + 1) end\n"
+	"    if stage == '' then stage = parse(v) or '' end\n"
 	"  end\n"
 	"end\n"
 	"local a = ARGV[2]\n"
 	"if a == 'done' then return removed end\n"
-	"local entry = pre .. stage\n"
+	"local entry = pre .. stage .. ':' .. ARGV[6]\n"
 	"if a == 'retry' then\n"
 	"  local t = redis.call('TIME')\n"
 	"  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
 	"  redis.call('ZADD', KEYS[2], string.format('%.3f', now + tonumber(ARGV[4])), entry)\n"
 	"  return removed\n"
 	"end\n"
-	"local ready = ARGV[5] .. 'ready:' .. stage\n"
-	"if a == 'release' then redis.call('LPUSH', ready, entry)\n"
-	"else redis.call('RPUSH', ready, entry) end\n"
+	"redis.call('ZADD', ARGV[5] .. 'todo:' .. stage, ARGV[6], entry)\n"
 	"redis.call('SADD', KEYS[3], stage)\n"
+	"redis.call('RPUSH', KEYS[4], '1')\n"
+	"redis.call('LTRIM', KEYS[4], -64, -1)\n"
 	"return removed\n";
 
-/* KEYS[1] workers, KEYS[2] delayed, KEYS[3] stages;
+/* KEYS[1] workers, KEYS[2] delayed, KEYS[3] stages, KEYS[4] wake;
  * ARGV[1] prefix, ARGV[2] max moves per dead owner, ARGV[3] max promotions */
 static const char RECOVER_LUA[] =
+	LUA_PARSE
 	"local pre = ARGV[1]\n"
-	"local function stage_of(v)\n"
-	"  local i = string.find(v, ':', 1, true)\n"
-	"  if i then return string.sub(v, i + 1) end\n"
-	"  return nil\n"
-	"end\n"
 	"local moved, promoted, ready = 0, 0, 0\n"
+	"local function back(v)\n"
+	"  local s, o = parse(v)\n"
+	"  if s then\n"
+	"    redis.call('ZADD', pre .. 'todo:' .. s, o, v)\n"
+	"    redis.call('SADD', KEYS[3], s)\n"
+	"  end\n"
+	"end\n"
 	"for _, o in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
 	"  if redis.call('EXISTS', pre .. 'worker:' .. o) == 0 then\n"
 	"    local pk = pre .. 'processing:' .. o\n"
@@ -161,11 +200,7 @@ static const char RECOVER_LUA[] =
 	"    while n < tonumber(ARGV[2]) do\n"
 	"      local v = redis.call('RPOP', pk)\n"
 	"      if not v then break end\n"
-	"      local s = stage_of(v)\n"
-	"      if s then\n"
-	"        redis.call('LPUSH', pre .. 'ready:' .. s, v)\n"
-	"        redis.call('SADD', KEYS[3], s)\n"
-	"      end\n"
+	"      back(v)\n"
 	"      n = n + 1\n"
 	"    end\n"
 	"    moved = moved + n\n"
@@ -178,15 +213,15 @@ static const char RECOVER_LUA[] =
 	"                       'LIMIT', 0, tonumber(ARGV[3]))\n"
 	"for _, v in ipairs(due) do\n"
 	"  redis.call('ZREM', KEYS[2], v)\n"
-	"  local s = stage_of(v)\n"
-	"  if s then\n"
-	"    redis.call('RPUSH', pre .. 'ready:' .. s, v)\n"
-	"    redis.call('SADD', KEYS[3], s)\n"
-	"  end\n"
+	"  back(v)\n"
 	"  promoted = promoted + 1\n"
 	"end\n"
+	"if moved + promoted > 0 then\n"
+	"  redis.call('RPUSH', KEYS[4], '1')\n"
+	"  redis.call('LTRIM', KEYS[4], -64, -1)\n"
+	"end\n"
 	"for _, s in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
-	"  ready = ready + redis.call('LLEN', pre .. 'ready:' .. s)\n"
+	"  ready = ready + redis.call('ZCARD', pre .. 'todo:' .. s)\n"
 	"end\n"
 	"return {moved, promoted, ready}\n";
 
@@ -195,7 +230,7 @@ static const char STATS_LUA[] =
 	"local pre = ARGV[1]\n"
 	"local ready, processing, workers = 0, 0, 0\n"
 	"for _, s in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-	"  ready = ready + redis.call('LLEN', pre .. 'ready:' .. s)\n"
+	"  ready = ready + redis.call('ZCARD', pre .. 'todo:' .. s)\n"
 	"end\n"
 	"for _, o in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
 	"  processing = processing + redis.call('LLEN', pre .. 'processing:' .. o)\n"
@@ -371,13 +406,14 @@ static enum parley_err rq_owner_ok(const struct rq *q, const char *owner, struct
 	return PARLEY_OK;
 }
 
-static void rq_entry(char *buf, int64_t id, const char *stage)
+static void rq_entry(char *buf, int64_t id, const char *stage, int64_t order)
 {
-	snprintf(buf, RQ_ENTRY_MAX, "%lld:%s", (long long)id, stage);
+	snprintf(buf, RQ_ENTRY_MAX, "%lld:%s:%lld", (long long)id, stage, (long long)order);
 }
 
-/* "<id>:<stage>" → id and stage; false when malformed. */
-static bool rq_entry_parse(const char *s, size_t len, int64_t *id, char *stage)
+/* "<id>:<stage>:<order>" (or "<id>:<stage>" from before priorities, order 0)
+ * → id, stage and order; false when malformed. */
+static bool rq_entry_parse(const char *s, size_t len, int64_t *id, char *stage, int64_t *order)
 {
 	int64_t v = 0;
 	size_t i = 0;
@@ -389,10 +425,25 @@ static bool rq_entry_parse(const char *s, size_t len, int64_t *id, char *stage)
 	}
 	if (i == 0 || i >= len || s[i] != ':' || v <= 0)
 		return false;
+	const char *st = s + i + 1;
 	size_t sl = len - i - 1;
-	if (sl >= RQ_STAGE_MAX || memchr(s + i + 1, '\0', sl))
+	if (memchr(st, '\0', sl))
 		return false;
-	memcpy(stage, s + i + 1, sl);
+	*order = 0;
+	/* a trailing ":<digits>" is the order */
+	size_t j = sl;
+	while (j > 0 && isdigit((unsigned char)st[j - 1]))
+		j--;
+	if (j > 1 && j < sl && st[j - 1] == ':' && sl - j <= 18) {
+		int64_t o = 0;
+		for (size_t k = j; k < sl; k++)
+			o = o * 10 + (st[k] - '0');
+		*order = o;
+		sl = j - 1;
+	}
+	if (sl == 0 || sl >= RQ_STAGE_MAX)
+		return false;
+	memcpy(stage, st, sl);
 	stage[sl] = '\0';
 	*id = v;
 	return true;
@@ -519,86 +570,110 @@ static enum parley_err rq_open(const char *target, const char *prefix, struct qu
 
 /* ------------------------------------------------------------------- push */
 
+/* Wake workers blocked in take (BLPOP on P wake): a token per push, the
+ * list kept short (stale tokens only cost a worker one empty take). */
+static enum parley_err rq_append_wake(struct rq *q, const char *wkey, struct parley_error *err)
+{
+	const char *a1[3] = {"RPUSH", wkey, "1"};
+	const char *a2[4] = {"LTRIM", wkey, "-64", "-1"};
+	if (redisAppendCommandArgv(q->c, 3, a1, NULL) != REDIS_OK ||
+	    redisAppendCommandArgv(q->c, 4, a2, NULL) != REDIS_OK)
+		return rq_lost(q, err);
+	return PARLEY_OK;
+}
+
+#define RQ_ZADD_PAIRS 256 /* entries per ZADD */
+
 static enum parley_err rq_push(struct queue *base, const int64_t *ids, const char *const *stages,
-			       size_t n, struct parley_error *err)
+			       const int64_t *orders, size_t n, struct parley_error *err)
 {
 	struct rq *q = (struct rq *)base;
-	char stkey[RQ_KEY_MAX], key[RQ_KEY_MAX], entry[RQ_ENTRY_MAX];
+	char stkey[RQ_KEY_MAX], key[RQ_KEY_MAX], wkey[RQ_KEY_MAX];
 	enum parley_err rc = rq_key(q, stkey, "stages", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, wkey, "wake", NULL, err);
 	for (size_t i = 0; rc == PARLEY_OK && i < n; i++) {
 		const char *s = stages && stages[i] ? stages[i] : "";
 		rc = rq_stage_ok(q, s, err);
 		if (rc == PARLEY_OK)
-			rc = rq_key(q, key, "ready:", s, err);
+			rc = rq_key(q, key, "todo:", s, err);
 	}
 	if (rc != PARLEY_OK || n == 0)
 		return rc;
 	rc = rq_connect(q, err);
 	if (rc != PARLEY_OK)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
-		const char *s = stages && stages[i] ? stages[i] : "";
-		rq_key(q, key, "ready:", s, NULL);
-		rq_entry(entry, ids[i], s);
-		const char *a1[3] = {"RPUSH", key, entry};
-		const char *a2[3] = {"SADD", stkey, s};
-		if (redisAppendCommandArgv(q->c, 3, a1, NULL) != REDIS_OK ||
-		    redisAppendCommandArgv(q->c, 3, a2, NULL) != REDIS_OK)
-			return rq_lost(q, err);
+	/* One pipeline: a ZADD (score = order) and a SADD per run of entries
+	 * of one stage, then a wake token. */
+	static const size_t max_argc = 2 + 2 * RQ_ZADD_PAIRS;
+	const char **argv = malloc(max_argc * sizeof(*argv));
+	char (*scores)[24] = malloc(RQ_ZADD_PAIRS * sizeof(*scores));
+	char (*entries)[RQ_ENTRY_MAX] = malloc(RQ_ZADD_PAIRS * sizeof(*entries));
+	size_t sent = 0;
+	if (!argv || !scores || !entries) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "queue %s: out of memory", q->base.target);
+		goto out;
 	}
-	return rq_drain(q, 2 * n, "push", err);
+	for (size_t i = 0; i < n;) {
+		const char *s = stages && stages[i] ? stages[i] : "";
+		rq_key(q, key, "todo:", s, NULL);
+		int argc = 0;
+		argv[argc++] = "ZADD";
+		argv[argc++] = key;
+		size_t k = 0;
+		for (; i < n && k < RQ_ZADD_PAIRS; i++, k++) {
+			const char *si = stages && stages[i] ? stages[i] : "";
+			if (strcmp(si, s) != 0)
+				break;
+			int64_t o = orders ? orders[i] : 0;
+			snprintf(scores[k], sizeof(scores[k]), "%lld", (long long)o);
+			rq_entry(entries[k], ids[i], s, o);
+			argv[argc++] = scores[k];
+			argv[argc++] = entries[k];
+		}
+		const char *a2[3] = {"SADD", stkey, s};
+		if (redisAppendCommandArgv(q->c, argc, argv, NULL) != REDIS_OK ||
+		    redisAppendCommandArgv(q->c, 3, a2, NULL) != REDIS_OK) {
+			rc = rq_lost(q, err);
+			goto out;
+		}
+		sent += 2;
+		/* keep the pipeline bounded: read what was sent every few chunks */
+		if (sent >= 64) {
+			if ((rc = rq_drain(q, sent, "push", err)) != PARLEY_OK)
+				goto out;
+			sent = 0;
+		}
+	}
+	if ((rc = rq_append_wake(q, wkey, err)) != PARLEY_OK)
+		goto out;
+	rc = rq_drain(q, sent + 2, "push", err);
+out:
+	free(argv);
+	free(scores);
+	free(entries);
+	return rc;
 }
 
 /* ------------------------------------------------------------------- take */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
-
-/* The stages a worker with stages = NULL serves: P stages, in name order. */
-static enum parley_err rq_known_stages(struct rq *q, char (*names)[RQ_STAGE_MAX], size_t *n,
-				       struct parley_error *err)
-{
-	char key[RQ_KEY_MAX];
-	*n = 0;
-	enum parley_err rc = rq_key(q, key, "stages", NULL, err);
-	if (rc != PARLEY_OK)
-		return rc;
-	const char *argv[2] = {"SMEMBERS", key};
-	redisReply *r;
-	rc = rq_cmd(q, 2, argv, "list stages", &r, err);
-	if (rc != PARLEY_OK)
-		return rc;
-	if (r->type == REDIS_REPLY_ARRAY) {
-		for (size_t i = 0; i < r->elements && *n < QUEUE_STAGES_MAX; i++) {
-			redisReply *e = r->element[i];
-			if (e->type != REDIS_REPLY_STRING || e->len >= RQ_STAGE_MAX)
-				continue;
-			memcpy(names[*n], e->str, e->len);
-			names[*n][e->len] = '\0';
-			(*n)++;
-		}
-	}
-	freeReplyObject(r);
-	qsort(names, *n, sizeof(names[0]), cmp_str);
-	return PARLEY_OK;
-}
-
-/* Run the take script: *got holds the entry ("" when nothing was ready). */
+/* Run the take script: *got holds the entry ("" when nothing was ready).
+ * todo_keys: the worker's stages (n of them, in pipeline order), or none. */
 static enum parley_err rq_take_script(struct rq *q, const char *owner, double lease,
-				      char (*ready_keys)[RQ_KEY_MAX], size_t nstages,
+				      char (*todo_keys)[RQ_KEY_MAX], size_t nstages,
 				      const char *pkey, char *got, struct parley_error *err)
 {
-	char wset[RQ_KEY_MAX], wkey[RQ_KEY_MAX], nkeys[16], ms[32];
+	char wset[RQ_KEY_MAX], wkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], nkeys[16], ms[32];
 	enum parley_err rc = rq_key(q, wset, "workers", NULL, err);
 	if (rc == PARLEY_OK)
 		rc = rq_key(q, wkey, "worker:", owner, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, skey, "stages", NULL, err);
 	if (rc != PARLEY_OK)
 		return rc;
 	snprintf(ms, sizeof(ms), "%lld", rq_ms(lease));
-	snprintf(nkeys, sizeof(nkeys), "%zu", nstages + 3);
-	const char *argv[3 + 3 + QUEUE_STAGES_MAX + 2];
+	snprintf(nkeys, sizeof(nkeys), "%zu", nstages + 4);
+	const char *argv[3 + 4 + QUEUE_STAGES_MAX + 3];
 	int argc = 0;
 	argv[argc++] = "EVAL";
 	argv[argc++] = TAKE_LUA;
@@ -606,10 +681,12 @@ static enum parley_err rq_take_script(struct rq *q, const char *owner, double le
 	argv[argc++] = pkey;
 	argv[argc++] = wset;
 	argv[argc++] = wkey;
+	argv[argc++] = skey;
 	for (size_t i = nstages; i-- > 0;) /* last stage first */
-		argv[argc++] = ready_keys[i];
+		argv[argc++] = todo_keys[i];
 	argv[argc++] = owner;
 	argv[argc++] = ms;
+	argv[argc++] = q->base.prefix;
 	redisReply *r;
 	got[0] = '\0';
 	rc = rq_cmd(q, argc, argv, "take", &r, err);
@@ -626,29 +703,24 @@ static enum parley_err rq_take_script(struct rq *q, const char *owner, double le
 	return PARLEY_OK;
 }
 
-static enum parley_err rq_blmove(struct rq *q, const char *from, const char *pkey, double wait,
-				 char *got, struct parley_error *err)
+/* Nothing ready: block on P wake for `wait` seconds (a push, a settle that
+ * puts an entry back, or recover adds a token). */
+static enum parley_err rq_wait(struct rq *q, double wait, struct parley_error *err)
 {
-	char secs[32];
+	char wkey[RQ_KEY_MAX], secs[32];
+	enum parley_err rc = rq_key(q, wkey, "wake", NULL, err);
+	if (rc != PARLEY_OK)
+		return rc;
 	if (wait > 1e6)
 		wait = 1e6;
 	snprintf(secs, sizeof(secs), "%.3f", wait);
 	if (redisSetTimeout(q->c, rq_tv(wait + RQ_COMMAND_TIMEOUT)) != REDIS_OK)
 		return rq_lost(q, err);
-	const char *argv[6] = {"BLMOVE", from, pkey, "LEFT", "LEFT", secs};
+	const char *argv[3] = {"BLPOP", wkey, secs};
 	redisReply *r;
-	got[0] = '\0';
-	enum parley_err rc = rq_cmd(q, 6, argv, "wait for work", &r, err);
-	if (rc == PARLEY_OK) {
-		if (r->type == REDIS_REPLY_STRING && r->len < RQ_ENTRY_MAX) {
-			memcpy(got, r->str, r->len);
-			got[r->len] = '\0';
-		} else if (r->type == REDIS_REPLY_STRING) {
-			got[0] = '#';
-			got[1] = '\0';
-		}
+	rc = rq_cmd(q, 3, argv, "wait for work", &r, err);
+	if (rc == PARLEY_OK)
 		freeReplyObject(r);
-	}
 	if (q->c && redisSetTimeout(q->c, rq_tv(RQ_COMMAND_TIMEOUT)) != REDIS_OK && rc == PARLEY_OK)
 		return rq_lost(q, err);
 	return rc;
@@ -688,51 +760,33 @@ static enum parley_err rq_take(struct queue *base, struct store *st,
 	if (rc != PARLEY_OK)
 		return rc;
 
-	char names[QUEUE_STAGES_MAX][RQ_STAGE_MAX];
+	/* explicit stages: their sets; none: the script reads P stages itself */
+	char todo_keys[QUEUE_STAGES_MAX][RQ_KEY_MAX];
 	size_t n = 0;
-	if (p->stages) {
-		for (size_t i = 0; i < p->nstages; i++) {
-			rc = rq_stage_ok(q, p->stages[i], err);
-			if (rc != PARLEY_OK)
-				return rc;
-			snprintf(names[n++], RQ_STAGE_MAX, "%s", p->stages[i]);
-		}
-	} else {
-		rc = rq_known_stages(q, names, &n, err);
-		if (rc != PARLEY_OK)
-			return rc;
-	}
-	char ready_keys[QUEUE_STAGES_MAX][RQ_KEY_MAX];
-	for (size_t i = 0; i < n; i++) {
-		rc = rq_key(q, ready_keys[i], "ready:", names[i], err);
-		if (rc != PARLEY_OK)
+	for (size_t i = 0; p->stages && i < p->nstages; i++) {
+		if ((rc = rq_stage_ok(q, p->stages[i], err)) != PARLEY_OK ||
+		    (rc = rq_key(q, todo_keys[n++], "todo:", p->stages[i], err)) != PARLEY_OK)
 			return rc;
 	}
 
 	bool waited = false;
 	char entry[RQ_ENTRY_MAX];
 	for (int pops = 0; pops < RQ_TAKE_POPS;) {
-		rc = rq_take_script(q, p->owner, p->lease_seconds, ready_keys, n, pkey, entry, err);
+		rc = rq_take_script(q, p->owner, p->lease_seconds, todo_keys, n, pkey, entry, err);
 		if (rc != PARLEY_OK)
 			return rc;
 		if (!entry[0]) {
 			if (waited || p->wait < 0.001)
 				return PARLEY_OK;
 			waited = true;
-			if (n == 0) { /* nothing to block on: wait like a poll would */
-				time_sleep(p->wait);
-				continue;
-			}
-			rc = rq_blmove(q, ready_keys[0], pkey, p->wait, entry, err);
-			if (rc != PARLEY_OK)
+			if ((rc = rq_wait(q, p->wait, err)) != PARLEY_OK)
 				return rc;
-			if (!entry[0])
-				continue; /* try every stage once more */
+			continue; /* every stage once more */
 		}
 		pops++;
-		int64_t id;
+		int64_t id, order;
 		char stage[RQ_STAGE_MAX];
-		if (!rq_entry_parse(entry, strlen(entry), &id, stage)) {
+		if (!rq_entry_parse(entry, strlen(entry), &id, stage, &order)) {
 			if (entry[0] != '#' && (rc = rq_lrem(q, pkey, entry, err)) != PARLEY_OK)
 				return rc;
 			continue; /* not ours; an over-long one is left to recover */
@@ -740,11 +794,12 @@ static enum parley_err rq_take(struct queue *base, struct store *st,
 		bool ok = false;
 		enum parley_err src = store_lease_take(st, id, p->owner, p->lease_seconds, rec, &ok, err);
 		if (src != PARLEY_OK) {
-			/* Keep the entry: back to the front of its ready list. */
-			char rkey[RQ_KEY_MAX];
-			if (rq_key(q, rkey, "ready:", stage, NULL) == PARLEY_OK) {
-				const char *argv[6] = {"EVAL", PUTBACK_LUA, "2", pkey, rkey, entry};
-				redisReply *r = redisCommandArgv(q->c, 6, argv, NULL);
+			/* Keep the entry: back in its set, at its place. */
+			char tkey[RQ_KEY_MAX], score[24];
+			snprintf(score, sizeof(score), "%lld", (long long)order);
+			if (rq_key(q, tkey, "todo:", stage, NULL) == PARLEY_OK) {
+				const char *argv[7] = {"EVAL", PUTBACK_LUA, "2", pkey, tkey, entry, score};
+				redisReply *r = redisCommandArgv(q->c, 7, argv, NULL);
 				if (r)
 					freeReplyObject(r);
 				else
@@ -792,23 +847,27 @@ static enum parley_err rq_settle(struct queue *base, const char *owner,
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"queue %s: hand-off of recording %lld without a stage",
 					q->base.target, (long long)rec->id);
-	char pkey[RQ_KEY_MAX], dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], id[24], secs[32];
+	char pkey[RQ_KEY_MAX], dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], wkey[RQ_KEY_MAX], id[24],
+		secs[32], order[24];
 	rc = rq_key(q, pkey, "processing:", owner, err);
 	if (rc == PARLEY_OK)
 		rc = rq_key(q, dkey, "delayed", NULL, err);
 	if (rc == PARLEY_OK)
 		rc = rq_key(q, skey, "stages", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, wkey, "wake", NULL, err);
 	if (rc != PARLEY_OK)
 		return rc;
 	snprintf(id, sizeof(id), "%lld", (long long)rec->id);
 	snprintf(secs, sizeof(secs), "%.3f", delay > 0 ? delay : 0.0);
+	snprintf(order, sizeof(order), "%lld", (long long)store_order_key(rec->priority, rec->tag));
 	rc = rq_connect(q, err);
 	if (rc != PARLEY_OK)
 		return rc;
-	const char *argv[11] = {"EVAL", SETTLE_LUA, "3", pkey, dkey, skey,
-				id, action, stage, secs, q->base.prefix};
+	const char *argv[13] = {"EVAL", SETTLE_LUA, "4", pkey, dkey, skey, wkey,
+				id, action, stage, secs, q->base.prefix, order};
 	redisReply *r;
-	rc = rq_cmd(q, 11, argv, "settle", &r, err);
+	rc = rq_cmd(q, 13, argv, "settle", &r, err);
 	if (rc == PARLEY_OK)
 		freeReplyObject(r);
 	return rc;
@@ -844,11 +903,12 @@ static enum parley_err rq_heartbeat(struct queue *base, const char *owner, doubl
 
 struct repush {
 	int64_t *ids;
+	int64_t *orders;
 	char (*stages)[RQ_STAGE_MAX];
 	size_t n;
 };
 
-static int repush_one(int64_t id, const char *next_stage, void *ud)
+static int repush_one(int64_t id, const char *next_stage, int64_t order, void *ud)
 {
 	struct repush *r = ud;
 	if (r->n >= RQ_REPUSH_LIMIT)
@@ -856,6 +916,7 @@ static int repush_one(int64_t id, const char *next_stage, void *ud)
 	if (!next_stage || strlen(next_stage) >= RQ_STAGE_MAX)
 		return 0; /* cannot be named in an entry; skipped */
 	r->ids[r->n] = id;
+	r->orders[r->n] = order;
 	snprintf(r->stages[r->n], RQ_STAGE_MAX, "%s", next_stage);
 	r->n++;
 	return 0;
@@ -867,9 +928,10 @@ static enum parley_err rq_repush(struct rq *q, struct store *st, struct parley_e
 	const char **names = NULL;
 	enum parley_err rc = PARLEY_OK;
 	r.ids = malloc(RQ_REPUSH_LIMIT * sizeof(*r.ids));
+	r.orders = malloc(RQ_REPUSH_LIMIT * sizeof(*r.orders));
 	r.stages = malloc(RQ_REPUSH_LIMIT * sizeof(*r.stages));
 	names = malloc(RQ_REPUSH_LIMIT * sizeof(*names));
-	if (!r.ids || !r.stages || !names) {
+	if (!r.ids || !r.orders || !r.stages || !names) {
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "queue %s: out of memory", q->base.target);
 		goto out;
 	}
@@ -878,9 +940,10 @@ static enum parley_err rq_repush(struct rq *q, struct store *st, struct parley_e
 		goto out;
 	for (size_t i = 0; i < r.n; i++)
 		names[i] = r.stages[i];
-	rc = rq_push(&q->base, r.ids, names, r.n, err);
+	rc = rq_push(&q->base, r.ids, names, r.orders, r.n, err);
 out:
 	free(r.ids);
+	free(r.orders);
 	free(r.stages);
 	free(names);
 	return rc;
@@ -889,20 +952,22 @@ out:
 static enum parley_err rq_recover(struct queue *base, struct store *st, struct parley_error *err)
 {
 	struct rq *q = (struct rq *)base;
-	char wset[RQ_KEY_MAX], dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX];
+	char wset[RQ_KEY_MAX], dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], wkey[RQ_KEY_MAX];
 	enum parley_err rc = rq_key(q, wset, "workers", NULL, err);
 	if (rc == PARLEY_OK)
 		rc = rq_key(q, dkey, "delayed", NULL, err);
 	if (rc == PARLEY_OK)
 		rc = rq_key(q, skey, "stages", NULL, err);
 	if (rc == PARLEY_OK)
+		rc = rq_key(q, wkey, "wake", NULL, err);
+	if (rc == PARLEY_OK)
 		rc = rq_connect(q, err);
 	if (rc != PARLEY_OK)
 		return rc;
-	const char *argv[9] = {"EVAL", RECOVER_LUA, "3", wset, dkey, skey,
-			       q->base.prefix, "1000", "500"};
+	const char *argv[10] = {"EVAL", RECOVER_LUA, "4", wset, dkey, skey, wkey,
+				q->base.prefix, "1000", "500"};
 	redisReply *r;
-	rc = rq_cmd(q, 9, argv, "recover", &r, err);
+	rc = rq_cmd(q, 10, argv, "recover", &r, err);
 	if (rc != PARLEY_OK)
 		return rc;
 	long long ready = -1;

@@ -1,6 +1,7 @@
 /*
- * queue_store.c — the store as its own queue: a worker leases the oldest
- * leasable recording whose next stage it runs (store_lease_next). Nothing to
+ * queue_store.c — the store as its own queue: a worker leases the first
+ * leasable recording in hand-out order (priority, then fair share between
+ * batches; store.h) whose next stage it runs (store_lease_next). Nothing to
  * run beside the store; on PostgreSQL many machines share it, with
  * FOR UPDATE SKIP LOCKED keeping workers off each other's rows. Settling is
  * already done in the store (finish, retry_later, release), so settle,
@@ -36,7 +37,7 @@ static void sq_close(struct queue *q)
 }
 
 static enum parley_err sq_push(struct queue *q, const int64_t *ids, const char *const *stages,
-			       size_t n, struct parley_error *err)
+			       const int64_t *orders, size_t n, struct parley_error *err)
 {
 	return PARLEY_OK; /* a pending recording in the store is queued by being there */
 }

@@ -292,6 +292,20 @@ const char *const store_migrations[] = {
 	"ALTER TABLE users ADD COLUMN token_expires @REAL@;"
 	"ALTER TABLE users ADD COLUMN removed_at @REAL@;"
 	"ALTER TABLE users ADD COLUMN origin TEXT NOT NULL DEFAULT 'cli';",
+	/* 10: priorities and fair share (issue 17, store.h): a batch's priority
+	 * (sessions 50, batches 0), copied on its recordings with their turn
+	 * (tag; the id for recordings made before); the lease query walks
+	 * unfinished recordings in hand-out order. */
+	"ALTER TABLE batches ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE batches SET priority = 50 WHERE kind = 'session';"
+	"ALTER TABLE recordings ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE recordings ADD COLUMN tag @BIGINT@ NOT NULL DEFAULT 0;"
+	"UPDATE recordings SET tag = id,"
+	" priority = (SELECT b.priority FROM batches b WHERE b.id = recordings.batch_id);"
+	"DROP INDEX recordings_todo;"
+	"CREATE INDEX recordings_todo ON recordings(priority DESC, tag, id)"
+	" WHERE status IN ('pending', 'running');"
+	"CREATE INDEX recordings_batch_tag ON recordings(batch_id, tag);",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -233,9 +233,11 @@ enum parley_err store_batch_ensure(struct store *st, const char *name, const cha
 {
 	struct db_stmt *s;
 	enum parley_err rc = q_prepare(st, &s, err,
-		"INSERT INTO batches(name, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)"
+		"INSERT INTO batches(name, kind, priority, created_at, updated_at)"
+		" VALUES (?1, ?2, ?4, ?3, ?3)"
 		" ON CONFLICT(name) DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
-		"ttd", name, kind, time_wall());
+		"ttdn", name, kind, time_wall(),
+		strcmp(kind, "session") == 0 ? STORE_PRIORITY_SESSION : STORE_PRIORITY_BATCH);
 	if (rc)
 		return rc;
 	bool row;
@@ -250,6 +252,60 @@ enum parley_err store_batch_ensure(struct store *st, const char *name, const cha
 	return rc;
 }
 
+enum parley_err store_batch_set_priority(struct store *st, int64_t batch_id, int priority,
+					 struct parley_error *err)
+{
+	if (priority < STORE_PRIORITY_MIN || priority > STORE_PRIORITY_MAX)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "priority %d is outside %d..%d", priority,
+					STORE_PRIORITY_MIN, STORE_PRIORITY_MAX);
+	bool own = !db_in_transaction(st->db);
+	enum parley_err rc = own ? store_begin(st, err) : PARLEY_OK;
+	if (!rc)
+		rc = q_exec(st, NULL, err, "UPDATE batches SET priority = ?2 WHERE id = ?1", "in",
+			    batch_id, priority);
+	if (!rc)
+		rc = q_exec(st, NULL, err, "UPDATE recordings SET priority = ?2 WHERE batch_id = ?1"
+			    " AND priority <> ?2", "in", batch_id, priority);
+	if (rc) {
+		if (own)
+			store_rollback(st);
+		return rc;
+	}
+	return own ? store_commit(st, err) : PARLEY_OK;
+}
+
+enum parley_err store_batch_get_priority(struct store *st, int64_t batch_id, int *priority,
+					 struct parley_error *err)
+{
+	struct db_stmt *s;
+	enum parley_err rc = q_prepare(st, &s, err, "SELECT priority FROM batches WHERE id = ?1", "i",
+				       batch_id);
+	if (rc)
+		return rc;
+	bool row;
+	*priority = STORE_PRIORITY_BATCH;
+	if ((rc = db_step(s, &row, err)) == PARLEY_OK && !row)
+		rc = parley_error_set(err, PARLEY_ERR_NOT_FOUND, "no batch %lld", (long long)batch_id);
+	else if (rc == PARLEY_OK)
+		*priority = (int)db_column_int(s, 0);
+	db_finalize(s);
+	return rc;
+}
+
+enum parley_err store_batch_retag(struct store *st, int64_t batch_id, struct parley_error *err)
+{
+	/* one pass: the batch's pending recordings in id order, numbered from
+	 * the lowest tag waiting in other batches of the batch's priority */
+	return q_exec(st, NULL, err,
+		"UPDATE recordings SET tag = r.base + r.n - 1 FROM ("
+		"  SELECT x.id, row_number() OVER (ORDER BY x.id) AS n,"
+		"   (SELECT coalesce(min(w.tag), 1) FROM recordings w"
+		"    WHERE w.status IN ('pending', 'running') AND w.batch_id <> ?1"
+		"      AND w.priority = (SELECT b.priority FROM batches b WHERE b.id = ?1)) AS base"
+		"  FROM recordings x WHERE x.batch_id = ?1 AND x.status = 'pending') r"
+		" WHERE recordings.id = r.id", "i", batch_id);
+}
+
 enum parley_err store_batch_set_pipeline(struct store *st, int64_t batch_id, const char *stages,
 					 struct parley_error *err)
 {
@@ -257,24 +313,34 @@ enum parley_err store_batch_set_pipeline(struct store *st, int64_t batch_id, con
 		      stages);
 }
 
-enum parley_err store_batch_get_pipeline(struct store *st, int64_t batch_id, char *out, size_t size,
-					 struct parley_error *err)
+/* The batch's pipeline and priority, one query. */
+static enum parley_err batch_pipeline_priority(struct store *st, int64_t batch_id, char *out,
+					       size_t size, int *priority, struct parley_error *err)
 {
 	struct db_stmt *s;
-	enum parley_err rc = q_prepare(st, &s, err, "SELECT pipeline FROM batches WHERE id = ?1", "i",
-				       batch_id);
+	enum parley_err rc = q_prepare(st, &s, err, "SELECT pipeline, priority FROM batches WHERE id = ?1",
+				       "i", batch_id);
 	if (rc)
 		return rc;
 	bool row;
 	out[0] = '\0';
 	if ((rc = db_step(s, &row, err)) == PARLEY_OK) {
-		if (row)
+		if (row) {
 			snprintf(out, size, "%s", db_column_text(s, 0));
-		else
+			if (priority)
+				*priority = (int)db_column_int(s, 1);
+		} else {
 			rc = parley_error_set(err, PARLEY_ERR_NOT_FOUND, "no batch %lld", (long long)batch_id);
+		}
 	}
 	db_finalize(s);
 	return rc;
+}
+
+enum parley_err store_batch_get_pipeline(struct store *st, int64_t batch_id, char *out, size_t size,
+					 struct parley_error *err)
+{
+	return batch_pipeline_priority(st, batch_id, out, size, NULL, err);
 }
 
 enum parley_err store_batch_set_config(struct store *st, int64_t batch_id, const char *json,
@@ -383,7 +449,9 @@ enum parley_err store_recording_add(struct store *st, int64_t batch_id, const ch
 				    struct parley_error *err)
 {
 	char pipeline[STORE_PIPELINE_MAX], first[STORE_STAGE_NAME_MAX];
-	enum parley_err rc = store_batch_get_pipeline(st, batch_id, pipeline, sizeof(pipeline), err);
+	int priority = STORE_PRIORITY_BATCH;
+	enum parley_err rc = batch_pipeline_priority(st, batch_id, pipeline, sizeof(pipeline),
+						     &priority, err);
 	if (rc)
 		return rc;
 	pipeline_first(pipeline, first, sizeof(first));
@@ -428,8 +496,15 @@ enum parley_err store_recording_add(struct store *st, int64_t batch_id, const ch
 		s = NULL;
 		if ((rc = q_prepare(st, &s, err,
 				    "INSERT INTO recordings(batch_id, name, source, fingerprint, next_stage,"
-				    " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
-				    "ittttd", batch_id, name, source, fingerprint, first, now)))
+				    " created_at, updated_at, priority, tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7,"
+				    /* its turn: after the lowest waiting at its priority and
+				     * after its batch's last (store.h, fair share) */
+				    " (SELECT CASE WHEN v > b THEN v ELSE b END FROM (SELECT"
+				    "   (SELECT coalesce(min(w.tag), 0) FROM recordings w"
+				    "    WHERE w.status IN ('pending', 'running') AND w.priority = ?7) AS v,"
+				    "   (SELECT coalesce(max(t.tag), 0) + 1 FROM recordings t WHERE t.batch_id = ?1) AS b) q))"
+				    " RETURNING id",
+				    "ittttdn", batch_id, name, source, fingerprint, first, now, priority)))
 			goto fail;
 		if ((rc = db_step(s, &row, err)))
 			goto fail;
@@ -451,7 +526,8 @@ fail:
 }
 
 #define RECORDING_COLS \
-	"id, batch_id, name, source, duration, status, attempts, coalesce(error, ''), next_stage"
+	"id, batch_id, name, source, duration, status, attempts, coalesce(error, ''), next_stage," \
+	" priority, tag"
 
 static void recording_from_row(struct db_stmt *s, struct store_recording *r)
 {
@@ -465,6 +541,8 @@ static void recording_from_row(struct db_stmt *s, struct store_recording *r)
 	r->attempts = (int)db_column_int(s, 6);
 	snprintf(r->error, sizeof(r->error), "%s", db_column_text(s, 7));
 	snprintf(r->next_stage, sizeof(r->next_stage), "%s", db_column_text(s, 8));
+	r->priority = (int)db_column_int(s, 9);
+	r->tag = db_column_int(s, 10);
 }
 
 /* Step s once: a row fills *out and sets *found. */
@@ -553,7 +631,7 @@ enum parley_err store_lease_next(struct store *st, int64_t batch_id, const char 
 		 " WHERE id = (SELECT id FROM recordings"
 		 "   WHERE (CAST(?4 AS BIGINT) = 0 OR batch_id = ?4) AND " LEASABLE("?3")
 		 "     AND (CAST(?5 AS TEXT) = '' OR next_stage = '' OR ?5 LIKE '%%,' || next_stage || ',%%')"
-		 "   ORDER BY id LIMIT 1%s)"
+		 "   ORDER BY priority DESC, tag, id LIMIT 1%s)"
 		 " RETURNING " RECORDING_COLS, lock);
 	char stage_set[STORE_PIPELINE_MAX + 2] = "";
 	if (stages && *stages)
@@ -588,18 +666,20 @@ enum parley_err store_lease_take(struct store *st, int64_t rec_id, const char *o
 }
 
 enum parley_err store_leasable_each(struct store *st, size_t limit,
-				    int (*fn)(int64_t id, const char *next_stage, void *ud), void *ud,
-				    struct parley_error *err)
+				    int (*fn)(int64_t id, const char *next_stage, int64_t order,
+					      void *ud),
+				    void *ud, struct parley_error *err)
 {
 	struct db_stmt *s;
 	enum parley_err rc = q_prepare(st, &s, err,
-		"SELECT id, next_stage FROM recordings WHERE " LEASABLE("?1") " ORDER BY id LIMIT ?2",
-		"di", time_wall(), (int64_t)limit);
+		"SELECT id, next_stage, priority, tag FROM recordings WHERE " LEASABLE("?1")
+		" ORDER BY priority DESC, tag, id LIMIT ?2", "di", time_wall(), (int64_t)limit);
 	if (rc)
 		return rc;
 	bool row;
 	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row)
-		if (fn(db_column_int(s, 0), db_column_text(s, 1), ud))
+		if (fn(db_column_int(s, 0), db_column_text(s, 1),
+		       store_order_key((int)db_column_int(s, 2), db_column_int(s, 3)), ud))
 			break;
 	db_finalize(s);
 	return rc;

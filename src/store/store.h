@@ -53,7 +53,45 @@ struct store_recording {
 	int attempts;
 	char error[512];
 	char next_stage[32]; /* first stage of the batch's pipeline not done ("" = none left) */
+	int priority;        /* its batch's: higher is taken first (STORE_PRIORITY_*) */
+	int64_t tag;         /* its turn among recordings of that priority (fair share) */
 };
+
+/*
+ * Priorities and fair share (issue 17). Every batch has a priority, an
+ * integer in [STORE_PRIORITY_MIN, STORE_PRIORITY_MAX]: batches 0 unless
+ * given one (`parley submit --priority`, `parley batch create --priority`,
+ * "priority" in POST /v1/batches), sessions STORE_PRIORITY_SESSION, so a
+ * person waiting on a call is served before a bulk backlog. Its recordings
+ * carry it. Within one priority, batches share the workers round-robin: a
+ * recording's tag is its turn, start-time fair queuing with one unit per
+ * recording: a recording added to batch B gets
+ *   tag = max(lowest tag still waiting at that priority, B's last tag + 1)
+ * so a batch submitted while another has 10,000 waiting interleaves with it
+ * one by one instead of queueing behind it. A held batch is given fresh
+ * tags when it starts, a reaudit when it resets (store_batch_retag). Both
+ * queues hand out work in the order (priority descending, tag, id): the
+ * store queue in its lease query, Redis by the score store_order_key().
+ */
+#define STORE_PRIORITY_MIN (-100)
+#define STORE_PRIORITY_MAX 100
+#define STORE_PRIORITY_BATCH 0
+#define STORE_PRIORITY_SESSION 50
+#define STORE_TAG_BITS 44 /* tags stay below 2^44: the key fits a double exactly */
+/* One number in the hand-out order, lowest first: exact in a double (Redis
+ * sorted-set scores) for priorities in range and tags below 2^44. */
+static inline int64_t store_order_key(int priority, int64_t tag)
+{
+	if (priority < STORE_PRIORITY_MIN)
+		priority = STORE_PRIORITY_MIN;
+	if (priority > STORE_PRIORITY_MAX)
+		priority = STORE_PRIORITY_MAX;
+	if (tag < 0)
+		tag = 0;
+	if (tag >= ((int64_t)1 << STORE_TAG_BITS))
+		tag = ((int64_t)1 << STORE_TAG_BITS) - 1;
+	return ((int64_t)(STORE_PRIORITY_MAX - priority) << STORE_TAG_BITS) + tag;
+}
 
 struct store_segment {
 	double start, end;
@@ -111,6 +149,8 @@ enum parley_err store_commit(struct store *st, struct parley_error *err);
 void store_rollback(struct store *st);
 
 /* Batches */
+/* Find or create the batch; a new one gets its kind's default priority
+ * (STORE_PRIORITY_SESSION for kind "session", else STORE_PRIORITY_BATCH). */
 enum parley_err store_batch_ensure(struct store *st, const char *name, const char *kind,
 				   int64_t *batch_id, struct parley_error *err);
 /* Find a batch by name; PARLEY_ERR_NOT_FOUND ("no batch named ...") when absent. */
@@ -135,6 +175,17 @@ enum parley_err store_batch_set_config(struct store *st, int64_t batch_id, const
 				       struct parley_error *err);
 enum parley_err store_batch_get_config(struct store *st, int64_t batch_id, char **json,
 				       struct parley_error *err);
+/* Set a batch's priority and its recordings' (INVALID outside
+ * [STORE_PRIORITY_MIN, STORE_PRIORITY_MAX]). A Redis queue holds the old
+ * order until the recordings are pushed again (queue_push_leasable). */
+enum parley_err store_batch_set_priority(struct store *st, int64_t batch_id, int priority,
+					 struct parley_error *err);
+enum parley_err store_batch_get_priority(struct store *st, int64_t batch_id, int *priority,
+					 struct parley_error *err);
+/* Give the batch's pending recordings fresh turns after the lowest tag still
+ * waiting in other batches of their priority (a batch started after being
+ * held, a reaudit), so they share the workers instead of jumping the queue. */
+enum parley_err store_batch_retag(struct store *st, int64_t batch_id, struct parley_error *err);
 /* Calls fn for each batch in id order; fn returning non-zero stops. */
 enum parley_err store_batch_each(struct store *st, int (*fn)(const struct store_batch *, void *),
 				 void *ud, struct parley_error *err);
@@ -165,8 +216,9 @@ enum parley_err store_recording_each(struct store *st, int64_t batch_id,
 				     struct parley_error *err);
 
 /* Leases: a task is "advance recording R"; its lease lives on the recording. */
-/* Lease the oldest pending recording of the batch (or any batch when batch_id == 0)
- * whose lease is free or expired and whose next stage is in `stages` (a comma
+/* Lease the first pending recording in hand-out order (priority descending,
+ * tag, id; see above) of the batch (or any batch when batch_id == 0) whose
+ * lease is free or expired and whose next stage is in `stages` (a comma
  * list; NULL or "" = any). *found is false when there is none. On PostgreSQL
  * concurrent callers skip each other's rows (FOR UPDATE SKIP LOCKED). */
 enum parley_err store_lease_next(struct store *st, int64_t batch_id, const char *owner,
@@ -178,11 +230,13 @@ enum parley_err store_lease_next(struct store *st, int64_t batch_id, const char 
 enum parley_err store_lease_take(struct store *st, int64_t rec_id, const char *owner,
 				 double lease_seconds, struct store_recording *out, bool *found,
 				 struct parley_error *err);
-/* Calls fn(id, next_stage, ud) for at most `limit` recordings leasable now,
- * oldest first (fn returning non-zero stops). Used to rebuild a queue. */
+/* Calls fn(id, next_stage, order, ud) for at most `limit` recordings
+ * leasable now, in hand-out order (fn returning non-zero stops); order is
+ * store_order_key() of the recording. Used to rebuild a queue. */
 enum parley_err store_leasable_each(struct store *st, size_t limit,
-				    int (*fn)(int64_t id, const char *next_stage, void *ud), void *ud,
-				    struct parley_error *err);
+				    int (*fn)(int64_t id, const char *next_stage, int64_t order,
+					      void *ud),
+				    void *ud, struct parley_error *err);
 /* Extend a lease we hold; PARLEY_ERR_BUSY when someone else holds it now. */
 enum parley_err store_lease_renew(struct store *st, int64_t rec_id, const char *owner,
 				  double lease_seconds, struct parley_error *err);

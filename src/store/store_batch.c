@@ -35,7 +35,7 @@ enum parley_err sbatch_create(struct store *st, const char *name, int64_t *id,
 	return rc;
 }
 
-#define BATCH_COLS "id, name, kind, status, created_at, audit_version"
+#define BATCH_COLS "id, name, kind, status, created_at, audit_version, priority"
 
 static void batch_read(struct db_stmt *s, struct sbatch_row *b)
 {
@@ -46,6 +46,7 @@ static void batch_read(struct db_stmt *s, struct sbatch_row *b)
 	b->started = strcmp(db_column_text(s, 3), "created") != 0;
 	b->created_at = db_column_double(s, 4);
 	b->audit_version = (int)db_column_int(s, 5);
+	b->priority = (int)db_column_int(s, 6);
 }
 
 enum parley_err sbatch_get(struct store *st, int64_t id, struct sbatch_row *out, bool *found,
@@ -99,6 +100,8 @@ enum parley_err sbatch_start(struct store *st, int64_t id, int64_t *n, struct pa
 	enum parley_err rc = exec(st, n, err,
 		"UPDATE recordings SET status = 'pending', updated_at = ?2"
 		" WHERE batch_id = ?1 AND status = 'held'", "id", id, time_wall());
+	if (!rc) /* its turns start now, beside the batches already running */
+		rc = store_batch_retag(st, id, err);
 	if (!rc)
 		rc = exec(st, NULL, err, "UPDATE batches SET status = 'started', updated_at = ?2"
 			  " WHERE id = ?1", "id", id, time_wall());
@@ -221,7 +224,8 @@ enum parley_err sbatch_reset_from(struct store *st, int64_t batch, const char *b
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = exec(st, n, err, sql.buf, "itd", batch, first, time_wall())))
+	if ((rc = exec(st, n, err, sql.buf, "itd", batch, first, time_wall())) ||
+	    (rc = store_batch_retag(st, batch, err)))
 		goto out;
 	strbuf_release(&sql);
 	if (strbuf_adds(&sql, "DELETE FROM batch_stages WHERE batch_id = ?1 AND stage IN (") ||

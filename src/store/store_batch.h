@@ -25,6 +25,7 @@ struct sbatch_row {
 	bool started;
 	double created_at;
 	int audit_version;
+	int priority; /* store.h: higher is served first */
 };
 
 /* A new batch of kind 'batch', status 'created'; CONFLICT when the name is taken. */

@@ -188,7 +188,8 @@ struct queue *web_server_thread_queue(struct web_server *s, struct parley_error 
 	return c->queue;
 }
 
-/* session_end's hook with a Redis queue: push what the store says is ready. */
+/* session_end's hook with a Redis queue: push the session's recording (at
+ * its priority: ahead of bulk batches); the store re-push repairs a miss. */
 static enum parley_err push_queued(void *ud, int64_t batch_id, int64_t rec_id,
 				   struct parley_error *err)
 {
@@ -197,7 +198,7 @@ static enum parley_err push_queued(void *ud, int64_t batch_id, int64_t rec_id,
 	struct queue *q = web_server_thread_queue(s, err);
 	if (!c || !q || !c->store)
 		return err ? err->code : PARLEY_ERR_INTERNAL;
-	return queue_push_leasable(q, c->store, err);
+	return queue_push_recording(q, c->store, rec_id, err);
 }
 
 enum parley_err web_server_push_leasable(struct web_server *s, struct parley_error *err)

@@ -134,11 +134,15 @@ static int64_t add(struct fixture *f, const char *name)
 	return id;
 }
 
+/* Push at the recording's place in the hand-out order, as the callers do. */
 static void push1(struct fixture *f, int64_t id, const char *stage)
 {
 	struct parley_error err = {0};
 	const char *stages[1] = {stage};
-	assert_int_equal(queue_push(f->q, &id, stages, 1, &err), PARLEY_OK);
+	struct store_recording rec;
+	assert_int_equal(store_recording_get(f->st, id, &rec, &err), PARLEY_OK);
+	int64_t order = store_order_key(rec.priority, rec.tag);
+	assert_int_equal(queue_push(f->q, &id, stages, &order, 1, &err), PARLEY_OK);
 }
 
 /* Take as owner with the given stages (NULL = every stage); returns the id or 0. */
@@ -194,21 +198,70 @@ static void test_push_take_fifo(void **state)
 {
 	FIXTURE(state);
 	int64_t a = add(f, "a"), b = add(f, "b"), c = add(f, "c"), d = add(f, "d");
-	int64_t ids[3] = {a, b, c};
-	const char *st3[3] = {"vad", "vad", "vad"};
-	struct parley_error err = {0};
-	assert_int_equal(queue_push(f->q, ids, st3, 3, &err), PARLEY_OK);
+	push1(f, a, "vad");
+	push1(f, b, "vad");
+	push1(f, c, "vad");
 	push1(f, d, "stt");
 	assert_int_equal(stats(f).ready, 4);
-	/* the later stage first (finish in-flight recordings), then FIFO */
-	assert_int_equal(take(f, "w1", BOTH, 2, 60), d);
+	/* the store's order (here: added first, taken first) across stages */
 	assert_int_equal(take(f, "w1", BOTH, 2, 60), a);
 	assert_int_equal(take(f, "w1", VAD, 1, 60), b);
 	assert_int_equal(take(f, "w1", NULL, 0, 60), c);
+	assert_int_equal(take(f, "w1", NULL, 0, 60), d);
 	assert_int_equal(take(f, "w1", NULL, 0, 60), 0);
 	struct queue_stats s = stats(f);
 	assert_int_equal(s.ready, 0);
 	assert_int_equal(s.processing, 4);
+	/* on equal order the later stage first (finish in-flight recordings) */
+	int64_t e = add(f, "e"), g = add(f, "g");
+	int64_t ids[2] = {e, g};
+	const char *st2[2] = {"vad", "stt"};
+	struct parley_error err = {0};
+	assert_int_equal(queue_push(f->q, ids, st2, NULL, 2, &err), PARLEY_OK);
+	assert_int_equal(take(f, "w2", BOTH, 2, 60), g);
+	assert_int_equal(take(f, "w2", NULL, 0, 60), e);
+}
+
+/* Priorities through Redis: what queue_push_leasable pushes comes out in
+ * the store's order — the session first, then batches A and B in turn,
+ * the low-priority batch last; pushing again adds no duplicate. */
+static void test_priority_order(void **state)
+{
+	FIXTURE(state);
+	struct parley_error err = {0};
+	int64_t A, B, S, L;
+	assert_int_equal(store_batch_ensure(f->st, "A", "batch", &A, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(f->st, "B", "batch", &B, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(f->st, "L", "batch", &L, &err), PARLEY_OK);
+	assert_int_equal(store_batch_set_priority(f->st, L, -1, &err), PARLEY_OK);
+	const struct { int64_t *batch; const char *name; } adds[] = {
+		{&L, "l1"}, {&A, "a1"}, {&A, "a2"}, {&A, "a3"}, {&B, "b1"}, {&B, "b2"},
+	};
+	int64_t ids[8];
+	for (size_t i = 0; i < sizeof(adds) / sizeof(adds[0]); i++)
+		assert_int_equal(store_recording_add(f->st, *adds[i].batch, adds[i].name, "/src", "fp", NULL,
+						     &ids[i], &err), PARLEY_OK);
+	assert_int_equal(queue_push_leasable(f->q, f->st, &err), PARLEY_OK);
+	assert_int_equal(queue_push_leasable(f->q, f->st, &err), PARLEY_OK);
+	assert_int_equal(stats(f).ready, 6);
+	/* a session ends while the batches wait: pushed alone, taken first */
+	assert_int_equal(store_batch_ensure(f->st, "session:s", "session", &S, &err), PARLEY_OK);
+	int64_t s1;
+	assert_int_equal(store_recording_add(f->st, S, "s1", "/src", "fp", NULL, &s1, &err), PARLEY_OK);
+	assert_int_equal(queue_push_recording(f->q, f->st, s1, &err), PARLEY_OK);
+	const int64_t want[] = {s1, ids[1], ids[4], ids[2], ids[5], ids[3], ids[0]};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct queue_take_params p = {.owner = "w1", .lease_seconds = 60};
+		struct store_recording rec;
+		bool found = false;
+		assert_int_equal(queue_take(f->q, f->st, &p, &rec, &found, &err), PARLEY_OK);
+		assert_true(found);
+		assert_int_equal(rec.id, want[i]);
+		assert_int_equal(store_recording_finish(f->st, rec.id, "w1", STORE_DONE, NULL, NULL, &err),
+				 PARLEY_OK);
+		settle(f, "w1", rec.id, QUEUE_DONE, NULL, 0);
+	}
+	assert_int_equal(take(f, "w1", NULL, 0, 60), 0);
 }
 
 static void test_take_blocks_until_wait(void **state)
@@ -242,7 +295,7 @@ static void test_take_wakes_on_push(void **state)
 		const char *stages[1] = {"vad"};
 		if (queue_driver_redis.open(f->url, f->prefix, &q2, &e2) != PARLEY_OK)
 			_exit(1);
-		int rc = queue_push(q2, &a, stages, 1, &e2) == PARLEY_OK ? 0 : 1;
+		int rc = queue_push(q2, &a, stages, NULL, 1, &e2) == PARLEY_OK ? 0 : 1;
 		q2->drv->close(q2);
 		_exit(rc);
 	}
@@ -380,7 +433,7 @@ static void test_lost_data_repushed_from_store(void **state)
 	int64_t ids[3] = {a, b, c};
 	const char *st3[3] = {"vad", "vad", "vad"};
 	struct parley_error err = {0};
-	assert_int_equal(queue_push(f->q, ids, st3, 3, &err), PARLEY_OK);
+	assert_int_equal(queue_push(f->q, ids, st3, NULL, 3, &err), PARLEY_OK);
 	assert_int_equal(take(f, "w1", VAD, 1, 60), a); /* a is leased: not re-pushed */
 	assert_true(flush_prefix(f) > 0);
 	assert_int_equal(stats(f).ready, 0);
@@ -479,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_bad_urls),
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test_setup_teardown(test_push_take_fifo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_priority_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_take_blocks_until_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_take_wakes_on_push, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_take_leases_in_store, setup, teardown),

@@ -20,6 +20,7 @@
 #include "store/schema.h"
 #include "store/store.h"
 #include "store/store_audit.h"
+#include "store/store_batch.h"
 #include "store/store_call.h"
 #include "util/fs.h"
 
@@ -102,7 +103,11 @@ static void test_newer_schema_refused(void **state)
 	" DROP TABLE verdicts; DROP TABLE answers; DROP TABLE audit_versions;" \
 	" ALTER TABLE batches DROP COLUMN audit_version; ALTER TABLE users DROP COLUMN operator;" \
 	" ALTER TABLE users DROP COLUMN token_expires; ALTER TABLE users DROP COLUMN removed_at;" \
-	" ALTER TABLE users DROP COLUMN origin;"
+	" ALTER TABLE users DROP COLUMN origin;" \
+	" DROP INDEX recordings_batch_tag; DROP INDEX recordings_todo;" \
+	" CREATE INDEX recordings_todo ON recordings(id) WHERE status IN ('pending', 'running');" \
+	" ALTER TABLE recordings DROP COLUMN tag; ALTER TABLE recordings DROP COLUMN priority;" \
+	" ALTER TABLE batches DROP COLUMN priority;"
 
 /* A database from before migration 4 (no approximate column) upgrades on
  * open; its words read as not approximate. */
@@ -664,6 +669,113 @@ static void test_batch_config(void **state)
 	pipeline_config_release(&d);
 }
 
+
+/* Priorities and fair share (store.h): the order store_lease_next hands out.
+ * Batch A (6 recordings) waits; batch B (3) is added after it: the two
+ * alternate, A first on equal turns, then A's rest. A session's recording
+ * added at any point is next; a batch given priority -5 comes last; a held
+ * batch started late shares from then on instead of jumping the queue. */
+static int64_t order_add(struct store *st, int64_t batch, const char *name)
+{
+	int64_t id = 0;
+	struct parley_error err = {0};
+	assert_int_equal(store_recording_add(st, batch, name, "/src", "fp", reset_tables, &id, &err),
+			 PARLEY_OK);
+	return id;
+}
+
+/* Lease until none is left (finishing each); the names in order, space-separated. */
+static void order_drain(struct store *st, int n, char *out, size_t size)
+{
+	struct parley_error err = {0};
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		struct store_recording r;
+		bool found = false;
+		assert_int_equal(store_lease_next(st, 0, "w:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+		if (!found)
+			break;
+		size_t used = strlen(out);
+		snprintf(out + used, size - used, "%s%s", used ? " " : "", r.name);
+		assert_int_equal(store_recording_finish(st, r.id, "w:1", STORE_DONE, NULL, NULL, &err),
+				 PARLEY_OK);
+	}
+}
+
+static void order_check(struct store *st)
+{
+	struct parley_error err = {0};
+	int64_t a, b, s, low, h;
+	char got[512];
+	assert_int_equal(store_batch_ensure(st, "A", "batch", &a, &err), PARLEY_OK);
+	for (int i = 1; i <= 6; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "a%d", i);
+		order_add(st, a, name);
+	}
+	/* one of A is done before B arrives: B starts at A's current turn */
+	struct store_recording r;
+	bool found;
+	assert_int_equal(store_lease_next(st, 0, "w:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_string_equal(r.name, "a1");
+	assert_int_equal(store_recording_finish(st, r.id, "w:1", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
+	assert_int_equal(store_batch_ensure(st, "B", "batch", &b, &err), PARLEY_OK);
+	order_add(st, b, "b1");
+	order_add(st, b, "b2");
+	order_add(st, b, "b3");
+	assert_int_equal(store_batch_ensure(st, "low", "batch", &low, &err), PARLEY_OK);
+	assert_int_equal(store_batch_set_priority(st, low, -5, &err), PARLEY_OK);
+	order_add(st, low, "l1");
+	assert_int_equal(store_batch_ensure(st, "session:x", "session", &s, &err), PARLEY_OK);
+	int prio = 0;
+	assert_int_equal(store_batch_get_priority(st, s, &prio, &err), PARLEY_OK);
+	assert_int_equal(prio, STORE_PRIORITY_SESSION);
+	order_add(st, s, "s1");
+	/* a held batch (created, files added, not started) is never leased */
+	assert_int_equal(sbatch_create(st, "H", &h, &err), PARLEY_OK);
+	int64_t h1 = order_add(st, h, "h1");
+	assert_int_equal(sbatch_hold(st, h1, &err), PARLEY_OK);
+	int64_t h2 = order_add(st, h, "h2");
+	assert_int_equal(sbatch_hold(st, h2, &err), PARLEY_OK);
+	order_drain(st, 4, got, sizeof(got));
+	/* 4 leases: the session, then A and B in turn */
+	assert_string_equal(got, "s1 a2 b1 a3");
+	/* H starts now: it joins the round-robin at the current turn */
+	int64_t n = 0;
+	assert_int_equal(sbatch_start(st, h, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 2);
+	order_drain(st, 100, got, sizeof(got));
+	assert_string_equal(got, "b2 h1 a4 b3 h2 a5 a6 l1");
+	/* an out-of-range priority is refused */
+	assert_int_equal(store_batch_set_priority(st, a, STORE_PRIORITY_MAX + 1, &err), PARLEY_ERR_INVALID);
+	/* the Redis score keeps the same order: priority first, then the turn */
+	assert_true(store_order_key(STORE_PRIORITY_SESSION, 1000000) < store_order_key(0, 1));
+	assert_true(store_order_key(0, 5) < store_order_key(0, 6));
+	assert_true(store_order_key(0, 1000000) < store_order_key(-5, 1));
+	assert_true((double)store_order_key(STORE_PRIORITY_MIN, ((int64_t)1 << STORE_TAG_BITS) - 1) ==
+		    (double)(store_order_key(STORE_PRIORITY_MIN, ((int64_t)1 << STORE_TAG_BITS) - 2) + 1));
+}
+
+static void test_priority_fair_order(void **state)
+{
+	struct fixture *f = *state;
+	order_check(f->st);
+}
+
+static void test_priority_fair_order_pg(void **state)
+{
+	(void)state;
+	struct pg_fixture pg;
+	pg_fixture_open(&pg, "prio");
+	/* the fixture's recording "a" (batch b) is first in line: take it away */
+	struct parley_error err = {0};
+	assert_int_equal(store_recording_finish(pg.st, pg.rec, NULL, STORE_DONE, NULL, NULL, &err),
+			 PARLEY_OK);
+	order_check(pg.st);
+	pg_fixture_drop(&pg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +796,8 @@ int main(void)
 		cmocka_unit_test(test_call_tables_pg),
 		cmocka_unit_test_setup_teardown(test_audit_tables, setup, teardown),
 		cmocka_unit_test(test_audit_tables_pg),
+		cmocka_unit_test_setup_teardown(test_priority_fair_order, setup, teardown),
+		cmocka_unit_test(test_priority_fair_order_pg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
