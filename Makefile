@@ -68,7 +68,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all install uninstall man dist torture test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit chaos soak multihost clean tools lexicon
+.PHONY: all install uninstall man dist torture test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit bench-dashboard chaos soak multihost clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -231,6 +231,11 @@ bench-engines: $(BUILD)/parley
 # writes build/bench-audit.json (not a test)
 bench-audit: $(BUILD)/parley
 	bash bench/bench_audit.sh
+
+# The dashboard's batch page over 10,000 results in Chromium: time to first
+# render, paging, sorting, filtering (tests/browser/bench_dashboard.mjs).
+bench-dashboard: $(BUILD)/parley $(BUILD)/tests/parley-test
+	DASH_TESTS=bench_dashboard.mjs bash tests/browser/dashboard.sh
 
 # Workers killed with SIGKILL every 1-2 s during a 2,000-recording batch, on
 # SQLite, on PostgreSQL + Redis, and with both servers restarted mid-batch

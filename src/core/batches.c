@@ -21,6 +21,7 @@
 #include "store/store_audit.h"
 #include "store/store_batch.h"
 #include "store/store_call.h"
+#include "store/store_dash.h"
 #include "util/fs.h"
 #include "util/sha256.h"
 #include "util/strbuf.h"
@@ -1121,6 +1122,179 @@ enum parley_err batches_results(const struct batches_ctx *c, int64_t id, int ver
 	}
 	*out = json_pack("{s:i,s:o,s:o}", "version", w.version, "recordings", w.arr, "next",
 			 w.n == limit ? json_integer(w.last) : json_null());
+	return *out ? PARLEY_OK : NOMEM(err);
+}
+
+/* ------------------------------------------------- the results table (pages) */
+
+struct query_walk {
+	json_t *arr;
+	enum parley_err rc;
+	struct parley_error *err;
+};
+
+static int query_one(const struct sdash_result *r, void *ud)
+{
+	struct query_walk *w = ud;
+	json_t *md = parse_or(r->metadata, json_object());
+	json_t *trade = json_object_get(md, "trade_id");
+	json_t *o = json_pack("{s:I,s:s,s:s,s:i,s:O}", "recording", (json_int_t)r->id, "name",
+			      r->name, "status", r->status, "attempts", r->attempts, "trade_id",
+			      json_is_string(trade) ? trade : json_null());
+	json_decref(md);
+	if (!o) {
+		w->rc = NOMEM(w->err);
+		return 1;
+	}
+	json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
+	json_object_set_new(o, "verdict", r->has_verdict ? json_string(r->verdict) : json_null());
+	json_object_set_new(o, "score", r->has_verdict ? json_real(r->score) : json_null());
+	json_object_set_new(o, "max_score", r->has_verdict ? json_real(r->max_score) : json_null());
+	json_object_set_new(o, "auto_fail", json_boolean(r->has_verdict && r->auto_fail));
+	json_object_set_new(o, "reasons", r->has_verdict ? parse_or(r->reasons, json_array())
+							 : json_array());
+	json_array_append_new(w->arr, o);
+	return 0;
+}
+
+static bool one_of(const char *v, const char *const *set)
+{
+	if (!v || !*v)
+		return true;
+	for (; *set; set++)
+		if (strcmp(v, *set) == 0)
+			return true;
+	return false;
+}
+
+enum parley_err batches_results_query(const struct batches_ctx *c, int64_t id,
+				      const struct batches_query *q, json_t **out,
+				      struct parley_error *err)
+{
+	static const char *const statuses[] = {"pending", "running", "done", "failed", "held",
+					       "skipped", NULL};
+	static const char *const verdicts[] = {"pass", "fail", "flag", "none", NULL};
+	*out = NULL;
+	const char *sort = q->sort && *q->sort ? q->sort : "recording";
+	if (!sdash_sort_valid(sort))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"sort=%.40s: want recording, name, status, verdict or score",
+					sort);
+	if (!one_of(q->status, statuses))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"status=%.40s: want pending, running, done, failed or held",
+					q->status);
+	if (!one_of(q->verdict, verdicts))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"verdict=%.40s: want pass, fail, flag or none", q->verdict);
+	int limit = q->limit >= 1 && q->limit <= BATCHES_PAGE_MAX ? q->limit : 100;
+	struct sdash_query sq = {.status = q->status, .verdict = q->verdict, .name = q->name,
+				 .sort = sort, .desc = q->desc, .offset = q->offset > 0 ? q->offset : 0,
+				 .limit = limit};
+	enum parley_err rc = version_of(c, id, q->version, &sq.version, err);
+	if (rc)
+		return rc;
+	struct query_walk w = {.arr = json_array(), .err = err};
+	int64_t total = 0;
+	if (!w.arr)
+		return NOMEM(err);
+	rc = sdash_results(c->store, id, &sq, query_one, &w, &total, err);
+	if (!rc)
+		rc = w.rc;
+	if (rc) {
+		json_decref(w.arr);
+		return rc;
+	}
+	int64_t next = sq.offset + (int64_t)json_array_size(w.arr);
+	*out = json_pack("{s:i,s:I,s:I,s:i,s:s,s:s,s:o,s:o}", "version", sq.version, "total",
+			 (json_int_t)total, "offset", (json_int_t)sq.offset, "limit", limit, "sort",
+			 sort, "order", q->desc ? "desc" : "asc", "recordings", w.arr,
+			 "next_offset", next < total ? json_integer(next) : json_null());
+	return *out ? PARLEY_OK : NOMEM(err);
+}
+
+/* ------------------------------------------------------------------ webhooks */
+
+struct hook_walk {
+	json_t *arr;
+	int left;
+	int64_t want; /* batches_redeliver: the delivery looked for (0: list) */
+	bool found;
+	char event_id[WEBHOOK_EVENT_ID_MAX];
+};
+
+static int hook_one(const struct webhook_delivery *d, void *ud)
+{
+	struct hook_walk *w = ud;
+	if (w->want) {
+		if (d->id != w->want)
+			return 0;
+		w->found = true;
+		snprintf(w->event_id, sizeof(w->event_id), "%s", d->event_id);
+		return 1;
+	}
+	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:i,s:i,s:f,s:f,s:f}", "id", (json_int_t)d->id,
+			      "event_id", d->event_id, "type", d->type, "status", d->status,
+			      "attempts", d->attempts, "last_status", d->last_status, "next_at",
+			      d->next_at, "created_at", d->created_at, "updated_at", d->updated_at);
+	if (o)
+		json_object_set_new(o, "last_error", d->last_error[0] ? json_string(d->last_error)
+								      : json_null());
+	json_array_append_new(w->arr, o);
+	return --w->left <= 0;
+}
+
+enum parley_err batches_webhooks(const struct batches_ctx *c, int64_t id, int limit, json_t **out,
+				 struct parley_error *err)
+{
+	*out = NULL;
+	struct webhook_config hook;
+	bool hooked = false;
+	enum parley_err rc = batches_check(c, id, err);
+	if (rc || (rc = webhook_get(c->store, id, &hook, &hooked, err)))
+		return rc;
+	json_t *view = json_null();
+	if (hooked) { /* never the secret */
+		char events[32];
+		webhook_events_format(hook.events, events, sizeof(events));
+		view = json_pack("{s:s,s:s,s:b}", "url", hook.url, "events", events, "disabled",
+				 hook.disabled);
+	}
+	memset(&hook, 0, sizeof(hook));
+	struct hook_walk w = {.arr = json_array(), .left = limit > 0 ? limit : 100};
+	if (!w.arr || !view) {
+		json_decref(w.arr);
+		json_decref(view);
+		return NOMEM(err);
+	}
+	if ((rc = webhook_each(c->store, id, hook_one, &w, err))) {
+		json_decref(w.arr);
+		json_decref(view);
+		return rc;
+	}
+	*out = json_pack("{s:o,s:o}", "webhook", view, "deliveries", w.arr);
+	return *out ? PARLEY_OK : NOMEM(err);
+}
+
+enum parley_err batches_redeliver(const struct batches_ctx *c, int64_t id, int64_t delivery,
+				  json_t **out, struct parley_error *err)
+{
+	*out = NULL;
+	struct hook_walk w = {.want = delivery};
+	enum parley_err rc = batches_check(c, id, err);
+	if (rc || (rc = webhook_each(c->store, id, hook_one, &w, err)))
+		return rc;
+	if (!w.found)
+		return parley_error_set(err, PARLEY_ERR_NOT_FOUND, "batch %lld has no delivery %lld",
+					(long long)id, (long long)delivery);
+	char text[32];
+	snprintf(text, sizeof(text), "%lld", (long long)delivery);
+	int64_t did = 0;
+	bool reenabled = false;
+	if ((rc = webhook_redeliver(c->store, text, &did, &reenabled, err)))
+		return rc;
+	*out = json_pack("{s:I,s:s,s:b}", "delivery", (json_int_t)did, "event_id", w.event_id,
+			 "reenabled", reenabled);
 	return *out ? PARLEY_OK : NOMEM(err);
 }
 

@@ -145,6 +145,37 @@ enum parley_err batches_results(const struct batches_ctx *c, int64_t id, int ver
 /* The same page as CSV text (header row first), malloc'd. */
 enum parley_err batches_results_csv(const struct batches_ctx *c, int64_t id, int version,
 				    int64_t after, int limit, char **csv, struct parley_error *err);
+/* A page of the results table (the dashboard): filtered and sorted in the
+ * store, without answers or metrics. sort: "recording", "name", "status",
+ * "verdict", "score" (score / max_score); status: a recording status;
+ * verdict: pass, fail, flag or none; name: a substring, any case; "" or NULL
+ * = any. *out: {"version","total","offset","limit","sort","order",
+ * "recordings":[{"recording","name","status","attempts","trade_id","error",
+ * "verdict","score","max_score","auto_fail","reasons"}],"next_offset":K|null}.
+ * INVALID for an unknown sort column, status or verdict. */
+struct batches_query {
+	int version;
+	const char *sort, *status, *verdict, *name;
+	bool desc;
+	int64_t offset;
+	int limit;
+};
+enum parley_err batches_results_query(const struct batches_ctx *c, int64_t id,
+				      const struct batches_query *q, json_t **out,
+				      struct parley_error *err);
+
+/* The batch's webhook deliveries, newest first, at most limit:
+ * {"webhook":{"url","events","disabled"}|null,"deliveries":[{"id","event_id",
+ * "type","status","attempts","last_status","last_error","next_at",
+ * "created_at","updated_at"}]}. */
+enum parley_err batches_webhooks(const struct batches_ctx *c, int64_t id, int limit, json_t **out,
+				 struct parley_error *err);
+/* Send delivery `delivery` of the batch again now (core/webhook.h
+ * webhook_redeliver): NOT_FOUND when it is not one of the batch's.
+ * *out: {"delivery","event_id","reenabled"}. */
+enum parley_err batches_redeliver(const struct batches_ctx *c, int64_t id, int64_t delivery,
+				  json_t **out, struct parley_error *err);
+
 /* Per trade (recordings grouped by metadata trade_id, "" for none), in
  * trade_id order from offset: {"version","trades":[…],"next":OFFSET|null}. */
 enum parley_err batches_trades(const struct batches_ctx *c, int64_t id, int version,

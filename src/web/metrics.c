@@ -34,6 +34,18 @@ void web_metrics_count(struct web_metrics *m, int route_index, int status)
 				  memory_order_relaxed);
 }
 
+void web_metrics_totals(struct web_metrics *m, unsigned long *requests, unsigned long *errors)
+{
+	*requests = *errors = 0;
+	for (size_t r = 0; r <= WEB_METRICS_ROUTES_MAX; r++)
+		for (int s = 0; s < WEB_METRICS_STATUSES; s++) {
+			unsigned long v = atomic_load_explicit(&m->requests[r][s], memory_order_relaxed);
+			*requests += v;
+			if (s < WEB_METRICS_STATUSES - 1 && counted_statuses[s] >= 500)
+				*errors += v;
+		}
+}
+
 static enum parley_err render_requests(struct web_metrics *m, const struct web_route *routes,
 				       size_t nroutes, struct strbuf *sb)
 {

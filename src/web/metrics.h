@@ -35,6 +35,8 @@ struct web_metrics {
 void web_metrics_init(struct web_metrics *m);
 /* Count one answered request; route_index < 0 or past the table: unmatched. */
 void web_metrics_count(struct web_metrics *m, int route_index, int status);
+/* Every answered request, and those answered 5xx (the dashboard's figures). */
+void web_metrics_totals(struct web_metrics *m, unsigned long *requests, unsigned long *errors);
 /* Append the whole exposition to sb. Store or queue failures: their error. */
 enum parley_err web_metrics_render(struct web_metrics *m, const struct web_route *routes,
 				   size_t nroutes, struct store *st, struct queue *q,

@@ -1,6 +1,8 @@
 /* route_batches.c — /v1/batches…: create, list, get, files (upload or
  * server-side paths), metadata, start, events (server-sent events), failures,
- * retry, results and trades (JSON or CSV), reaudit and its changes. The
+ * retry, results (JSON or CSV pages, or the dashboard's filtered and sorted
+ * table) and trades, reaudit and its changes, webhook deliveries and
+ * redelivery. The
  * domain is core/batches.h and core/reaudit.h; only operators and admins see
  * any of it (everyone else: 404, as for a batch that does not exist). */
 #include "web/routes.h"
@@ -233,6 +235,35 @@ void route_batch_retry(struct web_req *q, struct web_resp *r)
 	answer(r, rc, 200, view, &err);
 }
 
+/* The results table: ?sort=&order=&offset=&status=&verdict=&q= (any of them). */
+static void results_table(struct web_req *q, struct web_resp *r, long long version,
+			  long long limit)
+{
+	long long offset = 0;
+	const char *order = web_req_query(q, "order");
+	if (!query_int(q, r, "offset", 0, INT32_MAX, &offset))
+		return;
+	if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0) {
+		web_resp_fail(r, 400, "invalid", "order=%.40s: want asc or desc", order);
+		return;
+	}
+	const char *name = web_req_query(q, "q");
+	if (name && strlen(name) > 200) {
+		web_resp_fail(r, 400, "invalid", "q: at most 200 characters");
+		return;
+	}
+	struct batches_query bq = {.version = (int)version, .sort = web_req_query(q, "sort"),
+				   .status = web_req_query(q, "status"),
+				   .verdict = web_req_query(q, "verdict"), .name = name,
+				   .desc = order && strcmp(order, "desc") == 0, .offset = offset,
+				   .limit = (int)limit};
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_results_query(&c, q->params.batch, &bq, &view, &err);
+	answer(r, rc, 200, view, &err);
+}
+
 void route_batch_results(struct web_req *q, struct web_resp *r)
 {
 	long long version = 0, after = 0, limit = 100;
@@ -241,6 +272,18 @@ void route_batch_results(struct web_req *q, struct web_resp *r)
 	    !query_int(q, r, "after", 0, INT64_MAX, &after) ||
 	    !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit) || !query_csv(q, r, &csv))
 		return;
+	static const char *const table_args[] = {"sort", "order", "offset", "status", "verdict", "q"};
+	for (size_t i = 0; i < sizeof(table_args) / sizeof(table_args[0]); i++) {
+		if (!web_req_query(q, table_args[i]))
+			continue;
+		if (csv || web_req_query(q, "after")) {
+			web_resp_fail(r, 400, "invalid", "%s= pages the results table: not with "
+				      "after= or format=csv", table_args[i]);
+			return;
+		}
+		results_table(q, r, version, limit);
+		return;
+	}
 	struct batches_ctx c = ctx_of(q);
 	struct parley_error err = {0};
 	if (csv) {
@@ -253,6 +296,35 @@ void route_batch_results(struct web_req *q, struct web_resp *r)
 	json_t *view = NULL;
 	enum parley_err rc = batches_results(&c, q->params.batch, (int)version, after, (int)limit,
 					     &view, &err);
+	answer(r, rc, 200, view, &err);
+}
+
+void route_batch_webhooks(struct web_req *q, struct web_resp *r)
+{
+	long long limit = 100;
+	if (!allowed(q, r) || !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit))
+		return;
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_webhooks(&c, q->params.batch, (int)limit, &view, &err);
+	answer(r, rc, 200, view, &err);
+}
+
+void route_batch_redeliver(struct web_req *q, struct web_resp *r)
+{
+	if (!allowed(q, r))
+		return;
+	json_t *d = json_object_get(q->json, "delivery");
+	if (!json_is_integer(d) || json_integer_value(d) < 1) {
+		web_resp_fail(r, 400, "invalid", "field \"delivery\" must be a delivery id");
+		return;
+	}
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	json_t *view = NULL;
+	enum parley_err rc = batches_redeliver(&c, q->params.batch, json_integer_value(d), &view,
+					       &err);
 	answer(r, rc, 200, view, &err);
 }
 

@@ -20,6 +20,8 @@ const struct web_route web_routes[] = {
 	{"GET", "/dashboard", route_dashboard, 0, NONE},
 	{"GET", "/static/{path*}", route_static, 0, NONE},
 	{"GET", "/v1/me", route_me, AUTH, NONE},
+	{"GET", "/v1/events", route_events, AUTH, NONE},
+	{"GET", "/v1/overview", route_overview, AUTH, NONE},
 	{"GET", "/v1/signup", route_signup_info, 0, NONE},
 	{"POST", "/v1/signup", route_signup, 0, JSON},
 	{"POST", "/v1/sessions", route_session_create, AUTH, JSON},
@@ -48,6 +50,8 @@ const struct web_route web_routes[] = {
 	{"GET", "/v1/batches/{bid}/trades", route_batch_trades, AUTH, NONE},
 	{"POST", "/v1/batches/{bid}/reaudit", route_batch_reaudit, AUTH, BATCH_JSON},
 	{"GET", "/v1/batches/{bid}/changes", route_batch_changes, AUTH, NONE},
+	{"GET", "/v1/batches/{bid}/webhooks", route_batch_webhooks, AUTH, NONE},
+	{"POST", "/v1/batches/{bid}/webhooks/redeliver", route_batch_redeliver, AUTH, JSON},
 	{"GET", "/v1/recordings/{rid}", route_recording_get, AUTH, NONE},
 	{"GET", "/v1/recordings/{rid}/audio", route_recording_audio, AUTH, NONE},
 };

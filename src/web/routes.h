@@ -6,6 +6,7 @@
  *   route_speakers.c  speakers, samples (Range), claims
  *   route_results.c   results, leaderboard
  *   route_batches.c   /v1/batches…: audit batches (core/batches.h, core/reaudit.h)
+ *   route_events.c    /v1/events (server-sent events), /v1/overview: the dashboard's figures
  *   route_recordings.c /v1/recordings/{rid}[/audio]: one recording's story and
  *                     its audio with Range (core/recording_view.h)
  *   route_health.c    /health, /metrics
@@ -53,8 +54,12 @@ void route_batch_failed(struct web_req *q, struct web_resp *r);
 void route_batch_retry(struct web_req *q, struct web_resp *r);
 void route_batch_results(struct web_req *q, struct web_resp *r);
 void route_batch_trades(struct web_req *q, struct web_resp *r);
+void route_batch_webhooks(struct web_req *q, struct web_resp *r);
+void route_batch_redeliver(struct web_req *q, struct web_resp *r);
 void route_batch_reaudit(struct web_req *q, struct web_resp *r);
 void route_batch_changes(struct web_req *q, struct web_resp *r);
+void route_events(struct web_req *q, struct web_resp *r);
+void route_overview(struct web_req *q, struct web_resp *r);
 void route_recording_get(struct web_req *q, struct web_resp *r);
 void route_recording_audio(struct web_req *q, struct web_resp *r);
 void route_health(struct web_req *q, struct web_resp *r);

@@ -44,8 +44,14 @@ await t.step('the overview at desktop and phone width', null, async () => {
 
 await t.step('keyboard: the skip link is the first stop and leads to the content', null, async () => {
   await page.goto(`${opt.url}/dashboard#/`);
-  await page.locator('main h1').waitFor();
-  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  // the page is rendered once its heading has the focus
+  await page.waitForFunction(() => document.activeElement && document.activeElement.tagName === 'H1');
+  // Tab from the top of the document (the router moved the focus to the heading)
+  await page.evaluate(() => {
+    document.body.tabIndex = -1;
+    document.body.focus();
+    document.body.removeAttribute('tabindex');
+  });
   await page.keyboard.press('Tab');
   const first = await page.evaluate(() => document.activeElement && document.activeElement.dataset.testid);
   if (first !== 'skip') throw new Error(`the first Tab stop is ${first}, not the skip link`);

@@ -6,7 +6,7 @@
 # directory (and `parley worker --wait` on the same store when serve does not
 # process recordings itself), creates the users "admin" (--admin) and "user",
 # and runs every tests/browser/dash_*.test.mjs (or those named in
-# DASH_TESTS="shell batch") in Debian's chromium, each with the same
+# DASH_TESTS="shell batch", or file names under tests/browser/) in Debian's chromium, each with the same
 # arguments: --url --admin-token --user-token --admin --user --artifacts
 # --chromium --root --tmp --parley --store --timeout. They print TAP lines
 # ("ok - NAME: …" / "not ok - NAME: …"); exit status 0 only when every test
@@ -20,6 +20,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=${PARLEY_ROOT:-$(cd "$HERE/../.." && pwd)}
 PARLEY=${PARLEY_BIN:-$ROOT/build/parley}
+# parley plus the test hooks (PARLEY_TEST_FAULTS; tests/support/parley_test.c)
+PARLEY_TEST=${PARLEY_TEST_BIN:-$(dirname "$PARLEY")/tests/parley-test}
 CHROMIUM=${PARLEY_CHROMIUM:-/usr/bin/chromium}
 TIMEOUT=${DASH_TIMEOUT:-120}
 WORKER=${BROWSER_WORKER:-auto}
@@ -32,6 +34,7 @@ for tool in node npm; do
 done
 [ -x "$CHROMIUM" ] || fail "no chromium at $CHROMIUM (scripts/install-deps.sh installs Debian's chromium; PARLEY_CHROMIUM overrides the path)"
 [ -x "$PARLEY" ] || fail "no parley binary at $PARLEY (run make first)"
+[ -x "$PARLEY_TEST" ] || fail "no $PARLEY_TEST (make tools builds it)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/parley-dashboard.XXXXXX")
 SERVE_PID="" WORKER_PID=""
@@ -74,7 +77,10 @@ STORE=$TMP/data/parley.db
 SERVE_ARGS=(--listen 127.0.0.1:0 --data "$TMP/data" --threads 4)
 [ "$WORKER" = no ] && SERVE_ARGS+=(--workers 1)
 [ "$WORKER" = yes ] && "$PARLEY" serve --help 2>&1 | grep -q -- '--no-workers' && SERVE_ARGS+=(--no-workers)
-"$PARLEY" serve "${SERVE_ARGS[@]}" 2>"$TMP/serve.log" &
+# Test stages (tick1…) of files named slow-* take 2 s in parley-test: the batch test
+# watches its progress move in steps (src/stages/tick.c).
+export PARLEY_TEST_FAULTS=${PARLEY_TEST_FAULTS:-"tick1 sleep slow 2"}
+"$PARLEY_TEST" serve "${SERVE_ARGS[@]}" 2>"$TMP/serve.log" &
 SERVE_PID=$!
 URL=""
 for _ in $(seq 1 120); do  # up to 60 s on a busy machine
@@ -97,7 +103,7 @@ fi
 echo "ok - parley user add admin (--admin) and user printed their tokens"
 
 if [ "$WORKER" = yes ]; then
-  "$PARLEY" worker --store "$STORE" --jobs 1 --wait >"$TMP/worker.log" 2>&1 &
+  "$PARLEY_TEST" worker --store "$STORE" --jobs 1 --wait >"$TMP/worker.log" 2>&1 &
   WORKER_PID=$!
   echo "# parley worker --store $STORE --jobs 1 --wait (pid $WORKER_PID)"
 fi
@@ -107,7 +113,9 @@ rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
 tests=()
 if [ -n "${DASH_TESTS:-}" ]; then
-  for n in $DASH_TESTS; do tests+=("$HERE/dash_$n.test.mjs"); done
+  for n in $DASH_TESTS; do
+    if [ -f "$HERE/$n" ]; then tests+=("$HERE/$n"); else tests+=("$HERE/dash_$n.test.mjs"); fi
+  done
 else
   for f in "$HERE"/dash_*.test.mjs; do [ -e "$f" ] && tests+=("$f"); done
 fi
