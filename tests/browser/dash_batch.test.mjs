@@ -99,9 +99,22 @@ await t.step('results: verdicts of version 1; filtered and sorted by the server'
   if (v1 !== 'flag') throw new Error(`slow-a1.wav verdict ${v1}, want flag`);
   await page.selectOption(tid('filter-verdict'), 'pass');
   await page.click(tid('filter-apply'));
-  await page.waitForFunction(() => document.querySelector('[data-testid="results"]').dataset.total === '3');
+  await page.waitForFunction(() => document.querySelector('[data-testid="results"]').dataset.total === '3')
+    .catch(async (e) => {
+      const shown = await page.evaluate(() => [document.querySelector('[data-testid="results"]').dataset.total,
+        [...document.querySelectorAll('[data-testid="result-table"] tbody tr')].map((r) => r.textContent).join(' | ')]);
+      throw new Error(`${e.message.split('\n')[0]}; shown: total ${shown[0]}: ${shown[1]}`);
+    });
+  // Each click reloads the table from the server: wait for the first (ascending)
+  // before the second, or the second lands on the old table's header.
+  const nameSort = (dir) => page.waitForFunction((d) => {
+    const b = document.querySelector('[data-testid="result-table"] [data-testid="sort-name"]');
+    return b && b.closest('th').getAttribute('aria-sort') === d;
+  }, dir);
   await page.click(tid('sort-name'));
+  await nameSort('ascending');
   await page.click(tid('sort-name')); // descending
+  await nameSort('descending');
   await page.waitForFunction(() => {
     const rows = [...document.querySelectorAll('[data-testid="result-table"] tbody tr')];
     return rows.length === 3 && rows[0].dataset.testid === 'result-slow-a3.wav' && rows[2].dataset.testid === 'result-bad.wav';

@@ -139,7 +139,7 @@
                 ': the audio, the timeline, the transcript')
               : h('p', { class: 'meta' }, s.status === 'recording' ? 'Still recording.' : 'Not ended yet.'),
             s.join_code ? h('p', { class: 'meta' }, 'Join code ', h('code', { testid: 's-code' }, s.join_code),
-              (s.gaps || []).length ? ` · missing chunks ${s.gaps.join(', ')}` : '') : null,
+              (s.gaps || []).length ? ` · missing chunks ${s.gaps.map((g) => (g[0] === g[1] ? `${g[0]}` : `${g[0]}–${g[1]}`)).join(', ')}` : '') : null,
             (s.stages || []).length
               ? h('ol', { class: 'stages' }, s.stages.map((x) => h('li', null, badge(x.status, `s-stage-${x.stage}`), ' ', x.stage)))
               : null),
