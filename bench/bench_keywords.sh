@@ -27,6 +27,9 @@
 #   KW_JOBS (nproc)         parley workers and generators
 #   KW_SWEEP                thresholds (kw_report.py --sweep)
 #   KW_OUT (build/bench-keywords.json)
+#   KW_ARGS                 more `parley run` arguments for every set, e.g.
+#                           "--set stt.denoise_below=0" (the noisy-recording switch off)
+#   KW_GEN_ONLY (0)         1 runs only the generated sets (KW_REAL=0 KW_AST_EVERY=0)
 #   KW_KEEP (0)             1 keeps the work folder
 #   PARLEY_GEN_CACHE (build/gen-cache), PARLEY_SHARED_DATA ($(dirname repo)/shared/data)
 set -euo pipefail
@@ -52,8 +55,10 @@ T0=$(date +%s)
 echo "verify_min_llr -50" >>"$W/sweep.lex"
 
 SETS=()
+read -r -a EXTRA <<<"${KW_ARGS:-}"
+if [ "${KW_GEN_ONLY:-0}" = 1 ]; then KW_REAL=0; AST_EVERY=0; fi
 run_set() { # label kind input-dir [list]
-  "$PARLEY" run "$3" -o "$W/$1.out" -j "$JOBS" -v --no-progress --lexicon "$W/sweep.lex" \
+  "$PARLEY" run "$3" -o "$W/$1.out" -j "$JOBS" -v --no-progress --lexicon "$W/sweep.lex" "${EXTRA[@]}" \
     >"$W/$1.log" 2>&1 || { echo "parley run failed on $1:"; grep -v debug "$W/$1.log" | tail; exit 1; }
   SETS+=("$1:$2:$W/$1.out:$W/$1.log:${4:-}")
   echo "$1: $(ls "$3" | wc -l) files done ($(( $(date +%s) - T0 )) s)"

@@ -32,6 +32,7 @@
 #   RW_ASTERISK (1)        0 skips the asterisk prompts
 #   RW_ASTERISK_DIR (/usr/share/asterisk/sounds/en_US_f_Allison)
 #   RW_OUT (build/bench-real-words.json)
+#   RW_ARGS                more `parley run` arguments, e.g. "--set stt.denoise_below=0"
 #   RW_KEEP (0)            1 keeps the work folder and prints where
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +67,8 @@ elif [ "${RW_ASTERISK:-1}" = 1 ]; then
   echo "bench-real-words: no $AST_DIR (apt-get install asterisk-core-sounds-en-wav); held-out prompts skipped"
 fi
 echo "bench-real-words: $(wc -l <"$W/list") recordings, $JOBS jobs"
-"$PARLEY" run "$W/in" -o "$W/out" -j "$JOBS" -q --no-progress >"$W/run.log" 2>&1 \
+read -r -a EXTRA <<<"${RW_ARGS:-}"
+"$PARLEY" run "$W/in" -o "$W/out" -j "$JOBS" -q --no-progress "${EXTRA[@]}" >"$W/run.log" 2>&1 \
   || { echo "parley run failed:"; tail -20 "$W/run.log"; exit 1; }
 "$PARLEY" eval --ref "$W/ref" --hyp "$W/out" --json "$W/eval.json" >/dev/null 2>&1 || true
 test -s "$W/eval.json" || { echo "parley eval wrote nothing"; exit 1; }

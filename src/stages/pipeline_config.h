@@ -89,6 +89,8 @@ struct pipeline_config {
 		double timeout;                 /* seconds per request (120) */
 		double connect_timeout;         /* seconds (10) */
 		char api_key_env[PC_ENV_MAX];   /* "" = no key; else the variable's NAME */
+		double denoise_below;           /* dB: recognise denoised audio when the
+						   recording's SNR (dsp/snr.h) is below; 0 = never */
 	} stt;
 	struct pc_llm {
 		char engine[PC_ENGINE_MAX]; /* "" = no LLM */

@@ -17,6 +17,13 @@
  * people talking at once are both transcribed, each without the other;
  * the words are then put in time order.
  *
+ * Noisy recordings (stt.denoise_below, dB; 0 = never): when the denoise
+ * stage is not in the pipeline and the recording's blind SNR estimate
+ * (dsp/snr.h, on the mix) is below stt.denoise_below, the recogniser gets
+ * speexdsp-denoised audio (dsp/denoise.h, denoise.suppress dB; the mix and
+ * every channel file), denoised here in memory; the other stages still
+ * read the original. README Accuracy, "Noisy recordings".
+ *
  * All pieces go to asr_engine_transcribe_many at once, so a remote engine
  * keeps several requests in flight. The prompt is the lexicon's target words
  * (or cfg->stt.prompt), the language cfg->stt.language (when "": the lid
@@ -29,11 +36,14 @@
 #include <string.h>
 
 #include "audio/pcm.h"
+#include "dsp/denoise.h"
+#include "dsp/snr.h"
 #include "engines/asr.h"
 #include "engines/engines.h"
 #include "stages/env.h"
 #include "stages/stage.h"
 #include "store/store_call.h"
+#include "util/log.h"
 
 #define STT_PIECE_MIN 20.0
 #define STT_PIECE_MAX 30.0
@@ -178,6 +188,37 @@ static bool stt_abort(void *ud)
 	return ctx->stop && *ctx->stop;
 }
 
+/* stt.denoise_below: is the recording noisy enough to recognise it
+ * denoised? The SNR is logged either way. */
+static enum parley_err stt_noisy(const struct stage_ctx *ctx, const struct pcm *pcm, bool *noisy,
+				 struct parley_error *err)
+{
+	*noisy = false;
+	double below = ctx->cfg->stt.denoise_below;
+	if (below <= 0 || stage_in_pipeline(ctx, "denoise"))
+		return PARLEY_OK;
+	struct snr_params sp = snr_default_params();
+	double snr;
+	enum parley_err rc = snr_estimate(pcm, &sp, &snr, err);
+	if (rc)
+		return rc;
+	*noisy = snr < below;
+	log_info("stt: %s: SNR estimate %.1f dB%s", ctx->rec->name, snr,
+		 *noisy ? ", below stt.denoise_below: recognising denoised audio" : "");
+	return PARLEY_OK;
+}
+
+static enum parley_err stt_denoise(const struct stage_ctx *ctx, struct pcm *pcm,
+				   struct parley_error *err)
+{
+	struct denoise_params p = denoise_default_params();
+	p.suppress_db = ctx->cfg->denoise.suppress;
+	enum parley_err rc = denoise_pcm(pcm, &p, err);
+	if (rc)
+		parley_error_prefix(err, "%s", ctx->rec->name);
+	return rc;
+}
+
 static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 {
 	struct pcm pcm = {0};
@@ -208,6 +249,12 @@ static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 		nch = stage_channel_count(ctx);
 	for (int c = 0; c < nch; c++)
 		if ((rc = stage_load_channel(ctx, c, &ch[c], err)))
+			goto out;
+	bool noisy;
+	if ((rc = stt_noisy(ctx, &pcm, &noisy, err)))
+		goto out;
+	for (int c = -1; noisy && c < nch; c++)
+		if ((rc = stt_denoise(ctx, c < 0 ? &pcm : &ch[c], err)))
 			goto out;
 	if (file_unit && nturns) {
 		bool external = asr_engine_is_external(ctx->cfg->stt.engine);
@@ -259,5 +306,5 @@ static const char *const stt_tables[] = {"stt_words", NULL};
 
 const struct stage stage_stt = {
 	.name = "stt", .description = "speech to text (pocketsphinx, a server or a command)",
-	.run = stt_run, .result_tables = stt_tables, .options = "stt lexicon channels",
+	.run = stt_run, .result_tables = stt_tables, .options = "stt lexicon channels denoise",
 };

@@ -159,3 +159,24 @@ limit 300 "$PARLEY" run "$TMP/in/noisy.wav" -o "$out" -j 1 --no-progress --stage
   --set "lid.engine=whispercpp+$FAKE_URL/mode/lang=ta" --set lid.expected=en,ta >"$out.log" 2>&1
 check "lid.engine (whisper.cpp) detects with its probability ($(sqlite3 "$out/parley.db" "select code || ',' || source || ',' || confidence || ',' || expected from call_language"))" \
   test "$(sqlite3 "$out/parley.db" "select code || ',' || source || ',' || confidence || ',' || expected from call_language")" = "ta,engine,0.93,1"
+
+# ---- d. stt.denoise_below: the recogniser gets denoised audio when the
+# recording's SNR estimate is below it (the noisy file, pink 5 dB), the
+# original otherwise (the clean one); 0 = never, not even estimated
+out="$TMP/d"
+limit 300 "$PARLEY" run "$TMP/in" -o "$out" -j 1 -v --no-progress --stages decode,vad,diarize,stt,words \
+  --stt "openai+$FAKE_URL/v1" --set stt.denoise_below=18 >"$out.log" 2>&1
+st=$?
+check "run with stt.denoise_below=18 exits 0 (status $st)" test $st -eq 0
+check "the noisy recording is recognised denoised ($(grep -o 'noisy: SNR estimate [0-9.]* dB' "$out.log"))" \
+  grep -q 'stt: noisy: SNR estimate [0-9.]* dB, below stt.denoise_below: recognising denoised audio' "$out.log"
+check "the clean one is not ($(grep -o 'longer: SNR estimate [0-9.]* dB' "$out.log"))" \
+  bash -c "grep -q 'stt: longer: SNR estimate [0-9.]* dB\$' '$out.log'"
+check "no denoised file is written (only the recogniser's copy is denoised)" \
+  test -z "$(find "$out/data" -name '*.denoised.wav')"
+out="$TMP/d2"
+limit 300 "$PARLEY" run "$TMP/in/noisy.wav" -o "$out" -j 1 -v --no-progress --stages decode,vad,diarize,stt \
+  --stt "openai+$FAKE_URL/v1" --set stt.denoise_below=0 >"$out.log" 2>&1
+st=$?
+check "stt.denoise_below=0: no estimate, no denoising (status $st)" \
+  bash -c "test $st -eq 0 && ! grep -q 'SNR estimate' '$out.log'"
