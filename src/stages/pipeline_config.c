@@ -182,7 +182,7 @@ static const struct field {
 	NUM(stt.timeout, F_NUMBER, 0.1, 86400, "120", "seconds per request"),
 	NUM(stt.connect_timeout, F_NUMBER, 0.1, 3600, "10", "seconds to connect"),
 	STR(stt.api_key_env, F_ENV, 0, "", "NAME of the environment variable holding the API key"),
-	NUM(stt.denoise_below, F_NUMBER, 0, 100, "0",
+	NUM(stt.denoise_below, F_NUMBER, 0, 100, "18",
 	    "recognise speex-denoised audio when the recording's SNR is below this, dB (0 = never)"),
 	STR(llm.engine, F_ENGINE, ENG_LLM, "", "LLM engine (\"\" = none)"),
 	STR(llm.model, F_STRING, 0, "", "model name the engine is asked for"),
