@@ -2,9 +2,9 @@
 # tests/browser/signup.sh — sign-up on the recorder page, over HTTPS, in a real browser.
 #
 # Makes a certificate for IP 127.0.0.1 with openssl in the temp dir, starts
-# two `parley serve --tls-cert --tls-key` on free ports of 127.0.0.1 with
+# three `parley serve --tls-cert --tls-key` on free ports of 127.0.0.1 with
 # fresh data directories — one with the default `--signup link` and a worker,
-# one with `--signup off` — creates the user "host" (who owns the session),
+# one with `--signup off`, one with `--signup open` — creates the user "host" (who owns the session),
 # and runs tests/browser/signup.test.mjs in Debian's chromium. Chromium
 # trusts the certificate through --ignore-certificate-errors-spki-list (the
 # SHA-256 of its public key; no other certificate error is ignored), Node
@@ -35,7 +35,7 @@ done
 [ -x "$PARLEY" ] || fail "no parley binary at $PARLEY (run make first)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/parley-signup.XXXXXX")
-SERVE_PID="" OFF_PID=""
+SERVE_PID="" OFF_PID="" OPEN_PID=""
 stop_pid() {  # pid: TERM, then KILL after 15 s; returns the process's exit status
   local pid=$1 i st=0
   [ -n "$pid" ] || return 0
@@ -49,6 +49,7 @@ stop_pid() {  # pid: TERM, then KILL after 15 s; returns the process's exit stat
   return $st
 }
 cleanup() {
+  stop_pid "$OPEN_PID"
   stop_pid "$OFF_PID"
   stop_pid "$SERVE_PID"
   if [ "${BROWSER_KEEP:-0}" = 1 ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
@@ -104,19 +105,23 @@ wait_url() {  # log: the https:// URL serve printed, or nothing after 60 s
   done
   echo "$url"
 }
-mkdir -p "$TMP/data" "$TMP/off"
+mkdir -p "$TMP/data" "$TMP/off" "$TMP/open"
 start_serve "$TMP/serve.log" --data "$TMP/data" --workers 1
 SERVE_PID=$(cat "$TMP/serve.log.pid")
 start_serve "$TMP/off.log" --data "$TMP/off" --no-workers --signup off
 OFF_PID=$(cat "$TMP/off.log.pid")
+start_serve "$TMP/open.log" --data "$TMP/open" --no-workers --signup open
+OPEN_PID=$(cat "$TMP/open.log.pid")
 URL=$(wait_url "$TMP/serve.log")
 OFF_URL=$(wait_url "$TMP/off.log")
-if [ -z "$URL" ] || [ -z "$OFF_URL" ]; then
+OPEN_URL=$(wait_url "$TMP/open.log")
+if [ -z "$URL" ] || [ -z "$OFF_URL" ] || [ -z "$OPEN_URL" ]; then
   sed 's/^/# serve: /' "$TMP/serve.log" | tail -10
   sed 's/^/# serve --signup off: /' "$TMP/off.log" | tail -10
+  sed 's/^/# serve --signup open: /' "$TMP/open.log" | tail -10
   fail "parley serve --tls-cert did not print 'parley serve: listening on https://ADDR:PORT'"
 fi
-echo "ok - parley serve --tls-cert listening on $URL (--signup link) and $OFF_URL (--signup off)"
+echo "ok - parley serve --tls-cert listening on $URL (--signup link), $OFF_URL (off) and $OPEN_URL (open)"
 
 HOST_TOKEN=$("$PARLEY" user add host --store "$TMP/data/parley.db" 2>"$TMP/user.log" | tr -d '[:space:]')
 [ -n "$HOST_TOKEN" ] || { sed 's/^/# user add: /' "$TMP/user.log"; fail "parley user add host printed no token"; }
@@ -127,23 +132,25 @@ rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
 status=0
 (cd "$HERE" && NODE_EXTRA_CA_CERTS="$TMP/tls/cert.pem" node signup.test.mjs --url "$URL" \
-   --off-url "$OFF_URL" --host-token "$HOST_TOKEN" --spki "$SPKI" --chunk "$TMP/chunk.wav" \
+   --off-url "$OFF_URL" --open-url "$OPEN_URL" --host-token "$HOST_TOKEN" --spki "$SPKI" --chunk "$TMP/chunk.wav" \
    --artifacts "$ARTIFACTS" --chromium "$CHROMIUM" --timeout "$TIMEOUT") || status=$?
 cp "$TMP/serve.log" "$ARTIFACTS/serve.log" 2>/dev/null
 cp "$TMP/off.log" "$ARTIFACTS/serve-off.log" 2>/dev/null
+cp "$TMP/open.log" "$ARTIFACTS/serve-open.log" 2>/dev/null
 if [ "$status" -ne 0 ]; then
   echo "# parley serve log (last 30 lines; all of it in $ARTIFACTS/serve.log):"
   tail -30 "$TMP/serve.log" | sed 's/^/# serve: /'
 fi
-for p in "$SERVE_PID" "$OFF_PID"; do
+for p in "$SERVE_PID" "$OFF_PID" "$OPEN_PID"; do
   kill -0 "$p" 2>/dev/null || { echo "not ok - parley serve (pid $p) exited during the test"; status=1; }
 done
 serve_status=0
+stop_pid "$OPEN_PID" || serve_status=$?
 stop_pid "$OFF_PID" || serve_status=$?
 stop_pid "$SERVE_PID" || serve_status=$?
-SERVE_PID="" OFF_PID=""
+SERVE_PID="" OFF_PID="" OPEN_PID=""
 if [ "$serve_status" -eq 0 ]; then
-  echo "ok - both servers stop cleanly on SIGTERM"
+  echo "ok - the three servers stop cleanly on SIGTERM"
 else
   echo "not ok - parley serve exited with status $serve_status on SIGTERM"; status=1
 fi

@@ -3,11 +3,11 @@
 // Run by tests/browser/signup.sh:
 //
 //   node signup.test.mjs --url https://127.0.0.1:PORT --off-url https://127.0.0.1:PORT2
-//        --host-token TOKEN --spki BASE64 --chunk FILE.wav [--artifacts DIR]
+//        --open-url https://127.0.0.1:PORT3 --host-token TOKEN --spki BASE64 --chunk FILE.wav [--artifacts DIR]
 //        [--chromium /usr/bin/chromium] [--timeout 180]
 //
 // --url runs `--signup link` (the default) with a worker; --off-url runs
-// `--signup off`. Chromium trusts the test certificate by its public key
+// `--signup off`, --open-url `--signup open`. Chromium trusts the test certificate by its public key
 // (--ignore-certificate-errors-spki-list; a browser without it must refuse
 // the page); Node trusts it through NODE_EXTRA_CA_CERTS.
 //
@@ -18,7 +18,7 @@
 // session; meanwhile a second visitor sees the errors in the page — the
 // name taken, a bad name, a share link with a wrong code, a broken link, no
 // link under --signup link, and --signup off (recorder page and
-// dashboard); the first visitor's page follows processing, the visitor
+// dashboard); under --signup open the page without a link signs up; the first visitor's page follows processing, the visitor
 // claims a speaker (keyboard), sees their counts and themselves on the
 // leaderboard, reads their token in Settings, signs out and back in with
 // it; last, wrong join codes lock the address out and the page says so.
@@ -32,6 +32,7 @@ const { values: opt } = parseArgs({
   options: {
     url: { type: 'string' },
     'off-url': { type: 'string' },
+    'open-url': { type: 'string' },
     'host-token': { type: 'string' },
     spki: { type: 'string' },
     chunk: { type: 'string' },
@@ -41,7 +42,7 @@ const { values: opt } = parseArgs({
   },
   strict: true,
 });
-for (const k of ['url', 'off-url', 'host-token', 'spki', 'chunk']) {
+for (const k of ['url', 'off-url', 'open-url', 'host-token', 'spki', 'chunk']) {
   if (!opt[k]) {
     console.log(`not ok - signup: the argument --${k} is required (tests/browser/signup.sh passes it)`);
     process.exit(2);
@@ -49,6 +50,7 @@ for (const k of ['url', 'off-url', 'host-token', 'spki', 'chunk']) {
 }
 const URL0 = opt.url;
 const OFF = opt['off-url'];
+const OPEN = opt['open-url'];
 const HOST = opt['host-token'];
 const TIMEOUT = Number(opt.timeout) * 1000;
 const PHONE = { width: 390, height: 844 };
@@ -303,6 +305,25 @@ await step('--signup off: the page says to ask the operator for a token; the tok
   return msg;
 });
 
+await step('--signup open: the page without a link offers "Sign up"; a name makes the account', null, async () => {
+  const p = await visit(`${OPEN}/`);
+  const heading = await text(p, 'welcome-heading');
+  if (heading !== 'Sign up or sign in') throw new Error(`heading "${heading}"`);
+  if (await text(p, 'signup-submit') !== 'Sign up') throw new Error('the button does not say "Sign up"');
+  await p.locator(tid('signup-name')).focus();
+  await p.keyboard.type('fay');
+  await p.keyboard.press('Enter');
+  await p.locator(tid('home-view')).waitFor({ state: 'visible' });
+  const who = await text(p, 'me-name');
+  if (who !== 'fay') throw new Error(`signed in as "${who}"`);
+  const tok = await storedToken(p);
+  const meView = await api('GET', '/v1/me', { token: tok, base: OPEN });
+  if (meView.name !== 'fay' || meView.admin) throw new Error(`the token is ${JSON.stringify(meView)}`);
+  await shot('open', p);
+  await p.context().close();
+  return 'home, signed in as fay (a plain user)';
+});
+
 // ---- processed: claim, results, leaderboard -----------------------------------------
 current = page;
 await step('the visitor\'s page follows processing to ready_for_claiming', 'ready', async () => {
@@ -313,7 +334,8 @@ await step('the visitor\'s page follows processing to ready_for_claiming', 'read
   const st = await page.locator(tid('session-status')).getAttribute('data-status');
   if (st !== 'ready_for_claiming') throw new Error(`status ${st}: ${await text(page, 'session-error')}`);
   await page.locator(tid('claim-1')).waitFor({ state: 'visible' });
-  return `${await page.locator('[data-testid^="speaker-"][data-speaker]').count()} speakers`;
+  const n = await page.locator('[data-testid^="speaker-"][data-speaker]').count();
+  return `${n} speaker${n === 1 ? '' : 's'} to claim`;
 });
 
 await step('the visitor claims speaker 1 with the keyboard; the results name them', 'claimed', async () => {
