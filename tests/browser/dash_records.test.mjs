@@ -12,6 +12,8 @@
 //     another, by keyboard) moves the playhead there (audio.currentTime) and
 //     highlights that word; playing highlights the word being played; an
 //     answer's evidence seeks to its moment; the verdict names its rule;
+//   - a WAV cut in half (a decode-only batch): its warning on the recording
+//     page and in the batch's results table;
 //   - the user's session recording: the speakers' samples and claims;
 //   - the sessions list and the session page; the leaderboard after a claim;
 //   - every page at desktop and phone width (screenshots), no page wider
@@ -186,6 +188,34 @@ await t.step('a band of the timeline seeks too (the DTMF event)', null, async ()
   await b.click();
   await page.waitForFunction((x) => Math.abs(document.querySelector('[data-testid="audio"]').currentTime - x) < 0.6, s);
   await page.evaluate(() => document.querySelector('[data-testid="audio"]').pause());
+});
+
+// ---- honest inputs: a WAV cut in half is processed with a warning, shown ---------------
+await t.step('a WAV cut in half (decode only): the recording page and the batch page show its warning', 'warning', async () => {
+  const cut = chunk.subarray(0, Math.floor(chunk.length / 2)); // the header still promises 14 s
+  const b = await t.api('POST', '/v1/batches', { json: { name: `cut-${Date.now()}`, stages: 'decode' } });
+  const up = await t.api('PUT', `/v1/batches/${b.id}/files/half.wav`, { body: cut });
+  await t.api('POST', `/v1/batches/${b.id}/start`);
+  await t.until('the cut file processed', async () => {
+    const r = await t.api('GET', `/v1/recordings/${up.recording}`);
+    if (r.status === 'failed') throw new Error(`failed: ${r.error}`);
+    return r.status === 'done';
+  }, Math.max(t.timeout, 120000));
+  await page.goto(`${opt.url}/dashboard#/r/${up.recording}`);
+  await page.locator(tid('rec-name')).waitFor();
+  const w = page.locator(tid('rec-warning-0'));
+  await w.waitFor();
+  const text = (await w.textContent()).trim();
+  if (!/^Warning \(decode\): (.*\/)?half\.wav: the WAV header promises 14\.0 s/.test(text)) throw new Error(`warning "${text}"`);
+  await t.noBanner();
+  await noJunk();
+  await page.goto(`${opt.url}/dashboard#/b/${b.id}`);
+  const cell = page.locator(tid('warnings-half.wav'));
+  await cell.waitFor();
+  const ct = (await cell.textContent()).trim();
+  if (!/header promises 14\.0 s/.test(ct)) throw new Error(`results table warning "${ct}"`);
+  await t.noBanner();
+  return text;
 });
 
 // ---- the session's recording, sessions, session page, leaderboard -----------------------

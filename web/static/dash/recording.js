@@ -250,6 +250,10 @@
           rec.language ? ` · language ${rec.language.code}` : '',
           rec.attempts > 1 ? ` · ${rec.attempts} attempts` : ''),
         rec.error ? h('p', { class: 'error-text', testid: 'rec-error' }, rec.error) : null,
+        (rec.warnings || []).length
+          ? h('ul', { class: 'warn-text', testid: 'rec-warnings', 'aria-label': 'Processed with warnings' },
+            rec.warnings.map((w, i) => h('li', { testid: `rec-warning-${i}` }, `Warning (${w.stage}): ${w.message}`)))
+          : null,
         stagesLine(rec));
 
       const tl = timeline(rec, seek);
