@@ -18,10 +18,12 @@ import time
 import urllib.parse
 
 WAIT = 20.0
+QUIET = False  # bench: the probes' checks are not printed
 
 
 def ok(cond, what):
-    print(("ok - " if cond else "not ok - ") + what, flush=True)
+    if not QUIET:
+        print(("ok - " if cond else "not ok - ") + what, flush=True)
     return cond
 
 
@@ -557,6 +559,72 @@ def scenario_leaks(base, op, bid, data_dir):
                  not path_re.search(body) and not pid_re.search(body) and
                  not sql_re.search(body))
         ok(st == 200 and clean, f"{name}: no absolute path, pid or SQL ({st}: {body[:160]!r})")
+
+
+def one_hz_wav(n=14000):
+    pcm = bytes(2 * n)
+    return (b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " +
+            struct.pack("<IHHIIHH", 16, 1, 1, 1, 2, 2, 16) + b"data" +
+            struct.pack("<I", len(pcm)) + pcm)
+
+
+def scenario_bench(base, token, pid, long_flac, op, source="127.0.0.7"):
+    """bench/bench_abuse.sh: each probe while /health is asked from another
+    address; a table of VmHWM before/after and /health p50/p99 per probe.
+    Figures only: nothing is asserted."""
+    import threading
+    global QUIET
+    QUIET = True
+    data = open(long_flac, "rb").read()
+    mb = len(data) / 1e6
+
+    def uploads(n, body):
+        sid = new_session(base, token)
+        return lambda: flood(base, n, lambda i: request(
+            base, "PUT", f"/v1/sessions/{sid}/chunks/{i}", token, body,
+            "application/octet-stream")[0])
+
+    def batch_puts():
+        bid = batch_create(base, op, f"bench{time.time_ns()}")
+        sts = flood(base, 8, lambda i: big_put(base, f"/v1/batches/{bid}/files/f{i}.wav", token,
+                                                200 << 20))
+        sts += flood(base, 8, lambda i: big_put(base, f"/v1/batches/999999/files/f{i}.wav", op,
+                                                 200 << 20))
+        return sts
+
+    probes = [
+        ("idle (2 s)", lambda: time.sleep(2) or []),
+        ("20 unauthenticated 31 MiB chunk uploads", lambda: flood(
+            base, 20, lambda i: big_put(base, "/v1/sessions/aaaaaaaaaaaaaaaaaaaa/chunks/0", None,
+                                        31 << 20))),
+        ("16 batch uploads of 200 MiB refused at the headers", batch_puts),
+        ("4 WAVs at 1 Hz (14,000 s each) at once", uploads(4, one_hz_wav())),
+        (f"4 FLACs of hours of silence ({mb:.1f} MB) at once", uploads(4, data)),
+        (f"16 of them at once (past the decode pool)", uploads(16, data)),
+        ("320 slow header senders from 5 addresses", lambda: scenario_slowloris(
+            base, token, pid, "320") or []),
+    ]
+    rows = []
+    for name, run in probes:
+        lat, stop = [], threading.Event()
+        t = threading.Thread(target=health_prober, args=(base, source, lat, stop))
+        before = hwm_kb(pid)
+        t.start()
+        time.sleep(0.1)
+        sts = run() or []
+        stop.set()
+        t.join()
+        after = hwm_kb(pid)
+        secs = [x for st, x in lat if st == 200]
+        bad = sum(1 for st, _ in lat if st != 200)
+        rows.append((name, before, after, percentile(secs, 0.5) * 1000,
+                     percentile(secs, 0.99) * 1000, len(lat), bad,
+                     ",".join(f"{k}x{sts.count(k)}" for k in sorted(set(sts)))))
+    print(f"{'probe':<52} {'VmHWM before':>12} {'after':>8} {'health p50':>10} "
+          f"{'p99':>8} {'probes':>6} {'not 200':>7}  answers")
+    for r in rows:
+        print(f"{r[0]:<52} {r[1] / 1024:>9.1f} MB {r[2] / 1024:>5.1f} MB {r[3]:>7.1f} ms "
+              f"{r[4]:>5.1f} ms {r[5]:>6} {r[6]:>7}  {r[7]}")
 
 
 def main():
