@@ -383,6 +383,7 @@ const struct db_driver db_driver_sqlite = {
 	.reset = sqlite_reset,
 	.finalize = sqlite_finalize,
 	.begin = sqlite_begin,
+	.begin_durable = sqlite_begin, /* WAL, synchronous=NORMAL: every commit survives a killed process */
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
 	.in_transaction = sqlite_in_transaction,
