@@ -6,8 +6,8 @@
 #   3. fuzz corpus replay (every parser of outside input, under ASan/UBSan),
 #   4. integration tests: the real build/parley on generated, bad and real
 #      audio, then all of them again with the ASan/UBSan build,
-#   5. the recorder page and the dashboard in a real browser
-#      (tests/browser/run.sh, tests/browser/dashboard.sh),
+#   5. the recorder page, the dashboard and the sign-up over HTTPS in a real
+#      browser (tests/browser/run.sh, dashboard.sh, signup.sh),
 #   6. real-recording checks when ../shared/data exists.
 # Every check prints one TAP-style "ok"/"not ok" line; the last line is
 # "N passed, N failed" (CI reads it). Exit status is 0 only when none failed.
@@ -146,9 +146,10 @@ SANLOG=$(mktemp -d "${TMPDIR:-/tmp}/parley-san.XXXXXX")
 for t in tests/integration/test_*.sh; do
   pool_run "$(basename "$t" .sh)" bash "$t"
 done
-# Debian's Chromium driven by playwright-core; screenshots in build/test-artifacts/browser, …/dashboard
+# Debian's Chromium driven by playwright-core; screenshots in build/test-artifacts/browser, …/dashboard, …/signup
 pool_run browser bash tests/browser/run.sh
 pool_run dashboard bash tests/browser/dashboard.sh
+pool_run signup bash tests/browser/signup.sh
 for t in tests/integration/test_*.sh; do
   pool_run "san $(basename "$t" .sh)" env ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$SANLOG/asan" \
     UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$SANLOG/ubsan" PARLEY_BIN="$ROOT/build-san/parley" bash "$t"

@@ -13,6 +13,7 @@
 #include "audit/rules.h"
 #include "core/webhook.h"
 #include "core/call_metadata.h"
+#include "core/export.h"
 #include "core/inputs.h"
 #include "core/pipeline.h"
 #include "session/session.h"
@@ -1045,6 +1046,7 @@ static enum parley_err metrics_json(struct store *st, int64_t rec, json_t **out,
 
 struct res_walk {
 	struct store *st;
+	int64_t batch;
 	int version;
 	json_t *arr;
 	int64_t last;
@@ -1072,9 +1074,10 @@ static int res_one(const struct sbatch_result *r, void *ud)
 	json_object_set_new(o, "auto_fail", json_boolean(r->has_verdict && r->auto_fail));
 	json_object_set_new(o, "reasons", r->has_verdict ? parse_or(r->reasons, json_array())
 							 : json_array());
-	json_t *answers = NULL, *metrics = NULL;
+	json_t *answers = NULL, *metrics = NULL, *warnings = NULL;
 	if ((w->rc = answers_json(w->st, r->id, w->version, &answers, w->err)) ||
-	    (w->rc = metrics_json(w->st, r->id, &metrics, w->err))) {
+	    (w->rc = metrics_json(w->st, r->id, &metrics, w->err)) ||
+	    (w->rc = export_warnings_json(w->st, w->batch, r->id, &warnings, w->err))) {
 		json_decref(answers);
 		json_decref(metrics);
 		json_decref(o);
@@ -1082,6 +1085,7 @@ static int res_one(const struct sbatch_result *r, void *ud)
 	}
 	json_object_set_new(o, "answers", answers);
 	json_object_set_new(o, "metrics", metrics);
+	json_object_set_new(o, "warnings", warnings);
 	json_array_append_new(w->arr, o);
 	w->last = r->id;
 	w->n++;
@@ -1108,7 +1112,7 @@ enum parley_err batches_results(const struct batches_ctx *c, int64_t id, int ver
 	*out = NULL;
 	if (limit < 1 || limit > BATCHES_PAGE_MAX)
 		limit = 100;
-	struct res_walk w = {.st = c->store, .arr = json_array(), .err = err};
+	struct res_walk w = {.st = c->store, .batch = id, .arr = json_array(), .err = err};
 	if (!w.arr)
 		return NOMEM(err);
 	enum parley_err rc = version_of(c, id, version, &w.version, err);
@@ -1128,6 +1132,8 @@ enum parley_err batches_results(const struct batches_ctx *c, int64_t id, int ver
 /* ------------------------------------------------- the results table (pages) */
 
 struct query_walk {
+	struct store *st;
+	int64_t batch;
 	json_t *arr;
 	enum parley_err rc;
 	struct parley_error *err;
@@ -1153,6 +1159,12 @@ static int query_one(const struct sdash_result *r, void *ud)
 	json_object_set_new(o, "auto_fail", json_boolean(r->has_verdict && r->auto_fail));
 	json_object_set_new(o, "reasons", r->has_verdict ? parse_or(r->reasons, json_array())
 							 : json_array());
+	json_t *warnings = NULL;
+	if ((w->rc = export_warnings_json(w->st, w->batch, r->id, &warnings, w->err))) {
+		json_decref(o);
+		return 1;
+	}
+	json_object_set_new(o, "warnings", warnings);
 	json_array_append_new(w->arr, o);
 	return 0;
 }
@@ -1194,7 +1206,7 @@ enum parley_err batches_results_query(const struct batches_ctx *c, int64_t id,
 	enum parley_err rc = version_of(c, id, q->version, &sq.version, err);
 	if (rc)
 		return rc;
-	struct query_walk w = {.arr = json_array(), .err = err};
+	struct query_walk w = {.st = c->store, .batch = id, .arr = json_array(), .err = err};
 	int64_t total = 0;
 	if (!w.arr)
 		return NOMEM(err);
@@ -1357,7 +1369,7 @@ enum parley_err batches_results_csv(const struct batches_ctx *c, int64_t id, int
 	struct strbuf sb;
 	strbuf_init(&sb, (size_t)256 << 20);
 	strbuf_adds(&sb, "recording,name,status,trade_id,verdict,score,max_score,auto_fail,reasons,"
-			 "answers,error\r\n");
+			 "answers,error,warnings\r\n");
 	size_t i;
 	json_t *r;
 	json_array_foreach(json_object_get(page, "recordings"), i, r) {
@@ -1374,6 +1386,8 @@ enum parley_err batches_results_csv(const struct batches_ctx *c, int64_t id, int
 		join_field(&sb, json_object_get(r, "answers"), "question", "answer");
 		strbuf_adds(&sb, ",");
 		csv_value(&sb, json_object_get(r, "error"));
+		strbuf_adds(&sb, ",");
+		join_field(&sb, json_object_get(r, "warnings"), "message", NULL);
 		if (strbuf_adds(&sb, "\r\n")) {
 			rc = parley_error_set(err, PARLEY_ERR_TOO_LARGE, "the CSV page is too large");
 			break;

@@ -132,18 +132,33 @@ static int add_warning(const struct store_event *e, void *ud)
 	return 1;
 }
 
+enum parley_err export_warnings_json(struct store *st, int64_t batch_id, int64_t rec_id,
+				     json_t **out, struct parley_error *err)
+{
+	json_t *arr = json_array();
+	*out = NULL;
+	if (!arr)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading the warnings "
+					"of recording %lld", (long long)rec_id);
+	enum parley_err rc = store_warning_each(st, batch_id, rec_id, add_warning, &arr, err);
+	if (!rc && !arr)
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading the warnings "
+				      "of recording %lld", (long long)rec_id);
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return PARLEY_OK;
+}
+
 static enum parley_err export_data_load(struct store *st, const struct store_recording *rec,
 					struct export_data *d, struct parley_error *err)
 {
 	memset(d, 0, sizeof(*d));
 	int64_t rec_id = rec->id;
 	enum parley_err rc;
-	if (!(d->warnings = json_array()))
-		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in export");
-	if (!(rc = store_warning_each(st, rec->batch_id, rec_id, add_warning, &d->warnings, err)) &&
-	    !d->warnings)
-		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in export");
-	if (rc ||
+	if ((rc = export_warnings_json(st, rec->batch_id, rec_id, &d->warnings, err)) ||
 	    (rc = store_stage_each(st, rec_id, note_done_stage, d, err)) ||
 	    (rc = store_segments_get(st, rec_id, "turn", &d->turns, &d->nturns, err)) ||
 	    (rc = store_segments_get(st, rec_id, "overlap", &d->overlaps, &d->noverlaps, err)) ||

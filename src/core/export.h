@@ -31,6 +31,8 @@
 #ifndef PARLEY_CORE_EXPORT_H
 #define PARLEY_CORE_EXPORT_H
 
+#include <jansson.h>
+
 #include "store/store.h"
 #include "text/lexicon.h"
 #include "util/error.h"
@@ -51,6 +53,12 @@ enum parley_err export_recording(struct store *st, const struct export_params *p
 /* Write OUT/summary.csv for every done recording of the batch. */
 enum parley_err export_summary(struct store *st, const struct export_params *p, int64_t batch_id,
 			       struct parley_error *err);
+
+/* A recording's warnings as transcript.json holds them, for the HTTP views
+ * (recording view, batch results): *out a new array [{"stage","message"}]
+ * in the order written, [] when none (the caller owns it; NULL on error). */
+enum parley_err export_warnings_json(struct store *st, int64_t batch_id, int64_t rec_id,
+				     json_t **out, struct parley_error *err);
 
 /* Format seconds as "HH:MM:SS,mmm" (SRT, sep ',') or "HH:MM:SS.mmm" (VTT, sep '.'). */
 void export_timestamp(double seconds, char sep, char *out, size_t size);

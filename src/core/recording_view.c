@@ -9,6 +9,7 @@
 
 #include "core/batch_config.h"
 #include "core/batches.h"
+#include "core/export.h"
 #include "core/pipeline.h"
 #include "stages/env.h"
 #include "stages/stage.h"
@@ -492,6 +493,18 @@ static enum parley_err owner_part(const struct session_ctx *c, const struct sess
 	return PARLEY_OK;
 }
 
+/* "warnings": what transcript.json holds (a file shorter than its header said, …) */
+static enum parley_err warnings_part(const struct session_ctx *c, const struct rec_access *a,
+				     json_t *v, struct parley_error *err)
+{
+	json_t *w = NULL;
+	enum parley_err rc = export_warnings_json(c->store, a->rec.batch_id, a->rec.id, &w, err);
+	if (rc)
+		return rc;
+	json_object_set_new(v, "warnings", w);
+	return PARLEY_OK;
+}
+
 enum parley_err recording_view(const struct session_ctx *c, const struct session_user *u,
 			       int64_t rec_id, json_t **out, struct parley_error *err)
 {
@@ -514,7 +527,7 @@ enum parley_err recording_view(const struct session_ctx *c, const struct session
 		return NOMEM(err);
 	if ((rc = owner_part(c, u, &a, v, err)) || (rc = stages_part(c, &a, v, err)) ||
 	    (rc = timeline_part(c, rec_id, v, err)) || (rc = words_part(c, &a, v, err)) ||
-	    (rc = audit_part(c, &a, v, err))) {
+	    (rc = audit_part(c, &a, v, err)) || (rc = warnings_part(c, &a, v, err))) {
 		json_decref(v);
 		return rc;
 	}

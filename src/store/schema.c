@@ -306,6 +306,10 @@ const char *const store_migrations[] = {
 	"CREATE INDEX recordings_todo ON recordings(priority DESC, tag, id)"
 	" WHERE status IN ('pending', 'running');"
 	"CREATE INDEX recordings_batch_tag ON recordings(batch_id, tag);",
+	/* 11: a recording's warnings (store_warning_each) by its id, for the
+	 * recording view and each row of a batch's results: few rows, so a
+	 * partial index. */
+	"CREATE INDEX events_warning ON events(recording_id, id) WHERE type = 'file_warning';",
 };
 
 const size_t store_migration_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -1010,11 +1010,13 @@ enum parley_err store_warning_each(struct store *st, int64_t batch_id, int64_t r
 				   struct parley_error *err)
 {
 	struct db_stmt *s;
-	/* batch_id first: the events_batch index bounds the scan to the batch. */
+	/* the type spelled out: the partial index events_warning (schema 11)
+	 * serves only a query whose WHERE names it; a recording id is unique
+	 * across batches, so batch_id only checks. */
 	enum parley_err rc = q_prepare(st, &s, err,
 		"SELECT id, coalesce(stage, ''), coalesce(message, ''), time FROM events"
-		" WHERE batch_id = ?1 AND recording_id = ?2 AND type = ?3 ORDER BY id", "iit",
-		batch_id, rec_id, STORE_EVENT_WARNING);
+		" WHERE recording_id = ?2 AND type = '" STORE_EVENT_WARNING "' AND batch_id = ?1"
+		" ORDER BY id", "ii", batch_id, rec_id);
 	if (rc)
 		return rc;
 	struct store_event e;

@@ -6,6 +6,7 @@
  * domain is core/batches.h and core/reaudit.h; only operators and admins see
  * any of it (everyone else: 404, as for a batch that does not exist). */
 #include "web/routes.h"
+#include "web/sse.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -380,34 +381,23 @@ void route_batch_changes(struct web_req *q, struct web_resp *r)
 
 /* ------------------------------------------------------ server-sent events */
 
-#define SSE_POLL 0.1  /* seconds between looks at the events table */
-#define SSE_IDLE 0.5  /* the longest one read waits before a keep-alive comment */
+/* The pump (keep-alive, the longest wait of one read) is web/sse.c. */
+#define BEV_POLL 0.05 /* seconds between looks at the events table */
+#define BEV_PAGE 200  /* events read in one look */
 
-struct sse {
-	struct web_server *srv;
+struct bev_stream {
 	int64_t batch, last;
-	double until;        /* time_mono() when the stream ends anyway */
-	char *pending;       /* formatted events not sent yet */
-	size_t len, off;
-	bool end;            /* nothing more after pending */
+	double until; /* time_mono() when the stream ends anyway */
 };
 
-static void sse_free(void *ud)
-{
-	struct sse *e = ud;
-	web_server_stream_release(e->srv);
-	free(e->pending);
-	free(e);
-}
-
-struct sse_fill {
+struct bev_fill {
 	struct strbuf *sb;
 	int64_t last;
 };
 
-static int sse_one(const struct store_event *ev, void *ud)
+static int bev_one(const struct store_event *ev, void *ud)
 {
-	struct sse_fill *f = ud;
+	struct bev_fill *f = ud;
 	json_t *o = json_pack("{s:I,s:f,s:s,s:s,s:s}", "id", (json_int_t)ev->id, "time", ev->time,
 			      "type", ev->type, "stage", ev->stage, "message", ev->message);
 	if (o)
@@ -417,8 +407,7 @@ static int sse_one(const struct store_event *ev, void *ud)
 	json_decref(o);
 	if (!text)
 		return 1;
-	enum parley_err rc = strbuf_addf(f->sb, "id: %lld\nevent: %s\ndata: %s\n\n",
-					 (long long)ev->id, ev->type, text);
+	enum parley_err rc = sse_add(f->sb, ev->id, ev->type, text);
 	free(text);
 	if (rc)
 		return 1;
@@ -426,52 +415,24 @@ static int sse_one(const struct store_event *ev, void *ud)
 	return 0;
 }
 
-/* Fill e->pending with the events after e->last; the end when the batch is
+/* The events after e->last (sse_poll_fn); the end when the batch is
  * finished and every event was read (or the stream's time is up). */
-static void sse_poll(struct sse *e, struct store *st)
+static void bev_poll(void *src, struct store *st, struct strbuf *sb, bool *end)
 {
-	struct strbuf sb;
-	strbuf_init(&sb, 1 << 20);
-	struct sse_fill f = {.sb = &sb, .last = e->last};
+	struct bev_stream *e = src;
+	struct bev_fill f = {.sb = sb, .last = e->last};
 	struct parley_error err = {0};
 	bool finished = false;
 	struct batches_ctx c = {.store = st};
 	/* finished first: an event written after this look is still read below */
 	if (batches_finished(&c, e->batch, &finished, &err) ||
-	    store_event_page(st, e->batch, e->last, 200, sse_one, &f, &err)) {
-		strbuf_addf(&sb, "event: error\ndata: %s\n\n", "the store failed; reconnect");
-		e->end = true;
+	    store_event_page(st, e->batch, e->last, BEV_PAGE, bev_one, &f, &err)) {
+		sse_add(sb, 0, "error", "the store failed; reconnect");
+		*end = true;
 	}
 	if (f.last == e->last && (finished || time_mono() > e->until))
-		e->end = true;
+		*end = true;
 	e->last = f.last;
-	free(e->pending);
-	e->pending = strbuf_detach(&sb, &e->len);
-	e->off = 0;
-}
-
-static long sse_read(void *ud, struct store *st, char *buf, size_t max)
-{
-	struct sse *e = ud;
-	double start = time_mono();
-	while (e->off >= e->len) {
-		if (e->end)
-			return -1;
-		sse_poll(e, st);
-		if (e->off < e->len || e->end)
-			continue;
-		if (web_server_stopping(e->srv))
-			return -1;
-		if (time_mono() - start >= SSE_IDLE) { /* a keep-alive comment */
-			memcpy(buf, ":\n", 2);
-			return 2;
-		}
-		time_sleep(SSE_POLL);
-	}
-	size_t n = e->len - e->off < max ? e->len - e->off : max;
-	memcpy(buf, e->pending + e->off, n);
-	e->off += n;
-	return (long)n;
 }
 
 void route_batch_events(struct web_req *q, struct web_resp *r)
@@ -480,43 +441,27 @@ void route_batch_events(struct web_req *q, struct web_resp *r)
 	if (!allowed(q, r) || !query_int(q, r, "after", 0, INT64_MAX, &after) ||
 	    !query_int(q, r, "timeout", 1, web_server_params(q->srv)->stream_seconds, &timeout))
 		return;
-	const char *last = web_req_header(q, "Last-Event-ID");
-	if (last && *last) {
-		char *end;
-		errno = 0;
-		long long x = strtoll(last, &end, 10);
-		if (errno || *end || x < 0) {
-			web_resp_fail(r, 400, "invalid", "Last-Event-ID: %.40s is not an event id", last);
-			return;
-		}
-		after = x;
-	}
+	int64_t last = after;
+	if (!sse_last_event_id(q, r, &last))
+		return;
 	struct batches_ctx c = ctx_of(q);
 	struct parley_error err = {0};
 	if (batches_check(&c, q->params.batch, &err)) {
 		web_resp_error(r, &err);
 		return;
 	}
-	if (!web_server_stream_acquire(q->srv)) {
-		web_resp_fail(r, 503, "unavailable",
-			      "too many event streams are open; retry later (or read "
-			      "/v1/batches/%lld/events?after=N again)", q->params.batch);
-		web_resp_header(r, "Retry-After", "5");
-		return;
-	}
-	struct sse *e = calloc(1, sizeof(*e));
+	struct bev_stream *e = calloc(1, sizeof(*e));
 	if (!e) {
-		web_server_stream_release(q->srv);
 		web_resp_fail(r, 503, "nomem", "out of memory");
 		return;
 	}
-	*e = (struct sse){.srv = q->srv, .batch = q->params.batch, .last = after,
-			  .until = time_mono() + (double)timeout};
-	r->status = 200;
-	r->content_type = "text/event-stream";
-	web_resp_header(r, "Cache-Control", "no-cache");
-	web_resp_header(r, "X-Accel-Buffering", "no");
-	r->stream = sse_read;
-	r->stream_free = sse_free;
-	r->stream_ud = e;
+	*e = (struct bev_stream){.batch = q->params.batch, .last = last,
+				 .until = time_mono() + (double)timeout};
+	char hint[96];
+	snprintf(hint, sizeof(hint), "retry later (or read /v1/batches/%lld/events?after=N again)",
+		 (long long)q->params.batch);
+	struct sse_params p = sse_default_params();
+	p.poll = BEV_POLL;
+	p.busy_hint = hint;
+	sse_start(q, r, &p, bev_poll, free, e);
 }

@@ -36,16 +36,15 @@
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "web/server.h"
+#include "web/sse.h"
 
 #define HUB_INTERVAL 1.0   /* seconds between two looks at the store */
 #define HUB_RECENT 20      /* newest batches followed even when idle */
 #define HUB_ITEMS_MAX 256  /* things followed at once */
 #define HUB_BATCHES_TICK 64 /* batch views rebuilt in one look at most */
-/* A read blocks its HTTP thread (libmicrohttpd's internal polling cannot
- * park a response): it waits at most SSE_IDLE before a keep-alive comment,
- * so a request served by the same thread waits at most that long. */
-#define SSE_POLL 0.025     /* seconds between looks at the hub */
-#define SSE_IDLE 0.1       /* the longest one read waits before a keep-alive comment */
+/* The stream's pump (keep-alive, the longest wait of a read) is web/sse.c. */
+#define EV_POLL 0.025      /* seconds between looks at the hub */
+#define EV_TEXT_MAX ((size_t)8 << 20) /* one poll's events at most */
 #define LOG_PAGE 200       /* log events read in one go */
 
 enum item_kind { ITEM_QUEUE, ITEM_WORKERS, ITEM_METRICS, ITEM_BATCH, ITEM_SESSION };
@@ -463,23 +462,7 @@ struct ev_stream {
 	int64_t hub_event;  /* hub.last_event at the last log read */
 	double until;       /* time_mono() when the stream ends anyway */
 	bool hello;
-	char *pending;      /* formatted events not sent yet */
-	size_t len, off;
-	bool end;
 };
-
-static void ev_free(void *ud)
-{
-	struct ev_stream *e = ud;
-	web_server_stream_release(e->srv);
-	free(e->pending);
-	free(e);
-}
-
-static void sse_event(struct strbuf *sb, const char *type, const char *json)
-{
-	strbuf_addf(sb, "event: %s\ndata: %s\n\n", type, json);
-}
 
 struct log_fill {
 	struct strbuf *sb;
@@ -499,8 +482,7 @@ static int log_one(const struct store_event *ev, void *ud)
 	json_decref(o);
 	if (!text)
 		return 1;
-	enum parley_err rc = strbuf_addf(f->sb, "id: %lld\nevent: log\ndata: %s\n\n",
-					 (long long)ev->id, text);
+	enum parley_err rc = sse_add(f->sb, ev->id, "log", text);
 	free(text);
 	if (rc)
 		return 1;
@@ -508,11 +490,10 @@ static int log_one(const struct store_event *ev, void *ud)
 	return 0;
 }
 
-/* Fill e->pending with what changed since the last look. */
-static void ev_poll(struct ev_stream *e, struct store *st)
+/* What changed since the last look (sse_poll_fn). */
+static void ev_poll(void *src, struct store *st, struct strbuf *sb, bool *end)
 {
-	struct strbuf sb;
-	strbuf_init(&sb, (size_t)8 << 20);
+	struct ev_stream *e = src;
 	struct parley_error err = {0};
 	if (!e->hello) {
 		json_t *h = json_pack("{s:s,s:b,s:b,s:f,s:I}", "user", e->user.name, "admin",
@@ -521,7 +502,7 @@ static void ev_poll(struct ev_stream *e, struct store *st)
 		char *text = h ? json_dumps(h, JSON_COMPACT) : NULL;
 		json_decref(h);
 		if (text)
-			sse_event(&sb, "hello", text);
+			sse_add(sb, 0, "hello", text);
 		free(text);
 		e->hello = true;
 	}
@@ -534,7 +515,7 @@ static void ev_poll(struct ev_stream *e, struct store *st)
 		if (it->gen <= e->seen || (kinds[it->kind].ops_only && !e->ops))
 			continue;
 		if (it->kind != ITEM_SESSION)
-			sse_event(&sb, kinds[it->kind].type, it->json);
+			sse_add(sb, 0, kinds[it->kind].type, it->json);
 		else
 			snprintf(sessions[ns++], sizeof(sessions[0]), "%s", it->session);
 	}
@@ -548,47 +529,20 @@ static void ev_poll(struct ev_stream *e, struct store *st)
 		if (session_get(&sc, &e->user, sessions[i], &v, &err) == PARLEY_OK) {
 			char *text = json_dumps(v, JSON_COMPACT);
 			if (text)
-				sse_event(&sb, "session", text);
+				sse_add(sb, 0, "session", text);
 			free(text);
 		}
 		json_decref(v);
 	}
 	if (e->log_batch && last_event > e->hub_event) {
-		struct log_fill f = {.sb = &sb, .last = e->log_last, .batch = e->log_batch};
+		struct log_fill f = {.sb = sb, .last = e->log_last, .batch = e->log_batch};
 		if (store_event_page(st, e->log_batch, e->log_last, LOG_PAGE, log_one, &f, &err) ==
 		    PARLEY_OK && f.last == e->log_last)
 			e->hub_event = last_event; /* read up to it */
 		e->log_last = f.last;
 	}
-	if (sb.len == 0 && time_mono() > e->until)
-		e->end = true;
-	free(e->pending);
-	e->pending = strbuf_detach(&sb, &e->len);
-	e->off = 0;
-}
-
-static long ev_read(void *ud, struct store *st, char *buf, size_t max)
-{
-	struct ev_stream *e = ud;
-	double start = time_mono();
-	while (e->off >= e->len) {
-		if (e->end)
-			return -1;
-		ev_poll(e, st);
-		if (e->off < e->len || e->end)
-			continue;
-		if (web_server_stopping(e->srv))
-			return -1;
-		if (time_mono() - start >= SSE_IDLE) { /* a keep-alive comment */
-			memcpy(buf, ":\n", 2);
-			return 2;
-		}
-		time_sleep(SSE_POLL);
-	}
-	size_t n = e->len - e->off < max ? e->len - e->off : max;
-	memcpy(buf, e->pending + e->off, n);
-	e->off += n;
-	return (long)n;
+	if (sb->len == 0 && time_mono() > e->until)
+		*end = true;
 }
 
 static bool query_int(struct web_req *q, struct web_resp *r, const char *name, long long min,
@@ -628,40 +582,22 @@ void route_events(struct web_req *q, struct web_resp *r)
 			web_resp_error(r, &err);
 			return;
 		}
-		const char *last = web_req_header(q, "Last-Event-ID");
-		if (last && *last) {
-			char *end;
-			errno = 0;
-			long long x = strtoll(last, &end, 10);
-			if (errno || *end || x < 0) {
-				web_resp_fail(r, 400, "invalid", "Last-Event-ID: %.40s is not an event id",
-					      last);
-				return;
-			}
-			after = x;
-		}
-	}
-	if (!web_server_stream_acquire(q->srv)) {
-		web_resp_fail(r, 503, "unavailable",
-			      "too many event streams are open; retry later (GET /v1/overview answers "
-			      "the same figures once)");
-		web_resp_header(r, "Retry-After", "5");
-		return;
+		int64_t last = after;
+		if (!sse_last_event_id(q, r, &last))
+			return;
+		after = last;
 	}
 	struct ev_stream *e = calloc(1, sizeof(*e));
 	if (!e) {
-		web_server_stream_release(q->srv);
 		web_resp_fail(r, 503, "nomem", "out of memory");
 		return;
 	}
 	*e = (struct ev_stream){.srv = q->srv, .user = q->user, .ops = ops,
 				.data_dir = q->ctx.data_dir, .log_batch = log, .log_last = after,
 				.hub_event = -1, .until = time_mono() + (double)timeout};
-	r->status = 200;
-	r->content_type = "text/event-stream";
-	web_resp_header(r, "Cache-Control", "no-cache");
-	web_resp_header(r, "X-Accel-Buffering", "no");
-	r->stream = ev_read;
-	r->stream_free = ev_free;
-	r->stream_ud = e;
+	struct sse_params p = sse_default_params();
+	p.poll = EV_POLL;
+	p.max_text = EV_TEXT_MAX;
+	p.busy_hint = "retry later (GET /v1/overview answers the same figures once)";
+	sse_start(q, r, &p, ev_poll, free, e);
 }

@@ -7,11 +7,15 @@
 // goes into an audit batch (preset audit, a phrase and a metric question, one
 // rule) and 14 s of it, as the only chunk, into a session of the plain user; the
 // harness's worker processes both. Then, in chromium:
+//   - the session page, open before the session ends, follows it live (the
+//     event stream) to ready for claiming without a reload;
 //   - the admin's recording page: the audio loads; the timeline shows the
 //     speakers and the call events; clicking a transcript word (and Enter on
 //     another, by keyboard) moves the playhead there (audio.currentTime) and
 //     highlights that word; playing highlights the word being played; an
 //     answer's evidence seeks to its moment; the verdict names its rule;
+//   - a WAV cut in half (a decode-only batch): its warning on the recording
+//     page and in the batch's results table;
 //   - the user's session recording: the speakers' samples and claims;
 //   - the sessions list and the session page; the leaderboard after a claim;
 //   - every page at desktop and phone width (screenshots), no page wider
@@ -77,9 +81,26 @@ await t.step('an audit batch with the call, and a session with it as its only ch
   const s = await t.api('POST', '/v1/sessions', { token: USER, json: { title: 'Friday lepak' } });
   SID = s.id;
   await t.api('PUT', `/v1/sessions/${SID}/chunks/0`, { token: USER, body: chunk, headers: { 'Content-Type': 'audio/wav' } });
+  return `batch ${BID} recording ${RID}, session ${SID} (still recording)`;
+});
+
+// Live: the session page, open while the session is still recording, follows
+// it through its end and processing to ready for claiming with no reload (a
+// mark set on the window survives) and no click on Refresh.
+await t.step(`sign in as ${opt.admin}; the session page follows the session live as it ends and is processed`, 'session-live', async () => {
+  await t.signIn(ADMIN);
+  await page.goto(`${opt.url}/dashboard#/s/${SID}`);
+  await page.locator(`${tid('s-status')}[data-status="recording"]`).waitFor();
+  await page.evaluate(() => { window.parleyNoReload = 1; });
   const e = await t.api('POST', `/v1/sessions/${SID}/end`, { token: USER });
   SRID = e.recording;
-  return `batch ${BID} recording ${RID}, session ${SID} recording ${SRID}`;
+  await page.locator(`${tid('s-status')}[data-status="ready_for_claiming"]`).waitFor({ timeout: Math.max(t.timeout, 240000) });
+  await page.locator(tid('s-recording-link')).waitFor();
+  if (await page.evaluate(() => window.parleyNoReload) !== 1) throw new Error('the page was reloaded');
+  const rows = await page.locator('[data-testid^="s-speaker-"]').count();
+  if (rows < 1) throw new Error('no speaker rows after processing');
+  await t.noBanner();
+  return `session recording ${SRID}: ready for claiming, ${rows} speakers, no reload`;
 });
 
 await t.step('the worker processes both', null, async () => {
@@ -108,8 +129,7 @@ const nowWord = () => page.evaluate(() => {
   return w ? w.dataset.testid : null;
 });
 
-await t.step(`sign in as ${opt.admin}; the recording page of the call`, 'recording', async () => {
-  await t.signIn(ADMIN);
+await t.step(`as ${opt.admin}: the recording page of the call`, 'recording', async () => {
   await page.goto(`${opt.url}/dashboard#/r/${RID}`);
   await page.locator(tid('rec-name')).waitFor();
   await page.locator(`${tid('audio')}[data-ready="1"]`).waitFor({ state: 'attached' });
@@ -186,6 +206,34 @@ await t.step('a band of the timeline seeks too (the DTMF event)', null, async ()
   await b.click();
   await page.waitForFunction((x) => Math.abs(document.querySelector('[data-testid="audio"]').currentTime - x) < 0.6, s);
   await page.evaluate(() => document.querySelector('[data-testid="audio"]').pause());
+});
+
+// ---- honest inputs: a WAV cut in half is processed with a warning, shown ---------------
+await t.step('a WAV cut in half (decode only): the recording page and the batch page show its warning', 'warning', async () => {
+  const cut = chunk.subarray(0, Math.floor(chunk.length / 2)); // the header still promises 14 s
+  const b = await t.api('POST', '/v1/batches', { json: { name: `cut-${Date.now()}`, stages: 'decode' } });
+  const up = await t.api('PUT', `/v1/batches/${b.id}/files/half.wav`, { body: cut });
+  await t.api('POST', `/v1/batches/${b.id}/start`);
+  await t.until('the cut file processed', async () => {
+    const r = await t.api('GET', `/v1/recordings/${up.recording}`);
+    if (r.status === 'failed') throw new Error(`failed: ${r.error}`);
+    return r.status === 'done';
+  }, Math.max(t.timeout, 120000));
+  await page.goto(`${opt.url}/dashboard#/r/${up.recording}`);
+  await page.locator(tid('rec-name')).waitFor();
+  const w = page.locator(tid('rec-warning-0'));
+  await w.waitFor();
+  const text = (await w.textContent()).trim();
+  if (!/^Warning \(decode\): (.*\/)?half\.wav: the WAV header promises 14\.0 s/.test(text)) throw new Error(`warning "${text}"`);
+  await t.noBanner();
+  await noJunk();
+  await page.goto(`${opt.url}/dashboard#/b/${b.id}`);
+  const cell = page.locator(tid('warnings-half.wav'));
+  await cell.waitFor();
+  const ct = (await cell.textContent()).trim();
+  if (!/header promises 14\.0 s/.test(ct)) throw new Error(`results table warning "${ct}"`);
+  await t.noBanner();
+  return text;
 });
 
 // ---- the session's recording, sessions, session page, leaderboard -----------------------

@@ -7,7 +7,8 @@
 # answer), held until start (a worker finds nothing), start, per-stage
 # status, the execution log as server-sent events (read with curl, resumed
 # with Last-Event-ID), a failing file retried, results and trades as paged
-# JSON and CSV, reaudit from tick4 (test_effects prove tick1..3 did not run
+# JSON and CSV, a WAV cut in half with its warning in the results and the
+# recording view, reaudit from tick4 (test_effects prove tick1..3 did not run
 # again), the token roles (operator and admin allowed, a plain user 404).
 # Runs on SQLite with the store queue, and with PARLEY_TEST_PG_URL and
 # PARLEY_TEST_REDIS_URL on PostgreSQL + Redis (serve --no-workers, separate
@@ -302,6 +303,26 @@ run_flow() {
     eval 'is "$(req v10 GET "/v1/batches/$IDV/results?version=1" -H "$HO")|$(js v10 ".recordings[0].verdict")|$(js v10 .version)" "200|flag|1"'
   check "[$tag] trades of version 2: T1 flag (a2)" \
     eval 'is "$(req v11 GET /v1/batches/$IDV/trades -H "$HO")|$(js v11 ".trades[0].trade_id + \":\" + .trades[0].verdict")" "200|T1:flag"'
+
+  # -- honest inputs (issue 17 item 4): a WAV cut in half is processed, and
+  #    its warning is in the results (JSON and CSV) and the recording view
+  head -c "$(( $(stat -c %s "$A/a1.wav") / 2 ))" "$A/a1.wav" >"$TMP/half-$tag.wav"
+  check "[$tag] a decode-only batch takes a WAV cut in half and a whole one" \
+    eval 'is "$(req h1 POST /v1/batches -H "$HO" "${J[@]}" -d "{\"name\":\"cut\",\"stages\":\"decode\"}")|$(req h2 PUT "/v1/batches/$(js h1 .id)/files/half.wav" -H "$HO" --data-binary "@$TMP/half-$tag.wav")|$(req h3 PUT "/v1/batches/$(js h1 .id)/files/a3.wav" -H "$HO" --data-binary "@$A/a3.wav")|$(req h4 POST "/v1/batches/$(js h1 .id)/start" -H "$HO")" "201|201|201|202"'
+  local IDH
+  IDH=$(js h1 .id)
+  "${W[@]}" >"$TMP/$tag-wh.log" 2>&1
+  check "[$tag] results: half.wav done with one decode warning (the header's promise), a3.wav none" \
+    eval 'is "$(req h5 GET /v1/batches/$IDH/results -H "$HO")|$(js h5 "[.recordings[] | .name + \":\" + .status + \":\" + (.warnings | length | tostring)] | join(\",\")")|$(js h5 ".recordings[0].warnings[0].stage")" "200|half.wav:done:1,a3.wav:done:0|decode" &&
+          js h5 ".recordings[0].warnings[0].message" | grep -q "WAV header promises 1.5 s"'
+  check "[$tag] results as CSV: a warnings column holding the sentence" \
+    eval 'is "$(req h6 GET "/v1/batches/$IDH/results?format=csv" -H "$HO")" 200 && head -1 "$OUT/h6" | tr -d "\r" | grep -q ",error,warnings$" &&
+          grep "^[0-9]*,half.wav," "$OUT/h6" | grep -q "WAV header promises" && ! grep "^[0-9]*,a3.wav," "$OUT/h6" | grep -q "promises"'
+  check "[$tag] the results table (sorted, paged) carries the warnings too" \
+    eval 'is "$(req h7 GET "/v1/batches/$IDH/results?sort=name" -H "$HO")|$(js h7 "[.recordings[] | .name + \":\" + (.warnings | length | tostring)] | join(\",\")")" "200|a3.wav:0,half.wav:1"'
+  check "[$tag] the recording view of half.wav lists the warning; a3.wav's is empty" \
+    eval 'is "$(req h8 GET "/v1/recordings/$(js h5 ".recordings[0].recording")" -H "$HO")|$(js h8 ".warnings | length")|$(req h9 GET "/v1/recordings/$(js h5 ".recordings[1].recording")" -H "$HO")|$(js h9 ".warnings | length")" "200|1|200|0" &&
+          js h8 ".warnings[0].message" | grep -q "half.wav: the WAV header promises"'
 
   # -- roles
   check "[$tag] a plain user: 404 on the batch, its results and the list" \

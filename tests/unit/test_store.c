@@ -97,7 +97,7 @@ static void test_newer_schema_refused(void **state)
 }
 
 /* What the migrations after 4 created: dropped to make a version-3 store. */
-#define AFTER_4_DROP "DROP TABLE call_events; DROP TABLE speaker_roles; DROP TABLE call_language;" \
+#define AFTER_4_DROP "DROP INDEX events_warning; DROP TABLE call_events; DROP TABLE speaker_roles; DROP TABLE call_language;" \
 	" DROP TABLE call_metrics; DROP TABLE call_spans; ALTER TABLE recordings DROP COLUMN metadata;" \
 	" DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;" \
 	" DROP TABLE verdicts; DROP TABLE answers; DROP TABLE audit_versions;" \

@@ -5,6 +5,12 @@
 // The API is docs/api.md; every request carries the bearer token kept in
 // localStorage, and every error shows the server's error.message.
 //
+// Without a token the page offers a sign-up ("choose a name", POST
+// /v1/signup) when the server takes them (GET /v1/signup: open, or link and
+// the page was opened through a session's share link /?join=ID&code=CODE;
+// the account is made and joins the session in one step), and a sign-in
+// with a token. A signed-in visitor who opens a share link joins at once.
+//
 // Recording: one getUserMedia stream; a MediaRecorder per chunk, replaced
 // every N seconds (?chunk=N or the setting, default 30), so that each chunk
 // is a complete file with its own header. Chunks go through an upload queue
@@ -77,12 +83,12 @@
   function clearError() { show($('error'), false); $('error-message').textContent = ''; }
 
   let noticeTimer = 0;
-  function notice(text) {
+  function notice(text, ms = 4000) {
     const el = $('notice');
     el.textContent = text;
     show(el, true);
     clearTimeout(noticeTimer);
-    noticeTimer = setTimeout(() => show(el, false), 4000);
+    noticeTimer = setTimeout(() => show(el, false), ms);
   }
 
   // ---- API ----------------------------------------------------------------
@@ -174,6 +180,10 @@
     token = '';
     me = null;
     localStorage.removeItem(TOKEN_KEY);
+    $('my-token').textContent = '';
+    show($('my-token-box'), false);
+    $('token-show').textContent = 'Show my token';
+    $('token-show').setAttribute('aria-expanded', 'false');
     if (message) showError(message);
     route();
   }
@@ -187,6 +197,147 @@
     localStorage.setItem(TOKEN_KEY, t);
   }
 
+  // ---- sign-up and the share link -------------------------------------------
+  // The share link is /?join=ID&code=CODE. shareLink: null without one,
+  // else {id, code, ok} (ok: both look right).
+  const NAME_RE = /^[A-Za-z0-9._-]{1,63}$/;
+  const ID_RE = /^[a-z2-7]{20}$/;
+  const CODE_RE = /^[A-HJ-NP-Z2-9]{6,10}$/;
+  let shareLink = null;
+  if (urlParams.has('join') || urlParams.has('code')) {
+    const id = (urlParams.get('join') || '').trim().toLowerCase();
+    const code = (urlParams.get('code') || '').trim().toUpperCase();
+    shareLink = { id, code, ok: ID_RE.test(id) && CODE_RE.test(code) };
+  }
+  const BAD_LINK = 'The link you opened is not a whole share link (it holds a session id and a 10-character join code): ask for the link again.';
+
+  // The link is used once: later reloads and bookmarks are the plain page.
+  function forgetShareLink() {
+    shareLink = null;
+    const q = new URLSearchParams(location.search);
+    q.delete('join');
+    q.delete('code');
+    const rest = q.toString();
+    history.replaceState(null, '', `${location.pathname}${rest ? `?${rest}` : ''}${location.hash}`);
+  }
+
+  // Go to a session (or home); route() runs whether or not the hash changes.
+  function goTo(hash) {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+  }
+
+  // What the server takes: 'open', 'link' or 'off'; null when it did not
+  // say (unreachable, or a server without sign-ups): then only the token.
+  let signupMode = null;
+  let signupAsked = null;
+  let welcome = ''; // the notice after a sign-up, shown once the next view is up
+  function loadSignupMode() {
+    if (!signupAsked) {
+      signupAsked = api('GET', '/v1/signup', { tokenOverride: '' })
+        .then((j) => { signupMode = ['open', 'link', 'off'].includes(j.signup) ? j.signup : null; })
+        .catch(() => { signupMode = null; signupAsked = null; });
+    }
+    return signupAsked || Promise.resolve();
+  }
+
+  function signupError(text) {
+    const el = $('signup-error');
+    el.textContent = text || '';
+    show(el, !!text);
+    $('signup-name').setAttribute('aria-invalid', text ? 'true' : 'false');
+  }
+
+  // The view for a visitor without a token.
+  async function renderWelcome(focus) {
+    await loadSignupMode();
+    if (token) return; // signed in meanwhile (another tab)
+    const link = shareLink && shareLink.ok;
+    const can = link ? signupMode === 'open' || signupMode === 'link' : signupMode === 'open';
+    let closed = '';
+    if (shareLink && !shareLink.ok) closed = `${BAD_LINK} Or sign in with a token.`;
+    else if (signupMode === 'off') closed = 'This server takes no sign-ups: ask its operator for a token (they make one with parley user add NAME) and sign in with it below.';
+    else if (signupMode === 'link' && !link) closed = 'New here? Accounts are made through a session\'s share link: ask someone in the session to send it to you (their session page shows it), or sign in with a token.';
+    $('signup-closed').textContent = closed;
+    show($('signup-closed'), !!closed);
+    show($('signup'), can);
+    let heading = 'Sign in';
+    if (can && link) heading = 'Join the session';
+    else if (can) heading = 'Sign up or sign in';
+    $('welcome-heading').textContent = heading;
+    $('signin-heading').textContent = can ? 'Already have a token?' : 'Sign in with a token';
+    if (can) {
+      $('signup-intro').textContent = link
+        ? 'You were invited to a parley session. Choose a name: it makes your account in this browser and joins you to the session. When the recording has been processed you claim your voice and see the leaderboard.'
+        : 'Choose a name to make your account on this server (kept in this browser).';
+      $('signup-submit').textContent = link ? 'Join' : 'Sign up';
+    }
+    if (focus) (can ? $('signup-name') : $('welcome-heading')).focus();
+  }
+
+  // POST /v1/signup: the sentence to show for each way it can fail.
+  function signupFailure(e, name) {
+    if (!(e instanceof ApiError)) return e.message;
+    const msg = e.message ? e.message.charAt(0).toUpperCase() + e.message.slice(1) : '';
+    switch (e.status) {
+      case 409: return /taken/.test(e.message) ? `The name "${name}" is taken: choose another.` : msg;
+      case 404: return 'This share link does not work: the session does not exist or its join code is wrong. Ask for the link again.';
+      case 429: return `${msg}.`.replace(/\.\.$/, '.');
+      default: return msg || `The sign-up failed (${e.status}).`;
+    }
+  }
+
+  async function signUp() {
+    const name = $('signup-name').value.trim();
+    signupError('');
+    if (!NAME_RE.test(name)) {
+      signupError(name ? `"${name.slice(0, 70)}" cannot be a name: use 1 to 63 letters, digits, dots, dashes or underscores (no spaces).` : 'Choose a name first.');
+      $('signup-name').focus();
+      return;
+    }
+    const link = shareLink && shareLink.ok ? shareLink : null;
+    const body = link ? { name, session: link.id, code: link.code } : { name };
+    let j;
+    try {
+      j = await api('POST', '/v1/signup', { json: body, tokenOverride: '' });
+    } catch (e) {
+      if (e.status === 403) { // sign-up turned off since the page asked
+        signupMode = 'off';
+        await renderWelcome(true);
+        return;
+      }
+      signupError(signupFailure(e, name));
+      $('signup-name').focus();
+      return;
+    }
+    token = j.token;
+    me = j.user;
+    localStorage.setItem(TOKEN_KEY, token);
+    $('signup-name').value = '';
+    forgetShareLink();
+    welcome = (j.session
+      ? `Welcome, ${me.name}: you are in the session. Settings shows your token, to sign in on another device.`
+      : `Welcome, ${me.name}. Settings shows your token, to sign in on another device.`);
+    goTo(j.session ? `#/s/${j.session.id}` : '#/');
+  }
+
+  // A signed-in visitor who came through a share link joins that session.
+  async function joinShareLink() {
+    const link = shareLink;
+    forgetShareLink();
+    if (!link.ok) { showError(BAD_LINK); return false; }
+    $('join-id').value = link.id;
+    $('join-code').value = link.code;
+    try {
+      await api('POST', `${sessPath(link.id)}/join`, { json: { code: link.code } });
+    } catch (e) {
+      showError(e.status === 404 ? 'This share link does not work: the session does not exist or its join code is wrong. Ask for the link again.' : e);
+      return false;
+    }
+    goTo(`#/s/${link.id}`);
+    return true;
+  }
+
   // ---- routing ------------------------------------------------------------
   async function route() {
     stopPolling();
@@ -196,6 +347,7 @@
       show($('home-view'), false);
       show($('session-view'), false);
       show($('signin-view'), true);
+      await renderWelcome(!!shareLink);
       return;
     }
     if (!me) {
@@ -213,7 +365,10 @@
     $('me-name').textContent = me.name + (me.admin ? ' (admin)' : '');
     show($('me'), true);
     show($('signin-view'), false);
+    if (welcome) { notice(welcome, 10000); welcome = ''; }
+    if (shareLink && await joinShareLink()) return;
     if (m) {
+      await loadSignupMode(); // the share hint depends on it (asked once)
       show($('home-view'), false);
       show($('session-view'), true);
       await openSession(m[1]);
@@ -353,9 +508,14 @@
     const share = $('share-hint');
     if (s.join_code && s.status === 'recording') {
       const link = `${location.origin}${location.pathname}?join=${s.id}&code=${s.join_code}`;
-      share.replaceChildren('Others join with session id ', h('code', null, s.id), ' and code ',
-        h('code', null, s.join_code), ', or open ', h('a', { href: link, testid: 'share-link' }, 'this link'),
-        ' and sign in with their own token.');
+      const a = h('a', { href: link, testid: 'share-link' }, 'this link');
+      if (signupMode === 'open' || signupMode === 'link') {
+        share.replaceChildren('Others open ', a, ' on their phone: they choose a name there (or sign in with a token) and are in. Or they join with session id ',
+          h('code', null, s.id), ' and code ', h('code', null, s.join_code), '.');
+      } else {
+        share.replaceChildren('Others join with session id ', h('code', null, s.id), ' and code ',
+          h('code', null, s.join_code), ', or open ', a, ' and sign in with their own token.');
+      }
       show(share, true);
     } else {
       show(share, false);
@@ -919,6 +1079,16 @@
       $('token').value = '';
       await route();
     }));
+    $('signup-form').addEventListener('submit', guard(signUp));
+    $('signup-name').addEventListener('input', () => { if (!$('signup-error').hidden) signupError(''); });
+    $('token-show').addEventListener('click', () => {
+      const box = $('my-token-box');
+      const on = box.hidden;
+      $('my-token').textContent = on ? token : '';
+      show(box, on);
+      $('token-show').textContent = on ? 'Hide my token' : 'Show my token';
+      $('token-show').setAttribute('aria-expanded', String(on));
+    });
     $('signout').addEventListener('click', () => {
       if (recorder.busy() && !confirm('Recording or uploads are in progress. Sign out anyway?')) return;
       if (recorder.active()) recorder.stop();
@@ -949,9 +1119,12 @@
       notice(`Chunks of ${v} s from the next recording on.`);
     });
 
-    // ?join=ID&code=CODE (the share link) fills the join form.
-    if (urlParams.has('join')) $('join-id').value = urlParams.get('join');
-    if (urlParams.has('code')) $('join-code').value = urlParams.get('code');
+    // ?join=ID&code=CODE (the share link) fills the join form too, for when joining fails.
+    if (shareLink) {
+      $('join-id').value = shareLink.id;
+      $('join-code').value = shareLink.code;
+    }
+    loadSignupMode(); // the share hint names the sign-up when there is one
 
     window.addEventListener('hashchange', () => { clearError(); show($('notice'), false); route(); });
   }

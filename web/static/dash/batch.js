@@ -274,6 +274,9 @@
           { key: 'trade', label: 'Trade', cell: (x) => x.trade_id || '–' },
           { key: 'reasons', label: 'Rules fired', class: 'wrap', cell: (x) => x.reasons.map((z) => z.rule || z).join(', ') || '–' },
           { key: 'error', label: 'Error', class: 'error-text', cell: (x) => x.error || '' },
+          { key: 'warnings', label: 'Warnings', class: 'wrap', cell: (x) => ((x.warnings || []).length
+            ? h('span', { class: 'warn-text', testid: `warnings-${x.name}` }, x.warnings.map((w) => w.message).join('; '))
+            : '') },
         ],
       });
       resultsBox.replaceChildren(table);

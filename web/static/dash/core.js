@@ -382,6 +382,25 @@
     if (location.hash === hash) route(); else location.hash = hash;
   }
 
+  // Under the sign-in: how someone without a token gets one on this server
+  // (GET /v1/signup; sign-ups happen on the recorder page).
+  let signupAsked = false;
+  function signupHint() {
+    if (signupAsked) return;
+    signupAsked = true;
+    const say = {
+      open: ['No token yet? ', h('a', { href: '/' }, 'Sign up on the recorder page'), ' by choosing a name.'],
+      link: ['No token yet? Open a session\'s share link (its owner has it on the recorder page) and choose a name there.'],
+      off: ['This server takes no sign-ups: ask its operator for a token.'],
+    };
+    api('GET', '/v1/signup', { token: '' }).then((j) => {
+      const el = $('signup-hint');
+      if (!say[j.signup]) return;
+      el.replaceChildren(...say[j.signup]);
+      el.hidden = false;
+    }).catch(() => { signupAsked = false; });
+  }
+
   function showSignedIn(on) {
     $('signin-view').hidden = on;
     $('nav').hidden = !on;
@@ -402,6 +421,7 @@
       live.stop();
       showSignedIn(false);
       document.title = 'parley dashboard · sign in';
+      signupHint();
       return;
     }
     if (!me) {

@@ -5,7 +5,10 @@
 // a button that seeks; the word being played is highlighted), target words
 // and corrections marked, metrics, the answers with their evidence (a click
 // jumps to the moment), the verdict with the rules that fired, and for a
-// session's recording the speakers' samples and claims.
+// session's recording the speakers' samples and claims. Live: while the
+// recording is not done (or its batch gets a new audit version), the events
+// of its batch or session on the live stream (ctx.on) load the view again;
+// a changed view redraws the page (or, while the audio plays, offers to).
 'use strict';
 
 (() => {
@@ -250,6 +253,10 @@
           rec.language ? ` · language ${rec.language.code}` : '',
           rec.attempts > 1 ? ` · ${rec.attempts} attempts` : ''),
         rec.error ? h('p', { class: 'error-text', testid: 'rec-error' }, rec.error) : null,
+        (rec.warnings || []).length
+          ? h('ul', { class: 'warn-text', testid: 'rec-warnings', 'aria-label': 'Processed with warnings' },
+            rec.warnings.map((w, i) => h('li', { testid: `rec-warning-${i}` }, `Warning (${w.stage}): ${w.message}`)))
+          : null,
         stagesLine(rec));
 
       const tl = timeline(rec, seek);
@@ -318,6 +325,47 @@
       const loop = () => { tick(); raf = audio.paused ? 0 : requestAnimationFrame(loop); };
       audio.addEventListener('play', () => { if (!raf) raf = requestAnimationFrame(loop); });
       ctx.onLeave(() => cancelAnimationFrame(raf));
+
+      // ---- live: reload the view when its batch or session moves ----
+      const gist = (r) => JSON.stringify([r.status, r.error, r.attempts, r.stages, r.transcribed,
+        (r.words || []).length, (r.warnings || []).length, r.audit && r.audit.version,
+        r.audit && r.audit.verdict && r.audit.verdict.verdict]);
+      const shown = gist(rec);
+      let checking = false;
+      let again = false;
+      const check = async () => {
+        if (checking) { again = true; return; }
+        checking = true;
+        try {
+          do {
+            again = false;
+            const now = await window.Dash.api('GET', `/v1/recordings/${rid}`);
+            if (!ctx.alive()) return;
+            if (gist(now) === shown) continue;
+            if (audio.src && !audio.paused) { // do not cut the audio: offer the new view
+              if (!el.querySelector('[data-testid="rec-updated"]')) {
+                head.append(h('p', { class: 'notice', testid: 'rec-updated' }, 'This recording changed. ',
+                  h('button', { type: 'button', class: 'small', onclick: () => window.Dash.navigate(location.hash) }, 'Show it')));
+              }
+              return;
+            }
+            window.Dash.navigate(location.hash);
+            return;
+          } while (again && ctx.alive());
+        } catch (e) {
+          if (ctx.alive()) window.Dash.error(e);
+        } finally {
+          checking = false;
+        }
+      };
+      const moving = () => rec.status !== 'done';
+      if (rec.kind === 'session') {
+        ctx.on('session', (v) => { if (v.id === rec.session.id && moving()) check(); });
+      } else {
+        ctx.on('batch', (v) => {
+          if (v.id === rec.batch.id && (moving() || v.audit_version !== rec.batch.audit_version)) check();
+        });
+      }
 
       if (rec.audio_url) {
         const res = await window.Dash.api('GET', rec.audio_url, { raw: true });

@@ -2,12 +2,20 @@
 // admins), newest first, filterable by status; and one session (#/s/SID):
 // its status and stages, its speakers with their samples and claims (an
 // admin may drop a claim), the target-word counts per speaker and per user,
-// and a link to its recording page (#/r/RID). "Refresh" reloads either.
+// and a link to its recording page (#/r/RID). Both follow the live stream
+// (ctx.on('session'): a session's view as it ends and is processed), so
+// neither needs a reload; "Refresh" reloads either all the same.
 'use strict';
 
 (() => {
   const { h, fmt, api } = window.Dash;
   const STATUSES = ['recording', 'processing', 'ready_for_claiming', 'failed'];
+
+  // The same JSON value, whatever the order of the keys.
+  const canon = (v) => (Array.isArray(v) ? `[${v.map(canon).join(',')}]`
+    : v && typeof v === 'object' ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon(v[k])}`).join(',')}}`
+      : JSON.stringify(v));
+  const same = (a, b) => canon(a) === canon(b);
 
   const badge = (status, testid) => h('span', { class: 'badge', dataset: { status }, testid }, status.replace(/_/g, ' '));
 
@@ -55,6 +63,18 @@
     if (!ctx.alive()) return;
     sessions = j.sessions;
     draw();
+    // live: a session's view (the same as the list's rows) replaces its row;
+    // one not listed yet goes first (the list is newest first)
+    ctx.on('session', (v) => {
+      const k = sessions.findIndex((x) => x.id === v.id);
+      if (k >= 0) {
+        if (same(sessions[k], v)) return;
+        sessions[k] = v;
+      } else {
+        sessions.unshift(v);
+      }
+      draw();
+    });
   }
 
   function sampleButton(url, n) {
@@ -84,8 +104,7 @@
       api('GET', `/v1/sessions/${sid}/speakers`),
       api('GET', `/v1/sessions/${sid}/results`),
     ]);
-    const [s, sp0, res] = await load();
-    let sp = sp0;
+    let [s, sp, res] = await load();
     if (!ctx.alive()) return;
     const draw = () => {
       ctx.title(s.title || `Session ${s.id}`);
@@ -148,6 +167,33 @@
       ].filter(Boolean));
     };
     draw();
+    // live: when the stream's view of this session differs from the one shown
+    // (it ended, a stage moved, it is ready for claiming), load the page's
+    // three answers again and redraw; one load at a time, one more after it
+    // when something came meanwhile.
+    let loading = false;
+    let again = false;
+    const reload = async () => {
+      if (loading) { again = true; return; }
+      loading = true;
+      try {
+        do {
+          again = false;
+          const [s2, sp2, res2] = await load();
+          if (!ctx.alive()) return;
+          s = s2; sp = sp2; res = res2;
+          draw();
+        } while (again && ctx.alive());
+      } catch (e) {
+        if (ctx.alive()) window.Dash.error(e);
+      } finally {
+        loading = false;
+      }
+    };
+    ctx.on('session', (v) => {
+      if (v.id !== sid || same(v, s)) return;
+      reload();
+    });
   }
 
   window.Dash.page('sessions', { match: /^\/sessions$/, title: 'Sessions', render: list });
