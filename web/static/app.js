@@ -511,7 +511,7 @@
       && (s.status === 'recording' || !Number.isFinite(s.claim_until) || Date.now() / 1000 < s.claim_until);
     if (joinable) {
       const link = `${location.origin}${location.pathname}?join=${s.id}&code=${s.join_code}`;
-      const key = `${link} ${signupMode} ${s.status === 'recording'}`;
+      const key = `${link} ${signupMode} ${s.status === 'recording'} ${s.claim_until}`;
       if (share.dataset.key !== key) { // rebuilt only when it changes: a poll keeps the focus
         share.dataset.key = key;
         const a = h('a', { href: link, testid: 'share-link' }, 'this link');
