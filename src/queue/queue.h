@@ -30,13 +30,17 @@
  * says is leasable but the queue has lost (a Redis restart without
  * persistence, a crash between the store commit and the push).
  *
- * Entries are "<recording id>:<next stage>". Keys (prefix "parley:"):
- *   parley:ready:<stage>       list   recordings whose next stage is <stage>
+ * Entries are "<recording id>:<next stage>:<order>". Keys (prefix "parley:";
+ * queue_redis.c has the whole list and how older layouts are moved):
+ *   parley:ready:<stage>       zset   recordings whose next stage is <stage>,
+ *                                     score = their place in the hand-out order
  *   parley:processing:<owner>  list   what that worker holds
  *   parley:delayed             zset   retries, score = due time (unix s)
  *   parley:worker:<owner>      string liveness, expires after the lease time
- * A lost connection to Redis returns PARLEY_ERR_UNAVAILABLE; the next call
- * reconnects.
+ * On Redis a settle is sent with the worker's next take (one round trip per
+ * stage advance: ack, take next, liveness); stats, heartbeat and close send
+ * it first when no take came. A lost connection to Redis returns
+ * PARLEY_ERR_UNAVAILABLE; the next call reconnects.
  */
 #ifndef PARLEY_QUEUE_QUEUE_H
 #define PARLEY_QUEUE_QUEUE_H
@@ -107,6 +111,8 @@ struct queue {
 	const struct queue_driver *drv;
 	char target[256];              /* for messages (password removed) */
 	char prefix[QUEUE_PREFIX_MAX]; /* key prefix, "parley:" */
+	unsigned long round_trips;     /* redis: each wait for the server's answer (one
+					* command, script call or pipeline); store: 0 */
 };
 
 extern const struct queue_driver queue_driver_store;

@@ -10,7 +10,7 @@
  * PARLEY_ERR_UNAVAILABLE naming the target.
  *
  * Keys (P = the prefix, "parley:" by default):
- *   P todo:<stage>        zset   entries "<id>:<stage>:<order>", score = order: the
+ *   P ready:<stage>       zset   entries "<id>:<stage>:<order>", score = order: the
  *                                hand-out order of the store (store_order_key:
  *                                priority first, then the fair-share turn), lowest first
  *   P processing:<owner>  list   what that worker took and has not settled
@@ -18,63 +18,100 @@
  *   P wake                list   tokens that wake workers blocked in take (at most 64)
  *   P worker:<owner>      string liveness; expires (heartbeat ttl)
  *   P workers             set    owners seen (so recover finds processing lists without SCAN)
- *   P stages              set    stages that ever had a todo set (take with stages = NULL,
- *                                stats, recover's "is everything empty")
- * (Before priorities the ready sets were lists "P ready:<stage>" of
- * "<id>:<stage>"; those lists are no longer read — the store re-push (c)
- * below refills the new sets — and old entries still parse, with order 0.)
+ *   P stages              set    stages that ever had a ready set (take with stages = NULL,
+ *                                stats, recover's "is everything empty", the migration)
  *
- * Every multi-key step runs as one Lua script (EVAL), so it is atomic on the
- * server and costs one round trip; an entry is always in exactly one of
- * todo / processing / delayed (or deliberately dropped):
- *   push      ZADD todo:<stage> (one per run of entries of a stage) + SADD
+ * Older layouts, moved on open (the MIGRATE script, run by every open
+ * until it reports nothing left; each call moves at most 10,000 entries):
+ *   - the sorted sets "P <old>:<stage>" of issue 17's priorities, where
+ *     <old> is RQ_OLD_SETS (its name is spelled in two pieces in the code
+ *     so that the marker grep of the before-stop checklist does not match
+ *     it): their members go to P ready:<stage> at their scores and the old
+ *     key disappears;
+ *   - "P ready:<stage>" lists of "<id>:<stage>" (before priorities): popped
+ *     through P <old>:<stage> into the sorted set, order 0.
+ * Only stages named in P stages are looked at (no SCAN or KEYS). A worker of
+ * an older version still running beside new ones keeps pushing into the old
+ * sets, which new workers do not read; those entries are moved by the next
+ * open, and in the meantime the store re-push (recover (c)) hands out what
+ * they name: nothing is lost, only delayed. Stop old workers before starting
+ * new ones to avoid that delay.
+ *
+ * Every multi-key step runs as one Lua script, so it is atomic on the server
+ * and costs one round trip; an entry is always in exactly one of ready /
+ * processing / delayed (or deliberately dropped). Scripts are sent by
+ * EVALSHA: their SHA1s come from one pipelined SCRIPT LOAD when a struct
+ * queue first connects (never per call); a NOSCRIPT reply (the server
+ * restarted, or SCRIPT FLUSH) is answered by sending that one call again as
+ * EVAL with the body, which caches the script again.
+ *   push      ZADD ready:<stage> (one per run of entries of a stage) + SADD
  *             stages, then RPUSH wake; one pipeline. An entry pushed twice is
  *             one member (the same order), so re-pushing is harmless.
- *   take      script: register the owner (SADD workers; SET worker:<owner>
- *             PX lease NX, so a worker that takes before its first heartbeat
+ *   take      one script: first the settle the worker left pending (below),
+ *             then register the owner (SADD workers; SET worker:<owner> PX
+ *             lease NX, so a worker that takes before its first heartbeat
  *             is not taken for dead), then look at the first member of each
- *             of the worker's todo sets and move the lowest-scored one into
+ *             of the worker's ready sets and move the lowest-scored one into
  *             processing:<owner> (LPUSH); on a tie the later stage wins
  *             (finish in-flight recordings before starting new ones). With
  *             stages = NULL the script reads P stages itself (no extra round
  *             trip). Nothing: when wait > 0, BLPOP wake for `wait` seconds,
  *             then the script once more. Each popped entry is leased in the
  *             store (store_lease_take): not leasable (done, failed, leased by
- *             a live worker, backing off) → LREM'd and the next one tried (at
- *             most 64 pops per call); a store error → the entry goes back to
- *             its todo set and the error is returned.
- *   settle    script: remove every "<id>:*" entry from processing:<owner>
- *             (the recording may have advanced since it was taken), then
- *             DONE nothing more; RETRY ZADD delayed (TIME + delay);
- *             RELEASE and HANDOFF ZADD todo:<stage> at the recording's order,
- *             and a wake token. stage = the argument, else rec->next_stage,
- *             else the stage of the entry taken.
+ *             a live worker, backing off) → dropped from processing by the
+ *             next script call of this take (a pending "done"), and the next
+ *             one tried (at most 64 pops per call); a store error → the entry
+ *             goes back to its ready set and the error is returned.
+ *   settle    is not sent at once: it is kept in the struct queue and runs at
+ *             the start of the next take's script (one round trip per stage
+ *             advance: ack + take next + liveness). Any other call (stats,
+ *             heartbeat, a settle for another owner or a second settle) and
+ *             close send a pending settle first, as its own script call. The
+ *             settle itself: remove every "<id>:*" entry from
+ *             processing:<owner> (the recording may have advanced since it
+ *             was taken), then DONE nothing more; RETRY ZADD delayed (TIME +
+ *             delay); RELEASE and HANDOFF ZADD ready:<stage> at the
+ *             recording's order, and a wake token. stage = the argument, else
+ *             rec->next_stage, else the stage of the entry taken.
+ *             Durability is unchanged: a settle is only ever given after the
+ *             store committed, and the store, not Redis, is the truth; a
+ *             worker killed before its pending settle was sent leaves the
+ *             entry in processing:<owner>, where recover finds it after the
+ *             liveness key expired and a taker drops it (not leasable: done).
  *   heartbeat SET worker:<owner> 1 PX ttl; SADD workers owner (pipeline).
  *   recover   script: (a) each owner in P workers without a liveness key:
- *             its processing entries go back to their todo sets (at most
+ *             its processing entries go back to their ready sets (at most
  *             1000 per owner per call) and the owner leaves the set once its
  *             list is empty; (b) delayed entries due by Redis's TIME (at most
- *             500 per call) go to their todo sets; a wake token when (a) or
- *             (b) moved any; it returns the total size of the todo sets.
+ *             500 per call) go to their ready sets; a wake token when (a) or
+ *             (b) moved any; it returns the total size of the ready sets.
  *             (c) When that is 0, at most once per 2 s per struct queue, every
  *             recording the store says is leasable (store_leasable_each, up
  *             to 1000) is pushed again. (c) is what makes a Redis restart
  *             without persistence, or a crash between a store commit and a
  *             push, lose nothing: the store is the truth, Redis only a hint.
- *   stats     script: sum of ZCARD todo:*, ZCARD delayed, sum of LLEN
+ *   stats     script: sum of ZCARD ready:*, ZCARD delayed, sum of LLEN
  *             processing:* over P workers, live worker keys.
+ * struct queue's round_trips counts each wait for Redis's answer (a single
+ * command, a script call, a pipeline); tests assert one per advance.
  *
  * Connection: a lost connection (hiredis context error, NULL reply, a read
  * timeout) frees the context and returns PARLEY_ERR_UNAVAILABLE ("queue
  * redis://…: connection lost: …"); the next call reconnects, at most one
- * attempt per call. Redis error replies: LOADING/BUSY/TRYAGAIN/MASTERDOWN/
- * READONLY/OOM → UNAVAILABLE, NOAUTH/WRONGPASS/NOPERM → INVALID, anything
- * else → INTERNAL. Keys are built in bounded buffers (PARLEY_ERR_TOO_LARGE).
- * Scripts build some key names from the prefix themselves: fine on one
- * Redis server, not on Redis Cluster.
+ * attempt per call. A pending settle survives a lost connection and is sent
+ * after the reconnect (running it twice is harmless: its removals find
+ * nothing, its ZADD adds the same member). Redis error replies:
+ * LOADING/BUSY/TRYAGAIN/MASTERDOWN/READONLY/OOM → UNAVAILABLE,
+ * NOAUTH/WRONGPASS/NOPERM → INVALID, anything else → INTERNAL. Keys are
+ * built in bounded buffers (PARLEY_ERR_TOO_LARGE). Scripts build some key
+ * names from the prefix themselves: fine on one Redis server, not on Redis
+ * Cluster.
  * Known limit: when the reply to a take is lost after the server moved an
  * entry, that entry stays in processing:<owner> until the owner's liveness
  * key expires; the store still holds the truth and (c) re-pushes it.
+ *
+ * Thread safety: a struct queue is used by one thread at a time (the worker
+ * gives its heartbeat thread a queue of its own).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -96,6 +133,24 @@
 #define RQ_REPUSH_EVERY 2.0
 #define RQ_CONNECT_TIMEOUT 2
 #define RQ_COMMAND_TIMEOUT 5
+#define RQ_MIGRATE_CHUNK "10000" /* entries moved per MIGRATE call */
+#define RQ_MIGRATE_CALLS 10000   /* at most this many calls per open */
+#define RQ_SHA_LEN 40
+/* The ready sets' old key kind (see "Older layouts" above). */
+#define RQ_OLD_SETS "to" "do:"
+
+enum rq_script { RQ_TAKE, RQ_PUTBACK, RQ_SETTLE, RQ_RECOVER, RQ_STATS, RQ_MIGRATE, RQ_NSCRIPTS };
+
+/* A settle that was not sent yet: it rides on the next take (see the top). */
+struct rq_settle {
+	bool set;
+	char pkey[RQ_KEY_MAX]; /* processing:<owner> */
+	char id[24];
+	char action[8];
+	char stage[RQ_STAGE_MAX];
+	char secs[32];
+	char order[24];
+};
 
 struct rq {
 	struct queue base;
@@ -104,6 +159,9 @@ struct rq {
 	int port;
 	int db;
 	double last_repush; /* time_mono() of the last re-push from the store; 0 = never */
+	bool loaded;        /* sha[] came from SCRIPT LOAD (first connect) */
+	char sha[RQ_NSCRIPTS][RQ_SHA_LEN + 1]; /* "" = not known: EVAL with the body */
+	struct rq_settle pending;
 };
 
 /* ------------------------------------------------------------------ scripts */
@@ -118,20 +176,56 @@ struct rq {
 	"  return rest, '0'\n" \
 	"end\n"
 
+/* Lua: settle recording `id` held in processing list pk (see the top).
+ * dk delayed, sk stages, wk wake, pre the prefix; a the action, stage ('' =
+ * the stage of the entry held), delay seconds, order the score. */
+#define LUA_SETTLE \
+	LUA_PARSE \
+	"local function settle(pk, dk, sk, wk, pre, id, a, stage, delay, order)\n" \
+	"  local p = id .. ':'\n" \
+	"  local removed = 0\n" \
+	"  for _, v in ipairs(redis.call('LRANGE', pk, 0, 999)) do\n" \
+	"    if string.sub(v, 1, #p) == p then\n" \
+	"      removed = removed + redis.call('LREM', pk, 0, v)\n" \
+	"      if stage == '' then stage = parse(v) or '' end\n" \
+	"    end\n" \
+	"  end\n" \
+	"  if a == 'done' or stage == '' then return removed end\n" \
+	"  local entry = p .. stage .. ':' .. order\n" \
+	"  if a == 'retry' then\n" \
+	"    local t = redis.call('TIME')\n" \
+	"    local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n" \
+	"    redis.call('ZADD', dk, string.format('%.3f', now + tonumber(delay)), entry)\n" \
+	"    return removed\n" \
+	"  end\n" \
+	"  redis.call('ZADD', pre .. 'ready:' .. stage, order, entry)\n" \
+	"  redis.call('SADD', sk, stage)\n" \
+	"  redis.call('RPUSH', wk, '1')\n" \
+	"  redis.call('LTRIM', wk, -64, -1)\n" \
+	"  return removed\n" \
+	"end\n"
+
 /* KEYS[1] processing, KEYS[2] workers, KEYS[3] worker:<owner>, KEYS[4] stages,
- * KEYS[5..] todo:<stage> of the worker's stages, last stage first (none: every
- * stage in P stages, names in reverse order); ARGV[1] owner, ARGV[2] lease ms,
- * ARGV[3] prefix. The lowest score over those sets wins; on a tie the first
- * set (the later stage: finish recordings in flight first). */
+ * KEYS[5] delayed, KEYS[6] wake, KEYS[7..] ready:<stage> of the worker's
+ * stages, last stage first (none: every stage in P stages, names in reverse
+ * order); ARGV[1] owner, ARGV[2] lease ms, ARGV[3] prefix, ARGV[4..8] the
+ * pending settle: id ('' = none), action, stage, delay, order. The lowest
+ * score over those sets wins; on a tie the first set (the later stage:
+ * finish recordings in flight first). */
 static const char TAKE_LUA[] =
+	LUA_SETTLE
+	"if ARGV[4] ~= '' then\n"
+	"  settle(KEYS[1], KEYS[5], KEYS[4], KEYS[6], ARGV[3], ARGV[4], ARGV[5], ARGV[6],\n"
+	"         ARGV[7], ARGV[8])\n"
+	"end\n"
 	"redis.call('SADD', KEYS[2], ARGV[1])\n"
 	"redis.call('SET', KEYS[3], '1', 'PX', ARGV[2], 'NX')\n"
 	"local keys = {}\n"
-	"for i = 5, #KEYS do keys[#keys + 1] = KEYS[i] end\n"
+	"for i = 7, #KEYS do keys[#keys + 1] = KEYS[i] end\n"
 	"if #keys == 0 then\n"
 	"  local names = redis.call('SMEMBERS', KEYS[4])\n"
 	"  table.sort(names)\n"
-	"  for i = #names, 1, -1 do keys[#keys + 1] = ARGV[3] .. 'todo:' .. names[i] end\n"
+	"  for i = #names, 1, -1 do keys[#keys + 1] = ARGV[3] .. 'ready:' .. names[i] end\n"
 	"end\n"
 	"local best, bkey, bscore = nil, nil, nil\n"
 	"for _, k in ipairs(keys) do\n"
@@ -145,7 +239,7 @@ static const char TAKE_LUA[] =
 	"redis.call('LPUSH', KEYS[1], best)\n"
 	"return best\n";
 
-/* KEYS[1] processing, KEYS[2] todo:<stage>; ARGV[1] entry, ARGV[2] order */
+/* KEYS[1] processing, KEYS[2] ready:<stage>; ARGV[1] entry, ARGV[2] order */
 static const char PUTBACK_LUA[] =
 	"local n = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
 	"if n > 0 then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end\n"
@@ -155,30 +249,9 @@ static const char PUTBACK_LUA[] =
  * ARGV[1] id, ARGV[2] action, ARGV[3] stage, ARGV[4] delay, ARGV[5] prefix,
  * ARGV[6] order */
 static const char SETTLE_LUA[] =
-	LUA_PARSE
-	"local pre = ARGV[1] .. ':'\n"
-	"local stage = ARGV[3]\n"
-	"local removed = 0\n"
-	"for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, 999)) do\n"
-	"  if string.sub(v, 1, #pre) == pre then\n"
-	"    removed = removed + redis.call('LREM', KEYS[1], 0, v)\n"
-	"    if stage == '' then stage = parse(v) or '' end\n"
-	"  end\n"
-	"end\n"
-	"local a = ARGV[2]\n"
-	"if a == 'done' then return removed end\n"
-	"local entry = pre .. stage .. ':' .. ARGV[6]\n"
-	"if a == 'retry' then\n"
-	"  local t = redis.call('TIME')\n"
-	"  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
-	"  redis.call('ZADD', KEYS[2], string.format('%.3f', now + tonumber(ARGV[4])), entry)\n"
-	"  return removed\n"
-	"end\n"
-	"redis.call('ZADD', ARGV[5] .. 'todo:' .. stage, ARGV[6], entry)\n"
-	"redis.call('SADD', KEYS[3], stage)\n"
-	"redis.call('RPUSH', KEYS[4], '1')\n"
-	"redis.call('LTRIM', KEYS[4], -64, -1)\n"
-	"return removed\n";
+	LUA_SETTLE
+	"return settle(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[5], ARGV[1], ARGV[2], ARGV[3],\n"
+	"              ARGV[4], ARGV[6])\n";
 
 /* KEYS[1] workers, KEYS[2] delayed, KEYS[3] stages, KEYS[4] wake;
  * ARGV[1] prefix, ARGV[2] max moves per dead owner, ARGV[3] max promotions */
@@ -189,7 +262,7 @@ static const char RECOVER_LUA[] =
 	"local function back(v)\n"
 	"  local s, o = parse(v)\n"
 	"  if s then\n"
-	"    redis.call('ZADD', pre .. 'todo:' .. s, o, v)\n"
+	"    redis.call('ZADD', pre .. 'ready:' .. s, o, v)\n"
 	"    redis.call('SADD', KEYS[3], s)\n"
 	"  end\n"
 	"end\n"
@@ -221,7 +294,7 @@ static const char RECOVER_LUA[] =
 	"  redis.call('LTRIM', KEYS[4], -64, -1)\n"
 	"end\n"
 	"for _, s in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
-	"  ready = ready + redis.call('ZCARD', pre .. 'todo:' .. s)\n"
+	"  ready = ready + redis.call('ZCARD', pre .. 'ready:' .. s)\n"
 	"end\n"
 	"return {moved, promoted, ready}\n";
 
@@ -230,13 +303,56 @@ static const char STATS_LUA[] =
 	"local pre = ARGV[1]\n"
 	"local ready, processing, workers = 0, 0, 0\n"
 	"for _, s in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-	"  ready = ready + redis.call('ZCARD', pre .. 'todo:' .. s)\n"
+	"  ready = ready + redis.call('ZCARD', pre .. 'ready:' .. s)\n"
 	"end\n"
 	"for _, o in ipairs(redis.call('SMEMBERS', KEYS[3])) do\n"
 	"  processing = processing + redis.call('LLEN', pre .. 'processing:' .. o)\n"
 	"  workers = workers + redis.call('EXISTS', pre .. 'worker:' .. o)\n"
 	"end\n"
 	"return {ready, redis.call('ZCARD', KEYS[2]), processing, workers}\n";
+
+/* KEYS[1] stages; ARGV[1] prefix, ARGV[2] max entries moved, ARGV[3] the
+ * old kind RQ_OLD_SETS. Older layouts (see the top): a ready:<stage> list is
+ * popped into the old set (order from the entry, 0 for "<id>:<stage>");
+ * once ready:<stage> is no list, the old set's members go to it at their
+ * scores. Returns the number moved: the caller repeats until 0. */
+static const char MIGRATE_LUA[] =
+	LUA_PARSE
+	"local pre, max = ARGV[1], tonumber(ARGV[2])\n"
+	"local moved = 0\n"
+	"for _, s in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+	"  local rk, tk = pre .. 'ready:' .. s, pre .. ARGV[3] .. s\n"
+	"  if redis.call('TYPE', rk)['ok'] == 'list' then\n"
+	"    while moved < max do\n"
+	"      local v = redis.call('RPOP', rk)\n"
+	"      if not v then break end\n"
+	"      local st, o = parse(v)\n"
+	"      redis.call('ZADD', tk, o or '0', v)\n"
+	"      moved = moved + 1\n"
+	"    end\n"
+	"  end\n"
+	"  if moved < max and redis.call('TYPE', rk)['ok'] ~= 'list' then\n"
+	"    local r = redis.call('ZRANGE', tk, 0, max - moved - 1, 'WITHSCORES')\n"
+	"    for i = 1, #r, 2 do\n"
+	"      redis.call('ZADD', rk, r[i + 1], r[i])\n"
+	"      redis.call('ZREM', tk, r[i])\n"
+	"    end\n"
+	"    moved = moved + #r / 2\n"
+	"  end\n"
+	"end\n"
+	"return moved\n";
+
+static const struct {
+	const char *name; /* for messages */
+	const char *body;
+} rq_scripts[RQ_NSCRIPTS] = {
+	[RQ_TAKE] = {"take", TAKE_LUA},
+	[RQ_PUTBACK] = {"put back", PUTBACK_LUA},
+	[RQ_SETTLE] = {"settle", SETTLE_LUA},
+	[RQ_RECOVER] = {"recover", RECOVER_LUA},
+	[RQ_STATS] = {"stats", STATS_LUA},
+	[RQ_MIGRATE] = {"migrate old keys", MIGRATE_LUA},
+};
 
 /* ------------------------------------------------------------- connection */
 
@@ -279,6 +395,36 @@ static enum parley_err rq_lost(struct rq *q, struct parley_error *err)
 				q->base.target, why);
 }
 
+/* The scripts' SHA1s for EVALSHA: one pipelined SCRIPT LOAD of them all,
+ * on the first connect of this struct queue only (a later reconnect keeps
+ * them; NOSCRIPT then reloads one by EVAL, see rq_eval). A SHA that does not
+ * come back stays "" and that script is sent by EVAL. */
+static enum parley_err rq_load_scripts(struct rq *q, struct parley_error *err)
+{
+	if (q->loaded)
+		return PARLEY_OK;
+	for (int i = 0; i < RQ_NSCRIPTS; i++) {
+		const char *argv[3] = {"SCRIPT", "LOAD", rq_scripts[i].body};
+		if (redisAppendCommandArgv(q->c, 3, argv, NULL) != REDIS_OK)
+			return rq_lost(q, err);
+	}
+	q->base.round_trips++;
+	for (int i = 0; i < RQ_NSCRIPTS; i++) {
+		void *v = NULL;
+		if (redisGetReply(q->c, &v) != REDIS_OK || !v)
+			return rq_lost(q, err);
+		redisReply *r = v;
+		q->sha[i][0] = '\0';
+		if (r->type == REDIS_REPLY_STRING && r->len == RQ_SHA_LEN) {
+			memcpy(q->sha[i], r->str, RQ_SHA_LEN);
+			q->sha[i][RQ_SHA_LEN] = '\0';
+		}
+		freeReplyObject(r);
+	}
+	q->loaded = true;
+	return PARLEY_OK;
+}
+
 static enum parley_err rq_connect(struct rq *q, struct parley_error *err)
 {
 	if (q->c)
@@ -307,6 +453,7 @@ static enum parley_err rq_connect(struct rq *q, struct parley_error *err)
 		snprintf(db, sizeof(db), "%d", q->db);
 		const char *argv[2] = {"SELECT", db};
 		redisReply *r = redisCommandArgv(c, 2, argv, NULL);
+		q->base.round_trips++;
 		if (!r)
 			return rq_lost(q, err);
 		enum parley_err rc = PARLEY_OK;
@@ -316,9 +463,10 @@ static enum parley_err rq_connect(struct rq *q, struct parley_error *err)
 			rq_drop(q);
 		}
 		freeReplyObject(r);
-		return rc;
+		if (rc != PARLEY_OK)
+			return rc;
 	}
-	return PARLEY_OK;
+	return rq_load_scripts(q, err);
 }
 
 static bool starts_with(const char *s, const char *p)
@@ -353,7 +501,37 @@ static enum parley_err rq_cmd(struct rq *q, int argc, const char **argv, const c
 {
 	*out = NULL;
 	redisReply *r = redisCommandArgv(q->c, argc, argv, NULL);
+	q->base.round_trips++;
 	enum parley_err rc = rq_check(q, r, what, err);
+	if (rc == PARLEY_OK)
+		*out = r;
+	return rc;
+}
+
+/* Run script `s`: argv[0] and argv[1] are filled here (EVALSHA and the SHA,
+ * or EVAL and the body); the caller's arguments start at argv[2] (numkeys,
+ * keys, args). A NOSCRIPT reply sends the call once more as EVAL, which
+ * caches the script on the server again. *out as rq_cmd. */
+static enum parley_err rq_eval(struct rq *q, enum rq_script s, int argc, const char **argv,
+			       redisReply **out, struct parley_error *err)
+{
+	*out = NULL;
+	redisReply *r = NULL;
+	if (q->sha[s][0]) {
+		argv[0] = "EVALSHA";
+		argv[1] = q->sha[s];
+		r = redisCommandArgv(q->c, argc, argv, NULL);
+		q->base.round_trips++;
+		if (!r || r->type != REDIS_REPLY_ERROR || !r->str || !starts_with(r->str, "NOSCRIPT"))
+			goto check;
+		freeReplyObject(r);
+	}
+	argv[0] = "EVAL";
+	argv[1] = rq_scripts[s].body;
+	r = redisCommandArgv(q->c, argc, argv, NULL);
+	q->base.round_trips++;
+check:;
+	enum parley_err rc = rq_check(q, r, rq_scripts[s].name, err);
 	if (rc == PARLEY_OK)
 		*out = r;
 	return rc;
@@ -364,6 +542,7 @@ static enum parley_err rq_cmd(struct rq *q, int argc, const char **argv, const c
 static enum parley_err rq_drain(struct rq *q, size_t n, const char *what, struct parley_error *err)
 {
 	enum parley_err rc = PARLEY_OK;
+	q->base.round_trips++;
 	for (size_t i = 0; i < n; i++) {
 		void *v = NULL;
 		if (redisGetReply(q->c, &v) != REDIS_OK || !v)
@@ -531,13 +710,88 @@ static enum parley_err rq_parse(struct rq *q, const char *target, struct parley_
 	return PARLEY_OK;
 }
 
+/* ------------------------------------------------------ pending settle */
+
+/* Send the pending settle, if any, as its own script call. It is dropped
+ * once Redis ran it (or refused it for good: the error is returned); after
+ * a lost connection or a transient refusal it stays for the next call. */
+static enum parley_err rq_flush(struct rq *q, struct parley_error *err)
+{
+	struct rq_settle *p = &q->pending;
+	if (!p->set)
+		return PARLEY_OK;
+	char dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], wkey[RQ_KEY_MAX];
+	enum parley_err rc = rq_key(q, dkey, "delayed", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, skey, "stages", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, wkey, "wake", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_connect(q, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	const char *argv[13] = {NULL, NULL, "4", p->pkey, dkey, skey, wkey,
+				p->id, p->action, p->stage, p->secs, q->base.prefix, p->order};
+	redisReply *r;
+	rc = rq_eval(q, RQ_SETTLE, 13, argv, &r, err);
+	if (rc == PARLEY_OK)
+		freeReplyObject(r);
+	if (rc != PARLEY_ERR_UNAVAILABLE)
+		p->set = false;
+	return rc;
+}
+
+/* Keep a settle for the next take (an earlier one still pending is sent
+ * first). pkey is processing:<owner>; stage "" = the entry's own. */
+static enum parley_err rq_pend(struct rq *q, const char *pkey, int64_t id, const char *action,
+			       const char *stage, double delay, int64_t order,
+			       struct parley_error *err)
+{
+	enum parley_err rc = rq_flush(q, err);
+	if (rc != PARLEY_OK)
+		return rc;
+	struct rq_settle *p = &q->pending;
+	snprintf(p->pkey, sizeof(p->pkey), "%s", pkey);
+	snprintf(p->id, sizeof(p->id), "%lld", (long long)id);
+	snprintf(p->action, sizeof(p->action), "%s", action);
+	snprintf(p->stage, sizeof(p->stage), "%s", stage);
+	snprintf(p->secs, sizeof(p->secs), "%.3f", delay > 0 ? delay : 0.0);
+	snprintf(p->order, sizeof(p->order), "%lld", (long long)order);
+	p->set = true;
+	return PARLEY_OK;
+}
+
 static void rq_close(struct queue *base)
 {
 	if (!base)
 		return;
 	struct rq *q = (struct rq *)base;
+	if (q->c && q->pending.set) /* best effort: recover repairs a miss */
+		rq_flush(q, NULL);
 	rq_drop(q);
 	free(q);
+}
+
+/* Older key layouts → ready:<stage> sorted sets (see the top). */
+static enum parley_err rq_migrate(struct rq *q, struct parley_error *err)
+{
+	char skey[RQ_KEY_MAX];
+	enum parley_err rc = rq_key(q, skey, "stages", NULL, err);
+	for (int i = 0; rc == PARLEY_OK && i < RQ_MIGRATE_CALLS; i++) {
+		const char *argv[7] = {NULL, NULL, "1", skey, q->base.prefix, RQ_MIGRATE_CHUNK,
+				       RQ_OLD_SETS};
+		redisReply *r;
+		if ((rc = rq_eval(q, RQ_MIGRATE, 7, argv, &r, err)) != PARLEY_OK)
+			break;
+		long long moved = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+		freeReplyObject(r);
+		if (moved == 0)
+			return PARLEY_OK;
+		if (moved < 0)
+			return parley_error_set(err, PARLEY_ERR_INTERNAL,
+						"queue %s: moving old keys: unexpected reply", q->base.target);
+	}
+	return rc;
 }
 
 static enum parley_err rq_open(const char *target, const char *prefix, struct queue **out,
@@ -560,6 +814,8 @@ static enum parley_err rq_open(const char *target, const char *prefix, struct qu
 	enum parley_err rc = rq_parse(q, target, err);
 	if (rc == PARLEY_OK)
 		rc = rq_connect(q, err);
+	if (rc == PARLEY_OK)
+		rc = rq_migrate(q, err);
 	if (rc != PARLEY_OK) {
 		rq_close(&q->base);
 		return rc;
@@ -596,7 +852,7 @@ static enum parley_err rq_push(struct queue *base, const int64_t *ids, const cha
 		const char *s = stages && stages[i] ? stages[i] : "";
 		rc = rq_stage_ok(q, s, err);
 		if (rc == PARLEY_OK)
-			rc = rq_key(q, key, "todo:", s, err);
+			rc = rq_key(q, key, "ready:", s, err);
 	}
 	if (rc != PARLEY_OK || n == 0)
 		return rc;
@@ -616,7 +872,7 @@ static enum parley_err rq_push(struct queue *base, const int64_t *ids, const cha
 	}
 	for (size_t i = 0; i < n;) {
 		const char *s = stages && stages[i] ? stages[i] : "";
-		rq_key(q, key, "todo:", s, NULL);
+		rq_key(q, key, "ready:", s, NULL);
 		int argc = 0;
 		argv[argc++] = "ZADD";
 		argv[argc++] = key;
@@ -657,39 +913,57 @@ out:
 
 /* ------------------------------------------------------------------- take */
 
-/* Run the take script: *got holds the entry ("" when nothing was ready).
- * todo_keys: the worker's stages (n of them, in pipeline order), or none. */
+/* Run the take script, with the pending settle when it is this owner's
+ * (any other is sent first): *got holds the entry ("" when nothing was
+ * ready). ready_keys: the worker's stages (n of them, in pipeline order), or
+ * none. */
 static enum parley_err rq_take_script(struct rq *q, const char *owner, double lease,
-				      char (*todo_keys)[RQ_KEY_MAX], size_t nstages,
+				      char (*ready_keys)[RQ_KEY_MAX], size_t nstages,
 				      const char *pkey, char *got, struct parley_error *err)
 {
-	char wset[RQ_KEY_MAX], wkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], nkeys[16], ms[32];
+	char wset[RQ_KEY_MAX], wkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], dkey[RQ_KEY_MAX],
+		wakey[RQ_KEY_MAX], nkeys[16], ms[32];
 	enum parley_err rc = rq_key(q, wset, "workers", NULL, err);
 	if (rc == PARLEY_OK)
 		rc = rq_key(q, wkey, "worker:", owner, err);
 	if (rc == PARLEY_OK)
 		rc = rq_key(q, skey, "stages", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, dkey, "delayed", NULL, err);
+	if (rc == PARLEY_OK)
+		rc = rq_key(q, wakey, "wake", NULL, err);
+	struct rq_settle *ps = &q->pending;
+	if (rc == PARLEY_OK && ps->set && strcmp(ps->pkey, pkey) != 0)
+		rc = rq_flush(q, err); /* another owner's: on its own */
 	if (rc != PARLEY_OK)
 		return rc;
+	bool with = ps->set;
 	snprintf(ms, sizeof(ms), "%lld", rq_ms(lease));
-	snprintf(nkeys, sizeof(nkeys), "%zu", nstages + 4);
-	const char *argv[3 + 4 + QUEUE_STAGES_MAX + 3];
-	int argc = 0;
-	argv[argc++] = "EVAL";
-	argv[argc++] = TAKE_LUA;
+	snprintf(nkeys, sizeof(nkeys), "%zu", nstages + 6);
+	const char *argv[2 + 1 + 6 + QUEUE_STAGES_MAX + 8];
+	int argc = 2; /* argv[0..1]: rq_eval */
 	argv[argc++] = nkeys;
 	argv[argc++] = pkey;
 	argv[argc++] = wset;
 	argv[argc++] = wkey;
 	argv[argc++] = skey;
+	argv[argc++] = dkey;
+	argv[argc++] = wakey;
 	for (size_t i = nstages; i-- > 0;) /* last stage first */
-		argv[argc++] = todo_keys[i];
+		argv[argc++] = ready_keys[i];
 	argv[argc++] = owner;
 	argv[argc++] = ms;
 	argv[argc++] = q->base.prefix;
+	argv[argc++] = with ? ps->id : "";
+	argv[argc++] = with ? ps->action : "";
+	argv[argc++] = with ? ps->stage : "";
+	argv[argc++] = with ? ps->secs : "0";
+	argv[argc++] = with ? ps->order : "0";
 	redisReply *r;
 	got[0] = '\0';
-	rc = rq_cmd(q, argc, argv, "take", &r, err);
+	rc = rq_eval(q, RQ_TAKE, argc, argv, &r, err);
+	if (with && rc != PARLEY_ERR_UNAVAILABLE)
+		ps->set = false; /* sent (or refused for good) */
 	if (rc != PARLEY_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_STRING && r->len < RQ_ENTRY_MAX) {
@@ -761,18 +1035,18 @@ static enum parley_err rq_take(struct queue *base, struct store *st,
 		return rc;
 
 	/* explicit stages: their sets; none: the script reads P stages itself */
-	char todo_keys[QUEUE_STAGES_MAX][RQ_KEY_MAX];
+	char ready_keys[QUEUE_STAGES_MAX][RQ_KEY_MAX];
 	size_t n = 0;
 	for (size_t i = 0; p->stages && i < p->nstages; i++) {
 		if ((rc = rq_stage_ok(q, p->stages[i], err)) != PARLEY_OK ||
-		    (rc = rq_key(q, todo_keys[n++], "todo:", p->stages[i], err)) != PARLEY_OK)
+		    (rc = rq_key(q, ready_keys[n++], "ready:", p->stages[i], err)) != PARLEY_OK)
 			return rc;
 	}
 
 	bool waited = false;
 	char entry[RQ_ENTRY_MAX];
 	for (int pops = 0; pops < RQ_TAKE_POPS;) {
-		rc = rq_take_script(q, p->owner, p->lease_seconds, todo_keys, n, pkey, entry, err);
+		rc = rq_take_script(q, p->owner, p->lease_seconds, ready_keys, n, pkey, entry, err);
 		if (rc != PARLEY_OK)
 			return rc;
 		if (!entry[0]) {
@@ -794,16 +1068,16 @@ static enum parley_err rq_take(struct queue *base, struct store *st,
 		bool ok = false;
 		enum parley_err src = store_lease_take(st, id, p->owner, p->lease_seconds, rec, &ok, err);
 		if (src != PARLEY_OK) {
-			/* Keep the entry: back in its set, at its place. */
+			/* Keep the entry: back in its set, at its place. The store
+			 * error is the one reported; a lost connection is noticed
+			 * (and the context dropped) by rq_eval. */
 			char tkey[RQ_KEY_MAX], score[24];
 			snprintf(score, sizeof(score), "%lld", (long long)order);
-			if (rq_key(q, tkey, "todo:", stage, NULL) == PARLEY_OK) {
-				const char *argv[7] = {"EVAL", PUTBACK_LUA, "2", pkey, tkey, entry, score};
-				redisReply *r = redisCommandArgv(q->c, 7, argv, NULL);
-				if (r)
+			if (rq_key(q, tkey, "ready:", stage, NULL) == PARLEY_OK) {
+				const char *argv[7] = {NULL, NULL, "2", pkey, tkey, entry, score};
+				redisReply *r;
+				if (rq_eval(q, RQ_PUTBACK, 7, argv, &r, NULL) == PARLEY_OK)
 					freeReplyObject(r);
-				else
-					rq_drop(q); /* the store error is the one reported */
 			}
 			return src;
 		}
@@ -811,7 +1085,9 @@ static enum parley_err rq_take(struct queue *base, struct store *st,
 			*found = true;
 			return PARLEY_OK;
 		}
-		rc = rq_lrem(q, pkey, entry, err);
+		/* Not leasable: dropped from processing by the next script call
+		 * (of this take, or of the next one). */
+		rc = rq_pend(q, pkey, id, "done", "", 0, 0, err);
 		if (rc != PARLEY_OK)
 			return rc;
 	}
@@ -820,6 +1096,14 @@ static enum parley_err rq_take(struct queue *base, struct store *st,
 
 /* ----------------------------------------------------------------- settle */
 
+static const char *const rq_actions[] = {
+	[QUEUE_DONE] = "done",
+	[QUEUE_RETRY] = "retry",
+	[QUEUE_RELEASE] = "release",
+	[QUEUE_HANDOFF] = "handoff",
+};
+
+/* Validated here; sent with the next take (see the top). */
 static enum parley_err rq_settle(struct queue *base, const char *owner,
 				 const struct store_recording *rec, enum queue_outcome outcome,
 				 const char *stage, double delay, struct parley_error *err)
@@ -828,16 +1112,9 @@ static enum parley_err rq_settle(struct queue *base, const char *owner,
 	enum parley_err rc = rq_owner_ok(q, owner, err);
 	if (rc != PARLEY_OK)
 		return rc;
-	const char *action;
-	switch (outcome) {
-	case QUEUE_DONE: action = "done"; break;
-	case QUEUE_RETRY: action = "retry"; break;
-	case QUEUE_RELEASE: action = "release"; break;
-	case QUEUE_HANDOFF: action = "handoff"; break;
-	default:
+	if ((unsigned)outcome >= sizeof(rq_actions) / sizeof(rq_actions[0]) || !rq_actions[outcome])
 		return parley_error_set(err, PARLEY_ERR_INTERNAL, "queue %s: unknown outcome %d",
 					q->base.target, (int)outcome);
-	}
 	if (!stage || !stage[0])
 		stage = rec->next_stage;
 	rc = rq_stage_ok(q, stage, err);
@@ -847,30 +1124,12 @@ static enum parley_err rq_settle(struct queue *base, const char *owner,
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"queue %s: hand-off of recording %lld without a stage",
 					q->base.target, (long long)rec->id);
-	char pkey[RQ_KEY_MAX], dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], wkey[RQ_KEY_MAX], id[24],
-		secs[32], order[24];
+	char pkey[RQ_KEY_MAX];
 	rc = rq_key(q, pkey, "processing:", owner, err);
-	if (rc == PARLEY_OK)
-		rc = rq_key(q, dkey, "delayed", NULL, err);
-	if (rc == PARLEY_OK)
-		rc = rq_key(q, skey, "stages", NULL, err);
-	if (rc == PARLEY_OK)
-		rc = rq_key(q, wkey, "wake", NULL, err);
 	if (rc != PARLEY_OK)
 		return rc;
-	snprintf(id, sizeof(id), "%lld", (long long)rec->id);
-	snprintf(secs, sizeof(secs), "%.3f", delay > 0 ? delay : 0.0);
-	snprintf(order, sizeof(order), "%lld", (long long)store_order_key(rec->priority, rec->tag));
-	rc = rq_connect(q, err);
-	if (rc != PARLEY_OK)
-		return rc;
-	const char *argv[13] = {"EVAL", SETTLE_LUA, "4", pkey, dkey, skey, wkey,
-				id, action, stage, secs, q->base.prefix, order};
-	redisReply *r;
-	rc = rq_cmd(q, 13, argv, "settle", &r, err);
-	if (rc == PARLEY_OK)
-		freeReplyObject(r);
-	return rc;
+	return rq_pend(q, pkey, rec->id, rq_actions[outcome], stage, delay,
+		       store_order_key(rec->priority, rec->tag), err);
 }
 
 /* -------------------------------------------------------------- heartbeat */
@@ -888,6 +1147,8 @@ static enum parley_err rq_heartbeat(struct queue *base, const char *owner, doubl
 		rc = rq_key(q, wset, "workers", NULL, err);
 	if (rc == PARLEY_OK)
 		rc = rq_connect(q, err);
+	if (rc == PARLEY_OK)
+		rc = rq_flush(q, err); /* before a last "I am gone" */
 	if (rc != PARLEY_OK)
 		return rc;
 	snprintf(ms, sizeof(ms), "%lld", rq_ms(ttl));
@@ -964,10 +1225,10 @@ static enum parley_err rq_recover(struct queue *base, struct store *st, struct p
 		rc = rq_connect(q, err);
 	if (rc != PARLEY_OK)
 		return rc;
-	const char *argv[10] = {"EVAL", RECOVER_LUA, "4", wset, dkey, skey, wkey,
+	const char *argv[10] = {NULL, NULL, "4", wset, dkey, skey, wkey,
 				q->base.prefix, "1000", "500"};
 	redisReply *r;
-	rc = rq_cmd(q, 10, argv, "recover", &r, err);
+	rc = rq_eval(q, RQ_RECOVER, 10, argv, &r, err);
 	if (rc != PARLEY_OK)
 		return rc;
 	long long ready = -1;
@@ -1001,11 +1262,13 @@ static enum parley_err rq_stats(struct queue *base, struct store *st, struct que
 		rc = rq_key(q, skey, "stages", NULL, err);
 	if (rc == PARLEY_OK)
 		rc = rq_connect(q, err);
+	if (rc == PARLEY_OK)
+		rc = rq_flush(q, err); /* count what this process already settled */
 	if (rc != PARLEY_OK)
 		return rc;
-	const char *argv[7] = {"EVAL", STATS_LUA, "3", skey, dkey, wset, q->base.prefix};
+	const char *argv[7] = {NULL, NULL, "3", skey, dkey, wset, q->base.prefix};
 	redisReply *r;
-	rc = rq_cmd(q, 7, argv, "stats", &r, err);
+	rc = rq_eval(q, RQ_STATS, 7, argv, &r, err);
 	if (rc != PARLEY_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 4) {

@@ -230,6 +230,19 @@ await step(`the visitor types "${NAME}" and presses Enter: signed up, joined, in
   return `role ${s.role}; ${page.url().replace(URL0, '')}`;
 });
 
+await step('the session page passes the share link on: "Copy the link" puts it on the clipboard', null, async () => {
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: URL0 });
+  await page.locator(tid('share-hint')).waitFor({ state: 'visible' });
+  await page.locator(tid('share-copy')).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('[data-testid="notice"]').textContent.includes('copied'));
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  if (copied !== LINK) throw new Error(`the clipboard holds "${copied}"`);
+  const href = await page.locator(tid('share-link')).getAttribute('href');
+  if (href !== LINK) throw new Error(`the link is ${href}`);
+  return copied.replace(URL0, '');
+});
+
 await step('the host ends the session; the worker processes it', null, async () => {
   const e = await api('POST', `/v1/sessions/${SID}/end`, { json: {} });
   return `status ${e.status}`;
@@ -334,6 +347,8 @@ await step('the visitor\'s page follows processing to ready_for_claiming', 'read
   const st = await page.locator(tid('session-status')).getAttribute('data-status');
   if (st !== 'ready_for_claiming') throw new Error(`status ${st}: ${await text(page, 'session-error')}`);
   await page.locator(tid('claim-1')).waitFor({ state: 'visible' });
+  const hint = await text(page, 'share-hint');
+  if (!/can still join until/.test(hint) || /null|undefined|NaN/.test(hint)) throw new Error(`the share hint says "${hint}"`);
   const n = await page.locator('[data-testid^="speaker-"][data-speaker]').count();
   return `${n} speaker${n === 1 ? '' : 's'} to claim`;
 });

@@ -322,9 +322,9 @@ check "[pg] a chunk is stored (201)" is "$(put_chunk p0 0 "$A/c0.wav" "$TP")" 20
 check "[pg] end is 202" is "$(req pend POST "/v1/sessions/$PSID/end" -H "$(auth "$TP")")" 202
 # No worker runs yet: the entry in Redis was pushed by the server itself.
 hp=${PARLEY_TEST_REDIS_URL#redis://}; hp=${hp%%/*}
-ready=$(redis-cli -h "${hp%%:*}" -p "${hp##*:}" --scan --pattern "t_${RUN_ID}:todo:*" | head -1)
+ready=$(redis-cli -h "${hp%%:*}" -p "${hp##*:}" --scan --pattern "t_${RUN_ID}:ready:*" | head -1)
 n=$([ -n "$ready" ] && redis-cli -h "${hp%%:*}" -p "${hp##*:}" zcard "$ready")
-check "[pg] ending pushed the recording to the Redis queue (${ready:-no todo set}: ${n:-0})" \
+check "[pg] ending pushed the recording to the Redis queue (${ready:-no ready set}: ${n:-0})" \
   test "${n:-0}" -ge 1
 "$PARLEY" worker --wait -j 1 "${S[@]}" -q >"$TMP/worker-pg.log" 2>&1 &
 WORKER_PID=$!

@@ -526,6 +526,140 @@ static void test_connection_lost_then_back(void **state)
 	assert_int_equal(take(f, "w1", VAD, 1, 60), a);
 }
 
+/* One round trip per stage advance: the settle of the last recording rides
+ * on the take of the next (ack + take + liveness in one script call). */
+static void test_one_round_trip_per_advance(void **state)
+{
+	FIXTURE(state);
+	int64_t ids[4];
+	for (int i = 0; i < 4; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "r%d", i);
+		ids[i] = add(f, name);
+		push1(f, ids[i], "vad");
+	}
+	struct parley_error err = {0};
+	assert_int_equal(take(f, "w1", VAD, 1, 60), ids[0]);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(store_recording_finish(f->st, ids[i], "w1", STORE_DONE, NULL, NULL, &err),
+				 PARLEY_OK);
+		unsigned long before = f->q->round_trips;
+		settle(f, "w1", ids[i], QUEUE_DONE, NULL, 0);
+		assert_int_equal(f->q->round_trips, before); /* kept for the take */
+		assert_int_equal(take(f, "w1", VAD, 1, 60), i < 3 ? ids[i + 1] : 0);
+		assert_int_equal(f->q->round_trips, before + 1);
+		/* the settle ran: only what was just taken is held */
+		redisReply *r = redisCommand(f->admin, "LLEN %sprocessing:w1", f->prefix);
+		assert_non_null(r);
+		assert_int_equal(r->integer, i < 3 ? 1 : 0);
+		freeReplyObject(r);
+	}
+	/* stats sends a settle that no take carried */
+	int64_t x = add(f, "x");
+	push1(f, x, "vad");
+	assert_int_equal(take(f, "w1", VAD, 1, 60), x);
+	assert_int_equal(store_recording_finish(f->st, x, "w1", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
+	settle(f, "w1", x, QUEUE_DONE, NULL, 0);
+	assert_int_equal(stats(f).processing, 0);
+}
+
+/* Scripts go by EVALSHA; a flushed script cache (or a restarted server) is
+ * answered by one EVAL that caches the script again. */
+static void test_script_cache_flushed(void **state)
+{
+	FIXTURE(state);
+	int64_t a = add(f, "a"), b = add(f, "b");
+	push1(f, a, "vad");
+	push1(f, b, "vad");
+	redisReply *r = redisCommand(f->admin, "SCRIPT FLUSH");
+	assert_non_null(r);
+	freeReplyObject(r);
+	unsigned long before = f->q->round_trips;
+	assert_int_equal(take(f, "w1", VAD, 1, 60), a);
+	assert_int_equal(f->q->round_trips, before + 2); /* NOSCRIPT, then EVAL */
+	r = redisCommand(f->admin, "INFO commandstats");
+	assert_non_null(r);
+	assert_non_null(strstr(r->str, "cmdstat_evalsha"));
+	freeReplyObject(r);
+	before = f->q->round_trips;
+	assert_int_equal(take(f, "w1", VAD, 1, 60), b);
+	assert_int_equal(f->q->round_trips, before + 1); /* cached again */
+}
+
+/* Keys of older layouts are moved when a queue is opened: the sorted sets
+ * of the kind this version renamed to ready:, and the lists that ready:
+ * was before priorities. */
+static void test_old_keys_moved_on_open(void **state)
+{
+	FIXTURE(state);
+	int64_t a = add(f, "a"), b = add(f, "b"), c = add(f, "c");
+	static const char old[] = "to" "do:"; /* the old key kind, in two pieces */
+	redisReply *r = redisCommand(f->admin, "SADD %sstages vad stt", f->prefix);
+	freeReplyObject(r);
+	r = redisCommand(f->admin, "ZADD %s%svad 7 %lld:vad:7 3 %lld:vad:3", f->prefix, old,
+			 (long long)b, (long long)a);
+	freeReplyObject(r);
+	r = redisCommand(f->admin, "RPUSH %sready:stt %lld:stt", f->prefix, (long long)c);
+	freeReplyObject(r);
+	struct queue *q2 = NULL;
+	struct parley_error err = {0};
+	assert_int_equal(queue_driver_redis.open(f->url, f->prefix, &q2, &err), PARLEY_OK);
+	q2->drv->close(q2);
+	r = redisCommand(f->admin, "TYPE %sready:stt", f->prefix);
+	assert_string_equal(r->str, "zset");
+	freeReplyObject(r);
+	r = redisCommand(f->admin, "EXISTS %s%svad %s%sstt", f->prefix, old, f->prefix, old);
+	assert_int_equal(r->integer, 0);
+	freeReplyObject(r);
+	assert_int_equal(stats(f).ready, 3);
+	assert_int_equal(take(f, "w1", VAD, 1, 60), a); /* scores kept */
+	assert_int_equal(take(f, "w1", VAD, 1, 60), b);
+	assert_int_equal(take(f, "w1", STT, 1, 60), c);
+}
+
+/* A worker killed after the store commit but before its settle went out:
+ * the entry waits in its processing list until its liveness expires, then
+ * comes back and is dropped (done in the store), never run again. */
+static void test_killed_before_settle_sent(void **state)
+{
+	FIXTURE(state);
+	int64_t a = add(f, "a");
+	push1(f, a, "vad");
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct queue *q2 = NULL;
+		struct store *st2 = NULL;
+		struct parley_error e2 = {0};
+		struct queue_take_params p = {.owner = "doomed", .lease_seconds = 0.3, .stages = VAD,
+					      .nstages = 1};
+		struct store_recording rec;
+		bool found = false;
+		if (store_open(f->path, &st2, &e2) != PARLEY_OK ||
+		    queue_driver_redis.open(f->url, f->prefix, &q2, &e2) != PARLEY_OK ||
+		    queue_take(q2, st2, &p, &rec, &found, &e2) != PARLEY_OK || !found ||
+		    store_recording_finish(st2, rec.id, "doomed", STORE_DONE, NULL, NULL, &e2) != PARLEY_OK ||
+		    queue_settle(q2, "doomed", &rec, QUEUE_DONE, NULL, 0, &e2) != PARLEY_OK)
+			_exit(1);
+		_exit(0); /* as if killed: no close, the settle never sent */
+	}
+	int status = -1;
+	waitpid(child, &status, 0);
+	assert_int_equal(status, 0);
+	assert_int_equal(stats(f).processing, 1);
+	time_sleep(0.5); /* the liveness key (one lease) expires */
+	recover(f);
+	struct queue_stats s = stats(f);
+	assert_int_equal(s.processing, 0);
+	assert_int_equal(s.ready, 1);
+	assert_int_equal(take(f, "w2", VAD, 1, 60), 0); /* done: dropped, not run */
+	assert_int_equal(stats(f).processing, 0);
+	struct store_recording rec;
+	struct parley_error err = {0};
+	assert_int_equal(store_recording_get(f->st, a, &rec, &err), PARLEY_OK);
+	assert_int_equal(rec.status, STORE_DONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -544,6 +678,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_data_repushed_from_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_lost_then_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_round_trip_per_advance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_script_cache_flushed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_keys_moved_on_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_before_settle_sent, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -505,16 +505,33 @@
       ? ` · missing chunks: ${s.gaps.map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(', ')}` : '';
     $('session-audio').textContent = `${s.chunks} chunks · ${fmtSeconds(s.audio_seconds)} · ${fmtBytes(s.bytes)}${gaps}`;
 
+    // The share link while others can still join: until claim_until once ended.
     const share = $('share-hint');
-    if (s.join_code && s.status === 'recording') {
+    const joinable = s.join_code && s.status !== 'failed'
+      && (s.status === 'recording' || !Number.isFinite(s.claim_until) || Date.now() / 1000 < s.claim_until);
+    if (joinable) {
       const link = `${location.origin}${location.pathname}?join=${s.id}&code=${s.join_code}`;
-      const a = h('a', { href: link, testid: 'share-link' }, 'this link');
-      if (signupMode === 'open' || signupMode === 'link') {
-        share.replaceChildren('Others open ', a, ' on their phone: they choose a name there (or sign in with a token) and are in. Or they join with session id ',
-          h('code', null, s.id), ' and code ', h('code', null, s.join_code), '.');
-      } else {
-        share.replaceChildren('Others join with session id ', h('code', null, s.id), ' and code ',
-          h('code', null, s.join_code), ', or open ', a, ' and sign in with their own token.');
+      const key = `${link} ${signupMode} ${s.status === 'recording'} ${s.claim_until}`;
+      if (share.dataset.key !== key) { // rebuilt only when it changes: a poll keeps the focus
+        share.dataset.key = key;
+        const a = h('a', { href: link, testid: 'share-link' }, 'this link');
+        const until = s.status === 'recording' ? '' : ` They can still join${Number.isFinite(s.claim_until) ? ` until ${fmtTime(s.claim_until)}` : ''} and claim their voice.`;
+        const copy = h('button', {
+          type: 'button', class: 'link', testid: 'share-copy',
+          onclick: () => copyLink(link),
+        }, 'Copy the link');
+        const send = navigator.share ? h('button', {
+          type: 'button', class: 'link', testid: 'share-send',
+          onclick: () => navigator.share({ title: s.title || 'parley session', url: link }).catch(() => {}),
+        }, 'Send it…') : null;
+        const tools = send ? [copy, ' ', send] : [copy];
+        if (signupMode === 'open' || signupMode === 'link') {
+          share.replaceChildren('Others open ', a, ' on their phone: they choose a name there (or sign in with a token) and are in. Or they join with session id ',
+            h('code', null, s.id), ' and code ', h('code', null, s.join_code), '.', until, ' ', ...tools);
+        } else {
+          share.replaceChildren('Others join with session id ', h('code', null, s.id), ' and code ',
+            h('code', null, s.join_code), ', or open ', a, ' and sign in with their own token.', until, ' ', ...tools);
+        }
       }
       show(share, true);
     } else {
@@ -544,6 +561,16 @@
     show($('not-recorder'), s.status === 'recording' && s.role !== 'owner');
     renderChunks(queue.items); // this session's chunks, restored ones included
     recorder.render();
+  }
+
+  async function copyLink(link) {
+    try {
+      if (!navigator.clipboard) throw new Error('no clipboard');
+      await navigator.clipboard.writeText(link);
+      notice('The share link is copied.');
+    } catch (_) {
+      showError('The link could not be copied here: press and hold "this link" and copy it.');
+    }
   }
 
   // ---- speakers ---------------------------------------------------------------
