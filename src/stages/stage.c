@@ -19,18 +19,20 @@ enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *da
 	enum parley_err rc = store_begin_durable(ctx->store, err);
 	if (rc)
 		return rc;
-	/* first: checks and renews the lease, and moves the next stage on */
-	if (c->owner && (rc = store_lease_advance(ctx->store, ctx->rec->id, c->owner,
-						  c->lease_seconds, c->next_stage, err)))
+	double cpu = ctx->commit ? time_thread_cpu() - c->cpu_start : 0;
+	double wall = ctx->commit ? time_mono() - c->wall_start : 0;
+	/* first: checks and renews the lease, moves the next stage on and marks
+	 * the stage done (store_stage_advance: one statement on PostgreSQL); a
+	 * lease lost to another worker writes nothing and refuses the commit */
+	if (c->owner && (rc = store_stage_advance(ctx->store, ctx->rec->id, ctx->stage_name, c->owner,
+						  c->lease_seconds, c->next_stage, cpu, wall, err)))
 		goto fail;
 	if (!c->owner && c->next_stage &&
 	    (rc = store_recording_set_next_stage(ctx->store, ctx->rec->id, c->next_stage, err)))
 		goto fail;
 	if (save && (rc = save(ctx->store, ctx->rec->id, data, err)))
 		goto fail;
-	double cpu = ctx->commit ? time_thread_cpu() - c->cpu_start : 0;
-	double wall = ctx->commit ? time_mono() - c->wall_start : 0;
-	if ((rc = store_stage_done(ctx->store, ctx->rec->id, ctx->stage_name, cpu, wall, err)))
+	if (!c->owner && (rc = store_stage_done(ctx->store, ctx->rec->id, ctx->stage_name, cpu, wall, err)))
 		goto fail;
 	if ((rc = store_commit(ctx->store, err)))
 		return rc;

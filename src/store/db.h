@@ -64,6 +64,10 @@ struct db_driver {
 	void (*reset)(struct db_stmt *s);
 	void (*finalize)(struct db_stmt *s);
 	enum parley_err (*begin)(struct db *db, struct parley_error *err);
+	/* A transaction whose commit is on disk when it returns, even on a
+	 * connection with relaxed commits (PostgreSQL: BEGIN and SET LOCAL
+	 * synchronous_commit = on in one round trip; SQLite: begin). */
+	enum parley_err (*begin_durable)(struct db *db, struct parley_error *err);
 	enum parley_err (*commit)(struct db *db, struct parley_error *err);
 	void (*rollback)(struct db *db);
 	bool (*in_transaction)(struct db *db);
@@ -115,6 +119,8 @@ static inline int64_t db_changes(struct db_stmt *s) { return s->db->drv->changes
 static inline void db_reset(struct db_stmt *s) { s->db->drv->reset(s); }
 static inline void db_finalize(struct db_stmt *s) { if (s) s->db->drv->finalize(s); }
 static inline enum parley_err db_begin(struct db *db, struct parley_error *err) { return db->drv->begin(db, err); }
+static inline enum parley_err db_begin_durable(struct db *db, struct parley_error *err)
+{ return db->drv->begin_durable(db, err); }
 static inline enum parley_err db_commit(struct db *db, struct parley_error *err) { return db->drv->commit(db, err); }
 static inline void db_rollback(struct db *db) { db->drv->rollback(db); }
 static inline bool db_in_transaction(struct db *db) { return db->drv->in_transaction(db); }

@@ -637,7 +637,8 @@ static bool server_in_tx(struct pg_db *d)
 	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
-static enum parley_err pg_begin(struct db *db, struct parley_error *err)
+/* BEGIN, with what the transaction sets first in the same round trip. */
+static enum parley_err pg_begin_sql(struct db *db, const char *sql, struct parley_error *err)
 {
 	struct pg_db *d = pdb(db);
 	if (d->in_tx || server_in_tx(d))
@@ -645,10 +646,26 @@ static enum parley_err pg_begin(struct db *db, struct parley_error *err)
 					"store %s: begin: already inside a transaction", d->base.target);
 	enum parley_err rc = pg_ready(d, err, "begin");
 	if (rc == PARLEY_OK)
-		rc = pg_command(d, "BEGIN", err, "begin");
-	if (rc == PARLEY_OK)
+		rc = pg_command(d, sql, err, "begin");
+	if (rc == PARLEY_OK) {
 		d->in_tx = true;
+	} else if (server_in_tx(d)) { /* BEGIN ran, the SET did not */
+		PGresult *res = PQexec(d->conn, "ROLLBACK");
+		PQclear(res);
+	}
 	return rc;
+}
+
+static enum parley_err pg_begin(struct db *db, struct parley_error *err)
+{
+	return pg_begin_sql(db, "BEGIN", err);
+}
+
+/* One message, two commands (the simple query protocol runs them in order
+ * and answers once): a durable transaction costs no extra round trip. */
+static enum parley_err pg_begin_durable(struct db *db, struct parley_error *err)
+{
+	return pg_begin_sql(db, "BEGIN; SET LOCAL synchronous_commit = on", err);
 }
 
 static void pg_rollback(struct db *db)
@@ -745,6 +762,7 @@ const struct db_driver db_driver_postgres = {
 	.reset = pg_reset,
 	.finalize = pg_finalize,
 	.begin = pg_begin,
+	.begin_durable = pg_begin_durable,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.in_transaction = pg_in_transaction,

@@ -204,11 +204,7 @@ enum parley_err store_begin(struct store *st, struct parley_error *err)
 
 enum parley_err store_begin_durable(struct store *st, struct parley_error *err)
 {
-	enum parley_err rc = db_begin(st->db, err);
-	if (rc == PARLEY_OK && db_dialect(st->db) == DB_POSTGRES &&
-	    (rc = db_exec(st->db, "SET LOCAL synchronous_commit = on", err)))
-		db_rollback(st->db);
-	return rc;
+	return db_begin_durable(st->db, err);
 }
 
 enum parley_err store_relax_commits(struct store *st, struct parley_error *err)
@@ -882,6 +878,43 @@ enum parley_err store_stage_done(struct store *st, int64_t rec_id, const char *s
 		"itddd", rec_id, stage, time_wall(), cpu_seconds, wall_seconds);
 }
 
+enum parley_err store_stage_advance(struct store *st, int64_t rec_id, const char *stage,
+				    const char *owner, double lease_seconds, const char *next_stage,
+				    double cpu_seconds, double wall_seconds, struct parley_error *err)
+{
+	double now = time_wall();
+	enum parley_err rc;
+	int64_t changes = 0;
+	if (db_dialect(st->db) == DB_POSTGRES) {
+		/* one round trip: the lease check and renewal feed the done mark,
+		 * which is written only when the lease is still owner's */
+		rc = q_exec(st, &changes, err,
+			"WITH l AS (UPDATE recordings SET lease_expires = ?4,"
+			"  next_stage = coalesce(CAST(?5 AS TEXT), next_stage)"
+			"  WHERE id = ?1 AND lease_owner = ?3 RETURNING id)"
+			" INSERT INTO stage_runs(recording_id, stage, status, attempts, started_at, finished_at,"
+			"  cpu_seconds, wall_seconds)"
+			" SELECT l.id, CAST(?2 AS TEXT), 'done', 1, CAST(?6 AS DOUBLE PRECISION),"
+			"  CAST(?6 AS DOUBLE PRECISION), CAST(?7 AS DOUBLE PRECISION),"
+			"  CAST(?8 AS DOUBLE PRECISION) FROM l"
+			" ON CONFLICT(recording_id, stage) DO UPDATE SET status = 'done', error = NULL,"
+			"  attempts = stage_runs.attempts + 1,"
+			"  finished_at = excluded.finished_at, cpu_seconds = excluded.cpu_seconds,"
+			"  wall_seconds = excluded.wall_seconds",
+			"ittdtddd", rec_id, stage, owner, now + lease_seconds, next_stage, now, cpu_seconds,
+			wall_seconds);
+		if (rc == PARLEY_OK && changes != 1)
+			rc = parley_error_set(err, PARLEY_ERR_BUSY,
+					      "lease on recording %lld was lost to another worker",
+					      (long long)rec_id);
+		return rc;
+	}
+	/* SQLite: in-process, two statements cost no round trip */
+	if ((rc = store_lease_advance(st, rec_id, owner, lease_seconds, next_stage, err)))
+		return rc;
+	return store_stage_done(st, rec_id, stage, cpu_seconds, wall_seconds, err);
+}
+
 enum parley_err store_stage_fail(struct store *st, int64_t rec_id, const char *stage,
 				 const char *owner, const char *error_msg, struct parley_error *err)
 {
@@ -1017,31 +1050,27 @@ enum parley_err store_batch_stage_started(struct store *st, int64_t batch_id, co
 enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int64_t *finished,
 					 bool *all_done, struct parley_error *err)
 {
+	/* One statement: the count, and whether anything is left (EXISTS stops
+	 * at the first unfinished recording: cheap on big batches). Concurrent
+	 * finishers queue on the batch's row; the later one's statement starts
+	 * after both recordings were finished, so at least it sees the end. */
 	struct db_stmt *s;
 	enum parley_err rc = q_prepare(st, &s, err,
-		"UPDATE batches SET finished = finished + 1 WHERE id = ?1 RETURNING finished", "i",
-		batch_id);
+		"UPDATE batches SET finished = finished + 1 WHERE id = ?1 RETURNING finished,"
+		" EXISTS (SELECT 1 FROM recordings r WHERE r.batch_id = ?1"
+		"  AND r.status IN ('pending', 'running'))", "i", batch_id);
 	if (rc)
 		return rc;
 	bool row;
 	*finished = 0;
-	if ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
-		*finished = db_column_int(s, 0);
-		while (rc == PARLEY_OK && row)
-			rc = db_step(s, &row, err);
-	}
-	db_finalize(s);
-	if (rc)
-		return rc;
-	/* EXISTS stops at the first unfinished recording: cheap on big batches. */
-	if ((rc = q_prepare(st, &s, err, "SELECT EXISTS (SELECT 1 FROM recordings WHERE batch_id = ?1"
-			    " AND status IN ('pending', 'running'))", "i", batch_id)))
-		return rc;
 	*all_done = false;
 	if ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
+		*finished = db_column_int(s, 0);
 		/* PostgreSQL answers a boolean ("t"/"f"), SQLite an integer */
-		const char *v = db_column_text(s, 0);
+		const char *v = db_column_text(s, 1);
 		*all_done = strcmp(v, "0") == 0 || strcmp(v, "f") == 0;
+		while (rc == PARLEY_OK && row)
+			rc = db_step(s, &row, err);
 	}
 	db_finalize(s);
 	return rc;

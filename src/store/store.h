@@ -286,6 +286,14 @@ enum parley_err store_stage_start(struct store *st, int64_t rec_id, const char *
  * pipeline writes no row when a stage starts). */
 enum parley_err store_stage_done(struct store *st, int64_t rec_id, const char *stage,
 				 double cpu_seconds, double wall_seconds, struct parley_error *err);
+/* A stage's verdict inside its commit (store_begin_durable … save … commit):
+ * store_lease_advance (owner still holds the lease: renew it, set the next
+ * stage) and store_stage_done together — one statement on PostgreSQL, the
+ * done mark written only while the lease is owner's. PARLEY_ERR_BUSY ("lost
+ * to another worker") when it is gone; the caller rolls back. */
+enum parley_err store_stage_advance(struct store *st, int64_t rec_id, const char *stage,
+				    const char *owner, double lease_seconds, const char *next_stage,
+				    double cpu_seconds, double wall_seconds, struct parley_error *err);
 /* Mark failed. With owner non-NULL only while owner holds the recording's
  * lease (a worker whose lease was taken over writes nothing), and never over
  * a stage already done. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -673,6 +674,94 @@ static void test_pg_statement_cache(void **state)
 		}
 }
 
+/* Both drivers cache prepared statements by their text (db_sqlite.c,
+ * db_pg.c): the same SQL open twice at once, a statement given back in the
+ * middle of its rows, bindings not carried over, more texts than the cache. */
+static void test_statement_reuse(void **state)
+{
+	struct fixture *f = fix(state);
+	make_table(f, f->db);
+	exec_ok(f->db, "INSERT INTO t (n) VALUES (1), (2), (3)");
+	const char *sql = "SELECT n FROM t WHERE n >= ?1 ORDER BY n";
+	struct db_stmt *a = prep(f->db, sql);
+	db_bind_int(a, 1, 1);
+	assert_true(step(a));
+	assert_int_equal(db_column_int(a, 0), 1);
+	/* the same text while a is open: its own statement */
+	struct db_stmt *b = prep(f->db, sql);
+	db_bind_int(b, 1, 2);
+	assert_true(step(b));
+	assert_int_equal(db_column_int(b, 0), 2);
+	assert_true(step(a));
+	assert_int_equal(db_column_int(a, 0), 2);
+	db_finalize(b);
+	db_finalize(a); /* one row left unread */
+	/* prepared again: from its first row, without the old binding */
+	a = prep(f->db, sql);
+	assert_false(step(a)); /* ?1 unbound is NULL: no row */
+	db_finalize(a);
+	a = prep(f->db, sql);
+	db_bind_int(a, 1, 0);
+	assert_true(step(a));
+	assert_int_equal(db_column_int(a, 0), 1);
+	db_finalize(a);
+	/* an open write transaction sees its own rows through a cached statement */
+	struct parley_error err = {0};
+	must(db_begin(f->db, &err), &err);
+	exec_ok(f->db, "INSERT INTO t (n) VALUES (4)");
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 4);
+	db_rollback(f->db);
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 3);
+	/* more distinct texts than any cache holds, twice over */
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 300; i++) {
+			char text[64];
+			snprintf(text, sizeof(text), "SELECT %d + CAST(?1 AS integer)", i);
+			struct db_stmt *s = prep(f->db, text);
+			db_bind_int(s, 1, round);
+			assert_true(step(s));
+			assert_int_equal(db_column_int(s, 0), i + round);
+			db_finalize(s);
+		}
+}
+
+/* SQLite: a writer that finds the database locked waits for the lock (its
+ * own busy handler) instead of failing, and gets it once the holder commits. */
+struct lock_holder {
+	struct db *db;
+	int64_t ok;
+};
+
+static void *hold_then_commit(void *arg)
+{
+	struct lock_holder *h = arg;
+	struct parley_error err = {0};
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	h->ok = db_exec(h->db, "INSERT INTO t (n) VALUES (10)", &err) == PARLEY_OK &&
+		db_commit(h->db, &err) == PARLEY_OK;
+	return NULL;
+}
+
+static void test_sqlite_busy_wait(void **state)
+{
+	struct fixture *f = fix(state);
+	struct parley_error err = {0};
+	make_table(f, f->db);
+	struct db *other = open_target(f);
+	must(db_begin(other, &err), &err); /* BEGIN IMMEDIATE: other holds the write lock */
+	struct lock_holder h = {other, 0};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, hold_then_commit, &h), 0);
+	must(db_begin(f->db, &err), &err); /* waits for other's commit */
+	exec_ok(f->db, "INSERT INTO t (n) VALUES (11)");
+	must(db_commit(f->db, &err), &err);
+	pthread_join(t, NULL);
+	assert_true(h.ok);
+	assert_int_equal(scalar(f->db, "SELECT sum(n) FROM t"), 21);
+	db_close(other);
+}
+
 static void test_pg_busy(void **state)
 {
 	struct fixture *f = fix(state);
@@ -713,7 +802,8 @@ static void test_pg_unreachable(void **state)
 	CASE(drv, test_changes, ctx), CASE(drv, test_reset_rebind_loop, ctx),                 \
 	CASE(drv, test_transactions, ctx), CASE(drv, test_errors, ctx),                       \
 	CASE(drv, test_version, ctx), CASE(drv, test_exec_several, ctx),                      \
-	CASE(drv, test_cast_is_null, ctx), CASE(drv, test_placeholders, ctx)
+	CASE(drv, test_cast_is_null, ctx), CASE(drv, test_placeholders, ctx),                 \
+	CASE(drv, test_statement_reuse, ctx)
 
 int main(void)
 {
@@ -726,7 +816,10 @@ int main(void)
 	const char *url = getenv("PARLEY_TEST_PG_URL");
 	pg_ctx.base = url && *url ? url : NULL;
 
-	const struct CMUnitTest sqlite_tests[] = {CONTRACT("sqlite", &sqlite_ctx)};
+	const struct CMUnitTest sqlite_tests[] = {
+		CONTRACT("sqlite", &sqlite_ctx),
+		CASE("sqlite", test_sqlite_busy_wait, &sqlite_ctx),
+	};
 	const struct CMUnitTest pg_tests[] = {
 		CONTRACT("postgresql", &pg_ctx),
 		CASE("postgresql", test_pg_connection_loss, &pg_ctx),

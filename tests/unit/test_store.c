@@ -340,6 +340,98 @@ static void test_stage_fail_fenced_pg(void **state)
 	pg_fixture_drop(&pg);
 }
 
+/* store_stage_advance (the stage commit's lease check, renewal, next stage
+ * and done mark; one statement on PostgreSQL) and store_batch_finished_add
+ * (the count and "anything left?" in one statement). */
+static void stage_advance_fenced(struct store *st, int64_t rec)
+{
+	struct parley_error err = {0};
+	struct store_recording r;
+	bool found;
+	enum store_status status;
+	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
+	int64_t batch = r.batch_id;
+	assert_int_equal(store_lease_next(st, batch, "w1:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_int_equal(r.id, rec);
+	/* the owner's advance: done, next stage set, lease renewed */
+	assert_int_equal(store_begin_durable(st, &err), PARLEY_OK);
+	assert_int_equal(store_stage_advance(st, rec, "tick1", "w1:1", 600, "tick2", 0.25, 0.5, &err),
+			 PARLEY_OK);
+	assert_int_equal(store_test_effect_add(st, rec, "tick1", "w1:1", &err), PARLEY_OK);
+	assert_int_equal(store_commit(st, &err), PARLEY_OK);
+	assert_int_equal(store_stage_status(st, rec, "tick1", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_DONE);
+	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
+	assert_string_equal(r.next_stage, "tick2");
+	struct store_stage_seconds secs[8];
+	size_t n = 0;
+	assert_int_equal(store_stage_seconds(st, secs, 8, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(secs[0].stage, "tick1");
+	assert_true(secs[0].sum > 0.49 && secs[0].sum < 0.51);
+	/* a stage failed before is marked done over its failure */
+	assert_int_equal(store_stage_fail(st, rec, "tick2", "w1:1", "engine down", &err), PARLEY_OK);
+	assert_int_equal(store_begin_durable(st, &err), PARLEY_OK);
+	assert_int_equal(store_stage_advance(st, rec, "tick2", "w1:1", 600, "tick3", 0, 0, &err),
+			 PARLEY_OK);
+	assert_int_equal(store_commit(st, &err), PARLEY_OK);
+	assert_int_equal(store_stage_status(st, rec, "tick2", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_DONE);
+	/* w1's lease expires, w2 takes the recording over: w1's late advance
+	 * writes nothing (no done mark, next stage kept) and is refused */
+	assert_int_equal(store_lease_renew(st, rec, "w1:1", -1, &err), PARLEY_OK);
+	assert_int_equal(store_lease_next(st, batch, "w2:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+	assert_true(found);
+	assert_int_equal(store_begin_durable(st, &err), PARLEY_OK);
+	assert_int_equal(store_stage_advance(st, rec, "tick3", "w1:1", 600, "tick4", 0, 0, &err),
+			 PARLEY_ERR_BUSY);
+	assert_non_null(strstr(err.msg, "lost to another worker"));
+	store_rollback(st);
+	assert_int_equal(store_stage_status(st, rec, "tick3", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_PENDING); /* no row */
+	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
+	assert_string_equal(r.next_stage, "tick3");
+	/* the new owner advances; the last stage leaves next_stage "" */
+	assert_int_equal(store_begin_durable(st, &err), PARLEY_OK);
+	assert_int_equal(store_stage_advance(st, rec, "tick3", "w2:1", 600, "", 0, 0, &err), PARLEY_OK);
+	assert_int_equal(store_commit(st, &err), PARLEY_OK);
+	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
+	assert_string_equal(r.next_stage, "");
+
+	/* the batch's count: a second recording still waits, then none */
+	int64_t other = 0;
+	assert_int_equal(store_recording_add(st, batch, "other", "/src", "1", reset_tables, &other, &err),
+			 PARLEY_OK);
+	assert_int_equal(store_recording_finish(st, rec, "w2:1", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
+	int64_t finished = 0;
+	bool all_done = true;
+	assert_int_equal(store_batch_finished_add(st, batch, &finished, &all_done, &err), PARLEY_OK);
+	assert_int_equal(finished, 1);
+	assert_false(all_done);
+	assert_int_equal(store_lease_next(st, batch, "w2:1", 60, NULL, &r, &found, &err), PARLEY_OK);
+	assert_int_equal(r.id, other);
+	assert_int_equal(store_recording_finish(st, other, "w2:1", STORE_FAILED, "x", "y", &err), PARLEY_OK);
+	assert_int_equal(store_batch_finished_add(st, batch, &finished, &all_done, &err), PARLEY_OK);
+	assert_int_equal(finished, 2);
+	assert_true(all_done);
+}
+
+static void test_stage_advance_fenced(void **state)
+{
+	struct fixture *f = *state;
+	stage_advance_fenced(f->st, add(f, "a", "1"));
+}
+
+static void test_stage_advance_fenced_pg(void **state)
+{
+	(void)state;
+	struct pg_fixture pg;
+	pg_fixture_open(&pg, "sa");
+	stage_advance_fenced(pg.st, pg.rec);
+	pg_fixture_drop(&pg);
+}
+
 static void test_reclaim_dead_owner(void **state)
 {
 	struct fixture *f = *state;
@@ -787,6 +879,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lease_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stage_fail_fenced, setup, teardown),
 		cmocka_unit_test(test_stage_fail_fenced_pg),
+		cmocka_unit_test_setup_teardown(test_stage_advance_fenced, setup, teardown),
+		cmocka_unit_test(test_stage_advance_fenced_pg),
 		cmocka_unit_test_setup_teardown(test_reclaim_dead_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_later_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_results_replace_and_reset, setup, teardown),
