@@ -68,7 +68,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all install uninstall man dist torture test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-http bench-engines bench-denoise bench-audit bench-dashboard chaos soak multihost clean tools lexicon
+.PHONY: all install uninstall man dist torture test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-abuse bench-http bench-engines bench-denoise bench-audit bench-dashboard chaos soak multihost clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -204,6 +204,11 @@ bench-calls: $(BUILD)/parley
 
 bench-queue: $(BUILD)/parley
 	bash bench/bench_queue.sh
+
+# parley serve under the abuse probes (tests/integration/abuse_client.py):
+# VmHWM before/after and /health p50/p99 per probe (about a minute; not a test)
+bench-abuse: $(BUILD)/parley
+	bash bench/bench_abuse.sh
 
 # parley serve under load: 50 clients polling status, then 50 uploading
 # chunks, while its worker processes sessions (loopback, ~1.5 min; not a test)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/batches.h"
 #include "core/config.h"
 #include "stages/pipeline_config.h"
 #include "core/supervisor.h"
@@ -23,6 +24,7 @@
 #include "store/store.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/work_pool.h"
 #include "web/server.h"
 
 #define SERVE_WORKERS_MAX 64
@@ -92,6 +94,13 @@ static const char serve_usage[] =
 	"                         claimed and people join it (default 24h; 30m, 7d, never)\n"
 	"      --metrics-token-file FILE  GET /metrics needs Authorization: Bearer with\n"
 	"                         the token in FILE (default: /metrics is open)\n"
+	"      --decode-workers N  threads that decode uploads to check them (default 2);\n"
+	"                         no HTTP thread waits for a decode\n"
+	"      --decode-queue N   uploads waiting for a decode worker at most (default 8);\n"
+	"                         past workers + queue 503 busy with Retry-After\n"
+	"      --batch-max-files N  files uploaded to one batch (default 10000; 0: none)\n"
+	"      --batch-max-bytes N  bytes uploaded to one batch (default 68719476736,\n"
+	"                         64 GiB; 0: none); past either 413 before the body\n"
 	"      --min-free-bytes N  /health is 503 and chunk uploads 507 when the data\n"
 	"                         directory has less free space (default 67108864, 64 MiB)\n"
 	"The sessions' pipeline configuration, stored with each session when it\n"
@@ -120,6 +129,9 @@ struct serve_opts {
 	enum session_signup signup;
 	double claim_window;
 	unsigned long long min_free_bytes;
+	int decode_workers, decode_queue;
+	long long batch_max_files;
+	unsigned long long batch_max_bytes;
 };
 
 /* A small text file (a PEM, a token) into *out (caller frees); 2 on failure. */
@@ -279,6 +291,10 @@ int cmd_serve(int argc, char **argv)
 		{"claim-window", required_argument, NULL, 1023},
 		{"metrics-token-file", required_argument, NULL, 1024},
 		{"min-free-bytes", required_argument, NULL, 1025},
+		{"decode-workers", required_argument, NULL, 1026},
+		{"decode-queue", required_argument, NULL, 1027},
+		{"batch-max-files", required_argument, NULL, 1028},
+		{"batch-max-bytes", required_argument, NULL, 1029},
 		CLI_PIPELINE_LONGOPTS,
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -292,6 +308,9 @@ int cmd_serve(int argc, char **argv)
 			       .signup = SESSION_SIGNUP_LINK,
 			       .claim_window = SESSION_CLAIM_WINDOW_DEFAULT,
 			       .min_free_bytes = 64ull << 20,
+			       .decode_workers = 2, .decode_queue = 8,
+			       .batch_max_files = BATCHES_MAX_FILES_DEFAULT,
+			       .batch_max_bytes = BATCHES_MAX_BYTES_DEFAULT,
 			       .max_body_memory = WEB_BODY_MEMORY_DEFAULT};
 	struct worker_params wp = worker_default_params();
 	struct cli_engine_opts eo = {0};
@@ -399,6 +418,31 @@ int cmd_serve(int argc, char **argv)
 			o.min_free_bytes = strtoull(optarg, &end, 10);
 			if (optarg[0] < '0' || optarg[0] > '9' || *end || errno) {
 				fprintf(stderr, "parley serve: --min-free-bytes %s: want a number of bytes\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 1026:
+			if (cli_parse_int("--decode-workers", optarg, 1, WORK_POOL_WORKERS_MAX,
+					  &o.decode_workers))
+				return 2;
+			break;
+		case 1027:
+			if (cli_parse_int("--decode-queue", optarg, 0, WORK_POOL_QUEUE_MAX, &o.decode_queue))
+				return 2;
+			break;
+		case 1028:
+			if (cli_parse_int("--batch-max-files", optarg, 0, 100000000, &n))
+				return 2;
+			o.batch_max_files = n ? n : -1;
+			break;
+		case 1029: {
+			char *end;
+			errno = 0;
+			o.batch_max_bytes = strtoull(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || errno) {
+				fprintf(stderr, "parley serve: --batch-max-bytes %s: want a number of bytes\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -526,6 +570,10 @@ int cmd_serve(int argc, char **argv)
 	p.claim_window = o.claim_window;
 	p.metrics_token = metrics_token;
 	p.min_free_bytes = o.min_free_bytes;
+	p.decode_workers = o.decode_workers;
+	p.decode_queue = o.decode_queue;
+	p.batch_max_files = o.batch_max_files;
+	p.batch_max_bytes = o.batch_max_bytes;
 	struct web_server *srv = NULL;
 	if (web_server_start(&p, &srv, &err) != PARLEY_OK) {
 		fprintf(stderr, "parley serve: %s\n", err.msg);

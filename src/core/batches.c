@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 
 #include "audio/decode.h"
 #include "audit/questionnaire.h"
@@ -569,6 +570,62 @@ static enum parley_err add_recording(const struct batches_ctx *c, const struct s
 	return rc;
 }
 
+/* "NAME.tmp.PID.K": an upload being written (fs_write_atomic). */
+static bool upload_temp(const char *name)
+{
+	for (const char *t = strstr(name, ".tmp."); t; t = strstr(t + 1, ".tmp.")) {
+		const char *q = t + 5;
+		size_t pid = strspn(q, "0123456789");
+		if (pid && q[pid] == '.' && q[pid + 1] && strspn(q + pid + 1, "0123456789") ==
+		    strlen(q + pid + 1))
+			return true;
+	}
+	return false;
+}
+
+enum parley_err batches_upload_check(const struct batches_ctx *c, int64_t id, const char *name,
+				     unsigned long long len, const struct batches_upload_limits *lim,
+				     struct parley_error *err)
+{
+	if (!file_name_ok(name))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"'%.64s' is not a file name (1 to %d characters of A-Z a-z 0-9 . _ -, "
+					"not starting with '.')", name, BATCHES_FILE_NAME_MAX);
+	struct sbatch_row b;
+	enum parley_err rc = batch_row(c, id, &b, err);
+	if (rc || !lim || (!lim->max_files && !lim->max_bytes))
+		return rc;
+	char dir[PARLEY_PATH_MAX], sub[64];
+	snprintf(sub, sizeof(sub), "batches/%lld/files", (long long)id);
+	if ((rc = fs_path_join(dir, sizeof(dir), c->data_dir, sub, err)))
+		return rc;
+	int64_t files = 1;
+	unsigned long long bytes = len;
+	DIR *d = opendir(dir);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		struct stat st;
+		if (e->d_name[0] == '.' || upload_temp(e->d_name) ||
+		    fstatat(dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (strcmp(e->d_name, name) == 0)
+			continue; /* replaced by this upload */
+		files++;
+		bytes += (unsigned long long)st.st_size;
+	}
+	if (d)
+		closedir(d);
+	if (lim->max_files && files > lim->max_files)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"batch %lld holds its limit of %lld uploaded files (--batch-max-files): "
+					"file %s was not added", (long long)id, (long long)lim->max_files, name);
+	if (lim->max_bytes && bytes > lim->max_bytes)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"file %s (%llu bytes) would take batch %lld past its limit of %llu "
+					"uploaded bytes (--batch-max-bytes)", name, len, (long long)id,
+					lim->max_bytes);
+	return PARLEY_OK;
+}
+
 enum parley_err batches_add_upload(const struct batches_ctx *c, int64_t id, const char *name,
 				   const void *body, size_t len, json_t **out, bool *created,
 				   struct parley_error *err)
@@ -603,11 +660,8 @@ enum parley_err batches_add_upload(const struct batches_ctx *c, int64_t id, cons
 		char what[BATCHES_FILE_NAME_MAX + 64];
 		snprintf(what, sizeof(what), "file %s of batch %lld", name, (long long)id);
 		struct audio_decode_params p = audio_decode_default_params();
-		struct pcm pcm = {0};
-		if ((rc = audio_decode_memory(body, len, what, &p, &pcm, err)))
+		if ((rc = audio_decode_measure_memory(body, len, what, &p, &duration, err)))
 			return rc;
-		duration = pcm_seconds(&pcm);
-		pcm_release(&pcm);
 		if ((rc = fs_mkdir_p(dir, err)) || (rc = fs_write_atomic(path, body, len, err)))
 			return rc;
 	}

@@ -104,8 +104,24 @@ enum parley_err batches_list(const struct batches_ctx *c, int64_t after, int lim
 enum parley_err batches_get(const struct batches_ctx *c, int64_t id, json_t **view,
 			    struct parley_error *err);
 
+/* An upload's limits per batch (0: none): files and bytes of its uploads. */
+struct batches_upload_limits {
+	int64_t max_files;
+	unsigned long long max_bytes;
+};
+#define BATCHES_MAX_FILES_DEFAULT 10000
+#define BATCHES_MAX_BYTES_DEFAULT (64ull << 30)
+/* May `len` bytes be uploaded as file `name` of batch id (before the body
+ * is read): the name is a file name (INVALID), the batch exists (NOT_FOUND),
+ * and with it the batch's uploads stay within lim's files and bytes (a file
+ * of that name already there is replaced: it counts once) — TOO_LARGE,
+ * naming the limit. The uploads are counted in the batch's upload folder. */
+enum parley_err batches_upload_check(const struct batches_ctx *c, int64_t id, const char *name,
+				     unsigned long long len, const struct batches_upload_limits *lim,
+				     struct parley_error *err);
 /* Store an uploaded file as recording `name` of the batch; the bytes must
- * decode. *out: {"file","recording","bytes","sha256","duration"}; *created
+ * decode (counted while decoding, audio_decode_measure_memory: the audio is
+ * never held). *out: {"file","recording","bytes","sha256","duration"}; *created
  * false when the same bytes were already there. */
 enum parley_err batches_add_upload(const struct batches_ctx *c, int64_t id, const char *name,
 				   const void *body, size_t len, json_t **out, bool *created,

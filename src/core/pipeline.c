@@ -1,12 +1,16 @@
 /* pipeline.c — see pipeline.h. */
 #include "core/pipeline.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "stages/stage_commit.h"
 #include "util/fs.h"
+#include "util/log.h"
+#include "util/scrub.h"
 #include "util/timeutil.h"
 
 /* The registry's rows without the optional ones, in order: stage_table is
@@ -153,6 +157,25 @@ static void stage_state_set(const char *stage, enum store_status status, void *u
 			s->status[i] = status;
 }
 
+void pipeline_public_error(const char *data_dir, const struct store_recording *rec,
+			   const char *stage, enum parley_err code, const char *msg, char *out,
+			   size_t size)
+{
+	static const enum parley_err server[] = {PARLEY_ERR_NOMEM, PARLEY_ERR_STORE, PARLEY_ERR_BUSY,
+						 PARLEY_ERR_INTERNAL, PARLEY_ERR_UNAVAILABLE};
+	for (size_t i = 0; i < sizeof(server) / sizeof(server[0]); i++) {
+		if (code != server[i])
+			continue;
+		snprintf(out, size, "%s: stage %s failed on the server (%s; the details are in the "
+			 "worker's log)", rec->name, stage && *stage ? stage : "?", parley_err_name(code));
+		return;
+	}
+	char real[PATH_MAX];
+	struct scrub_names n;
+	scrub_names_recording(&n, rec->source, rec->name, data_dir, real);
+	scrub_text(msg, &n, out, size);
+}
+
 enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline *pl,
 				 const struct store_recording *rec, struct parley_error *err)
 {
@@ -207,8 +230,10 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 		if (rc != PARLEY_OK) {
 			run->failed_stage = stage->name;
 			struct parley_error ignored = {0};
-			store_stage_fail(run->store, rec->id, stage->name, run->owner,
-					 err ? err->msg : "", &ignored);
+			char pub[PARLEY_ERROR_MSG_MAX];
+			pipeline_public_error(run->data_dir, rec, stage->name, rc, err ? err->msg : "",
+					      pub, sizeof(pub));
+			store_stage_fail(run->store, rec->id, stage->name, run->owner, pub, &ignored);
 			return rc;
 		}
 	}

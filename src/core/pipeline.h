@@ -71,6 +71,18 @@ struct pipeline_run {
 enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline *pl,
 				 const struct store_recording *rec, struct parley_error *err);
 
+/* A failure sentence of rec as it is stored and answered (recordings.error,
+ * stage errors, events, webhooks, the API and the dashboard): the server's
+ * paths taken out (util/scrub.h: the data directory, the upload's own path
+ * becomes rec->name, a chunk "chunk N"; for a recording under data_dir
+ * every absolute path becomes its last part) and a failure of the server
+ * itself (store, memory, a bug) one sentence naming the stage. The full
+ * message belongs in the worker's log. `parley run`'s files, outside
+ * data_dir, keep the paths their user gave. */
+void pipeline_public_error(const char *data_dir, const struct store_recording *rec,
+			   const char *stage, enum parley_err code, const char *msg, char *out,
+			   size_t size);
+
 /* The data directory of a recording: data_dir/recordings/<id> (created). */
 enum parley_err pipeline_recording_dir(const char *data_dir, int64_t rec_id, char *out,
 				       size_t size, struct parley_error *err);

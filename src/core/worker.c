@@ -416,15 +416,16 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 		worker_settle_op(w, rec, &op, rec->next_stage);
 		return;
 	}
+	/* stored and answered without the server's paths; the log has it all */
 	char msg[PARLEY_ERROR_MSG_MAX + 64];
-	snprintf(msg, sizeof(msg), "%s", perr->msg);
 	const char *stage = run->failed_stage ? run->failed_stage : "?";
+	pipeline_public_error(p->data_dir, rec, stage, rc, perr->msg, msg, sizeof(msg));
 	if (parley_err_is_transient(rc) && rec->attempts < p->config.max_attempts) {
 		op.outcome = QUEUE_RETRY;
 		op.delay = backoff_delay(p, rec->attempts);
 		op.error_msg = msg;
 		log_warn("%s: attempt %d of %d failed in stage %s, retrying in %.1f s: %s", rec->name,
-			 rec->attempts, p->config.max_attempts, stage, op.delay, msg);
+			 rec->attempts, p->config.max_attempts, stage, op.delay, perr->msg);
 		if (worker_settle_op(w, rec, &op, run->failed_stage) == PARLEY_OK)
 			w->stats->retried++;
 		return;
@@ -432,6 +433,8 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 	op.status = STORE_FAILED;
 	op.error_code = parley_err_name(rc);
 	op.error_msg = msg;
+	if (strcmp(msg, perr->msg) != 0) /* the whole of what was answered shorter */
+		log_warn("%s: failed in stage %s: %s", rec->name, stage, perr->msg);
 	if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
 		w->stats->failed++;
 		worker_event(w, rec->batch_id, rec->id, run->failed_stage, "file_error", msg);

@@ -16,6 +16,7 @@
  * transcript.json, warnings.csv and `parley run`'s summary repeat.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "audio/manifest.h"
 #include "audio/wav.h"
 #include "stages/stage.h"
+#include "util/scrub.h"
 
 static bool decode_abort(void *ud)
 {
@@ -104,10 +106,24 @@ static bool decode_abort_call(void *ud)
 	return decode_abort(c->ctx);
 }
 
+/* A warning is stored and answered: without the server's paths (the data
+ * directory is the recording directory's grandparent; util/scrub.h). */
 static void decode_warn_call(const char *message, void *ud)
 {
 	const struct decode_call *c = ud;
-	decode_warn(message, c->result);
+	char data_dir[STAGE_PATH_MAX], real[PATH_MAX], pub[AUDIO_DECODE_WARN_MAX];
+	snprintf(data_dir, sizeof(data_dir), "%s", c->ctx->rec_dir);
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(data_dir, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			data_dir[0] = '\0';
+	}
+	struct scrub_names n;
+	scrub_names_recording(&n, c->ctx->rec->source, c->ctx->rec->name, data_dir, real);
+	scrub_text(message, &n, pub, sizeof(pub));
+	decode_warn(pub, c->result);
 }
 
 static enum parley_err decode_run(struct stage_ctx *ctx, struct parley_error *err)

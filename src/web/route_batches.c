@@ -18,6 +18,7 @@
 #include "store/store_batch.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
+#include "web/data_check.h"
 #include "web/server.h"
 
 static enum parley_err push(void *ud, struct parley_error *err)
@@ -140,9 +141,44 @@ void route_batch_get(struct web_req *q, struct web_resp *r)
 	answer(r, rc, 200, view, &err);
 }
 
-void route_batch_file_put(struct web_req *q, struct web_resp *r)
+/* An upload's answer before its body: the role, the batch and name, the
+ * batch's upload limits, the disk (507 when the file would leave less than
+ * --min-free-bytes). true when it may come. */
+static bool upload_may(struct web_req *q, struct web_resp *r)
 {
 	if (!allowed(q, r))
+		return false;
+	const struct web_server_params *p = web_server_params(q->srv);
+	struct batches_upload_limits lim = {
+		.max_files = p->batch_max_files > 0 ? p->batch_max_files : 0,
+		.max_bytes = p->batch_max_bytes,
+	};
+	struct batches_ctx c = ctx_of(q);
+	struct parley_error err = {0};
+	if (batches_upload_check(&c, q->params.batch, q->params.file, q->body_len, &lim, &err)) {
+		web_resp_error(r, &err);
+		return false;
+	}
+	unsigned long long floor = p->min_free_bytes + q->body_len;
+	if (floor < p->min_free_bytes) /* saturate */
+		floor = ~0ull;
+	if (web_data_check(p->data_dir, floor, false, NULL) == WEB_DATA_FULL) {
+		web_resp_fail(r, 507, "insufficient_storage",
+			      "file %s of batch %lld was not stored: the server is low on disk space "
+			      "(try again later)", q->params.file, q->params.batch);
+		return false;
+	}
+	return true;
+}
+
+void route_batch_file_check(struct web_req *q, struct web_resp *r)
+{
+	upload_may(q, r);
+}
+
+void route_batch_file_put(struct web_req *q, struct web_resp *r)
+{
+	if (!upload_may(q, r)) /* again: other uploads may have come since the headers */
 		return;
 	struct batches_ctx c = ctx_of(q);
 	struct parley_error err = {0};

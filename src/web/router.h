@@ -43,6 +43,8 @@
 enum web_body { WEB_BODY_NONE, WEB_BODY_JSON, WEB_BODY_RAW };
 
 #define WEB_ROUTE_AUTH 0x1u /* needs Authorization: Bearer TOKEN (401 without) */
+#define WEB_ROUTE_POOL 0x2u /* the handler decodes uploads: it runs in the decode pool,
+			       not on an HTTP thread (web/server.h) */
 
 struct web_req;
 struct web_resp;

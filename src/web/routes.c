@@ -5,12 +5,13 @@
 #include "web/json_body.h"
 
 #define AUTH WEB_ROUTE_AUTH
+#define POOL WEB_ROUTE_POOL /* decodes the body: in the decode pool */
 /* body kind, limit, precheck (router.h: run at the headers) */
 #define JSON WEB_BODY_JSON, WEB_JSON_LIMIT, NULL
 #define NONE WEB_BODY_NONE, 0, NULL
 #define CHUNK_RAW WEB_BODY_RAW, 0, route_chunk_check /* limit: --max-chunk-bytes */
 #define BATCH_JSON WEB_BODY_JSON, ((size_t)4 << 20), NULL /* questionnaire and rules inside */
-#define FILE_RAW WEB_BODY_RAW, ((size_t)256 << 20), NULL  /* one recording */
+#define FILE_RAW WEB_BODY_RAW, ((size_t)256 << 20), route_batch_file_check /* one recording */
 #define CSV_RAW WEB_BODY_RAW, ((size_t)CALL_METADATA_FILE_MAX), NULL
 
 const struct web_route web_routes[] = {
@@ -28,7 +29,7 @@ const struct web_route web_routes[] = {
 	{"GET", "/v1/sessions", route_session_list, AUTH, NONE},
 	{"GET", "/v1/sessions/{id}", route_session_get, AUTH, NONE},
 	{"POST", "/v1/sessions/{id}/join", route_session_join, AUTH, JSON},
-	{"PUT", "/v1/sessions/{id}/chunks/{seq}", route_chunk_put, AUTH, CHUNK_RAW},
+	{"PUT", "/v1/sessions/{id}/chunks/{seq}", route_chunk_put, AUTH | POOL, CHUNK_RAW},
 	{"POST", "/v1/sessions/{id}/end", route_session_end, AUTH, JSON},
 	{"GET", "/v1/sessions/{id}/speakers", route_speakers, AUTH, NONE},
 	{"GET", "/v1/sessions/{id}/speakers/{n}/sample", route_sample, AUTH, NONE},
@@ -39,7 +40,7 @@ const struct web_route web_routes[] = {
 	{"POST", "/v1/batches", route_batch_create, AUTH, BATCH_JSON},
 	{"GET", "/v1/batches", route_batch_list, AUTH, NONE},
 	{"GET", "/v1/batches/{bid}", route_batch_get, AUTH, NONE},
-	{"PUT", "/v1/batches/{bid}/files/{file}", route_batch_file_put, AUTH, FILE_RAW},
+	{"PUT", "/v1/batches/{bid}/files/{file}", route_batch_file_put, AUTH | POOL, FILE_RAW},
 	{"POST", "/v1/batches/{bid}/paths", route_batch_paths, AUTH, BATCH_JSON},
 	{"PUT", "/v1/batches/{bid}/metadata", route_batch_metadata, AUTH, CSV_RAW},
 	{"POST", "/v1/batches/{bid}/start", route_batch_start, AUTH, JSON},

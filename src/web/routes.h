@@ -36,6 +36,7 @@ void route_session_join(struct web_req *q, struct web_resp *r);
 void route_session_end(struct web_req *q, struct web_resp *r);
 void route_chunk_put(struct web_req *q, struct web_resp *r);
 void route_chunk_check(struct web_req *q, struct web_resp *r); /* precheck */
+void route_batch_file_check(struct web_req *q, struct web_resp *r); /* precheck */
 void route_speakers(struct web_req *q, struct web_resp *r);
 void route_sample(struct web_req *q, struct web_resp *r);
 void route_claim(struct web_req *q, struct web_resp *r);

@@ -13,12 +13,14 @@
 #include <sys/socket.h>
 #include <limits.h>
 
+#include "core/batches.h"
 #include "queue/queue.h"
 #include "session/session.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
+#include "util/work_pool.h"
 #include "web/http.h"
 #include "web/json_body.h"
 #include "web/routes.h"
@@ -56,11 +58,12 @@ struct web_server {
 	char metrics_token[256];
 	char data_real[1024]; /* the data directory's absolute path (hidden in answers) */
 	struct web_limits limits;
+	struct work_pool *pool; /* the decode pool (WEB_ROUTE_POOL handlers) */
 };
 
 /* One open connection, for the deadlines and the fair limits (the
  * connection table below): its phase and since when it is in it. */
-enum conn_phase { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWER };
+enum conn_phase { PHASE_HEADERS, PHASE_BODY, PHASE_POOL, PHASE_ANSWER };
 
 struct tracked {
 	struct MHD_Connection *conn;
@@ -91,7 +94,17 @@ struct conn_req {
 	size_t sent;  /* body bytes of the response */
 	char method[16];
 	char path[160];
+	/* WEB_ROUTE_POOL: the handler runs in the decode pool while MHD holds
+	 * the connection suspended; the pool fills resp, sets pool DONE and
+	 * resumes it; on_request then sends resp. */
+	struct web_server *srv;
+	struct MHD_Connection *conn;
+	const char *url_full, *method_full; /* MHD's, valid for the request */
+	atomic_int pool;
+	struct web_resp resp;
 };
+
+enum { POOL_NONE, POOL_BUSY, POOL_DONE };
 
 struct web_server_params web_server_default_params(void)
 {
@@ -112,6 +125,10 @@ struct web_server_params web_server_default_params(void)
 		.signup = SESSION_SIGNUP_LINK,
 		.claim_window = SESSION_CLAIM_WINDOW_DEFAULT,
 		.min_free_bytes = 64ull << 20,
+		.decode_workers = 2,
+		.decode_queue = 8,
+		.batch_max_files = BATCHES_MAX_FILES_DEFAULT,
+		.batch_max_bytes = BATCHES_MAX_BYTES_DEFAULT,
 	};
 }
 
@@ -830,6 +847,61 @@ static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 	return MHD_YES;
 }
 
+/* --- the decode pool --- */
+
+static void pool_busy(struct web_server *s, struct web_resp *r, const char *why)
+{
+	web_resp_fail(r, 503, "busy",
+		      "the server is checking as many uploads as it may (%s); retry shortly", why);
+	web_resp_header(r, "Retry-After", "5");
+}
+
+/* On a pool worker: run the handler (or refuse a job that waited past the
+ * request deadline, or came during the stop), then wake the connection. */
+static void pool_run(void *ud, double waited)
+{
+	struct conn_req *cr = ud;
+	struct web_server *s = cr->srv;
+	struct MHD_Connection *conn = cr->conn;
+	if (atomic_load(&s->stopping)) {
+		pool_busy(s, &cr->resp, "the server is stopping");
+	} else if (waited > s->p.request_timeout) {
+		log_warn("%s %s waited %.1f s for a decode worker (--decode-workers %d): refused",
+			 cr->method, cr->path, waited, s->p.decode_workers);
+		pool_busy(s, &cr->resp, "its upload waited too long for a decode worker");
+	} else {
+		dispatch(s, cr, conn, cr->method_full, cr->url_full, &cr->resp);
+	}
+	atomic_store(&cr->pool, POOL_DONE);
+	MHD_resume_connection(conn); /* cr is MHD's again from here */
+}
+
+/* The whole body of a WEB_ROUTE_POOL request is in: suspend the connection
+ * and queue its handler; with the pool full, 503 busy at once. */
+static enum MHD_Result pool_hand_off(struct web_server *s, struct conn_req *cr,
+				     struct MHD_Connection *conn, const char *method,
+				     const char *url)
+{
+	cr->srv = s;
+	cr->conn = conn;
+	cr->method_full = method;
+	cr->url_full = url;
+	web_resp_init(&cr->resp);
+	atomic_store(&cr->pool, POOL_BUSY);
+	conn_phase(s, conn, PHASE_POOL);
+	MHD_suspend_connection(conn); /* before the job exists: its resume finds it suspended */
+	if (!work_pool_submit(s->pool, pool_run, cr)) {
+		char why[96];
+		snprintf(why, sizeof(why), "--decode-workers %d, --decode-queue %d", s->p.decode_workers,
+			 s->p.decode_queue);
+		log_warn("decode pool full (%s): %s %s refused", why, cr->method, cr->path);
+		pool_busy(s, &cr->resp, why);
+		atomic_store(&cr->pool, POOL_DONE);
+		MHD_resume_connection(conn);
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -876,6 +948,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (atomic_load(&cr->pool) == POOL_DONE) /* resumed: the pool's answer */
+		return send_resp(s, cr, conn, &cr->resp);
+	if (cr->m.route->flags & WEB_ROUTE_POOL)
+		return pool_hand_off(s, cr, conn, method, url);
 	struct web_resp r;
 	web_resp_init(&r);
 	dispatch(s, cr, conn, method, url, &r);
@@ -1016,7 +1092,14 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 	enum parley_err rc = parse_addr(s->host, p->port, &ss, &v6, err);
 	if (rc)
 		goto fail;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	struct work_pool_params wpp = work_pool_default_params();
+	if (s->p.decode_workers)
+		wpp.workers = s->p.decode_workers;
+	wpp.queue = s->p.decode_queue;
+	s->p.decode_workers = wpp.workers;
+	if ((rc = work_pool_new(&wpp, &s->pool, err)))
+		goto fail;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			 (v6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
 	struct MHD_OptionItem tls_opts[] = {
 		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)p->tls_key},
@@ -1054,6 +1137,7 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 	*out = s;
 	return PARLEY_OK;
 fail:
+	work_pool_free(s->pool);
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->track_lock);
@@ -1075,6 +1159,9 @@ void web_server_stop(struct web_server *s, double grace)
 		time_sleep(0.05);
 	if (s->reaper_started)
 		pthread_join(s->reaper, NULL);
+	/* every job still queued answers 503 (stopping) and resumes its
+	 * connection: none is left suspended for MHD_stop_daemon */
+	work_pool_free(s->pool);
 	MHD_stop_daemon(s->mhd); /* reports every connection closed: the table empties */
 	for (struct tracked *t = s->tracked, *next; t; t = next) {
 		next = t->next;

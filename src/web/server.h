@@ -37,6 +37,16 @@
  * never holds the data directory's path; server failures (5xx) answer
  * what failed as the user knows it and log the details (web/http.h).
  *
+ * Decode pool: the handlers of WEB_ROUTE_POOL routes (chunk and batch file
+ * uploads, which decode the body) never run on an HTTP thread. When such a
+ * request's body is in, its connection is suspended (MHD_suspend_connection)
+ * and the handler queued on decode_workers threads (src/util/work_pool.h);
+ * the worker fills the answer and resumes the connection, and the HTTP
+ * thread sends it. No HTTP thread waits for a decode, so /health and every
+ * other request stay prompt under decode bombs. At most decode_workers +
+ * decode_queue uploads are decoding or waiting: past that 503 `busy` with
+ * Retry-After at once, as for one that waited past request_timeout.
+ *
  * Threads: each pool thread opens its own store (and queue, with Redis)
  * connection on its first request; all are closed by web_server_stop. With a
  * Redis queue, ending a session pushes the new recording there (the
@@ -93,6 +103,11 @@ struct web_server_params {
 					outlive the server) */
 	unsigned long long min_free_bytes; /* /health is 503 and chunk uploads 507 when the
 					data directory's file system has less free (64 MiB) */
+	int decode_workers;          /* threads that run upload checks (2; 0: 2) */
+	int decode_queue;            /* uploads waiting for one at most (8); past
+					workers + queue: 503 `busy` with Retry-After */
+	long long batch_max_files;   /* files uploaded to one batch (10000; < 0: none) */
+	unsigned long long batch_max_bytes; /* bytes uploaded to one batch (64 GiB; 0: none) */
 };
 struct web_server_params web_server_default_params(void);
 

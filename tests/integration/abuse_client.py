@@ -18,10 +18,12 @@ import time
 import urllib.parse
 
 WAIT = 20.0
+QUIET = False  # bench: the probes' checks are not printed
 
 
 def ok(cond, what):
-    print(("ok - " if cond else "not ok - ") + what, flush=True)
+    if not QUIET:
+        print(("ok - " if cond else "not ok - ") + what, flush=True)
     return cond
 
 
@@ -417,6 +419,212 @@ def scenario_slowloris(base, token, pid, n="320", sources="127.0.0.2,127.0.0.3,1
     print(f"# {closed} of {n} slow connections were closed by the server", flush=True)
     ok(closed >= n // 2, f"slow header senders are closed by the header deadline ({closed} of {n})")
     print(f"# VmHWM {hwm_kb(pid)} kB after the slowloris", flush=True)
+
+
+def percentile(xs, q):
+    xs = sorted(xs)
+    if not xs:
+        return 0.0
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def health_prober(base, source, out, stop):
+    """GET /health from source until stop is set; (status, seconds) into out."""
+    while not stop.is_set():
+        t0 = time.monotonic()
+        st = request(base, "GET", "/health", source=source, wait=WAIT)[0]
+        out.append((st, time.monotonic() - t0))
+        time.sleep(0.05)
+
+
+def scenario_pool(base, token, pid, path, n="8", source="127.0.0.2"):
+    """With --decode-workers 1 --decode-queue 1: n uploads of a long (but
+    legal) recording at once. Two are taken (one decoding, one waiting), the
+    rest are 503 busy with Retry-After at once; /health from another address
+    answers 200 throughout (its latency is printed, not asserted)."""
+    import threading
+    n = int(n)
+    data = open(path, "rb").read()
+    sid = new_session(base, token)
+    if not ok(sid is not None, "a session for the decode pool"):
+        return
+    before = hwm_kb(pid)
+    lat, stop = [], threading.Event()
+    t = threading.Thread(target=health_prober, args=(base, source, lat, stop))
+    t.start()
+    time.sleep(0.2)
+    res = flood(base, n, lambda i: request(base, "PUT", f"/v1/sessions/{sid}/chunks/{i}", token,
+                                           data, "application/octet-stream"))
+    stop.set()
+    t.join()
+    after = hwm_kb(pid)
+    sts = sorted(r[0] for r in res)
+    busy = [r for r in res if r[0] == 503]
+    ok(set(sts) <= {201, 503} and sts.count(201) >= 1,
+       f"{n} uploads at once: each is stored (201) or refused (503) ({sts})")
+    ok(len(busy) >= 1 and all(err_code(r[2]) == "busy" and r[1].get("retry-after") == "5"
+                              for r in busy),
+       f"past --decode-workers + --decode-queue an upload is 503 busy with Retry-After: 5 "
+       f"({len(busy)} of {n})")
+    hs = [st for st, _ in lat]
+    ok(hs and all(st == 200 for st in hs),
+       f"/health from {source} answered 200 throughout ({len(hs)} probes, {sorted(set(hs))})")
+    secs = [x for _, x in lat]
+    print(f"# pool: /health p50 {percentile(secs, 0.5) * 1000:.1f} ms, p99 "
+          f"{percentile(secs, 0.99) * 1000:.1f} ms over {len(secs)} probes; VmHWM {before} -> "
+          f"{after} kB", flush=True)
+
+
+def batch_create(base, token, name, stages=None):
+    req = {"name": name}
+    if stages:
+        req["stages"] = stages
+    st, _, body = request(base, "POST", "/v1/batches", token, json.dumps(req).encode(),
+                          "application/json")
+    return json.loads(body)["id"] if st == 201 else None
+
+
+def scenario_batchcap(base, op, user, max_files="2", max_bytes="300000"):
+    """Batch uploads answered at the headers (before a byte of the body):
+    the token, the role, the batch, the name, the route's 256 MiB, and the
+    server's --batch-max-files / --batch-max-bytes (the file replaced by an
+    upload of its own name counts once)."""
+    big = 200 << 20
+    bid = batch_create(base, op, "capped")
+    if not ok(bid is not None, "an operator creates a batch"):
+        return
+    url = f"/v1/batches/{bid}/files/"
+    ok(big_put(base, url + "a.wav", None, big) == 401,
+       "a 200 MiB batch upload without a token is 401 before its body")
+    ok(big_put(base, url + "a.wav", user, big) == 404,
+       "a plain user's 200 MiB batch upload is 404 before its body")
+    ok(big_put(base, f"/v1/batches/999999/files/a.wav", op, big) == 404,
+       "an upload to a batch that does not exist is 404 before its body")
+    ok(big_put(base, url + ".hidden", op, big) == 400,
+       "an upload under a name that is not a file name is 400 before its body")
+    ok(big_put(base, url + "a.wav", op, (256 << 20) + 1) == 413,
+       "an upload over the route's 256 MiB is 413 before its body")
+    ok(big_put(base, url + "a.wav", op, int(max_bytes) + 1) == 413,
+       f"an upload over --batch-max-bytes {max_bytes} is 413 before its body")
+    w = wav(1)
+    sts = [request(base, "PUT", url + f"f{i}.wav", op, w, "application/octet-stream")[0]
+           for i in range(int(max_files))]
+    ok(sts == [201] * int(max_files), f"{max_files} files fit --batch-max-files ({sts})")
+    st, _, body = request(base, "PUT", url + "f0.wav", op, wav(2), "application/octet-stream")
+    ok(st == 201, f"a file of an uploaded name replaces it: counted once ({st})")
+    st = big_put(base, url + "more.wav", op, 1 << 20)
+    ok(st == 413, f"one more file past --batch-max-files {max_files} is 413 before its body ({st})")
+    st, _, body = request(base, "PUT", url + "more.wav", op, w, "application/octet-stream")
+    ok(st == 413 and err_code(body) == "too_large" and b"--batch-max-files" in body,
+       f"and its answer names the limit ({st}: {body[:100]!r})")
+
+
+def scenario_leak_setup(base, op):
+    """A batch (stage decode only) with one good upload; prints its id."""
+    bid = batch_create(base, op, "leaky", "decode")
+    st, _, _ = request(base, "PUT", f"/v1/batches/{bid}/files/bad.wav", op, wav(1),
+                       "application/octet-stream")
+    s2, _, _ = request(base, "POST", f"/v1/batches/{bid}/start", op, b"{}", "application/json")
+    ok(bid is not None and st == 201 and s2 == 202, f"a started batch with one upload ({st} {s2})")
+    print(f"# batch {bid}", flush=True)
+
+
+def scenario_leaks(base, op, bid, data_dir):
+    """The file failed in a worker (its stored bytes were spoiled): no answer
+    about it holds an absolute path, the data directory, a pid or SQL."""
+    import os
+    import re
+    real = os.path.realpath(data_dir)
+    answers = {
+        "failed": request(base, "GET", f"/v1/batches/{bid}/failed", op),
+        "results": request(base, "GET", f"/v1/batches/{bid}/results", op),
+        "results.csv": request(base, "GET", f"/v1/batches/{bid}/results?format=csv", op),
+        "table": request(base, "GET", f"/v1/batches/{bid}/results?sort=name", op),
+        "events": request(base, "GET", f"/v1/batches/{bid}/events?timeout=1", op),
+    }
+    st, _, body = answers["failed"]
+    failed = json.loads(body).get("failed", []) if st == 200 else []
+    if not ok(len(failed) == 1 and failed[0].get("name") == "bad.wav",
+              f"the spoiled file failed ({st}: {body[:200]!r})"):
+        return
+    err = failed[0].get("error", "")
+    print(f"# stored failure: {err}", flush=True)
+    ok(err.startswith("bad.wav"), f"the failure names the file as uploaded ({err!r})")
+    answers["recording"] = request(base, "GET", f"/v1/recordings/{failed[0]['recording']}", op)
+    pid_re = re.compile(rb"\.tmp\.\d+|pid \d+")
+    sql_re = re.compile(rb"\b(SELECT|INSERT|UPDATE|DELETE FROM)\b|sqlite|SQLSTATE")
+    path_re = re.compile(rb"(^|[\s\"'(=])/(?!v1/)[A-Za-z0-9._-]+/")
+    for name, (st, _, body) in answers.items():
+        clean = (real.encode() not in body and data_dir.encode() not in body and
+                 not path_re.search(body) and not pid_re.search(body) and
+                 not sql_re.search(body))
+        ok(st == 200 and clean, f"{name}: no absolute path, pid or SQL ({st}: {body[:160]!r})")
+
+
+def one_hz_wav(n=14000):
+    pcm = bytes(2 * n)
+    return (b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " +
+            struct.pack("<IHHIIHH", 16, 1, 1, 1, 2, 2, 16) + b"data" +
+            struct.pack("<I", len(pcm)) + pcm)
+
+
+def scenario_bench(base, token, pid, long_flac, op, source="127.0.0.7"):
+    """bench/bench_abuse.sh: each probe while /health is asked from another
+    address; a table of VmHWM before/after and /health p50/p99 per probe.
+    Figures only: nothing is asserted."""
+    import threading
+    global QUIET
+    QUIET = True
+    data = open(long_flac, "rb").read()
+    mb = len(data) / 1e6
+
+    def uploads(n, body):
+        sid = new_session(base, token)
+        return lambda: flood(base, n, lambda i: request(
+            base, "PUT", f"/v1/sessions/{sid}/chunks/{i}", token, body,
+            "application/octet-stream")[0])
+
+    def batch_puts():
+        bid = batch_create(base, op, f"bench{time.time_ns()}")
+        sts = flood(base, 8, lambda i: big_put(base, f"/v1/batches/{bid}/files/f{i}.wav", token,
+                                                200 << 20))
+        sts += flood(base, 8, lambda i: big_put(base, f"/v1/batches/999999/files/f{i}.wav", op,
+                                                 200 << 20))
+        return sts
+
+    probes = [
+        ("idle (2 s)", lambda: time.sleep(2) or []),
+        ("20 unauthenticated 31 MiB chunk uploads", lambda: flood(
+            base, 20, lambda i: big_put(base, "/v1/sessions/aaaaaaaaaaaaaaaaaaaa/chunks/0", None,
+                                        31 << 20))),
+        ("16 batch uploads of 200 MiB refused at the headers", batch_puts),
+        ("4 WAVs at 1 Hz (14,000 s each) at once", uploads(4, one_hz_wav())),
+        (f"4 FLACs of hours of silence ({mb:.1f} MB) at once", uploads(4, data)),
+        (f"16 of them at once (past the decode pool)", uploads(16, data)),
+        ("320 slow header senders from 5 addresses", lambda: scenario_slowloris(
+            base, token, pid, "320") or []),
+    ]
+    rows = []
+    for name, run in probes:
+        lat, stop = [], threading.Event()
+        t = threading.Thread(target=health_prober, args=(base, source, lat, stop))
+        before = hwm_kb(pid)
+        t.start()
+        time.sleep(0.1)
+        sts = run() or []
+        stop.set()
+        t.join()
+        after = hwm_kb(pid)
+        secs = [x for st, x in lat if st == 200]
+        bad = sum(1 for st, _ in lat if st != 200)
+        rows.append((name, before, after, percentile(secs, 0.5) * 1000,
+                     percentile(secs, 0.99) * 1000, len(lat), bad,
+                     ",".join(f"{k}x{sts.count(k)}" for k in sorted(set(sts)))))
+    print(f"{'probe':<52} {'VmHWM before':>12} {'after':>8} {'health p50':>10} "
+          f"{'p99':>8} {'probes':>6} {'not 200':>7}  answers")
+    for r in rows:
+        print(f"{r[0]:<52} {r[1] / 1024:>9.1f} MB {r[2] / 1024:>5.1f} MB {r[3]:>7.1f} ms "
+              f"{r[4]:>5.1f} ms {r[5]:>6} {r[6]:>7}  {r[7]}")
 
 
 def main():

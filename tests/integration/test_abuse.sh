@@ -9,6 +9,11 @@
 # /health answers), a session's audio and --quota-sessions checked at upload;
 # a slowloris of 320 connections from five addresses (the header deadline,
 # fair limits: /health from another address and from a flooding one answer).
+# A second server with one decode worker: eight hour-long uploads at once
+# (503 busy past the pool, /health from another address answers
+# throughout), batch uploads refused at their headers (role, batch, name,
+# size, --batch-max-files/--batch-max-bytes), and a file failing in the
+# worker answered without paths, pids or SQL.
 # Every check names the documented status; the clients are
 # tests/integration/abuse_client.py (a hang fails, it is never waited out).
 . "$(dirname "$0")/lib.sh"
@@ -77,4 +82,33 @@ check "slow clients appear in the log" grep -q "slow client closed: its headers 
 check "the server is alive after the strictness checks" kill -0 "$SERVER_PID"
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
 check "SIGTERM stops it with status 0" test $? -eq 0
+SERVER_PID=
+
+# ---- the decode pool, batch uploads, failure sentences: a second server
+# with one decode worker and one waiting upload, two files per batch
+DATA2="$TMP/data2"
+mkdir -p "$DATA2"
+T2=$("$PARLEY" user add ann --store "$DATA2/parley.db" 2>/dev/null)
+OP2=$("$PARLEY" user add opal --operator --store "$DATA2/parley.db" 2>/dev/null)
+check "users for the second server" test -n "$T2" -a -n "$OP2"
+ffmpeg -nostdin -v error -y -f lavfi -i anullsrc=r=8000:cl=mono -t 3600 -c:a flac "$BOMBS/hour.flac"
+check "an hour of silence as FLAC" test -s "$BOMBS/hour.flac"
+start_server "$TMP/serve2.log" --data "$DATA2" --threads 2 --no-workers --decode-workers 1 \
+  --decode-queue 1 --max-chunk-seconds 7200 --max-session-hours 1000 --batch-max-files 2 \
+  --batch-max-bytes 300000 ||
+  { notok "a server with one decode worker starts"; exit 1; }
+ok "a server with one decode worker starts ($BASE)"
+$CLIENT "$BASE" "$T2" pool "$SERVER_PID" "$BOMBS/hour.flac" 8
+check "the log names the full decode pool" grep -q "decode pool full" "$TMP/serve2.log"
+$CLIENT "$BASE" "$OP2" batchcap "$T2" 2 300000
+# a file that passed its upload check and failed in the worker (its stored
+# bytes spoiled): what the API answers about it holds no server internals
+LEAK_BID=$($CLIENT "$BASE" "$OP2" leak_setup | tee /dev/stderr | sed -n 's/^# batch //p')
+check "the leak batch exists" test -n "$LEAK_BID"
+printf 'RIFF not audio at all' >"$DATA2/batches/$LEAK_BID/files/bad.wav"
+limit 120 "$PARLEY" worker -j 1 -q --store "$DATA2/parley.db" --data "$DATA2" \
+  >"$TMP/worker2.log" 2>&1
+$CLIENT "$BASE" "$OP2" leaks "$LEAK_BID" "$DATA2"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
+check "the second server stops with status 0" test $? -eq 0
 SERVER_PID=

@@ -14,6 +14,11 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
+#include "util/scrub.h"
+#include "util/work_pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 static void test_error_set_and_prefix(void **state)
 {
@@ -194,6 +199,90 @@ static void test_path_limits_and_stem(void **state)
 	assert_string_equal(stem, "noext");
 }
 
+/* The pool runs at most workers + queue jobs at once; past that submit
+ * refuses; freeing runs what was queued. */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool open;
+	atomic_int ran, started;
+};
+
+static void gate_job(void *ud, double waited)
+{
+	struct gate *g = ud;
+	assert_true(waited >= 0);
+	atomic_fetch_add(&g->started, 1);
+	pthread_mutex_lock(&g->lock);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+	atomic_fetch_add(&g->ran, 1);
+}
+
+static void test_work_pool_bounded(void **state)
+{
+	(void)state;
+	struct parley_error err = {0};
+	struct work_pool *wp = NULL;
+	struct work_pool_params p = work_pool_default_params();
+	p.workers = 0;
+	assert_int_equal(work_pool_new(&p, &wp, &err), PARLEY_ERR_INVALID);
+	p.workers = 1;
+	p.queue = WORK_POOL_QUEUE_MAX + 1;
+	assert_int_equal(work_pool_new(&p, &wp, &err), PARLEY_ERR_INVALID);
+	p.queue = 2;
+	assert_int_equal(work_pool_new(&p, &wp, &err), PARLEY_OK);
+	struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	atomic_init(&g.ran, 0);
+	atomic_init(&g.started, 0);
+	assert_true(work_pool_submit(wp, gate_job, &g));  /* runs (blocked at the gate) */
+	assert_true(work_pool_submit(wp, gate_job, &g));  /* waits */
+	assert_true(work_pool_submit(wp, gate_job, &g));  /* waits */
+	assert_false(work_pool_submit(wp, gate_job, &g)); /* 1 worker + 2 waiting: full */
+	assert_int_equal(work_pool_pending(wp), 3);
+	assert_true(atomic_load(&g.started) <= 1);
+	pthread_mutex_lock(&g.lock);
+	g.open = true;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	work_pool_free(wp); /* runs the queued ones before it returns */
+	assert_int_equal(atomic_load(&g.ran), 3);
+	work_pool_free(NULL);
+}
+
+/* Failure sentences lose the server's paths and pids, keep the user's names. */
+static void test_scrub_text(void **state)
+{
+	(void)state;
+	char out[256];
+	struct scrub_names n = {.source = "/srv/d/batches/1/files/bad.wav", .name = "bad.wav",
+				.dirs = {"data", "/srv/d"}, .server_side = true};
+	scrub_text("/srv/d/batches/1/files/bad.wav: not an audio file", &n, out, sizeof(out));
+	assert_string_equal(out, "bad.wav: not an audio file");
+	scrub_text("cannot open /srv/d/sessions/k2x/chunks/00015.tmp.4242.15: No space left on device",
+		   &n, out, sizeof(out));
+	assert_string_equal(out, "cannot open chunk 15: No space left on device");
+	scrub_text("decode 'data/batches/7/files/x.flac' (/usr/lib/ffmpeg/libfoo.so)", &n, out,
+		   sizeof(out));
+	assert_string_equal(out, "decode 'x.flac' (libfoo.so)");
+	scrub_text("cannot rename /srv/d/recordings/3/pcm.tmp.77.1 to /srv/d/recordings/3/pcm", &n,
+		   out, sizeof(out));
+	assert_string_equal(out, "cannot rename pcm to pcm");
+	/* a file the user gave by path (parley run): kept */
+	struct scrub_names u = {.source = "/home/me/a.wav", .name = "a.wav", .dirs = {"data", NULL}};
+	scrub_text("/home/me/b.wav: not an audio file; see http://x/y", &u, out, sizeof(out));
+	assert_string_equal(out, "/home/me/b.wav: not an audio file; see http://x/y");
+	scrub_text("/home/me/a.wav: empty", &u, out, sizeof(out));
+	assert_string_equal(out, "a.wav: empty");
+	/* bounded */
+	char small[8];
+	scrub_text("/srv/d/batches/1/files/bad.wav: not an audio file", &n, small, sizeof(small));
+	assert_string_equal(small, "bad.wav");
+	scrub_text(NULL, &n, small, sizeof(small));
+	assert_string_equal(small, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +293,8 @@ int main(void)
 		cmocka_unit_test(test_path_limits_and_stem),
 		cmocka_unit_test(test_fs_atomic_device_kept),
 		cmocka_unit_test(test_fs_atomic_stream),
+		cmocka_unit_test(test_work_pool_bounded),
+		cmocka_unit_test(test_scrub_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
