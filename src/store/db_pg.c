@@ -3,6 +3,8 @@
  * parameters travel as text and the server infers their types. Each
  * connection keeps a bounded cache of named prepared statements keyed by the
  * (rewritten) SQL text, so preparing the same SQL again costs no round trip.
+ * A durable transaction (db_begin_durable) sends BEGIN and SET LOCAL
+ * synchronous_commit = on in one message: one round trip, not two.
  * A dropped connection is re-established (PQreset, cache cleared) on the next
  * db_begin, db_prepare or db_exec made outside a transaction; inside one,
  * everything fails with PARLEY_ERR_UNAVAILABLE until the caller rolls back.
