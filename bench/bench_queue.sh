@@ -136,7 +136,10 @@ DURABLE[parley-pg+redis]="as PostgreSQL; Redis ($REDIS_DURABILITY) only a hint, 
 # graphile-worker gets a database of its own, so its schema and parley's
 # tables never meet; each run gets it fresh.
 PG_URL_GRAPHILE="postgresql://postgres@127.0.0.1:$PG_PORT/graphile"
-fresh_db() { "$PG_BIN/psql" -XAtq "$PG_URL" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null; }
+fresh_db() {
+  PGOPTIONS="-c client_min_messages=warning" "$PG_BIN/psql" -XAtq "$PG_URL" \
+    -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+}
 
 # parley: N recordings through the "noop" pipeline (six test stages, each
 # committing a stage_runs row and a test_effects row with its lease check in
@@ -163,10 +166,25 @@ run_parley() {  # backend (sqlite | pg | pg+redis), recordings, time limit (s)
     --queue-prefix "bench:" --data "$W/parley-data" --batch bench --pipeline noop >/dev/null ||
     { echo "parley submit failed or took over ${limit}s" >&2; return 1; }
   t1=$(date +%s.%N)
+  # what one advance costs the servers: script calls on Redis (INFO
+  # commandstats, reset here), transactions on PostgreSQL (pg_stat_database)
+  local x0=0 x1=0 evals=0
+  [ "$backend" = pg+redis ] && redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
+  [ "$backend" != sqlite ] && x0=$("$PG_BIN/psql" "$store" -XAtqc \
+    "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
   local status=0
   timeout "$((end - SECONDS > 10 ? end - SECONDS : 10))" "$PARLEY" worker --store "$store" --queue "$queue" \
     --queue-prefix "bench:" --data "$W/parley-data" --jobs "$CONC" -q || status=$?
   t2=$(date +%s.%N)
+  if [ "$backend" = pg+redis ]; then
+    evals=$(redis-cli -p "$REDIS_PORT" info commandstats |
+      awk -F'[:=,]' '/^cmdstat_(evalsha|eval):/ { s += $3 } END { print s + 0 }')
+  fi
+  if [ "$backend" != sqlite ]; then
+    sleep 1 # the workers' statistics reach pg_stat_database when their backends end
+    x1=$("$PG_BIN/psql" "$store" -XAtqc \
+      "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+  fi
   local q
   if [ "$backend" = sqlite ]; then q() { sqlite3 -batch "$store" "$1"; }; else q() { "$PG_BIN/psql" "$store" -XAtqc "$1"; }; fi
   local done_n effects window events
@@ -174,16 +192,22 @@ run_parley() {  # backend (sqlite | pg | pg+redis), recordings, time limit (s)
   effects=$(q "SELECT count(*) FROM test_effects")
   window=$(q "SELECT max(time) - min(time) FROM test_effects")
   events=$(q "SELECT count(*) FROM events")
-  "$PY" - "$backend" "$n" "$t0" "$t1" "$t2" "$done_n" "$effects" "${window:-0}" "$events" "$status" <<'PY'
+  "$PY" - "$backend" "$n" "$t0" "$t1" "$t2" "$done_n" "$effects" "${window:-0}" "$events" "$status" \
+    "$((x1 - x0))" "$evals" <<'PY'
 import json, sys
 b, n = sys.argv[1], int(sys.argv[2])
 t0, t1, t2 = map(float, sys.argv[3:6])
 done, effects = int(sys.argv[6]), int(sys.argv[7])
 window, events, status = float(sys.argv[8] or 0), int(sys.argv[9]), int(sys.argv[10])
+xacts, evals = int(sys.argv[11]), int(sys.argv[12])
 d = {"peer": "parley", "backend": b, "recordings": n, "n": 6 * n, "advances_done": effects,
      "enqueue_per_s": round(n / (t1 - t0), 1), "drain_wall_s": round(t2 - t1, 3),
      "recordings_per_s": round(done / (t2 - t1), 1), "left": n - done,
      "rows_written": {"recordings": n, "stage_runs": effects, "test_effects": effects, "events": events}}
+if b != "sqlite" and done:
+    d["pg_transactions_per_recording"] = round(xacts / done, 2)
+if b == "pg+redis" and done:
+    d["redis_script_calls_per_recording"] = round(evals / done, 2)
 if status == 124:
     d["timed_out"] = True
 elif status:
@@ -388,6 +412,17 @@ for sid in order:
         name, note, "/".join(fmt(j) for j in jobs) or "-", fmt(med(enq)), fmt(med(drain)), spread(drain),
         fmt(med(steady)), spread(steady), vs, max((d.get("left") or 0) for d in ds) if good else "-",
         ds[0].get("durable", "")))
+costs = []
+for sid in order:
+    good = [d for d in by[sid] if ok(d)]
+    x = med([d["pg_transactions_per_recording"] for d in good if "pg_transactions_per_recording" in d])
+    e = med([d["redis_script_calls_per_recording"] for d in good if "redis_script_calls_per_recording" in d])
+    if x is not None or e is not None:
+        costs.append("%s: %s" % (by[sid][0]["system"], ", ".join(
+            p for p in ("%.1f PostgreSQL transactions" % x if x is not None else "",
+                        "%.2f Redis script calls" % e if e is not None else "") if p)))
+if costs:
+    print("\nPer recording (six advances): " + "; ".join(costs) + ".")
 PY
 echo
 echo "bench-queue: done in $((SECONDS - START)) s"
