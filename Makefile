@@ -130,7 +130,7 @@ $(BUILD)/obj/tests/cli_main.o: src/cli/main.c
 	@echo "  CC $< (as parley_cli_main)"
 	@$(CC) $(CFLAGS) -Dmain=parley_cli_main -c -o $@ $<
 
-$(BUILD)/tests/parley-test: tests/support/parley_test.c tests/support/fail_alloc.c \
+$(BUILD)/tests/parley-test: tests/support/parley_test.c tests/support/fail_alloc.c tests/support/fail_alloc.h \
 		$(BUILD)/obj/tests/cli_main.o $(BUILD)/libparley.a
 	@mkdir -p $(@D)
 	@echo "  LD $@"
@@ -139,7 +139,7 @@ $(BUILD)/tests/parley-test: tests/support/parley_test.c tests/support/fail_alloc
 
 # make torture: every fail point of each scenario made to fail in turn
 # (tests/torture/torture.c), in the ASan build so leaks are found too.
-$(BUILD)/tests/torture: tests/torture/torture.c tests/support/fail_alloc.c $(BUILD)/libparley.a
+$(BUILD)/tests/torture: tests/torture/torture.c tests/support/fail_alloc.c tests/support/fail_alloc.h $(BUILD)/libparley.a
 	@mkdir -p $(@D)
 	@echo "  LD $@"
 	@$(CC) $(CFLAGS) -Itests -o $@ tests/torture/torture.c tests/support/fail_alloc.c \

@@ -333,7 +333,7 @@ void answer_reply_parse(const char *text, json_t **value, json_t **quote)
 {
 	*value = NULL;
 	*quote = NULL;
-	json_t *j = llm_reply_json(text);
+	json_t *j = llm_reply_json(text, NULL);
 	if (j && json_is_object(j)) {
 		const char *k;
 		json_t *v;

@@ -10,6 +10,7 @@
 
 #include "audit/phrase.h"
 #include "util/fs.h"
+#include "util/json_nomem.h"
 
 /* ----------------------------------------------------------------- paths */
 
@@ -936,7 +937,10 @@ enum parley_err questionnaire_parse(const char *text, size_t len, const char *na
 	struct qctx c = {name, text + skip, len - skip, err};
 	struct qpath root = {0};
 	json_error_t je;
+	json_nomem_reset();
 	json_t *doc = json_loadb(c.text, c.len, JSON_REJECT_DUPLICATES, &je);
+	if (json_load_nomem(doc, &je))
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "%s: out of memory reading it", name);
 	if (!doc)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "%s:%d:%d: %s", name,
 					je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1,

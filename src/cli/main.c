@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/engines_info.h"
+#include "util/json_nomem.h"
 
 
 
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	json_nomem_install(NULL, NULL); /* out of memory in a JSON load is said as such */
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/json_nomem.h"
+
 static const struct {
 	const char *name, *code;
 } languages[] = {
@@ -292,7 +294,10 @@ enum parley_err asr_json_parse_full(const char *body, size_t len, double offset,
 	language[0] = '\0';
 	*language_prob = -1;
 	json_error_t je;
+	json_nomem_reset();
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (json_load_nomem(j, &je))
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading the answer");
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
 		return parley_error_set(err, PARLEY_ERR_ENGINE,

@@ -9,6 +9,7 @@
 
 #include "util/jschema.h"
 #include "util/sha256.h"
+#include "util/json_nomem.h"
 
 #define RETRY_NOTE_MAX 1024
 
@@ -43,14 +44,22 @@ void llm_engine_close(struct llm_engine *eng)
 	}
 }
 
-json_t *llm_reply_json(const char *text)
+json_t *llm_reply_json(const char *text, bool *nomem)
 {
+	bool oom_ = false;
+	bool *oom = nomem ? nomem : &oom_;
+	*oom = false;
 	if (!text)
 		return NULL;
 	json_error_t je;
+	json_nomem_reset();
 	json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
 	if (j)
 		return j;
+	if (json_load_nomem(j, &je)) {
+		*oom = true;
+		return NULL;
+	}
 	/* ```json … ``` around the document */
 	const char *b = text;
 	while (isspace((unsigned char)*b))
@@ -63,7 +72,10 @@ json_t *llm_reply_json(const char *text)
 	const char *e = strstr(b, "```");
 	if (!e)
 		return NULL;
-	return json_loadb(b, (size_t)(e - b), JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	json_nomem_reset();
+	j = json_loadb(b, (size_t)(e - b), JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	*oom = json_load_nomem(j, &je);
+	return j;
 }
 
 static void prompt_hash(const struct llm_request *q, char out[LLM_HASH_HEX])
@@ -104,10 +116,12 @@ static void judge(const struct llm_request *q, struct llm_answer *a)
 		a->valid = true;
 		return;
 	}
-	json_t *j = llm_reply_json(a->text);
+	bool nomem = false;
+	json_t *j = llm_reply_json(a->text, &nomem);
 	if (!j) {
 		a->valid = false;
-		snprintf(a->error, sizeof(a->error), "the reply is not JSON");
+		snprintf(a->error, sizeof(a->error), "%s",
+			 nomem ? "out of memory reading the reply" : "the reply is not JSON");
 		return;
 	}
 	struct parley_error e = {0};

@@ -108,8 +108,9 @@ enum parley_err llm_ask_many(struct llm_engine *eng, const struct llm_params *pa
 void llm_answer_release(struct llm_answer *a);
 
 /* The reply text as JSON: the text itself, or the inside of one ```json
- * fence around it. NULL when it is not a JSON value. */
-json_t *llm_reply_json(const char *text);
+ * fence around it. NULL when it is not a JSON value, or when memory ran out
+ * reading it: then *nomem (when not NULL) is set true — not the reply's fault. */
+json_t *llm_reply_json(const char *text, bool *nomem);
 
 const char *llm_engine_version(const struct llm_engine *eng);
 void llm_engine_close(struct llm_engine *eng); /* accepts NULL and zeroed handles */

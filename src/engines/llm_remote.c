@@ -12,6 +12,7 @@
 #include "engines/llm.h"
 #include "engines/llm_impl.h"
 #include "engines/remote.h"
+#include "util/json_nomem.h"
 
 struct remote_llm {
 	struct remote *r;
@@ -61,7 +62,10 @@ enum parley_err llm_read_completion(const char *body, size_t len, struct llm_cha
 				    struct parley_error *err)
 {
 	json_error_t je;
+	json_nomem_reset();
 	json_t *j = json_loadb(body, len, 0, &je);
+	if (json_load_nomem(j, &je))
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading the answer");
 	json_t *ch = j ? json_array_get(json_object_get(j, "choices"), 0) : NULL;
 	const char *content = json_string_value(json_object_get(json_object_get(ch, "message"),
 								"content"));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/strbuf.h"
+#include "util/json_nomem.h"
 
 void eval_transcript_release(struct eval_transcript *t)
 {
@@ -90,7 +91,10 @@ enum parley_err eval_transcript_parse(const char *data, size_t len, const char *
 {
 	memset(t, 0, sizeof(*t));
 	json_error_t jerr;
+	json_nomem_reset();
 	json_t *root = json_loadb(data, len, 0, &jerr);
+	if (json_load_nomem(root, &jerr))
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "%s: out of memory reading it", path);
 	if (!root || !json_is_object(root)) {
 		json_decref(root);
 		return parley_error_set(err, PARLEY_ERR_INVALID, "%s:%d: %s", path,

@@ -16,6 +16,7 @@
 #include "text/lexicon.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
+#include "util/json_nomem.h"
 
 _Static_assert(sizeof(enum pc_unit) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(enum pc_method) == sizeof(int), "enum fields are stored as int");
@@ -896,10 +897,11 @@ enum parley_err pipeline_config_parse(struct pipeline_config *c, const char *nam
 	if (k == len)
 		return PARLEY_OK; /* empty: the defaults (a batch stored before configurations) */
 	json_error_t je;
+	json_nomem_reset();
 	json_t *root = json_loadb(text + skip, len - skip, JSON_REJECT_DUPLICATES, &je);
 	/* Out of memory is not a syntax error (make torture found it reported
 	 * as one, failing a recording for good that a retry would finish). */
-	if (!root && json_error_code(&je) == json_error_out_of_memory)
+	if (json_load_nomem(root, &je))
 		return parley_error_set(err, PARLEY_ERR_NOMEM, "%s: out of memory reading it", name);
 	if (!root)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "%s:%d:%d: %s", name,

@@ -45,7 +45,26 @@ struct sqlite_stmt {
 	sqlite3_stmt *h;
 	int64_t changes;
 	struct sqlite_cached *slot; /* NULL = not cached: finalized with the statement */
+	int bind_rc; /* the first failed bind (SQLITE_NOMEM copying a text): the step fails */
 };
+
+/* SQLite's result codes that are not PARLEY_ERR_STORE. */
+static const struct {
+	int sqlite;
+	enum parley_err parley;
+} sqlite_codes[] = {
+	{SQLITE_BUSY, PARLEY_ERR_BUSY},
+	{SQLITE_LOCKED, PARLEY_ERR_BUSY},
+	{SQLITE_NOMEM, PARLEY_ERR_NOMEM},
+};
+
+static enum parley_err parley_code(int rc)
+{
+	for (size_t i = 0; i < sizeof(sqlite_codes) / sizeof(sqlite_codes[0]); i++)
+		if (sqlite_codes[i].sqlite == (rc & 0xff))
+			return sqlite_codes[i].parley;
+	return PARLEY_ERR_STORE;
+}
 
 static uint64_t fnv1a(const char *s)
 {
@@ -86,9 +105,7 @@ static sqlite3 *handle(struct db *db)
 
 static enum parley_err sqlite_fail(struct db *db, struct parley_error *err, const char *what)
 {
-	int code = sqlite3_errcode(handle(db));
-	enum parley_err pe = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? PARLEY_ERR_BUSY
-									      : PARLEY_ERR_STORE;
+	enum parley_err pe = parley_code(sqlite3_errcode(handle(db)));
 	return parley_error_set(err, pe, "store %s: %s: %s", db->target, what,
 				sqlite3_errmsg(handle(db)));
 }
@@ -99,8 +116,7 @@ static enum parley_err sqlite_exec(struct db *db, const char *sql, struct parley
 	int rc = sqlite3_exec(handle(db), sql, NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		return PARLEY_OK;
-	enum parley_err pe = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? PARLEY_ERR_BUSY
-									  : PARLEY_ERR_STORE;
+	enum parley_err pe = parley_code(rc);
 	parley_error_set(err, pe, "store %s: %s", db->target, msg ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	return pe;
@@ -134,9 +150,10 @@ static enum parley_err sqlite_open(const char *path, struct db **out, struct par
 	d->base.drv = &db_driver_sqlite;
 	snprintf(d->base.target, sizeof(d->base.target), "%s", path);
 	enum parley_err rc;
-	if (sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		rc = parley_error_set(err, PARLEY_ERR_STORE, "cannot open store %s: %s", path,
+	int orc = sqlite3_open_v2(path, &d->h,
+				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (orc != SQLITE_OK) {
+		rc = parley_error_set(err, parley_code(orc), "cannot open store %s: %s", path,
 				      d->h ? sqlite3_errmsg(d->h) : "out of memory");
 		goto fail;
 	}
@@ -218,31 +235,47 @@ static sqlite3_stmt *sh(struct db_stmt *s)
 	return ((struct sqlite_stmt *)s)->h;
 }
 
+/* A bind that fails (a text's copy out of memory, an index out of range)
+ * leaves the parameter NULL: remember it, so the step fails instead of
+ * writing NULL (torture: "NOT NULL constraint failed", or a silent NULL in
+ * a nullable column). */
+static void bound(struct db_stmt *s, int rc)
+{
+	struct sqlite_stmt *ss = (struct sqlite_stmt *)s;
+	if (rc != SQLITE_OK && !ss->bind_rc)
+		ss->bind_rc = rc;
+}
+
 static void sqlite_bind_int(struct db_stmt *s, int idx, int64_t v)
 {
-	sqlite3_bind_int64(sh(s), idx, v);
+	bound(s, sqlite3_bind_int64(sh(s), idx, v));
 }
 
 static void sqlite_bind_double(struct db_stmt *s, int idx, double v)
 {
-	sqlite3_bind_double(sh(s), idx, v);
+	bound(s, sqlite3_bind_double(sh(s), idx, v));
 }
 
 static void sqlite_bind_text(struct db_stmt *s, int idx, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(sh(s), idx, v, -1, SQLITE_TRANSIENT);
+		bound(s, sqlite3_bind_text(sh(s), idx, v, -1, SQLITE_TRANSIENT));
 	else
-		sqlite3_bind_null(sh(s), idx);
+		bound(s, sqlite3_bind_null(sh(s), idx));
 }
 
 static void sqlite_bind_null(struct db_stmt *s, int idx)
 {
-	sqlite3_bind_null(sh(s), idx);
+	bound(s, sqlite3_bind_null(sh(s), idx));
 }
 
 static enum parley_err sqlite_step(struct db_stmt *s, bool *row, struct parley_error *err)
 {
+	int brc = ((struct sqlite_stmt *)s)->bind_rc;
+	*row = false;
+	if (brc)
+		return parley_error_set(err, parley_code(brc), "store %s: binding a parameter: %s",
+					s->db->target, sqlite3_errstr(brc));
 	int rc = sqlite3_step(sh(s));
 	*row = rc == SQLITE_ROW;
 	if (rc == SQLITE_ROW)
@@ -252,8 +285,7 @@ static enum parley_err sqlite_step(struct db_stmt *s, bool *row, struct parley_e
 		return PARLEY_OK;
 	}
 	/* sqlite3_step's own code is the precise one (errcode may lag behind). */
-	enum parley_err pe = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? PARLEY_ERR_BUSY
-									  : PARLEY_ERR_STORE;
+	enum parley_err pe = parley_code(rc);
 	return parley_error_set(err, pe, "store %s: %s", s->db->target, sqlite3_errmsg(handle(s->db)));
 }
 

@@ -15,12 +15,16 @@
  * Allocation: parley's own malloc/calloc/realloc/strdup/strndup calls pass
  * fail_point("alloc") in test binaries linked with the linker's --wrap for
  * them (tests/support/fail_alloc.c; the Makefile's FAIL_ALLOC_WRAP), and
- * jansson's too when such a binary sets json_set_alloc_funcs(malloc, free).
+ * jansson's too when such a binary calls json_nomem_install(NULL, NULL)
+ * (util/json_nomem.h: jansson through malloc, its failures noted).
  * The parley binary is linked without: its allocations are libc's own.
+ * SQLite's own allocator asks fail_point("sqlite.alloc") once a test binary
+ * calls fail_alloc_sqlite_install() (tests/support/fail_alloc.h; the
+ * torture's store scenarios).
  *
  * Points (names are "area.what"): fs.open fs.read fs.create fs.write
  * fs.fsync fs.rename fs.syncdir fs.mkdir (util/fs.c, with the errno the
- * system would give: ENOSPC, EIO, EMFILE) and alloc.
+ * system would give: ENOSPC, EIO, EMFILE), alloc and sqlite.alloc.
  * Thread-safe: the hook is read atomically; the hook itself must be
  * thread-safe if the code under test runs threads.
  */

@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "util/json_nomem.h"
+
 static bool blank(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -52,7 +54,10 @@ enum parley_err web_json_body_parse_limit(const char *body, size_t len, size_t l
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"JSON body nested deeper than %d levels", WEB_JSON_DEPTH_MAX);
 	json_error_t je;
+	json_nomem_reset();
 	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (json_load_nomem(v, &je)) /* not the client's fault */
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading the JSON body");
 	if (!v)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "JSON body line %d column %d: %s",
 					je.line, je.column, je.text);

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == PARLEY_OK) {
 		if (!c.content || !memchr(c.model, '\0', sizeof(c.model)))
 			__builtin_trap();
-		json_decref(llm_reply_json(c.content));
+		json_decref(llm_reply_json(c.content, NULL));
 	} else if ((rc != PARLEY_ERR_ENGINE && rc != PARLEY_ERR_NOMEM) || c.content || !err.msg[0]) {
 		__builtin_trap();
 	}
@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (text) {
 		memcpy(text, data, size);
 		text[size] = '\0';
-		json_decref(llm_reply_json(text));
+		json_decref(llm_reply_json(text, NULL));
 		free(text);
 	}
 	return 0;

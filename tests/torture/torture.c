@@ -2,15 +2,17 @@
  * torture.c — make torture: run each scenario once counting the fail points
  * it passes (util/fail.h: file I/O in util/fs.c and, this binary being
  * linked with FAIL_ALLOC_WRAP, every allocation of parley's code and of
- * jansson), then once per point with exactly that point failing, each time
- * in a fresh folder. After every run:
+ * jansson; for the store scenario SQLite's own allocations too,
+ * support/fail_alloc.h), then once per point with exactly that point
+ * failing, each time in a fresh folder. After every run:
  *   - it returned (no crash, no hang: a watchdog stops a worker after 30 s)
  *     with PARLEY_OK or an error carrying a message;
  *   - no leak (LeakSanitizer, in the ASan build make torture uses);
  *   - the store is not corrupt: SQLite's integrity_check says ok, and with
  *     no more failures the same scenario finishes on it (failed recordings
  *     requeued, as `parley retry` does, leases left by the failure expired)
- *     and exports a transcript.json whose duration is the input's.
+ *     and ends right: a transcript.json whose duration is the input's, or
+ *     (store) every recording done once with its words and warning.
  *
  *   build-san/tests/torture [--scenario NAME] [--from K] [--every S] [-v]
  *
@@ -45,9 +47,12 @@
 #include "core/inputs.h"
 #include "core/pipeline.h"
 #include "core/worker.h"
+#include "stages/stage.h"
 #include "store/store.h"
+#include "support/fail_alloc.h"
 #include "util/fail.h"
 #include "util/fs.h"
+#include "util/json_nomem.h"
 
 #define SIGNAL_SECONDS 2.0
 #define WATCHDOG_SECONDS 30.0
@@ -57,10 +62,13 @@
 static atomic_long seen;
 static long fail_at; /* 0 = count only */
 static char failed_point[32];
+static bool with_sqlite; /* the scenario's points include SQLite's allocations */
 
 static bool torture_hook(const char *point, void *user_data)
 {
 	(void)user_data;
+	if (!with_sqlite && strcmp(point, "sqlite.alloc") == 0)
+		return false;
 	long n = atomic_fetch_add(&seen, 1) + 1;
 	if (n != fail_at)
 		return false;
@@ -184,6 +192,115 @@ static enum parley_err scenario_run(struct run *r, struct parley_error *err)
 	return run_pipeline(r, "decode,vad,diarize", err);
 }
 
+/* store: the store's API as a worker and the HTTP views use it, on SQLite,
+ * with SQLite's own allocations in the count: open (every migration), a
+ * batch with two recordings, each leased, its stage's words, warning and
+ * done mark and the lease advance in one transaction, then finished; then
+ * the views' reads (warnings, the execution log, progress). Run again on
+ * its own store it ends the same: each recording done once. */
+#define STORE_OWNER "torture:1"
+#define STORE_RECORDINGS 2
+#define STORE_WARNING "in.wav: the WAV header promises 2.0 s of audio but the file holds 1.0 s"
+
+static enum parley_err store_one(struct store *st, int64_t batch, int64_t rec,
+				 struct parley_error *err)
+{
+	const char *msgs[] = {STORE_WARNING};
+	struct store_word w[2] = {{0.1, 0.4, 0.9f, 1, "hello", false},
+				  {0.5, 0.7, 0.5f, 2, "lah", true}};
+	enum parley_err rc;
+	if ((rc = store_stage_start(st, rec, "decode", err)) || (rc = store_begin(st, err)))
+		return rc;
+	if ((rc = store_words_put(st, rec, "words", w, 2, err)) ||
+	    (rc = store_warnings_set(st, batch, rec, "decode", msgs, 1, err)) ||
+	    (rc = store_stage_done(st, rec, "decode", 0.01, 0.01, err)) ||
+	    (rc = store_lease_advance(st, rec, STORE_OWNER, 60, NULL, err)) ||
+	    (rc = store_commit(st, err))) {
+		store_rollback(st);
+		return rc;
+	}
+	return store_recording_finish(st, rec, STORE_OWNER, STORE_DONE, NULL, NULL, err);
+}
+
+static int count_event(const struct store_event *e, void *ud)
+{
+	(void)e;
+	(*(int *)ud)++;
+	return 0;
+}
+
+static enum parley_err scenario_store(struct run *r, struct parley_error *err)
+{
+	char db[300];
+	snprintf(db, sizeof(db), "%s/parley.db", r->dir);
+	struct store *st = NULL;
+	int64_t batch = 0;
+	const char *tables[64];
+	stage_result_tables(tables, sizeof(tables) / sizeof(tables[0]));
+	enum parley_err rc;
+	if ((rc = store_open(db, &st, err)) ||
+	    (rc = store_batch_ensure(st, "default", "run", &batch, err)) ||
+	    (rc = store_batch_set_pipeline(st, batch, "decode", err)))
+		goto out;
+	for (int i = 0; i < STORE_RECORDINGS && !rc; i++) {
+		char name[16], fp[16];
+		int64_t id = 0;
+		snprintf(name, sizeof(name), "rec%d", i);
+		snprintf(fp, sizeof(fp), "fp%d", i);
+		rc = store_recording_add(st, batch, name, r->input, fp, tables, &id, err);
+	}
+	for (int i = 0; i < STORE_RECORDINGS && !rc; i++) {
+		struct store_recording got;
+		bool found = false;
+		if ((rc = store_lease_next(st, batch, STORE_OWNER, 60, NULL, &got, &found, err)) ||
+		    !found)
+			break;
+		rc = store_one(st, batch, got.id, err);
+	}
+	/* what the recording view and the results read */
+	int warnings = 0, events = 0;
+	struct store_progress p;
+	if (!rc)
+		rc = store_warning_each(st, batch, 1, count_event, &warnings, err);
+	if (!rc)
+		rc = store_event_page(st, batch, 0, 0, count_event, &events, err);
+	if (!rc)
+		rc = store_progress_get(st, batch, &p, err);
+out:
+	store_close(st);
+	return rc;
+}
+
+/* The store scenario's end: both recordings done, each with its two words,
+ * its one warning and its decode run. */
+static bool store_right(const struct run *r, char *why, size_t size)
+{
+	char db[300];
+	snprintf(db, sizeof(db), "%s/parley.db", r->dir);
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	bool ok = false;
+	const char *sql =
+		"SELECT (SELECT count(*) FROM recordings WHERE status = 'done'),"
+		" (SELECT count(*) FROM words), (SELECT count(*) FROM events WHERE type = 'file_warning'"
+		"  AND message = '" STORE_WARNING "'),"
+		" (SELECT count(*) FROM stage_runs WHERE stage = 'decode' AND status = 'done')";
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+		int done = sqlite3_column_int(s, 0), words = sqlite3_column_int(s, 1),
+		    warns = sqlite3_column_int(s, 2), runs = sqlite3_column_int(s, 3);
+		ok = done == STORE_RECORDINGS && words == 2 * STORE_RECORDINGS &&
+		     warns == STORE_RECORDINGS && runs == STORE_RECORDINGS;
+		snprintf(why, size, "%s: %d done, %d words, %d warnings, %d decode runs", db, done,
+			 words, warns, runs);
+	} else {
+		snprintf(why, size, "%s: %s", db, h ? sqlite3_errmsg(h) : "cannot open");
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return ok;
+}
+
 /* After a failed run: requeue what failed and let leases expire, as an
  * operator would with `parley retry`. */
 static enum parley_err requeue_all(struct run *r, struct parley_error *err)
@@ -209,19 +326,29 @@ static enum parley_err requeue_all(struct run *r, struct parley_error *err)
 	return rc;
 }
 
+static bool export_right(const struct run *r, char *why, size_t size);
+
 struct scenario {
 	const char *name;
 	enum parley_err (*fn)(struct run *r, struct parley_error *err);
-	bool has_store; /* check the store and the export afterwards */
-	bool cut;       /* its input WAV holds half of what its header says */
+	/* its end is right (after a clean run, and after a recovery); NULL:
+	 * no store to check or recover */
+	bool (*right)(const struct run *r, char *why, size_t size);
+	bool cut;    /* its input WAV holds half of what its header says */
+	bool sqlite; /* SQLite's own allocations are points too */
+	bool made;   /* its store is made (migrated) before the points count */
 };
 
 static const struct scenario scenarios[] = {
-	{"wav", scenario_wav, false, false},
-	{"run", scenario_run, true, false},
+	{"wav", scenario_wav, NULL, false, false, false},
+	{"run", scenario_run, export_right, false, false, false},
 	/* the same with the input cut in half: the warning's path (the decode
 	 * stage's store_warnings_set, transcript.json, warnings.csv) */
-	{"run-cut", scenario_run, true, true},
+	{"run-cut", scenario_run, export_right, true, false, false},
+	/* the store's own operations on a store already made (the migrations'
+	 * thousands of SQLite allocations are store-open's) */
+	{"store", scenario_store, store_right, false, true, true},
+	{"store-open", scenario_store, store_right, false, true, false},
 };
 
 /* ---- checks ---- */
@@ -283,11 +410,15 @@ static void restore_stderr(int saved)
 	close(saved);
 }
 
-static void fresh_run(struct run *r, const char *name, bool cut, long k)
+static void fresh_run(struct run *r, const struct scenario *sc, long k)
 {
+	const char *name = sc->name;
+	bool cut = sc->cut;
 	memset(r, 0, sizeof(*r));
 	r->cut = cut;
-	snprintf(r->dir, sizeof(r->dir), "/tmp/parley-torture-%ld-%s-%ld", (long)getpid(), name, k);
+	const char *tmp = getenv("TMPDIR");
+	snprintf(r->dir, sizeof(r->dir), "%s/parley-torture-%ld-%s-%ld", tmp && *tmp ? tmp : "/tmp",
+		 (long)getpid(), name, k);
 	struct parley_error err = {0};
 	fs_remove_tree(r->dir, &err);
 	fs_mkdir_p(r->dir, &err);
@@ -297,6 +428,14 @@ static void fresh_run(struct run *r, const char *name, bool cut, long k)
 	pcm_release(&p);
 	if (cut && truncate(r->input, (off_t)(44 + SIGNAL_SECONDS * PCM_RATE)) != 0)
 		fprintf(stderr, "torture: cannot cut %s\n", r->input);
+	if (sc->made) {
+		char db[300];
+		struct store *st = NULL;
+		snprintf(db, sizeof(db), "%s/parley.db", r->dir);
+		if (store_open(db, &st, &err))
+			fprintf(stderr, "torture: cannot make %s: %s\n", db, err.msg);
+		store_close(st);
+	}
 }
 
 int main(int argc, char **argv)
@@ -320,7 +459,11 @@ int main(int argc, char **argv)
 	}
 	if (from < 1 || every < 1)
 		return 2;
-	json_set_alloc_funcs(malloc, free); /* jansson's allocations through the seam too */
+	json_nomem_install(NULL, NULL); /* jansson's allocations through the seam too */
+	if (fail_alloc_sqlite_install() != SQLITE_OK) { /* and SQLite's, where a scenario asks */
+		fprintf(stderr, "torture: SQLite's allocator cannot be replaced\n");
+		return 2;
+	}
 	int findings = 0;
 	for (size_t s = 0; s < sizeof(scenarios) / sizeof(scenarios[0]); s++) {
 		const struct scenario *sc = &scenarios[s];
@@ -328,8 +471,9 @@ int main(int argc, char **argv)
 			continue;
 		struct run r;
 		char why[512];
+		with_sqlite = sc->sqlite;
 		/* 1. count the points of a clean run (which must succeed) */
-		fresh_run(&r, sc->name, sc->cut, 0);
+		fresh_run(&r, sc, 0);
 		fail_at = 0;
 		atomic_store(&seen, 0);
 		fail_hook_set(torture_hook, NULL);
@@ -338,7 +482,7 @@ int main(int argc, char **argv)
 		restore_stderr(saved);
 		fail_hook_set(NULL, NULL);
 		long points = atomic_load(&seen);
-		if (r.rc || (sc->has_store && !export_right(&r, why, sizeof(why)))) {
+		if (r.rc || (sc->right && !sc->right(&r, why, sizeof(why)))) {
 			printf("not ok - %s: the clean run fails: %s\n", sc->name, r.rc ? r.err.msg : why);
 			findings++;
 			continue;
@@ -349,7 +493,7 @@ int main(int argc, char **argv)
 		/* 2. fail each point in turn */
 		long runs = 0, clean = 0, ok_anyway = 0, found = 0;
 		for (long k = from; k <= points; k += every) {
-			fresh_run(&r, sc->name, sc->cut, k);
+			fresh_run(&r, sc, k);
 			fail_at = k;
 			failed_point[0] = '\0';
 			atomic_store(&seen, 0);
@@ -367,9 +511,9 @@ int main(int argc, char **argv)
 			if (!problem && __lsan_do_recoverable_leak_check())
 				problem = "a leak (LeakSanitizer report above)";
 #endif
-			if (!problem && sc->has_store && !store_intact(r.dir, why, sizeof(why)))
+			if (!problem && sc->right && !store_intact(r.dir, why, sizeof(why)))
 				problem = "a corrupt store";
-			if (!problem && sc->has_store) {
+			if (!problem && sc->right) {
 				/* recovery: no more failures, the same work on the same store */
 				struct parley_error e2 = {0};
 				saved = silence_stderr();
@@ -380,8 +524,8 @@ int main(int argc, char **argv)
 				if (rc2) {
 					snprintf(why, sizeof(why), "%s", e2.msg);
 					problem = "no recovery on the same store";
-				} else if (!export_right(&r, why, sizeof(why))) {
-					problem = "a wrong export after recovery";
+				} else if (!sc->right(&r, why, sizeof(why))) {
+					problem = "a wrong end after recovery";
 				}
 			}
 			if (problem) {

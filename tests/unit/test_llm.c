@@ -13,6 +13,7 @@
 
 #include "engines/llm.h"
 #include "util/jschema.h"
+#include "util/json_nomem.h"
 
 static const char schema_text[] =
 	"{\"type\":\"object\",\"properties\":{"
@@ -85,11 +86,53 @@ static void test_schema_subset(void **state)
 static void test_reply_json(void **state)
 {
 	(void)state;
-	json_t *j = llm_reply_json("```json\n{\"a\": 1}\n```");
+	json_t *j = llm_reply_json("```json\n{\"a\": 1}\n```", NULL);
 	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "a")), 1);
 	json_decref(j);
-	assert_null(llm_reply_json("Sure! Here it is: {\"a\": 1}"));
+	assert_null(llm_reply_json("Sure! Here it is: {\"a\": 1}", NULL));
+	bool nomem = true;
+	assert_null(llm_reply_json("Sure! Here it is: {\"a\": 1}", &nomem));
+	assert_false(nomem); /* not JSON: the reply's fault */
+}
+
+static void *no_memory(size_t n)
+{
+	(void)n;
+	return NULL; /* even the lexer cannot start */
+}
+
+static int allow; /* allocations that succeed before the rest fail */
+
+static void *some_memory(size_t n)
+{
+	return allow-- > 0 ? malloc(n) : NULL;
+}
+
+/* Out of memory while reading a reply is said as such, not "not JSON":
+ * with none at all (the lexer cannot start) and failing at each later
+ * allocation of a valid reply in turn. */
+static void test_reply_json_nomem(void **state)
+{
+	(void)state;
+	bool nomem = false;
+	json_nomem_install(no_memory, free);
+	json_t *j = llm_reply_json("{\"a\": [1, 2, 3]}", &nomem);
+	json_nomem_install(NULL, NULL);
+	assert_null(j);
+	assert_true(nomem);
+	int failed = 0;
+	for (int k = 1; k < 40; k++) {
+		allow = k;
+		nomem = false;
+		json_nomem_install(some_memory, free);
+		j = llm_reply_json("{\"a\": [1, 2, {\"b\": \"long enough to grow a buffer\"}]}", &nomem);
+		json_nomem_install(NULL, NULL);
+		assert_true(j != NULL || nomem);
+		failed += j == NULL;
+		json_decref(j);
+	}
+	assert_true(failed > 0);
 }
 
 /* An exec: LLM that answers badly first and well when told what was wrong
@@ -174,6 +217,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schema_subset),
 		cmocka_unit_test(test_reply_json),
+		cmocka_unit_test(test_reply_json_nomem),
 		cmocka_unit_test(test_ask_retry_then_valid),
 		cmocka_unit_test(test_ask_invalid_recorded),
 	};

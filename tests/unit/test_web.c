@@ -17,6 +17,7 @@
 #include "web/ratelimit.h"
 #include "web/router.h"
 #include "web/routes.h"
+#include "util/json_nomem.h"
 
 #define SID "k2x4abcdefghijklmnop"
 
@@ -170,6 +171,12 @@ static void test_router_rejects(void **state)
 	assert_int_equal(match("GET", longpath, &m), ROUTER_NOT_FOUND);
 }
 
+static void *no_memory(size_t n)
+{
+	(void)n;
+	return NULL; /* even the lexer cannot start */
+}
+
 static void test_json_body(void **state)
 {
 	(void)state;
@@ -190,6 +197,12 @@ static void test_json_body(void **state)
 	assert_int_equal(web_json_body_parse("[1]", 3, &o, &err), PARLEY_ERR_INVALID);
 	assert_non_null(strstr(err.msg, "an array"));
 	assert_int_equal(web_json_body_parse("{\"a\":1,\"a\":2}", 13, &o, &err), PARLEY_ERR_INVALID);
+	/* out of memory is the server's trouble (503), not a bad body (400) */
+	json_nomem_install(no_memory, free);
+	enum parley_err nrc = web_json_body_parse("{\"title\":\"x\"}", 13, &o, &err);
+	json_nomem_install(NULL, NULL);
+	assert_int_equal(nrc, PARLEY_ERR_NOMEM);
+	assert_null(o);
 	assert_int_equal(web_json_body_parse("{\"a\":\"\\u0000\"}", 14, &o, &err), PARLEY_ERR_INVALID);
 	char deep[200];
 	size_t n = 0;
