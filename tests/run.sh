@@ -56,11 +56,16 @@ TIMES=()  # "seconds name" per logged test: the slowest are listed at the end
 tally() {  # name, log file, exit status
   local name=$1 log=$2 status=$3
   local ok notok skip
-  ok=$(grep -E '^ok ' "$log" | grep -cviE '# skip' || true)
-  skip=$(grep -ciE '^(not )?ok .*# skip' "$log" || true)
-  notok=$(grep -E '^not ok ' "$log" | grep -cviE '# skip' || true)
+  ok=$(grep -aE '^ok ' "$log" | grep -cviE '# skip' || true)
+  skip=$(grep -aciE '^(not )?ok .*# skip' "$log" || true)
+  notok=$(grep -aE '^not ok ' "$log" | grep -cviE '# skip' || true)
   PASS=$((PASS + ok)); FAIL=$((FAIL + notok)); SKIP=$((SKIP + skip))
   if [ "$notok" -gt 0 ]; then FAILED_NAMES+=("$name"); fi
+  # NUL bytes usually mean something reopened the log and truncated it
+  # (e.g. `tee /dev/stderr`): lines before that are lost from the count
+  if [ "$(tr -dc '\000' <"$log" | head -c 1 | wc -c)" -gt 0 ]; then
+    echo "# warning: $name's output holds NUL bytes (a truncated log? lines may be lost)"
+  fi
   if [ "$status" -ne 0 ] && [ "$notok" -eq 0 ]; then
     FAIL=$((FAIL + 1)); FAILED_NAMES+=("$name (exit $status)")
     echo "not ok - $name exited with status $status"
@@ -71,7 +76,7 @@ tally() {  # name, log file, exit status
 # its last 30 lines when it failed, and tally it.
 report() {  # name, log file, exit status, seconds
   local name=$1 log=$2 status=$3 secs=$4
-  grep -E '^(ok|not ok) |^# ' "$log" | sed "s/^/[$name] /"
+  grep -aE '^(ok|not ok) |^# ' "$log" | sed "s/^/[$name] /"
   echo "[$name] took $secs s"
   TIMES+=("$secs $name")
   if [ "$status" -ne 0 ]; then echo "--- $name output (last 30 lines)"; tail -30 "$log"; fi

@@ -103,7 +103,11 @@ check "the log names the full decode pool" grep -q "decode pool full" "$TMP/serv
 $CLIENT "$BASE" "$OP2" batchcap "$T2" 2 300000
 # a file that passed its upload check and failed in the worker (its stored
 # bytes spoiled): what the API answers about it holds no server internals
-LEAK_BID=$($CLIENT "$BASE" "$OP2" leak_setup | tee /dev/stderr | sed -n 's/^# batch //p')
+# (not `tee /dev/stderr`: reopening the suite's log truncates it, and the
+# lines before are lost)
+LEAK_OUT=$($CLIENT "$BASE" "$OP2" leak_setup)
+printf '%s\n' "$LEAK_OUT"
+LEAK_BID=$(printf '%s\n' "$LEAK_OUT" | sed -n 's/^# batch //p')
 check "the leak batch exists" test -n "$LEAK_BID"
 printf 'RIFF not audio at all' >"$DATA2/batches/$LEAK_BID/files/bad.wav"
 limit 120 "$PARLEY" worker -j 1 -q --store "$DATA2/parley.db" --data "$DATA2" \
