@@ -36,18 +36,7 @@ done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/parley-signup.XXXXXX")
 SERVE_PID="" OFF_PID="" OPEN_PID=""
-stop_pid() {  # pid: TERM, then KILL after 15 s; returns the process's exit status
-  local pid=$1 i st=0
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return $?; }
-  for i in $(seq 1 30); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  kill -KILL "$pid" 2>/dev/null && echo "# pid $pid did not stop on SIGTERM within 15 s: killed"
-  wait "$pid" 2>/dev/null || st=$?
-  return $st
-}
+. "$HERE/lib.sh"  # stop_pid, browser_npm_ci
 cleanup() {
   stop_pid "$OPEN_PID"
   stop_pid "$OFF_PID"
@@ -58,14 +47,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- playwright-core (shared with run.sh) ------------------------------------------
-stamp=$HERE/node_modules/.package-lock.json
-if [ ! -d "$HERE/node_modules/playwright-core" ] || [ ! -f "$stamp" ] || [ "$HERE/package-lock.json" -nt "$stamp" ]; then
-  echo "# npm ci (tests/browser)"
-  if ! (cd "$HERE" && npm ci --no-audit --no-fund --prefer-offline >"$TMP/npm-ci.log" 2>&1); then
-    sed 's/^/# npm: /' "$TMP/npm-ci.log" | tail -15
-    fail "npm ci could not install playwright-core (no network and no npm cache?); run 'cd tests/browser && npm ci' once online"
-  fi
-fi
+browser_npm_ci
 
 # --- a certificate for 127.0.0.1, and its public key's SHA-256 ----------------------
 mkdir -p "$TMP/tls"
