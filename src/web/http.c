@@ -1,5 +1,6 @@
 #include "web/http.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,4 +162,22 @@ void web_resp_json(struct web_resp *r, int status, json_t *v)
 		return;
 	}
 	body_set(r, status, "application/json", text);
+}
+
+bool web_req_query_int(struct web_req *q, struct web_resp *r, const char *name, long long min,
+		       long long max, long long *out)
+{
+	const char *v = web_req_query(q, name);
+	if (!v)
+		return true;
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	if (errno || end == v || *end || x < min || x > max) {
+		web_resp_fail(r, 400, "invalid", "query argument %s=%.40s is not an integer %lld to %lld",
+			      name, v, min, max);
+		return false;
+	}
+	*out = x;
+	return true;
 }

@@ -108,6 +108,12 @@ void web_error_public(int status, enum parley_err code, const char *msg, const c
 void web_resp_fail(struct web_resp *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* An optional integer query argument `name` in [min, max]: true with *out
+ * set, or true with *out unchanged when absent; false with a 400 "invalid"
+ * in r when it is not such an integer. */
+bool web_req_query_int(struct web_req *q, struct web_resp *r, const char *name, long long min,
+		       long long max, long long *out);
+
 /* The HTTP status of a parley error code (docs/api.md); 500 for unknown. */
 int web_err_status(enum parley_err code);
 

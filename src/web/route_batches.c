@@ -8,7 +8,6 @@
 #include "web/routes.h"
 #include "web/sse.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,25 +59,6 @@ static bool allowed(struct web_req *q, struct web_resp *r)
 	return false;
 }
 
-/* An optional integer query argument in [min, max]; false (400 in r) when malformed. */
-static bool query_int(struct web_req *q, struct web_resp *r, const char *name, long long min,
-		      long long max, long long *out)
-{
-	const char *v = web_req_query(q, name);
-	if (!v)
-		return true;
-	char *end;
-	errno = 0;
-	long long x = strtoll(v, &end, 10);
-	if (errno || end == v || *end || x < min || x > max) {
-		web_resp_fail(r, 400, "invalid", "query argument %s=%.40s is not an integer %lld to %lld",
-			      name, v, min, max);
-		return false;
-	}
-	*out = x;
-	return true;
-}
-
 /* ?format=json (default) or csv. */
 static bool query_csv(struct web_req *q, struct web_resp *r, bool *csv)
 {
@@ -120,8 +100,8 @@ void route_batch_create(struct web_req *q, struct web_resp *r)
 void route_batch_list(struct web_req *q, struct web_resp *r)
 {
 	long long after = 0, limit = 100;
-	if (!allowed(q, r) || !query_int(q, r, "after", 0, ROUTER_BATCH_MAX, &after) ||
-	    !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit))
+	if (!allowed(q, r) || !web_req_query_int(q, r, "after", 0, ROUTER_BATCH_MAX, &after) ||
+	    !web_req_query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit))
 		return;
 	struct batches_ctx c = ctx_of(q);
 	struct parley_error err = {0};
@@ -278,7 +258,7 @@ static void results_table(struct web_req *q, struct web_resp *r, long long versi
 {
 	long long offset = 0;
 	const char *order = web_req_query(q, "order");
-	if (!query_int(q, r, "offset", 0, INT32_MAX, &offset))
+	if (!web_req_query_int(q, r, "offset", 0, INT32_MAX, &offset))
 		return;
 	if (order && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0) {
 		web_resp_fail(r, 400, "invalid", "order=%.40s: want asc or desc", order);
@@ -305,9 +285,9 @@ void route_batch_results(struct web_req *q, struct web_resp *r)
 {
 	long long version = 0, after = 0, limit = 100;
 	bool csv;
-	if (!allowed(q, r) || !query_int(q, r, "version", 0, 1000000, &version) ||
-	    !query_int(q, r, "after", 0, INT64_MAX, &after) ||
-	    !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit) || !query_csv(q, r, &csv))
+	if (!allowed(q, r) || !web_req_query_int(q, r, "version", 0, 1000000, &version) ||
+	    !web_req_query_int(q, r, "after", 0, INT64_MAX, &after) ||
+	    !web_req_query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit) || !query_csv(q, r, &csv))
 		return;
 	static const char *const table_args[] = {"sort", "order", "offset", "status", "verdict", "q"};
 	for (size_t i = 0; i < sizeof(table_args) / sizeof(table_args[0]); i++) {
@@ -339,7 +319,7 @@ void route_batch_results(struct web_req *q, struct web_resp *r)
 void route_batch_webhooks(struct web_req *q, struct web_resp *r)
 {
 	long long limit = 100;
-	if (!allowed(q, r) || !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit))
+	if (!allowed(q, r) || !web_req_query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit))
 		return;
 	struct batches_ctx c = ctx_of(q);
 	struct parley_error err = {0};
@@ -369,9 +349,9 @@ void route_batch_trades(struct web_req *q, struct web_resp *r)
 {
 	long long version = 0, offset = 0, limit = 100;
 	bool csv;
-	if (!allowed(q, r) || !query_int(q, r, "version", 0, 1000000, &version) ||
-	    !query_int(q, r, "offset", 0, INT32_MAX, &offset) ||
-	    !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit) || !query_csv(q, r, &csv))
+	if (!allowed(q, r) || !web_req_query_int(q, r, "version", 0, 1000000, &version) ||
+	    !web_req_query_int(q, r, "offset", 0, INT32_MAX, &offset) ||
+	    !web_req_query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit) || !query_csv(q, r, &csv))
 		return;
 	struct batches_ctx c = ctx_of(q);
 	struct parley_error err = {0};
@@ -402,10 +382,10 @@ void route_batch_reaudit(struct web_req *q, struct web_resp *r)
 void route_batch_changes(struct web_req *q, struct web_resp *r)
 {
 	long long from = 0, to = 0, after = 0, limit = 100;
-	if (!allowed(q, r) || !query_int(q, r, "from", 0, 1000000, &from) ||
-	    !query_int(q, r, "to", 0, 1000000, &to) ||
-	    !query_int(q, r, "after", 0, INT64_MAX, &after) ||
-	    !query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit))
+	if (!allowed(q, r) || !web_req_query_int(q, r, "from", 0, 1000000, &from) ||
+	    !web_req_query_int(q, r, "to", 0, 1000000, &to) ||
+	    !web_req_query_int(q, r, "after", 0, INT64_MAX, &after) ||
+	    !web_req_query_int(q, r, "limit", 1, BATCHES_PAGE_MAX, &limit))
 		return;
 	struct batches_ctx c = ctx_of(q);
 	struct parley_error err = {0};
@@ -474,8 +454,8 @@ static void bev_poll(void *src, struct store *st, struct strbuf *sb, bool *end)
 void route_batch_events(struct web_req *q, struct web_resp *r)
 {
 	long long after = 0, timeout = web_server_params(q->srv)->stream_seconds;
-	if (!allowed(q, r) || !query_int(q, r, "after", 0, INT64_MAX, &after) ||
-	    !query_int(q, r, "timeout", 1, web_server_params(q->srv)->stream_seconds, &timeout))
+	if (!allowed(q, r) || !web_req_query_int(q, r, "after", 0, INT64_MAX, &after) ||
+	    !web_req_query_int(q, r, "timeout", 1, web_server_params(q->srv)->stream_seconds, &timeout))
 		return;
 	int64_t last = after;
 	if (!sse_last_event_id(q, r, &last))

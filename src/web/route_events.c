@@ -22,7 +22,6 @@
  */
 #include "web/routes.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -545,30 +544,12 @@ static void ev_poll(void *src, struct store *st, struct strbuf *sb, bool *end)
 		*end = true;
 }
 
-static bool query_int(struct web_req *q, struct web_resp *r, const char *name, long long min,
-		      long long max, long long *out)
-{
-	const char *v = web_req_query(q, name);
-	if (!v)
-		return true;
-	char *end;
-	errno = 0;
-	long long x = strtoll(v, &end, 10);
-	if (errno || end == v || *end || x < min || x > max) {
-		web_resp_fail(r, 400, "invalid", "query argument %s=%.40s is not an integer %lld to %lld",
-			      name, v, min, max);
-		return false;
-	}
-	*out = x;
-	return true;
-}
-
 void route_events(struct web_req *q, struct web_resp *r)
 {
 	long long log = 0, after = 0, timeout = web_server_params(q->srv)->stream_seconds;
-	if (!query_int(q, r, "log", 1, ROUTER_BATCH_MAX, &log) ||
-	    !query_int(q, r, "after", 0, INT64_MAX, &after) ||
-	    !query_int(q, r, "timeout", 1, web_server_params(q->srv)->stream_seconds, &timeout))
+	if (!web_req_query_int(q, r, "log", 1, ROUTER_BATCH_MAX, &log) ||
+	    !web_req_query_int(q, r, "after", 0, INT64_MAX, &after) ||
+	    !web_req_query_int(q, r, "timeout", 1, web_server_params(q->srv)->stream_seconds, &timeout))
 		return;
 	bool ops = may_ops(&q->user);
 	if (log) {
