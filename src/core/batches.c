@@ -1196,25 +1196,25 @@ struct query_walk {
 static int query_one(const struct sdash_result *r, void *ud)
 {
 	struct query_walk *w = ud;
-	json_t *md = parse_or(r->metadata, json_object());
+	json_t *md = parse_or(r->row.metadata, json_object());
 	json_t *trade = json_object_get(md, "trade_id");
-	json_t *o = json_pack("{s:I,s:s,s:s,s:i,s:O}", "recording", (json_int_t)r->id, "name",
-			      r->name, "status", r->status, "attempts", r->attempts, "trade_id",
+	json_t *o = json_pack("{s:I,s:s,s:s,s:i,s:O}", "recording", (json_int_t)r->row.id, "name",
+			      r->row.name, "status", r->row.status, "attempts", r->attempts, "trade_id",
 			      json_is_string(trade) ? trade : json_null());
 	json_decref(md);
 	if (!o) {
 		w->rc = NOMEM(w->err);
 		return 1;
 	}
-	json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
-	json_object_set_new(o, "verdict", r->has_verdict ? json_string(r->verdict) : json_null());
-	json_object_set_new(o, "score", r->has_verdict ? json_real(r->score) : json_null());
-	json_object_set_new(o, "max_score", r->has_verdict ? json_real(r->max_score) : json_null());
-	json_object_set_new(o, "auto_fail", json_boolean(r->has_verdict && r->auto_fail));
-	json_object_set_new(o, "reasons", r->has_verdict ? parse_or(r->reasons, json_array())
+	json_object_set_new(o, "error", r->row.error[0] ? json_string(r->row.error) : json_null());
+	json_object_set_new(o, "verdict", r->row.has_verdict ? json_string(r->row.verdict) : json_null());
+	json_object_set_new(o, "score", r->row.has_verdict ? json_real(r->row.score) : json_null());
+	json_object_set_new(o, "max_score", r->row.has_verdict ? json_real(r->row.max_score) : json_null());
+	json_object_set_new(o, "auto_fail", json_boolean(r->row.has_verdict && r->row.auto_fail));
+	json_object_set_new(o, "reasons", r->row.has_verdict ? parse_or(r->row.reasons, json_array())
 							 : json_array());
 	json_t *warnings = NULL;
-	if ((w->rc = export_warnings_json(w->st, w->batch, r->id, &warnings, w->err))) {
+	if ((w->rc = export_warnings_json(w->st, w->batch, r->row.id, &warnings, w->err))) {
 		json_decref(o);
 		return 1;
 	}
