@@ -21,7 +21,10 @@ target word, over all speakers (any-speaker counts). For each target-free set
 it also prints the share of the target candidates (every target word of the
 final transcripts) that passes every per-word test at each threshold: the
 fifth value (PASS) of the lexicon's "background" line, recounted with
---background RATE,ALPHA,MIN,PASS.
+--background RATE,ALPHA,MIN,PASS. The PASS test is skipped, as the words
+stage skips it, for a recording the stt stage recognised denoised: its
+"stt_denoised" segment in parley.db, or (runs from before that was saved)
+the log's "stt: NAME: SNR estimate ... recognising denoised audio" line.
 """
 import argparse
 import collections
@@ -33,6 +36,7 @@ import re
 import sqlite3
 import sys
 
+DENOISED_RE = re.compile(r"stt: (\S+): SNR estimate .* recognising denoised audio")
 VERIFY_RE = re.compile(
     r"pocketsphinx: verify (\S+) ([0-9.]+)-([0-9.]+) s conf ([0-9.]+) llr (\S+) base (\S+) "
     r"(?:score (\S+) )?(kept|rejected)")
@@ -62,9 +66,10 @@ def binomial_tail(k, q, n):
     return min(1.0, sum(math.comb(k, i) * q ** i * (1 - q) ** (k - i) for i in range(n, k + 1)))
 
 
-def supported(n, seconds, bg, candidates=0):
+def supported(n, seconds, bg, candidates=0, original=True):
     """lexicon_supported(): are n countable targets among `candidates` target
-    words heard in a recording of `seconds` more than the background explains?"""
+    words heard in a recording of `seconds` more than the background explains?
+    original False (recognised denoised) skips the PASS test."""
     if n == 0:
         return False
     if bg is None:
@@ -73,7 +78,7 @@ def supported(n, seconds, bg, candidates=0):
     pas = bg[3] if len(bg) > 3 else 0.0
     if not (n >= mn and poisson_tail(rate * max(seconds, 0.0) / 3600.0, n) <= alpha):
         return False
-    return pas <= 0 or binomial_tail(max(candidates, n), pas, n) <= alpha
+    return pas <= 0 or not original or binomial_tail(max(candidates, n), pas, n) <= alpha
 
 
 def load_lexicon(path):
@@ -99,7 +104,8 @@ def load_lexicon(path):
 
 def load_set(outdir, log, targets):
     """[(recording name, target, conf, llr, pause after)] for every target
-    word in the final words, and {name: duration}. The pause after a word is
+    word in the final words, {name: duration} and the set of names
+    recognised denoised. The pause after a word is
     the same speaker's next word's start minus its end, infinite when another
     speaker's word or none follows (as src/text/lexicon.h defines it)."""
     db = sqlite3.connect(os.path.join(outdir, "parley.db"))
@@ -107,8 +113,16 @@ def load_set(outdir, log, targets):
     rows = db.execute(
         "select r.name, w.word, w.start_s, w.confidence, w.end_s, w.speaker from words w "
         "join recordings r on r.id = w.recording_id order by r.name, w.idx").fetchall()
+    denoised = set()
+    if db.execute("select 1 from sqlite_master where name = 'segments'").fetchone():
+        denoised = {n for (n,) in db.execute(
+            "select distinct r.name from segments s join recordings r on r.id = s.recording_id "
+            "where s.kind = 'stt_denoised'")}
     cands = collections.defaultdict(list)  # target -> [(start, llr)]
     for line in open(log, errors="replace"):
+        d = DENOISED_RE.search(line)
+        if d:
+            denoised.add(d.group(1))
         m = VERIFY_RE.search(line)
         if m:
             llr = float(m.group(5))
@@ -125,14 +139,15 @@ def load_set(outdir, log, targets):
                 llr = l
                 break
         out.append((name, word, conf, llr, pause))
-    return out, dur
+    return out, dur, denoised
 
 
-def counted(hits, targets, t, final=True, dur=None, bg="lexicon"):
+def counted(hits, targets, t, final=True, dur=None, bg="lexicon", denoised=frozenset()):
     """Counts at verification threshold t (None: off); final=False ignores the
     lexicon's phrase_final pauses. With dur ({name: seconds}) the
     recording-level background test applies: bg "lexicon" = the lexicon's
-    line, None = none, else (rate, alpha, min)."""
+    line, None = none, else (rate, alpha, min[, pass]); names in `denoised`
+    skip the pass test."""
     c = collections.Counter()
     for name, word, conf, llr, pause in hits:
         if final and word in FINAL and pause + 1e-9 < FINAL[word]:
@@ -146,7 +161,8 @@ def counted(hits, targets, t, final=True, dur=None, bg="lexicon"):
             per[name] += v
         heard = collections.Counter(name for name, word, conf, llr, pause in hits)
         c = collections.Counter({k: v for k, v in c.items()
-                                 if supported(per[k[0]], dur.get(k[0], 0.0), bg, heard[k[0]])})
+                                 if supported(per[k[0]], dur.get(k[0], 0.0), bg, heard[k[0]],
+                                           k[0] not in denoised)})
     return c
 
 
@@ -185,13 +201,14 @@ def main():
     for spec in a.sets:
         parts = spec.split(":")
         label, kind, outdir, log = parts[:4]
-        hits, dur = load_set(outdir, log, targets)
+        hits, dur, denoised = load_set(outdir, log, targets)
         src = {}
         if len(parts) > 4 and parts[4]:
             for line in open(parts[4]):
                 n, s = line.rstrip("\n").split("\t")
                 src[n] = s
-        sets.append(dict(label=label, kind=kind, hits=hits, dur=dur, src=src))
+        sets.append(dict(label=label, kind=kind, hits=hits, dur=dur, src=src, denoised=denoised))
+        print("%s: %d of %d recordings recognised denoised" % (label, len(denoised & set(dur)), len(dur)))
     result = {"sweep": []}
     head = "%-8s" % "min llr"
     for s in sets:
@@ -201,7 +218,7 @@ def main():
         row = {"min_llr": t, "sets": {}}
         line = "%-8s" % ("off" if t is None else "%g" % t)
         for s in sets:
-            c = counted(s["hits"], targets, t, dur=s["dur"], bg=bg)
+            c = counted(s["hits"], targets, t, dur=s["dur"], bg=bg, denoised=s["denoised"])
             hours = sum(s["dur"].values()) / 3600.0
             if s["kind"] == "free":
                 fa = sum(c.values())
@@ -230,7 +247,7 @@ def main():
         for src in sorted(bysrc):
             line = "  %-16s %6.1f min" % (src, bysrc[src] / 60)
             for t in sweep:
-                c = counted(s["hits"], targets, t, dur=s["dur"], bg=bg)
+                c = counted(s["hits"], targets, t, dur=s["dur"], bg=bg, denoised=s["denoised"])
                 fa = sum(v for (n, w), v in c.items() if s["src"].get(n, "?") == src)
                 line += " %3d" % fa
             print(line)

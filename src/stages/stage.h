@@ -134,6 +134,12 @@ enum parley_err stage_load_channel_original(const struct stage_ctx *ctx, int ch,
 					    struct parley_error *err);
 #define STAGE_CHANNEL_DENOISED_FMT "audio.ch%d.denoised.wav"
 
+/* The segments kind the stt stage saves (one segment spanning the
+ * recording) when its recogniser heard denoised audio (stt.denoise_below or
+ * the denoise stage); none when it heard the original. Recordings recognised
+ * before it was saved have none: original. The words stage reads it. */
+#define STAGE_STT_DENOISED_KIND "stt_denoised"
+
 /* The registry (src/stages/registry.c): stage_table holds every stage in
  * pipeline order (the default pipeline); stage_test_table the test stages
  * (tick1..tick6, src/stages/tick.c), never part of the default pipeline.

@@ -22,7 +22,11 @@
  * (dsp/snr.h, on the mix) is below stt.denoise_below, the recogniser gets
  * speexdsp-denoised audio (dsp/denoise.h, denoise.suppress dB; the mix and
  * every channel file), denoised here in memory; the other stages still
- * read the original. README Accuracy, "Noisy recordings".
+ * read the original. README Accuracy, "Noisy recordings". Either way (this
+ * or the denoise stage) the stage saves one segment of kind
+ * STAGE_STT_DENOISED_KIND spanning the recording when the recogniser heard
+ * denoised audio, none when it heard the original: the words stage skips
+ * the lexicon's pass-share test then (text/lexicon.h, "background").
  *
  * All pieces go to asr_engine_transcribe_many at once, so a remote engine
  * keeps several requests in flight. The prompt is the lexicon's target words
@@ -53,13 +57,19 @@
 struct stt_result {
 	struct store_word *words;
 	size_t n, cap;
+	struct store_segment heard_denoised; /* the recording, when it was recognised denoised */
+	bool denoised;
 };
 
 static enum parley_err stt_save(struct store *st, int64_t rec_id, void *data,
 				struct parley_error *err)
 {
 	const struct stt_result *r = data;
-	return store_words_put(st, rec_id, "stt_words", r->words, r->n, err);
+	enum parley_err rc = store_words_put(st, rec_id, "stt_words", r->words, r->n, err);
+	if (!rc)
+		rc = store_segments_put(st, rec_id, STAGE_STT_DENOISED_KIND, &r->heard_denoised,
+					r->denoised ? 1 : 0, err);
+	return rc;
 }
 
 static enum parley_err result_add(struct stt_result *r, const struct asr_word *w, size_t n,
@@ -253,6 +263,8 @@ static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 	bool noisy;
 	if ((rc = stt_noisy(ctx, &pcm, &noisy, err)))
 		goto out;
+	r.denoised = noisy || stage_in_pipeline(ctx, "denoise");
+	r.heard_denoised = (struct store_segment){0.0, pcm.rate ? (double)pcm.n / pcm.rate : 0.0, -1};
 	for (int c = -1; noisy && c < nch; c++)
 		if ((rc = stt_denoise(ctx, c < 0 ? &pcm : &ch[c], err)))
 			goto out;
@@ -302,7 +314,7 @@ out:
 	return rc;
 }
 
-static const char *const stt_tables[] = {"stt_words", NULL};
+static const char *const stt_tables[] = {"stt_words", "segments", NULL};
 
 const struct stage stage_stt = {
 	.name = "stt", .description = "speech to text (pocketsphinx, a server or a command)",

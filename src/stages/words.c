@@ -19,7 +19,9 @@
  * recording as a whole: when its countable targets are no more than the
  * recogniser's false-alarm rate on English explains (per hour, and as a
  * share of the target words it heard there), none is counted (they stay in
- * the transcript).
+ * the transcript). The share test is skipped for a recording the stt stage
+ * recognised denoised (its STAGE_STT_DENOISED_KIND segment, stages/stage.h):
+ * the share was measured on clean English only.
  *
  * A word is approximate (its times spread over a segment, see
  * engines/asr.h) if any recogniser word it came from is.
@@ -65,13 +67,17 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 	size_t nraw = 0;
 	struct store_speaker *spk = NULL;
 	size_t nspk = 0;
+	struct store_segment *heard_denoised = NULL;
+	size_t ndenoised = 0;
 	struct lex_token *toks = NULL;
 	size_t *origin = NULL;
 	bool *countable = NULL;
 	struct words_result r = {0};
 	enum parley_err rc = stage_env_lexicon(ctx->env, ctx->cfg, &lex, err);
 	if (rc || (rc = store_words_get(ctx->store, ctx->rec->id, "stt_words", &raw, &nraw, err)) ||
-	    (rc = store_speakers_get(ctx->store, ctx->rec->id, &spk, &nspk, err)))
+	    (rc = store_speakers_get(ctx->store, ctx->rec->id, &spk, &nspk, err)) ||
+	    (rc = store_segments_get(ctx->store, ctx->rec->id, STAGE_STT_DENOISED_KIND,
+				     &heard_denoised, &ndenoised, err)))
 		goto out;
 	size_t ntargets = lexicon_target_count(lex);
 	toks = calloc(nraw ? nraw : 1, sizeof(*toks));
@@ -109,7 +115,8 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 		ncountable += countable[i];
 		ncandidates += lexicon_is_target(lex, r.words[i].text);
 	}
-	bool supported = lexicon_supported(lex, ncountable, ncandidates, ctx->rec->duration);
+	bool supported = lexicon_supported(lex, ncountable, ncandidates, ctx->rec->duration,
+					   ndenoised == 0);
 	if (ncountable && !supported)
 		log_info("words: %s: %zu target word%s of %zu heard in %.0f s of audio, no more "
 			 "than the lexicon's background explains: none counted",
@@ -131,6 +138,7 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 out:
 	free(raw);
 	free(spk);
+	free(heard_denoised);
 	free(toks);
 	free(origin);
 	free(countable);

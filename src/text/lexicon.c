@@ -863,7 +863,8 @@ static double binomial_tail(size_t k, double q, size_t n)
 	return sum > 1.0 ? 1.0 : sum;
 }
 
-bool lexicon_supported(const struct lexicon *lex, size_t n, size_t candidates, double seconds)
+bool lexicon_supported(const struct lexicon *lex, size_t n, size_t candidates, double seconds,
+		       bool original_audio)
 {
 	if (n == 0)
 		return false;
@@ -874,7 +875,7 @@ bool lexicon_supported(const struct lexicon *lex, size_t n, size_t candidates, d
 	double mean = lex->background_rate * (seconds > 0.0 ? seconds : 0.0) / 3600.0;
 	if (poisson_tail(mean, n) > lex->background_alpha)
 		return false;
-	if (lex->background_pass <= 0.0)
+	if (lex->background_pass <= 0.0 || !original_audio)
 		return true;
 	return binomial_tail(candidates > n ? candidates : n, lex->background_pass, n) <=
 	       lex->background_alpha;

@@ -12,7 +12,10 @@
 #   c. lid detected by a Whisper-family server (lang=ms): flagged outside
 #      lid.expected, not failed; the stt stage sent "ms" as its language
 #      hint when stt.language is ""; pocketsphinx (reports no language): the
-#      configured stt.language stands.
+#      configured stt.language stands;
+#   d. stt.denoise_below: the recogniser hears the noisy recording denoised,
+#      the stt stage stores that, and the words stage skips the lexicon's
+#      pass-share test for it (and applies it to the clean one).
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/fake_engines.sh"
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_DATA
@@ -174,6 +177,38 @@ check "the clean one is not ($(grep -o 'longer: SNR estimate [0-9.]* dB' "$out.l
   bash -c "grep -q 'stt: longer: SNR estimate [0-9.]* dB\$' '$out.log'"
 check "no denoised file is written (only the recogniser's copy is denoised)" \
   test -z "$(find "$out/data" -name '*.denoised.wav')"
+seg_of() { # OUT NAME: the stt stage's "recognised denoised" segments of NAME
+  sqlite3 "$1/parley.db" "select count(*) from segments s join recordings r on r.id = s.recording_id
+    where r.name = '$2' and s.kind = 'stt_denoised'"
+}
+counted_of() { # OUT NAME: targets counted in NAME
+  sqlite3 "$1/parley.db" "select coalesce(sum(c.count), 0) from word_counts c
+    join recordings r on r.id = c.recording_id where r.name = '$2'"
+}
+check "stored: noisy recognised denoised, the clean one not ($(seg_of "$out" noisy)/$(seg_of "$out" longer))" \
+  test "$(seg_of "$out" noisy)/$(seg_of "$out" longer)" = "1/0"
+# The lexicon's pass-share test (background's PASS) applies to recordings
+# recognised on their original audio only. With PASS 0.9 (a recording needs
+# 29 targets when every one heard passes) the clean one counts none of what
+# it counted without it; the denoised one (not found in the truth once
+# denoised, so a second fake server answers it with targets of which about
+# half pass, far below 0.9) still counts.
+sed 's/^background 30 0.05 2.*/background 30 0.05 2 0.9/' "$ROOT/data/lexicon/singlish.lex" >"$TMP/pass.lex"
+mkdir -p "$TMP/srv2"
+python3 "$ROOT/tests/servers/fake_engines.py" --port-file "$TMP/srv2/fake.port" --truth "$REF" \
+  --unknown-text "aiyo so late lah walao shiok already sia" >"$TMP/srv2/fake.log" 2>&1 &
+FAKE2_PID=$!
+for ((i = 0; i < 200; i++)); do [ -s "$TMP/srv2/fake.port" ] && break; sleep 0.05; done
+out3="$TMP/d3"
+limit 300 "$PARLEY" run "$TMP/in" -o "$out3" -j 1 --no-progress --stages decode,vad,diarize,stt,words \
+  --stt "openai+http://127.0.0.1:$(cat "$TMP/srv2/fake.port")/v1" --set stt.denoise_below=18 \
+  --lexicon "$TMP/pass.lex" >"$out3.log" 2>&1
+st=$?
+kill "$FAKE2_PID" 2>/dev/null; wait "$FAKE2_PID" 2>/dev/null
+c_longer=$(counted_of "$out" longer)
+p_noisy=$(counted_of "$out3" noisy) p_longer=$(counted_of "$out3" longer)
+check "PASS 0.9: the denoised recording counts ($p_noisy), the original one's $c_longer targets go ($p_longer) (status $st)" \
+  test $st -eq 0 -a "$c_longer" -gt 0 -a "$p_noisy" -gt 0 -a "$p_longer" = 0
 out="$TMP/d2"
 limit 300 "$PARLEY" run "$TMP/in/noisy.wav" -o "$out" -j 1 -v --no-progress --stages decode,vad,diarize,stt \
   --stt "openai+$FAKE_URL/v1" --set stt.denoise_below=0 >"$out.log" 2>&1
