@@ -576,6 +576,11 @@ static void test_default_matches_data_file(void **state)
 
 	struct lexicon *lex = NULL;
 	assert_int_equal(lexicon_load_file("data/lexicon/singlish.lex", &lex, &err), PARLEY_OK);
+	/* the pass share (0.1): 2 of 20 heard in 10 s is what English gives on
+	 * original audio (P(X>=2 | 20, 0.1) 0.61), counted when denoised */
+	assert_false(lexicon_supported(lex, 2, 20, 10.0, true));
+	assert_true(lexicon_supported(lex, 2, 20, 10.0, false));
+	assert_true(lexicon_supported(lex, 2, 2, 10.0, true));
 	lexicon_free(lex);
 }
 
