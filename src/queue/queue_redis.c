@@ -55,18 +55,24 @@
  *             processing:<owner> (LPUSH); on a tie the later stage wins
  *             (finish in-flight recordings before starting new ones). With
  *             stages = NULL the script reads P stages itself (no extra round
- *             trip). Nothing: when wait > 0, BLPOP wake for `wait` seconds,
- *             then the script once more. Each popped entry is leased in the
- *             store (store_lease_take): not leasable (done, failed, leased by
- *             a live worker, backing off) → dropped from processing by the
- *             next script call of this take (a pending "done"), and the next
- *             one tried (at most 64 pops per call); a store error → the entry
- *             goes back to its ready set and the error is returned.
+ *             trip); it moves up to p->max entries (take-ahead, at most
+ *             QUEUE_TAKE_MAX), each the lowest-scored left. Nothing: when
+ *             wait > 0, BLPOP wake for `wait` seconds, then the script once
+ *             more. The popped entries are leased in the store in one
+ *             statement (store_lease_ids, which also returns each one's done
+ *             stages): the ones not leasable (done, failed, leased by a live
+ *             worker, backing off) → dropped from processing by the next
+ *             script call (a pending "done"), and the script run again when
+ *             none was leased (at most 64 pops per call); a store error →
+ *             the entries go back to their ready sets and the error is
+ *             returned.
  *   settle    is not sent at once: it is kept in the struct queue and runs at
- *             the start of the next take's script (one round trip per stage
- *             advance: ack + take next + liveness). Any other call (stats,
- *             heartbeat, a settle for another owner or a second settle) and
- *             close send a pending settle first, as its own script call. The
+ *             the start of the next take's script (one round trip per take:
+ *             acks + take next + liveness). Settles of one owner accumulate
+ *             (a worker that took several recordings settles each before its
+ *             next take; up to RQ_PENDING_MAX, then they are sent). Any other
+ *             call (stats, heartbeat, a settle for another owner) and close
+ *             send pending settles first, as one script call of their own. The
  *             settle itself: remove every "<id>:*" entry from
  *             processing:<owner> (the recording may have advanced since it
  *             was taken), then DONE nothing more; RETRY ZADD delayed (TIME +
