@@ -25,7 +25,7 @@
 /* Take-ahead (worker.h): the work one take may lease, in seconds of the
  * recent time per recording, and the age (in leases) past which recordings
  * taken but not started are given back instead of started. */
-#define WORKER_TAKE_AHEAD_SECONDS 0.5
+#define WORKER_TAKE_AHEAD_SECONDS 0.05
 #define WORKER_HELD_STALE_LEASES (1.0 / 3.0)
 
 struct worker_params worker_default_params(void)

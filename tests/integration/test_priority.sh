@@ -5,11 +5,12 @@
 # set). One worker (-j 1) runs the batch (2,000 empty files through the noop
 # stages) with file_start logged; the session ends through `parley serve
 # --no-workers`. The check is the order the queue handed work out: every
-# batch recording that had never been leased when the end returned was
-# leased after the session's recording (its file_start event comes later).
-# With one worker that holds exactly, whatever the timing: after the end is
-# committed (and pushed to Redis) the worker's next lease must be the
-# session's.
+# batch recording that was waiting and not held by the worker when the end
+# returned was started after the session's recording (its file_start event
+# comes later). With one worker that holds exactly, whatever the timing:
+# after the end is committed (and pushed to Redis) the worker's next take
+# leases the session's first. What the worker had already taken ahead
+# (worker.h: at most ~50 ms of work) may run before it.
 . "$(dirname "$0")/lib.sh"
 
 N=2000
