@@ -323,10 +323,23 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 	if (rc)
 		return rc;
 	if ((rc = store_recording_finish(w->st, rec->id, w->p->owner, op->status, op->error_code,
-					 op->error_msg, err)) ||
-	    (open && (rc = store_savepoint(w->st, "finish_hooks", err)))) {
+					 op->error_msg, err))) {
 		store_rollback(w->st);
 		return rc;
+	}
+	if (open) {
+		/* a savepoint, so a webhook failure keeps the stages and the
+		 * finish; only for a batch with a webhook (no round trip else) */
+		struct webhook_config wc;
+		bool hooks = false;
+		rc = webhook_get(w->st, rec->batch_id, &wc, &hooks, err);
+		explicit_bzero(wc.secret, sizeof(wc.secret));
+		if (rc == PARLEY_OK && !hooks)
+			return store_commit(w->st, err);
+		if (rc || (rc = store_savepoint(w->st, "finish_hooks", err))) {
+			store_rollback(w->st);
+			return rc;
+		}
 	}
 	struct parley_error herr = {0};
 	enum parley_err hrc = webhook_on_finish(w->st, &fin, &herr);
