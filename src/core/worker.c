@@ -22,6 +22,11 @@
 #define WORKER_WEBHOOK_LINGER 30.0 /* s a leaving worker keeps sending due webhooks */
 /* A worker's liveness in the queue lasts this many leases (see worker.h). */
 #define WORKER_LIVENESS_LEASES 2.0
+/* Take-ahead (worker.h): the work one take may lease, in seconds of the
+ * recent time per recording, and the age (in leases) past which recordings
+ * taken but not started are given back instead of started. */
+#define WORKER_TAKE_AHEAD_SECONDS 0.05
+#define WORKER_HELD_STALE_LEASES (1.0 / 3.0)
 
 struct worker_params worker_default_params(void)
 {
@@ -149,8 +154,18 @@ struct worker {
 		char stage[STORE_STAGE_NAME_MAX];
 	} started[WORKER_STARTED_MAX];
 	size_t nstarted;
+	struct pipeline_clock clock; /* stage wall times, for commit coalescing */
 	double down_backoff;   /* wait after the store or queue was unreachable */
 	double next_warn;      /* rate limit for "unreachable" warnings */
+	/* Take-ahead: what the last take leased, held[next_held..nheld) not
+	 * started yet; uncounted[] started but their attempt not yet counted in
+	 * the store (done before the next take: store_attempts_add). */
+	struct store_recording *held; /* QUEUE_TAKE_MAX of them */
+	size_t nheld, next_held;
+	double held_at;               /* time_mono() of the take */
+	int64_t uncounted[QUEUE_TAKE_MAX];
+	size_t nuncounted;
+	double per_recording;         /* recent seconds per recording (moving average), 0 = none yet */
 };
 
 static double backoff_delay(const struct worker_params *p, int attempt)
@@ -298,9 +313,12 @@ struct settle_op {
 
 /* Webhooks (issue 14, core/webhook.h): the recording's finish and the
  * events it causes (recording.*, stage.completed, batch.completed) commit
- * in one transaction, so a worker killed between them loses no event. */
+ * in one transaction, so a worker killed between them loses no event.
+ * open: that transaction is the one the pipeline left open with the last
+ * stages' results (pipeline_run.finish_open), so results, finish and events
+ * commit together, durably; a failure rolls the stages back too. */
 static enum parley_err worker_finish(struct worker *w, const struct store_recording *rec,
-				     const struct settle_op *op, struct parley_error *err)
+				     const struct settle_op *op, bool open, struct parley_error *err)
 {
 	const struct pipeline *pl = NULL;
 	struct parley_error perr = {0};
@@ -315,13 +333,27 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 		.status = op->status, .error = op->error_msg, .stages = names, .nstages = n,
 		.public_url = w->p->config.public_url,
 	};
-	enum parley_err rc = store_begin(w->st, err);
+	enum parley_err rc = open ? PARLEY_OK : store_begin(w->st, err);
 	if (rc)
 		return rc;
 	if ((rc = store_recording_finish(w->st, rec->id, w->p->owner, op->status, op->error_code,
 					 op->error_msg, err))) {
 		store_rollback(w->st);
 		return rc;
+	}
+	if (open) {
+		/* a savepoint, so a webhook failure keeps the stages and the
+		 * finish; only for a batch with a webhook (no round trip else) */
+		struct webhook_config wc;
+		bool hooks = false;
+		rc = webhook_get(w->st, rec->batch_id, &wc, &hooks, err);
+		explicit_bzero(wc.secret, sizeof(wc.secret));
+		if (rc == PARLEY_OK && !hooks)
+			return store_commit(w->st, err);
+		if (rc || (rc = store_savepoint(w->st, "finish_hooks", err))) {
+			store_rollback(w->st);
+			return rc;
+		}
 	}
 	struct parley_error herr = {0};
 	enum parley_err hrc = webhook_on_finish(w->st, &fin, &herr);
@@ -332,37 +364,76 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 	}
 	if (hrc) {
 		/* a bug or a bound, not the store: finish the recording anyway */
-		store_rollback(w->st);
 		log_error("%s: its webhook events are lost: %s", rec->name, herr.msg);
+		if (open) { /* keep the stages and the finish */
+			if ((rc = store_rollback_to(w->st, "finish_hooks", err))) {
+				store_rollback(w->st);
+				return rc;
+			}
+			return store_commit(w->st, err);
+		}
+		store_rollback(w->st);
 		return store_recording_finish(w->st, rec->id, w->p->owner, op->status,
 					      op->error_code, op->error_msg, err);
 	}
 	return store_commit(w->st, err);
 }
 
+/* Is rec started but its attempt not yet counted in the store? Then it
+ * leaves the list when asked (take it out). */
+static bool worker_uncounted(struct worker *w, int64_t id, bool take_out)
+{
+	for (size_t i = 0; i < w->nuncounted; i++) {
+		if (w->uncounted[i] != id)
+			continue;
+		if (take_out)
+			w->uncounted[i] = w->uncounted[--w->nuncounted];
+		return true;
+	}
+	return false;
+}
+
 static enum parley_err settle_store(struct worker *w, const struct store_recording *rec,
 				    const struct settle_op *op, struct parley_error *err)
 {
 	const char *owner = w->p->owner;
+	enum parley_err rc;
 	switch (op->outcome) {
 	case QUEUE_DONE:
-		return worker_finish(w, rec, op, err);
+		return worker_finish(w, rec, op, false, err);
 	case QUEUE_RETRY:
 		return store_recording_retry_later(w->st, rec->id, owner, op->delay, op->error_msg, err);
 	case QUEUE_RELEASE:
 	case QUEUE_HANDOFF:
-		return store_lease_release(w->st, rec->id, owner, err);
+		/* given back costs no attempt: one the store never counted is
+		 * given back as it is, a counted one is taken back */
+		if (!worker_uncounted(w, rec->id, false))
+			return store_lease_release(w->st, rec->id, owner, err);
+		rc = store_lease_unhold(w->st, owner, &rec->id, 1, err);
+		if (rc == PARLEY_OK)
+			worker_uncounted(w, rec->id, true);
+		return rc;
 	}
 	return parley_error_set(err, PARLEY_ERR_INTERNAL, "unknown outcome");
 }
 
+/* open: the pipeline left the last stages' transaction open for the
+ * finish (op is QUEUE_DONE). When that fails, those stages are rolled back
+ * with it: the recording is given back (no attempt counted) and redone from
+ * its first stage not committed; the error is returned. */
 static enum parley_err worker_settle_op(struct worker *w, const struct store_recording *rec,
-					const struct settle_op *op, const char *stage)
+					const struct settle_op *op, const char *stage, bool open)
 {
 	struct parley_error err = {0};
-	enum parley_err rc = PARLEY_OK;
+	enum parley_err rc = PARLEY_OK, folded = PARLEY_OK;
+	static const struct settle_op release = {.outcome = QUEUE_RELEASE};
+	if (open && (folded = worker_finish(w, rec, op, true, &err)) != PARLEY_OK) {
+		log_warn("%s: %s; its uncommitted stages will be redone", rec->name, err.msg);
+		w->nstarted = 0; /* stage_start marks may have been rolled back too */
+		op = &release;
+	}
 	double wait = 0.2;
-	for (int i = 0; i < SETTLE_TRIES; i++) {
+	for (int i = 0; (!open || folded) && i < SETTLE_TRIES; i++) {
 		rc = settle_store(w, rec, op, &err);
 		if (rc == PARLEY_OK || (rc != PARLEY_ERR_UNAVAILABLE && rc != PARLEY_ERR_STORE) ||
 		    (w->p->stop && *w->p->stop && i > 2))
@@ -384,7 +455,7 @@ static enum parley_err worker_settle_op(struct worker *w, const struct store_rec
 		log_warn("%s: %s", rec->name, qerr.msg);
 		time_sleep(0.2);
 	}
-	return rc;
+	return folded ? folded : rc;
 }
 
 /* Decide the fate of a recording after pipeline_advance. */
@@ -396,11 +467,11 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 	if (rc == PARLEY_OK && run->handoff_stage) {
 		op.outcome = QUEUE_HANDOFF;
 		w->stats->handed_off++;
-		worker_settle_op(w, rec, &op, run->handoff_stage);
+		worker_settle_op(w, rec, &op, run->handoff_stage, false);
 		return;
 	}
 	if (rc == PARLEY_OK) {
-		if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
+		if (worker_settle_op(w, rec, &op, NULL, run->open) == PARLEY_OK) {
 			w->stats->done++;
 			if (p->config.log_file_complete)
 				worker_event(w, rec->batch_id, rec->id, NULL, "file_complete", rec->name);
@@ -413,7 +484,7 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 		op.outcome = QUEUE_RELEASE;
 		if (rc == PARLEY_ERR_UNAVAILABLE)
 			log_warn("%s: %s; giving it back", rec->name, perr->msg);
-		worker_settle_op(w, rec, &op, rec->next_stage);
+		worker_settle_op(w, rec, &op, rec->next_stage, false);
 		return;
 	}
 	/* stored and answered without the server's paths; the log has it all */
@@ -426,7 +497,7 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 		op.error_msg = msg;
 		log_warn("%s: attempt %d of %d failed in stage %s, retrying in %.1f s: %s", rec->name,
 			 rec->attempts, p->config.max_attempts, stage, op.delay, perr->msg);
-		if (worker_settle_op(w, rec, &op, run->failed_stage) == PARLEY_OK)
+		if (worker_settle_op(w, rec, &op, run->failed_stage, false) == PARLEY_OK)
 			w->stats->retried++;
 		return;
 	}
@@ -435,7 +506,7 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 	op.error_msg = msg;
 	if (strcmp(msg, perr->msg) != 0) /* the whole of what was answered shorter */
 		log_warn("%s: failed in stage %s: %s", rec->name, stage, perr->msg);
-	if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
+	if (worker_settle_op(w, rec, &op, NULL, false) == PARLEY_OK) {
 		w->stats->failed++;
 		worker_event(w, rec->batch_id, rec->id, run->failed_stage, "file_error", msg);
 		worker_count_finished(w, rec);
@@ -477,11 +548,52 @@ static void worker_give_up(struct worker *w, const struct store_recording *rec)
 		 "was killed each time", rec->attempts - 1);
 	struct settle_op op = {.outcome = QUEUE_DONE, .status = STORE_FAILED,
 			       .error_code = "internal", .error_msg = msg};
-	if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
+	if (worker_settle_op(w, rec, &op, NULL, false) == PARLEY_OK) {
 		w->stats->failed++;
 		worker_event(w, rec->batch_id, rec->id, rec->next_stage, "file_error", msg);
 		worker_count_finished(w, rec);
 	}
+}
+
+/* How many recordings the next take may lease: as many as the recent time
+ * per recording fits in WORKER_TAKE_AHEAD_SECONDS (1 at first, and for
+ * recordings that take longer). */
+static size_t worker_take_size(const struct worker *w)
+{
+	if (!(w->per_recording > 0))
+		return 1;
+	double n = WORKER_TAKE_AHEAD_SECONDS / w->per_recording;
+	return n >= QUEUE_TAKE_MAX ? QUEUE_TAKE_MAX : n >= 1 ? (size_t)n : 1;
+}
+
+/* Count the attempts of the recordings started since the last take (kept
+ * for the next try when the store does not answer). */
+static enum parley_err worker_count_started(struct worker *w, struct parley_error *err)
+{
+	enum parley_err rc = store_attempts_add(w->st, w->uncounted, w->nuncounted, err);
+	if (rc == PARLEY_OK)
+		w->nuncounted = 0;
+	return rc;
+}
+
+/* Give back what the last take leased and was not started: pending again,
+ * no attempt counted, its queue entry ready again. */
+static void worker_unhold(struct worker *w)
+{
+	size_t n = w->nheld > w->next_held ? w->nheld - w->next_held : 0;
+	int64_t ids[QUEUE_TAKE_MAX];
+	for (size_t i = 0; i < n; i++)
+		ids[i] = w->held[w->next_held + i].id;
+	struct parley_error err = {0};
+	if (n && w->st && store_lease_unhold(w->st, w->p->owner, ids, n, &err) != PARLEY_OK)
+		log_warn("giving back %zu recordings taken ahead: %s (their leases expire)", n, err.msg);
+	for (size_t i = 0; n && w->q && i < n; i++) {
+		struct parley_error qerr = {0};
+		const struct store_recording *rec = &w->held[w->next_held + i];
+		if (queue_settle(w->q, w->p->owner, rec, QUEUE_RELEASE, rec->next_stage, 0, &qerr))
+			log_warn("%s: %s", rec->name, qerr.msg);
+	}
+	w->nheld = w->next_held = 0;
 }
 
 static void worker_process(struct worker *w, struct heartbeat *hb, const struct store_recording *rec)
@@ -495,6 +607,7 @@ static void worker_process(struct worker *w, struct heartbeat *hb, const struct 
 		.stop = p->stop, .owner = p->owner, .lease_seconds = p->config.lease_seconds,
 		.allowed = p->allowed.count ? &p->allowed : NULL,
 		.on_stage_start = on_stage_start, .ud = w,
+		.commit_window = p->config.commit_window, .clock = &w->clock, .finish_open = true,
 	};
 	struct parley_error perr = {0};
 	const struct pipeline *pl;
@@ -509,6 +622,12 @@ static void worker_process(struct worker *w, struct heartbeat *hb, const struct 
 	pthread_mutex_unlock(&hb->lock);
 	heartbeat_set(hb, 0);
 	bool refused = prc == PARLEY_ERR_BUSY && strstr(perr.msg, "lost to another worker");
+	if (prc != PARLEY_OK)
+		w->nstarted = 0; /* stage_start marks of held stages may have been rolled back */
+	if ((lost || refused) && run.open) {
+		store_rollback(w->st); /* the last stages are redone by the new owner */
+		run.open = false;
+	}
 	if (lost || refused) {
 		/* Taken over after our lease expired (we stalled, or our host was
 		 * cut off): the commit was refused, the stage is the new owner's. */
@@ -535,6 +654,11 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	w.p = p;
 	w.stats = stats;
 	w.down_backoff = 0.5;
+	w.held = calloc(QUEUE_TAKE_MAX, sizeof(*w.held));
+	if (!w.held) {
+		pipeline_config_release(&w.cfg);
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory starting the worker");
+	}
 	for (size_t i = 0; i < p->allowed.count && i < QUEUE_STAGES_MAX; i++)
 		w.allowed_names[i] = p->allowed.stages[i]->name;
 	struct heartbeat hb;
@@ -554,6 +678,9 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	if (rc)
 		goto out;
 	if ((rc = store_relax_commits(w.st, err)))
+		goto out;
+	/* held stage commits (commit_window) end with the lease at the latest */
+	if (p->config.commit_window > 0 && (rc = store_hold_limit(w.st, p->config.lease_seconds, err)))
 		goto out;
 	pthread_mutex_init(&hb.lock, NULL);
 	pthread_cond_init(&hb.wake, NULL);
@@ -586,17 +713,23 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 				log_debug("queue recover: %s", qerr.msg);
 			next_recover = time_mono() + WORKER_RECOVER_EVERY;
 		}
-		struct store_recording rec;
-		bool found = false;
-		rc = queue_take(w.q, w.st, &take, &rec, &found, err);
-		if (rc && parley_err_is_transient(rc)) {
-			worker_down(&w, err);
-			continue;
+		if (w.next_held >= w.nheld) {
+			take.max = worker_take_size(&w);
+			w.nheld = w.next_held = 0;
+			rc = worker_count_started(&w, err);
+			if (rc == PARLEY_OK)
+				rc = queue_take_many(w.q, w.st, &take, w.held, &w.nheld, err);
+			w.held_at = time_mono();
+			if (rc && parley_err_is_transient(rc)) {
+				w.nheld = 0;
+				worker_down(&w, err);
+				continue;
+			}
+			if (rc)
+				goto out;
+			w.down_backoff = 0.5;
 		}
-		if (rc)
-			goto out;
-		w.down_backoff = 0.5;
-		if (!found) {
+		if (w.nheld == 0) {
 			if (p->exit_when_idle && worker_idle_done(&w))
 				break;
 			/* Idle: repair the queue more often, so a retry whose backoff
@@ -606,14 +739,37 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 				next_recover = soon;
 			continue; /* take already waited idle_poll */
 		}
-		if (rec.attempts > p->config.max_attempts) {
-			worker_give_up(&w, &rec);
+		struct store_recording *rec = &w.held[w.next_held];
+		if (!rec->attempt_counted) {
+			/* held since the take: give the rest back when it is old (its
+			 * lease was not renewed), else start it and count it */
+			if (time_mono() - w.held_at > p->config.lease_seconds * WORKER_HELD_STALE_LEASES) {
+				worker_unhold(&w);
+				continue;
+			}
+			rec->attempts++;
+			rec->attempt_counted = true;
+			w.uncounted[w.nuncounted++] = rec->id;
+		}
+		w.next_held++;
+		if (rec->attempts > p->config.max_attempts) {
+			worker_give_up(&w, rec);
 			continue;
 		}
-		worker_process(&w, &hb, &rec);
+		double t0 = time_mono();
+		worker_process(&w, &hb, rec);
+		double dt = time_mono() - t0;
+		w.per_recording = w.per_recording > 0 ? 0.8 * w.per_recording + 0.2 * dt : dt;
 	}
 	rc = PARLEY_OK;
 out:
+	/* recordings taken ahead and not started go back, uncounted */
+	worker_unhold(&w);
+	if (w.st) {
+		struct parley_error cerr = {0};
+		if (worker_count_started(&w, &cerr) != PARLEY_OK)
+			log_warn("%s", cerr.msg);
+	}
 	/* A worker leaving because the work is done keeps sending what falls
 	 * due soon (the first retries); a stopped one leaves it to the next. */
 	webhook_loop_stop(hooks, rc == PARLEY_OK && !(p->stop && *p->stop) ? WORKER_WEBHOOK_LINGER : 0);
@@ -631,6 +787,7 @@ out:
 		struct parley_error ignored = {0};
 		queue_heartbeat(w.q, p->owner, 0.001, &ignored);
 	}
+	free(w.held);
 	stage_env_free(w.env);
 	free(w.env_json);
 	pipeline_config_release(&w.cfg);
