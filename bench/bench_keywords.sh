@@ -50,9 +50,11 @@ if [ "${KW_KEEP:-0}" = 1 ]; then trap 'echo "work folder kept: $W"' EXIT; else t
 mkdir -p "$PARLEY_GEN_CACHE" "$(dirname "$OUT_JSON")"
 T0=$(date +%s)
 
-# The built-in lexicon with the verifier effectively open.
-"$PARLEY" lexicon | grep -v '^verify_min_llr' >"$W/sweep.lex"
+# The built-in lexicon with the verifier and the spotting (every target)
+# effectively open.
+"$PARLEY" lexicon | grep -v -e '^verify_min_llr' -e '^spot ' >"$W/sweep.lex"
 echo "verify_min_llr -50" >>"$W/sweep.lex"
+echo "spot -50 $("$PARLEY" lexicon | awk '$1 == "target" { printf "%s ", $2 }')" >>"$W/sweep.lex"
 
 SETS=()
 read -r -a EXTRA <<<"${KW_ARGS:-}"
