@@ -1109,18 +1109,23 @@ struct res_walk {
 	struct parley_error *err;
 };
 
-static int res_one(const struct sbatch_result *r, void *ud)
+/* A results row: recording, name, status, attempts (when >= 0), trade_id,
+ * metadata (when with_metadata), then the verdict's error, verdict, score,
+ * max_score, auto_fail and reasons, in that order. NULL: out of memory. */
+static json_t *result_row_json(const struct sbatch_result *r, int attempts, bool with_metadata)
 {
-	struct res_walk *w = ud;
 	json_t *md = parse_or(r->metadata, json_object());
 	json_t *trade = json_object_get(md, "trade_id");
-	json_t *o = json_pack("{s:I,s:s,s:s,s:O,s:o}", "recording", (json_int_t)r->id, "name",
-			      r->name, "status", r->status, "trade_id",
-			      json_is_string(trade) ? trade : json_null(), "metadata", md);
-	if (!o) {
-		w->rc = NOMEM(w->err);
-		return 1;
+	json_t *o = json_pack("{s:I,s:s,s:s}", "recording", (json_int_t)r->id, "name", r->name,
+			      "status", r->status);
+	if (!o || (attempts >= 0 && json_object_set_new(o, "attempts", json_integer(attempts))) ||
+	    json_object_set(o, "trade_id", json_is_string(trade) ? trade : json_null()) ||
+	    (with_metadata && json_object_set(o, "metadata", md))) {
+		json_decref(md);
+		json_decref(o);
+		return NULL;
 	}
+	json_decref(md);
 	json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
 	json_object_set_new(o, "verdict", r->has_verdict ? json_string(r->verdict) : json_null());
 	json_object_set_new(o, "score", r->has_verdict ? json_real(r->score) : json_null());
@@ -1128,6 +1133,17 @@ static int res_one(const struct sbatch_result *r, void *ud)
 	json_object_set_new(o, "auto_fail", json_boolean(r->has_verdict && r->auto_fail));
 	json_object_set_new(o, "reasons", r->has_verdict ? parse_or(r->reasons, json_array())
 							 : json_array());
+	return o;
+}
+
+static int res_one(const struct sbatch_result *r, void *ud)
+{
+	struct res_walk *w = ud;
+	json_t *o = result_row_json(r, -1, true);
+	if (!o) {
+		w->rc = NOMEM(w->err);
+		return 1;
+	}
 	json_t *answers = NULL, *metrics = NULL, *warnings = NULL;
 	if ((w->rc = answers_json(w->st, r->id, w->version, &answers, w->err)) ||
 	    (w->rc = metrics_json(w->st, r->id, &metrics, w->err)) ||
@@ -1196,25 +1212,13 @@ struct query_walk {
 static int query_one(const struct sdash_result *r, void *ud)
 {
 	struct query_walk *w = ud;
-	json_t *md = parse_or(r->metadata, json_object());
-	json_t *trade = json_object_get(md, "trade_id");
-	json_t *o = json_pack("{s:I,s:s,s:s,s:i,s:O}", "recording", (json_int_t)r->id, "name",
-			      r->name, "status", r->status, "attempts", r->attempts, "trade_id",
-			      json_is_string(trade) ? trade : json_null());
-	json_decref(md);
+	json_t *o = result_row_json(&r->row, r->attempts, false);
 	if (!o) {
 		w->rc = NOMEM(w->err);
 		return 1;
 	}
-	json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
-	json_object_set_new(o, "verdict", r->has_verdict ? json_string(r->verdict) : json_null());
-	json_object_set_new(o, "score", r->has_verdict ? json_real(r->score) : json_null());
-	json_object_set_new(o, "max_score", r->has_verdict ? json_real(r->max_score) : json_null());
-	json_object_set_new(o, "auto_fail", json_boolean(r->has_verdict && r->auto_fail));
-	json_object_set_new(o, "reasons", r->has_verdict ? parse_or(r->reasons, json_array())
-							 : json_array());
 	json_t *warnings = NULL;
-	if ((w->rc = export_warnings_json(w->st, w->batch, r->id, &warnings, w->err))) {
+	if ((w->rc = export_warnings_json(w->st, w->batch, r->row.id, &warnings, w->err))) {
 		json_decref(o);
 		return 1;
 	}

@@ -125,15 +125,30 @@ enum parley_err sbatch_unfinished(struct store *st, int64_t id, int64_t *n,
 	return rc;
 }
 
+void sbatch_result_read(struct db_stmt *s, struct sbatch_result *r)
+{
+	*r = (struct sbatch_result){
+		.id = db_column_int(s, 0),
+		.name = db_column_text(s, 1),
+		.status = db_column_text(s, 2),
+		.error = db_column_text(s, 3),
+		.metadata = db_column_text(s, 4), /* "" for NULL */
+		.has_verdict = !db_column_null(s, 5),
+	};
+	r->verdict = r->has_verdict ? db_column_text(s, 5) : "";
+	r->score = db_column_double(s, 6);
+	r->max_score = db_column_double(s, 7);
+	r->auto_fail = db_column_int(s, 8) != 0;
+	r->reasons = db_column_text(s, 9);
+}
+
 enum parley_err sbatch_results(struct store *st, int64_t batch, int version, int64_t after,
 			       int limit, int (*fn)(const struct sbatch_result *, void *), void *ud,
 			       struct parley_error *err)
 {
 	struct db_stmt *s;
 	enum parley_err rc = prep(st, &s, err,
-		"SELECT r.id, r.name, r.status, coalesce(r.error, ''), r.metadata,"
-		" v.verdict, coalesce(v.score, 0), coalesce(v.max_score, 0), coalesce(v.auto_fail, 0),"
-		" coalesce(v.reasons, '[]')"
+		"SELECT " SBATCH_RESULT_COLUMNS
 		" FROM recordings r JOIN batches b ON b.id = r.batch_id"
 		" LEFT JOIN verdicts v ON v.recording_id = r.id AND v.version ="
 		"   (CASE WHEN ?2 > 0 THEN ?2 ELSE b.audit_version END)"
@@ -143,19 +158,8 @@ enum parley_err sbatch_results(struct store *st, int64_t batch, int version, int
 		return rc;
 	bool row;
 	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
-		struct sbatch_result r = {
-			.id = db_column_int(s, 0),
-			.name = db_column_text(s, 1),
-			.status = db_column_text(s, 2),
-			.error = db_column_text(s, 3),
-			.metadata = db_column_text(s, 4),
-			.has_verdict = !db_column_null(s, 5),
-		};
-		r.verdict = r.has_verdict ? db_column_text(s, 5) : "";
-		r.score = db_column_double(s, 6);
-		r.max_score = db_column_double(s, 7);
-		r.auto_fail = db_column_int(s, 8) != 0;
-		r.reasons = db_column_text(s, 9);
+		struct sbatch_result r;
+		sbatch_result_read(s, &r);
 		if (fn(&r, ud))
 			break;
 	}

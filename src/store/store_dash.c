@@ -215,9 +215,7 @@ enum parley_err sdash_results(struct store *st, int64_t batch, const struct sdas
 	const char *dir = q->desc ? "DESC" : "ASC";
 	/* NULLs (no verdict yet) last either way; the id breaks ties */
 	snprintf(sql, sizeof(sql),
-		 "SELECT r.id, r.name, r.status, coalesce(r.error, ''), r.metadata, v.verdict,"
-		 " coalesce(v.score, 0), coalesce(v.max_score, 0), coalesce(v.auto_fail, 0),"
-		 " coalesce(v.reasons, '[]'), r.attempts" RESULTS_FROM
+		 "SELECT " SBATCH_RESULT_COLUMNS ", r.attempts" RESULTS_FROM
 		 " ORDER BY (%s) IS NULL, %s %s, r.id %s LIMIT ?6 OFFSET ?7",
 		 expr, expr, dir, dir);
 	rc = prep(st, &s, err, sql, "intttii", batch, q->version, status, verdict, like,
@@ -226,19 +224,8 @@ enum parley_err sdash_results(struct store *st, int64_t batch, const struct sdas
 		return rc;
 	bool row;
 	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
-		struct sdash_result r = {
-			.id = db_column_int(s, 0),
-			.name = db_column_text(s, 1),
-			.status = db_column_text(s, 2),
-			.error = db_column_text(s, 3),
-			.metadata = db_column_null(s, 4) ? "" : db_column_text(s, 4),
-			.has_verdict = !db_column_null(s, 5),
-		};
-		r.verdict = r.has_verdict ? db_column_text(s, 5) : "";
-		r.score = db_column_double(s, 6);
-		r.max_score = db_column_double(s, 7);
-		r.auto_fail = db_column_int(s, 8) != 0;
-		r.reasons = db_column_text(s, 9);
+		struct sdash_result r;
+		sbatch_result_read(s, &r.row);
 		r.attempts = (int)db_column_int(s, 10);
 		if (fn(&r, ud))
 			break;

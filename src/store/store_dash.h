@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "store/store_batch.h"
 #include "util/error.h"
 
 struct sdash_batch {
@@ -75,12 +76,7 @@ struct sdash_query {
 };
 bool sdash_sort_valid(const char *sort);
 struct sdash_result {
-	int64_t id;
-	const char *name, *status, *error, *metadata; /* valid during the call */
-	bool has_verdict;
-	const char *verdict, *reasons;
-	double score, max_score;
-	bool auto_fail;
+	struct sbatch_result row; /* as sbatch_results gives it */
 	int attempts;
 };
 /* fn per row in order (non-zero stops); *total: the rows matching the filters. */

@@ -31,4 +31,15 @@ typedef void (*store_row_fn)(struct db_stmt *s, void *elem);
 enum parley_err store_sql_rows(struct db_stmt *s, size_t elem_size, store_row_fn fn,
 			       void **out, size_t *n, const char *what, struct parley_error *err);
 
+/* A row of a batch's results (sbatch_results, sdash_results): a SELECT over
+ * recordings r LEFT JOIN verdicts v whose columns 0-9 are
+ * SBATCH_RESULT_COLUMNS; sbatch_result_read (store_batch.c) fills *r from
+ * them, its texts valid until the next step. */
+#define SBATCH_RESULT_COLUMNS \
+	"r.id, r.name, r.status, coalesce(r.error, ''), r.metadata, v.verdict," \
+	" coalesce(v.score, 0), coalesce(v.max_score, 0), coalesce(v.auto_fail, 0)," \
+	" coalesce(v.reasons, '[]')"
+struct sbatch_result;
+void sbatch_result_read(struct db_stmt *s, struct sbatch_result *r);
+
 #endif

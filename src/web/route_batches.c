@@ -406,49 +406,24 @@ struct bev_stream {
 	double until; /* time_mono() when the stream ends anyway */
 };
 
-struct bev_fill {
-	struct strbuf *sb;
-	int64_t last;
-};
-
-static int bev_one(const struct store_event *ev, void *ud)
-{
-	struct bev_fill *f = ud;
-	json_t *o = json_pack("{s:I,s:f,s:s,s:s,s:s}", "id", (json_int_t)ev->id, "time", ev->time,
-			      "type", ev->type, "stage", ev->stage, "message", ev->message);
-	if (o)
-		json_object_set_new(o, "recording", ev->recording_id ? json_integer(ev->recording_id)
-								     : json_null());
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!text)
-		return 1;
-	enum parley_err rc = sse_add(f->sb, ev->id, ev->type, text);
-	free(text);
-	if (rc)
-		return 1;
-	f->last = ev->id;
-	return 0;
-}
-
 /* The events after e->last (sse_poll_fn); the end when the batch is
  * finished and every event was read (or the stream's time is up). */
 static void bev_poll(void *src, struct store *st, struct strbuf *sb, bool *end)
 {
 	struct bev_stream *e = src;
-	struct bev_fill f = {.sb = sb, .last = e->last};
+	struct sse_log_page pg = {.out = sb, .last = e->last}; /* each event as its own type */
 	struct parley_error err = {0};
 	bool finished = false;
 	struct batches_ctx c = {.store = st};
 	/* finished first: an event written after this look is still read below */
 	if (batches_finished(&c, e->batch, &finished, &err) ||
-	    store_event_page(st, e->batch, e->last, BEV_PAGE, bev_one, &f, &err)) {
+	    store_event_page(st, e->batch, e->last, BEV_PAGE, sse_log_one, &pg, &err)) {
 		sse_add(sb, 0, "error", "the store failed; reconnect");
 		*end = true;
 	}
-	if (f.last == e->last && (finished || time_mono() > e->until))
+	if (pg.last == e->last && (finished || time_mono() > e->until))
 		*end = true;
-	e->last = f.last;
+	e->last = pg.last;
 }
 
 void route_batch_events(struct web_req *q, struct web_resp *r)

@@ -463,32 +463,6 @@ struct ev_stream {
 	bool hello;
 };
 
-struct log_fill {
-	struct strbuf *sb;
-	int64_t last, batch;
-};
-
-static int log_one(const struct store_event *ev, void *ud)
-{
-	struct log_fill *f = ud;
-	json_t *o = json_pack("{s:I,s:I,s:f,s:s,s:s,s:s}", "id", (json_int_t)ev->id, "batch",
-			      (json_int_t)f->batch, "time", ev->time, "type", ev->type, "stage",
-			      ev->stage, "message", ev->message);
-	if (o)
-		json_object_set_new(o, "recording", ev->recording_id ? json_integer(ev->recording_id)
-								     : json_null());
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!text)
-		return 1;
-	enum parley_err rc = sse_add(f->sb, ev->id, "log", text);
-	free(text);
-	if (rc)
-		return 1;
-	f->last = ev->id;
-	return 0;
-}
-
 /* What changed since the last look (sse_poll_fn). */
 static void ev_poll(void *src, struct store *st, struct strbuf *sb, bool *end)
 {
@@ -534,11 +508,12 @@ static void ev_poll(void *src, struct store *st, struct strbuf *sb, bool *end)
 		json_decref(v);
 	}
 	if (e->log_batch && last_event > e->hub_event) {
-		struct log_fill f = {.sb = sb, .last = e->log_last, .batch = e->log_batch};
-		if (store_event_page(st, e->log_batch, e->log_last, LOG_PAGE, log_one, &f, &err) ==
-		    PARLEY_OK && f.last == e->log_last)
+		struct sse_log_page pg = {.out = sb, .type = "log", .batch = e->log_batch,
+					  .last = e->log_last};
+		if (store_event_page(st, e->log_batch, e->log_last, LOG_PAGE, sse_log_one, &pg,
+				     &err) == PARLEY_OK && pg.last == e->log_last)
 			e->hub_event = last_event; /* read up to it */
-		e->log_last = f.last;
+		e->log_last = pg.last;
 	}
 	if (sb->len == 0 && time_mono() > e->until)
 		*end = true;

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "store/store.h"
 #include "util/timeutil.h"
 #include "web/server.h"
 
@@ -134,4 +137,25 @@ enum parley_err sse_add(struct strbuf *out, int64_t id, const char *type, const 
 		return strbuf_addf(out, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)id, type,
 				   data);
 	return strbuf_addf(out, "event: %s\ndata: %s\n\n", type, data);
+}
+
+int sse_log_one(const struct store_event *ev, void *page)
+{
+	struct sse_log_page *pg = page;
+	json_t *o = json_pack("{s:I,s:o*,s:f,s:s,s:s,s:s}", "id", (json_int_t)ev->id, "batch",
+			      pg->batch > 0 ? json_integer(pg->batch) : NULL, "time", ev->time,
+			      "type", ev->type, "stage", ev->stage, "message", ev->message);
+	if (o)
+		json_object_set_new(o, "recording", ev->recording_id ? json_integer(ev->recording_id)
+								     : json_null());
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return 1;
+	enum parley_err rc = sse_add(pg->out, ev->id, pg->type ? pg->type : ev->type, text);
+	free(text);
+	if (rc)
+		return 1;
+	pg->last = ev->id;
+	return 0;
 }

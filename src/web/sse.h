@@ -58,4 +58,22 @@ bool sse_last_event_id(struct web_req *q, struct web_resp *r, int64_t *after);
  * data must be one line (compact JSON). PARLEY_ERR_TOO_LARGE past out's bound. */
 enum parley_err sse_add(struct strbuf *out, int64_t id, const char *type, const char *data);
 
+/* Execution-log events as a stream's events:
+ *
+ *     struct sse_log_page pg = {.out = out, .type = "log", .batch = b, .last = after};
+ *     store_event_page(st, b, after, limit, sse_log_one, &pg, &err);
+ *
+ * appends each event with its id as an event of pg.type (NULL: the event's
+ * own type) whose data is {id, batch (when pg.batch > 0), time, type,
+ * stage, message, recording}; pg.last is then the id of the last one
+ * appended. Stops (returns non-zero) at the first that does not fit. */
+struct sse_log_page {
+	struct strbuf *out;
+	const char *type;
+	int64_t batch;
+	int64_t last;
+};
+struct store_event;
+int sse_log_one(const struct store_event *ev, void *page);
+
 #endif

@@ -17,37 +17,23 @@
 # Every check names the documented status; the clients are
 # tests/integration/abuse_client.py (a hang fails, it is never waited out).
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/serve.sh"
 
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA
 CLIENT="python3 $ROOT/tests/integration/abuse_client.py"
 SERVER_PID=
 abuse_cleanup() {
-  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  serve_stop
   cleanup
 }
 trap abuse_cleanup EXIT
 
-# start_server LOG ARGS... — sets SERVER_PID and BASE.
-start_server() {
-  local log=$1 i; shift
-  "$PARLEY" serve --listen 127.0.0.1:0 "$@" 2>"$log" &
-  SERVER_PID=$!
-  BASE=
-  for ((i = 0; i < 600; i++)); do
-    BASE=$(sed -n 's/^parley serve: listening on \(http:[^ ]*\)$/\1/p' "$log" | head -1)
-    [ -n "$BASE" ] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "# server did not start:"; sed 's/^/# /' "$log" | tail -20
-  return 1
-}
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status"; }
 
 DATA="$TMP/data"
 mkdir -p "$DATA"
-TA=$("$PARLEY" user add ana --store "$DATA/parley.db" 2>/dev/null)
-TQ=$("$PARLEY" user add quo --store "$DATA/parley.db" 2>/dev/null)
+TA=$(user_token ana --store "$DATA/parley.db")
+TQ=$(user_token quo --store "$DATA/parley.db")
 check "users for the clients" test -n "$TA" -a -n "$TQ"
 BOMBS="$TMP/bombs"
 mkdir -p "$BOMBS"
@@ -60,7 +46,7 @@ GHOST="$DATA/sessions/aaaaaaaaaaaaaaaaaaaa/chunks"
 mkdir -p "$GHOST"
 echo partial >"$GHOST/00003.tmp.999999999.1"
 echo kept >"$GHOST/00003"
-start_server "$TMP/serve.log" --data "$DATA" --threads 2 --no-workers --max-chunk-seconds 60 \
+serve_start "$TMP/serve.log" --data "$DATA" --threads 2 --no-workers --max-chunk-seconds 60 \
   --max-session-hours 0.02 --quota-sessions 20 --max-body-memory 16777216 \
   --header-timeout 4 ||
   { notok "parley serve starts"; exit 1; }
@@ -80,20 +66,18 @@ $CLIENT "$BASE" "$TA" slowloris "$SERVER_PID" 320
 check "slow clients appear in the log" grep -q "slow client closed: its headers did not arrive" "$TMP/serve.log"
 
 check "the server is alive after the strictness checks" kill -0 "$SERVER_PID"
-kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
-check "SIGTERM stops it with status 0" test $? -eq 0
-SERVER_PID=
+check "SIGTERM stops it with status 0" serve_stop
 
 # ---- the decode pool, batch uploads, failure sentences: a second server
 # with one decode worker and one waiting upload, two files per batch
 DATA2="$TMP/data2"
 mkdir -p "$DATA2"
-T2=$("$PARLEY" user add ann --store "$DATA2/parley.db" 2>/dev/null)
-OP2=$("$PARLEY" user add opal --operator --store "$DATA2/parley.db" 2>/dev/null)
+T2=$(user_token ann --store "$DATA2/parley.db")
+OP2=$(user_token opal --operator --store "$DATA2/parley.db")
 check "users for the second server" test -n "$T2" -a -n "$OP2"
 ffmpeg -nostdin -v error -y -f lavfi -i anullsrc=r=8000:cl=mono -t 3600 -c:a flac "$BOMBS/hour.flac"
 check "an hour of silence as FLAC" test -s "$BOMBS/hour.flac"
-start_server "$TMP/serve2.log" --data "$DATA2" --threads 2 --no-workers --decode-workers 1 \
+serve_start "$TMP/serve2.log" --data "$DATA2" --threads 2 --no-workers --decode-workers 1 \
   --decode-queue 1 --max-chunk-seconds 7200 --max-session-hours 1000 --batch-max-files 2 \
   --batch-max-bytes 300000 ||
   { notok "a server with one decode worker starts"; exit 1; }
@@ -113,6 +97,4 @@ printf 'RIFF not audio at all' >"$DATA2/batches/$LEAK_BID/files/bad.wav"
 limit 120 "$PARLEY" worker -j 1 -q --store "$DATA2/parley.db" --data "$DATA2" \
   >"$TMP/worker2.log" 2>&1
 $CLIENT "$BASE" "$OP2" leaks "$LEAK_BID" "$DATA2"
-kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
-check "the second server stops with status 0" test $? -eq 0
-SERVER_PID=
+check "the second server stops with status 0" serve_stop

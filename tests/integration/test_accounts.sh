@@ -12,38 +12,14 @@
 # through a share link (joins the session) and open, names unique, sign-ups
 # per address limited. No processing (--no-workers): fast.
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/serve.sh"
 
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA
 
 OUT="$TMP/out"
 mkdir -p "$OUT"
 SERVER_PID=
-stop_server() {
-  [ -n "$SERVER_PID" ] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID" 2>/dev/null
-  local st=$?
-  SERVER_PID=
-  return $st
-}
-trap 'stop_server; cleanup' EXIT
-
-# start_server LOG ARGS... — sets SERVER_PID and BASE (http[s]://127.0.0.1:PORT)
-start_server() {
-  local log=$1 i; shift
-  "$PARLEY" serve --listen 127.0.0.1:0 --no-workers "$@" 2>"$log" &
-  SERVER_PID=$!
-  BASE=
-  for ((i = 0; i < 600; i++)); do
-    BASE=$(sed -n 's/^parley serve: listening on \(https*:[^ ]*\)$/\1/p' "$log" | head -1)
-    [ -n "$BASE" ] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "# server did not start:"; sed 's/^/# /' "$log" | tail -20
-  SERVER_PID=
-  return 1
-}
+trap 'serve_stop; cleanup' EXIT
 
 # req NAME METHOD PATH [curl args...] — body $OUT/NAME, headers $OUT/NAME.h; prints the status
 req() {
@@ -70,10 +46,10 @@ DATA="$TMP/data"
 STORE="$TMP/parley.db"   # outside the data directory: the test breaks that one
 mkdir -p "$DATA"
 U=(--store "$STORE")
-TA=$("$PARLEY" user add ana "${U[@]}" 2>/dev/null)
-TB=$("$PARLEY" user add bob "${U[@]}" 2>/dev/null)
-TR=$("$PARLEY" user add root --admin "${U[@]}" 2>/dev/null)
-TX=$("$PARLEY" user add temp --expires-in 1h "${U[@]}" 2>/dev/null)
+TA=$(user_token ana "${U[@]}")
+TB=$(user_token bob "${U[@]}")
+TR=$(user_token root --admin "${U[@]}")
+TX=$(user_token temp --expires-in 1h "${U[@]}")
 check "parley user add prints tokens (one with --expires-in 1h)" test -n "$TA" -a -n "$TB" -a -n "$TR" -a -n "$TX"
 check "user list shows the expiry" eval '"$PARLEY" user list "${U[@]}" | grep -q "^temp	expires 20"'
 printf 'metrics-%s\n' "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$TMP/metrics.token"
@@ -87,7 +63,7 @@ check "a key that is not PEM: serve exits 1 and says why" \
         --tls-key "$TMP/bad.pem" --data "$DATA" --store "$STORE" 2>"$TMP/bad.log"; [ $? = 1 ] && grep -q "TLS" "$TMP/bad.log"'
 
 # ---- the server, over HTTPS ---------------------------------------------------------
-start_server "$TMP/serve.log" --data "$DATA" --store "$STORE" --threads 3 \
+serve_start "$TMP/serve.log" --no-workers --data "$DATA" --store "$STORE" --threads 3 \
   --tls-cert "$TMP/tls/cert.pem" --tls-key "$TMP/tls/key.pem" --claim-window 3s \
   --metrics-token-file "$TMP/metrics.token" ||
   { notok "parley serve --tls-cert --tls-key starts"; exit 1; }
@@ -211,18 +187,18 @@ done
 check "20 sign-ups from one address are 201" is "$su_codes" "$(printf ' 201%.0s' {1..20})"
 check "the 21st from that address is 429" \
   is "$(req suy POST /v1/signup --interface 127.0.0.9 "${J[@]}" -d "{\"name\":\"many21\",\"session\":\"$SID3\",\"code\":\"$CODE3\"}")" 429
-check "SIGTERM stops the HTTPS server with status 0" stop_server
+check "SIGTERM stops the HTTPS server with status 0" serve_stop
 
 # ---- sign-up open and off; a full disk ------------------------------------------------------
-start_server "$TMP/serve2.log" --data "$DATA" --store "$STORE" --signup open ||
+serve_start "$TMP/serve2.log" --no-workers --data "$DATA" --store "$STORE" --signup open ||
   { notok "parley serve --signup open starts"; exit 1; }
 check "--signup open: sign-up with a name only is 201" \
   eval 'is "$(req o1 POST /v1/signup "${J[@]}" -d "{\"name\":\"fay\"}")|$(js o1 .session)" "201|null"'
 check "plain HTTP answers carry the security headers but no HSTS" \
   eval 'is "$(req o2 GET /)" 200 && [ -n "$(header o2 content-security-policy)" ] && [ -z "$(header o2 strict-transport-security)" ]'
 check "/metrics is open without --metrics-token-file" is "$(req o3 GET /metrics)" 200
-stop_server
-start_server "$TMP/serve3.log" --data "$DATA" --store "$STORE" --signup off \
+serve_stop
+serve_start "$TMP/serve3.log" --no-workers --data "$DATA" --store "$STORE" --signup off \
   --min-free-bytes 18446744073709551615 || { notok "parley serve --signup off starts"; exit 1; }
 check "--signup off: sign-up is 403" is "$(req f1 POST /v1/signup "${J[@]}" -d '{"name":"gus"}')" 403
 check "a disk under --min-free-bytes: /health is 503 with data full" \
@@ -231,4 +207,4 @@ is "$(req f3 POST /v1/sessions -H "$(auth "$TA2")" "${J[@]}" -d '{}')" 201
 check "… and a chunk upload is 507 insufficient_storage, naming the chunk" \
   eval 'is "$(put f4 "$(js f3 .id)" 0 "$TA2")" 507 && [[ $(js f4 .error.message) == "chunk 0 of session"* ]]'
 check "the log of the full disk names the directory" eval 'grep -q "data directory .* is full" "$TMP/serve3.log"'
-stop_server
+serve_stop

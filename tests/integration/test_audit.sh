@@ -22,6 +22,7 @@
 # set (tests/run.sh sets them), else SQLite with the store queue.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/fake_engines.sh"
+. "$ROOT/tests/lib/serve.sh"
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA PARLEY_TEST_FAULTS
 
 OUT="$TMP/out"
@@ -96,21 +97,13 @@ for ((i = 0; i < 100; i++)); do [ -s "$TMP/hook.port" ] && break; sleep 0.1; don
 check "the webhook receiver listens" test -s "$TMP/hook.port"
 HOOK_URL="http://127.0.0.1:$(cat "$TMP/hook.port")/hook"
 
-TOKEN=$("$PARLEY" user add auditor --operator "${ST[@]}" 2>/dev/null)
+TOKEN=$(user_token auditor --operator "${ST[@]}")
 check "an operator's token" test -n "$TOKEN"
 H=(-H "Authorization: Bearer $TOKEN")
 export PARLEY_WEBHOOK_TIMEOUT=3
-"$PARLEY" serve --listen 127.0.0.1:0 --no-workers --threads 4 "${ST[@]}" 2>"$TMP/serve.log" &
-SERVER_PID=$!
-BASE=
-for ((i = 0; i < 600; i++)); do
-  BASE=$(sed -n 's/^parley serve: listening on \(http:[^ ]*\)$/\1/p' "$TMP/serve.log" | head -1)
-  [ -n "$BASE" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-done
+serve_start "$TMP/serve.log" --no-workers --threads 4 "${ST[@]}"
 check "parley serve listens ($BASE)" test -n "$BASE"
-[ -n "$BASE" ] || { tail -20 "$TMP/serve.log"; exit 1; }
+[ -n "$BASE" ] || exit 1
 
 # ---- the audit: questionnaire, rules, metadata, webhook -------------------------
 cat >"$TMP/q.json" <<'EOF'

@@ -14,6 +14,7 @@
 # PARLEY_TEST_REDIS_URL on PostgreSQL + Redis (serve --no-workers, separate
 # `parley worker` processes).
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/serve.sh"
 
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA PARLEY_TEST_FAULTS
 
@@ -24,7 +25,7 @@ HOOK_PID=
 PG_DB=
 RUN_ID="b$$_$RANDOM"
 batches_cleanup() {
-  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  serve_stop
   [ -n "$HOOK_PID" ] && kill -TERM "$HOOK_PID" 2>/dev/null && wait "$HOOK_PID" 2>/dev/null
   if [ -n "$PG_DB" ]; then
     psql -X -q "$PARLEY_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1
@@ -32,25 +33,6 @@ batches_cleanup() {
   cleanup
 }
 trap batches_cleanup EXIT
-
-start_server() {  # LOG ARGS... — sets SERVER_PID and BASE
-  local log=$1 i; shift
-  "$PARLEY" serve --listen 127.0.0.1:0 "$@" 2>"$log" &
-  SERVER_PID=$!
-  BASE=
-  for ((i = 0; i < 600; i++)); do
-    BASE=$(sed -n 's/^parley serve: listening on \(http:[^ ]*\)$/\1/p' "$log" | head -1)
-    [ -n "$BASE" ] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "# server did not start:"; sed 's/^/# /' "$log" | tail -20
-  return 1
-}
-stop_server() {
-  kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  SERVER_PID=
-}
 
 req() {  # NAME METHOD PATH [curl args...] — body in $OUT/NAME; prints the status
   local name=$1 method=$2 path=$3; shift 3
@@ -85,13 +67,13 @@ run_flow() {
   printf '%s\n' "${S[@]}" | grep -q -- '--store' || ST=(--store "$DATA/parley.db" "${S[@]}")
   : >"$HOOK_LOG"
   local TO TU TA
-  TO=$("$PARLEY" user add "op_$tag" --operator "${ST[@]}" 2>/dev/null)
-  TU=$("$PARLEY" user add "joe_$tag" "${ST[@]}" 2>/dev/null)
-  TA=$("$PARLEY" user add "boss_$tag" --admin "${ST[@]}" 2>/dev/null)
+  TO=$(user_token "op_$tag" --operator "${ST[@]}")
+  TU=$(user_token "joe_$tag" "${ST[@]}")
+  TA=$(user_token "boss_$tag" --admin "${ST[@]}")
   check "[$tag] user add --operator, plain and --admin print tokens" test -n "$TO" -a -n "$TU" -a -n "$TA"
   check "[$tag] user list names the operator" \
     eval '"$PARLEY" user list "${ST[@]}" | grep -q "^op_$tag	operator$"'
-  start_server "$TMP/$tag-serve.log" --no-workers --data "$DATA" --threads 3 --max-streams 1 \
+  serve_start "$TMP/$tag-serve.log" --no-workers --data "$DATA" --threads 3 --max-streams 1 \
     --files-root "$TMP/root" "${ST[@]}" ||
     { notok "[$tag] parley serve starts"; return; }
   ok "[$tag] parley serve starts ($BASE)"
@@ -356,7 +338,7 @@ run_flow() {
   check "[$tag] a plain user's token: parley batch status fails (exit 1)" \
     eval '! PARLEY_T_TOKEN=$TU "${C[@]}" status "$ID2" >/dev/null 2>&1'
   "${W[@]}" >"$TMP/$tag-w5.log" 2>&1
-  stop_server
+  serve_stop
 
   # -- parley batch against the store
   local L=("$PARLEY" batch "${ST[@]}")

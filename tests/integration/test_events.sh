@@ -7,6 +7,7 @@
 # execution log with ?log= resumed with Last-Event-ID, --max-streams, and one
 # look at the store per interval for all streams together.
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/serve.sh"
 
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA PARLEY_TEST_FAULTS
 
@@ -16,7 +17,7 @@ mkdir -p "$OUT" "$DATA"
 SERVER_PID=
 events_cleanup() {
   [ -n "${EVENTS_KEEP:-}" ] && cp -r "$OUT" "$EVENTS_KEEP"
-  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  serve_stop
   cleanup
 }
 trap events_cleanup EXIT
@@ -35,24 +36,15 @@ sse() {  # NAME TOKEN PATH [curl args] — a stream in the background into $OUT/
 last_data() { awk -v t="event: $2" '$0 == t { getline; sub(/^data: /, ""); d = $0 } END { print d }' "$OUT/$1"; }
 
 ST=(--store "$DATA/parley.db")
-TO=$("$PARLEY" user add op --operator "${ST[@]}" 2>/dev/null)
-TU=$("$PARLEY" user add joe "${ST[@]}" 2>/dev/null)
-TV=$("$PARLEY" user add ann "${ST[@]}" 2>/dev/null)
+TO=$(user_token op --operator "${ST[@]}")
+TU=$(user_token joe "${ST[@]}")
+TV=$(user_token ann "${ST[@]}")
 check "user add: an operator and two plain users" test -n "$TO" -a -n "$TU" -a -n "$TV"
 HO="Authorization: Bearer $TO"
 HU="Authorization: Bearer $TU"
 
-"$PARLEY" serve --listen 127.0.0.1:0 --no-workers --data "$DATA" --threads 4 --max-streams 3 \
-  "${ST[@]}" 2>"$TMP/serve.log" &
-SERVER_PID=$!
-BASE=
-for ((i = 0; i < 600; i++)); do
-  BASE=$(sed -n 's/^parley serve: listening on \(http:[^ ]*\)$/\1/p' "$TMP/serve.log" | head -1)
-  [ -n "$BASE" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$BASE" ] || { sed 's/^/# /' "$TMP/serve.log"; notok "parley serve starts"; exit 1; }
+serve_start "$TMP/serve.log" --no-workers --data "$DATA" --threads 4 --max-streams 3 "${ST[@]}" ||
+  { notok "parley serve starts"; exit 1; }
 ok "parley serve starts ($BASE)"
 
 # ---- the overview of an empty server ----------------------------------------
@@ -196,8 +188,6 @@ MAXL=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%d", (b - a) / 1.0 + 3 }')
 check "3 streams for 4 s: $((L1 - L0)) looks at the store (at most one per second: $MAXL)" \
   test "$((L1 - L0))" -le "$MAXL"
 
-kill -TERM "$SERVER_PID" 2>/dev/null
-wait "$SERVER_PID"
+serve_stop
 st=$?
-SERVER_PID=
 check "serve stops cleanly on SIGTERM (status $st)" is "$st" 0

@@ -10,6 +10,7 @@
 # PARLEY_TEST_REDIS_URL also the many-machines topology: `serve --no-workers`
 # on PostgreSQL + Redis and a separate `parley worker`.
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/serve.sh"
 
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA
 case "$PARLEY" in *build-san*) PROC_LIMIT=1500 ;; *) PROC_LIMIT=600 ;; esac
@@ -21,7 +22,7 @@ WORKER_PID=
 PG_DB=
 RUN_ID="h$$_$RANDOM"
 http_cleanup() {
-  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  serve_stop
   [ -n "$WORKER_PID" ] && kill -TERM "$WORKER_PID" 2>/dev/null && wait "$WORKER_PID" 2>/dev/null
   if [ -n "$PG_DB" ]; then
     psql -X -q "$PARLEY_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1
@@ -29,23 +30,6 @@ http_cleanup() {
   cleanup
 }
 trap http_cleanup EXIT
-
-# start_server LOG ARGS... — start parley serve, wait for its ready line;
-# sets SERVER_PID and BASE (http://127.0.0.1:PORT).
-start_server() {
-  local log=$1 i; shift
-  "$PARLEY" serve --listen 127.0.0.1:0 "$@" 2>"$log" &
-  SERVER_PID=$!
-  BASE=
-  for ((i = 0; i < 600; i++)); do
-    BASE=$(sed -n 's/^parley serve: listening on \(http:[^ ]*\)$/\1/p' "$log" | head -1)
-    [ -n "$BASE" ] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "# server did not start:"; sed 's/^/# /' "$log" | tail -20
-  return 1
-}
 
 # req NAME METHOD PATH [curl args...] — body in $OUT/NAME, headers in
 # $OUT/NAME.h; prints the status.
@@ -80,11 +64,11 @@ check "cut the conversation into wav, ogg/opus, mp3 and m4a chunks" \
 # ---- server and users -------------------------------------------------------
 DATA="$TMP/data"
 mkdir -p "$DATA"
-TA=$("$PARLEY" user add ana --store "$DATA/parley.db" 2>/dev/null)
-TB=$("$PARLEY" user add bob --store "$DATA/parley.db" 2>/dev/null)
-TC=$("$PARLEY" user add cy --store "$DATA/parley.db" 2>/dev/null)
+TA=$(user_token ana --store "$DATA/parley.db")
+TB=$(user_token bob --store "$DATA/parley.db")
+TC=$(user_token cy --store "$DATA/parley.db")
 check "parley user add prints tokens" test -n "$TA" -a -n "$TB" -a -n "$TC"
-start_server "$TMP/serve.log" --data "$DATA" --threads 3 --request-timeout 3 \
+serve_start "$TMP/serve.log" --data "$DATA" --threads 3 --request-timeout 3 \
   --max-chunk-bytes 2000000 || { notok "parley serve starts and prints its ready line"; exit 1; }
 ok "parley serve starts and prints its ready line ($BASE)"
 
@@ -294,10 +278,8 @@ check "/metrics has stage seconds of the processed session" \
 check "/metrics counts requests by route and status" \
   grep -q 'parley_http_requests_total{route="PUT /v1/sessions/{id}/chunks/{seq}",status="201"} 4' "$OUT/metrics"
 check "every request has an access-log line" grep -q '"GET /health" 200' "$TMP/serve.log"
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID"
+serve_stop
 st=$?
-SERVER_PID=
 check "SIGTERM stops the server with status 0 (status $st)" test $st -eq 0
 
 # ---- many machines: PostgreSQL + Redis, serve --no-workers + parley worker --
@@ -311,8 +293,8 @@ psql -X -q -v ON_ERROR_STOP=1 "$PARLEY_TEST_PG_URL" -c "CREATE DATABASE $PG_DB" 
 PG="${PARLEY_TEST_PG_URL%/*}/$PG_DB"
 PGDATA_DIR="$TMP/pgdata"
 S=(--store "$PG" --queue "$PARLEY_TEST_REDIS_URL" --queue-prefix "t_${RUN_ID}:" --data "$PGDATA_DIR")
-TP=$("$PARLEY" user add pat "${S[@]}" 2>/dev/null)
-start_server "$TMP/serve-pg.log" --no-workers "${S[@]}" ||
+TP=$(user_token pat "${S[@]}")
+serve_start "$TMP/serve-pg.log" --no-workers "${S[@]}" ||
   { notok "serve --no-workers on PostgreSQL + Redis starts"; exit 0; }
 ok "serve --no-workers on PostgreSQL + Redis starts"
 req pcreate POST /v1/sessions -H "$(auth "$TP")" >/dev/null
@@ -338,7 +320,7 @@ check "[pg] the separate worker processes the session through Redis (status $sta
   is "$status" ready_for_claiming
 check "[pg] speakers are listed" \
   eval 'is "$(req pspk GET "/v1/sessions/$PSID/speakers" -H "$(auth "$TP")")" 200 && [ "$(js pspk ".speakers | length")" -ge 1 ]'
-kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; st=$?; SERVER_PID=
+serve_stop; st=$?
 check "[pg] SIGTERM stops the server with status 0" test $st -eq 0
 kill -TERM "$WORKER_PID"; wait "$WORKER_PID"; WORKER_PID=
 hp=${PARLEY_TEST_REDIS_URL#redis://}; hp=${hp%%/*}

@@ -6,13 +6,13 @@
 # alert rules name only metrics a running `parley serve` exports.
 # Installs the build under test (PARLEY_BIN's folder); compiles nothing.
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/serve.sh"
 cd "$ROOT" || exit 1
 B=$(cd "$(dirname "$PARLEY")" && pwd)
 SAN=0; [ "$(basename "$B")" = build-san ] && SAN=1
 MK=(make -s --no-print-directory BUILD="$B" SAN=$SAN)
 SERVER_PID=
-stop_server() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; SERVER_PID=; }
-trap 'stop_server; cleanup' EXIT
+trap 'serve_stop; cleanup' EXIT
 
 # ---- DESTDIR install: the tree -----------------------------------------------
 PKG=$TMP/pkg
@@ -129,17 +129,9 @@ for want in ("ParleyQueueGrowing", "ParleyDeadLetters", "ParleyNoLiveWorkers", "
 if command -v promtool >/dev/null; then
   check "promtool check rules" promtool check rules "$ALERTS"
 fi
-"$PARLEY" serve --listen 127.0.0.1:0 --data "$TMP/serve" --workers 1 2>"$TMP/serve.log" &
-SERVER_PID=$!
-BASE=
-for ((i = 0; i < 600; i++)); do
-  BASE=$(sed -n 's/^parley serve: listening on \(http:[^ ]*\)$/\1/p' "$TMP/serve.log" | head -1)
-  [ -n "$BASE" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-done
+serve_start "$TMP/serve.log" --data "$TMP/serve" --workers 1
 curl -s --max-time 30 "$BASE/metrics" >"$TMP/metrics"
-stop_server
+serve_stop
 used=$(grep -o 'parley_[a-z_]*' "$ALERTS" | grep -v '^parley_alerts' | sort -u)
 absent=
 for m in $used; do  # a summary's _sum/_count lines appear once a stage has run; its TYPE always

@@ -5,6 +5,7 @@
 # lexicon, even after its file changed or went), printed by `parley config`;
 # on SQLite and, when PARLEY_TEST_PG_URL is set, on PostgreSQL.
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/serve.sh"
 
 $GEN --out "$TMP/gen" --name a --speakers 1 --turns 2 --seed 4 --quiet || { notok "generate a"; exit 1; }
 mkdir -p "$TMP/in"
@@ -132,29 +133,15 @@ unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA
 expect_fail "serve with a bad config file fails at start with FILE:LINE:COL" 2 "$TMP/bad.json:3:17:" \
   serve --no-workers --listen 127.0.0.1:0 --data "$TMP/sd" --pipeline-config "$TMP/bad.json"
 SERVER_PID=
-serve_stop() { [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; SERVER_PID=; }
 trap 'serve_stop; cleanup' EXIT
-serve_start() {  # LOG ARGS...: sets SERVER_PID, BASE
-  local log=$1 i; shift
-  "$PARLEY" serve --listen 127.0.0.1:0 --data "$TMP/sd" "$@" 2>"$log" &
-  SERVER_PID=$!
-  BASE=
-  for ((i = 0; i < 300; i++)); do
-    BASE=$(sed -n 's/^parley serve: listening on \(http:[^ ]*\)$/\1/p' "$log" | head -1)
-    [ -n "$BASE" ] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  return 1
-}
 words() {  # SESSION TOKEN: the results' words, space-separated
   curl -s --max-time 30 -H "Authorization: Bearer $2" "$BASE/v1/sessions/$1/results" |
     python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["words"]))'
 }
 printf 'target beach B IY CH\n' >"$TMP/serve.lex"
 mkdir -p "$TMP/sd"
-tok=$("$PARLEY" user add ana --data "$TMP/sd" 2>/dev/null)
-serve_start "$TMP/serve1.log" --no-workers --lexicon "$TMP/serve.lex"
+tok=$(user_token ana --data "$TMP/sd")
+serve_start "$TMP/serve1.log" --data "$TMP/sd" --no-workers --lexicon "$TMP/serve.lex"
 check "serve --lexicon starts" test -n "$BASE"
 sid=$(curl -s --max-time 30 -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
   -d '{"title":"t"}' "$BASE/v1/sessions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
@@ -167,7 +154,7 @@ serve_stop
 rm -f "$TMP/serve.lex"
 # restarted with the defaults and its own worker (process settings from the
 # environment reach serve's workers: file_complete events on request)
-PARLEY_LOG_FILE_COMPLETE=true serve_start "$TMP/serve2.log" --workers 1
+PARLEY_LOG_FILE_COMPLETE=true serve_start "$TMP/serve2.log" --data "$TMP/sd" --workers 1
 check "serve restarts with the defaults" test -n "$BASE"
 check "the ended session keeps the lexicon stored with it" test "$(words "$sid" "$tok")" = beach
 check "... and its batch holds it" \

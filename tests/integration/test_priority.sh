@@ -11,6 +11,7 @@
 # committed (and pushed to Redis) the worker's next lease must be the
 # session's.
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/serve.sh"
 
 N=2000
 SERVER_PID=
@@ -18,7 +19,7 @@ WORKER_PID=
 PG_DB=
 RUN_ID="p$$_$RANDOM"
 prio_cleanup() {
-  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  serve_stop
   [ -n "$WORKER_PID" ] && kill -TERM "$WORKER_PID" 2>/dev/null && wait "$WORKER_PID" 2>/dev/null
   if [ -n "$PG_DB" ]; then
     psql -X -q "$PARLEY_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1
@@ -38,20 +39,6 @@ mkdir -p "$TMP/bulk"
 $GEN --out "$TMP/gen" --name talk --speakers 1 --turns 2 --seed 8 --quiet ||
   { notok "generate the session's audio"; exit 1; }
 
-start_server() {  # LOG ARGS... — sets SERVER_PID and BASE
-  local log=$1 i; shift
-  "$PARLEY" serve --listen 127.0.0.1:0 --no-workers --threads 2 -q "$@" 2>"$log" &
-  SERVER_PID=$!
-  BASE=
-  for ((i = 0; i < 600; i++)); do
-    BASE=$(sed -n 's/^parley serve: listening on \(http:[^ ]*\)$/\1/p' "$log" | head -1)
-    [ -n "$BASE" ] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "# server did not start:"; sed 's/^/# /' "$log" | tail -20
-  return 1
-}
 req() {  # METHOD PATH TOKEN [curl args] — prints the status, body in $OUT_BODY
   local method=$1 path=$2 token=$3; shift 3
   curl -s --max-time 60 -X "$method" -o "$OUT_BODY" -w '%{http_code}' \
@@ -64,9 +51,10 @@ run_case() {
   local S=("$@") tok sid i done_n st rec unleased first before
   OUT_BODY="$TMP/$name.body"
   sql() { $sqlcmd "$1"; }
-  tok=$("$PARLEY" user add ana "${S[@]}" 2>/dev/null)
+  tok=$(user_token ana "${S[@]}")
   check "[$name] a user" test -n "$tok" || return
-  start_server "$TMP/$name-serve.log" "${S[@]}" || { notok "[$name] serve --no-workers starts"; return; }
+  serve_start "$TMP/$name-serve.log" --no-workers --threads 2 -q "${S[@]}" ||
+    { notok "[$name] serve --no-workers starts"; return; }
   st=$(req POST /v1/sessions "$tok" -H "Content-Type: application/json" -d '{"title":"a call"}')
   sid=$(jq -r .id "$OUT_BODY")
   st="$st $(req PUT "/v1/sessions/$sid/chunks/0" "$tok" -H "Content-Type: application/octet-stream" \
@@ -114,7 +102,7 @@ run_case() {
     AND recording_id IN ($(paste -sd, "$TMP/$name.unleased"))")
   check "[$name] the session was taken before every one of the $unleased batch recordings still waiting ($before before it)" \
     test "$before" = 0
-  kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; SERVER_PID=
+  serve_stop
 }
 
 # ---- store queue, SQLite -------------------------------------------------------

@@ -16,6 +16,7 @@
 #   - audio: 200 audio/wav with Accept-Ranges, 206 with Content-Range for a
 #     range, 416 past the end; 409 for a recording not decoded yet.
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/serve.sh"
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA PARLEY_TEST_FAULTS
 
 OUT="$TMP/out"
@@ -56,22 +57,14 @@ check "a generated stereo call ($(soxi -D "$CALL" 2>/dev/null || echo '?') s)" t
 
 # ---- users and the server ---------------------------------------------------------
 ST=(--store "$DATA/parley.db" --data "$DATA")
-OP=$("$PARLEY" user add op --operator "${ST[@]}" 2>/dev/null)
-ANA=$("$PARLEY" user add ana "${ST[@]}" 2>/dev/null)
-BOB=$("$PARLEY" user add bob "${ST[@]}" 2>/dev/null)
-ADM=$("$PARLEY" user add root --admin "${ST[@]}" 2>/dev/null)
+OP=$(user_token op --operator "${ST[@]}")
+ANA=$(user_token ana "${ST[@]}")
+BOB=$(user_token bob "${ST[@]}")
+ADM=$(user_token root --admin "${ST[@]}")
 check "four users (operator, two users, admin)" test -n "$OP" -a -n "$ANA" -a -n "$BOB" -a -n "$ADM"
-"$PARLEY" serve --listen 127.0.0.1:0 --no-workers --threads 4 "${ST[@]}" 2>"$TMP/serve.log" &
-SERVER_PID=$!
-BASE=
-for ((i = 0; i < 600; i++)); do
-  BASE=$(sed -n 's/^parley serve: listening on \(http:[^ ]*\)$/\1/p' "$TMP/serve.log" | head -1)
-  [ -n "$BASE" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-done
+serve_start "$TMP/serve.log" --no-workers --threads 4 "${ST[@]}"
 check "parley serve listens ($BASE)" test -n "$BASE"
-[ -n "$BASE" ] || { tail -20 "$TMP/serve.log"; exit 1; }
+[ -n "$BASE" ] || exit 1
 
 # ---- the audit batch: a phrase question (evidence: quoted words with times),
 #      a metric question, one rule ----------------------------------------------
