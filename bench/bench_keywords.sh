@@ -5,9 +5,12 @@
 #
 # Three kinds of audio, each run ONCE through `parley run -v` with the
 # built-in lexicon but verify_min_llr -50 (nothing that is swept is rejected
-# by the run itself); the engine logs every target candidate with its log
-# likelihood ratio, and bench/kw_report.py recounts the targets at every
-# threshold of the sweep:
+# by the run itself) and "spot -50" on every target (the keyphrase spotter,
+# src/engines/pocketsphinx.h SPOTTING, as a second candidate source with its
+# tests open); the engine logs every target candidate and spotted detection
+# with its log likelihood ratios, and bench/kw_report.py recounts the
+# targets at every threshold of the sweep (the verifier's, then the
+# spotter's at verifier -1; "off" = without spotting, the built-in default):
 #   real-tune  every real English recording in ../shared/data in which nobody
 #              says a target (bench/real_asr_sets.sh): false alarms per hour.
 #              The threshold is chosen on this set.

@@ -681,6 +681,8 @@ static enum parley_err spot_words(struct ps_engine *e, const int16_t *samples, s
 		 * keyphrase against the hypothesis is hit->llr minus the
 		 * hypothesis against the loop. */
 		double vs_hyp = -INFINITY;
+		if (what[0] == 'a' && !(hit->llr >= e->verify_min_llr))
+			what = "rejected"; /* fails the loop test: no need for the loop */
 		if (what[0] == 'a') {
 			if ((rc = loop_get(e, samples, n, lc, err)))
 				goto out;
