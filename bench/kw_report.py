@@ -21,7 +21,11 @@ itself rejected nothing that is swept here (bench_keywords.sh uses -50). A
 target occurrence counts at verification threshold T when it passes the
 lexicon's confidence threshold (as `parley run` counts) and its llr >= T;
 "off" counts without verification. Counts are compared per recording and
-target word, over all speakers (any-speaker counts).
+target word, over all speakers (any-speaker counts). For each target-free set
+it also prints the share of the target candidates (every target word of the
+final transcripts) that passes every per-word test at each threshold: the
+fifth value (PASS) of the lexicon's "background" line, recounted with
+--background RATE,ALPHA,MIN,PASS.
 """
 import argparse
 import collections
@@ -41,7 +45,7 @@ SPOT_RE = re.compile(
 
 
 FINAL = {}  # target -> phrase_final pause (lexicon "phrase_final" lines)
-BACKGROUND = None  # (rate per hour, alpha, min) of the lexicon's "background" line
+BACKGROUND = None  # (rate per hour, alpha, min, pass or 0) of the lexicon's "background" line
 
 
 def poisson_tail(mean, n):
@@ -53,15 +57,29 @@ def poisson_tail(mean, n):
     return 0.0 if below >= 1.0 else 1.0 - below
 
 
-def supported(n, seconds, bg):
-    """lexicon_supported(): are n countable targets in a recording of
-    `seconds` more than the background rate explains?"""
+def binomial_tail(k, q, n):
+    """P(X >= n) for X ~ Binomial(k, q), as src/text/lexicon.c computes it."""
+    if n <= 0:
+        return 1.0
+    if n > k:
+        return 0.0
+    if n <= k * q:
+        return 1.0
+    return min(1.0, sum(math.comb(k, i) * q ** i * (1 - q) ** (k - i) for i in range(n, k + 1)))
+
+
+def supported(n, seconds, bg, candidates=0):
+    """lexicon_supported(): are n countable targets among `candidates` target
+    words heard in a recording of `seconds` more than the background explains?"""
     if n == 0:
         return False
     if bg is None:
         return True
-    rate, alpha, mn = bg
-    return n >= mn and poisson_tail(rate * max(seconds, 0.0) / 3600.0, n) <= alpha
+    rate, alpha, mn = bg[:3]
+    pas = bg[3] if len(bg) > 3 else 0.0
+    if not (n >= mn and poisson_tail(rate * max(seconds, 0.0) / 3600.0, n) <= alpha):
+        return False
+    return pas <= 0 or binomial_tail(max(candidates, n), pas, n) <= alpha
 
 
 def load_lexicon(path):
@@ -81,7 +99,7 @@ def load_lexicon(path):
                 FINAL[w.lower()] = float(f[1])
         elif f[0] == "background":
             global BACKGROUND
-            BACKGROUND = (float(f[1]), float(f[2]), int(f[3]))
+            BACKGROUND = (float(f[1]), float(f[2]), int(f[3]), float(f[4]) if len(f) > 4 else 0.0)
     return th
 
 
@@ -159,7 +177,9 @@ def counted(hits, targets, t, final=True, dur=None, bg="lexicon"):
         per = collections.Counter()
         for (name, word), v in c.items():
             per[name] += v
-        c = collections.Counter({k: v for k, v in c.items() if supported(per[k[0]], dur.get(k[0], 0.0), bg)})
+        heard = collections.Counter(h[0] for h in hits)
+        c = collections.Counter({k: v for k, v in c.items()
+                                 if supported(per[k[0]], dur.get(k[0], 0.0), bg, heard[k[0]])})
     return c
 
 
@@ -182,7 +202,7 @@ def main():
     ap.add_argument("--sweep", default="off,-3,-2.5,-2,-1.75,-1.5,-1.25,-1,-0.75,-0.5,-0.25,0")
     ap.add_argument("--background", default="lexicon",
                     help="the recording-level test: 'lexicon' (its background line), 'off', "
-                         "or RATE,ALPHA,MIN")
+                         "or RATE,ALPHA,MIN[,PASS]")
     ap.add_argument("--spot-sweep", default="off,-1.5,-1,-0.75,-0.5,-0.25,0,0.25,0.5",
                     help="spotting thresholds to recount at (off: spotted words left out)")
     ap.add_argument("--spot-words", default="",
@@ -196,10 +216,11 @@ def main():
     a = ap.parse_args()
     targets = load_lexicon(a.lexicon)
     bg = ("lexicon" if a.background == "lexicon" else None if a.background == "off"
-          else tuple(t(x) for t, x in zip((float, float, int), a.background.split(","))))
+          else tuple(t(x) for t, x in zip((float, float, int, float), a.background.split(","))))
     print("recording-level background test: %s" % (
         "none" if (BACKGROUND if bg == "lexicon" else bg) is None
-        else "%g per hour, alpha %g, at least %d" % (BACKGROUND if bg == "lexicon" else bg)))
+        else "%g per hour, alpha %g, at least %d, pass fraction %g (0: none)" % tuple(
+            list(BACKGROUND if bg == "lexicon" else bg) + [0.0])[:4]))
     refdirs = dict(x.split(":", 1) for x in a.gen_ref)
     sweep = [None if x == "off" else float(x) for x in a.sweep.split(",")]
     sets = []
@@ -287,6 +308,17 @@ def main():
                 fa = sum(v for (n, w), v in c.items() if s["src"].get(n, "?") == src)
                 line += " %3d" % fa
             print(line)
+    # The background line's PASS: the share of the target candidates (every
+    # target word of the transcripts) that passes every per-word test on the
+    # target-free sets, per threshold of the sweep.
+    for s in sets:
+        if s["kind"] != "free" or not s["hits"]:
+            continue
+        line = "%s: candidates %d, share passing per threshold:" % (s["label"], len(s["hits"]))
+        for t in sweep:
+            c = counted(s["hits"], targets, t)
+            line += " %s %.3f" % ("off" if t is None else "%g" % t, sum(c.values()) / len(s["hits"]))
+        print(line)
     for s in sets:
         words = collections.Counter(w for n, w, conf, llr, pause, sp in s["hits"]
                                     if conf > 0 and conf >= targets[w])

@@ -28,7 +28,8 @@ static const char worker_usage[] =
 	"Process the recordings queued with `parley submit`: N worker processes\n"
 	"each take a recording (leased in the store), advance it through its\n"
 	"batch's pipeline and commit every stage with its results (a crash or\n"
-	"kill -9 loses at most the stage in progress; another worker resumes it).\n"
+	"kill -9 loses at most the stage in progress and the quick stages not yet\n"
+	"committed, see --commit-window; another worker resumes it).\n"
 	"Stops when no work is left, or with --wait keeps waiting for new work\n"
 	"until SIGTERM or SIGINT; either way the workers finish or give back what\n"
 	"they hold and exit 0. A store or queue that stops answering is waited\n"
@@ -48,6 +49,9 @@ static const char worker_usage[] =
 	"      --max-attempts N   attempts before a recording is dead-lettered (default 3)\n"
 	"      --backoff S        first retry delay; then doubled (default 5: 5, 10, 20 s)\n"
 	"      --progress-every N progress event every N finished recordings (default 100)\n"
+	"      --commit-window S  commit a recording's quick stages together, up to S\n"
+	"                         seconds of stage work per commit (default 0.05; 0 =\n"
+	"                         every stage commits alone); a crash redoes them\n"
 	"Each recording runs with its batch's pipeline configuration (engines,\n"
 	"speakers, lexicon …), set by `parley submit` and stored with the batch\n"
 	"(`parley config BATCH` prints it).\n"
@@ -121,6 +125,7 @@ int cmd_worker(int argc, char **argv)
 		{"max-attempts", required_argument, NULL, 1001},
 		{"backoff", required_argument, NULL, 1002},
 		{"progress-every", required_argument, NULL, 1003},
+		{"commit-window", required_argument, NULL, 1004},
 		/* pipeline options belong to submit: refused here with a pointer there */
 		{"lexicon", required_argument, NULL, 3000},
 		{"model", required_argument, NULL, 3001},
@@ -132,7 +137,7 @@ int cmd_worker(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	static const char *const numeric_keys[] = {"lease_seconds", "max_attempts", "backoff_base",
-						   "progress_every"};
+						   "progress_every", "commit_window"};
 	struct worker_params wp = worker_default_params();
 	struct cli_engine_opts eo = {0};
 	const char *batch_name = NULL;
@@ -147,7 +152,7 @@ int cmd_worker(int argc, char **argv)
 			if (cli_engine_opt(&eo, c, NULL, optarg))
 				return 2;
 			break;
-		case 1000: case 1001: case 1002: case 1003:
+		case 1000: case 1001: case 1002: case 1003: case 1004:
 			if (cli_engine_opt(&eo, c, numeric_keys[c - 1000], optarg))
 				return 2;
 			break;

@@ -20,6 +20,7 @@ struct parley_config config_defaults(void)
 	c.backoff_base = 5;
 	c.progress_every = 100;
 	c.webhook_timeout = 15;
+	c.commit_window = CONFIG_COMMIT_WINDOW_DEFAULT;
 	return c;
 }
 
@@ -46,6 +47,7 @@ static const struct config_key {
 	{"log_file_start", "PARLEY_LOG_FILE_START", CFG_BOOL, offsetof(struct parley_config, log_file_start), 0, 0, 0},
 	{"log_file_complete", "PARLEY_LOG_FILE_COMPLETE", CFG_BOOL, offsetof(struct parley_config, log_file_complete), 0, 0, 0},
 	{"webhook_timeout", "PARLEY_WEBHOOK_TIMEOUT", CFG_SECONDS, offsetof(struct parley_config, webhook_timeout), 0, 0.1, 600},
+	{"commit_window", "PARLEY_COMMIT_WINDOW", CFG_SECONDS, offsetof(struct parley_config, commit_window), 0, 0, CONFIG_COMMIT_WINDOW_MAX},
 };
 
 static const struct config_key *key_find(const char *key)

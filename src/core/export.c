@@ -194,22 +194,12 @@ static void speaker_name(int speaker, char *out, size_t size)
 		snprintf(out, size, "speaker-%d", speaker + 1);
 }
 
-/* The speaker's role row, or NULL when it has none. */
-static const struct store_speaker_role *role_of(const struct store_speaker_role *r, size_t n,
-						int speaker)
-{
-	for (size_t i = 0; i < n; i++)
-		if (r[i].speaker == speaker && r[i].role[0])
-			return &r[i];
-	return NULL;
-}
-
 /* "speaker-1 (agent)" when the speaker has a role, else "speaker-1". */
 static void speaker_label(const struct export_data *d, int speaker, char *out, size_t size)
 {
 	char name[32];
 	speaker_name(speaker, name, sizeof(name));
-	const struct store_speaker_role *r = role_of(d->roles, d->nroles, speaker);
+	const struct store_speaker_role *r = store_speaker_role_of(d->roles, d->nroles, speaker);
 	if (r)
 		snprintf(out, size, "%s (%s)", name, r->role);
 	else
@@ -470,7 +460,7 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		speaker_name(s->speaker, name, sizeof(name));
 		json_t *o = json_object();
 		json_object_set_new(o, "id", json_string(name));
-		const struct store_speaker_role *r = role_of(d->roles, d->nroles, s->speaker);
+		const struct store_speaker_role *r = store_speaker_role_of(d->roles, d->nroles, s->speaker);
 		json_object_set_new(o, "role", r ? json_string(r->role) : json_null());
 		json_object_set_new(o, "channel",
 				    r && r->channel >= 0 ? json_integer(r->channel) : json_null());
@@ -498,7 +488,8 @@ static json_t *transcript_json(const struct store_recording *rec, const struct e
 		json_object_set_new(o, "start", json_real(ms_round(d->turns[t].start)));
 		json_object_set_new(o, "end", json_real(ms_round(d->turns[t].end)));
 		json_object_set_new(o, "speaker", json_string(name));
-		const struct store_speaker_role *r = role_of(d->roles, d->nroles, d->turns[t].speaker);
+		const struct store_speaker_role *r =
+			store_speaker_role_of(d->roles, d->nroles, d->turns[t].speaker);
 		if (r)
 			json_object_set_new(o, "role", json_string(r->role));
 		json_object_set_new(o, "text", json_string(sb.buf));
@@ -670,7 +661,8 @@ static int summary_row(const struct store_recording *rec, void *ud)
 	for (size_t i = 0; i < n && !c->rc; i++) {
 		char spk[32];
 		speaker_name(counts[i].speaker, spk, sizeof(spk));
-		const struct store_speaker_role *r = role_of(roles, nroles, counts[i].speaker);
+		const struct store_speaker_role *r =
+			store_speaker_role_of(roles, nroles, counts[i].speaker);
 		if (!(c->rc = csv_field(c->sb, rec->name)))
 			c->rc = strbuf_addf(c->sb, ",%s,%s,%d,%s\n", spk, counts[i].word,
 					    counts[i].count, r ? r->role : "");

@@ -176,10 +176,45 @@ void pipeline_public_error(const char *data_dir, const struct store_recording *r
 	scrub_text(msg, &n, out, size);
 }
 
+/* The wall time of stage s the last time it ran in this worker; < 0 when unknown. */
+static double clock_get(const struct pipeline_clock *c, const struct stage *s)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		if (c->stage[i] == s)
+			return c->wall[i];
+	return -1;
+}
+
+static void clock_set(struct pipeline_clock *c, const struct stage *s, double wall)
+{
+	if (!c)
+		return;
+	size_t i = 0;
+	while (i < c->n && c->stage[i] != s)
+		i++;
+	if (i == c->n) {
+		if (c->n == PIPELINE_CLOCK_MAX)
+			return;
+		c->stage[c->n++] = s;
+	}
+	c->wall[i] = wall;
+}
+
+/* Commit the held stages (if any). A failed commit has rolled them back. */
+static enum parley_err pipeline_flush(struct pipeline_run *run, struct stage_commit *c,
+				      struct parley_error *err)
+{
+	if (!c->open)
+		return PARLEY_OK;
+	c->open = false;
+	return store_commit(run->store, err);
+}
+
 enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline *pl,
 				 const struct store_recording *rec, struct parley_error *err)
 {
 	run->failed_stage = NULL;
+	run->open = false;
 	struct stage_ctx ctx;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.store = run->store;
@@ -196,6 +231,13 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 	if ((rc = store_stage_each(run->store, rec->id, stage_state_set, &states, err)))
 		return rc;
 	run->handoff_stage = NULL;
+	size_t last_todo = pl->count; /* the last stage not done yet */
+	for (size_t i = 0; i < pl->count && i < 64; i++)
+		if (states.status[i] != STORE_DONE && states.status[i] != STORE_SKIPPED)
+			last_todo = i;
+	bool coalesce = run->commit_window > 0 && run->clock;
+	double held = 0;               /* wall seconds of the stages held in the open transaction */
+	const char *held_last = NULL; /* the last of them */
 	struct stage_commit commit = {.owner = run->owner, .lease_seconds = run->lease_seconds};
 	ctx.commit = &commit;
 	for (size_t i = 0; i < pl->count; i++) {
@@ -205,7 +247,26 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 			continue;
 		if (run->allowed && !pipeline_has(run->allowed, stage->name)) {
 			run->handoff_stage = stage->name;
-			return store_recording_set_next_stage(run->store, rec->id, stage->name, err);
+			/* into the held transaction (if any), committed before the hand-off */
+			rc = store_recording_set_next_stage(run->store, rec->id, stage->name, err);
+			if (rc)
+				store_rollback(run->store);
+			else
+				rc = pipeline_flush(run, &commit, err);
+			commit.open = false;
+			if (rc)
+				run->failed_stage = held_last;
+			return rc;
+		}
+		/* Commit the held stages unless this one is known to fit the window. */
+		double expect = clock_get(run->clock, stage);
+		if (commit.open && (expect < 0 || held + expect > run->commit_window ||
+				    (run->stop && *run->stop))) {
+			if ((rc = pipeline_flush(run, &commit, err))) {
+				run->failed_stage = held_last;
+				return rc;
+			}
+			held = 0;
 		}
 		if (run->stop && *run->stop)
 			return parley_error_set(err, PARLEY_ERR_ABORTED, "%s: stopped before stage %s",
@@ -219,23 +280,47 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 		ctx.pipeline = pl->stages;
 		ctx.pipeline_count = pl->count;
 		commit.next_stage = i + 1 < pl->count ? pl->stages[i + 1]->name : "";
+		commit.hold = coalesce || (run->finish_open && i == last_todo);
 		commit.cpu_start = time_thread_cpu();
 		commit.wall_start = time_mono();
 		commit.committed = false;
 		rc = stage->run(&ctx, err);
+		double wall = time_mono() - commit.wall_start;
+		clock_set(run->clock, stage, wall);
 		/* A stage must commit its done mark; not doing so is a bug. */
 		if (rc == PARLEY_OK && !commit.committed)
 			rc = parley_error_set(err, PARLEY_ERR_INTERNAL, "stage %s returned without committing",
 					      stage->name);
 		if (rc != PARLEY_OK) {
 			run->failed_stage = stage->name;
+			/* the stages held before this one stay done (a failed commit
+			 * of this stage has rolled them back already) */
 			struct parley_error ignored = {0};
+			if (pipeline_flush(run, &commit, &ignored) != PARLEY_OK)
+				log_warn("%s: %s", rec->name, ignored.msg);
 			char pub[PARLEY_ERROR_MSG_MAX];
 			pipeline_public_error(run->data_dir, rec, stage->name, rc, err ? err->msg : "",
 					      pub, sizeof(pub));
 			store_stage_fail(run->store, rec->id, stage->name, run->owner, pub, &ignored);
 			return rc;
 		}
+		if (!commit.open)
+			continue;
+		held += wall;
+		held_last = stage->name;
+		if (held > run->commit_window && !(run->finish_open && i == last_todo)) {
+			if ((rc = pipeline_flush(run, &commit, err))) {
+				run->failed_stage = held_last;
+				return rc;
+			}
+			held = 0;
+		}
 	}
-	return PARLEY_OK;
+	if (commit.open && run->finish_open) {
+		run->open = true; /* the caller's finish commits it */
+		return PARLEY_OK;
+	}
+	if ((rc = pipeline_flush(run, &commit, err)))
+		run->failed_stage = held_last;
+	return rc;
 }

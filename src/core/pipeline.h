@@ -7,6 +7,23 @@
  * commits its results together with its done mark (stage_commit). The first
  * failure stops the recording there and is recorded on its stage_run; the
  * stages after it stay pending, so the next attempt resumes at that stage.
+ *
+ * Commit coalescing (run->commit_window > 0): a quick stage's durable
+ * transaction is not committed at once but left open for the next stages
+ * of the same recording, so one commit (one fsync on PostgreSQL) covers
+ * several stages. Before a stage runs with a transaction open, the runner
+ * commits it unless the stage is known quick (its last wall time in this
+ * worker, run->clock) and the held stages plus it fit in the window; after
+ * a stage, it commits once the held stages' wall time passed the window.
+ * It also commits before anything leaves the runner: a hand-off, a stop,
+ * a failed stage (the held stages before it stay done), and at the end —
+ * unless run->finish_open asks to keep the last transaction for the
+ * recording's finish (run->open says it is). A commit that fails loses the
+ * held stages (rolled back whole, results with their done marks), so the
+ * next attempt redoes them: each stage's effect still commits once. The
+ * lease is checked in each stage's own statement as before; the held
+ * transaction keeps the recording's row locked (PostgreSQL) or the store's
+ * write lock (SQLite), so no one can take the lease over while it is open.
  */
 #ifndef PARLEY_CORE_PIPELINE_H
 #define PARLEY_CORE_PIPELINE_H
@@ -48,6 +65,15 @@ enum parley_err pipeline_from_config(const struct pipeline_config *cfg, char *ou
 /* Does pl hold the stage called name? */
 bool pipeline_has(const struct pipeline *pl, const char *name);
 
+/* What a worker learned of its stages' wall times (the last run of each),
+ * for the coalescing decision; zeroed = nothing known. */
+#define PIPELINE_CLOCK_MAX 64
+struct pipeline_clock {
+	const struct stage *stage[PIPELINE_CLOCK_MAX];
+	double wall[PIPELINE_CLOCK_MAX];
+	size_t n;
+};
+
 struct pipeline_run {
 	struct store *store;
 	struct stage_env *env;
@@ -60,6 +86,12 @@ struct pipeline_run {
 	/* called before a stage starts (events); may be NULL */
 	void (*on_stage_start)(void *ud, const struct store_recording *rec, const char *stage);
 	void *ud;
+	double commit_window;         /* seconds of quick stages per commit (0: each alone) */
+	struct pipeline_clock *clock; /* the worker's stage times; NULL: no coalescing */
+	/* Keep the transaction of the recording's last stage open (also with
+	 * commit_window 0): the caller writes the finish into it and commits. */
+	bool finish_open;
+	bool open;                    /* out: that transaction is open (PARLEY_OK only) */
 	const char *failed_stage;     /* out: the stage that failed, or NULL */
 	const char *handoff_stage;    /* out: the next stage, which this worker does not run */
 };

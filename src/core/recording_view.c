@@ -176,15 +176,6 @@ static enum parley_err stages_part(const struct session_ctx *c, const struct rec
 	return PARLEY_OK;
 }
 
-static const struct store_speaker_role *role_of(const struct store_speaker_role *r, size_t n,
-						int speaker)
-{
-	for (size_t i = 0; i < n; i++)
-		if (r[i].speaker == speaker && r[i].role[0])
-			return &r[i];
-	return NULL;
-}
-
 /* speakers, turns, overlaps, events, spans, language, metrics */
 static enum parley_err timeline_part(const struct session_ctx *c, int64_t id, json_t *v,
 				     struct parley_error *err)
@@ -225,7 +216,7 @@ static enum parley_err timeline_part(const struct session_ctx *c, int64_t id, js
 	for (size_t i = 0; i < nspk; i++) {
 		char label[32];
 		snprintf(label, sizeof(label), "speaker-%d", spk[i].speaker + 1);
-		const struct store_speaker_role *r = role_of(roles, nroles, spk[i].speaker);
+		const struct store_speaker_role *r = store_speaker_role_of(roles, nroles, spk[i].speaker);
 		json_t *cnt = json_object();
 		for (size_t k = 0; cnt && k < ncounts; k++)
 			if (counts[k].speaker == spk[i].speaker)

@@ -149,6 +149,7 @@ struct worker {
 		char stage[STORE_STAGE_NAME_MAX];
 	} started[WORKER_STARTED_MAX];
 	size_t nstarted;
+	struct pipeline_clock clock; /* stage wall times, for commit coalescing */
 	double down_backoff;   /* wait after the store or queue was unreachable */
 	double next_warn;      /* rate limit for "unreachable" warnings */
 };
@@ -298,9 +299,12 @@ struct settle_op {
 
 /* Webhooks (issue 14, core/webhook.h): the recording's finish and the
  * events it causes (recording.*, stage.completed, batch.completed) commit
- * in one transaction, so a worker killed between them loses no event. */
+ * in one transaction, so a worker killed between them loses no event.
+ * open: that transaction is the one the pipeline left open with the last
+ * stages' results (pipeline_run.finish_open), so results, finish and events
+ * commit together, durably; a failure rolls the stages back too. */
 static enum parley_err worker_finish(struct worker *w, const struct store_recording *rec,
-				     const struct settle_op *op, struct parley_error *err)
+				     const struct settle_op *op, bool open, struct parley_error *err)
 {
 	const struct pipeline *pl = NULL;
 	struct parley_error perr = {0};
@@ -315,13 +319,27 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 		.status = op->status, .error = op->error_msg, .stages = names, .nstages = n,
 		.public_url = w->p->config.public_url,
 	};
-	enum parley_err rc = store_begin(w->st, err);
+	enum parley_err rc = open ? PARLEY_OK : store_begin(w->st, err);
 	if (rc)
 		return rc;
 	if ((rc = store_recording_finish(w->st, rec->id, w->p->owner, op->status, op->error_code,
 					 op->error_msg, err))) {
 		store_rollback(w->st);
 		return rc;
+	}
+	if (open) {
+		/* a savepoint, so a webhook failure keeps the stages and the
+		 * finish; only for a batch with a webhook (no round trip else) */
+		struct webhook_config wc;
+		bool hooks = false;
+		rc = webhook_get(w->st, rec->batch_id, &wc, &hooks, err);
+		explicit_bzero(wc.secret, sizeof(wc.secret));
+		if (rc == PARLEY_OK && !hooks)
+			return store_commit(w->st, err);
+		if (rc || (rc = store_savepoint(w->st, "finish_hooks", err))) {
+			store_rollback(w->st);
+			return rc;
+		}
 	}
 	struct parley_error herr = {0};
 	enum parley_err hrc = webhook_on_finish(w->st, &fin, &herr);
@@ -332,8 +350,15 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 	}
 	if (hrc) {
 		/* a bug or a bound, not the store: finish the recording anyway */
-		store_rollback(w->st);
 		log_error("%s: its webhook events are lost: %s", rec->name, herr.msg);
+		if (open) { /* keep the stages and the finish */
+			if ((rc = store_rollback_to(w->st, "finish_hooks", err))) {
+				store_rollback(w->st);
+				return rc;
+			}
+			return store_commit(w->st, err);
+		}
+		store_rollback(w->st);
 		return store_recording_finish(w->st, rec->id, w->p->owner, op->status,
 					      op->error_code, op->error_msg, err);
 	}
@@ -346,7 +371,7 @@ static enum parley_err settle_store(struct worker *w, const struct store_recordi
 	const char *owner = w->p->owner;
 	switch (op->outcome) {
 	case QUEUE_DONE:
-		return worker_finish(w, rec, op, err);
+		return worker_finish(w, rec, op, false, err);
 	case QUEUE_RETRY:
 		return store_recording_retry_later(w->st, rec->id, owner, op->delay, op->error_msg, err);
 	case QUEUE_RELEASE:
@@ -356,13 +381,23 @@ static enum parley_err settle_store(struct worker *w, const struct store_recordi
 	return parley_error_set(err, PARLEY_ERR_INTERNAL, "unknown outcome");
 }
 
+/* open: the pipeline left the last stages' transaction open for the
+ * finish (op is QUEUE_DONE). When that fails, those stages are rolled back
+ * with it: the recording is given back (no attempt counted) and redone from
+ * its first stage not committed; the error is returned. */
 static enum parley_err worker_settle_op(struct worker *w, const struct store_recording *rec,
-					const struct settle_op *op, const char *stage)
+					const struct settle_op *op, const char *stage, bool open)
 {
 	struct parley_error err = {0};
-	enum parley_err rc = PARLEY_OK;
+	enum parley_err rc = PARLEY_OK, folded = PARLEY_OK;
+	static const struct settle_op release = {.outcome = QUEUE_RELEASE};
+	if (open && (folded = worker_finish(w, rec, op, true, &err)) != PARLEY_OK) {
+		log_warn("%s: %s; its uncommitted stages will be redone", rec->name, err.msg);
+		w->nstarted = 0; /* stage_start marks may have been rolled back too */
+		op = &release;
+	}
 	double wait = 0.2;
-	for (int i = 0; i < SETTLE_TRIES; i++) {
+	for (int i = 0; (!open || folded) && i < SETTLE_TRIES; i++) {
 		rc = settle_store(w, rec, op, &err);
 		if (rc == PARLEY_OK || (rc != PARLEY_ERR_UNAVAILABLE && rc != PARLEY_ERR_STORE) ||
 		    (w->p->stop && *w->p->stop && i > 2))
@@ -384,7 +419,7 @@ static enum parley_err worker_settle_op(struct worker *w, const struct store_rec
 		log_warn("%s: %s", rec->name, qerr.msg);
 		time_sleep(0.2);
 	}
-	return rc;
+	return folded ? folded : rc;
 }
 
 /* Decide the fate of a recording after pipeline_advance. */
@@ -396,11 +431,11 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 	if (rc == PARLEY_OK && run->handoff_stage) {
 		op.outcome = QUEUE_HANDOFF;
 		w->stats->handed_off++;
-		worker_settle_op(w, rec, &op, run->handoff_stage);
+		worker_settle_op(w, rec, &op, run->handoff_stage, false);
 		return;
 	}
 	if (rc == PARLEY_OK) {
-		if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
+		if (worker_settle_op(w, rec, &op, NULL, run->open) == PARLEY_OK) {
 			w->stats->done++;
 			if (p->config.log_file_complete)
 				worker_event(w, rec->batch_id, rec->id, NULL, "file_complete", rec->name);
@@ -413,7 +448,7 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 		op.outcome = QUEUE_RELEASE;
 		if (rc == PARLEY_ERR_UNAVAILABLE)
 			log_warn("%s: %s; giving it back", rec->name, perr->msg);
-		worker_settle_op(w, rec, &op, rec->next_stage);
+		worker_settle_op(w, rec, &op, rec->next_stage, false);
 		return;
 	}
 	/* stored and answered without the server's paths; the log has it all */
@@ -426,7 +461,7 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 		op.error_msg = msg;
 		log_warn("%s: attempt %d of %d failed in stage %s, retrying in %.1f s: %s", rec->name,
 			 rec->attempts, p->config.max_attempts, stage, op.delay, perr->msg);
-		if (worker_settle_op(w, rec, &op, run->failed_stage) == PARLEY_OK)
+		if (worker_settle_op(w, rec, &op, run->failed_stage, false) == PARLEY_OK)
 			w->stats->retried++;
 		return;
 	}
@@ -435,7 +470,7 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 	op.error_msg = msg;
 	if (strcmp(msg, perr->msg) != 0) /* the whole of what was answered shorter */
 		log_warn("%s: failed in stage %s: %s", rec->name, stage, perr->msg);
-	if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
+	if (worker_settle_op(w, rec, &op, NULL, false) == PARLEY_OK) {
 		w->stats->failed++;
 		worker_event(w, rec->batch_id, rec->id, run->failed_stage, "file_error", msg);
 		worker_count_finished(w, rec);
@@ -477,7 +512,7 @@ static void worker_give_up(struct worker *w, const struct store_recording *rec)
 		 "was killed each time", rec->attempts - 1);
 	struct settle_op op = {.outcome = QUEUE_DONE, .status = STORE_FAILED,
 			       .error_code = "internal", .error_msg = msg};
-	if (worker_settle_op(w, rec, &op, NULL) == PARLEY_OK) {
+	if (worker_settle_op(w, rec, &op, NULL, false) == PARLEY_OK) {
 		w->stats->failed++;
 		worker_event(w, rec->batch_id, rec->id, rec->next_stage, "file_error", msg);
 		worker_count_finished(w, rec);
@@ -495,6 +530,7 @@ static void worker_process(struct worker *w, struct heartbeat *hb, const struct 
 		.stop = p->stop, .owner = p->owner, .lease_seconds = p->config.lease_seconds,
 		.allowed = p->allowed.count ? &p->allowed : NULL,
 		.on_stage_start = on_stage_start, .ud = w,
+		.commit_window = p->config.commit_window, .clock = &w->clock, .finish_open = true,
 	};
 	struct parley_error perr = {0};
 	const struct pipeline *pl;
@@ -509,6 +545,12 @@ static void worker_process(struct worker *w, struct heartbeat *hb, const struct 
 	pthread_mutex_unlock(&hb->lock);
 	heartbeat_set(hb, 0);
 	bool refused = prc == PARLEY_ERR_BUSY && strstr(perr.msg, "lost to another worker");
+	if (prc != PARLEY_OK)
+		w->nstarted = 0; /* stage_start marks of held stages may have been rolled back */
+	if ((lost || refused) && run.open) {
+		store_rollback(w->st); /* the last stages are redone by the new owner */
+		run.open = false;
+	}
 	if (lost || refused) {
 		/* Taken over after our lease expired (we stalled, or our host was
 		 * cut off): the commit was refused, the stage is the new owner's. */
@@ -554,6 +596,9 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	if (rc)
 		goto out;
 	if ((rc = store_relax_commits(w.st, err)))
+		goto out;
+	/* held stage commits (commit_window) end with the lease at the latest */
+	if (p->config.commit_window > 0 && (rc = store_hold_limit(w.st, p->config.lease_seconds, err)))
 		goto out;
 	pthread_mutex_init(&hb.lock, NULL);
 	pthread_cond_init(&hb.wake, NULL);

@@ -19,6 +19,14 @@
  * before, the entry would be dropped as "leased by a live worker", and the
  * recording found again only when the queue runs dry).
  *
+ * Commits (config commit_window, core/pipeline.h): a recording's quick
+ * stages share one durable transaction, committed when their stage work
+ * passes the window, before a slow stage, a hand-off, a stop or a failure;
+ * the recording's finish and its webhook events go into the transaction of
+ * its last stages. A worker that dies loses the stages held in it (they are
+ * redone, their effects committed once); on PostgreSQL the held transaction
+ * ends with the lease at the latest (store_hold_limit).
+ *
  * Failures: a permanent error (bad audio, invalid input) fails the recording
  * at once; a transient one (engine, I/O, crash) is retried after
  * backoff_base * 2^(attempt-1) seconds (±20% jitter) until max_attempts, then

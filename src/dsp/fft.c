@@ -78,6 +78,16 @@ void fft_plan_free(struct fft_plan *plan)
 	free(plan);
 }
 
+double fft_hann(double *win, size_t n)
+{
+	double w2 = 0;
+	for (size_t i = 0; i < n; i++) {
+		win[i] = 0.5 - 0.5 * cos(2 * M_PI * (i + 0.5) / n);
+		w2 += win[i] * win[i];
+	}
+	return w2;
+}
+
 size_t fft_size_for(size_t n)
 {
 	size_t size = 2;

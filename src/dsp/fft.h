@@ -59,4 +59,8 @@ void fft_real(const struct fft_plan *plan, double *data);
  */
 void fft_power(const struct fft_plan *plan, double *data, double *pow);
 
+/* Fill win[0..n) with a Hann window sampled at the centres,
+ * win[i] = 0.5 - 0.5 cos(2 pi (i + 0.5) / n); returns the sum of win[i]^2. */
+double fft_hann(double *win, size_t n);
+
 #endif

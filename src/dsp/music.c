@@ -83,8 +83,7 @@ double music_stability(const struct pcm *pcm, double start, double end)
 	double *mag = malloc((LAG + 1) * nb * sizeof(double)), *st = malloc(nf * sizeof(double));
 	if (!plan || !win || !buf || !pw || !mag || !st)
 		goto out;
-	for (size_t i = 0; i < nfft; i++)
-		win[i] = 0.5 - 0.5 * cos(2 * M_PI * (i + 0.5) / nfft);
+	fft_hann(win, nfft);
 	size_t m = 0;
 	for (size_t f = 0; f < nf; f++) {
 		const int16_t *s = pcm->samples + s0 + f * hop;
@@ -162,11 +161,7 @@ enum parley_err music_detect(const struct pcm *pcm, const struct music_params *p
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in music_detect");
 		goto out;
 	}
-	double w2 = 0;
-	for (size_t i = 0; i < nfft; i++) {
-		win[i] = 0.5 - 0.5 * cos(2 * M_PI * (i + 0.5) / nfft);
-		w2 += win[i] * win[i];
-	}
+	double w2 = fft_hann(win, nfft);
 	for (size_t f = 0; f < nf; f++) {
 		const int16_t *s = pcm->samples + f * hop;
 		double e = 0;

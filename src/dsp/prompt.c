@@ -97,11 +97,7 @@ enum parley_err prompt_fingerprint(const struct pcm *pcm, double max_seconds,
 		goto out;
 	}
 	out->n = nf;
-	double w2 = 0;
-	for (size_t i = 0; i < nfft; i++) {
-		win[i] = 0.5 - 0.5 * cos(2 * M_PI * (i + 0.5) / nfft);
-		w2 += win[i] * win[i];
-	}
+	double w2 = fft_hann(win, nfft);
 	size_t edge[NBANDS + 1];
 	double bin = (double)pcm->rate / nfft;
 	for (int b = 0; b <= NBANDS; b++)

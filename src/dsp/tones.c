@@ -313,11 +313,7 @@ static enum parley_err analyse_frames(const struct pcm *pcm, const struct tone_p
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory in tones_detect");
 		goto out;
 	}
-	double w2 = 0;
-	for (size_t i = 0; i < nfft; i++) {
-		win[i] = 0.5 - 0.5 * cos(2 * M_PI * (i + 0.5) / nfft);
-		w2 += win[i] * win[i];
-	}
+	double w2 = fft_hann(win, nfft);
 	double bin = (double)pcm->rate / nfft;
 	size_t klo = (size_t)ceil(BAND_LO / bin);
 	size_t khi = (size_t)floor(fmin(BAND_HI, 0.45 * pcm->rate) / bin);

@@ -751,24 +751,34 @@ static enum parley_err upload_room(const struct session_ctx *c, const struct ses
 	return PARLEY_OK;
 }
 
-enum parley_err session_chunk_check(const struct session_ctx *c, const struct session_user *u,
-				    const char *id, int seq, size_t len, struct parley_error *err)
+/* May u upload chunk seq of session id (*row: its row)? A valid seq, a
+ * session u may see, as its owner or a participant, not ended. */
+static enum parley_err chunk_may_upload(const struct session_ctx *c, const struct session_user *u,
+					const char *id, int seq, struct session_row *row,
+					struct parley_error *err)
 {
-	struct session_row row;
 	enum session_role role;
 	if (seq < 0 || seq > SESSION_SEQ_MAX)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "chunk sequence number %d is not 0..%d",
 					seq, SESSION_SEQ_MAX);
-	enum parley_err rc = session_access(c, u, id, false, &row, &role, err);
+	enum parley_err rc = session_access(c, u, id, false, row, &role, err);
 	if (rc)
 		return rc;
 	if (!may_upload(role))
 		return parley_error_set(err, PARLEY_ERR_CONFLICT,
 					"only the owner and participants of session %s upload chunks", id);
-	if (row.ended)
+	if (row->ended)
 		return parley_error_set(err, PARLEY_ERR_CONFLICT,
 					"session %s has ended: chunk %d comes too late", id, seq);
-	return upload_room(c, &row, len, 0, err);
+	return PARLEY_OK;
+}
+
+enum parley_err session_chunk_check(const struct session_ctx *c, const struct session_user *u,
+				    const char *id, int seq, size_t len, struct parley_error *err)
+{
+	struct session_row row;
+	enum parley_err rc = chunk_may_upload(c, u, id, seq, &row, err);
+	return rc ? rc : upload_room(c, &row, len, 0, err);
 }
 
 enum parley_err session_chunk_put(const struct session_ctx *c, const struct session_user *u,
@@ -777,19 +787,9 @@ enum parley_err session_chunk_put(const struct session_ctx *c, const struct sess
 {
 	memset(out, 0, sizeof(*out));
 	struct session_row row;
-	enum session_role role;
-	if (seq < 0 || seq > SESSION_SEQ_MAX)
-		return parley_error_set(err, PARLEY_ERR_INVALID, "chunk sequence number %d is not 0..%d",
-					seq, SESSION_SEQ_MAX);
-	enum parley_err rc = session_access(c, u, id, false, &row, &role, err);
+	enum parley_err rc = chunk_may_upload(c, u, id, seq, &row, err);
 	if (rc)
 		return rc;
-	if (!may_upload(role))
-		return parley_error_set(err, PARLEY_ERR_CONFLICT,
-					"only the owner and participants of session %s upload chunks", id);
-	if (row.ended)
-		return parley_error_set(err, PARLEY_ERR_CONFLICT,
-					"session %s has ended: chunk %d comes too late", id, seq);
 	out->seq = seq;
 	out->bytes = len;
 	sha256_hex(body, len, out->sha256);

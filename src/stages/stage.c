@@ -16,9 +16,12 @@ enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *da
 {
 	struct stage_commit none = {.owner = NULL};
 	struct stage_commit *c = ctx->commit ? ctx->commit : &none;
-	enum parley_err rc = store_begin_durable(ctx->store, err);
+	/* a transaction left open by earlier quick stages (c->hold) takes this
+	 * stage's writes too; it was begun durable */
+	enum parley_err rc = c->open ? PARLEY_OK : store_begin_durable(ctx->store, err);
 	if (rc)
 		return rc;
+	c->open = false;
 	double cpu = ctx->commit ? time_thread_cpu() - c->cpu_start : 0;
 	double wall = ctx->commit ? time_mono() - c->wall_start : 0;
 	/* first: checks and renews the lease, moves the next stage on and marks
@@ -34,11 +37,16 @@ enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *da
 		goto fail;
 	if (!c->owner && (rc = store_stage_done(ctx->store, ctx->rec->id, ctx->stage_name, cpu, wall, err)))
 		goto fail;
+	if (c->hold) { /* the runner commits it (core/pipeline.c) */
+		c->open = c->committed = true;
+		return PARLEY_OK;
+	}
 	if ((rc = store_commit(ctx->store, err)))
 		return rc;
 	c->committed = true;
 	return PARLEY_OK;
 fail:
+	/* held stages of the same transaction are lost too: redone later */
 	store_rollback(ctx->store);
 	return rc;
 }

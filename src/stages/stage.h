@@ -87,7 +87,10 @@ struct stage {
  * first checks that the worker still holds the recording's lease (renewing
  * it; ctx->commit says whose) — a worker whose lease was taken over commits
  * nothing (PARLEY_ERR_BUSY), so a stage's effect is recorded once even when
- * two workers ran it — and moves the recording's next stage on. */
+ * two workers ran it — and moves the recording's next stage on. The
+ * pipeline runner may keep that transaction open for the recording's next
+ * quick stages (core/pipeline.h, commit coalescing): results and done mark
+ * still commit, or are lost, together. */
 typedef enum parley_err (*stage_save_fn)(struct store *st, int64_t rec_id, void *data,
 					 struct parley_error *err);
 enum parley_err stage_commit(struct stage_ctx *ctx, stage_save_fn save, void *data,

@@ -67,7 +67,7 @@ static enum parley_err tick_fault(const struct tick_fault *f, struct stage_ctx *
 	if (strcmp(f->mode, "permanent") == 0)
 		return parley_error_set(err, PARLEY_ERR_INVALID, "%s: injected permanent failure",
 					ctx->stage_name);
-	if (strcmp(f->mode, "crash") == 0)
+	if (strcmp(f->mode, "crash") == 0 || (strcmp(f->mode, "crash-once") == 0 && ctx->rec->attempts <= 1))
 		abort();
 	if (strcmp(f->mode, "sleep") == 0) {
 		double until = time_mono() + f->seconds;

@@ -14,6 +14,7 @@
  *   permanent       fail permanently
  *   sleep           take SECONDS (stops early, cleanly, on SIGTERM)
  *   crash           abort() the worker process (a crashed engine)
+ *   crash-once      abort() on the first attempt only (then it passes)
  * Malformed entries are reported on stderr and ignored; NULL or "" clears.
  * Call it before any worker starts (forked workers inherit it); not
  * thread-safe against running stages.

@@ -17,8 +17,9 @@
  *
  * The lexicon's "background" test (lexicon_supported()) then looks at the
  * recording as a whole: when its countable targets are no more than the
- * recogniser's false-alarm rate on English explains, none is counted (they
- * stay in the transcript).
+ * recogniser's false-alarm rate on English explains (per hour, and as a
+ * share of the target words it heard there), none is counted (they stay in
+ * the transcript).
  *
  * A word is approximate (its times spread over a segment, see
  * engines/asr.h) if any recogniser word it came from is.
@@ -101,17 +102,19 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 		for (size_t k = origin[i]; k < last; k++)
 			w->approximate = w->approximate || raw[k].approximate;
 	}
-	size_t ncountable = 0;
+	size_t ncountable = 0, ncandidates = 0;
 	for (size_t i = 0; i < r.nwords; i++) {
 		countable[i] = lexicon_counts(lex, r.words[i].text, r.words[i].confidence,
 					      words_pause_after(r.words, r.nwords, i));
 		ncountable += countable[i];
+		ncandidates += lexicon_is_target(lex, r.words[i].text);
 	}
-	bool supported = lexicon_supported(lex, ncountable, ctx->rec->duration);
+	bool supported = lexicon_supported(lex, ncountable, ncandidates, ctx->rec->duration);
 	if (ncountable && !supported)
-		log_info("words: %s: %zu target word%s in %.0f s of audio, no more than the "
-			 "lexicon's background rate explains: none counted",
-			 ctx->rec->name, ncountable, ncountable == 1 ? "" : "s", ctx->rec->duration);
+		log_info("words: %s: %zu target word%s of %zu heard in %.0f s of audio, no more "
+			 "than the lexicon's background explains: none counted",
+			 ctx->rec->name, ncountable, ncountable == 1 ? "" : "s", ncandidates,
+			 ctx->rec->duration);
 	for (size_t s = 0; s < nspk; s++) {
 		for (size_t t = 0; t < ntargets; t++) {
 			struct store_count *c = &r.counts[r.ncounts++];

@@ -224,6 +224,42 @@ void store_rollback(struct store *st)
 	db_rollback(st->db);
 }
 
+bool store_in_transaction(struct store *st)
+{
+	return db_in_transaction(st->db);
+}
+
+static enum parley_err savepoint_sql(struct store *st, const char *verb, const char *name,
+				     struct parley_error *err)
+{
+	char sql[96];
+	size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz_");
+	if (n == 0 || name[n] || n > 32)
+		return parley_error_set(err, PARLEY_ERR_INVALID, "bad savepoint name '%s'", name);
+	snprintf(sql, sizeof(sql), "%s%s", verb, name);
+	return db_exec(st->db, sql, err);
+}
+
+enum parley_err store_savepoint(struct store *st, const char *name, struct parley_error *err)
+{
+	return savepoint_sql(st, "SAVEPOINT ", name, err);
+}
+
+enum parley_err store_rollback_to(struct store *st, const char *name, struct parley_error *err)
+{
+	return savepoint_sql(st, "ROLLBACK TO SAVEPOINT ", name, err);
+}
+
+enum parley_err store_hold_limit(struct store *st, double seconds, struct parley_error *err)
+{
+	if (db_dialect(st->db) != DB_POSTGRES)
+		return PARLEY_OK;
+	char sql[96];
+	snprintf(sql, sizeof(sql), "SET idle_in_transaction_session_timeout = %ld",
+		 seconds < 1 ? 1000L : (long)(seconds * 1000));
+	return db_exec(st->db, sql, err);
+}
+
 enum parley_err store_batch_ensure(struct store *st, const char *name, const char *kind,
 				   int64_t *batch_id, struct parley_error *err)
 {

@@ -147,6 +147,18 @@ enum parley_err store_begin_durable(struct store *st, struct parley_error *err);
 enum parley_err store_relax_commits(struct store *st, struct parley_error *err);
 enum parley_err store_commit(struct store *st, struct parley_error *err);
 void store_rollback(struct store *st);
+bool store_in_transaction(struct store *st);
+/* Inside a transaction: a savepoint called name (an identifier), and the
+ * rollback to it, which keeps what came before it. */
+enum parley_err store_savepoint(struct store *st, const char *name, struct parley_error *err);
+enum parley_err store_rollback_to(struct store *st, const char *name, struct parley_error *err);
+/* A transaction this connection leaves idle longer than `seconds` is ended
+ * by the server, freeing its locks (PostgreSQL idle_in_transaction_session_
+ * timeout; at least 1 s): a worker holding coalesced stage commits
+ * (core/pipeline.h) that hangs or is cut off from the network gives its
+ * recording's row back by the time its lease runs out. SQLite: nothing to
+ * do (a dead process holds no lock). */
+enum parley_err store_hold_limit(struct store *st, double seconds, struct parley_error *err);
 
 /* Batches */
 /* Find or create the batch; a new one gets its kind's default priority

@@ -97,6 +97,15 @@ enum parley_err store_speaker_roles_get(struct store *st, int64_t rec_id,
 	return rc ? rc : store_sql_rows(s, sizeof(**r), role_read, (void **)r, n, "speaker roles", err);
 }
 
+const struct store_speaker_role *store_speaker_role_of(const struct store_speaker_role *r,
+							size_t n, int speaker)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i].speaker == speaker && r[i].role[0])
+			return &r[i];
+	return NULL;
+}
+
 /* ----------------------------------------------------------- language */
 
 enum parley_err store_call_language_put(struct store *st, int64_t rec_id,

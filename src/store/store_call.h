@@ -81,6 +81,9 @@ enum parley_err store_speaker_roles_put(struct store *st, int64_t rec_id,
 enum parley_err store_speaker_roles_get(struct store *st, int64_t rec_id,
 					struct store_speaker_role **r, size_t *n,
 					struct parley_error *err);
+/* The row of r[0..n) that gives speaker a role (role not ""), or NULL. */
+const struct store_speaker_role *store_speaker_role_of(const struct store_speaker_role *r,
+							size_t n, int speaker);
 
 /* lang NULL: the recording has no language row. *found says whether get
  * found one (out untouched when not). */

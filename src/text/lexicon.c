@@ -34,6 +34,7 @@ struct lexicon {
 	double verify_min_llr; /* meaningful when verify_min_llr_line != 0 */
 	unsigned verify_min_llr_line;
 	double background_rate, background_alpha; /* meaningful when background_line != 0 */
+	double background_pass; /* 0: no fifth value (no candidate test) */
 	unsigned background_min, background_line;
 };
 
@@ -500,14 +501,15 @@ static enum parley_err parse_keyword_weight(struct parser *p)
 	return PARLEY_OK;
 }
 
-/* "background RATE ALPHA MIN" */
+/* "background RATE ALPHA MIN [PASS]" */
 static enum parley_err parse_background(struct parser *p)
 {
-	if (p->n_fields != 4)
+	if (p->n_fields != 4 && p->n_fields != 5)
 		return fail(p, PARLEY_ERR_INVALID,
-			    "'background' needs three values: false alarms per hour, a significance "
-			    "and the fewest targets ('background 30 0.05 2')");
-	double rate, alpha, min;
+			    "'background' needs three or four values: false alarms per hour, a "
+			    "significance, the fewest targets and optionally the fraction of "
+			    "candidates that pass on English ('background 30 0.05 2 0.2')");
+	double rate, alpha, min, pass = 0.0;
 	if (!parse_number(p->fields[1], &rate) || !(rate > 0.0 && rate <= LEXICON_BACKGROUND_MAX))
 		return fail(p, PARLEY_ERR_INVALID,
 			    "background rate '%.40s' is not a number of false alarms per hour above 0 "
@@ -521,12 +523,17 @@ static enum parley_err parse_background(struct parser *p)
 		return fail(p, PARLEY_ERR_INVALID,
 			    "background minimum '%.40s' is not a whole number from 1 to %d (like 2)",
 			    p->fields[3], LEXICON_SUPPORT_MAX);
+	if (p->n_fields == 5 && (!parse_number(p->fields[4], &pass) || !(pass > 0.0 && pass < 1.0)))
+		return fail(p, PARLEY_ERR_INVALID,
+			    "background pass fraction '%.40s' is not a number between 0 and 1 "
+			    "(like 0.2)", p->fields[4]);
 	if (p->lex->background_line)
 		return fail(p, PARLEY_ERR_INVALID, "background is set again (first at line %u)",
 			    p->lex->background_line);
 	p->lex->background_rate = rate;
 	p->lex->background_alpha = alpha;
 	p->lex->background_min = (unsigned)min;
+	p->lex->background_pass = pass;
 	p->lex->background_line = p->line;
 	return PARLEY_OK;
 }
@@ -867,7 +874,29 @@ static double poisson_tail(double mean, size_t n)
 	return below >= 1.0 ? 0.0 : 1.0 - below;
 }
 
-bool lexicon_supported(const struct lexicon *lex, size_t n, double seconds)
+/* P(X >= n) for X ~ Binomial(k, q), 0 < q < 1. Summed from n upwards: when
+ * n is above the mean the terms fall, and a first term that underflows means
+ * a tail far below any significance. */
+static double binomial_tail(size_t k, double q, size_t n)
+{
+	if (n == 0)
+		return 1.0;
+	if (n > k)
+		return 0.0;
+	if ((double)n <= (double)k * q)
+		return 1.0; /* at or below the mean: P >= 1/2, never significant */
+	double term = exp(lgamma((double)k + 1.0) - lgamma((double)n + 1.0) -
+			  lgamma((double)(k - n) + 1.0) + (double)n * log(q) +
+			  (double)(k - n) * log1p(-q));
+	double sum = 0.0;
+	for (size_t i = n; i <= k && term > 0.0; i++) {
+		sum += term;
+		term *= (double)(k - i) / (double)(i + 1) * q / (1.0 - q);
+	}
+	return sum > 1.0 ? 1.0 : sum;
+}
+
+bool lexicon_supported(const struct lexicon *lex, size_t n, size_t candidates, double seconds)
 {
 	if (n == 0)
 		return false;
@@ -876,7 +905,12 @@ bool lexicon_supported(const struct lexicon *lex, size_t n, double seconds)
 	if (n < lex->background_min)
 		return false;
 	double mean = lex->background_rate * (seconds > 0.0 ? seconds : 0.0) / 3600.0;
-	return poisson_tail(mean, n) <= lex->background_alpha;
+	if (poisson_tail(mean, n) > lex->background_alpha)
+		return false;
+	if (lex->background_pass <= 0.0)
+		return true;
+	return binomial_tail(candidates > n ? candidates : n, lex->background_pass, n) <=
+	       lex->background_alpha;
 }
 
 bool lexicon_counts(const struct lexicon *lex, const char *word, float conf, double pause_after)

@@ -21,8 +21,8 @@
  *   threshold 0.3 lah                      # v2: count lah only at confidence >= 0.3
  *   keyword_weight 0.01                    # v2: the recogniser's keyword LM weight
  *   verify_min_llr -1.5                    # v2: acoustic verification of hits
- *   background 30 0.05 2                   # v2: a recording must show targets
- *   spot -0.5 walao kiasu                  # v2: also spot these words by keyphrase search
+ *   background 30 0.05 2 0.2               # v2: a recording must show targets
+ *   spot 2.5 walao kiasu                   # v2: also spot these words by keyphrase search
  *
  *   - '#' starts a comment that runs to the end of the line; blank lines are
  *     ignored; fields are separated by spaces or tabs; CRLF line ends are
@@ -72,21 +72,31 @@
  *     WORD (a target, once) with a keyphrase search, a second candidate
  *     source beside its word hypothesis (src/engines/pocketsphinx.h,
  *     SPOTTING): a spotted occurrence the word hypothesis missed is added
- *     when its per-frame log likelihood ratio against the search's phone
- *     loop is at least MIN_LLR (nats, a plain decimal with an optional '-',
- *     |MIN_LLR| <= LEXICON_VERIFY_LLR_MAX). Without the line a word is
- *     only found by the word hypothesis.
- *   - "background RATE ALPHA MIN" (v2, at most once): the recording-level
- *     evidence test (lexicon_supported()). RATE is the counter's false
- *     alarms per hour on speech in which nobody says a target (0 <
- *     RATE <= LEXICON_BACKGROUND_MAX), ALPHA a significance (0 < ALPHA < 1),
- *     MIN a whole number 1..LEXICON_SUPPORT_MAX. A recording's targets are
- *     counted only when there are at least MIN of them (each passing every
- *     test above) and so many that RATE alone would give as many with
- *     probability at most ALPHA (Poisson, mean RATE x the recording's
- *     hours). Otherwise they stay in the transcript, none counted: a target
- *     or two in a long English recording is what the recogniser's
- *     homophones give, not Singlish. Without the line every target counts.
+ *     when it passes verify_min_llr against the phone loop and explains its
+ *     frames better than the hypothesis's words there by at least MIN_LLR
+ *     nats per frame (a plain decimal with an optional '-', |MIN_LLR| <=
+ *     LEXICON_VERIFY_LLR_MAX). Without the line a word is only found by the
+ *     word hypothesis (the built-in lexicon has none: README, Accuracy).
+ *   - "background RATE ALPHA MIN [PASS]" (v2, at most once): the
+ *     recording-level evidence test (lexicon_supported()). RATE is the
+ *     counter's false alarms per hour on speech in which nobody says a
+ *     target (0 < RATE <= LEXICON_BACKGROUND_MAX), ALPHA a significance
+ *     (0 < ALPHA < 1), MIN a whole number 1..LEXICON_SUPPORT_MAX. A
+ *     recording's targets are counted only when there are at least MIN of
+ *     them (each passing every test above) and so many that RATE alone
+ *     would give as many with probability at most ALPHA (Poisson, mean RATE
+ *     x the recording's hours). PASS (optional, 0 < PASS < 1) is the
+ *     fraction of target candidates (every target word of the transcript,
+ *     counted or not: rejected by the verifier, below its threshold, inside
+ *     a phrase) that passes every test above on speech without targets;
+ *     with it the countable targets must also be more than that fraction of
+ *     the recording's candidates explains (Binomial(candidates, PASS) at
+ *     least as many with probability at most ALPHA): a recording in which
+ *     the recogniser writes many targets and few survive is one where it
+ *     pushes targets onto English, and the few are what that gives.
+ *     Otherwise they stay in the transcript, none counted: a target or two
+ *     in a long English recording is what the recogniser's homophones give,
+ *     not Singlish. Without the line every target counts.
  *
  * LIMITS: LEXICON_MAX_BYTES bytes of text, LEXICON_LINE_MAX bytes per line,
  * LEXICON_MAX_ENTRIES target + correct lines + threshold words, and the
@@ -207,10 +217,11 @@ bool lexicon_counts(const struct lexicon *lex, const char *word, float conf, dou
 double lexicon_pause_after(double end, int speaker, double next_start, int next_speaker);
 
 /* The "background" test: are n countable target occurrences (each passing
- * lexicon_counts()) in a recording of `seconds` evidence enough to count
- * them? Always true when the lexicon has no "background" line (and for NULL
- * lex); false for n == 0. */
-bool lexicon_supported(const struct lexicon *lex, size_t n, double seconds);
+ * lexicon_counts()) among `candidates` target words of the transcript
+ * (counted or not; n when smaller) in a recording of `seconds` evidence
+ * enough to count them? Always true when the lexicon has no "background"
+ * line (and for NULL lex); false for n == 0. */
+bool lexicon_supported(const struct lexicon *lex, size_t n, size_t candidates, double seconds);
 
 /* The "verify_min_llr" of the text: true and *out set when it has one. */
 bool lexicon_verify_min_llr(const struct lexicon *lex, double *out);

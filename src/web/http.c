@@ -128,6 +128,17 @@ void web_resp_fail(struct web_resp *r, int status, const char *code, const char 
 	error_body(r, status, code, pub);
 }
 
+void web_resp_answer(struct web_resp *r, enum parley_err rc, int status, json_t *view,
+		     const struct parley_error *err)
+{
+	if (rc != PARLEY_OK) {
+		json_decref(view);
+		web_resp_error(r, err);
+		return;
+	}
+	web_resp_json(r, status, view);
+}
+
 void web_error_public(int status, enum parley_err code, const char *msg, const char *about,
 		      const char *const hide[], size_t nhide, char *out, size_t size)
 {

@@ -98,6 +98,10 @@ void web_resp_json(struct web_resp *r, int status, json_t *v);
  * (paths, pids, SQL) goes to the server's log. Other messages are answered
  * with r->hide removed (web_error_public). */
 void web_resp_error(struct web_resp *r, const struct parley_error *err);
+/* A layer's result: web_resp_json(r, status, view) when rc is PARLEY_OK,
+ * else web_resp_error(r, err) with view released (it may be NULL). */
+void web_resp_answer(struct web_resp *r, enum parley_err rc, int status, json_t *view,
+		     const struct parley_error *err);
 /* The message a client sees for an error (pure; used by web_resp_error):
  * status >= 500: "ABOUT failed on the server: KIND (…details in its log)";
  * else msg with every occurrence of a non-empty hide[i] (absolute server

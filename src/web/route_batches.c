@@ -36,17 +36,6 @@ static struct batches_ctx ctx_of(struct web_req *q)
 	};
 }
 
-static void answer(struct web_resp *r, enum parley_err rc, int status, json_t *view,
-		   const struct parley_error *err)
-{
-	if (rc != PARLEY_OK) {
-		json_decref(view);
-		web_resp_error(r, err);
-		return;
-	}
-	web_resp_json(r, status, view);
-}
-
 /* Operators and admins only; anyone else gets the answer of a missing batch. */
 static bool allowed(struct web_req *q, struct web_resp *r)
 {
@@ -94,7 +83,7 @@ void route_batch_create(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = batches_create(&c, q->json, &view, &err);
-	answer(r, rc, 201, view, &err);
+	web_resp_answer(r, rc, 201, view, &err);
 }
 
 void route_batch_list(struct web_req *q, struct web_resp *r)
@@ -107,7 +96,7 @@ void route_batch_list(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = batches_list(&c, after, (int)limit, &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_batch_get(struct web_req *q, struct web_resp *r)
@@ -118,7 +107,7 @@ void route_batch_get(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = batches_get(&c, q->params.batch, &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 /* An upload's answer before its body: the role, the batch and name, the
@@ -168,7 +157,7 @@ void route_batch_file_put(struct web_req *q, struct web_resp *r)
 						q->body_len, &view, &created, &err);
 	if (!rc)
 		json_object_set_new(view, "created", json_boolean(created));
-	answer(r, rc, created ? 201 : 200, view, &err);
+	web_resp_answer(r, rc, created ? 201 : 200, view, &err);
 }
 
 #define PATHS_PER_REQUEST 1000
@@ -198,7 +187,7 @@ void route_batch_paths(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = batches_add_paths(&c, q->params.batch, paths, n, &view, &err);
-	answer(r, rc, 201, view, &err);
+	web_resp_answer(r, rc, 201, view, &err);
 }
 
 void route_batch_metadata(struct web_req *q, struct web_resp *r)
@@ -209,7 +198,7 @@ void route_batch_metadata(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = batches_metadata(&c, q->params.batch, q->body, q->body_len, &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_batch_start(struct web_req *q, struct web_resp *r)
@@ -220,7 +209,7 @@ void route_batch_start(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = batches_start(&c, q->params.batch, &view, &err);
-	answer(r, rc, 202, view, &err);
+	web_resp_answer(r, rc, 202, view, &err);
 }
 
 void route_batch_failed(struct web_req *q, struct web_resp *r)
@@ -231,7 +220,7 @@ void route_batch_failed(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = batches_failed(&c, q->params.batch, &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_batch_retry(struct web_req *q, struct web_resp *r)
@@ -249,7 +238,7 @@ void route_batch_retry(struct web_req *q, struct web_resp *r)
 	enum parley_err rc = batches_retry(&c, q->params.batch,
 					   json_is_integer(rec) ? json_integer_value(rec) : 0, &view,
 					   &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 /* The results table: ?sort=&order=&offset=&status=&verdict=&q= (any of them). */
@@ -278,7 +267,7 @@ static void results_table(struct web_req *q, struct web_resp *r, long long versi
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = batches_results_query(&c, q->params.batch, &bq, &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_batch_results(struct web_req *q, struct web_resp *r)
@@ -313,7 +302,7 @@ void route_batch_results(struct web_req *q, struct web_resp *r)
 	json_t *view = NULL;
 	enum parley_err rc = batches_results(&c, q->params.batch, (int)version, after, (int)limit,
 					     &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_batch_webhooks(struct web_req *q, struct web_resp *r)
@@ -325,7 +314,7 @@ void route_batch_webhooks(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = batches_webhooks(&c, q->params.batch, (int)limit, &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_batch_redeliver(struct web_req *q, struct web_resp *r)
@@ -342,7 +331,7 @@ void route_batch_redeliver(struct web_req *q, struct web_resp *r)
 	json_t *view = NULL;
 	enum parley_err rc = batches_redeliver(&c, q->params.batch, json_integer_value(d), &view,
 					       &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_batch_trades(struct web_req *q, struct web_resp *r)
@@ -365,7 +354,7 @@ void route_batch_trades(struct web_req *q, struct web_resp *r)
 	json_t *view = NULL;
 	enum parley_err rc = batches_trades(&c, q->params.batch, (int)version, (int)offset,
 					    (int)limit, &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_batch_reaudit(struct web_req *q, struct web_resp *r)
@@ -376,7 +365,7 @@ void route_batch_reaudit(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = reaudit_request(&c, q->params.batch, q->json, &view, &err);
-	answer(r, rc, 202, view, &err);
+	web_resp_answer(r, rc, 202, view, &err);
 }
 
 void route_batch_changes(struct web_req *q, struct web_resp *r)
@@ -392,7 +381,7 @@ void route_batch_changes(struct web_req *q, struct web_resp *r)
 	json_t *view = NULL;
 	enum parley_err rc = reaudit_changes(&c, q->params.batch, (int)from, (int)to, after,
 					     (int)limit, &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 /* ------------------------------------------------------ server-sent events */

@@ -11,18 +11,6 @@
 
 #define WEB_TITLE_MAX 200
 
-/* Answer with a session-layer result: the view on success, the error otherwise. */
-static void answer(struct web_resp *r, enum parley_err rc, int status, json_t *view,
-		   const struct parley_error *err)
-{
-	if (rc != PARLEY_OK) {
-		json_decref(view);
-		web_resp_error(r, err);
-		return;
-	}
-	web_resp_json(r, status, view);
-}
-
 void route_me(struct web_req *q, struct web_resp *r)
 {
 	web_resp_json(r, 200, json_pack("{s:I,s:s,s:b,s:b,s:o}", "id", (json_int_t)q->user.id, "name",
@@ -39,7 +27,7 @@ void route_session_create(struct web_req *q, struct web_resp *r)
 	enum parley_err rc = web_json_string_field(q->json, "title", WEB_TITLE_MAX, &title, &err);
 	if (!rc)
 		rc = session_create(&q->ctx, &q->user, title, &view, &err);
-	answer(r, rc, 201, view, &err);
+	web_resp_answer(r, rc, 201, view, &err);
 }
 
 void route_session_list(struct web_req *q, struct web_resp *r)
@@ -59,7 +47,7 @@ void route_session_list(struct web_req *q, struct web_resp *r)
 		limit = (int)v;
 	}
 	enum parley_err rc = session_list(&q->ctx, &q->user, cursor, limit, &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_session_get(struct web_req *q, struct web_resp *r)
@@ -67,7 +55,7 @@ void route_session_get(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = session_get(&q->ctx, &q->user, q->params.id, &view, &err);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 /* Join codes are guessed by no one: wrong ones are counted per client
@@ -119,7 +107,7 @@ void route_session_join(struct web_req *q, struct web_resp *r)
 		rc = session_join(&q->ctx, &q->user, q->params.id, code, &view, &err);
 	if (rc == PARLEY_ERR_NOT_FOUND || rc == PARLEY_ERR_INVALID)
 		join_failed(q, q->params.id);
-	answer(r, rc, 200, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_signup_info(struct web_req *q, struct web_resp *r)
@@ -184,5 +172,5 @@ void route_session_end(struct web_req *q, struct web_resp *r)
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = session_end(&q->ctx, &q->user, q->params.id, &view, &err);
-	answer(r, rc, 202, view, &err);
+	web_resp_answer(r, rc, 202, view, &err);
 }

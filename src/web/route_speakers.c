@@ -6,23 +6,12 @@
 #include "util/fs.h"
 #include "web/range.h"
 
-static void answer(struct web_resp *r, enum parley_err rc, json_t *view,
-		   const struct parley_error *err)
-{
-	if (rc != PARLEY_OK) {
-		json_decref(view);
-		web_resp_error(r, err);
-		return;
-	}
-	web_resp_json(r, 200, view);
-}
-
 void route_speakers(struct web_req *q, struct web_resp *r)
 {
 	struct parley_error err = {0};
 	json_t *view = NULL;
 	enum parley_err rc = session_speakers(&q->ctx, &q->user, q->params.id, &view, &err);
-	answer(r, rc, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_claim(struct web_req *q, struct web_resp *r)
@@ -31,7 +20,7 @@ void route_claim(struct web_req *q, struct web_resp *r)
 	json_t *view = NULL;
 	enum parley_err rc = session_claim(&q->ctx, &q->user, q->params.id, q->params.speaker,
 					   &view, &err);
-	answer(r, rc, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_unclaim(struct web_req *q, struct web_resp *r)
@@ -40,7 +29,7 @@ void route_unclaim(struct web_req *q, struct web_resp *r)
 	json_t *view = NULL;
 	enum parley_err rc = session_unclaim(&q->ctx, &q->user, q->params.id, q->params.speaker,
 					     &view, &err);
-	answer(r, rc, view, &err);
+	web_resp_answer(r, rc, 200, view, &err);
 }
 
 void route_sample(struct web_req *q, struct web_resp *r)

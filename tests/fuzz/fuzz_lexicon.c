@@ -28,6 +28,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (lexicon_find_target(lex, t->word) != t || t->n_prons == 0)
 			__builtin_trap();
 	}
+	/* The background test over the input's size: more heard words never
+	 * makes a count that failed pass. */
+	for (size_t k = 1; k <= 3; k++)
+		if (lexicon_supported(lex, k, k * size, (double)size) &&
+		    !lexicon_supported(lex, k, k, (double)size))
+			__builtin_trap();
 	/* Tokens: the input's bytes cut at blanks, each truncated to fit. */
 	struct lex_token toks[FUZZ_TOKENS];
 	size_t n = 0, len = 0;

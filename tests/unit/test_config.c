@@ -18,6 +18,7 @@ static const char *const env_names[] = {
 	"PARLEY_STORE", "PARLEY_QUEUE", "PARLEY_QUEUE_PREFIX", "PARLEY_DATA",
 	"PARLEY_LEASE_SECONDS", "PARLEY_MAX_ATTEMPTS", "PARLEY_BACKOFF_BASE",
 	"PARLEY_PROGRESS_EVERY", "PARLEY_LOG_FILE_START", "PARLEY_LOG_FILE_COMPLETE",
+	"PARLEY_COMMIT_WINDOW",
 };
 
 static void env_clear(void)
@@ -53,6 +54,7 @@ static void assert_defaults(const struct parley_config *c)
 	assert_int_equal(c->progress_every, 100);
 	assert_false(c->log_file_start);
 	assert_false(c->log_file_complete);
+	assert_true(c->commit_window == 0.05);
 }
 
 static void test_defaults(void **state)
@@ -88,7 +90,8 @@ static void test_every_key(void **state)
 		"backoff_base = 0.25\n"
 		"progress_every = 1000\n"
 		"log_file_start = true\n"
-		"log_file_complete = on\n";
+		"log_file_complete = on\n"
+		"commit_window = 0.2\n";
 	assert_int_equal(parse(&c, text, &err), PARLEY_OK);
 	assert_string_equal(c.store, "/srv/parley.db");
 	assert_string_equal(c.queue, "redis://10.0.0.5:6380/2");
@@ -100,6 +103,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c.progress_every, 1000);
 	assert_true(c.log_file_start);
 	assert_true(c.log_file_complete);
+	assert_true(c.commit_window == 0.2);
 
 	/* Every boolean spelling, both ways. */
 	static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no", "off"};
@@ -120,6 +124,9 @@ static void test_every_key(void **state)
 	assert_int_equal(config_set(&c, "max_attempts", "100", &err), PARLEY_OK);
 	assert_int_equal(c.max_attempts, 100);
 	assert_int_equal(config_set(&c, "progress_every", "1000000", &err), PARLEY_OK);
+	assert_int_equal(config_set(&c, "commit_window", "5", &err), PARLEY_OK);
+	assert_int_equal(config_set(&c, "commit_window", "0", &err), PARLEY_OK); /* each stage alone */
+	assert_true(c.commit_window == 0);
 	/* A later line wins. */
 	assert_int_equal(parse(&c, "max_attempts = 2\nmax_attempts = 4\n", &err), PARLEY_OK);
 	assert_int_equal(c.max_attempts, 4);
@@ -204,6 +211,10 @@ static void test_bad_values(void **state)
 		{"lease_seconds = 10s\n", "not '10s'"},
 		{"lease_seconds =\n", "not ''"},
 		{"backoff_base = -0.5\n", "backoff_base wants seconds from 0 to 86400, not '-0.5'"},
+		{"commit_window = -0.01\n", "t.conf:1: commit_window wants seconds from 0 to 5, not '-0.01'"},
+		{"commit_window = 5.5\n", "commit_window wants seconds from 0 to 5, not '5.5'"},
+		{"commit_window = 50ms\n", "commit_window wants seconds from 0 to 5, not '50ms'"},
+		{"commit_window = nan\n", "not 'nan'"},
 		{"log_file_start = maybe\n", "t.conf:1: log_file_start wants true or false, not 'maybe'"},
 		{"log_file_complete = TRUE\n", "not 'TRUE'"},
 		{"log_file_complete =\n", "not ''"},
@@ -335,7 +346,9 @@ static void test_env(void **state)
 	setenv("PARLEY_PROGRESS_EVERY", "7", 1);
 	setenv("PARLEY_LOG_FILE_START", "yes", 1);
 	setenv("PARLEY_LOG_FILE_COMPLETE", "1", 1);
+	setenv("PARLEY_COMMIT_WINDOW", "0", 1);
 	assert_int_equal(config_from_env(&c, &err), PARLEY_OK);
+	assert_true(c.commit_window == 0);
 	assert_string_equal(c.store, "postgresql://db/parley");
 	assert_string_equal(c.queue, "redis://r");
 	assert_string_equal(c.queue_prefix, "x:");
@@ -357,6 +370,10 @@ static void test_env(void **state)
 	setenv("PARLEY_LOG_FILE_START", "sure", 1);
 	assert_int_equal(config_from_env(&c, &err), PARLEY_ERR_INVALID);
 	assert_non_null(strstr(err.msg, "PARLEY_LOG_FILE_START: "));
+	env_clear();
+	setenv("PARLEY_COMMIT_WINDOW", "soon", 1);
+	assert_int_equal(config_from_env(&c, &err), PARLEY_ERR_INVALID);
+	assert_string_equal(err.msg, "PARLEY_COMMIT_WINDOW: commit_window wants seconds from 0 to 5, not 'soon'");
 	env_clear();
 	/* Set but empty: an empty text value; a number must not be empty. */
 	setenv("PARLEY_DATA", "", 1);

@@ -176,32 +176,51 @@ static void test_spot(void **state)
 }
 
 /* "background": a recording's targets count only when more than the
- * false-alarm rate explains (Poisson tail) and at least MIN. */
+ * false-alarm rate explains (Poisson tail), at least MIN, and, with PASS,
+ * more than that share of the target words heard explains (binomial tail). */
 static void test_background(void **state)
 {
 	(void)state;
 	struct lexicon *lex = parse_ok("target lah L AA\n");
-	assert_true(lexicon_supported(lex, 1, 3600.0)); /* no line: every target counts */
-	assert_true(lexicon_supported(NULL, 1, 10.0));
-	assert_false(lexicon_supported(lex, 0, 10.0));
+	assert_true(lexicon_supported(lex, 1, 1, 3600.0)); /* no line: every target counts */
+	assert_true(lexicon_supported(NULL, 1, 1, 10.0));
+	assert_false(lexicon_supported(lex, 0, 0, 10.0));
 	lexicon_free(lex);
 	lex = parse_ok("target lah L AA\nbackground 30 0.05 2\n");
-	assert_false(lexicon_supported(lex, 1, 5.0)); /* below MIN however short */
-	assert_true(lexicon_supported(lex, 2, 10.0)); /* mean 0.083: P(N>=2) 0.003 */
-	assert_true(lexicon_supported(lex, 2, 30.0)); /* mean 0.25: P(N>=2) 0.026 */
-	assert_false(lexicon_supported(lex, 2, 90.0)); /* mean 0.75: P(N>=2) 0.17 */
-	assert_true(lexicon_supported(lex, 3, 90.0));  /* P(N>=3) 0.041 */
-	assert_false(lexicon_supported(lex, 5, 300.0)); /* mean 2.5: P(N>=5) 0.109 */
-	assert_true(lexicon_supported(lex, 6, 300.0));  /* P(N>=6) 0.042 */
-	assert_false(lexicon_supported(lex, 30, 3600.0)); /* an hour of English: 30 expected */
-	assert_true(lexicon_supported(lex, 45, 3600.0));
-	assert_true(lexicon_supported(lex, 2, 0.0)); /* unknown duration: MIN decides */
+	assert_false(lexicon_supported(lex, 1, 1, 5.0)); /* below MIN however short */
+	assert_true(lexicon_supported(lex, 2, 2, 10.0)); /* mean 0.083: P(N>=2) 0.003 */
+	assert_true(lexicon_supported(lex, 2, 2, 30.0)); /* mean 0.25: P(N>=2) 0.026 */
+	assert_false(lexicon_supported(lex, 2, 2, 90.0)); /* mean 0.75: P(N>=2) 0.17 */
+	assert_true(lexicon_supported(lex, 3, 3, 90.0));  /* P(N>=3) 0.041 */
+	assert_false(lexicon_supported(lex, 5, 5, 300.0)); /* mean 2.5: P(N>=5) 0.109 */
+	assert_true(lexicon_supported(lex, 6, 6, 300.0));  /* P(N>=6) 0.042 */
+	assert_false(lexicon_supported(lex, 30, 30, 3600.0)); /* an hour of English: 30 expected */
+	assert_true(lexicon_supported(lex, 45, 45, 3600.0));
+	assert_true(lexicon_supported(lex, 2, 2, 0.0)); /* unknown duration: MIN decides */
+	lexicon_free(lex);
+	/* The fifth value: the countable targets must also be more than the share
+	 * PASS of the candidates (target words heard, counted or not) explains,
+	 * Binomial(candidates, PASS) tail at most ALPHA. */
+	lex = parse_ok("target lah L AA\nbackground 30 0.05 2 0.2\n");
+	assert_true(lexicon_supported(lex, 2, 2, 10.0));   /* P(X>=2 | 2, 0.2) 0.04 */
+	assert_true(lexicon_supported(lex, 2, 0, 10.0));   /* fewer candidates: n of n */
+	assert_false(lexicon_supported(lex, 2, 3, 10.0));  /* P(X>=2 | 3) 0.104 */
+	assert_false(lexicon_supported(lex, 2, 10, 10.0)); /* 2 of 10 heard: 0.62 */
+	assert_false(lexicon_supported(lex, 4, 10, 10.0)); /* P(X>=4 | 10) 0.121 */
+	assert_true(lexicon_supported(lex, 5, 10, 10.0));  /* P(X>=5 | 10) 0.033 */
+	assert_false(lexicon_supported(lex, 2, 100, 10.0)); /* below the mean */
+	assert_false(lexicon_supported(lex, 1, 1, 10.0));   /* MIN still applies */
+	assert_false(lexicon_supported(lex, 2, 2, 90.0));   /* and the rate: P(N>=2) 0.17 */
+	/* An hour with 1,000 words heard: mean 200, sd 12.6; also the rate's 30. */
+	assert_false(lexicon_supported(lex, 210, 1000, 3600.0)); /* z 0.8 */
+	assert_true(lexicon_supported(lex, 250, 1000, 3600.0));  /* z 4 */
+	assert_true(lexicon_supported(lex, 1000, 1000, 3600.0)); /* 0.2^1000 underflows: 0 */
 	lexicon_free(lex);
 	/* The built-in lexicon has the line. */
 	struct parley_error err = {0};
 	assert_int_equal(lexicon_default(&lex, &err), PARLEY_OK);
-	assert_false(lexicon_supported(lex, 1, 10.0));
-	assert_true(lexicon_supported(lex, 20, 90.0));
+	assert_false(lexicon_supported(lex, 1, 1, 10.0));
+	assert_true(lexicon_supported(lex, 20, 20, 90.0));
 	lexicon_free(lex);
 }
 
@@ -223,7 +242,11 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{"background 30 0.05\n", PARLEY_ERR_INVALID, "t.lex:1: 'background' needs three values"},
+	{"background 30 0.05\n", PARLEY_ERR_INVALID,
+	 "t.lex:1: 'background' needs three or four values"},
+	{"background 30 0.05 2 0.2 1\n", PARLEY_ERR_INVALID, "'background' needs three or four"},
+	{"background 30 0.05 2 1\n", PARLEY_ERR_INVALID, "background pass fraction '1' is not"},
+	{"background 30 0.05 2 0\n", PARLEY_ERR_INVALID, "background pass fraction '0' is not"},
 	{"background 0 0.05 2\n", PARLEY_ERR_INVALID, "background rate '0' is not"},
 	{"background 30 1 2\n", PARLEY_ERR_INVALID, "background significance '1' is not"},
 	{"background 30 0.05 1.5\n", PARLEY_ERR_INVALID, "background minimum '1.5' is not"},

@@ -721,6 +721,53 @@ static void test_rollback_discards(void **state)
 	free(got);
 }
 
+/* A savepoint: rolling back to it keeps what came before it (the held
+ * stages of a coalesced commit when the finish's webhook events fail); a
+ * bad name is refused; store_hold_limit is accepted on both backends. */
+static void savepoint_check(struct store *st, int64_t a)
+{
+	struct parley_error err = {0};
+	struct store_segment s[1] = {{0, 1, 0}};
+	assert_false(store_in_transaction(st));
+	assert_int_equal(store_hold_limit(st, 0.2, &err), PARLEY_OK);
+	assert_int_equal(store_begin_durable(st, &err), PARLEY_OK);
+	assert_true(store_in_transaction(st));
+	assert_int_equal(store_segments_put(st, a, "turn", s, 1, &err), PARLEY_OK);
+	assert_int_equal(store_stage_done(st, a, "diarize", 0, 0, &err), PARLEY_OK);
+	assert_int_equal(store_savepoint(st, "finish_hooks", &err), PARLEY_OK);
+	assert_int_equal(store_stage_done(st, a, "stt", 0, 0, &err), PARLEY_OK);
+	assert_int_equal(store_savepoint(st, "bad name;", &err), PARLEY_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "bad savepoint name"));
+	assert_int_equal(store_rollback_to(st, "finish_hooks", &err), PARLEY_OK);
+	assert_int_equal(store_commit(st, &err), PARLEY_OK);
+	assert_false(store_in_transaction(st));
+	enum store_status status;
+	assert_int_equal(store_stage_status(st, a, "diarize", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_DONE);
+	assert_int_equal(store_stage_status(st, a, "stt", &status, &err), PARLEY_OK);
+	assert_int_equal(status, STORE_PENDING);
+	struct store_segment *got;
+	size_t n;
+	assert_int_equal(store_segments_get(st, a, "turn", &got, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 1);
+	free(got);
+}
+
+static void test_savepoint(void **state)
+{
+	struct fixture *f = *state;
+	savepoint_check(f->st, add(f, "a", "1"));
+}
+
+static void test_savepoint_pg(void **state)
+{
+	(void)state;
+	struct pg_fixture pg;
+	pg_fixture_open(&pg, "savepoint");
+	savepoint_check(pg.st, pg.rec);
+	pg_fixture_drop(&pg);
+}
+
 /* batches.config: defaults for a batch stored without one, the canonical
  * text stored, a different configuration refused, none given keeps it. */
 static void test_batch_config(void **state)
@@ -891,6 +938,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_later_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_results_replace_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_savepoint, setup, teardown),
+		cmocka_unit_test(test_savepoint_pg),
 		cmocka_unit_test_setup_teardown(test_batch_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_tables, setup, teardown),
 		cmocka_unit_test(test_call_tables_pg),
