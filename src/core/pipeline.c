@@ -157,6 +157,23 @@ static void stage_state_set(const char *stage, enum store_status status, void *u
 			s->status[i] = status;
 }
 
+/* "decode,vad" (a lease's stages_done) → those stages done. */
+static void stages_done_set(const char *list, struct stage_states *s)
+{
+	while (list && *list) {
+		size_t len = strcspn(list, ",");
+		char name[STORE_STAGE_NAME_MAX];
+		if (len > 0 && len < sizeof(name)) {
+			memcpy(name, list, len);
+			name[len] = '\0';
+			stage_state_set(name, STORE_DONE, s);
+		}
+		list += len;
+		if (*list == ',')
+			list++;
+	}
+}
+
 void pipeline_public_error(const char *data_dir, const struct store_recording *rec,
 			   const char *stage, enum parley_err code, const char *msg, char *out,
 			   size_t size)
@@ -226,9 +243,12 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 						    sizeof(ctx.rec_dir), err);
 	if (rc)
 		return rc;
-	/* Which stages are done: one query for the recording, not one per stage. */
+	/* Which stages are done: known from the lease (store_lease_many / _ids
+	 * return them), else one query for the recording, not one per stage. */
 	struct stage_states states = {pl, {0}};
-	if ((rc = store_stage_each(run->store, rec->id, stage_state_set, &states, err)))
+	if (rec->stages_known)
+		stages_done_set(rec->stages_done, &states);
+	else if ((rc = store_stage_each(run->store, rec->id, stage_state_set, &states, err)))
 		return rc;
 	run->handoff_stage = NULL;
 	size_t last_todo = pl->count; /* the last stage not done yet */

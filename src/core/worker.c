@@ -22,6 +22,11 @@
 #define WORKER_WEBHOOK_LINGER 30.0 /* s a leaving worker keeps sending due webhooks */
 /* A worker's liveness in the queue lasts this many leases (see worker.h). */
 #define WORKER_LIVENESS_LEASES 2.0
+/* Take-ahead (worker.h): the work one take may lease, in seconds of the
+ * recent time per recording, and the age (in leases) past which recordings
+ * taken but not started are given back instead of started. */
+#define WORKER_TAKE_AHEAD_SECONDS 0.05
+#define WORKER_HELD_STALE_LEASES (1.0 / 3.0)
 
 struct worker_params worker_default_params(void)
 {
@@ -152,6 +157,15 @@ struct worker {
 	struct pipeline_clock clock; /* stage wall times, for commit coalescing */
 	double down_backoff;   /* wait after the store or queue was unreachable */
 	double next_warn;      /* rate limit for "unreachable" warnings */
+	/* Take-ahead: what the last take leased, held[next_held..nheld) not
+	 * started yet; uncounted[] started but their attempt not yet counted in
+	 * the store (done before the next take: store_attempts_add). */
+	struct store_recording *held; /* QUEUE_TAKE_MAX of them */
+	size_t nheld, next_held;
+	double held_at;               /* time_mono() of the take */
+	int64_t uncounted[QUEUE_TAKE_MAX];
+	size_t nuncounted;
+	double per_recording;         /* recent seconds per recording (moving average), 0 = none yet */
 };
 
 static double backoff_delay(const struct worker_params *p, int attempt)
@@ -365,10 +379,25 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 	return store_commit(w->st, err);
 }
 
+/* Is rec started but its attempt not yet counted in the store? Then it
+ * leaves the list when asked (take it out). */
+static bool worker_uncounted(struct worker *w, int64_t id, bool take_out)
+{
+	for (size_t i = 0; i < w->nuncounted; i++) {
+		if (w->uncounted[i] != id)
+			continue;
+		if (take_out)
+			w->uncounted[i] = w->uncounted[--w->nuncounted];
+		return true;
+	}
+	return false;
+}
+
 static enum parley_err settle_store(struct worker *w, const struct store_recording *rec,
 				    const struct settle_op *op, struct parley_error *err)
 {
 	const char *owner = w->p->owner;
+	enum parley_err rc;
 	switch (op->outcome) {
 	case QUEUE_DONE:
 		return worker_finish(w, rec, op, false, err);
@@ -376,7 +405,14 @@ static enum parley_err settle_store(struct worker *w, const struct store_recordi
 		return store_recording_retry_later(w->st, rec->id, owner, op->delay, op->error_msg, err);
 	case QUEUE_RELEASE:
 	case QUEUE_HANDOFF:
-		return store_lease_release(w->st, rec->id, owner, err);
+		/* given back costs no attempt: one the store never counted is
+		 * given back as it is, a counted one is taken back */
+		if (!worker_uncounted(w, rec->id, false))
+			return store_lease_release(w->st, rec->id, owner, err);
+		rc = store_lease_unhold(w->st, owner, &rec->id, 1, err);
+		if (rc == PARLEY_OK)
+			worker_uncounted(w, rec->id, true);
+		return rc;
 	}
 	return parley_error_set(err, PARLEY_ERR_INTERNAL, "unknown outcome");
 }
@@ -519,6 +555,47 @@ static void worker_give_up(struct worker *w, const struct store_recording *rec)
 	}
 }
 
+/* How many recordings the next take may lease: as many as the recent time
+ * per recording fits in WORKER_TAKE_AHEAD_SECONDS (1 at first, and for
+ * recordings that take longer). */
+static size_t worker_take_size(const struct worker *w)
+{
+	if (!(w->per_recording > 0))
+		return 1;
+	double n = WORKER_TAKE_AHEAD_SECONDS / w->per_recording;
+	return n >= QUEUE_TAKE_MAX ? QUEUE_TAKE_MAX : n >= 1 ? (size_t)n : 1;
+}
+
+/* Count the attempts of the recordings started since the last take (kept
+ * for the next try when the store does not answer). */
+static enum parley_err worker_count_started(struct worker *w, struct parley_error *err)
+{
+	enum parley_err rc = store_attempts_add(w->st, w->uncounted, w->nuncounted, err);
+	if (rc == PARLEY_OK)
+		w->nuncounted = 0;
+	return rc;
+}
+
+/* Give back what the last take leased and was not started: pending again,
+ * no attempt counted, its queue entry ready again. */
+static void worker_unhold(struct worker *w)
+{
+	size_t n = w->nheld > w->next_held ? w->nheld - w->next_held : 0;
+	int64_t ids[QUEUE_TAKE_MAX];
+	for (size_t i = 0; i < n; i++)
+		ids[i] = w->held[w->next_held + i].id;
+	struct parley_error err = {0};
+	if (n && w->st && store_lease_unhold(w->st, w->p->owner, ids, n, &err) != PARLEY_OK)
+		log_warn("giving back %zu recordings taken ahead: %s (their leases expire)", n, err.msg);
+	for (size_t i = 0; n && w->q && i < n; i++) {
+		struct parley_error qerr = {0};
+		const struct store_recording *rec = &w->held[w->next_held + i];
+		if (queue_settle(w->q, w->p->owner, rec, QUEUE_RELEASE, rec->next_stage, 0, &qerr))
+			log_warn("%s: %s", rec->name, qerr.msg);
+	}
+	w->nheld = w->next_held = 0;
+}
+
 static void worker_process(struct worker *w, struct heartbeat *hb, const struct store_recording *rec)
 {
 	const struct worker_params *p = w->p;
@@ -577,6 +654,11 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	w.p = p;
 	w.stats = stats;
 	w.down_backoff = 0.5;
+	w.held = calloc(QUEUE_TAKE_MAX, sizeof(*w.held));
+	if (!w.held) {
+		pipeline_config_release(&w.cfg);
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory starting the worker");
+	}
 	for (size_t i = 0; i < p->allowed.count && i < QUEUE_STAGES_MAX; i++)
 		w.allowed_names[i] = p->allowed.stages[i]->name;
 	struct heartbeat hb;
@@ -631,17 +713,23 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 				log_debug("queue recover: %s", qerr.msg);
 			next_recover = time_mono() + WORKER_RECOVER_EVERY;
 		}
-		struct store_recording rec;
-		bool found = false;
-		rc = queue_take(w.q, w.st, &take, &rec, &found, err);
-		if (rc && parley_err_is_transient(rc)) {
-			worker_down(&w, err);
-			continue;
+		if (w.next_held >= w.nheld) {
+			take.max = worker_take_size(&w);
+			w.nheld = w.next_held = 0;
+			rc = worker_count_started(&w, err);
+			if (rc == PARLEY_OK)
+				rc = queue_take_many(w.q, w.st, &take, w.held, &w.nheld, err);
+			w.held_at = time_mono();
+			if (rc && parley_err_is_transient(rc)) {
+				w.nheld = 0;
+				worker_down(&w, err);
+				continue;
+			}
+			if (rc)
+				goto out;
+			w.down_backoff = 0.5;
 		}
-		if (rc)
-			goto out;
-		w.down_backoff = 0.5;
-		if (!found) {
+		if (w.nheld == 0) {
 			if (p->exit_when_idle && worker_idle_done(&w))
 				break;
 			/* Idle: repair the queue more often, so a retry whose backoff
@@ -651,14 +739,37 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 				next_recover = soon;
 			continue; /* take already waited idle_poll */
 		}
-		if (rec.attempts > p->config.max_attempts) {
-			worker_give_up(&w, &rec);
+		struct store_recording *rec = &w.held[w.next_held];
+		if (!rec->attempt_counted) {
+			/* held since the take: give the rest back when it is old (its
+			 * lease was not renewed), else start it and count it */
+			if (time_mono() - w.held_at > p->config.lease_seconds * WORKER_HELD_STALE_LEASES) {
+				worker_unhold(&w);
+				continue;
+			}
+			rec->attempts++;
+			rec->attempt_counted = true;
+			w.uncounted[w.nuncounted++] = rec->id;
+		}
+		w.next_held++;
+		if (rec->attempts > p->config.max_attempts) {
+			worker_give_up(&w, rec);
 			continue;
 		}
-		worker_process(&w, &hb, &rec);
+		double t0 = time_mono();
+		worker_process(&w, &hb, rec);
+		double dt = time_mono() - t0;
+		w.per_recording = w.per_recording > 0 ? 0.8 * w.per_recording + 0.2 * dt : dt;
 	}
 	rc = PARLEY_OK;
 out:
+	/* recordings taken ahead and not started go back, uncounted */
+	worker_unhold(&w);
+	if (w.st) {
+		struct parley_error cerr = {0};
+		if (worker_count_started(&w, &cerr) != PARLEY_OK)
+			log_warn("%s", cerr.msg);
+	}
 	/* A worker leaving because the work is done keeps sending what falls
 	 * due soon (the first retries); a stopped one leaves it to the next. */
 	webhook_loop_stop(hooks, rc == PARLEY_OK && !(p->stop && *p->stop) ? WORKER_WEBHOOK_LINGER : 0);
@@ -676,6 +787,7 @@ out:
 		struct parley_error ignored = {0};
 		queue_heartbeat(w.q, p->owner, 0.001, &ignored);
 	}
+	free(w.held);
 	stage_env_free(w.env);
 	free(w.env_json);
 	pipeline_config_release(&w.cfg);

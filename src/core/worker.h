@@ -42,6 +42,24 @@
  * and cached; the engines (stages/env.h) are rebuilt when the worker moves
  * to a batch whose configuration differs.
  *
+ * Take-ahead (issue 17, queue speed): one take leases as many recordings as
+ * fit in 50 ms of the recent time per recording (moving average; at most
+ * QUEUE_TAKE_MAX = 16, and 1 until a recording was timed or when a
+ * recording takes over 25 ms: a take's round trip is then a small share), in one round trip (store: one statement; Redis: one script
+ * call and one store statement), with their done stages, so per recording
+ * there is neither a take nor a stage_runs read of its own. They run in
+ * hand-out order. A recording leased ahead counts its attempt when the
+ * worker starts it (in the store with the next take, store_attempts_add); one
+ * not started is given back uncounted (store_lease_unhold, and ready again in
+ * the queue) when the worker stops or leaves, or when it has waited a third
+ * of the lease (its lease is not renewed until it starts). A worker killed
+ * while holding some leaves leases that expire like any other; the attempts
+ * of those it never started are not counted (nor those of the ones it
+ * started since its last take: a crash undercounts, never overcounts, so no
+ * recording is failed for another's crash). What a worker holds may run
+ * before a session that ended meanwhile: a session waits at most one
+ * take-ahead (50 ms of work) per worker.
+ *
  * Execution log (events): stage_start / stage_complete once per batch and
  * stage, file_error for every failure, progress every progress_every
  * finished recordings, file_start and file_complete only when asked.

@@ -54,6 +54,8 @@
 
 #define QUEUE_PREFIX_MAX 64
 #define QUEUE_STAGES_MAX 32
+/* The most recordings one take leases (take-ahead; see queue_take_many). */
+#define QUEUE_TAKE_MAX STORE_LEASE_MANY_MAX
 
 struct queue;
 
@@ -65,6 +67,8 @@ struct queue_take_params {
 	const char *const *stages; /* stages this worker runs, NULL = every stage */
 	size_t nstages;
 	double wait;             /* seconds to block when nothing is ready (0 = poll) */
+	size_t max;              /* queue_take_many: lease up to this many (0 = 1; at most
+				  * QUEUE_TAKE_MAX) */
 };
 
 enum queue_outcome {
@@ -90,9 +94,11 @@ struct queue_driver {
 	 * the hand-out order (store_order_key; orders NULL = all 0). */
 	enum parley_err (*push)(struct queue *q, const int64_t *ids, const char *const *stages,
 				const int64_t *orders, size_t n, struct parley_error *err);
-	/* Lease the next recording in the store. *found false when none is ready. */
+	/* Lease the next recordings in the store, up to p->max (0 = 1), in
+	 * hand-out order: recs[0..*n), *n = 0 when none is ready. Only recs[0]
+	 * counts an attempt (store.h, store_lease_many). */
 	enum parley_err (*take)(struct queue *q, struct store *st, const struct queue_take_params *p,
-				struct store_recording *rec, bool *found, struct parley_error *err);
+				struct store_recording *recs, size_t *n, struct parley_error *err);
 	/* After the store was updated (finished, retry_later, released, handed off). */
 	enum parley_err (*settle)(struct queue *q, const char *owner, const struct store_recording *rec,
 				  enum queue_outcome outcome, const char *stage, double delay,
@@ -135,10 +141,29 @@ static inline enum parley_err queue_push(struct queue *q, const int64_t *ids,
 					 const char *const *stages, const int64_t *orders, size_t n,
 					 struct parley_error *err)
 { return q->drv->push(q, ids, stages, orders, n, err); }
+/* One recording (p->max ignored); *found false when none is ready. */
 static inline enum parley_err queue_take(struct queue *q, struct store *st,
 					 const struct queue_take_params *p, struct store_recording *rec,
 					 bool *found, struct parley_error *err)
-{ return q->drv->take(q, st, p, rec, found, err); }
+{
+	struct queue_take_params one = *p;
+	size_t n = 0;
+	one.max = 1;
+	enum parley_err rc = q->drv->take(q, st, &one, rec, &n, err);
+	*found = rc == PARLEY_OK && n > 0;
+	return rc;
+}
+/* Take-ahead (issue 17, queue speed): lease up to p->max recordings in one
+ * round trip (Redis: one script call and one store statement), recs[0..*n)
+ * in hand-out order. The caller runs them in that order, soon (their
+ * leases are not renewed until it starts them), counts the attempt of each
+ * but the first when it starts it (store_attempts_add), and gives back what
+ * it will not start (store_lease_unhold, then queue_settle QUEUE_RELEASE). */
+static inline enum parley_err queue_take_many(struct queue *q, struct store *st,
+					      const struct queue_take_params *p,
+					      struct store_recording *recs, size_t *n,
+					      struct parley_error *err)
+{ return q->drv->take(q, st, p, recs, n, err); }
 static inline enum parley_err queue_settle(struct queue *q, const char *owner,
 					   const struct store_recording *rec, enum queue_outcome o,
 					   const char *stage, double delay, struct parley_error *err)

@@ -55,18 +55,24 @@
  *             processing:<owner> (LPUSH); on a tie the later stage wins
  *             (finish in-flight recordings before starting new ones). With
  *             stages = NULL the script reads P stages itself (no extra round
- *             trip). Nothing: when wait > 0, BLPOP wake for `wait` seconds,
- *             then the script once more. Each popped entry is leased in the
- *             store (store_lease_take): not leasable (done, failed, leased by
- *             a live worker, backing off) → dropped from processing by the
- *             next script call of this take (a pending "done"), and the next
- *             one tried (at most 64 pops per call); a store error → the entry
- *             goes back to its ready set and the error is returned.
+ *             trip); it moves up to p->max entries (take-ahead, at most
+ *             QUEUE_TAKE_MAX), each the lowest-scored left. Nothing: when
+ *             wait > 0, BLPOP wake for `wait` seconds, then the script once
+ *             more. The popped entries are leased in the store in one
+ *             statement (store_lease_ids, which also returns each one's done
+ *             stages): the ones not leasable (done, failed, leased by a live
+ *             worker, backing off) → dropped from processing by the next
+ *             script call (a pending "done"), and the script run again when
+ *             none was leased (at most 64 pops per call); a store error →
+ *             the entries go back to their ready sets and the error is
+ *             returned.
  *   settle    is not sent at once: it is kept in the struct queue and runs at
- *             the start of the next take's script (one round trip per stage
- *             advance: ack + take next + liveness). Any other call (stats,
- *             heartbeat, a settle for another owner or a second settle) and
- *             close send a pending settle first, as its own script call. The
+ *             the start of the next take's script (one round trip per take:
+ *             acks + take next + liveness). Settles of one owner accumulate
+ *             (a worker that took several recordings settles each before its
+ *             next take; up to RQ_PENDING_MAX, then they are sent). Any other
+ *             call (stats, heartbeat, a settle for another owner) and close
+ *             send pending settles first, as one script call of their own. The
  *             settle itself: remove every "<id>:*" entry from
  *             processing:<owner> (the recording may have advanced since it
  *             was taken), then DONE nothing more; RETRY ZADD delayed (TIME +
@@ -141,10 +147,11 @@
 
 enum rq_script { RQ_TAKE, RQ_PUTBACK, RQ_SETTLE, RQ_RECOVER, RQ_STATS, RQ_MIGRATE, RQ_NSCRIPTS };
 
-/* A settle that was not sent yet: it rides on the next take (see the top). */
+/* Settles not sent yet: they ride on the next take (see the top). A worker
+ * that took several recordings at once settles each before its next take:
+ * RQ_PENDING_MAX of them (one owner's) go in one call. */
+#define RQ_PENDING_MAX (2 * QUEUE_TAKE_MAX + 8)
 struct rq_settle {
-	bool set;
-	char pkey[RQ_KEY_MAX]; /* processing:<owner> */
 	char id[24];
 	char action[8];
 	char stage[RQ_STAGE_MAX];
@@ -161,7 +168,9 @@ struct rq {
 	double last_repush; /* time_mono() of the last re-push from the store; 0 = never */
 	bool loaded;        /* sha[] came from SCRIPT LOAD (first connect) */
 	char sha[RQ_NSCRIPTS][RQ_SHA_LEN + 1]; /* "" = not known: EVAL with the body */
-	struct rq_settle pending;
+	char pend_key[RQ_KEY_MAX];             /* processing:<owner> of the pending settles */
+	struct rq_settle pending[RQ_PENDING_MAX];
+	size_t npending;
 };
 
 /* ------------------------------------------------------------------ scripts */
@@ -203,21 +212,26 @@ struct rq {
 	"  redis.call('RPUSH', wk, '1')\n" \
 	"  redis.call('LTRIM', wk, -64, -1)\n" \
 	"  return removed\n" \
+	"end\n" \
+	"local function settles(pk, dk, sk, wk, pre, a, at)\n" \
+	"  for i = 0, tonumber(a[at]) - 1 do\n" \
+	"    local b = at + 1 + i * 5\n" \
+	"    settle(pk, dk, sk, wk, pre, a[b], a[b + 1], a[b + 2], a[b + 3], a[b + 4])\n" \
+	"  end\n" \
 	"end\n"
 
 /* KEYS[1] processing, KEYS[2] workers, KEYS[3] worker:<owner>, KEYS[4] stages,
  * KEYS[5] delayed, KEYS[6] wake, KEYS[7..] ready:<stage> of the worker's
  * stages, last stage first (none: every stage in P stages, names in reverse
- * order); ARGV[1] owner, ARGV[2] lease ms, ARGV[3] prefix, ARGV[4..8] the
- * pending settle: id ('' = none), action, stage, delay, order. The lowest
- * score over those sets wins; on a tie the first set (the later stage:
- * finish recordings in flight first). */
+ * order); ARGV[1] owner, ARGV[2] lease ms, ARGV[3] prefix, ARGV[4] the most
+ * entries to move, ARGV[5] the number of pending settles, then five
+ * arguments per settle: id, action, stage, delay, order. Each entry moved is
+ * the lowest score over those sets; on a tie the first set (the later
+ * stage: finish recordings in flight first). Returns the entries moved, in
+ * that order. */
 static const char TAKE_LUA[] =
 	LUA_SETTLE
-	"if ARGV[4] ~= '' then\n"
-	"  settle(KEYS[1], KEYS[5], KEYS[4], KEYS[6], ARGV[3], ARGV[4], ARGV[5], ARGV[6],\n"
-	"         ARGV[7], ARGV[8])\n"
-	"end\n"
+	"settles(KEYS[1], KEYS[5], KEYS[4], KEYS[6], ARGV[3], ARGV, 5)\n"
 	"redis.call('SADD', KEYS[2], ARGV[1])\n"
 	"redis.call('SET', KEYS[3], '1', 'PX', ARGV[2], 'NX')\n"
 	"local keys = {}\n"
@@ -227,17 +241,21 @@ static const char TAKE_LUA[] =
 	"  table.sort(names)\n"
 	"  for i = #names, 1, -1 do keys[#keys + 1] = ARGV[3] .. 'ready:' .. names[i] end\n"
 	"end\n"
-	"local best, bkey, bscore = nil, nil, nil\n"
-	"for _, k in ipairs(keys) do\n"
-	"  local r = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
-	"  if r[1] and (not best or tonumber(r[2]) < bscore) then\n"
-	"    best, bkey, bscore = r[1], k, tonumber(r[2])\n"
+	"local out, max = {}, tonumber(ARGV[4])\n"
+	"while #out < max do\n"
+	"  local best, bkey, bscore = nil, nil, nil\n"
+	"  for _, k in ipairs(keys) do\n"
+	"    local r = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
+	"    if r[1] and (not best or tonumber(r[2]) < bscore) then\n"
+	"      best, bkey, bscore = r[1], k, tonumber(r[2])\n"
+	"    end\n"
 	"  end\n"
+	"  if not best then break end\n"
+	"  redis.call('ZREM', bkey, best)\n"
+	"  redis.call('LPUSH', KEYS[1], best)\n"
+	"  out[#out + 1] = best\n"
 	"end\n"
-	"if not best then return false end\n"
-	"redis.call('ZREM', bkey, best)\n"
-	"redis.call('LPUSH', KEYS[1], best)\n"
-	"return best\n";
+	"return out\n";
 
 /* KEYS[1] processing, KEYS[2] ready:<stage>; ARGV[1] entry, ARGV[2] order */
 static const char PUTBACK_LUA[] =
@@ -246,12 +264,12 @@ static const char PUTBACK_LUA[] =
 	"return n\n";
 
 /* KEYS[1] processing, KEYS[2] delayed, KEYS[3] stages, KEYS[4] wake;
- * ARGV[1] id, ARGV[2] action, ARGV[3] stage, ARGV[4] delay, ARGV[5] prefix,
- * ARGV[6] order */
+ * ARGV[1] prefix, ARGV[2] the number of settles, then five arguments per
+ * settle: id, action, stage, delay, order */
 static const char SETTLE_LUA[] =
 	LUA_SETTLE
-	"return settle(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[5], ARGV[1], ARGV[2], ARGV[3],\n"
-	"              ARGV[4], ARGV[6])\n";
+	"settles(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV, 2)\n"
+	"return 1\n";
 
 /* KEYS[1] workers, KEYS[2] delayed, KEYS[3] stages, KEYS[4] wake;
  * ARGV[1] prefix, ARGV[2] max moves per dead owner, ARGV[3] max promotions */
@@ -712,15 +730,32 @@ static enum parley_err rq_parse(struct rq *q, const char *target, struct parley_
 
 /* ------------------------------------------------------ pending settle */
 
-/* Send the pending settle, if any, as its own script call. It is dropped
- * once Redis ran it (or refused it for good: the error is returned); after
- * a lost connection or a transient refusal it stays for the next call. */
+/* Append the pending settles' arguments (count, then five per settle) at
+ * argv[argc]; returns the new argc. */
+static int rq_pending_args(struct rq *q, const char **argv, int argc, char *count)
+{
+	snprintf(count, 16, "%zu", q->npending);
+	argv[argc++] = count;
+	for (size_t i = 0; i < q->npending; i++) {
+		struct rq_settle *p = &q->pending[i];
+		argv[argc++] = p->id;
+		argv[argc++] = p->action;
+		argv[argc++] = p->stage;
+		argv[argc++] = p->secs;
+		argv[argc++] = p->order;
+	}
+	return argc;
+}
+
+/* Send the pending settles, if any, as one script call of their own. They
+ * are dropped once Redis ran them (or refused them for good: the error is
+ * returned); after a lost connection or a transient refusal they stay for
+ * the next call. */
 static enum parley_err rq_flush(struct rq *q, struct parley_error *err)
 {
-	struct rq_settle *p = &q->pending;
-	if (!p->set)
+	if (q->npending == 0)
 		return PARLEY_OK;
-	char dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], wkey[RQ_KEY_MAX];
+	char dkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], wkey[RQ_KEY_MAX], count[16];
 	enum parley_err rc = rq_key(q, dkey, "delayed", NULL, err);
 	if (rc == PARLEY_OK)
 		rc = rq_key(q, skey, "stages", NULL, err);
@@ -730,34 +765,38 @@ static enum parley_err rq_flush(struct rq *q, struct parley_error *err)
 		rc = rq_connect(q, err);
 	if (rc != PARLEY_OK)
 		return rc;
-	const char *argv[13] = {NULL, NULL, "4", p->pkey, dkey, skey, wkey,
-				p->id, p->action, p->stage, p->secs, q->base.prefix, p->order};
+	const char *argv[8 + 1 + 5 * RQ_PENDING_MAX] = {NULL, NULL, "4", q->pend_key, dkey, skey, wkey,
+							 q->base.prefix};
+	int argc = rq_pending_args(q, argv, 8, count);
 	redisReply *r;
-	rc = rq_eval(q, RQ_SETTLE, 13, argv, &r, err);
+	rc = rq_eval(q, RQ_SETTLE, argc, argv, &r, err);
 	if (rc == PARLEY_OK)
 		freeReplyObject(r);
 	if (rc != PARLEY_ERR_UNAVAILABLE)
-		p->set = false;
+		q->npending = 0;
 	return rc;
 }
 
-/* Keep a settle for the next take (an earlier one still pending is sent
- * first). pkey is processing:<owner>; stage "" = the entry's own. */
+/* Keep a settle for the next take (pending ones of another owner, or a full
+ * list, are sent first). pkey is processing:<owner>; stage "" = the entry's
+ * own. */
 static enum parley_err rq_pend(struct rq *q, const char *pkey, int64_t id, const char *action,
 			       const char *stage, double delay, int64_t order,
 			       struct parley_error *err)
 {
-	enum parley_err rc = rq_flush(q, err);
-	if (rc != PARLEY_OK)
-		return rc;
-	struct rq_settle *p = &q->pending;
-	snprintf(p->pkey, sizeof(p->pkey), "%s", pkey);
+	if (q->npending > 0 && (q->npending == RQ_PENDING_MAX || strcmp(q->pend_key, pkey) != 0)) {
+		enum parley_err rc = rq_flush(q, err);
+		if (rc != PARLEY_OK)
+			return rc;
+	}
+	if (q->npending == 0)
+		snprintf(q->pend_key, sizeof(q->pend_key), "%s", pkey);
+	struct rq_settle *p = &q->pending[q->npending++];
 	snprintf(p->id, sizeof(p->id), "%lld", (long long)id);
 	snprintf(p->action, sizeof(p->action), "%s", action);
 	snprintf(p->stage, sizeof(p->stage), "%s", stage);
 	snprintf(p->secs, sizeof(p->secs), "%.3f", delay > 0 ? delay : 0.0);
 	snprintf(p->order, sizeof(p->order), "%lld", (long long)order);
-	p->set = true;
 	return PARLEY_OK;
 }
 
@@ -766,7 +805,7 @@ static void rq_close(struct queue *base)
 	if (!base)
 		return;
 	struct rq *q = (struct rq *)base;
-	if (q->c && q->pending.set) /* best effort: recover repairs a miss */
+	if (q->c && q->npending) /* best effort: recover repairs a miss */
 		rq_flush(q, NULL);
 	rq_drop(q);
 	free(q);
@@ -913,16 +952,18 @@ out:
 
 /* ------------------------------------------------------------------- take */
 
-/* Run the take script, with the pending settle when it is this owner's
- * (any other is sent first): *got holds the entry ("" when nothing was
- * ready). ready_keys: the worker's stages (n of them, in pipeline order), or
- * none. */
+/* Run the take script, with the pending settles when they are this owner's
+ * (another owner's are sent first): got[0..*ngot) hold the entries moved
+ * (none when nothing was ready), at most max. ready_keys: the worker's
+ * stages (n of them, in pipeline order), or none. */
 static enum parley_err rq_take_script(struct rq *q, const char *owner, double lease,
 				      char (*ready_keys)[RQ_KEY_MAX], size_t nstages,
-				      const char *pkey, char *got, struct parley_error *err)
+				      const char *pkey, size_t max, char (*got)[RQ_ENTRY_MAX],
+				      size_t *ngot, struct parley_error *err)
 {
 	char wset[RQ_KEY_MAX], wkey[RQ_KEY_MAX], skey[RQ_KEY_MAX], dkey[RQ_KEY_MAX],
-		wakey[RQ_KEY_MAX], nkeys[16], ms[32];
+		wakey[RQ_KEY_MAX], nkeys[16], ms[32], smax[16], count[16];
+	*ngot = 0;
 	enum parley_err rc = rq_key(q, wset, "workers", NULL, err);
 	if (rc == PARLEY_OK)
 		rc = rq_key(q, wkey, "worker:", owner, err);
@@ -932,15 +973,15 @@ static enum parley_err rq_take_script(struct rq *q, const char *owner, double le
 		rc = rq_key(q, dkey, "delayed", NULL, err);
 	if (rc == PARLEY_OK)
 		rc = rq_key(q, wakey, "wake", NULL, err);
-	struct rq_settle *ps = &q->pending;
-	if (rc == PARLEY_OK && ps->set && strcmp(ps->pkey, pkey) != 0)
-		rc = rq_flush(q, err); /* another owner's: on its own */
+	if (rc == PARLEY_OK && q->npending && strcmp(q->pend_key, pkey) != 0)
+		rc = rq_flush(q, err); /* another owner's: on their own */
 	if (rc != PARLEY_OK)
 		return rc;
-	bool with = ps->set;
+	bool with = q->npending > 0;
 	snprintf(ms, sizeof(ms), "%lld", rq_ms(lease));
 	snprintf(nkeys, sizeof(nkeys), "%zu", nstages + 6);
-	const char *argv[2 + 1 + 6 + QUEUE_STAGES_MAX + 8];
+	snprintf(smax, sizeof(smax), "%zu", max);
+	const char *argv[2 + 1 + 6 + QUEUE_STAGES_MAX + 5 + 5 * RQ_PENDING_MAX];
 	int argc = 2; /* argv[0..1]: rq_eval */
 	argv[argc++] = nkeys;
 	argv[argc++] = pkey;
@@ -954,24 +995,24 @@ static enum parley_err rq_take_script(struct rq *q, const char *owner, double le
 	argv[argc++] = owner;
 	argv[argc++] = ms;
 	argv[argc++] = q->base.prefix;
-	argv[argc++] = with ? ps->id : "";
-	argv[argc++] = with ? ps->action : "";
-	argv[argc++] = with ? ps->stage : "";
-	argv[argc++] = with ? ps->secs : "0";
-	argv[argc++] = with ? ps->order : "0";
+	argv[argc++] = smax;
+	argc = rq_pending_args(q, argv, argc, count);
 	redisReply *r;
-	got[0] = '\0';
 	rc = rq_eval(q, RQ_TAKE, argc, argv, &r, err);
 	if (with && rc != PARLEY_ERR_UNAVAILABLE)
-		ps->set = false; /* sent (or refused for good) */
+		q->npending = 0; /* sent (or refused for good) */
 	if (rc != PARLEY_OK)
 		return rc;
-	if (r->type == REDIS_REPLY_STRING && r->len < RQ_ENTRY_MAX) {
-		memcpy(got, r->str, r->len);
-		got[r->len] = '\0';
-	} else if (r->type == REDIS_REPLY_STRING) {
-		got[0] = '#'; /* too long to be ours: dropped by the caller */
-		got[1] = '\0';
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && *ngot < max; i++) {
+		redisReply *e = r->element[i];
+		char *g = got[(*ngot)++];
+		if (e->type == REDIS_REPLY_STRING && e->len < RQ_ENTRY_MAX) {
+			memcpy(g, e->str, e->len);
+			g[e->len] = '\0';
+		} else {
+			g[0] = '#'; /* too long to be ours: dropped by the caller */
+			g[1] = '\0';
+		}
 	}
 	freeReplyObject(r);
 	return PARLEY_OK;
@@ -1011,12 +1052,30 @@ static enum parley_err rq_lrem(struct rq *q, const char *pkey, const char *entry
 	return rc;
 }
 
+/* Put entries back in their ready sets (a store error: the take failed). */
+static void rq_putback(struct rq *q, const char *pkey, char (*entries)[RQ_ENTRY_MAX], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t id, order;
+		char stage[RQ_STAGE_MAX], tkey[RQ_KEY_MAX], score[24];
+		if (!rq_entry_parse(entries[i], strlen(entries[i]), &id, stage, &order) ||
+		    rq_key(q, tkey, "ready:", stage, NULL) != PARLEY_OK)
+			continue;
+		snprintf(score, sizeof(score), "%lld", (long long)order);
+		const char *argv[7] = {NULL, NULL, "2", pkey, tkey, entries[i], score};
+		redisReply *r;
+		if (rq_eval(q, RQ_PUTBACK, 7, argv, &r, NULL) != PARLEY_OK)
+			return; /* the connection is gone: recover repairs it */
+		freeReplyObject(r);
+	}
+}
+
 static enum parley_err rq_take(struct queue *base, struct store *st,
-			       const struct queue_take_params *p, struct store_recording *rec,
-			       bool *found, struct parley_error *err)
+			       const struct queue_take_params *p, struct store_recording *recs,
+			       size_t *nrecs, struct parley_error *err)
 {
 	struct rq *q = (struct rq *)base;
-	*found = false;
+	*nrecs = 0;
 	if (p->batch_id != 0)
 		return parley_error_set(err, PARLEY_ERR_INVALID,
 					"a Redis queue serves every batch; drop --batch or use the store queue");
@@ -1026,6 +1085,7 @@ static enum parley_err rq_take(struct queue *base, struct store *st,
 	if (p->stages && p->nstages > QUEUE_STAGES_MAX)
 		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "queue %s: more than %d stages",
 					q->base.target, QUEUE_STAGES_MAX);
+	size_t max = p->max < 1 ? 1 : p->max > QUEUE_TAKE_MAX ? QUEUE_TAKE_MAX : p->max;
 	char pkey[RQ_KEY_MAX];
 	rc = rq_key(q, pkey, "processing:", p->owner, err);
 	if (rc != PARLEY_OK)
@@ -1044,12 +1104,14 @@ static enum parley_err rq_take(struct queue *base, struct store *st,
 	}
 
 	bool waited = false;
-	char entry[RQ_ENTRY_MAX];
+	char entries[QUEUE_TAKE_MAX][RQ_ENTRY_MAX];
 	for (int pops = 0; pops < RQ_TAKE_POPS;) {
-		rc = rq_take_script(q, p->owner, p->lease_seconds, ready_keys, n, pkey, entry, err);
+		size_t got = 0;
+		rc = rq_take_script(q, p->owner, p->lease_seconds, ready_keys, n, pkey, max, entries,
+				    &got, err);
 		if (rc != PARLEY_OK)
 			return rc;
-		if (!entry[0]) {
+		if (got == 0) {
 			if (waited || p->wait < 0.001)
 				return PARLEY_OK;
 			waited = true;
@@ -1057,39 +1119,42 @@ static enum parley_err rq_take(struct queue *base, struct store *st,
 				return rc;
 			continue; /* every stage once more */
 		}
-		pops++;
-		int64_t id, order;
-		char stage[RQ_STAGE_MAX];
-		if (!rq_entry_parse(entry, strlen(entry), &id, stage, &order)) {
-			if (entry[0] != '#' && (rc = rq_lrem(q, pkey, entry, err)) != PARLEY_OK)
-				return rc;
-			continue; /* not ours; an over-long one is left to recover */
-		}
-		bool ok = false;
-		enum parley_err src = store_lease_take(st, id, p->owner, p->lease_seconds, rec, &ok, err);
-		if (src != PARLEY_OK) {
-			/* Keep the entry: back in its set, at its place. The store
-			 * error is the one reported; a lost connection is noticed
-			 * (and the context dropped) by rq_eval. */
-			char tkey[RQ_KEY_MAX], score[24];
-			snprintf(score, sizeof(score), "%lld", (long long)order);
-			if (rq_key(q, tkey, "ready:", stage, NULL) == PARLEY_OK) {
-				const char *argv[7] = {NULL, NULL, "2", pkey, tkey, entry, score};
-				redisReply *r;
-				if (rq_eval(q, RQ_PUTBACK, 7, argv, &r, NULL) == PARLEY_OK)
-					freeReplyObject(r);
+		pops += (int)got;
+		/* the entries that name a recording, in the order taken */
+		int64_t ids[QUEUE_TAKE_MAX], orders[QUEUE_TAKE_MAX];
+		size_t nids = 0;
+		for (size_t i = 0; i < got; i++) {
+			char stage[RQ_STAGE_MAX];
+			if (rq_entry_parse(entries[i], strlen(entries[i]), &ids[nids], stage, &orders[nids])) {
+				nids++;
+			} else if (entries[i][0] != '#' && (rc = rq_lrem(q, pkey, entries[i], err)) != PARLEY_OK) {
+				return rc; /* not ours; an over-long one is left to recover */
 			}
+		}
+		size_t leased = 0;
+		enum parley_err src = store_lease_ids(st, ids, nids, p->owner, p->lease_seconds, recs,
+						      &leased, err);
+		if (src != PARLEY_OK) {
+			/* Keep the entries: back in their sets, at their places. The
+			 * store error is the one reported; a lost connection is
+			 * noticed (and the context dropped) by rq_eval. */
+			rq_putback(q, pkey, entries, got);
 			return src;
 		}
-		if (ok) {
-			*found = true;
+		/* Not leasable (done, failed, leased by a live worker, backing
+		 * off): dropped from processing by the next script call (of this
+		 * take, or of the next one). */
+		for (size_t i = 0; i < nids; i++) {
+			bool ok = false;
+			for (size_t k = 0; k < leased && !ok; k++)
+				ok = recs[k].id == ids[i];
+			if (!ok && (rc = rq_pend(q, pkey, ids[i], "done", "", 0, 0, err)) != PARLEY_OK)
+				return rc;
+		}
+		if (leased > 0) {
+			*nrecs = leased;
 			return PARLEY_OK;
 		}
-		/* Not leasable: dropped from processing by the next script call
-		 * (of this take, or of the next one). */
-		rc = rq_pend(q, pkey, id, "done", "", 0, 0, err);
-		if (rc != PARLEY_OK)
-			return rc;
 	}
 	return PARLEY_OK;
 }

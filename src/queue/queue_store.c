@@ -1,7 +1,8 @@
 /*
  * queue_store.c — the store as its own queue: a worker leases the first
  * leasable recording in hand-out order (priority, then fair share between
- * batches; store.h) whose next stage it runs (store_lease_next). Nothing to
+ * batches; store.h) whose next stage it runs (store_lease_many: up to p->max of them in one
+ * statement). Nothing to
  * run beside the store; on PostgreSQL many machines share it, with
  * FOR UPDATE SKIP LOCKED keeping workers off each other's rows. Settling is
  * already done in the store (finish, retry_later, release), so settle,
@@ -43,7 +44,7 @@ static enum parley_err sq_push(struct queue *q, const int64_t *ids, const char *
 }
 
 static enum parley_err sq_take(struct queue *q, struct store *st, const struct queue_take_params *p,
-			       struct store_recording *rec, bool *found, struct parley_error *err)
+			       struct store_recording *recs, size_t *nrecs, struct parley_error *err)
 {
 	char stages[STORE_PIPELINE_MAX] = "";
 	size_t used = 0;
@@ -53,11 +54,11 @@ static enum parley_err sq_take(struct queue *q, struct store *st, const struct q
 			return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "stage list too long");
 		used += (size_t)n;
 	}
-	enum parley_err rc = store_lease_next(st, p->batch_id, p->owner, p->lease_seconds, stages, rec,
-					      found, err);
+	enum parley_err rc = store_lease_many(st, p->batch_id, p->owner, p->lease_seconds, stages,
+					      p->max, recs, nrecs, err);
 	/* Polling: the caller sleeps between empty polls; a short nap here keeps
 	 * `wait` meaningful without hammering the store. */
-	if (rc == PARLEY_OK && !*found && p->wait > 0)
+	if (rc == PARLEY_OK && *nrecs == 0 && p->wait > 0)
 		time_sleep(p->wait < 0.2 ? p->wait : 0.2);
 	return rc;
 }

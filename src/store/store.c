@@ -647,52 +647,217 @@ enum parley_err store_recording_each(struct store *st, int64_t batch_id,
 #define LEASABLE(now) \
 	"status IN ('pending', 'running') AND (lease_owner IS NULL OR lease_expires < " now ")"
 
-enum parley_err store_lease_next(struct store *st, int64_t batch_id, const char *owner,
-				 double lease_seconds, const char *stages, struct store_recording *out,
-				 bool *found, struct parley_error *err)
+/* The stages done (or skipped) of the row an UPDATE … RETURNING returns:
+ * one more column after RECORDING_COLS, so a worker needs no stage_runs read. */
+static const char *stages_done_expr(const struct store *st)
 {
-	*found = false;
+	return db_dialect(st->db) == DB_POSTGRES
+		? "coalesce((SELECT string_agg(d.stage, ',') FROM stage_runs d"
+		  " WHERE d.recording_id = recordings.id AND d.status IN ('done', 'skipped')), '')"
+		: "coalesce((SELECT group_concat(d.stage, ',') FROM stage_runs d"
+		  " WHERE d.recording_id = recordings.id AND d.status IN ('done', 'skipped')), '')";
+}
+
+/* "?F, ?F+1, …" for STORE_LEASE_MANY_MAX parameters: one SQL text whatever
+ * the count (unused ones are bound NULL, which matches nothing), so the
+ * statement cache keeps one statement. */
+static void id_params(char *buf, size_t size, int first)
+{
+	size_t used = 0;
+	for (int i = 0; i < STORE_LEASE_MANY_MAX && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s?%d", i ? ", " : "", first + i);
+}
+
+static void bind_ids(struct db_stmt *s, int first, const int64_t *ids, size_t n)
+{
+	for (size_t i = 0; i < STORE_LEASE_MANY_MAX; i++) {
+		if (i < n)
+			db_bind_int(s, first + (int)i, ids[i]);
+		else
+			db_bind_null(s, first + (int)i);
+	}
+}
+
+/* Read the rows of a lease (RECORDING_COLS + the stages done) into out[]. */
+static enum parley_err lease_rows(struct db_stmt *s, struct store_recording *out, size_t max,
+				  size_t *n, struct parley_error *err)
+{
+	bool row;
+	enum parley_err rc;
+	*n = 0;
+	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row) {
+		if (*n >= max)
+			continue; /* cannot happen (LIMIT); drained so the statement completes */
+		struct store_recording *r = &out[(*n)++];
+		recording_from_row(s, r);
+		r->stages_known = true;
+		snprintf(r->stages_done, sizeof(r->stages_done), "%s", db_column_text(s, 11));
+	}
+	return rc;
+}
+
+static int lease_order_cmp(const void *a, const void *b)
+{
+	const struct store_recording *x = a, *y = b;
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+enum parley_err store_lease_many(struct store *st, int64_t batch_id, const char *owner,
+				 double lease_seconds, const char *stages, size_t max,
+				 struct store_recording *out, size_t *n, struct parley_error *err)
+{
+	*n = 0;
+	if (max < 1)
+		max = 1;
+	if (max > STORE_LEASE_MANY_MAX)
+		max = STORE_LEASE_MANY_MAX;
 	double now = time_wall();
 	/* PostgreSQL: concurrent workers skip each other's candidate rows instead
-	 * of queueing on them. SQLite: BEGIN IMMEDIATE-style locking serialises. */
+	 * of queueing on them. SQLite: BEGIN IMMEDIATE-style locking serialises.
+	 * Only the first in hand-out order counts an attempt (store.h). */
 	const char *lock = db_dialect(st->db) == DB_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "";
-	char sql[1024];
+	char sql[2048];
 	snprintf(sql, sizeof(sql),
-		 "UPDATE recordings SET lease_owner = ?1, lease_expires = ?2, status = 'running',"
-		 "  attempts = attempts + 1, updated_at = ?3"
-		 " WHERE id = (SELECT id FROM recordings"
+		 "WITH c AS (SELECT id, priority, tag FROM recordings"
 		 "   WHERE (CAST(?4 AS BIGINT) = 0 OR batch_id = ?4) AND " LEASABLE("?3")
 		 "     AND (CAST(?5 AS TEXT) = '' OR next_stage = '' OR ?5 LIKE '%%,' || next_stage || ',%%')"
-		 "   ORDER BY priority DESC, tag, id LIMIT 1%s)"
-		 " RETURNING " RECORDING_COLS, lock);
+		 "   ORDER BY priority DESC, tag, id LIMIT ?6%s)"
+		 " UPDATE recordings SET lease_owner = ?1, lease_expires = ?2, status = 'running',"
+		 "  updated_at = ?3, attempts = attempts + CASE WHEN id ="
+		 "   (SELECT c1.id FROM c c1 ORDER BY c1.priority DESC, c1.tag, c1.id LIMIT 1) THEN 1 ELSE 0 END"
+		 " WHERE id IN (SELECT c2.id FROM c c2)"
+		 " RETURNING " RECORDING_COLS ", %s", lock, stages_done_expr(st));
 	char stage_set[STORE_PIPELINE_MAX + 2] = "";
 	if (stages && *stages)
 		snprintf(stage_set, sizeof(stage_set), ",%s,", stages);
 	struct db_stmt *s;
-	enum parley_err rc = q_prepare(st, &s, err, sql, "tddit", owner, now + lease_seconds, now,
-				       batch_id, stage_set);
+	enum parley_err rc = q_prepare(st, &s, err, sql, "tdditi", owner, now + lease_seconds, now,
+				       batch_id, stage_set, (int64_t)max);
 	if (rc)
 		return rc;
-	rc = recording_step(s, out, found, err);
+	rc = lease_rows(s, out, max, n, err);
 	db_finalize(s);
+	if (rc) {
+		*n = 0;
+		return rc;
+	}
+	qsort(out, *n, sizeof(*out), lease_order_cmp);
+	for (size_t i = 0; i < *n; i++)
+		out[i].attempt_counted = i == 0;
+	return PARLEY_OK;
+}
+
+enum parley_err store_lease_next(struct store *st, int64_t batch_id, const char *owner,
+				 double lease_seconds, const char *stages, struct store_recording *out,
+				 bool *found, struct parley_error *err)
+{
+	size_t n = 0;
+	enum parley_err rc = store_lease_many(st, batch_id, owner, lease_seconds, stages, 1, out, &n, err);
+	*found = rc == PARLEY_OK && n == 1;
 	return rc;
+}
+
+enum parley_err store_lease_ids(struct store *st, const int64_t *ids, size_t nids, const char *owner,
+				double lease_seconds, struct store_recording *out, size_t *n,
+				struct parley_error *err)
+{
+	*n = 0;
+	if (nids == 0)
+		return PARLEY_OK;
+	if (nids > STORE_LEASE_MANY_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "store %s: more than %d recordings in one lease",
+					db_target(st->db), STORE_LEASE_MANY_MAX);
+	double now = time_wall();
+	char params[STORE_LEASE_MANY_MAX * 8], sql[2048];
+	id_params(params, sizeof(params), 4);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE recordings SET lease_owner = ?1, lease_expires = ?2, status = 'running',"
+		 "  updated_at = ?3, attempts = attempts + CASE WHEN id = ?4 THEN 1 ELSE 0 END"
+		 " WHERE id IN (%s) AND " LEASABLE("?3") " RETURNING " RECORDING_COLS ", %s",
+		 params, stages_done_expr(st));
+	struct db_stmt *s;
+	enum parley_err rc = q_prepare(st, &s, err, sql, "tdd", owner, now + lease_seconds, now);
+	if (rc)
+		return rc;
+	bind_ids(s, 4, ids, nids);
+	struct store_recording got[STORE_LEASE_MANY_MAX];
+	size_t ngot = 0;
+	rc = lease_rows(s, got, STORE_LEASE_MANY_MAX, &ngot, err);
+	db_finalize(s);
+	if (rc)
+		return rc;
+	/* in the order of ids (a queue's hand-out order) */
+	for (size_t i = 0; i < nids; i++)
+		for (size_t k = 0; k < ngot; k++)
+			if (got[k].id == ids[i] && got[k].id != 0) {
+				out[*n] = got[k];
+				out[(*n)++].attempt_counted = i == 0;
+				got[k].id = 0; /* an id named twice is leased once */
+				break;
+			}
+	return PARLEY_OK;
 }
 
 enum parley_err store_lease_take(struct store *st, int64_t rec_id, const char *owner,
 				 double lease_seconds, struct store_recording *out, bool *found,
 				 struct parley_error *err)
 {
-	*found = false;
-	double now = time_wall();
+	size_t n = 0;
+	enum parley_err rc = store_lease_ids(st, &rec_id, 1, owner, lease_seconds, out, &n, err);
+	*found = rc == PARLEY_OK && n == 1;
+	return rc;
+}
+
+enum parley_err store_attempts_add(struct store *st, const int64_t *ids, size_t n,
+				   struct parley_error *err)
+{
+	if (n == 0)
+		return PARLEY_OK;
+	if (n > STORE_LEASE_MANY_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "store %s: more than %d recordings to count",
+					db_target(st->db), STORE_LEASE_MANY_MAX);
+	char params[STORE_LEASE_MANY_MAX * 8], sql[512];
+	id_params(params, sizeof(params), 1);
+	snprintf(sql, sizeof(sql), "UPDATE recordings SET attempts = attempts + 1 WHERE id IN (%s)", params);
 	struct db_stmt *s;
-	enum parley_err rc = q_prepare(st, &s, err,
-		"UPDATE recordings SET lease_owner = ?1, lease_expires = ?2, status = 'running',"
-		"  attempts = attempts + 1, updated_at = ?3"
-		" WHERE id = ?4 AND " LEASABLE("?3") " RETURNING " RECORDING_COLS,
-		"tddi", owner, now + lease_seconds, now, rec_id);
+	enum parley_err rc = q_prepare(st, &s, err, sql, "");
 	if (rc)
 		return rc;
-	rc = recording_step(s, out, found, err);
+	bind_ids(s, 1, ids, n);
+	bool row;
+	rc = db_step(s, &row, err);
+	while (rc == PARLEY_OK && row)
+		rc = db_step(s, &row, err);
+	db_finalize(s);
+	return rc;
+}
+
+enum parley_err store_lease_unhold(struct store *st, const char *owner, const int64_t *ids, size_t n,
+				   struct parley_error *err)
+{
+	if (n == 0)
+		return PARLEY_OK;
+	if (n > STORE_LEASE_MANY_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "store %s: more than %d recordings to give back",
+					db_target(st->db), STORE_LEASE_MANY_MAX);
+	char params[STORE_LEASE_MANY_MAX * 8], sql[512];
+	id_params(params, sizeof(params), 2);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE recordings SET status = 'pending', lease_owner = NULL, lease_expires = NULL"
+		 " WHERE lease_owner = ?1 AND id IN (%s)", params);
+	struct db_stmt *s;
+	enum parley_err rc = q_prepare(st, &s, err, sql, "t", owner);
+	if (rc)
+		return rc;
+	bind_ids(s, 2, ids, n);
+	bool row;
+	rc = db_step(s, &row, err);
+	while (rc == PARLEY_OK && row)
+		rc = db_step(s, &row, err);
 	db_finalize(s);
 	return rc;
 }

@@ -43,6 +43,11 @@ enum store_status {
 };
 const char *store_status_name(enum store_status s);
 
+#define STORE_PIPELINE_MAX 512 /* "decode,vad,…": a batch's stage list */
+#define STORE_STAGES_DONE_MAX STORE_PIPELINE_MAX
+/* At most this many recordings leased by one take (store_lease_many). */
+#define STORE_LEASE_MANY_MAX 16
+
 struct store_recording {
 	int64_t id;
 	int64_t batch_id;
@@ -55,6 +60,15 @@ struct store_recording {
 	char next_stage[32]; /* first stage of the batch's pipeline not done ("" = none left) */
 	int priority;        /* its batch's: higher is taken first (STORE_PRIORITY_*) */
 	int64_t tag;         /* its turn among recordings of that priority (fair share) */
+	/* Filled by the leases below (store_lease_many, store_lease_ids), not by
+	 * the other reads: the stages already done or skipped when it was leased
+	 * ("decode,vad"), so the worker needs no read of stage_runs, and whether
+	 * this lease counted an attempt (the first recording of a take does; the
+	 * others are counted by the worker when it starts them:
+	 * store_attempts_add). */
+	bool stages_known;
+	bool attempt_counted;
+	char stages_done[STORE_STAGES_DONE_MAX];
 };
 
 /*
@@ -127,7 +141,6 @@ struct store_progress {
 	int decoded;        /* recordings with a known duration */
 };
 
-#define STORE_PIPELINE_MAX 512 /* "decode,vad,…": a batch's stage list */
 
 enum parley_err store_open(const char *target, struct store **out, struct parley_error *err);
 void store_close(struct store *st); /* accepts NULL */
@@ -242,6 +255,32 @@ enum parley_err store_lease_next(struct store *st, int64_t batch_id, const char 
 enum parley_err store_lease_take(struct store *st, int64_t rec_id, const char *owner,
 				 double lease_seconds, struct store_recording *out, bool *found,
 				 struct parley_error *err);
+/* Take-ahead (issue 17, queue speed): lease up to `max` (at most
+ * STORE_LEASE_MANY_MAX) recordings in one statement, as store_lease_next
+ * would hand them out one by one; out[0..*n) in hand-out order, each with
+ * stages_done filled. Only out[0] counts an attempt (attempt_counted): the
+ * others are held for the caller to start soon, and the caller counts each
+ * when it starts it (store_attempts_add) or gives it back uncounted
+ * (store_lease_unhold), so a worker killed while holding recordings it never
+ * started counts no attempt for them. */
+enum parley_err store_lease_many(struct store *st, int64_t batch_id, const char *owner,
+				 double lease_seconds, const char *stages, size_t max,
+				 struct store_recording *out, size_t *n, struct parley_error *err);
+/* Lease the recordings ids[0..nids) (at most STORE_LEASE_MANY_MAX) that are
+ * leasable now, in one statement (a queue that named them); out[] in the
+ * order of ids (the ones not leasable left out), stages_done filled; only
+ * ids[0], when leased, counts an attempt. */
+enum parley_err store_lease_ids(struct store *st, const int64_t *ids, size_t nids, const char *owner,
+				double lease_seconds, struct store_recording *out, size_t *n,
+				struct parley_error *err);
+/* Count one attempt on each of ids[0..n) (at most STORE_LEASE_MANY_MAX):
+ * recordings a worker started that their lease did not count. */
+enum parley_err store_attempts_add(struct store *st, const int64_t *ids, size_t n,
+				   struct parley_error *err);
+/* Give back recordings owner holds but never started (ids[0..n), at most
+ * STORE_LEASE_MANY_MAX): pending, lease free, attempts unchanged. */
+enum parley_err store_lease_unhold(struct store *st, const char *owner, const int64_t *ids, size_t n,
+				   struct parley_error *err);
 /* Calls fn(id, next_stage, order, ud) for at most `limit` recordings
  * leasable now, in hand-out order (fn returning non-zero stops); order is
  * store_order_key() of the recording. Used to rebuild a queue. */

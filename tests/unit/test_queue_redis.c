@@ -660,6 +660,67 @@ static void test_killed_before_settle_sent(void **state)
 	assert_int_equal(rec.status, STORE_DONE);
 }
 
+/* Take-ahead (queue_take_many): one script call and one store statement
+ * lease a bounded set in hand-out order (a session's recording first), the
+ * first counting an attempt; the settles of the set wait and all ride on
+ * the next take (one round trip for the lot); what a worker gives back
+ * untouched is ready again for the next taker. */
+static void test_take_many(void **state)
+{
+	FIXTURE(state);
+	struct parley_error err = {0};
+	int64_t ids[6];
+	for (int i = 0; i < 6; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "m%d", i);
+		ids[i] = add(f, name);
+		push1(f, ids[i], "vad");
+	}
+	int64_t sb, s1 = 0;
+	assert_int_equal(store_batch_ensure(f->st, "session:z", "session", &sb, &err), PARLEY_OK);
+	assert_int_equal(store_recording_add(f->st, sb, "s1", "/src", "fp", NULL, &s1, &err), PARLEY_OK);
+	push1(f, s1, "vad");
+	struct store_recording recs[QUEUE_TAKE_MAX];
+	size_t n = 0;
+	struct queue_take_params p = {.owner = "w1", .lease_seconds = 60, .stages = VAD, .nstages = 1,
+				      .max = 4};
+	unsigned long before = f->q->round_trips;
+	assert_int_equal(queue_take_many(f->q, f->st, &p, recs, &n, &err), PARLEY_OK);
+	assert_int_equal(f->q->round_trips, before + 1);
+	assert_int_equal(n, 4);
+	assert_int_equal(recs[0].id, s1); /* the session first */
+	assert_true(recs[0].attempt_counted);
+	assert_int_equal(recs[0].attempts, 1);
+	for (size_t i = 1; i < 4; i++) {
+		assert_int_equal(recs[i].id, ids[i - 1]);
+		assert_false(recs[i].attempt_counted);
+		assert_int_equal(recs[i].attempts, 0);
+		assert_true(recs[i].stages_known);
+	}
+	assert_int_equal(stats(f).processing, 4);
+	before = f->q->round_trips;
+	/* three finished, the last given back: four settles, no round trip yet */
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(store_recording_finish(f->st, recs[i].id, "w1", STORE_DONE, NULL, NULL, &err),
+				 PARLEY_OK);
+		settle(f, "w1", recs[i].id, QUEUE_DONE, NULL, 0);
+	}
+	assert_int_equal(store_lease_unhold(f->st, "w1", &recs[3].id, 1, &err), PARLEY_OK);
+	settle(f, "w1", recs[3].id, QUEUE_RELEASE, "vad", 0);
+	assert_int_equal(f->q->round_trips, before);
+	/* the next take carries them all, and gets the one given back first */
+	before = f->q->round_trips;
+	p.max = QUEUE_TAKE_MAX + 10; /* bounded */
+	assert_int_equal(queue_take_many(f->q, f->st, &p, recs, &n, &err), PARLEY_OK);
+	assert_int_equal(f->q->round_trips, before + 1);
+	assert_int_equal(n, 4);
+	assert_int_equal(recs[0].id, ids[2]);
+	assert_int_equal(recs[0].attempts, 1);
+	assert_int_equal(recs[3].id, ids[5]);
+	assert_int_equal(stats(f).processing, 4);
+	assert_int_equal(stats(f).ready, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -679,6 +740,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stats_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_lost_then_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_round_trip_per_advance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_script_cache_flushed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_keys_moved_on_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_before_settle_sent, setup, teardown),

@@ -847,6 +847,27 @@ static void order_drain(struct store *st, int n, char *out, size_t size)
 	}
 }
 
+/* As order_drain, but leasing up to three at a time (take-ahead): the
+ * same order. */
+static void order_drain_many(struct store *st, char *out, size_t size)
+{
+	struct parley_error err = {0};
+	out[0] = '\0';
+	for (;;) {
+		struct store_recording r[3];
+		size_t n = 0;
+		assert_int_equal(store_lease_many(st, 0, "w:1", 60, NULL, 3, r, &n, &err), PARLEY_OK);
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			size_t used = strlen(out);
+			snprintf(out + used, size - used, "%s%s", used ? " " : "", r[i].name);
+			assert_int_equal(store_recording_finish(st, r[i].id, "w:1", STORE_DONE, NULL, NULL,
+								&err), PARLEY_OK);
+		}
+	}
+}
+
 static void order_check(struct store *st)
 {
 	struct parley_error err = {0};
@@ -890,7 +911,7 @@ static void order_check(struct store *st)
 	int64_t n = 0;
 	assert_int_equal(sbatch_start(st, h, &n, &err), PARLEY_OK);
 	assert_int_equal(n, 2);
-	order_drain(st, 100, got, sizeof(got));
+	order_drain_many(st, got, sizeof(got));
 	assert_string_equal(got, "b2 h1 a4 b3 h2 a5 a6 l1");
 	/* an out-of-range priority is refused */
 	assert_int_equal(store_batch_set_priority(st, a, STORE_PRIORITY_MAX + 1, &err), PARLEY_ERR_INVALID);
@@ -921,6 +942,100 @@ static void test_priority_fair_order_pg(void **state)
 	pg_fixture_drop(&pg);
 }
 
+/* Take-ahead (store.h, store_lease_many): a take leases a bounded set in
+ * hand-out order with the stages done, counts an attempt for the first
+ * only; the rest are counted when started (store_attempts_add) or given
+ * back uncounted (store_lease_unhold); store_lease_ids leases named ones in
+ * their order, skipping what another worker holds. */
+static void take_ahead_check(struct store *st)
+{
+	struct parley_error err = {0};
+	int64_t batch, id[5];
+	assert_int_equal(store_batch_ensure(st, "ahead", "batch", &batch, &err), PARLEY_OK);
+	for (int i = 0; i < 5; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "t%d", i + 1);
+		assert_int_equal(store_recording_add(st, batch, name, "/src", name, reset_tables, &id[i], &err),
+				 PARLEY_OK);
+	}
+	assert_int_equal(store_stage_done(st, id[1], "tick1", 0, 0, &err), PARLEY_OK);
+	assert_int_equal(store_stage_done(st, id[1], "tick2", 0, 0, &err), PARLEY_OK);
+	struct store_recording r[STORE_LEASE_MANY_MAX];
+	size_t n = 99;
+	assert_int_equal(store_lease_many(st, batch, "w:1", 60, NULL, 3, r, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(r[i].id, id[i]);
+		assert_true(r[i].stages_known);
+		assert_int_equal(r[i].attempt_counted, i == 0);
+		assert_int_equal(r[i].attempts, i == 0 ? 1 : 0);
+		assert_int_equal(r[i].status, STORE_RUNNING);
+	}
+	assert_string_equal(r[0].stages_done, "");
+	assert_true(strcmp(r[1].stages_done, "tick1,tick2") == 0 ||
+		    strcmp(r[1].stages_done, "tick2,tick1") == 0);
+	/* another worker gets only what is not held, however many it asks for */
+	assert_int_equal(store_lease_many(st, batch, "w:2", 60, NULL, STORE_LEASE_MANY_MAX + 5, r, &n, &err),
+			 PARLEY_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].id, id[3]);
+	assert_int_equal(r[1].id, id[4]);
+	/* max 0 is one */
+	assert_int_equal(store_recording_finish(st, id[4], "w:2", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
+	assert_int_equal(store_lease_unhold(st, "w:2", &id[3], 1, &err), PARLEY_OK);
+	assert_int_equal(store_lease_many(st, batch, "w:3", 60, NULL, 0, r, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].id, id[3]);
+	/* w:1 started t2 (counted now) and gives t3 back: uncounted, free */
+	assert_int_equal(store_attempts_add(st, &id[1], 1, &err), PARLEY_OK);
+	assert_int_equal(store_lease_unhold(st, "w:9", &id[2], 1, &err), PARLEY_OK); /* not its lease */
+	struct store_recording g;
+	assert_int_equal(store_recording_get(st, id[2], &g, &err), PARLEY_OK);
+	assert_int_equal(g.status, STORE_RUNNING);
+	assert_int_equal(store_lease_unhold(st, "w:1", &id[2], 1, &err), PARLEY_OK);
+	assert_int_equal(store_recording_get(st, id[2], &g, &err), PARLEY_OK);
+	assert_int_equal(g.status, STORE_PENDING);
+	assert_int_equal(g.attempts, 0);
+	assert_int_equal(store_recording_get(st, id[1], &g, &err), PARLEY_OK);
+	assert_int_equal(g.attempts, 1);
+	/* by ids, in their order: t1 (w:1's) and t5 (done) are left out; the
+	 * first named one leased (t3) counts its attempt */
+	int64_t want[4] = {id[2], id[0], id[4], id[1]};
+	assert_int_equal(store_lease_ids(st, want, 4, "w:4", 60, r, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].id, id[2]);
+	assert_true(r[0].attempt_counted);
+	assert_int_equal(r[0].attempts, 1);
+	/* t2's lease (w:1) expires: now both are leased, t2 uncounted */
+	assert_int_equal(store_lease_renew(st, id[1], "w:1", -1, &err), PARLEY_OK);
+	int64_t want2[2] = {id[0], id[1]};
+	assert_int_equal(store_lease_renew(st, id[0], "w:1", -1, &err), PARLEY_OK);
+	assert_int_equal(store_lease_ids(st, want2, 2, "w:4", 60, r, &n, &err), PARLEY_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].id, id[0]);
+	assert_int_equal(r[0].attempts, 2);
+	assert_int_equal(r[1].id, id[1]);
+	assert_false(r[1].attempt_counted);
+	assert_int_equal(r[1].attempts, 1);
+	assert_int_equal(store_lease_ids(st, want, STORE_LEASE_MANY_MAX + 1, "w:4", 60, r, &n, &err),
+			 PARLEY_ERR_TOO_LARGE);
+}
+
+static void test_take_ahead(void **state)
+{
+	struct fixture *f = *state;
+	take_ahead_check(f->st);
+}
+
+static void test_take_ahead_pg(void **state)
+{
+	(void)state;
+	struct pg_fixture pg;
+	pg_fixture_open(&pg, "ahead");
+	take_ahead_check(pg.st);
+	pg_fixture_drop(&pg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -947,6 +1062,8 @@ int main(void)
 		cmocka_unit_test(test_audit_tables_pg),
 		cmocka_unit_test_setup_teardown(test_priority_fair_order, setup, teardown),
 		cmocka_unit_test(test_priority_fair_order_pg),
+		cmocka_unit_test_setup_teardown(test_take_ahead, setup, teardown),
+		cmocka_unit_test(test_take_ahead_pg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
