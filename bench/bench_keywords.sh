@@ -5,9 +5,12 @@
 #
 # Three kinds of audio, each run ONCE through `parley run -v` with the
 # built-in lexicon but verify_min_llr -50 (nothing that is swept is rejected
-# by the run itself); the engine logs every target candidate with its log
-# likelihood ratio, and bench/kw_report.py recounts the targets at every
-# threshold of the sweep:
+# by the run itself) and "spot -50" on every target (the keyphrase spotter,
+# src/engines/pocketsphinx.h SPOTTING, as a second candidate source with its
+# tests open); the engine logs every target candidate and spotted detection
+# with its log likelihood ratios, and bench/kw_report.py recounts the
+# targets at every threshold of the sweep (the verifier's, then the
+# spotter's at verifier -1; "off" = without spotting, the built-in default):
 #   real-tune  every real English recording in ../shared/data in which nobody
 #              says a target (bench/real_asr_sets.sh): false alarms per hour.
 #              The threshold is chosen on this set.
@@ -50,9 +53,11 @@ if [ "${KW_KEEP:-0}" = 1 ]; then trap 'echo "work folder kept: $W"' EXIT; else t
 mkdir -p "$PARLEY_GEN_CACHE" "$(dirname "$OUT_JSON")"
 T0=$(date +%s)
 
-# The built-in lexicon with the verifier effectively open.
-"$PARLEY" lexicon | grep -v '^verify_min_llr' >"$W/sweep.lex"
+# The built-in lexicon with the verifier and the spotting (every target)
+# effectively open.
+"$PARLEY" lexicon | grep -v -e '^verify_min_llr' -e '^spot ' >"$W/sweep.lex"
 echo "verify_min_llr -50" >>"$W/sweep.lex"
+echo "spot -50 $("$PARLEY" lexicon | awk '$1 == "target" { printf "%s ", $2 }')" >>"$W/sweep.lex"
 
 SETS=()
 read -r -a EXTRA <<<"${KW_ARGS:-}"

@@ -8,7 +8,11 @@ Each SET argument is  LABEL:KIND:OUTDIR:LOG[:LIST]
                NAME.counts.csv files in --gen-ref): recall and precision
   OUTDIR a `parley run` output folder (its parley.db)
   LOG    that run's stderr with -v: one "pocketsphinx: verify TARGET S-E s conf C
-         llr L base B kept|rejected" line per target candidate; L is swept
+         llr L base B kept|rejected" line per target candidate; L is swept; and
+         one "pocketsphinx: spot TARGET S-E s llr L added|duplicate|rejected"
+         line per keyphrase-search hit (the second candidate source); the
+         added ones are words of the run, counted at spot threshold S when
+         L >= S (--spot-sweep, at the verification threshold --verify)
   LIST   optional "name<TAB>source" lines (bench/real_asr_sets.sh) to break a
          free set down by source
 
@@ -40,6 +44,8 @@ DENOISED_RE = re.compile(r"stt: (\S+): SNR estimate .* recognising denoised audi
 VERIFY_RE = re.compile(
     r"pocketsphinx: verify (\S+) ([0-9.]+)-([0-9.]+) s conf ([0-9.]+) llr (\S+) base (\S+) "
     r"(?:score (\S+) )?(kept|rejected)")
+SPOT_RE = re.compile(
+    r"pocketsphinx: spot (\S+) ([0-9.]+)-([0-9.]+) s llr (\S+) (?:loop (\S+) )?(added|duplicate|rejected)")
 
 
 FINAL = {}  # target -> phrase_final pause (lexicon "phrase_final" lines)
@@ -103,11 +109,9 @@ def load_lexicon(path):
 
 
 def load_set(outdir, log, targets):
-    """[(recording name, target, conf, llr, pause after)] for every target
-    word in the final words, {name: duration} and the set of names
-    recognised denoised. The pause after a word is
-    the same speaker's next word's start minus its end, infinite when another
-    speaker's word or none follows (as src/text/lexicon.h defines it)."""
+    """[(name, word, start, conf, end, speaker, llr, spot llr or None)] for
+    every word of the final words (see hits_at), {name: duration} and the
+    set of names recognised denoised."""
     db = sqlite3.connect(os.path.join(outdir, "parley.db"))
     dur = {n: d for n, d in db.execute("select name, duration from recordings where status = 'done'")}
     rows = db.execute(
@@ -119,6 +123,7 @@ def load_set(outdir, log, targets):
             "select distinct r.name from segments s join recordings r on r.id = s.recording_id "
             "where s.kind = 'stt_denoised'")}
     cands = collections.defaultdict(list)  # target -> [(start, llr)]
+    spots = collections.defaultdict(list)  # target -> [(start, llr)] of added hits
     for line in open(log, errors="replace"):
         d = DENOISED_RE.search(line)
         if d:
@@ -127,19 +132,45 @@ def load_set(outdir, log, targets):
         if m:
             llr = float(m.group(5))
             cands[m.group(1)].append((float(m.group(2)), llr if math.isfinite(llr) else -math.inf))
+        m = SPOT_RE.search(line)
+        if m and m.group(6) == "added":
+            # (ratio against the hypothesis, ratio against the phone loop)
+            spots[m.group(1)].append((float(m.group(2)), (float(m.group(4)), float(m.group(5) or "inf"))))
+    words = []  # (name, word, start, conf, end, speaker, llr, spot llr or None)
+    for name, word, start, conf, end, speaker in rows:
+        llr, spot = -math.inf, None
+        if word in targets:
+            for s, l in spots.get(word, ()):
+                if abs(s - start) < 0.006:
+                    spot = l
+                    break
+            for s, l in cands.get(word, ()):
+                if spot is None and abs(s - start) < 0.006:
+                    llr = l
+                    break
+        words.append((name, word, start, conf, end, speaker, llr, spot))
+    return words, dur, denoised
+
+
+def hits_at(words, targets, spot=None, spot_words=None, verify=-math.inf):
+    """[(name, target, conf, llr, pause after, spotted)] for every target word
+    when spotted words with ratio below `spot` (None: every spotted word) are
+    left out, as a run at that spot threshold would have. The pause after a
+    word is the same speaker's next word's start minus its end, infinite when
+    another speaker's word or none follows (as src/text/lexicon.h defines
+    it). A spotted word is kept when its ratio against the hypothesis is at
+    least `spot` and against the phone loop at least `verify`."""
+    kept = [w for w in words if w[7] is None or (spot is not None and w[7][0] >= spot and
+                                                   w[7][1] >= verify and
+                                                   (spot_words is None or w[1] in spot_words))]
     out = []
-    for i, (name, word, start, conf, end, speaker) in enumerate(rows):
+    for i, (name, word, start, conf, end, speaker, llr, sp) in enumerate(kept):
         if word not in targets:
             continue
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
+        nxt = kept[i + 1] if i + 1 < len(kept) else None
         pause = nxt[2] - end if nxt and nxt[0] == name and nxt[5] == speaker else math.inf
-        llr = -math.inf
-        for s, l in cands.get(word, ()):
-            if abs(s - start) < 0.006:
-                llr = l
-                break
-        out.append((name, word, conf, llr, pause))
-    return out, dur, denoised
+        out.append((name, word, conf, llr, pause, sp is not None))
+    return out
 
 
 def counted(hits, targets, t, final=True, dur=None, bg="lexicon", denoised=frozenset()):
@@ -149,17 +180,19 @@ def counted(hits, targets, t, final=True, dur=None, bg="lexicon", denoised=froze
     line, None = none, else (rate, alpha, min[, pass]); names in `denoised`
     skip the pass test."""
     c = collections.Counter()
-    for name, word, conf, llr, pause in hits:
+    for name, word, conf, llr, pause, spotted in hits:
         if final and word in FINAL and pause + 1e-9 < FINAL[word]:
             continue
-        if conf > 0 and conf >= targets[word] and (t is None or llr >= t):
+        if spotted:
+            c[(name, word)] += 1
+        elif conf > 0 and conf >= targets[word] and (t is None or llr >= t):
             c[(name, word)] += 1
     bg = BACKGROUND if bg == "lexicon" else bg
     if dur is not None and bg is not None:
         per = collections.Counter()
         for (name, word), v in c.items():
             per[name] += v
-        heard = collections.Counter(name for name, word, conf, llr, pause in hits)
+        heard = collections.Counter(h[0] for h in hits)
         c = collections.Counter({k: v for k, v in c.items()
                                  if supported(per[k[0]], dur.get(k[0], 0.0), bg, heard[k[0]],
                                            k[0] not in denoised)})
@@ -186,6 +219,15 @@ def main():
     ap.add_argument("--background", default="lexicon",
                     help="the recording-level test: 'lexicon' (its background line), 'off', "
                          "or RATE,ALPHA,MIN[,PASS]")
+    ap.add_argument("--spot-sweep", default="off,-1.5,-1,-0.75,-0.5,-0.25,0,0.25,0.5",
+                    help="spotting thresholds to recount at (off: spotted words left out)")
+    ap.add_argument("--spot-words", default="",
+                    help="comma-separated targets whose spotted hits count (default: all)")
+    ap.add_argument("--verify", type=float, default=-1.0,
+                    help="verification threshold of the spotting table")
+    ap.add_argument("--half", choices=("even", "odd"),
+                    help="only every other recording of each set (by name order; 0-based even "
+                         "or odd positions): a tuning half and a held-out half")
     ap.add_argument("--json")
     a = ap.parse_args()
     targets = load_lexicon(a.lexicon)
@@ -201,13 +243,19 @@ def main():
     for spec in a.sets:
         parts = spec.split(":")
         label, kind, outdir, log = parts[:4]
-        hits, dur, denoised = load_set(outdir, log, targets)
+        words, dur, denoised = load_set(outdir, log, targets)
+        if a.half:
+            keep = set(n for i, n in enumerate(sorted(dur)) if i % 2 == (a.half == "odd"))
+            dur = {n: d for n, d in dur.items() if n in keep}
+            words = [w for w in words if w[0] in keep]
+        hits = hits_at(words, targets)
         src = {}
         if len(parts) > 4 and parts[4]:
             for line in open(parts[4]):
                 n, s = line.rstrip("\n").split("\t")
                 src[n] = s
-        sets.append(dict(label=label, kind=kind, hits=hits, dur=dur, src=src, denoised=denoised))
+        sets.append(dict(label=label, kind=kind, hits=hits, words=words, dur=dur, src=src,
+                         denoised=denoised))
         print("%s: %d of %d recordings recognised denoised" % (label, len(denoised & set(dur)), len(dur)))
     result = {"sweep": []}
     head = "%-8s" % "min llr"
@@ -233,6 +281,33 @@ def main():
                 row["sets"][s["label"]] = {"tp": tp, "ref": nref, "hyp": nhyp, "recall": rec, "precision": prec}
                 line += "  %-22s" % ("%.3f / %.3f (%d/%d)" % (rec or 0, prec or 0, tp, nref))
         result["sweep"].append(row)
+        print(line)
+    # The second candidate source: spotted words at each spot threshold, the
+    # word-hypothesis candidates verified at --verify.
+    spot_words = set(a.spot_words.split(",")) if a.spot_words else None
+    print("\nspotting (keyphrase search) at verify %g%s" % (
+        a.verify, "" if spot_words is None else ", spotted words: " + a.spot_words))
+    result["spot_sweep"] = []
+    for x in a.spot_sweep.split(","):
+        sp = None if x == "off" else float(x)
+        row = {"spot_min_llr": sp, "sets": {}}
+        line = "%-8s" % x
+        for s in sets:
+            hits = hits_at(s["words"], targets, sp, spot_words, a.verify) if sp is not None else hits_at(s["words"], targets)
+            c = counted(hits, targets, a.verify, dur=s["dur"], bg=bg, denoised=s["denoised"])
+            hours = sum(s["dur"].values()) / 3600.0
+            if s["kind"] == "free":
+                fa = sum(c.values())
+                row["sets"][s["label"]] = {"fa": fa, "hours": hours}
+                line += "  %-22s" % ("%6.1f (%d in %.2f h)" % (fa / hours if hours else 0, fa, hours))
+            else:
+                ref = gen_refs(refdirs[s["label"]], s["dur"].keys())
+                tp = sum(min(c[k], ref[k]) for k in set(c) | set(ref))
+                nref, nhyp = sum(ref.values()), sum(c.values())
+                row["sets"][s["label"]] = {"tp": tp, "ref": nref, "hyp": nhyp}
+                line += "  %-22s" % ("%.3f / %.3f (%d/%d)" % (tp / nref if nref else 0,
+                                                             tp / nhyp if nhyp else 0, tp, nref))
+        result["spot_sweep"].append(row)
         print(line)
     # False alarms per source and per word of the free sets, without and with
     # verification at each swept threshold's neighbours is too much to print:
@@ -263,7 +338,8 @@ def main():
             line += " %s %.3f" % ("off" if t is None else "%g" % t, sum(c.values()) / len(s["hits"]))
         print(line)
     for s in sets:
-        words = collections.Counter(w for n, w, conf, llr, pause in s["hits"] if conf > 0 and conf >= targets[w])
+        words = collections.Counter(w for n, w, conf, llr, pause, sp in s["hits"]
+                                    if conf > 0 and conf >= targets[w])
         print("%s: counted before verification, by word: %s" % (
             s["label"], " ".join("%s %d" % kv for kv in words.most_common())))
     if a.json:

@@ -34,6 +34,7 @@ static enum parley_err open_pocketsphinx(const struct asr_open_params *p, const 
 	if (p->keyword_weight > 0)
 		pp.keyword_weight = p->keyword_weight;
 	lexicon_verify_min_llr(p->lexicon, &pp.verify_min_llr); /* unchanged without one */
+	pp.spot = !p->no_spot;
 	pp.tmp_dir = p->tmp_dir;
 	return asr_pocketsphinx_open(&pp, out, err);
 }

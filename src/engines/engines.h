@@ -35,6 +35,7 @@ struct asr_open_params {
 	int retries;                   /* servers: transient failures retried per request (4) */
 	const struct lexicon *lexicon; /* pocketsphinx: targets; NULL = none */
 	double keyword_weight;         /* pocketsphinx: 0 = its default */
+	bool no_spot;                  /* pocketsphinx: no keyphrase spotting */
 	const char *tmp_dir;
 };
 struct asr_open_params asr_open_default_params(void);

@@ -24,6 +24,15 @@
 #define LOG_MSG_MAX 320
 #define SEARCH_NAME "parley"
 #define VERIFY_SEARCH_NAME "parley-phones"
+#define SPOT_SEARCH_NAME "parley-spot"
+/* Detection threshold of the keyphrase search, as a likelihood ratio: low
+ * enough that every hit any "spot" line could keep is reported (the lines'
+ * per-frame ratios decide). */
+#define SPOT_SEARCH_THRESHOLD "1e-100"
+/* This PocketSphinx reports a detection's ratio less this constant (KWS_MAX
+ * in its kws_search.c, in shifted score units), to keep its "confidence"
+ * below 1; it is added back. */
+#define SPOT_KWS_MAX 1500
 /* PocketSphinx keeps acoustic scores in logmath units shifted right by this
  * many bits (SENSCR_SHIFT in its internal hmm.h). The LM search's segments
  * come from its lattice, which shifts them back (ascr << SENSCR_SHIFT);
@@ -39,6 +48,7 @@ struct ps_engine {
 	const struct lexicon *lexicon; /* borrowed: targets to verify; NULL: none */
 	bool verify;
 	double verify_min_llr;
+	bool spot;             /* a keyphrase search for the lexicon's "spot" targets */
 	double score_to_nats;  /* one logmath unit in nats */
 	size_t n_fillers;
 	char fillers[FILLERS_MAX][ASR_WORD_MAX];
@@ -99,6 +109,7 @@ struct asr_pocketsphinx_params asr_pocketsphinx_default_params(void)
 		.flat_pass = false,
 		.verify = true,
 		.verify_min_llr = ASR_POCKETSPHINX_VERIFY_MIN_LLR,
+		.spot = true,
 	};
 }
 
@@ -201,19 +212,21 @@ static void normalise_pron(char *s)
 /*
  * Copy the stock dictionary to `out` and append every target pronunciation
  * it does not already have, numbering alternates after the existing ones
- * ("lor" has "L AO R" in cmudict, so "L AO" becomes "lor(2)").
+ * ("lor" has "L AO R" in cmudict, so "L AO" becomes "lor(2)"). have[i]
+ * (n_targets entries, zeroed by the caller) receives how many entries target
+ * i has in the merged dictionary: "word", "word(2)" .. "word(have[i])".
  */
 static enum parley_err write_merged_dict(FILE *out, const char *dict_path,
-					 const struct lexicon *lex, struct parley_error *err)
+					 const struct lexicon *lex, unsigned *have,
+					 struct parley_error *err)
 {
 	size_t n_targets = lexicon_target_count(lex);
-	unsigned *have = calloc(n_targets ? n_targets : 1, sizeof(*have));
 	unsigned char *present = calloc(n_targets ? n_targets : 1, LEX_PRONS_MAX);
 	FILE *in = fopen(dict_path, "r");
 	char *line = NULL;
 	size_t cap = 0;
 	enum parley_err rc = PARLEY_OK;
-	if (!have || !present) {
+	if (!present) {
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory merging %s", dict_path);
 		goto done;
 	}
@@ -267,7 +280,6 @@ done:
 	free(line);
 	if (in)
 		fclose(in);
-	free(have);
 	free(present);
 	return rc;
 }
@@ -282,6 +294,26 @@ static void write_keyword_lm(FILE *out, const struct lexicon *lex)
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "%.4f %s\n", lp, lexicon_target_at(lex, i)->word);
 	fprintf(out, "\n\\end\\\n");
+}
+
+/* The keyphrase list of the spotting search: every dictionary entry of each
+ * spotted target ("lor", "lor(2)", ...: the search spots one pronunciation
+ * per keyphrase). Returns how many were written. */
+static size_t write_keyphrases(FILE *out, const struct lexicon *lex, const unsigned *have)
+{
+	size_t n = 0;
+	for (size_t ti = 0; ti < lexicon_target_count(lex); ti++) {
+		const struct lex_target *t = lexicon_target_at(lex, ti);
+		if (!t->spot)
+			continue;
+		for (unsigned k = 1; k <= have[ti]; k++, n++) {
+			if (k == 1)
+				fprintf(out, "%s /%s/\n", t->word, SPOT_SEARCH_THRESHOLD);
+			else
+				fprintf(out, "%s(%u) /%s/\n", t->word, k, SPOT_SEARCH_THRESHOLD);
+		}
+	}
+	return n;
 }
 
 /* ---- fillers: the words of the model's filler dictionary ---- */
@@ -346,6 +378,14 @@ static void ps_engine_free(void *self)
 
 /* ---- verification of target hits (engines/ps_verify.h) ---- */
 
+/* The phone loop's decoding of one segment, made once when first needed by
+ * the spotting or the verification. */
+struct loop_cache {
+	bool done;
+	struct ps_verify_span *phones;
+	size_t nphones;
+};
+
 /* Decode the segment again with the free phone loop; *phones receives its
  * phones (malloc'd; the loop's first phone has no score in this
  * PocketSphinx and is left out). The LM search is reinstated before
@@ -408,16 +448,27 @@ out:
  * Verify every target candidate among words[0..n) (spans[i]: the frames and
  * acoustic score of words[i]): a candidate whose per-frame likelihood ratio
  * against the phone loop is below verify_min_llr gets confidence 0 on all
- * its words, so it is shown but never counted (lexicon_counts()).
+ * its words, so it is shown but never counted (lexicon_counts()). Words
+ * the spotting search added (spotted[i]) passed their own test and are
+ * left alone.
  */
+static enum parley_err loop_get(struct ps_engine *e, const int16_t *samples, size_t n,
+				struct loop_cache *lc, struct parley_error *err)
+{
+	if (lc->done)
+		return PARLEY_OK;
+	enum parley_err rc = phone_loop(e, samples, n, &lc->phones, &lc->nphones, err);
+	lc->done = rc == PARLEY_OK;
+	return rc;
+}
+
 static enum parley_err verify_words(struct ps_engine *e, const int16_t *samples, size_t n,
 				    struct asr_word *words, const struct ps_verify_span *spans,
-				    size_t nwords, struct parley_error *err)
+				    const bool *spotted, size_t nwords, struct loop_cache *lc,
+				    struct parley_error *err)
 {
 	struct lex_token *toks = calloc(nwords, sizeof(*toks));
 	struct ps_verify_cand *cands = calloc(PS_VERIFY_CANDS_MAX, sizeof(*cands));
-	struct ps_verify_span *phones = NULL;
-	size_t nphones = 0;
 	enum parley_err rc = PARLEY_OK;
 	if (!toks || !cands) {
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "pocketsphinx: out of memory");
@@ -430,10 +481,15 @@ static enum parley_err verify_words(struct ps_engine *e, const int16_t *samples,
 		toks[i].conf = words[i].confidence;
 	}
 	size_t nc = ps_verify_candidates(e->lexicon, toks, nwords, cands, PS_VERIFY_CANDS_MAX);
-	if (nc == 0)
+	bool any = false; /* a candidate of the word hypothesis (spotted ones are decided) */
+	for (size_t c = 0; c < nc && c < PS_VERIFY_CANDS_MAX && !any; c++)
+		any = !spotted[cands[c].first];
+	if (!any && nc <= PS_VERIFY_CANDS_MAX)
 		goto out;
-	if ((rc = phone_loop(e, samples, n, &phones, &nphones, err)))
+	if ((rc = loop_get(e, samples, n, lc, err)))
 		goto out;
+	const struct ps_verify_span *phones = lc->phones;
+	size_t nphones = lc->nphones;
 	if (nc > PS_VERIFY_CANDS_MAX) {
 		/* Unverifiable: reject the rest (a segment is at most max_seconds,
 		 * so this needs more than 2 targets a second). */
@@ -448,6 +504,8 @@ static enum parley_err verify_words(struct ps_engine *e, const int16_t *samples,
 	double base = ps_verify_baseline(spans, nwords, cands, nc, phones, nphones);
 	for (size_t c = 0; c < nc; c++) {
 		const struct ps_verify_cand *cd = &cands[c];
+		if (spotted[cd->first])
+			continue; /* its test was the spotting ratio (spot_words) */
 		double llr = ps_verify_llr(spans + cd->first, cd->last - cd->first + 1, phones,
 					   nphones);
 		/* The decision is on llr alone: llr relative to base was measured
@@ -464,7 +522,260 @@ static enum parley_err verify_words(struct ps_engine *e, const int16_t *samples,
 out:
 	free(toks);
 	free(cands);
-	free(phones);
+	return rc;
+}
+
+/* ---- spotting: the keyphrase search as a second candidate source ---- */
+
+struct spot_hit {
+	const struct lex_target *target;
+	int first, last; /* frames */
+	double llr;      /* nats per frame against the search's phone loop */
+};
+
+static int spot_hit_cmp(const void *a, const void *b)
+{
+	const struct spot_hit *x = a, *y = b;
+	return x->llr < y->llr ? 1 : x->llr > y->llr ? -1 : x->first - y->first;
+}
+
+static int spot_hit_start_cmp(const void *a, const void *b)
+{
+	const struct spot_hit *x = a, *y = b;
+	return x->first - y->first;
+}
+
+static bool frames_overlap(int a0, int a1, int b0, int b1)
+{
+	return a0 <= b1 && b0 <= a1;
+}
+
+/* Run the keyphrase search over the segment; *hits receives its detections
+ * (malloc'd), best ratio first, overlapping ones of any target reduced to
+ * the best. The LM search is reinstated before returning. */
+static enum parley_err spot_search(struct ps_engine *e, const int16_t *samples, size_t n,
+				   struct spot_hit **hits, size_t *nhits, struct parley_error *err)
+{
+	*hits = NULL;
+	*nhits = 0;
+	enum parley_err rc = PARLEY_OK;
+	size_t cap = 0;
+	if (ps_set_search(e->ps, SPOT_SEARCH_NAME) != 0)
+		return ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: cannot select the spotting search");
+	if (ps_start_stream(e->ps) < 0 || ps_start_utt(e->ps) < 0) {
+		rc = ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: cannot start the spotting search");
+		goto out;
+	}
+	int frames = ps_process_raw(e->ps, samples, n, FALSE, TRUE);
+	if (ps_end_utt(e->ps) < 0 || frames < 0) {
+		rc = ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: spotting failed");
+		goto out;
+	}
+	for (ps_seg_t *seg = ps_seg_iter(e->ps); seg; seg = ps_seg_next(seg)) {
+		const char *word = ps_seg_word(seg);
+		if (!word)
+			continue;
+		char base[LEX_WORD_MAX];
+		size_t len = strcspn(word, "( ");
+		if (len >= sizeof(base))
+			continue;
+		memcpy(base, word, len);
+		base[len] = '\0';
+		const struct lex_target *t = lexicon_find_target(e->lexicon, base);
+		int sf = 0, ef = 0;
+		ps_seg_frames(seg, &sf, &ef);
+		if (!t || ef < sf)
+			continue;
+		int32 ascr = 0, lscr = 0, lback = 0;
+		int32 prob = ps_seg_prob(seg, &ascr, &lscr, &lback);
+		if (*nhits == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			struct spot_hit *nh = realloc(*hits, ncap * sizeof(*nh));
+			if (!nh) {
+				ps_seg_free(seg);
+				rc = parley_error_set(err, PARLEY_ERR_NOMEM, "pocketsphinx: out of memory");
+				goto out;
+			}
+			*hits = nh;
+			cap = ncap;
+		}
+		(*hits)[(*nhits)++] = (struct spot_hit){
+			t, sf, ef,
+			((double)prob + SPOT_KWS_MAX) * e->score_to_nats * (double)(1 << PS_SCORE_SHIFT) /
+				(ef - sf + 1)};
+	}
+	if (*nhits > 1)
+		qsort(*hits, *nhits, sizeof(**hits), spot_hit_cmp);
+	/* Keep the best of overlapping detections (pronunciations, targets). */
+	size_t kept = 0;
+	for (size_t i = 0; i < *nhits; i++) {
+		bool clash = false;
+		for (size_t j = 0; j < kept && !clash; j++)
+			clash = frames_overlap((*hits)[i].first, (*hits)[i].last, (*hits)[j].first,
+					       (*hits)[j].last);
+		if (!clash)
+			(*hits)[kept++] = (*hits)[i];
+	}
+	*nhits = kept;
+out:
+	if (ps_set_search(e->ps, SEARCH_NAME) != 0 && !rc)
+		rc = ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: cannot reselect the LM search");
+	if (rc) {
+		free(*hits);
+		*hits = NULL;
+		*nhits = 0;
+	}
+	return rc;
+}
+
+/*
+ * Add the spotted targets the word hypothesis missed to words[0..*nwords)
+ * (with spans and the spotted flags kept parallel; all three arrays are
+ * replaced). A hit overlapping a target candidate of the word hypothesis is
+ * a duplicate (that candidate is verified as before); a hit whose ratio is
+ * below its target's spot_min_llr is dropped; any other replaces the words
+ * whose middle lies inside it.
+ */
+static enum parley_err spot_words(struct ps_engine *e, const int16_t *samples, size_t n,
+				  double offset, const struct ps_verify_span *segs, size_t nsegs,
+				  struct asr_word **words, struct ps_verify_span **spans,
+				  bool **spotted, size_t *nwords, struct loop_cache *lc,
+				  struct parley_error *err)
+{
+	struct spot_hit *hits = NULL;
+	size_t nhits = 0, nc = 0, nadd = 0, nw = *nwords;
+	struct lex_token *toks = NULL;
+	struct ps_verify_cand *cands = NULL;
+	struct asr_word *ow = NULL;
+	struct ps_verify_span *os = NULL;
+	bool *of = NULL;
+	enum parley_err rc = spot_search(e, samples, n, &hits, &nhits, err);
+	if (rc || nhits == 0)
+		goto out;
+	toks = calloc(nw ? nw : 1, sizeof(*toks));
+	cands = calloc(PS_VERIFY_CANDS_MAX, sizeof(*cands));
+	if (!toks || !cands) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "pocketsphinx: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nw; i++) {
+		snprintf(toks[i].text, sizeof(toks[i].text), "%s", (*words)[i].text);
+		toks[i].start = (*words)[i].start;
+		toks[i].end = (*words)[i].end;
+		toks[i].conf = (*words)[i].confidence;
+	}
+	nc = ps_verify_candidates(e->lexicon, toks, nw, cands, PS_VERIFY_CANDS_MAX);
+	if (nc > PS_VERIFY_CANDS_MAX)
+		nc = PS_VERIFY_CANDS_MAX;
+	for (size_t h = 0; h < nhits; h++) {
+		struct spot_hit *hit = &hits[h];
+		const char *what = "added";
+		for (size_t c = 0; c < nc; c++) {
+			int f0 = (*spans)[cands[c].first].first, f1 = (*spans)[cands[c].last].last;
+			if (frames_overlap(hit->first, hit->last, f0, f1))
+				what = "duplicate";
+		}
+		/* Against the recogniser's own hypothesis over the same frames:
+		 * hit->llr is the keyphrase against the search's free phone loop
+		 * (-kws_plp 1: no phone penalty, as the verifier's loop), so the
+		 * keyphrase against the hypothesis is hit->llr minus the
+		 * hypothesis against the loop. */
+		double vs_hyp = -INFINITY;
+		if (what[0] == 'a' && !(hit->llr >= e->verify_min_llr))
+			what = "rejected"; /* fails the loop test: no need for the loop */
+		if (what[0] == 'a') {
+			if ((rc = loop_get(e, samples, n, lc, err)))
+				goto out;
+			int cov_h = 0, cov_l = 0;
+			double hyp = ps_verify_loop_score(hit->first, hit->last, segs, nsegs, &cov_h);
+			double loop = ps_verify_loop_score(hit->first, hit->last, lc->phones,
+							   lc->nphones, &cov_l);
+			if (cov_h > 0 && cov_l > 0)
+				vs_hyp = hit->llr - (hyp / cov_h - loop / cov_l);
+			if (!(vs_hyp >= hit->target->spot_min_llr && hit->llr >= e->verify_min_llr))
+				what = "rejected";
+		}
+		log_debug("pocketsphinx: spot %s %.2f-%.2f s llr %.3f loop %.3f %s",
+			  hit->target->word, offset + (double)hit->first / e->frate,
+			  offset + (double)(hit->last + 1) / e->frate, vs_hyp, hit->llr, what);
+		if (what[0] == 'a')
+			hits[nadd++] = *hit;
+	}
+	if (nadd == 0)
+		goto out;
+	size_t cap = nw + nadd;
+	ow = malloc(cap * sizeof(*ow));
+	os = malloc(cap * sizeof(*os));
+	of = malloc(cap * sizeof(*of));
+	if (!ow || !os || !of) {
+		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "pocketsphinx: out of memory");
+		goto out;
+	}
+	/* Merge by start frame: hits are disjoint, so walking both in order
+	 * keeps the words sorted. */
+	qsort(hits, nadd, sizeof(*hits), spot_hit_start_cmp);
+	size_t m = 0, h = 0;
+	for (size_t i = 0; i <= nw; i++) {
+		int start = i < nw ? (*spans)[i].first : INT_MAX;
+		while (h < nadd && hits[h].first <= start) {
+			struct asr_word *w = &ow[m];
+			memset(w, 0, sizeof(*w));
+			snprintf(w->text, sizeof(w->text), "%s", hits[h].target->word);
+			w->start = offset + (double)hits[h].first / e->frate;
+			w->end = offset + (double)(hits[h].last + 1) / e->frate;
+			w->confidence = 1.0f;
+			os[m] = (struct ps_verify_span){hits[h].first, hits[h].last, 0.0};
+			of[m++] = true;
+			h++;
+		}
+		if (i == nw)
+			break;
+		int mid2 = (*spans)[i].first + (*spans)[i].last; /* twice the middle */
+		bool covered = false;
+		for (size_t k = 0; k < nadd && !covered; k++)
+			covered = mid2 >= 2 * hits[k].first && mid2 <= 2 * hits[k].last;
+		if (covered)
+			continue;
+		ow[m] = (*words)[i];
+		os[m] = (*spans)[i];
+		of[m++] = (*spotted)[i];
+	}
+	/* A hypothesis word kept beside a spotted one may overlap it a little:
+	 * the spotted word gives way, so times stay in order. */
+	size_t k = 0;
+	for (size_t i = 0; i < m; i++) {
+		if (of[i]) {
+			double lo = k > 0 ? ow[k - 1].end : -INFINITY;
+			double hi = i + 1 < m ? ow[i + 1].start : INFINITY;
+			if (ow[i].start < lo)
+				ow[i].start = lo;
+			if (ow[i].end > hi)
+				ow[i].end = hi;
+			if (!(ow[i].start < ow[i].end))
+				continue;
+		}
+		ow[k] = ow[i];
+		os[k] = os[i];
+		of[k++] = of[i];
+	}
+	m = k;
+	free(*words);
+	free(*spans);
+	free(*spotted);
+	*words = ow;
+	*spans = os;
+	*spotted = of;
+	*nwords = m;
+	ow = NULL;
+	os = NULL;
+	of = NULL;
+out:
+	free(hits);
+	free(toks);
+	free(cands);
+	free(ow);
+	free(os);
+	free(of);
 	return rc;
 }
 
@@ -503,10 +814,34 @@ static enum parley_err ps_engine_transcribe(void *self, const struct asr_params 
 
 	struct asr_word *out = NULL;
 	struct ps_verify_span *spans = NULL; /* frames and acoustic score of out[i] */
-	size_t count = 0, cap = 0;
+	struct ps_verify_span *segs = NULL;  /* every segment, fillers too (spotting) */
+	size_t count = 0, cap = 0, nsegs = 0, cap_segs = 0;
 	for (ps_seg_t *seg = ps_seg_iter(e->ps); seg; seg = ps_seg_next(seg)) {
 		const char *word = ps_seg_word(seg);
-		if (!word || is_filler(e, word))
+		if (!word)
+			continue;
+		if (e->spot) {
+			if (nsegs == cap_segs) {
+				size_t ncap = cap_segs ? cap_segs * 2 : 64;
+				struct ps_verify_span *nsg = realloc(segs, ncap * sizeof(*nsg));
+				if (!nsg) {
+					ps_seg_free(seg);
+					free(out);
+					free(spans);
+					free(segs);
+					return parley_error_set(err, PARLEY_ERR_NOMEM,
+								"pocketsphinx: out of memory");
+				}
+				segs = nsg;
+				cap_segs = ncap;
+			}
+			int sf = 0, ef = 0;
+			ps_seg_frames(seg, &sf, &ef);
+			int32 ascr = 0, lscr = 0, lback = 0;
+			ps_seg_prob(seg, &ascr, &lscr, &lback);
+			segs[nsegs++] = (struct ps_verify_span){sf, ef, ascr * e->score_to_nats};
+		}
+		if (is_filler(e, word))
 			continue;
 		if (count == cap) {
 			size_t ncap = cap ? cap * 2 : 32;
@@ -520,6 +855,7 @@ static enum parley_err ps_engine_transcribe(void *self, const struct asr_params 
 				ps_seg_free(seg);
 				free(out);
 				free(spans);
+				free(segs);
 				return parley_error_set(err, PARLEY_ERR_NOMEM,
 							"pocketsphinx: out of memory");
 			}
@@ -541,15 +877,24 @@ static enum parley_err ps_engine_transcribe(void *self, const struct asr_params 
 		w->confidence = (float)(post < 0.0 ? 0.0 : post > 1.0 ? 1.0 : post);
 		spans[count - 1] = (struct ps_verify_span){sf, ef, ascr * e->score_to_nats};
 	}
-	if (e->verify && count) {
-		enum parley_err rc = verify_words(e, samples, n, out, spans, count, err);
-		if (rc) {
-			free(out);
-			free(spans);
-			return rc;
-		}
-	}
+	bool *spotted = calloc(count ? count : 1, sizeof(*spotted));
+	enum parley_err rc = spotted ? PARLEY_OK
+				     : parley_error_set(err, PARLEY_ERR_NOMEM,
+							"pocketsphinx: out of memory");
+	struct loop_cache lc = {0};
+	if (!rc && e->spot)
+		rc = spot_words(e, samples, n, offset, segs, nsegs, &out, &spans, &spotted, &count,
+				&lc, err);
+	if (!rc && e->verify && count)
+		rc = verify_words(e, samples, n, out, spans, spotted, count, &lc, err);
 	free(spans);
+	free(spotted);
+	free(segs);
+	free(lc.phones);
+	if (rc) {
+		free(out);
+		return rc;
+	}
 	*words = out;
 	*nwords = count;
 	return PARLEY_OK;
@@ -639,7 +984,9 @@ enum parley_err asr_pocketsphinx_open(const struct asr_pocketsphinx_params *para
 	pthread_once(&log_once, install_log_cb);
 	last_error[0] = '\0';
 
-	struct tmpfile dict_tmp = {0}, kw_tmp = {0};
+	struct tmpfile dict_tmp = {0}, kw_tmp = {0}, spot_tmp = {0};
+	unsigned *have = NULL; /* dictionary entries per target */
+	size_t n_keyphrases = 0;
 	cmd_ln_t *config = NULL;
 	struct ps_engine *e = calloc(1, sizeof(*e));
 	if (!e) {
@@ -648,8 +995,13 @@ enum parley_err asr_pocketsphinx_open(const struct asr_pocketsphinx_params *para
 	}
 	const char *dict_used = dict;
 	if (n_targets) {
+		have = calloc(n_targets, sizeof(*have));
+		if (!have) {
+			rc = parley_error_set(err, PARLEY_ERR_NOMEM, "pocketsphinx: out of memory");
+			goto fail;
+		}
 		if ((rc = tmp_create(&dict_tmp, p.tmp_dir, "dict", err)) ||
-		    (rc = write_merged_dict(dict_tmp.f, dict, p.lexicon, err)) ||
+		    (rc = write_merged_dict(dict_tmp.f, dict, p.lexicon, have, err)) ||
 		    (rc = tmp_finish(&dict_tmp, err)) ||
 		    (rc = tmp_create(&kw_tmp, p.tmp_dir, "kwlm", err)))
 			goto fail;
@@ -663,7 +1015,7 @@ enum parley_err asr_pocketsphinx_open(const struct asr_pocketsphinx_params *para
 	snprintf(maxhmm, sizeof(maxhmm), "%d", p.max_hmm_per_frame);
 	config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-dict", dict_used,
 			     "-remove_silence", "no", "-fwdflat", p.flat_pass ? "yes" : "no",
-			     "-maxhmmpf", maxhmm, "-allphone_ci", "yes", "-compallsen", "yes", NULL);
+			     "-maxhmmpf", maxhmm, "-allphone_ci", "yes", "-compallsen", "yes", "-kws_plp", "1.0", NULL);
 	if (!config) {
 		rc = ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: bad configuration");
 		goto fail;
@@ -700,16 +1052,36 @@ enum parley_err asr_pocketsphinx_open(const struct asr_pocketsphinx_params *para
 		e->verify = true;
 		e->verify_min_llr = p.verify_min_llr;
 	}
+	if (n_targets && p.spot && e->verify) { /* its test needs the phone loop */
+		if ((rc = tmp_create(&spot_tmp, p.tmp_dir, "spot", err)))
+			goto fail;
+		n_keyphrases = write_keyphrases(spot_tmp.f, p.lexicon, have);
+		if ((rc = tmp_finish(&spot_tmp, err)))
+			goto fail;
+	}
+	if (n_keyphrases) {
+		if (ps_set_kws(e->ps, SPOT_SEARCH_NAME, spot_tmp.path) != 0 ||
+		    ps_set_search(e->ps, SEARCH_NAME) != 0) {
+			rc = ps_fail(err, PARLEY_ERR_ENGINE,
+				     "pocketsphinx: cannot set up the keyphrase spotting search");
+			goto fail;
+		}
+		e->lexicon = p.lexicon;
+		e->spot = true;
+	}
 	if (n_targets)
 		snprintf(e->version, sizeof(e->version),
-			 "pocketsphinx 5prealpha, %s, %zu keywords at weight %g%s", p.model_dir,
-			 n_targets, p.keyword_weight, e->verify ? ", verified" : "");
+			 "pocketsphinx 5prealpha, %s, %zu keywords at weight %g%s%s", p.model_dir,
+			 n_targets, p.keyword_weight, e->verify ? ", verified" : "",
+			 e->spot ? ", spotted" : "");
 	else
 		snprintf(e->version, sizeof(e->version), "pocketsphinx 5prealpha, %s", p.model_dir);
 
 	cmd_ln_free_r(config);
 	tmp_remove(&dict_tmp);
 	tmp_remove(&kw_tmp);
+	tmp_remove(&spot_tmp);
+	free(have);
 	out->ops = &ps_engine_ops;
 	out->self = e;
 	return PARLEY_OK;
@@ -720,5 +1092,7 @@ fail:
 		cmd_ln_free_r(config);
 	tmp_remove(&dict_tmp);
 	tmp_remove(&kw_tmp);
+	tmp_remove(&spot_tmp);
+	free(have);
 	return rc;
 }

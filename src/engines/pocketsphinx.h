@@ -69,6 +69,32 @@
  * Measured trade-off and the chosen default: README, Accuracy, and
  * `make bench-keywords`.
  *
+ * SPOTTING (a second candidate source). The word hypothesis finds a target
+ * only where the language model lets it win; the targets it never writes
+ * down are lost before any verification. With spot on and "spot" lines in
+ * the lexicon (lexicon.h), every segment is also searched by PocketSphinx's
+ * keyphrase spotter (kws search, one keyphrase per dictionary pronunciation
+ * of each spotted target, in the same decoder; "-kws_plp 1": its phone loop
+ * has no phone penalty, like the verifier's). Overlapping detections keep
+ * the best. A detection that overlaps a target candidate of the word
+ * hypothesis is a duplicate (that candidate is verified as above). Any
+ * other is tested twice, in nats per frame over its frames:
+ *   - against the phone loop (the spotter's own ratio), like every
+ *     candidate: at least verify_min_llr;
+ *   - against the recogniser's hypothesis over the same frames (the
+ *     spotter's ratio minus the hypothesis's ratio against the verifier's
+ *     phone loop; fillers and silences included): at least the target's
+ *     spot_min_llr. The keyphrase must explain the audio better than the
+ *     words the recogniser chose there.
+ * A spotted word that passes replaces the hypothesis words whose middle
+ * lies inside it, with confidence 1 (its tests replace the posterior
+ * threshold); the words stage then counts it like any other (phrase-final
+ * and recording-level rules). Every detection is logged at debug level
+ * ("spot lah 1.20-1.45 s llr <vs hypothesis> loop <vs loop> added|duplicate|
+ * rejected"), which bench/kw_report.py reads. Cost: one more pass over each
+ * segment (all senones are scored already, -compallsen), and the phone loop
+ * now runs on every segment with a detection; measured in README, Accuracy.
+ *
  * COST (2-core VM shared with other jobs): init 0.4-0.7 s CPU, peak RSS
  * about 110 MB per instance, real-time factor 0.3-0.4 of one core.
  */
@@ -110,6 +136,8 @@ struct asr_pocketsphinx_params {
 					   only active with lexicon targets */
 	double verify_min_llr;          /* lowest per-frame log likelihood ratio of a
 					   kept hit; default ASR_POCKETSPHINX_VERIFY_MIN_LLR */
+	bool spot;                      /* spot the lexicon's "spot" targets (below);
+					   default true, only active with such lines */
 };
 
 /* The defaults above. */

@@ -103,6 +103,7 @@ enum parley_err stage_env_stt(struct stage_env *env, const struct pipeline_confi
 		p.concurrency = cfg->stt.concurrency;
 		p.lexicon = lex;
 		p.keyword_weight = lexicon_keyword_weight(lex);
+		p.no_spot = !cfg->stt.spot;
 		if ((rc = asr_open(&p, &env->stt, err)))
 			return rc;
 		if (cfg->stt.prompt[0])

@@ -185,6 +185,8 @@ static const struct field {
 	STR(stt.api_key_env, F_ENV, 0, "", "NAME of the environment variable holding the API key"),
 	NUM(stt.denoise_below, F_NUMBER, 0, 100, "18",
 	    "recognise speex-denoised audio when the recording's SNR is below this, dB (0 = never)"),
+	NUM(stt.spot, F_BOOL, 0, 0, "true",
+	    "pocketsphinx: also find the lexicon's \"spot\" targets by keyphrase search"),
 	STR(llm.engine, F_ENGINE, ENG_LLM, "", "LLM engine (\"\" = none)"),
 	STR(llm.model, F_STRING, 0, "", "model name the engine is asked for"),
 	STR(llm.api_key_env, F_ENV, 0, "", "NAME of the environment variable holding the API key"),

@@ -15,7 +15,7 @@
  *
  * The document (every key optional; a missing key keeps its default):
  *   { "stt":     {"engine", "model", "language", "prompt", "unit", "concurrency",
- *                 "timeout", "connect_timeout", "api_key_env"},
+ *                 "timeout", "connect_timeout", "api_key_env", "denoise_below", "spot"},
  *     "llm":     {"engine", "model", "api_key_env", "timeout", "concurrency",
  *                 "temperature", "seed"},
  *     "diarize": {"engine", "speakers", "min_speakers", "max_speakers", "overlap",
@@ -91,6 +91,8 @@ struct pipeline_config {
 		char api_key_env[PC_ENV_MAX];   /* "" = no key; else the variable's NAME */
 		double denoise_below;           /* dB: recognise denoised audio when the
 						   recording's SNR (dsp/snr.h) is below; 0 = never */
+		bool spot;                      /* pocketsphinx: also spot the lexicon's
+						   "spot" targets by keyphrase search (true) */
 	} stt;
 	struct pc_llm {
 		char engine[PC_ENGINE_MAX]; /* "" = no LLM */

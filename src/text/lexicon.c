@@ -9,9 +9,9 @@
 
 #include "util/fs.h"
 
-/* One word of a "threshold" or "phrase_final" line (a per-word setting),
- * kept until the whole text is read. */
-enum lex_setting_kind { LEX_SET_THRESHOLD, LEX_SET_PHRASE_FINAL };
+/* One word of a "threshold", "phrase_final" or "spot" line (a per-word
+ * setting), kept until the whole text is read. */
+enum lex_setting_kind { LEX_SET_THRESHOLD, LEX_SET_PHRASE_FINAL, LEX_SET_SPOT };
 struct lex_threshold {
 	char word[LEX_WORD_MAX];
 	double value;
@@ -20,7 +20,7 @@ struct lex_threshold {
 };
 
 /* The directive of each per-word setting kind, for messages. */
-static const char *const setting_names[] = {"threshold", "phrase_final"};
+static const char *const setting_names[] = {"threshold", "phrase_final", "spot"};
 
 struct lexicon {
 	struct lex_target *targets;
@@ -69,6 +69,7 @@ static enum parley_err parse_target(struct parser *p);
 static enum parley_err parse_correct(struct parser *p);
 static enum parley_err parse_threshold(struct parser *p);
 static enum parley_err parse_phrase_final(struct parser *p);
+static enum parley_err parse_spot(struct parser *p);
 static int target_key_cmp(const void *key, const void *elem);
 static enum parley_err parse_keyword_weight(struct parser *p);
 static enum parley_err parse_verify_min_llr(struct parser *p);
@@ -82,6 +83,7 @@ static const struct {
 	{"correct", parse_correct},
 	{"threshold", parse_threshold},
 	{"phrase_final", parse_phrase_final},
+	{"spot", parse_spot},
 	{"keyword_weight", parse_keyword_weight},
 	{"verify_min_llr", parse_verify_min_llr},
 	{"background", parse_background},
@@ -455,6 +457,32 @@ static enum parley_err parse_phrase_final(struct parser *p)
 	return add_settings(p, LEX_SET_PHRASE_FINAL, v);
 }
 
+/* A plain decimal with an optional leading '-', |v| <= LEXICON_VERIFY_LLR_MAX. */
+static bool parse_llr(const char *f, double *out)
+{
+	bool neg = f[0] == '-';
+	double v;
+	if (!parse_number(f + neg, &v) || v > LEXICON_VERIFY_LLR_MAX)
+		return false;
+	*out = neg ? -v : v;
+	return true;
+}
+
+/* "spot MIN_LLR WORD..." */
+static enum parley_err parse_spot(struct parser *p)
+{
+	if (p->n_fields < 3)
+		return fail(p, PARLEY_ERR_INVALID,
+			    "'spot' needs a log likelihood ratio and at least one target word "
+			    "('spot -0.5 walao kiasu')");
+	double v;
+	if (!parse_llr(p->fields[1], &v))
+		return fail(p, PARLEY_ERR_INVALID,
+			    "spot ratio '%.40s' is not a number from -%g to %g (like -0.5)",
+			    p->fields[1], LEXICON_VERIFY_LLR_MAX, LEXICON_VERIFY_LLR_MAX);
+	return add_settings(p, LEX_SET_SPOT, v);
+}
+
 /* "keyword_weight VALUE" */
 static enum parley_err parse_keyword_weight(struct parser *p)
 {
@@ -516,16 +544,15 @@ static enum parley_err parse_verify_min_llr(struct parser *p)
 	if (p->n_fields != 2)
 		return fail(p, PARLEY_ERR_INVALID, "'verify_min_llr' needs exactly one value");
 	const char *f = p->fields[1];
-	bool neg = f[0] == '-';
 	double v;
-	if (!parse_number(f + neg, &v) || v > LEXICON_VERIFY_LLR_MAX)
+	if (!parse_llr(f, &v))
 		return fail(p, PARLEY_ERR_INVALID,
 			    "verify_min_llr '%.40s' is not a number from -%g to %g (like -1.5)", f,
 			    LEXICON_VERIFY_LLR_MAX, LEXICON_VERIFY_LLR_MAX);
 	if (p->lex->verify_min_llr_line)
 		return fail(p, PARLEY_ERR_INVALID, "verify_min_llr is set again (first at line %u)",
 			    p->lex->verify_min_llr_line);
-	p->lex->verify_min_llr = neg ? -v : v;
+	p->lex->verify_min_llr = v;
 	p->lex->verify_min_llr_line = p->line;
 	return PARLEY_OK;
 }
@@ -597,7 +624,7 @@ static enum parley_err parse_line(struct parser *p, const char *s, size_t len)
 	}
 	return fail(p, PARLEY_ERR_INVALID,
 		    "unknown directive '%.40s' (expected 'target', 'correct', 'threshold', 'phrase_final', "
-		    "'keyword_weight', 'verify_min_llr' or 'background')",
+		    "'spot', 'keyword_weight', 'verify_min_llr' or 'background')",
 		    p->fields[0]);
 }
 
@@ -723,10 +750,16 @@ static enum parley_err check_entries(struct parser *p)
 	for (size_t i = 0; i < lex->n_thresholds; i++) {
 		struct lex_target *t = bsearch(lex->thresholds[i].word, lex->targets, lex->n_targets,
 					       sizeof(*lex->targets), target_key_cmp);
-		if (t && lex->thresholds[i].kind == LEX_SET_THRESHOLD)
+		if (!t)
+			continue;
+		if (lex->thresholds[i].kind == LEX_SET_THRESHOLD) {
 			t->threshold = lex->thresholds[i].value;
-		else if (t)
+		} else if (lex->thresholds[i].kind == LEX_SET_PHRASE_FINAL) {
 			t->final_pause = lex->thresholds[i].value;
+		} else {
+			t->spot = true;
+			t->spot_min_llr = lex->thresholds[i].value;
+		}
 	}
 	return PARLEY_OK;
 }

@@ -22,6 +22,7 @@
  *   keyword_weight 0.01                    # v2: the recogniser's keyword LM weight
  *   verify_min_llr -1.5                    # v2: acoustic verification of hits
  *   background 30 0.05 2 0.2               # v2: a recording must show targets
+ *   spot 2.5 walao kiasu                   # v2: also spot these words by keyphrase search
  *
  *   - '#' starts a comment that runs to the end of the line; blank lines are
  *     ignored; fields are separated by spaces or tabs; CRLF line ends are
@@ -67,6 +68,15 @@
  *     the recogniser keeps (src/engines/ps_verify.h); a plain decimal with an
  *     optional leading '-', |VALUE| <= LEXICON_VERIFY_LLR_MAX. Without it the
  *     engine's default. A hit that fails gets confidence 0.
+ *   - "spot MIN_LLR WORD..." (v2) makes the recogniser also look for each
+ *     WORD (a target, once) with a keyphrase search, a second candidate
+ *     source beside its word hypothesis (src/engines/pocketsphinx.h,
+ *     SPOTTING): a spotted occurrence the word hypothesis missed is added
+ *     when it passes verify_min_llr against the phone loop and explains its
+ *     frames better than the hypothesis's words there by at least MIN_LLR
+ *     nats per frame (a plain decimal with an optional '-', |MIN_LLR| <=
+ *     LEXICON_VERIFY_LLR_MAX). Without the line a word is only found by the
+ *     word hypothesis (the built-in lexicon has none: README, Accuracy).
  *   - "background RATE ALPHA MIN [PASS]" (v2, at most once): the
  *     recording-level evidence test (lexicon_supported()). RATE is the
  *     counter's false alarms per hour on speech in which nobody says a
@@ -140,6 +150,10 @@ struct lex_target {
 						    many seconds of pause (or another
 						    speaker, or nothing); < 0 = anywhere
 						    ("phrase_final" lines) */
+	bool spot;                               /* "spot" line: the recogniser also
+						    spots this word by keyphrase search */
+	double spot_min_llr;                     /* its lowest spotting ratio (nats per
+						    frame); meaningful when spot */
 };
 
 struct lex_correction {

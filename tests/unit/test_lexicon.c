@@ -159,6 +159,22 @@ static void test_phrase_final(void **state)
 	assert_true(isinf(lexicon_pause_after(1.0, 2, 0.0, -1)));
 }
 
+/* "spot": per-target spotting ratios, signed. */
+static void test_spot(void **state)
+{
+	(void)state;
+	struct lexicon *lex = parse_ok("target lah L AA\ntarget shiok SH IY AO K\n"
+				       "target walao W AA L AW\n"
+				       "spot 1.25 shiok\nspot -0.5 walao\nthreshold 0.2 shiok\n");
+	assert_true(lexicon_find_target(lex, "shiok")->spot);
+	assert_float_equal(lexicon_find_target(lex, "shiok")->spot_min_llr, 1.25, 1e-12);
+	assert_float_equal(lexicon_find_target(lex, "shiok")->threshold, 0.2, 1e-12);
+	assert_true(lexicon_find_target(lex, "walao")->spot);
+	assert_float_equal(lexicon_find_target(lex, "walao")->spot_min_llr, -0.5, 1e-12);
+	assert_false(lexicon_find_target(lex, "lah")->spot); /* no line: not spotted */
+	lexicon_free(lex);
+}
+
 /* "background": a recording's targets count only when more than the
  * false-alarm rate explains (Poisson tail), at least MIN, and, with PASS,
  * more than that share of the target words heard explains (binomial tail). */
@@ -303,6 +319,16 @@ static const struct bad_case bad_cases[] = {
 	 "t.lex:2: threshold of 'lah' is set again (first at line 2)"},
 	{"target lah L AA\nthreshold 0.3 lor\ncorrect lah => la\n", PARLEY_ERR_INVALID,
 	 "t.lex:2: threshold for 'lor'"},
+	/* v2: spot */
+	{"target lah L AA\nspot 1\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: 'spot' needs a log likelihood ratio and at least one target word"},
+	{"target lah L AA\nspot 51 lah\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: spot ratio '51' is not a number from -50 to 50"},
+	{"target lah L AA\nspot x lah\n", PARLEY_ERR_INVALID, "spot ratio 'x' is not a number"},
+	{"target lah L AA\nspot 1 lor\n", PARLEY_ERR_INVALID,
+	 "t.lex:2: spot for 'lor', which is not a target"},
+	{"target lah L AA\nspot 1 lah\nspot -1 lah\n", PARLEY_ERR_INVALID,
+	 "t.lex:3: spot of 'lah' is set again (first at line 2)"},
 	/* v2: phrase_final */
 	{"target lah L AA\nphrase_final 0.1\n", PARLEY_ERR_INVALID,
 	 "t.lex:2: 'phrase_final' needs a pause in seconds and at least one target word"},
@@ -591,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_empty_text),
 		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_phrase_final),
+		cmocka_unit_test(test_spot),
 		cmocka_unit_test(test_background),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_nul_byte),

@@ -360,6 +360,53 @@ static void test_singlish_targets(void **state)
 	free(s);
 }
 
+/* Spotting: a target the word hypothesis does not write (its keyword LM
+ * weight is negligible and it sounds like a common English word, "law") is
+ * found by the keyphrase search and added with confidence 1, in time order;
+ * with spot off it is not. */
+static void test_spotting(void **state)
+{
+	(void)state;
+	NEED_TTS();
+	int16_t *s = NULL;
+	size_t n = 0;
+	if (!synth("the law is the law", &s, &n))
+		skip();
+	static const char text[] = "target zzlaw L AO\nkeyword_weight 1e-30\n"
+				   "verify_min_llr -50\nspot -50 zzlaw\n";
+	struct lexicon *lex = NULL;
+	struct parley_error err = {0};
+	assert_int_equal(lexicon_parse(text, sizeof(text) - 1, "spot.lex", &lex, &err), PARLEY_OK);
+	size_t found[2] = {0, 0};
+	for (int spot = 0; spot < 2; spot++) {
+		struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
+		p.lexicon = lex;
+		p.keyword_weight = 1e-30;
+		p.verify_min_llr = -50;
+		p.spot = spot;
+		struct asr_engine eng;
+		assert_int_equal(asr_pocketsphinx_open(&p, &eng, &err), PARLEY_OK);
+		assert_true((strstr(eng.ops->version(eng.self), "spotted") != NULL) == spot);
+		struct asr_word *w = NULL;
+		size_t nw = 0;
+		assert_int_equal(asr_engine_transcribe(&eng, NULL, s, n, RATE, 1.0, &w, &nw, &err),
+				 PARLEY_OK);
+		check_times(w, nw, 1.0, 1.0 + (double)n / RATE);
+		for (size_t i = 0; i < nw; i++) {
+			if (strcmp(w[i].text, "zzlaw") != 0)
+				continue;
+			found[spot]++;
+			assert_float_equal(w[i].confidence, 1.0, 1e-6);
+		}
+		free(w);
+		asr_engine_close(&eng);
+	}
+	assert_int_equal(found[0], 0);
+	assert_true(found[1] >= 1);
+	lexicon_free(lex);
+	free(s);
+}
+
 static void test_wrong_rate(void **state)
 {
 	(void)state;
@@ -541,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_engine_without_lexicon),
+		cmocka_unit_test(test_spotting),
 		cmocka_unit_test(test_two_engines_in_parallel),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
