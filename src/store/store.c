@@ -812,22 +812,27 @@ enum parley_err store_lease_take(struct store *st, int64_t rec_id, const char *o
 	return rc;
 }
 
-enum parley_err store_attempts_add(struct store *st, const int64_t *ids, size_t n,
-				   struct parley_error *err)
+/* Run an UPDATE over a bounded id list: head ends in "id IN ", and the
+ * "(?k, ...)" placeholders follow it, after ?1 = owner when owner is given;
+ * `what` names the work in the TOO_LARGE message ("to count"). */
+static enum parley_err ids_update(struct store *st, const char *head, const char *owner,
+				  const int64_t *ids, size_t n, const char *what,
+				  struct parley_error *err)
 {
 	if (n == 0)
 		return PARLEY_OK;
 	if (n > STORE_LEASE_MANY_MAX)
-		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "store %s: more than %d recordings to count",
-					db_target(st->db), STORE_LEASE_MANY_MAX);
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "store %s: more than %d recordings %s",
+					db_target(st->db), STORE_LEASE_MANY_MAX, what);
+	int first = owner ? 2 : 1;
 	char params[STORE_LEASE_MANY_MAX * 8], sql[512];
-	id_params(params, sizeof(params), 1);
-	snprintf(sql, sizeof(sql), "UPDATE recordings SET attempts = attempts + 1 WHERE id IN (%s)", params);
+	id_params(params, sizeof(params), first);
+	snprintf(sql, sizeof(sql), "%s(%s)", head, params);
 	struct db_stmt *s;
-	enum parley_err rc = q_prepare(st, &s, err, sql, "");
+	enum parley_err rc = owner ? q_prepare(st, &s, err, sql, "t", owner) : q_prepare(st, &s, err, sql, "");
 	if (rc)
 		return rc;
-	bind_ids(s, 1, ids, n);
+	bind_ids(s, first, ids, n);
 	bool row;
 	rc = db_step(s, &row, err);
 	while (rc == PARLEY_OK && row)
@@ -836,30 +841,18 @@ enum parley_err store_attempts_add(struct store *st, const int64_t *ids, size_t 
 	return rc;
 }
 
+enum parley_err store_attempts_add(struct store *st, const int64_t *ids, size_t n,
+				   struct parley_error *err)
+{
+	return ids_update(st, "UPDATE recordings SET attempts = attempts + 1 WHERE id IN ", NULL,
+			  ids, n, "to count", err);
+}
+
 enum parley_err store_lease_unhold(struct store *st, const char *owner, const int64_t *ids, size_t n,
 				   struct parley_error *err)
 {
-	if (n == 0)
-		return PARLEY_OK;
-	if (n > STORE_LEASE_MANY_MAX)
-		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "store %s: more than %d recordings to give back",
-					db_target(st->db), STORE_LEASE_MANY_MAX);
-	char params[STORE_LEASE_MANY_MAX * 8], sql[512];
-	id_params(params, sizeof(params), 2);
-	snprintf(sql, sizeof(sql),
-		 "UPDATE recordings SET status = 'pending', lease_owner = NULL, lease_expires = NULL"
-		 " WHERE lease_owner = ?1 AND id IN (%s)", params);
-	struct db_stmt *s;
-	enum parley_err rc = q_prepare(st, &s, err, sql, "t", owner);
-	if (rc)
-		return rc;
-	bind_ids(s, 2, ids, n);
-	bool row;
-	rc = db_step(s, &row, err);
-	while (rc == PARLEY_OK && row)
-		rc = db_step(s, &row, err);
-	db_finalize(s);
-	return rc;
+	return ids_update(st, "UPDATE recordings SET status = 'pending', lease_owner = NULL, lease_expires = NULL"
+			  " WHERE lease_owner = ?1 AND id IN ", owner, ids, n, "to give back", err);
 }
 
 enum parley_err store_leasable_each(struct store *st, size_t limit,
