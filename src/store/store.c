@@ -211,7 +211,7 @@ enum parley_err store_relax_commits(struct store *st, struct parley_error *err)
 {
 	if (db_dialect(st->db) != DB_POSTGRES)
 		return PARLEY_OK;
-	return db_exec(st->db, "SET synchronous_commit = off", err);
+	return db_session_set(st->db, "synchronous_commit", "off", err);
 }
 
 enum parley_err store_commit(struct store *st, struct parley_error *err)
@@ -254,10 +254,9 @@ enum parley_err store_hold_limit(struct store *st, double seconds, struct parley
 {
 	if (db_dialect(st->db) != DB_POSTGRES)
 		return PARLEY_OK;
-	char sql[96];
-	snprintf(sql, sizeof(sql), "SET idle_in_transaction_session_timeout = %ld",
-		 seconds < 1 ? 1000L : (long)(seconds * 1000));
-	return db_exec(st->db, sql, err);
+	char ms[32];
+	snprintf(ms, sizeof(ms), "%ld", seconds < 1 ? 1000L : (long)(seconds * 1000));
+	return db_session_set(st->db, "idle_in_transaction_session_timeout", ms, err);
 }
 
 enum parley_err store_batch_ensure(struct store *st, const char *name, const char *kind,
