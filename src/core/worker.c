@@ -653,8 +653,17 @@ static void worker_give_up(struct worker *w, const struct store_recording *rec)
 /* How many recordings the next take may lease: as many as the recent time
  * per recording fits in WORKER_TAKE_AHEAD_SECONDS (1 at first, and for
  * recordings that take longer). */
+static size_t take_size_forced;
+
+void worker_test_take_size(size_t n)
+{
+	take_size_forced = n > QUEUE_TAKE_MAX ? QUEUE_TAKE_MAX : n;
+}
+
 static size_t worker_take_size(const struct worker *w)
 {
+	if (take_size_forced)
+		return take_size_forced;
 	if (!(w->per_recording > 0))
 		return 1;
 	double n = WORKER_TAKE_AHEAD_SECONDS / w->per_recording;
