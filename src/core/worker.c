@@ -26,6 +26,7 @@
  * recent time per recording, and the age (in leases) past which recordings
  * taken but not started are given back instead of started. */
 #define WORKER_TAKE_AHEAD_SECONDS 0.05
+#define WORKER_FIN_MAX 8 /* batches whose finished counts a worker keeps between takes */
 #define WORKER_HELD_STALE_LEASES (1.0 / 3.0)
 
 struct worker_params worker_default_params(void)
@@ -175,6 +176,13 @@ struct worker {
 	double carry_held; /* seconds of stage work in it */
 	const struct store_recording *carry[QUEUE_TAKE_MAX];
 	size_t ncarry;
+	/* finished recordings not yet added to their batch's count (added once
+	 * per take: worker_count_flush) */
+	struct {
+		int64_t batch, n;
+	} fin[WORKER_FIN_MAX];
+	size_t nfin;
+	int64_t nohooks_batch; /* a batch found without webhooks since the last take (0: none) */
 };
 
 static double backoff_delay(const struct worker_params *p, int attempt)
@@ -228,34 +236,59 @@ static void on_stage_complete(const char *stage, void *ud)
 	c->n++;
 }
 
-/* After a recording's verdict: progress every N, stage_complete at the end. */
-static void worker_count_finished(struct worker *w, const struct store_recording *rec)
+/* Add n finished recordings to the batch's count: progress every N,
+ * stage_complete at the end. */
+static void worker_count_add(struct worker *w, int64_t batch, int64_t n)
 {
 	struct parley_error err = {0};
 	int64_t finished = 0;
 	bool all_done = false;
-	if (store_batch_finished_add(w->st, rec->batch_id, &finished, &all_done, &err)) {
+	if (store_batch_finished_add(w->st, batch, n, &finished, &all_done, &err)) {
 		log_warn("execution log: %s", err.msg);
 		return;
 	}
 	/* The batch's end: one caller marks its stages complete (and logs it). */
 	int completed = 0;
 	if (all_done) {
-		struct complete_ctx c = {w, rec->batch_id, 0};
-		if (store_batch_stages_complete(w->st, rec->batch_id, on_stage_complete, &c, &err))
+		struct complete_ctx c = {w, batch, 0};
+		if (store_batch_stages_complete(w->st, batch, on_stage_complete, &c, &err))
 			log_warn("execution log: %s", err.msg);
 		completed = c.n;
 	}
 	int every = w->p->config.progress_every > 0 ? w->p->config.progress_every : 100;
-	if (finished % every == 0 || completed) {
+	/* a multiple of every passed (n may step over it) */
+	if (finished / every != (finished - n) / every || completed) {
 		struct store_progress pr;
-		if (store_progress_get(w->st, rec->batch_id, &pr, &err) == PARLEY_OK) {
+		if (store_progress_get(w->st, batch, &pr, &err) == PARLEY_OK) {
 			char msg[160];
 			snprintf(msg, sizeof(msg), "%d of %d recordings finished: %d done, %d failed",
 				 pr.done + pr.failed, pr.total, pr.done, pr.failed);
-			worker_event(w, rec->batch_id, 0, NULL, "progress", msg);
+			worker_event(w, batch, 0, NULL, "progress", msg);
 		}
 	}
+}
+
+/* Add the counts kept since the last take (one statement per batch). */
+static void worker_count_flush(struct worker *w)
+{
+	size_t n = w->nfin;
+	w->nfin = 0;
+	for (size_t i = 0; i < n; i++)
+		worker_count_add(w, w->fin[i].batch, w->fin[i].n);
+}
+
+/* After a recording's verdict (committed): counted with the next take. */
+static void worker_count_finished(struct worker *w, const struct store_recording *rec)
+{
+	for (size_t i = 0; i < w->nfin; i++)
+		if (w->fin[i].batch == rec->batch_id) {
+			w->fin[i].n++;
+			return;
+		}
+	if (w->nfin == WORKER_FIN_MAX)
+		worker_count_flush(w);
+	w->fin[w->nfin].batch = rec->batch_id;
+	w->fin[w->nfin++].n = 1;
 }
 
 /* The pipeline of rec's batch (its own list, else the worker's default). */
@@ -363,10 +396,14 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 		 * finish; only for a batch with a webhook (no round trip else) */
 		struct webhook_config wc;
 		bool hooks = false;
+		if (w->nohooks_batch == rec->batch_id)
+			return finish_commit(w, hold, err);
 		rc = webhook_get(w->st, rec->batch_id, &wc, &hooks, err);
 		explicit_bzero(wc.secret, sizeof(wc.secret));
-		if (rc == PARLEY_OK && !hooks)
+		if (rc == PARLEY_OK && !hooks) {
+			w->nohooks_batch = rec->batch_id; /* asked again after the next take */
 			return finish_commit(w, hold, err);
+		}
 		if (rc || (rc = store_savepoint(w->st, "finish_hooks", err))) {
 			store_rollback(w->st);
 			return rc;
@@ -447,8 +484,6 @@ static void worker_queue_settle(struct worker *w, const struct store_recording *
 		time_sleep(0.2);
 	}
 }
-
-static void worker_count_finished(struct worker *w, const struct store_recording *rec);
 
 /* rec's finish is committed: count it, log it. */
 static void worker_done(struct worker *w, const struct store_recording *rec)
@@ -830,6 +865,8 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 		}
 		if (w.next_held >= w.nheld) {
 			worker_carry_flush(&w); /* before the take reuses held[] */
+			worker_count_flush(&w);
+			w.nohooks_batch = 0;
 			take.max = worker_take_size(&w);
 			w.nheld = w.next_held = 0;
 			rc = worker_count_started(&w, err);
@@ -881,8 +918,10 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	}
 	rc = PARLEY_OK;
 out:
-	if (w.st)
+	if (w.st) {
 		worker_carry_flush(&w);
+		worker_count_flush(&w);
+	}
 	/* recordings taken ahead and not started go back, uncounted */
 	worker_unhold(&w);
 	if (w.st) {

@@ -77,6 +77,11 @@
  * stage's lease check is the same statement as before, and the open
  * transaction keeps the rows it wrote locked. SQLite commits each
  * recording as before (its commit costs no fsync: nothing to share).
+ * Per take, too: the finished recordings are added to their batch's count
+ * in one statement per batch (before the next take; progress and
+ * stage_complete events follow from it), and a batch found without
+ * webhooks is not asked again until the next take (a webhook added to a
+ * running batch sees the finishes from the next take on).
  *
  * Execution log (events): stage_start / stage_complete once per batch and
  * stage, file_error for every failure, progress every progress_every

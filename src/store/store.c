@@ -1240,8 +1240,8 @@ enum parley_err store_batch_stage_started(struct store *st, int64_t batch_id, co
 	return rc;
 }
 
-enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int64_t *finished,
-					 bool *all_done, struct parley_error *err)
+enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int64_t n,
+					 int64_t *finished, bool *all_done, struct parley_error *err)
 {
 	/* One statement: the count, and whether anything is left (EXISTS stops
 	 * at the first unfinished recording: cheap on big batches). Concurrent
@@ -1249,9 +1249,9 @@ enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int
 	 * after both recordings were finished, so at least it sees the end. */
 	struct db_stmt *s;
 	enum parley_err rc = q_prepare(st, &s, err,
-		"UPDATE batches SET finished = finished + 1 WHERE id = ?1 RETURNING finished,"
+		"UPDATE batches SET finished = finished + ?2 WHERE id = ?1 RETURNING finished,"
 		" EXISTS (SELECT 1 FROM recordings r WHERE r.batch_id = ?1"
-		"  AND r.status IN ('pending', 'running'))", "i", batch_id);
+		"  AND r.status IN ('pending', 'running'))", "ii", batch_id, n);
 	if (rc)
 		return rc;
 	bool row;

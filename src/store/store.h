@@ -390,9 +390,11 @@ enum parley_err store_warning_each(struct store *st, int64_t batch_id, int64_t r
  * caller only (it logs stage_start). */
 enum parley_err store_batch_stage_started(struct store *st, int64_t batch_id, const char *stage,
 					  bool *first, struct parley_error *err);
-/* Count one more finished recording; *finished is the new count, *all_done
- * true when no recording of the batch is pending or running. */
-enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int64_t *finished,
+/* Count n more finished recordings (n >= 1; a worker adds those of a take
+ * at once); *finished is the new count, *all_done true when no recording of
+ * the batch is pending or running. */
+enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int64_t n,
+					 int64_t *finished,
 					 bool *all_done, struct parley_error *err);
 /* Mark every started, not yet completed stage of the batch completed, calling
  * fn for each (only one caller ever sees a given stage). */
