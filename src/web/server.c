@@ -100,10 +100,12 @@ struct conn_req {
 	size_t sent;  /* body bytes of the response */
 	char method[16];
 	char path[160];
-	/* A refusal at the headers (linger.h): WEB_LINGER_DRAIN holds the answer in
-	 * held while the body is read and dropped (draining), then sends it. */
+	/* A refusal at the headers (linger.h, WEB_LINGER_DRAIN) or while the
+	 * body arrives: the answer waits in held while the rest of the body is
+	 * read and dropped (draining; dropped bytes so far), then is sent. */
 	enum web_linger_plan plan;
 	bool draining;
+	size_t dropped;
 	struct web_resp held;
 	/* WEB_ROUTE_POOL: the handler runs in the decode pool while MHD holds
 	 * the connection suspended; the pool fills resp, sets pool DONE and
@@ -792,27 +794,32 @@ static bool body_reserve(struct web_server *s, struct conn_req *cr, size_t n)
 	return true;
 }
 
-/* 503 busy: the bodies held are at --max-body-memory. early: the body is
- * not read yet (answer_early). */
-static enum MHD_Result busy(struct web_server *s, struct conn_req *cr, struct MHD_Connection *conn,
-			    bool early)
+/* 503 busy: the bodies held are at --max-body-memory. */
+static void busy_resp(struct web_server *s, struct conn_req *cr, struct web_resp *r)
 {
-	struct web_resp r;
-	web_resp_init(&r);
-	web_resp_fail(&r, 503, "busy",
+	web_resp_fail(r, 503, "busy",
 		      "the server holds as many request bodies as it may (%zu bytes); retry shortly",
 		      s->p.max_body_memory);
-	web_resp_header(&r, "Retry-After", "5");
+	web_resp_header(r, "Retry-After", "5");
 	log_warn("request bodies at the --max-body-memory limit (%zu bytes): %s %s refused",
 		 s->p.max_body_memory, cr->method, cr->path);
-	if (early)
-		return answer_early(s, cr, conn, &r);
-	enum MHD_Result ok = send_resp(s, cr, conn, &r);
-	if (ok != MHD_YES) {
-		cr->status = 503;
-		cr->closed = true;
-	}
-	return ok;
+}
+
+/* Refuse while the body arrives (413 past the limit, 503): MHD sends an
+ * answer only once the request is whole, so r waits in cr->held, the body
+ * buffered so far is freed, and the rest (at most linger_bytes more, else
+ * the connection is cut) is read and dropped before r is sent. */
+static enum MHD_Result refuse_midway(struct web_server *s, struct conn_req *cr,
+				     size_t *upload_data_size, struct web_resp *r)
+{
+	strbuf_release(&cr->body);
+	atomic_fetch_sub(&s->buffered, cr->reserved);
+	cr->reserved = 0;
+	cr->held = *r; /* owns r's body from here */
+	cr->draining = true;
+	cr->dropped = *upload_data_size;
+	*upload_data_size = 0;
+	return MHD_YES;
 }
 
 /* The first call for a request: route it, check its declared body. */
@@ -924,8 +931,12 @@ static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 		web_resp_release(&r);
 	}
 	/* The body is held in memory: its declared length is reserved now. */
-	if (cl && !body_reserve(s, cr, (size_t)strtoull(cl, NULL, 10)))
-		return busy(s, cr, conn, true);
+	if (cl && !body_reserve(s, cr, (size_t)strtoull(cl, NULL, 10))) {
+		struct web_resp r;
+		web_resp_init(&r);
+		busy_resp(s, cr, &r);
+		return answer_early(s, cr, conn, &r);
+	}
 	strbuf_init(&cr->body, cr->limit + 1);
 	return MHD_YES;
 }
@@ -1006,10 +1017,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		snprintf(cr->path, sizeof(cr->path), "%s", url);
 		return request_begin(s, cr, conn, method, url);
 	}
-	if (cr->draining) { /* refused, its small body read and dropped: then answered */
+	if (cr->draining) { /* refused: the rest of its body dropped, then answered */
 		if (*upload_data_size) {
+			cr->dropped += *upload_data_size;
 			*upload_data_size = 0;
-			return MHD_YES;
+			if (cr->dropped <= s->p.linger_bytes)
+				return MHD_YES;
+			cr->status = cr->held.status; /* past the bound: cut, as before */
+			cr->closed = true;
+			cr->draining = false;
+			web_resp_release(&cr->held);
+			return MHD_NO;
 		}
 		cr->draining = false;
 		return send_resp(s, cr, conn, &cr->held);
@@ -1025,17 +1043,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				 s->p.request_timeout);
 			return fail_now(s, cr, conn, 408, "timeout", msg);
 		}
-		if (cr->body.len + *upload_data_size > cr->limit) {
-			char msg[160];
-			snprintf(msg, sizeof(msg), "the body is over this route's limit of %zu bytes",
-				 cr->limit);
-			return fail_now(s, cr, conn, 413, "too_large", msg);
-		}
+		struct web_resp r;
+		web_resp_init(&r);
 		size_t want = cr->body.len + *upload_data_size; /* chunked: reserved as it comes */
-		if (want > cr->reserved && !body_reserve(s, cr, want - cr->reserved))
-			return busy(s, cr, conn, false);
-		if (strbuf_add(&cr->body, upload_data, *upload_data_size) != PARLEY_OK)
-			return fail_now(s, cr, conn, 503, "nomem", "out of memory for the request body");
+		if (want > cr->limit)
+			web_resp_fail(&r, 413, "too_large",
+				      "the body is over this route's limit of %zu bytes", cr->limit);
+		else if (want > cr->reserved && !body_reserve(s, cr, want - cr->reserved))
+			busy_resp(s, cr, &r);
+		else if (strbuf_add(&cr->body, upload_data, *upload_data_size) != PARLEY_OK)
+			web_resp_fail(&r, 503, "nomem", "out of memory for the request body");
+		if (r.status)
+			return refuse_midway(s, cr, upload_data_size, &r);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -1174,6 +1193,10 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 	pthread_mutex_init(&s->track_lock, NULL);
 	if (!s->p.max_body_memory)
 		s->p.max_body_memory = WEB_BODY_MEMORY_DEFAULT;
+	if (!(s->p.linger_seconds > 0))
+		s->p.linger_seconds = web_linger_default_params().seconds;
+	if (!s->p.linger_bytes)
+		s->p.linger_bytes = web_linger_default_params().max_bytes;
 	pthread_mutex_init(&s->lock, NULL);
 	if (pthread_key_create(&s->key, NULL) != 0) {
 		pthread_mutex_destroy(&s->lock);

@@ -24,7 +24,11 @@
  * request_timeout bounds one request from its headers to its last body byte
  * (a client trickling its body gets 408 `timeout`, or is cut when a response
  * can no longer be queued); a body over the route's limit is 413 as soon as
- * Content-Length or the bytes received say so; a route's caller is
+ * Content-Length or the bytes received say so (a chunked body that passes
+ * the limit, or one refused 503 as it arrives: what came is freed, the rest
+ * is read and dropped, at most linger_bytes more, else the connection is
+ * cut, and the answer sent after it — libmicrohttpd answers only a whole
+ * request, or one not yet read); a route's caller is
  * authenticated (and its precheck run) when the headers are in, so a request
  * that will be refused is answered before its body is read — and its answer
  * is never lost to a reset (src/web/linger.h): a declared body of at most

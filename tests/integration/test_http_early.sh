@@ -9,8 +9,9 @@
 # chunked) is answered with Connection: close and the server then ends the
 # connection cleanly; Expect: 100-continue gets the answer without a 100
 # Continue; a small body (10 KB) is read and dropped and the connection
-# stays open for the next request; a client that never stops writing is
-# still cut (the lingering close is bounded). The client is
+# stays open for the next request, as after a chunked body refused 413 once
+# it passed the limit (the rest is dropped, then answered); a client that
+# never stops writing is still cut (the lingering close is bounded). The client is
 # tests/integration/early_client.py (it counts resets, EOFs, wrong answers).
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/serve.sh"
@@ -75,6 +76,10 @@ early "10 KB of text/plain to a JSON route: 415, the connection kept" \
   POST /v1/sessions 415 --header "$RIGHT" --header "Content-Type: text/plain" --length 10000 --keep-alive
 early "10 KB to no route: 404, the connection kept" \
   PUT /v1/nothing 404 --length 10000 --keep-alive
+
+# ---- refused while the body arrives: the rest dropped, then the answer --------
+early "4 MB chunked past --max-chunk-bytes: 413 after the body, the connection kept" \
+  PUT "$CHUNK" 413 --header "$RIGHT" --length 4000000 --chunked --keep-alive
 
 # ---- bounded: a client that never stops writing is cut ------------------------
 out=$($CLIENT "$BASE" PUT "$CHUNK" 401 --header "$WRONG" --length $MIB2 --endless --count 2 --wait 30 2>&1)
