@@ -153,6 +153,11 @@ struct web_limits *web_server_limits(struct web_server *s)
 	return &s->limits;
 }
 
+void web_server_linger_stats(struct web_server *s, struct web_linger_stats *out)
+{
+	web_linger_get_stats(s->linger, out);
+}
+
 bool web_server_tls(const struct web_server *s)
 {
 	return s->p.tls_cert && *s->p.tls_cert;
