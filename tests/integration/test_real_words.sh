@@ -43,7 +43,11 @@ esac
 # when a recording has more than English homophones explain): asterisk
 # subset 2 (lor and makan in the 4-minute ast-demo-instruct), shared read
 # sets 0; WER unchanged (0.298).
-MAX_FA_AST=${RW_MAX_FA_AST:-4}         # counted targets in the asterisk subset
+# With the per-hour test seeing each recording's duration in runs too
+# (it saw 0 s before) and the pass-share test: asterisk subset 0, shared
+# read sets 0, WER 0.298; two decodings of the same files are identical,
+# so the bound on the prompts comes down from 4 to 1.
+MAX_FA_AST=${RW_MAX_FA_AST:-1}         # counted targets in the asterisk subset
 MAX_FA_REAL=${RW_MAX_FA_REAL:-1}       # counted targets in the shared read sets
 MAX_WER_REAL=${RW_MAX_WER_REAL:-0.35}  # pooled WER of the shared read sets
 # -----------------------------------------------------------------------------
