@@ -217,14 +217,29 @@ static void clock_set(struct pipeline_clock *c, const struct stage *s, double wa
 	c->wall[i] = wall;
 }
 
+/* The transaction that came in with earlier recordings' work (run->carry)
+ * has ended: committed or rolled back. */
+static void pipeline_carry_end(struct pipeline_run *run, bool *carrying, bool committed)
+{
+	if (!*carrying)
+		return;
+	*carrying = false;
+	if (committed)
+		run->carry_done = true;
+	else
+		run->carry_lost = true;
+}
+
 /* Commit the held stages (if any). A failed commit has rolled them back. */
 static enum parley_err pipeline_flush(struct pipeline_run *run, struct stage_commit *c,
-				      struct parley_error *err)
+				      bool *carrying, struct parley_error *err)
 {
 	if (!c->open)
 		return PARLEY_OK;
 	c->open = false;
-	return store_commit(run->store, err);
+	enum parley_err rc = store_commit(run->store, err);
+	pipeline_carry_end(run, carrying, rc == PARLEY_OK);
+	return rc;
 }
 
 enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline *pl,
@@ -232,6 +247,8 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 {
 	run->failed_stage = NULL;
 	run->open = false;
+	run->carry_done = run->carry_lost = false;
+	bool carrying = run->carry; /* the open transaction holds earlier recordings' work */
 	struct stage_ctx ctx;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.store = run->store;
@@ -256,9 +273,10 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 		if (states.status[i] != STORE_DONE && states.status[i] != STORE_SKIPPED)
 			last_todo = i;
 	bool coalesce = run->commit_window > 0 && run->clock;
-	double held = 0;               /* wall seconds of the stages held in the open transaction */
-	const char *held_last = NULL; /* the last of them */
-	struct stage_commit commit = {.owner = run->owner, .lease_seconds = run->lease_seconds};
+	double held = carrying ? run->held : 0; /* wall seconds of the work held in the open transaction */
+	const char *held_last = NULL; /* the last of this recording's held stages */
+	struct stage_commit commit = {.owner = run->owner, .lease_seconds = run->lease_seconds,
+				      .open = carrying};
 	ctx.commit = &commit;
 	for (size_t i = 0; i < pl->count; i++) {
 		const struct stage *stage = pl->stages[i];
@@ -269,10 +287,12 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 			run->handoff_stage = stage->name;
 			/* into the held transaction (if any), committed before the hand-off */
 			rc = store_recording_set_next_stage(run->store, rec->id, stage->name, err);
-			if (rc)
+			if (rc) {
 				store_rollback(run->store);
-			else
-				rc = pipeline_flush(run, &commit, err);
+				pipeline_carry_end(run, &carrying, false);
+			} else {
+				rc = pipeline_flush(run, &commit, &carrying, err);
+			}
 			commit.open = false;
 			if (rc)
 				run->failed_stage = held_last;
@@ -282,7 +302,7 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 		double expect = clock_get(run->clock, stage);
 		if (commit.open && (expect < 0 || held + expect > run->commit_window ||
 				    (run->stop && *run->stop))) {
-			if ((rc = pipeline_flush(run, &commit, err))) {
+			if ((rc = pipeline_flush(run, &commit, &carrying, err))) {
 				run->failed_stage = held_last;
 				return rc;
 			}
@@ -306,6 +326,10 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 		commit.committed = false;
 		rc = stage->run(&ctx, err);
 		double wall = time_mono() - commit.wall_start;
+		/* the stage's commit (or its failure, which rolls back) ended the
+		 * carried transaction unless it held it open */
+		if (!commit.open)
+			pipeline_carry_end(run, &carrying, commit.committed);
 		clock_set(run->clock, stage, wall);
 		/* A stage must commit its done mark; not doing so is a bug. */
 		if (rc == PARLEY_OK && !commit.committed)
@@ -316,7 +340,7 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 			/* the stages held before this one stay done (a failed commit
 			 * of this stage has rolled them back already) */
 			struct parley_error ignored = {0};
-			if (pipeline_flush(run, &commit, &ignored) != PARLEY_OK)
+			if (pipeline_flush(run, &commit, &carrying, &ignored) != PARLEY_OK)
 				log_warn("%s: %s", rec->name, ignored.msg);
 			char pub[PARLEY_ERROR_MSG_MAX];
 			pipeline_public_error(run->data_dir, rec, stage->name, rc, err ? err->msg : "",
@@ -329,7 +353,7 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 		held += wall;
 		held_last = stage->name;
 		if (held > run->commit_window && !(run->finish_open && i == last_todo)) {
-			if ((rc = pipeline_flush(run, &commit, err))) {
+			if ((rc = pipeline_flush(run, &commit, &carrying, err))) {
 				run->failed_stage = held_last;
 				return rc;
 			}
@@ -338,9 +362,10 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 	}
 	if (commit.open && run->finish_open) {
 		run->open = true; /* the caller's finish commits it */
+		run->held = held;
 		return PARLEY_OK;
 	}
-	if ((rc = pipeline_flush(run, &commit, err)))
+	if ((rc = pipeline_flush(run, &commit, &carrying, err)))
 		run->failed_stage = held_last;
 	return rc;
 }

@@ -24,6 +24,15 @@
  * lease is checked in each stage's own statement as before; the held
  * transaction keeps the recording's row locked (PostgreSQL) or the store's
  * write lock (SQLite), so no one can take the lease over while it is open.
+ *
+ * Across recordings (run->carry): the worker may hand in a transaction that
+ * already holds earlier recordings' quick stages and finishes (run->held
+ * seconds of them; core/worker.c keeps them open across the recordings of
+ * one take). The runner treats it as held work like its own: it commits it
+ * before a stage that would not fit the window, on a hand-off, a stop or a
+ * failed stage, and says what became of it (run->carry_done: committed;
+ * run->carry_lost: rolled back — the worker redoes or gives back those
+ * recordings) — or, still open, leaves it to the caller's finish.
  */
 #ifndef PARLEY_CORE_PIPELINE_H
 #define PARLEY_CORE_PIPELINE_H
@@ -92,6 +101,10 @@ struct pipeline_run {
 	 * commit_window 0): the caller writes the finish into it and commits. */
 	bool finish_open;
 	bool open;                    /* out: that transaction is open (PARLEY_OK only) */
+	bool carry;                   /* in: a transaction holding earlier recordings' work is open */
+	double held;                  /* in (carry): its seconds of stage work; out (open): the same
+				       * with this recording's held stages */
+	bool carry_done, carry_lost;  /* out: the carried transaction was committed / rolled back */
 	const char *failed_stage;     /* out: the stage that failed, or NULL */
 	const char *handoff_stage;    /* out: the next stage, which this worker does not run */
 };

@@ -26,6 +26,7 @@
  * recent time per recording, and the age (in leases) past which recordings
  * taken but not started are given back instead of started. */
 #define WORKER_TAKE_AHEAD_SECONDS 0.05
+#define WORKER_FIN_MAX 8 /* batches whose finished counts a worker keeps between takes */
 #define WORKER_HELD_STALE_LEASES (1.0 / 3.0)
 
 struct worker_params worker_default_params(void)
@@ -166,6 +167,22 @@ struct worker {
 	int64_t uncounted[QUEUE_TAKE_MAX];
 	size_t nuncounted;
 	double per_recording;         /* recent seconds per recording (moving average), 0 = none yet */
+	/* Commit coalescing across the recordings of one take (PostgreSQL,
+	 * commit_window > 0): recordings whose quick stages and finish sit in
+	 * a transaction still open, held[] entries; settled in the queue,
+	 * counted and logged once it commits (worker_carry_end). */
+	bool carry_ok;
+	bool carry_open;
+	double carry_held; /* seconds of stage work in it */
+	const struct store_recording *carry[QUEUE_TAKE_MAX];
+	size_t ncarry;
+	/* finished recordings not yet added to their batch's count (added once
+	 * per take: worker_count_flush) */
+	struct {
+		int64_t batch, n;
+	} fin[WORKER_FIN_MAX];
+	size_t nfin;
+	int64_t nohooks_batch; /* a batch found without webhooks since the last take (0: none) */
 };
 
 static double backoff_delay(const struct worker_params *p, int attempt)
@@ -219,34 +236,59 @@ static void on_stage_complete(const char *stage, void *ud)
 	c->n++;
 }
 
-/* After a recording's verdict: progress every N, stage_complete at the end. */
-static void worker_count_finished(struct worker *w, const struct store_recording *rec)
+/* Add n finished recordings to the batch's count: progress every N,
+ * stage_complete at the end. */
+static void worker_count_add(struct worker *w, int64_t batch, int64_t n)
 {
 	struct parley_error err = {0};
 	int64_t finished = 0;
 	bool all_done = false;
-	if (store_batch_finished_add(w->st, rec->batch_id, &finished, &all_done, &err)) {
+	if (store_batch_finished_add(w->st, batch, n, &finished, &all_done, &err)) {
 		log_warn("execution log: %s", err.msg);
 		return;
 	}
 	/* The batch's end: one caller marks its stages complete (and logs it). */
 	int completed = 0;
 	if (all_done) {
-		struct complete_ctx c = {w, rec->batch_id, 0};
-		if (store_batch_stages_complete(w->st, rec->batch_id, on_stage_complete, &c, &err))
+		struct complete_ctx c = {w, batch, 0};
+		if (store_batch_stages_complete(w->st, batch, on_stage_complete, &c, &err))
 			log_warn("execution log: %s", err.msg);
 		completed = c.n;
 	}
 	int every = w->p->config.progress_every > 0 ? w->p->config.progress_every : 100;
-	if (finished % every == 0 || completed) {
+	/* a multiple of every passed (n may step over it) */
+	if (finished / every != (finished - n) / every || completed) {
 		struct store_progress pr;
-		if (store_progress_get(w->st, rec->batch_id, &pr, &err) == PARLEY_OK) {
+		if (store_progress_get(w->st, batch, &pr, &err) == PARLEY_OK) {
 			char msg[160];
 			snprintf(msg, sizeof(msg), "%d of %d recordings finished: %d done, %d failed",
 				 pr.done + pr.failed, pr.total, pr.done, pr.failed);
-			worker_event(w, rec->batch_id, 0, NULL, "progress", msg);
+			worker_event(w, batch, 0, NULL, "progress", msg);
 		}
 	}
+}
+
+/* Add the counts kept since the last take (one statement per batch). */
+static void worker_count_flush(struct worker *w)
+{
+	size_t n = w->nfin;
+	w->nfin = 0;
+	for (size_t i = 0; i < n; i++)
+		worker_count_add(w, w->fin[i].batch, w->fin[i].n);
+}
+
+/* After a recording's verdict (committed): counted with the next take. */
+static void worker_count_finished(struct worker *w, const struct store_recording *rec)
+{
+	for (size_t i = 0; i < w->nfin; i++)
+		if (w->fin[i].batch == rec->batch_id) {
+			w->fin[i].n++;
+			return;
+		}
+	if (w->nfin == WORKER_FIN_MAX)
+		worker_count_flush(w);
+	w->fin[w->nfin].batch = rec->batch_id;
+	w->fin[w->nfin++].n = 1;
 }
 
 /* The pipeline of rec's batch (its own list, else the worker's default). */
@@ -317,8 +359,16 @@ struct settle_op {
  * open: that transaction is the one the pipeline left open with the last
  * stages' results (pipeline_run.finish_open), so results, finish and events
  * commit together, durably; a failure rolls the stages back too. */
+static enum parley_err finish_commit(struct worker *w, bool hold, struct parley_error *err)
+{
+	return hold ? PARLEY_OK : store_commit(w->st, err);
+}
+
+/* hold (with open): leave the transaction open after the finish, for the
+ * next recording of the take (the worker's carry). */
 static enum parley_err worker_finish(struct worker *w, const struct store_recording *rec,
-				     const struct settle_op *op, bool open, struct parley_error *err)
+				     const struct settle_op *op, bool open, bool hold,
+				     struct parley_error *err)
 {
 	const struct pipeline *pl = NULL;
 	struct parley_error perr = {0};
@@ -346,10 +396,14 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 		 * finish; only for a batch with a webhook (no round trip else) */
 		struct webhook_config wc;
 		bool hooks = false;
+		if (w->nohooks_batch == rec->batch_id)
+			return finish_commit(w, hold, err);
 		rc = webhook_get(w->st, rec->batch_id, &wc, &hooks, err);
 		explicit_bzero(wc.secret, sizeof(wc.secret));
-		if (rc == PARLEY_OK && !hooks)
-			return store_commit(w->st, err);
+		if (rc == PARLEY_OK && !hooks) {
+			w->nohooks_batch = rec->batch_id; /* asked again after the next take */
+			return finish_commit(w, hold, err);
+		}
 		if (rc || (rc = store_savepoint(w->st, "finish_hooks", err))) {
 			store_rollback(w->st);
 			return rc;
@@ -370,13 +424,13 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 				store_rollback(w->st);
 				return rc;
 			}
-			return store_commit(w->st, err);
+			return finish_commit(w, hold, err);
 		}
 		store_rollback(w->st);
 		return store_recording_finish(w->st, rec->id, w->p->owner, op->status,
 					      op->error_code, op->error_msg, err);
 	}
-	return store_commit(w->st, err);
+	return finish_commit(w, open && hold, err);
 }
 
 /* Is rec started but its attempt not yet counted in the store? Then it
@@ -400,7 +454,7 @@ static enum parley_err settle_store(struct worker *w, const struct store_recordi
 	enum parley_err rc;
 	switch (op->outcome) {
 	case QUEUE_DONE:
-		return worker_finish(w, rec, op, false, err);
+		return worker_finish(w, rec, op, false, false, err);
 	case QUEUE_RETRY:
 		return store_recording_retry_later(w->st, rec->id, owner, op->delay, op->error_msg, err);
 	case QUEUE_RELEASE:
@@ -417,17 +471,92 @@ static enum parley_err settle_store(struct worker *w, const struct store_recordi
 	return parley_error_set(err, PARLEY_ERR_INTERNAL, "unknown outcome");
 }
 
+/* Clear rec's queue entry with outcome o (a few tries; the queue's repair
+ * from the store covers a miss). */
+static void worker_queue_settle(struct worker *w, const struct store_recording *rec,
+				enum queue_outcome o, const char *stage, double delay)
+{
+	for (int i = 0; i < 3; i++) {
+		struct parley_error qerr = {0};
+		if (queue_settle(w->q, w->p->owner, rec, o, stage, delay, &qerr) == PARLEY_OK)
+			break;
+		log_warn("%s: %s", rec->name, qerr.msg);
+		time_sleep(0.2);
+	}
+}
+
+/* rec's finish is committed: count it, log it. */
+static void worker_done(struct worker *w, const struct store_recording *rec)
+{
+	w->stats->done++;
+	if (w->p->config.log_file_complete)
+		worker_event(w, rec->batch_id, rec->id, NULL, "file_complete", rec->name);
+	worker_count_finished(w, rec);
+}
+
+/* The carried transaction ended: its recordings are done (committed), or
+ * their stages and finishes were rolled back with it — then they are given
+ * back to be redone (their effects never committed), or, when the store
+ * does not answer, left to their leases' expiry like a killed worker's. */
+static void worker_carry_end(struct worker *w, bool committed)
+{
+	size_t n = w->ncarry;
+	w->carry_open = false;
+	w->carry_held = 0;
+	w->ncarry = 0;
+	if (!committed)
+		w->nstarted = 0; /* stage_start marks may have been rolled back too */
+	for (size_t i = 0; i < n; i++) {
+		const struct store_recording *rec = w->carry[i];
+		if (committed) {
+			worker_queue_settle(w, rec, QUEUE_DONE, NULL, 0);
+			worker_done(w, rec);
+			continue;
+		}
+		static const struct settle_op release = {.outcome = QUEUE_RELEASE};
+		struct parley_error err = {0};
+		enum parley_err rc = settle_store(w, rec, &release, &err);
+		if (rc != PARLEY_OK)
+			log_warn("%s: its finish was rolled back and giving it back failed: %s (its lease "
+				 "expires)", rec->name, err.msg);
+		else
+			log_warn("%s: its finish was rolled back; given back to be redone", rec->name);
+		worker_queue_settle(w, rec, rc == PARLEY_OK ? QUEUE_RELEASE : QUEUE_DONE, rec->next_stage, 0);
+	}
+}
+
+/* Commit the carried transaction (if open) and settle what it held. */
+static void worker_carry_flush(struct worker *w)
+{
+	if (!w->carry_open)
+		return;
+	struct parley_error err = {0};
+	enum parley_err rc = store_commit(w->st, &err);
+	if (rc != PARLEY_OK)
+		log_warn("committing %zu finished recordings: %s", w->ncarry, err.msg);
+	worker_carry_end(w, rc == PARLEY_OK);
+}
+
 /* open: the pipeline left the last stages' transaction open for the
  * finish (op is QUEUE_DONE). When that fails, those stages are rolled back
  * with it: the recording is given back (no attempt counted) and redone from
- * its first stage not committed; the error is returned. */
+ * its first stage not committed; the error is returned. hold (with open):
+ * on success the transaction stays open (the caller carries rec); a carried
+ * transaction commits or rolls back with this finish otherwise. */
 static enum parley_err worker_settle_op(struct worker *w, const struct store_recording *rec,
-					const struct settle_op *op, const char *stage, bool open)
+					const struct settle_op *op, const char *stage, bool open,
+					bool hold)
 {
 	struct parley_error err = {0};
 	enum parley_err rc = PARLEY_OK, folded = PARLEY_OK;
 	static const struct settle_op release = {.outcome = QUEUE_RELEASE};
-	if (open && (folded = worker_finish(w, rec, op, true, &err)) != PARLEY_OK) {
+	if (open)
+		folded = worker_finish(w, rec, op, true, hold, &err);
+	if (open && hold && folded == PARLEY_OK)
+		return PARLEY_OK;
+	if (open && w->carry_open)
+		worker_carry_end(w, folded == PARLEY_OK);
+	if (folded != PARLEY_OK) {
 		log_warn("%s: %s; its uncommitted stages will be redone", rec->name, err.msg);
 		w->nstarted = 0; /* stage_start marks may have been rolled back too */
 		op = &release;
@@ -447,14 +576,7 @@ static enum parley_err worker_settle_op(struct worker *w, const struct store_rec
 		log_warn("%s: %s", rec->name, err.msg);
 	}
 	/* The queue entry is ours to clear in every case. */
-	enum queue_outcome qo = rc == PARLEY_OK ? op->outcome : QUEUE_DONE;
-	for (int i = 0; i < 3; i++) {
-		struct parley_error qerr = {0};
-		if (queue_settle(w->q, w->p->owner, rec, qo, stage, op->delay, &qerr) == PARLEY_OK)
-			break;
-		log_warn("%s: %s", rec->name, qerr.msg);
-		time_sleep(0.2);
-	}
+	worker_queue_settle(w, rec, rc == PARLEY_OK ? op->outcome : QUEUE_DONE, stage, op->delay);
 	return folded ? folded : rc;
 }
 
@@ -467,16 +589,24 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 	if (rc == PARLEY_OK && run->handoff_stage) {
 		op.outcome = QUEUE_HANDOFF;
 		w->stats->handed_off++;
-		worker_settle_op(w, rec, &op, run->handoff_stage, false);
+		worker_settle_op(w, rec, &op, run->handoff_stage, false, false);
 		return;
 	}
 	if (rc == PARLEY_OK) {
-		if (worker_settle_op(w, rec, &op, NULL, run->open) == PARLEY_OK) {
-			w->stats->done++;
-			if (p->config.log_file_complete)
-				worker_event(w, rec->batch_id, rec->id, NULL, "file_complete", rec->name);
-			worker_count_finished(w, rec);
+		/* keep the transaction open for the next recording of this take
+		 * while the work it holds fits the window */
+		bool hold = w->carry_ok && run->open && w->next_held < w->nheld &&
+			    w->ncarry < QUEUE_TAKE_MAX && run->held < p->config.commit_window &&
+			    !(p->stop && *p->stop);
+		if (worker_settle_op(w, rec, &op, NULL, run->open, hold) != PARLEY_OK)
+			return;
+		if (hold) {
+			w->carry[w->ncarry++] = rec;
+			w->carry_open = true;
+			w->carry_held = run->held;
+			return;
 		}
+		worker_done(w, rec);
 		return;
 	}
 	if (rc == PARLEY_ERR_ABORTED || rc == PARLEY_ERR_UNAVAILABLE) {
@@ -484,7 +614,7 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 		op.outcome = QUEUE_RELEASE;
 		if (rc == PARLEY_ERR_UNAVAILABLE)
 			log_warn("%s: %s; giving it back", rec->name, perr->msg);
-		worker_settle_op(w, rec, &op, rec->next_stage, false);
+		worker_settle_op(w, rec, &op, rec->next_stage, false, false);
 		return;
 	}
 	/* stored and answered without the server's paths; the log has it all */
@@ -497,7 +627,7 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 		op.error_msg = msg;
 		log_warn("%s: attempt %d of %d failed in stage %s, retrying in %.1f s: %s", rec->name,
 			 rec->attempts, p->config.max_attempts, stage, op.delay, perr->msg);
-		if (worker_settle_op(w, rec, &op, run->failed_stage, false) == PARLEY_OK)
+		if (worker_settle_op(w, rec, &op, run->failed_stage, false, false) == PARLEY_OK)
 			w->stats->retried++;
 		return;
 	}
@@ -506,7 +636,7 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 	op.error_msg = msg;
 	if (strcmp(msg, perr->msg) != 0) /* the whole of what was answered shorter */
 		log_warn("%s: failed in stage %s: %s", rec->name, stage, perr->msg);
-	if (worker_settle_op(w, rec, &op, NULL, false) == PARLEY_OK) {
+	if (worker_settle_op(w, rec, &op, NULL, false, false) == PARLEY_OK) {
 		w->stats->failed++;
 		worker_event(w, rec->batch_id, rec->id, run->failed_stage, "file_error", msg);
 		worker_count_finished(w, rec);
@@ -548,7 +678,7 @@ static void worker_give_up(struct worker *w, const struct store_recording *rec)
 		 "was killed each time", rec->attempts - 1);
 	struct settle_op op = {.outcome = QUEUE_DONE, .status = STORE_FAILED,
 			       .error_code = "internal", .error_msg = msg};
-	if (worker_settle_op(w, rec, &op, NULL, false) == PARLEY_OK) {
+	if (worker_settle_op(w, rec, &op, NULL, false, false) == PARLEY_OK) {
 		w->stats->failed++;
 		worker_event(w, rec->batch_id, rec->id, rec->next_stage, "file_error", msg);
 		worker_count_finished(w, rec);
@@ -558,8 +688,17 @@ static void worker_give_up(struct worker *w, const struct store_recording *rec)
 /* How many recordings the next take may lease: as many as the recent time
  * per recording fits in WORKER_TAKE_AHEAD_SECONDS (1 at first, and for
  * recordings that take longer). */
+static size_t take_size_forced;
+
+void worker_test_take_size(size_t n)
+{
+	take_size_forced = n > QUEUE_TAKE_MAX ? QUEUE_TAKE_MAX : n;
+}
+
 static size_t worker_take_size(const struct worker *w)
 {
+	if (take_size_forced)
+		return take_size_forced;
 	if (!(w->per_recording > 0))
 		return 1;
 	double n = WORKER_TAKE_AHEAD_SECONDS / w->per_recording;
@@ -608,6 +747,7 @@ static void worker_process(struct worker *w, struct heartbeat *hb, const struct 
 		.allowed = p->allowed.count ? &p->allowed : NULL,
 		.on_stage_start = on_stage_start, .ud = w,
 		.commit_window = p->config.commit_window, .clock = &w->clock, .finish_open = true,
+		.carry = w->carry_open, .held = w->carry_held,
 	};
 	struct parley_error perr = {0};
 	const struct pipeline *pl;
@@ -624,9 +764,17 @@ static void worker_process(struct worker *w, struct heartbeat *hb, const struct 
 	bool refused = prc == PARLEY_ERR_BUSY && strstr(perr.msg, "lost to another worker");
 	if (prc != PARLEY_OK)
 		w->nstarted = 0; /* stage_start marks of held stages may have been rolled back */
+	/* the carried transaction: ended by the pipeline, or still open in
+	 * run.open, or untouched when the pipeline did not run */
+	if (w->carry_open && (run.carry_done || run.carry_lost))
+		worker_carry_end(w, run.carry_done);
+	else if (w->carry_open && !run.open)
+		worker_carry_flush(w);
 	if ((lost || refused) && run.open) {
 		store_rollback(w->st); /* the last stages are redone by the new owner */
 		run.open = false;
+		if (w->carry_open)
+			worker_carry_end(w, false);
 	}
 	if (lost || refused) {
 		/* Taken over after our lease expired (we stalled, or our host was
@@ -679,6 +827,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 		goto out;
 	if ((rc = store_relax_commits(w.st, err)))
 		goto out;
+	w.carry_ok = p->config.commit_window > 0 && store_is_postgres(w.st);
 	/* held stage commits (commit_window) end with the lease at the latest */
 	if (p->config.commit_window > 0 && (rc = store_hold_limit(w.st, p->config.lease_seconds, err)))
 		goto out;
@@ -709,11 +858,15 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	double next_recover = 0;
 	while (!(p->stop && *p->stop)) {
 		if (time_mono() >= next_recover) {
+			worker_carry_flush(&w);
 			if (queue_recover(w.q, w.st, &qerr) != PARLEY_OK)
 				log_debug("queue recover: %s", qerr.msg);
 			next_recover = time_mono() + WORKER_RECOVER_EVERY;
 		}
 		if (w.next_held >= w.nheld) {
+			worker_carry_flush(&w); /* before the take reuses held[] */
+			worker_count_flush(&w);
+			w.nohooks_batch = 0;
 			take.max = worker_take_size(&w);
 			w.nheld = w.next_held = 0;
 			rc = worker_count_started(&w, err);
@@ -744,6 +897,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 			/* held since the take: give the rest back when it is old (its
 			 * lease was not renewed), else start it and count it */
 			if (time_mono() - w.held_at > p->config.lease_seconds * WORKER_HELD_STALE_LEASES) {
+				worker_carry_flush(&w);
 				worker_unhold(&w);
 				continue;
 			}
@@ -753,6 +907,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 		}
 		w.next_held++;
 		if (rec->attempts > p->config.max_attempts) {
+			worker_carry_flush(&w);
 			worker_give_up(&w, rec);
 			continue;
 		}
@@ -763,6 +918,10 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 	}
 	rc = PARLEY_OK;
 out:
+	if (w.st) {
+		worker_carry_flush(&w);
+		worker_count_flush(&w);
+	}
 	/* recordings taken ahead and not started go back, uncounted */
 	worker_unhold(&w);
 	if (w.st) {

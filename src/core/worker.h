@@ -60,6 +60,29 @@
  * before a session that ended meanwhile: a session waits at most one
  * take-ahead (50 ms of work) per worker.
  *
+ * Commits across the recordings of one take (PostgreSQL, commit_window >
+ * 0): a recording's finish, written into the transaction of its last
+ * stages, is not committed at once while another recording of the same
+ * take comes next and the work held stays within the window: that next
+ * recording's quick stages (core/pipeline.h, run->carry) and finish go into
+ * the same transaction, so one fsync covers several recordings. It commits
+ * before any stage that would not fit the window, on a hand-off, a stop, a
+ * failed stage (the work before it stays done), before the next take,
+ * before giving up or giving back a recording, and when the take is used
+ * up. Only then are those recordings settled in the queue, counted and
+ * logged. A worker killed (or a server restarted) with such a transaction
+ * open loses the held recordings' uncommitted stages and finishes, which are
+ * redone (after their leases expire); a commit that fails gives them back at
+ * once. Every effect still commits exactly once, with its done mark; each
+ * stage's lease check is the same statement as before, and the open
+ * transaction keeps the rows it wrote locked. SQLite commits each
+ * recording as before (its commit costs no fsync: nothing to share).
+ * Per take, too: the finished recordings are added to their batch's count
+ * in one statement per batch (before the next take; progress and
+ * stage_complete events follow from it), and a batch found without
+ * webhooks is not asked again until the next take (a webhook added to a
+ * running batch sees the finishes from the next take on).
+ *
  * Execution log (events): stage_start / stage_complete once per batch and
  * stage, file_error for every failure, progress every progress_every
  * finished recordings, file_start and file_complete only when asked.
@@ -100,6 +123,11 @@ struct worker_stats {
 
 /* Fill out with "host" (the node name) into out[size]. */
 void worker_host(char *out, size_t size);
+
+/* Test hook (tests/support/parley_test.c, PARLEY_TEST_TAKE): every take
+ * leases n recordings at most (1..QUEUE_TAKE_MAX), whatever the time per
+ * recording; 0 = measured (the default). Set before any worker starts. */
+void worker_test_take_size(size_t n);
 
 enum parley_err worker_run(const struct worker_params *p, struct worker_stats *stats,
 			   struct parley_error *err);

@@ -49,6 +49,10 @@ struct db_driver {
 	enum parley_err (*open)(const char *target, struct db **out, struct parley_error *err);
 	void (*close)(struct db *db);
 	enum parley_err (*exec)(struct db *db, const char *sql, struct parley_error *err);
+	/* SET name = value for the connection's session, and again after every
+	 * reconnect (PostgreSQL; SQLite has no server session: NULL). */
+	enum parley_err (*session_set)(struct db *db, const char *name, const char *value,
+				       struct parley_error *err);
 	enum parley_err (*prepare)(struct db *db, const char *sql, struct db_stmt **out,
 				   struct parley_error *err);
 	void (*bind_int)(struct db_stmt *s, int idx, int64_t v);
@@ -102,6 +106,11 @@ static inline const char *db_target(const struct db *db) { return db->target; }
 
 static inline enum parley_err db_exec(struct db *db, const char *sql, struct parley_error *err)
 { return db->drv->exec(db, sql, err); }
+/* A session setting that outlives reconnects (PostgreSQL; a no-op on SQLite).
+ * name: [a-z0-9_]; value: [A-Za-z0-9_.]; PARLEY_ERR_INVALID otherwise. */
+static inline enum parley_err db_session_set(struct db *db, const char *name, const char *value,
+					     struct parley_error *err)
+{ return db->drv->session_set ? db->drv->session_set(db, name, value, err) : PARLEY_OK; }
 static inline enum parley_err db_prepare(struct db *db, const char *sql, struct db_stmt **out,
 					 struct parley_error *err)
 { return db->drv->prepare(db, sql, out, err); }

@@ -8,6 +8,9 @@
  * A dropped connection is re-established (PQreset, cache cleared) on the next
  * db_begin, db_prepare or db_exec made outside a transaction; inside one,
  * everything fails with PARLEY_ERR_UNAVAILABLE until the caller rolls back.
+ * Session settings made through db_session_set (the worker's relaxed commits,
+ * its idle_in_transaction_session_timeout) are kept and set again on the new
+ * connection, so a reconnect does not silently fall back to the defaults.
  *
  * Many hosts (tests/multihost): a connection cut by a network partition must
  * neither hang its client nor hold locks for the others. So, unless the
@@ -39,6 +42,8 @@
 #define PG_CONNECT_TIMEOUT "10"	/* seconds, unless the target says otherwise */
 #define PG_LOCK_KEY "727172"	/* pg_advisory_xact_lock key for migrations */
 #define PG_IDLE_TX_TIMEOUT "60s" /* idle_in_transaction_session_timeout when unset */
+#define PG_SESSION_MAX 8	/* settings kept for a reconnect (db_session_set) */
+#define PG_SETTING_MAX 64	/* bytes of a setting's name or value */
 
 struct pg_cached {
 	char *sql; /* rewritten text; NULL = free slot */
@@ -55,6 +60,10 @@ struct pg_db {
 	unsigned serial; /* for statement names */
 	int cached;
 	struct pg_cached cache[PG_CACHE_SLOTS];
+	struct {
+		char name[PG_SETTING_MAX], value[PG_SETTING_MAX];
+	} session[PG_SESSION_MAX]; /* db_session_set, replayed after a reconnect */
+	size_t nsession;
 };
 
 struct pg_param {
@@ -219,6 +228,14 @@ static enum parley_err pg_session_setup(struct pg_db *d, struct parley_error *er
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = pg_fail(d, res, err, "connect");
 	PQclear(res);
+	for (size_t i = 0; rc == PARLEY_OK && i < d->nsession; i++) {
+		const char *vals[2] = {d->session[i].name, d->session[i].value};
+		res = PQexecParams(d->conn, "SELECT set_config($1, $2, false)", 2, NULL, vals, NULL,
+				   NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			rc = pg_fail(d, res, err, "restore a session setting");
+		PQclear(res);
+	}
 	return rc;
 }
 
@@ -314,6 +331,51 @@ static enum parley_err pg_exec(struct db *db, const char *sql, struct parley_err
 	if (rc != PARLEY_OK)
 		return rc;
 	return pg_command(d, sql, err, "exec");
+}
+
+/* A setting's name: lowercase letters, digits and '_'; its value: also
+ * uppercase letters and '.' (numbers, units, on/off). */
+static bool setting_ok(const char *v, bool value)
+{
+	if (!*v)
+		return false;
+	for (; *v; v++)
+		if (!((*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') || *v == '_' ||
+		      (value && ((*v >= 'A' && *v <= 'Z') || *v == '.'))))
+			return false;
+	return true;
+}
+
+static enum parley_err pg_session_set(struct db *db, const char *name, const char *value,
+				      struct parley_error *err)
+{
+	struct pg_db *d = pdb(db);
+	if (strlen(name) >= PG_SETTING_MAX || strlen(value) >= PG_SETTING_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"store %s: session setting %.64s: name or value longer than %d bytes",
+					db->target, name, PG_SETTING_MAX - 1);
+	if (!setting_ok(name, false) || !setting_ok(value, true))
+		return parley_error_set(err, PARLEY_ERR_INVALID,
+					"store %s: bad session setting '%s' = '%s'", db->target, name, value);
+	size_t i = 0;
+	while (i < d->nsession && strcmp(d->session[i].name, name) != 0)
+		i++;
+	if (i == PG_SESSION_MAX)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE,
+					"store %s: more than %d session settings (setting %s)", db->target,
+					PG_SESSION_MAX, name);
+	char sql[3 * PG_SETTING_MAX];
+	snprintf(sql, sizeof(sql), "SET %s = '%s'", name, value);
+	enum parley_err rc = pg_ready(d, err, "session setting");
+	if (rc == PARLEY_OK)
+		rc = pg_command(d, sql, err, "session setting");
+	if (rc != PARLEY_OK)
+		return rc;
+	snprintf(d->session[i].name, sizeof(d->session[i].name), "%s", name);
+	snprintf(d->session[i].value, sizeof(d->session[i].value), "%s", value);
+	if (i == d->nsession)
+		d->nsession++;
+	return PARLEY_OK;
 }
 
 /* ---- statements ---- */
@@ -750,6 +812,7 @@ const struct db_driver db_driver_postgres = {
 	.open = pg_open,
 	.close = pg_close,
 	.exec = pg_exec,
+	.session_set = pg_session_set,
 	.prepare = pg_prepare,
 	.bind_int = pg_bind_int,
 	.bind_double = pg_bind_double,

@@ -211,7 +211,7 @@ enum parley_err store_relax_commits(struct store *st, struct parley_error *err)
 {
 	if (db_dialect(st->db) != DB_POSTGRES)
 		return PARLEY_OK;
-	return db_exec(st->db, "SET synchronous_commit = off", err);
+	return db_session_set(st->db, "synchronous_commit", "off", err);
 }
 
 enum parley_err store_commit(struct store *st, struct parley_error *err)
@@ -254,10 +254,9 @@ enum parley_err store_hold_limit(struct store *st, double seconds, struct parley
 {
 	if (db_dialect(st->db) != DB_POSTGRES)
 		return PARLEY_OK;
-	char sql[96];
-	snprintf(sql, sizeof(sql), "SET idle_in_transaction_session_timeout = %ld",
-		 seconds < 1 ? 1000L : (long)(seconds * 1000));
-	return db_exec(st->db, sql, err);
+	char ms[32];
+	snprintf(ms, sizeof(ms), "%ld", seconds < 1 ? 1000L : (long)(seconds * 1000));
+	return db_session_set(st->db, "idle_in_transaction_session_timeout", ms, err);
 }
 
 enum parley_err store_batch_ensure(struct store *st, const char *name, const char *kind,
@@ -1241,8 +1240,8 @@ enum parley_err store_batch_stage_started(struct store *st, int64_t batch_id, co
 	return rc;
 }
 
-enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int64_t *finished,
-					 bool *all_done, struct parley_error *err)
+enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int64_t n,
+					 int64_t *finished, bool *all_done, struct parley_error *err)
 {
 	/* One statement: the count, and whether anything is left (EXISTS stops
 	 * at the first unfinished recording: cheap on big batches). Concurrent
@@ -1250,9 +1249,9 @@ enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int
 	 * after both recordings were finished, so at least it sees the end. */
 	struct db_stmt *s;
 	enum parley_err rc = q_prepare(st, &s, err,
-		"UPDATE batches SET finished = finished + 1 WHERE id = ?1 RETURNING finished,"
+		"UPDATE batches SET finished = finished + ?2 WHERE id = ?1 RETURNING finished,"
 		" EXISTS (SELECT 1 FROM recordings r WHERE r.batch_id = ?1"
-		"  AND r.status IN ('pending', 'running'))", "i", batch_id);
+		"  AND r.status IN ('pending', 'running'))", "ii", batch_id, n);
 	if (rc)
 		return rc;
 	bool row;

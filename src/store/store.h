@@ -156,7 +156,8 @@ enum parley_err store_begin_durable(struct store *st, struct parley_error *err);
  * a server crash may lose the last ones — whole, never half — but no client
  * waits for an fsync. Used by workers, whose lease, finish and log writes are
  * all redone or repaired when lost; never by submit. SQLite: nothing to do
- * (WAL with synchronous=NORMAL already survives a killed process). */
+ * (WAL with synchronous=NORMAL already survives a killed process). Kept
+ * across reconnects (db_session_set). */
 enum parley_err store_relax_commits(struct store *st, struct parley_error *err);
 enum parley_err store_commit(struct store *st, struct parley_error *err);
 void store_rollback(struct store *st);
@@ -169,8 +170,9 @@ enum parley_err store_rollback_to(struct store *st, const char *name, struct par
  * by the server, freeing its locks (PostgreSQL idle_in_transaction_session_
  * timeout; at least 1 s): a worker holding coalesced stage commits
  * (core/pipeline.h) that hangs or is cut off from the network gives its
- * recording's row back by the time its lease runs out. SQLite: nothing to
- * do (a dead process holds no lock). */
+ * recording's row back by the time its lease runs out; set again after a
+ * reconnect (db_session_set). SQLite: nothing to do (a dead process holds
+ * no lock). */
 enum parley_err store_hold_limit(struct store *st, double seconds, struct parley_error *err);
 
 /* Batches */
@@ -388,9 +390,11 @@ enum parley_err store_warning_each(struct store *st, int64_t batch_id, int64_t r
  * caller only (it logs stage_start). */
 enum parley_err store_batch_stage_started(struct store *st, int64_t batch_id, const char *stage,
 					  bool *first, struct parley_error *err);
-/* Count one more finished recording; *finished is the new count, *all_done
- * true when no recording of the batch is pending or running. */
-enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int64_t *finished,
+/* Count n more finished recordings (n >= 1; a worker adds those of a take
+ * at once); *finished is the new count, *all_done true when no recording of
+ * the batch is pending or running. */
+enum parley_err store_batch_finished_add(struct store *st, int64_t batch_id, int64_t n,
+					 int64_t *finished,
 					 bool *all_done, struct parley_error *err);
 /* Mark every started, not yet completed stage of the batch completed, calling
  * fn for each (only one caller ever sees a given stage). */

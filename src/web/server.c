@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <limits.h>
+#include <unistd.h>
 
 #include "core/batches.h"
 #include "queue/queue.h"
@@ -23,6 +25,7 @@
 #include "util/work_pool.h"
 #include "web/http.h"
 #include "web/json_body.h"
+#include "web/linger.h"
 #include "web/routes.h"
 
 #define WEB_THREADS_MAX 64
@@ -59,6 +62,7 @@ struct web_server {
 	char data_real[1024]; /* the data directory's absolute path (hidden in answers) */
 	struct web_limits limits;
 	struct work_pool *pool; /* the decode pool (WEB_ROUTE_POOL handlers) */
+	struct web_linger *linger;  /* sockets of refused uploads, drained before they close */
 };
 
 /* One open connection, for the deadlines and the fair limits (the
@@ -72,6 +76,8 @@ struct tracked {
 	enum conn_phase phase;
 	double since;  /* time_mono() the phase began */
 	bool cut;      /* shut down by us (closing) */
+	int linger_fd; /* a duplicate of fd kept for a lingering close: handed to
+			  web_linger_add when MHD closes the connection (-1: none) */
 	struct tracked *prev, *next;
 };
 
@@ -94,6 +100,13 @@ struct conn_req {
 	size_t sent;  /* body bytes of the response */
 	char method[16];
 	char path[160];
+	/* A refusal at the headers (linger.h, WEB_LINGER_DRAIN) or while the
+	 * body arrives: the answer waits in held while the rest of the body is
+	 * read and dropped (draining; dropped bytes so far), then is sent. */
+	enum web_linger_plan plan;
+	bool draining;
+	size_t dropped;
+	struct web_resp held;
 	/* WEB_ROUTE_POOL: the handler runs in the decode pool while MHD holds
 	 * the connection suspended; the pool fills resp, sets pool DONE and
 	 * resumes it; on_request then sends resp. */
@@ -129,6 +142,9 @@ struct web_server_params web_server_default_params(void)
 		.decode_queue = 8,
 		.batch_max_files = BATCHES_MAX_FILES_DEFAULT,
 		.batch_max_bytes = BATCHES_MAX_BYTES_DEFAULT,
+		.drain_bytes = WEB_LINGER_DRAIN_BYTES_DEFAULT,
+		.linger_seconds = 2.0,
+		.linger_bytes = (size_t)16 << 20,
 	};
 }
 
@@ -315,6 +331,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		if (!t)
 			return;
 		pthread_mutex_lock(&s->track_lock);
+		bool cut = t->cut;
 		if (t->prev)
 			t->prev->next = t->next;
 		else
@@ -324,6 +341,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		s->ntracked--;
 		pthread_mutex_unlock(&s->track_lock);
 		*socket_context = NULL;
+		/* A refusal's answer is written: the socket lingers (its
+		 * duplicate keeps it open past MHD's close) unless we cut it. */
+		if (t->linger_fd >= 0) {
+			if (cut)
+				close(t->linger_fd);
+			else
+				web_linger_add(s->linger, t->linger_fd);
+		}
 		free(t);
 		return;
 	}
@@ -336,6 +361,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	}
 	t->conn = conn;
 	t->fd = fi->connect_fd;
+	t->linger_fd = -1;
 	addr_text(ai ? ai->client_addr : NULL, t->addr, sizeof(t->addr));
 	double now = time_mono();
 	t->since = now;
@@ -660,6 +686,44 @@ static enum MHD_Result fail_now(struct web_server *s, struct conn_req *cr,
 	return ok;
 }
 
+/* Keep a duplicate of conn's socket: when MHD closes the connection (after
+ * the answer is written) the socket stays open and lingers (linger.h). */
+static void conn_linger(struct MHD_Connection *conn)
+{
+	struct tracked *t = conn_tracked(conn);
+	if (t && t->linger_fd < 0)
+		t->linger_fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0); /* -1: closes as before */
+}
+
+/* Answer r to a request refused at its headers, before its body is read,
+ * by cr->plan (linger.h): no body, as any answer; a small body is read and
+ * dropped first (r waits in cr->held, the connection stays open); any other
+ * body: Connection: close, and the socket lingers after the answer. */
+static enum MHD_Result answer_early(struct web_server *s, struct conn_req *cr,
+				    struct MHD_Connection *conn, struct web_resp *r)
+{
+	if (cr->plan == WEB_LINGER_DRAIN) {
+		cr->held = *r; /* owns r's body from here */
+		cr->draining = true;
+		return MHD_YES;
+	}
+	if (cr->plan == WEB_LINGER_CLOSE) {
+		web_resp_header(r, "Connection", "close");
+		conn_linger(conn);
+	}
+	return send_resp(s, cr, conn, r);
+}
+
+static enum MHD_Result refuse_early(struct web_server *s, struct conn_req *cr,
+				    struct MHD_Connection *conn, int status, const char *code,
+				    const char *msg)
+{
+	struct web_resp r;
+	web_resp_init(&r);
+	web_resp_fail(&r, status, code, "%s", msg);
+	return answer_early(s, cr, conn, &r);
+}
+
 /* The request line, before MHD parses the query or decodes the path: an
  * encoded '/' in the path is refused (it would become a separator), and a
  * query with too many arguments or bytes is refused. MHD 0.9.75 stalls on
@@ -695,6 +759,7 @@ struct framing {
 	bool lengths_differ;
 	const char *length;
 	bool chunked;
+	bool coded;         /* a Transfer-Encoding header of any value */
 };
 
 static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -710,6 +775,7 @@ static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const 
 		f->length = value;
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
 		f->chunked = f->chunked || strcasestr(value, "chunked") != NULL;
+		f->coded = true;
 	}
 	return MHD_YES;
 }
@@ -728,22 +794,32 @@ static bool body_reserve(struct web_server *s, struct conn_req *cr, size_t n)
 	return true;
 }
 
-static enum MHD_Result busy(struct web_server *s, struct conn_req *cr, struct MHD_Connection *conn)
+/* 503 busy: the bodies held are at --max-body-memory. */
+static void busy_resp(struct web_server *s, struct conn_req *cr, struct web_resp *r)
 {
-	struct web_resp r;
-	web_resp_init(&r);
-	web_resp_fail(&r, 503, "busy",
+	web_resp_fail(r, 503, "busy",
 		      "the server holds as many request bodies as it may (%zu bytes); retry shortly",
 		      s->p.max_body_memory);
-	web_resp_header(&r, "Retry-After", "5");
+	web_resp_header(r, "Retry-After", "5");
 	log_warn("request bodies at the --max-body-memory limit (%zu bytes): %s %s refused",
 		 s->p.max_body_memory, cr->method, cr->path);
-	enum MHD_Result ok = send_resp(s, cr, conn, &r);
-	if (ok != MHD_YES) {
-		cr->status = 503;
-		cr->closed = true;
-	}
-	return ok;
+}
+
+/* Refuse while the body arrives (413 past the limit, 503): MHD sends an
+ * answer only once the request is whole, so r waits in cr->held, the body
+ * buffered so far is freed, and the rest (at most linger_bytes more, else
+ * the connection is cut) is read and dropped before r is sent. */
+static enum MHD_Result refuse_midway(struct web_server *s, struct conn_req *cr,
+				     size_t *upload_data_size, struct web_resp *r)
+{
+	strbuf_release(&cr->body);
+	atomic_fetch_sub(&s->buffered, cr->reserved);
+	cr->reserved = 0;
+	cr->held = *r; /* owns r's body from here */
+	cr->draining = true;
+	cr->dropped = *upload_data_size;
+	*upload_data_size = 0;
+	return MHD_YES;
 }
 
 /* The first call for a request: route it, check its declared body. */
@@ -752,21 +828,35 @@ static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 				     const char *url)
 {
 	char msg[320];
-	if (cr->refuse)
-		return fail_now(s, cr, conn, cr->refuse_status,
-				cr->refuse_status == 414 ? "uri_too_long" : "invalid", cr->refuse);
 	struct framing fr = {0};
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &fr);
+	/* What a refusal below does with the body (linger.h). */
+	struct web_linger_request lq = {
+		.chunked = fr.chunked || fr.coded,
+		.expect_continue = header_is(conn, MHD_HTTP_HEADER_EXPECT, "100-continue"),
+		.bad_framing = fr.lengths_differ || (fr.lengths && (fr.chunked || fr.coded)),
+	};
+	if (fr.lengths) {
+		char *end;
+		errno = 0;
+		lq.length = strtoull(fr.length, &end, 10);
+		lq.has_length = !errno && end != fr.length && !*end && *fr.length != '-';
+		lq.bad_framing = lq.bad_framing || !lq.has_length;
+	}
+	cr->plan = web_linger_plan(&lq, s->p.drain_bytes);
+	if (cr->refuse)
+		return refuse_early(s, cr, conn, cr->refuse_status,
+				    cr->refuse_status == 414 ? "uri_too_long" : "invalid", cr->refuse);
 	if (fr.lengths_differ)
-		return fail_now(s, cr, conn, 400, "invalid",
+		return refuse_early(s, cr, conn, 400, "invalid",
 				"two different Content-Length headers");
 	if (fr.lengths && fr.chunked)
-		return fail_now(s, cr, conn, 400, "invalid",
+		return refuse_early(s, cr, conn, 400, "invalid",
 				"Content-Length together with Transfer-Encoding: chunked");
 	router_match(web_routes, web_routes_count, method, url, &cr->m);
 	if (cr->m.outcome == ROUTER_NOT_FOUND) {
 		snprintf(msg, sizeof(msg), "no route %s %.200s", method, url);
-		return fail_now(s, cr, conn, 404, "not_found", msg);
+		return refuse_early(s, cr, conn, 404, "not_found", msg);
 	}
 	if (cr->m.outcome == ROUTER_METHOD) {
 		struct web_resp r;
@@ -781,10 +871,10 @@ static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 				      method, url, cr->m.allow);
 		}
 		web_resp_header(&r, "Allow", "%s", cr->m.allow);
-		return send_resp(s, cr, conn, &r);
+		return answer_early(s, cr, conn, &r);
 	}
 	if (cr->m.outcome == ROUTER_INVALID)
-		return fail_now(s, cr, conn, 400, "invalid", cr->m.msg);
+		return refuse_early(s, cr, conn, 400, "invalid", cr->m.msg);
 
 	const struct web_route *rt = cr->m.route;
 	cr->limit = rt->body == WEB_BODY_RAW ? (rt->body_limit ? rt->body_limit : s->p.max_chunk_bytes)
@@ -797,18 +887,18 @@ static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 		errno = 0;
 		unsigned long long n = strtoull(cl, &end, 10);
 		if (errno || end == cl || *end) {
-			return fail_now(s, cr, conn, 400, "invalid", "Content-Length is not a number");
+			return refuse_early(s, cr, conn, 400, "invalid", "Content-Length is not a number");
 		}
 		if (n > cr->limit) {
 			snprintf(msg, sizeof(msg), "the body of %llu bytes is over this route's limit of %zu bytes",
 				 n, cr->limit);
-			return fail_now(s, cr, conn, 413, "too_large", msg);
+			return refuse_early(s, cr, conn, 413, "too_large", msg);
 		}
 		has_body = has_body || n > 0;
 	}
 	if (rt->body == WEB_BODY_JSON && has_body &&
 	    !header_is(conn, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json"))
-		return fail_now(s, cr, conn, 415, "unsupported_media_type",
+		return refuse_early(s, cr, conn, 415, "unsupported_media_type",
 				"this route takes a JSON body (Content-Type: application/json)");
 	/* Who asks, and may they, before a byte of the body is read. */
 	if ((rt->flags & WEB_ROUTE_AUTH) || rt->precheck) {
@@ -837,12 +927,16 @@ static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 		if (!r.status && rt->precheck)
 			rt->precheck(&q, &r);
 		if (r.status)
-			return send_resp(s, cr, conn, &r);
+			return answer_early(s, cr, conn, &r);
 		web_resp_release(&r);
 	}
 	/* The body is held in memory: its declared length is reserved now. */
-	if (cl && !body_reserve(s, cr, (size_t)strtoull(cl, NULL, 10)))
-		return busy(s, cr, conn);
+	if (cl && !body_reserve(s, cr, (size_t)strtoull(cl, NULL, 10))) {
+		struct web_resp r;
+		web_resp_init(&r);
+		busy_resp(s, cr, &r);
+		return answer_early(s, cr, conn, &r);
+	}
 	strbuf_init(&cr->body, cr->limit + 1);
 	return MHD_YES;
 }
@@ -923,6 +1017,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		snprintf(cr->path, sizeof(cr->path), "%s", url);
 		return request_begin(s, cr, conn, method, url);
 	}
+	if (cr->draining) { /* refused: the rest of its body dropped, then answered */
+		if (*upload_data_size) {
+			cr->dropped += *upload_data_size;
+			*upload_data_size = 0;
+			if (cr->dropped <= s->p.linger_bytes)
+				return MHD_YES;
+			cr->status = cr->held.status; /* past the bound: cut, as before */
+			cr->closed = true;
+			cr->draining = false;
+			web_resp_release(&cr->held);
+			return MHD_NO;
+		}
+		cr->draining = false;
+		return send_resp(s, cr, conn, &cr->held);
+	}
 	if (cr->status) { /* already answered (an early error): drop what still comes */
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -934,17 +1043,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				 s->p.request_timeout);
 			return fail_now(s, cr, conn, 408, "timeout", msg);
 		}
-		if (cr->body.len + *upload_data_size > cr->limit) {
-			char msg[160];
-			snprintf(msg, sizeof(msg), "the body is over this route's limit of %zu bytes",
-				 cr->limit);
-			return fail_now(s, cr, conn, 413, "too_large", msg);
-		}
+		struct web_resp r;
+		web_resp_init(&r);
 		size_t want = cr->body.len + *upload_data_size; /* chunked: reserved as it comes */
-		if (want > cr->reserved && !body_reserve(s, cr, want - cr->reserved))
-			return busy(s, cr, conn);
-		if (strbuf_add(&cr->body, upload_data, *upload_data_size) != PARLEY_OK)
-			return fail_now(s, cr, conn, 503, "nomem", "out of memory for the request body");
+		if (want > cr->limit)
+			web_resp_fail(&r, 413, "too_large",
+				      "the body is over this route's limit of %zu bytes", cr->limit);
+		else if (want > cr->reserved && !body_reserve(s, cr, want - cr->reserved))
+			busy_resp(s, cr, &r);
+		else if (strbuf_add(&cr->body, upload_data, *upload_data_size) != PARLEY_OK)
+			web_resp_fail(&r, 503, "nomem", "out of memory for the request body");
+		if (r.status)
+			return refuse_midway(s, cr, upload_data_size, &r);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -978,6 +1088,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? " (closed)" : "");
 	}
 	strbuf_release(&cr->body);
+	if (cr->draining) /* closed before its body was in: never sent */
+		web_resp_release(&cr->held);
 	atomic_fetch_sub(&s->buffered, cr->reserved);
 	free(cr);
 	atomic_fetch_sub(&s->in_flight, 1);
@@ -1081,6 +1193,10 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 	pthread_mutex_init(&s->track_lock, NULL);
 	if (!s->p.max_body_memory)
 		s->p.max_body_memory = WEB_BODY_MEMORY_DEFAULT;
+	if (!(s->p.linger_seconds > 0))
+		s->p.linger_seconds = web_linger_default_params().seconds;
+	if (!s->p.linger_bytes)
+		s->p.linger_bytes = web_linger_default_params().max_bytes;
 	pthread_mutex_init(&s->lock, NULL);
 	if (pthread_key_create(&s->key, NULL) != 0) {
 		pthread_mutex_destroy(&s->lock);
@@ -1098,6 +1214,16 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 	wpp.queue = s->p.decode_queue;
 	s->p.decode_workers = wpp.workers;
 	if ((rc = work_pool_new(&wpp, &s->pool, err)))
+		goto fail;
+	struct web_linger_params lp = web_linger_default_params();
+	if (s->p.linger_seconds > 0)
+		lp.seconds = s->p.linger_seconds;
+	if (s->p.linger_bytes)
+		lp.max_bytes = s->p.linger_bytes;
+	if (s->p.connection_limit)
+		lp.max_sockets = s->p.connection_limit < WEB_LINGER_SOCKETS_MAX ? (int)s->p.connection_limit
+									     : WEB_LINGER_SOCKETS_MAX;
+	if ((rc = web_linger_new(&lp, &s->linger, err)))
 		goto fail;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			 (v6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
@@ -1137,6 +1263,7 @@ enum parley_err web_server_start(const struct web_server_params *p, struct web_s
 	*out = s;
 	return PARLEY_OK;
 fail:
+	web_linger_free(s->linger);
 	work_pool_free(s->pool);
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
@@ -1163,6 +1290,7 @@ void web_server_stop(struct web_server *s, double grace)
 	 * connection: none is left suspended for MHD_stop_daemon */
 	work_pool_free(s->pool);
 	MHD_stop_daemon(s->mhd); /* reports every connection closed: the table empties */
+	web_linger_free(s->linger);  /* after MHD: its last closes may hand sockets over */
 	for (struct tracked *t = s->tracked, *next; t; t = next) {
 		next = t->next;
 		free(t);

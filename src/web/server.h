@@ -24,9 +24,18 @@
  * request_timeout bounds one request from its headers to its last body byte
  * (a client trickling its body gets 408 `timeout`, or is cut when a response
  * can no longer be queued); a body over the route's limit is 413 as soon as
- * Content-Length or the bytes received say so; a route's caller is
+ * Content-Length or the bytes received say so (a chunked body that passes
+ * the limit, or one refused 503 as it arrives: what came is freed, the rest
+ * is read and dropped, at most linger_bytes more, else the connection is
+ * cut, and the answer sent after it — libmicrohttpd answers only a whole
+ * request, or one not yet read); a route's caller is
  * authenticated (and its precheck run) when the headers are in, so a request
- * that will be refused is answered before its body is read; the bodies held
+ * that will be refused is answered before its body is read — and its answer
+ * is never lost to a reset (src/web/linger.h): a declared body of at most
+ * drain_bytes is read and dropped first and the connection kept; a larger,
+ * chunked or Expect: 100-continue one is answered at once (no 100 Continue)
+ * with Connection: close, and the socket then lingers, dropping what comes
+ * for at most linger_seconds / linger_bytes, before it closes; the bodies held
  * at once are bounded by max_body_memory (503 `busy` with Retry-After past
  * it); connection_limit and
  * per_ip_limit bound the sockets. Errors are JSON (src/web/http.h).
@@ -108,6 +117,13 @@ struct web_server_params {
 					workers + queue: 503 `busy` with Retry-After */
 	long long batch_max_files;   /* files uploaded to one batch (10000; < 0: none) */
 	unsigned long long batch_max_bytes; /* bytes uploaded to one batch (64 GiB; 0: none) */
+	/* A request refused at its headers, before its body is read (linger.h): */
+	size_t drain_bytes;          /* a declared body up to this is read and dropped,
+					then answered, the connection kept (64 KiB) */
+	double linger_seconds;       /* any other: answered with Connection: close,
+					then what still comes is dropped for this long
+					before the socket closes (2; 0: 2) */
+	size_t linger_bytes;         /* ... or until this many bytes (16 MiB; 0: 16 MiB) */
 };
 struct web_server_params web_server_default_params(void);
 

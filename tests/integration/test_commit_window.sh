@@ -11,6 +11,13 @@
 # worker process (PARLEY_TEST_FAULTS "crash-once"), with tick1-tick3 held in
 # the window. The supervisor restarts the worker, which takes b1 again.
 # SQLite always; PostgreSQL too when the suite provides one.
+#
+# Across recordings (PostgreSQL, core/worker.h): with takes of two
+# (PARLEY_TEST_TAKE=2), a0's last stage and finish stay open in the
+# transaction that b1's quick stages join; b1 sleeps in tick4 and the
+# worker is killed (SIGKILL) while a0 and b1 are both held — seen from
+# outside as both rows locked at once. The next worker redoes a0's last
+# stage and finish and all of b1: every effect still once.
 . "$(dirname "$0")/lib.sh"
 
 # one store: submit, run a worker with $1 as --commit-window, check
@@ -47,6 +54,49 @@ run_case() {  # label window
     test "$(sql "SELECT count(*) FROM recordings WHERE lease_owner IS NOT NULL")" = 0
 }
 
+# PostgreSQL only: two recordings of one take held in one transaction.
+run_carry_case() {  # label
+  local label=$1 in="$TMP/in-$1"
+  mkdir -p "$in"
+  for n in a0 b1 c2; do : >"$in/$n.wav"; done
+  "$PARLEY" submit "$in" --pipeline noop --batch "carry-$label" >/dev/null 2>"$TMP/submit-$label.log" ||
+    { notok "$label: submit ($(head -c 300 "$TMP/submit-$label.log"))"; return; }
+  PARLEY_TEST_TAKE=2 PARLEY_TEST_FAULTS="tick4 sleep b1 3600" setsid "$PARLEY_TEST" worker --jobs 1 \
+    --commit-window 5 --lease 5 -q >"$TMP/worker-$label.log" 2>&1 &
+  local pid=$!
+  # both rows locked by the one worker's one transaction: a0 finished, b1 started
+  local held=0
+  for _ in $(seq 1 400); do
+    if [ "$(sql "SELECT count(*) FROM (SELECT 1 FROM recordings WHERE name IN ('a0', 'b1') FOR UPDATE SKIP LOCKED) x")" = 0 ]; then
+      held=1
+      break
+    fi
+    sleep 0.05
+  done
+  kill -KILL -- "-$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  check "$label: a0's finish and b1's first stages were held in one open transaction" test "$held" = 1
+  check "$label: nothing of b1 was committed by the killed worker" \
+    test "$(sql "SELECT count(*) FROM test_effects e JOIN recordings r ON r.id = e.recording_id WHERE r.name = 'b1'")" = 0
+  limit 120 "$PARLEY" worker --jobs 1 --commit-window 5 --lease 5 -q >"$TMP/worker2-$label.log" 2>&1
+  check "$label: the next worker finishes (status $?)" test $? -eq 0
+  check "$label: every recording done" \
+    test "$(sql "SELECT count(*) FROM recordings WHERE status = 'done'")" = 3
+  check "$label: every stage's effect committed exactly once" \
+    test "$(sql "SELECT count(*) FROM test_effects")" = 18 -a \
+    "$(sql "SELECT count(*) FROM (SELECT recording_id, stage FROM test_effects GROUP BY 1, 2 HAVING count(*) > 1) d")" = 0
+  local e="SELECT e.owner FROM test_effects e JOIN recordings r ON r.id = e.recording_id WHERE"
+  local a0_first a0_last b1_owners b1_owner
+  a0_first=$(sql "$e r.name = 'a0' AND e.stage = 'tick1'")
+  a0_last=$(sql "$e r.name = 'a0' AND e.stage = 'tick6'")
+  b1_owners=$(sql "SELECT count(DISTINCT owner) FROM ($e r.name = 'b1') o")
+  b1_owner=$(sql "SELECT min(owner) FROM ($e r.name = 'b1') o")
+  check "$label: a0's held last stage was lost with b1 and redone by the next worker ($a0_last, not $a0_first)" \
+    test -n "$a0_last" -a "$a0_last" != "$a0_first" -a "$a0_last" = "$b1_owner" -a "$b1_owners" = 1
+  check "$label: no lease left" \
+    test "$(sql "SELECT count(*) FROM recordings WHERE lease_owner IS NOT NULL")" = 0
+}
+
 export PARLEY_QUEUE=store
 sql() { sqlite3 -batch "$PARLEY_STORE" "$1"; }
 for w in 5 0; do
@@ -66,6 +116,12 @@ if [ -n "${PARLEY_TEST_PG_URL:-}" ]; then
     run_case "postgresql-window-$w" "$w"
     psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
   done
+  schema="cw_$$_carry"
+  psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null 2>&1
+  export PARLEY_STORE="$PARLEY_TEST_PG_URL${sep}options=-csearch_path%3D$schema"
+  export PARLEY_DATA="$TMP/pg-data-carry"
+  run_carry_case "postgresql-take-held"
+  psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
 else
   ok "postgresql cases # SKIP no PARLEY_TEST_PG_URL"
 fi

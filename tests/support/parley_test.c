@@ -5,6 +5,9 @@
  *
  *   PARLEY_TEST_FAULTS="STAGE MODE PREFIX [SECONDS][; …]"
  *       faults of the test stages tick1..tick6 (stages/tick.h)
+ *   PARLEY_TEST_TAKE=N
+ *       every take of a worker leases up to N recordings (core/worker.h
+ *       worker_test_take_size), not the measured take-ahead
  *   PARLEY_TORTURE_FAIL_AT=N
  *       the N-th fail point (util/fail.h: file I/O and, this binary being
  *       linked with the allocation wrap, every allocation) of each process
@@ -14,6 +17,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "core/worker.h"
 #include "stages/tick.h"
 #include "util/fail.h"
 
@@ -34,6 +38,13 @@ int main(int argc, char **argv)
 	const char *faults = getenv("PARLEY_TEST_FAULTS");
 	if (faults && *faults)
 		tick_faults_set(faults);
+	const char *take = getenv("PARLEY_TEST_TAKE");
+	if (take && *take) {
+		char *end;
+		long n = strtol(take, &end, 10);
+		if (*end == '\0' && n > 0)
+			worker_test_take_size((size_t)n);
+	}
 	const char *at = getenv("PARLEY_TORTURE_FAIL_AT");
 	if (at && *at) {
 		char *end;

@@ -762,6 +762,44 @@ static void test_sqlite_busy_wait(void **state)
 	db_close(other);
 }
 
+/* db_session_set: a worker's session settings (relaxed commits, the held-
+ * transaction limit) come back after a reconnect; bad input is refused. */
+static void test_pg_session_after_reconnect(void **state)
+{
+	struct fixture *f = fix(state);
+	struct parley_error err = {0};
+	must(db_session_set(f->db, "idle_in_transaction_session_timeout", "30000", &err), &err);
+	must(db_session_set(f->db, "synchronous_commit", "off", &err), &err);
+	/* the same name again replaces the kept value */
+	must(db_session_set(f->db, "idle_in_transaction_session_timeout", "45000", &err), &err);
+	for (int round = 0; round < 2; round++) {
+		struct db_stmt *s = prep(f->db, "SELECT current_setting('idle_in_transaction_session_timeout'),"
+					 " current_setting('synchronous_commit')");
+		assert_true(step(s));
+		assert_string_equal(db_column_text(s, 0), "45s");
+		assert_string_equal(db_column_text(s, 1), "off");
+		db_finalize(s);
+		if (round == 0) {
+			int64_t pid = backend_pid(f->db);
+			kill_backend(pid);
+			int64_t v = 0;
+			assert_int_equal(try_select(f->db, "SELECT 1", &v, &err), PARLEY_ERR_UNAVAILABLE);
+			must(db_exec(f->db, "SELECT 1", &err), &err); /* reconnects */
+			assert_true(backend_pid(f->db) != pid);
+		}
+	}
+	assert_int_equal(db_session_set(f->db, "x; DROP TABLE t", "1", &err), PARLEY_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "bad session setting"));
+	assert_int_equal(db_session_set(f->db, "statement_timeout", "1'; SELECT '", &err),
+			 PARLEY_ERR_INVALID);
+	char longv[100];
+	memset(longv, '1', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	assert_int_equal(db_session_set(f->db, "statement_timeout", longv, &err), PARLEY_ERR_TOO_LARGE);
+	/* an unknown setting: the server's error, nothing kept */
+	assert_int_equal(db_session_set(f->db, "no_such_setting", "1", &err), PARLEY_ERR_STORE);
+}
+
 static void test_pg_busy(void **state)
 {
 	struct fixture *f = fix(state);
@@ -827,6 +865,7 @@ int main(void)
 		CASE("postgresql", test_pg_statement_cache, &pg_ctx),
 		CASE("postgresql", test_pg_idle_transaction_timeout, &pg_ctx),
 		CASE("postgresql", test_pg_busy, &pg_ctx),
+		CASE("postgresql", test_pg_session_after_reconnect, &pg_ctx),
 		{"postgresql: test_pg_unreachable", test_pg_unreachable, NULL, NULL, NULL},
 	};
 	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);

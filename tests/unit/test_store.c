@@ -412,14 +412,18 @@ static void stage_advance_fenced(struct store *st, int64_t rec)
 	assert_int_equal(store_recording_finish(st, rec, "w2:1", STORE_DONE, NULL, NULL, &err), PARLEY_OK);
 	int64_t finished = 0;
 	bool all_done = true;
-	assert_int_equal(store_batch_finished_add(st, batch, &finished, &all_done, &err), PARLEY_OK);
+	assert_int_equal(store_batch_finished_add(st, batch, 1, &finished, &all_done, &err), PARLEY_OK);
 	assert_int_equal(finished, 1);
 	assert_false(all_done);
 	assert_int_equal(store_lease_next(st, batch, "w2:1", 60, NULL, &r, &found, &err), PARLEY_OK);
 	assert_int_equal(r.id, other);
 	assert_int_equal(store_recording_finish(st, other, "w2:1", STORE_FAILED, "x", "y", &err), PARLEY_OK);
-	assert_int_equal(store_batch_finished_add(st, batch, &finished, &all_done, &err), PARLEY_OK);
+	assert_int_equal(store_batch_finished_add(st, batch, 1, &finished, &all_done, &err), PARLEY_OK);
 	assert_int_equal(finished, 2);
+	assert_true(all_done);
+	/* a worker adds a take's recordings at once */
+	assert_int_equal(store_batch_finished_add(st, batch, 3, &finished, &all_done, &err), PARLEY_OK);
+	assert_int_equal(finished, 5);
 	assert_true(all_done);
 }
 

@@ -1,23 +1,31 @@
 /* test_web.c — the pure parts of the HTTP layer: the router over the real
  * route table (shapes, 404/405/400, parameter ranges, path tricks), the JSON
- * body parser (limits, depth, types) and the error-to-status table. */
+ * body parser (limits, depth, types) and the error-to-status table; the
+ * plan for a refused request's body and the lingering close over loopback
+ * sockets (web/linger.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "web/assets.h"
 #include "web/http.h"
 #include "web/json_body.h"
+#include "web/linger.h"
 #include "web/range.h"
 #include "web/ratelimit.h"
 #include "web/router.h"
 #include "web/routes.h"
 #include "util/json_nomem.h"
+#include "util/timeutil.h"
 
 #define SID "k2x4abcdefghijklmnop"
 
@@ -321,6 +329,151 @@ static void test_ratelimit(void **state)
 	assert_null(ratelimit_new(&bad));
 }
 
+static void test_linger_plan(void **state)
+{
+	(void)state;
+	const size_t d = WEB_LINGER_DRAIN_BYTES_DEFAULT;
+	static const struct {
+		struct web_linger_request rq;
+		enum web_linger_plan plan;
+	} cases[] = {
+		{{0}, WEB_LINGER_NONE},                                        /* no body */
+		{{.has_length = true, .length = 0}, WEB_LINGER_NONE},
+		{{.has_length = true, .length = 0, .expect_continue = true}, WEB_LINGER_NONE},
+		{{.has_length = true, .length = 1}, WEB_LINGER_DRAIN},
+		{{.has_length = true, .length = 64 * 1024}, WEB_LINGER_DRAIN},
+		{{.has_length = true, .length = 64 * 1024 + 1}, WEB_LINGER_CLOSE},
+		{{.has_length = true, .length = 2 << 20}, WEB_LINGER_CLOSE},
+		{{.has_length = true, .length = 10, .expect_continue = true}, WEB_LINGER_CLOSE},
+		{{.chunked = true}, WEB_LINGER_CLOSE},
+		{{.bad_framing = true}, WEB_LINGER_CLOSE},
+		{{.bad_framing = true, .has_length = true, .length = 5}, WEB_LINGER_CLOSE},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(web_linger_plan(&cases[i].rq, d), cases[i].plan);
+	struct web_linger_request small = {.has_length = true, .length = 100};
+	assert_int_equal(web_linger_plan(&small, 99), WEB_LINGER_CLOSE);
+	assert_int_equal(web_linger_plan(&small, 0), WEB_LINGER_CLOSE);
+}
+
+/* A connected loopback TCP pair: *server (accepted) and *client. */
+static void tcp_pair(int *server, int *client)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	assert_true(ls >= 0);
+	assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &al), 0);
+	*client = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(*client, (struct sockaddr *)&a, sizeof(a)), 0);
+	*server = accept(ls, NULL, NULL);
+	assert_true(*server >= 0);
+	close(ls);
+}
+
+/* Wait (10 s at most: a bound on a hang, not a timing) until the linger's
+ * counters satisfy done(). */
+static struct web_linger_stats linger_wait(struct web_linger *l,
+					   bool (*done)(const struct web_linger_stats *))
+{
+	struct web_linger_stats st;
+	double until = time_mono() + 10.0;
+	do {
+		web_linger_get_stats(l, &st);
+		if (done(&st))
+			break;
+		time_sleep(0.01);
+	} while (time_mono() < until);
+	return st;
+}
+
+static bool none_lingering(const struct web_linger_stats *st) { return st->lingering == 0; }
+
+static void test_linger_drains(void **state)
+{
+	(void)state;
+	struct web_linger_params p = web_linger_default_params();
+	struct web_linger *l = NULL;
+	struct parley_error err = {0};
+	assert_int_equal(web_linger_new(&p, &l, &err), PARLEY_OK);
+	int srv, cli;
+	tcp_pair(&srv, &cli);
+	static char buf[100000];
+	memset(buf, 'x', sizeof(buf));
+	/* the body the server never read, then the server is done with it */
+	assert_int_equal(send(cli, buf, sizeof(buf), MSG_NOSIGNAL), (ssize_t)sizeof(buf));
+	assert_true(web_linger_add(l, srv));
+	/* the client sees the end of the answer (EOF), not a reset, and may
+	 * go on writing what it had started */
+	char c;
+	assert_int_equal(recv(cli, &c, 1, 0), 0);
+	size_t sent = 0;
+	while (sent < sizeof(buf)) {
+		ssize_t n = send(cli, buf + sent, sizeof(buf) - sent, MSG_NOSIGNAL);
+		assert_true(n > 0);
+		sent += (size_t)n;
+	}
+	close(cli); /* then the linger closes its end */
+	struct web_linger_stats st = linger_wait(l, none_lingering);
+	assert_int_equal(st.lingering, 0);
+	assert_int_equal(st.added, 1);
+	assert_int_equal(st.eof, 1);
+	assert_int_equal(st.cut, 0);
+	assert_int_equal(st.bytes, 2 * sizeof(buf));
+	web_linger_free(l);
+	web_linger_free(NULL);
+}
+
+static void test_linger_bounds(void **state)
+{
+	(void)state;
+	struct web_linger_params p = {.seconds = 0.2, .max_bytes = 64 * 1024, .max_sockets = 1};
+	struct web_linger *l = NULL;
+	struct parley_error err = {0};
+	assert_int_equal(web_linger_new(&p, &l, &err), PARLEY_OK);
+	/* a client that keeps writing is cut past max_bytes: its writes fail */
+	int srv, cli;
+	tcp_pair(&srv, &cli);
+	assert_true(web_linger_add(l, srv));
+	int srv2, cli2;
+	tcp_pair(&srv2, &cli2);
+	assert_false(web_linger_add(l, srv2)); /* max_sockets: closed at once */
+	close(cli2);
+	static char buf[65536];
+	memset(buf, 'y', sizeof(buf));
+	bool failed = false;
+	for (int i = 0; i < 4096 && !failed; i++)
+		failed = send(cli, buf, sizeof(buf), MSG_NOSIGNAL) < 0;
+	assert_true(failed);
+	assert_true(errno == EPIPE || errno == ECONNRESET);
+	close(cli);
+	struct web_linger_stats st = linger_wait(l, none_lingering);
+	assert_int_equal(st.cut, 1);
+	assert_int_equal(st.refused, 1);
+	assert_true(st.bytes >= p.max_bytes && st.bytes < 4096ull * sizeof(buf));
+	/* a silent client is cut at `seconds` */
+	tcp_pair(&srv, &cli);
+	assert_true(web_linger_add(l, srv));
+	st = linger_wait(l, none_lingering);
+	assert_int_equal(st.lingering, 0);
+	assert_int_equal(st.cut, 2);
+	close(cli);
+	/* a socket still lingering is closed by web_linger_free */
+	p.seconds = 3600;
+	web_linger_free(l);
+	assert_int_equal(web_linger_new(&p, &l, &err), PARLEY_OK);
+	tcp_pair(&srv, &cli);
+	assert_true(web_linger_add(l, srv));
+	web_linger_free(l);
+	char c;
+	assert_true(recv(cli, &c, 1, 0) <= 0);
+	close(cli);
+	struct web_linger_params bad = {.seconds = 0, .max_bytes = 1, .max_sockets = 1};
+	assert_int_equal(web_linger_new(&bad, &l, &err), PARLEY_ERR_INVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +486,9 @@ int main(void)
 		cmocka_unit_test(test_statuses),
 		cmocka_unit_test(test_error_public),
 		cmocka_unit_test(test_ratelimit),
+		cmocka_unit_test(test_linger_plan),
+		cmocka_unit_test(test_linger_drains),
+		cmocka_unit_test(test_linger_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
