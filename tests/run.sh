@@ -154,7 +154,7 @@ for r in build-san/tests/replay_*; do
 done
 pool_drain
 
-echo "== integration, browser and chaos tests, $TEST_JOBS at a time (release, then the ASan/UBSan build)"
+echo "== integration, browser and chaos tests (release and ASan/UBSan builds), $TEST_JOBS at a time, slowest first"
 # Sanitizer reports from any process of the ASan runs (workers included) land in SANLOG.
 SANLOG=$(mktemp -d "${TMPDIR:-/tmp}/parley-san.XXXXXX")
 start_test() {  # name: start that integration, browser or chaos test in the pool
