@@ -129,7 +129,7 @@ DURABLE[graphile]="postgresql: a job row committed at add, deleted at success"
 LABEL[parley-sqlite]="parley, SQLite"
 DURABLE[parley-sqlite]="every stage's results with its done mark, quick stages of a recording in one commit (commit_window 0.05 s; a crash redoes them), WAL synchronous=NORMAL: survives a killed process; fsync at checkpoints"
 LABEL[parley-pg]="parley, PostgreSQL (store queue)"
-DURABLE[parley-pg]="every stage's results with its done mark fsynced, quick stages of a recording and its finish in one commit (commit_window 0.05 s; a crash redoes them); lease/log writes relaxed, redone if lost"
+DURABLE[parley-pg]="every stage's results with its done mark fsynced, quick stages and finishes of the recordings of one take in one commit (commit_window 0.05 s; a crash redoes them); lease/log writes relaxed, redone if lost"
 LABEL[parley-pg+redis]="parley, PostgreSQL + Redis"
 DURABLE[parley-pg+redis]="as PostgreSQL; Redis ($REDIS_DURABILITY) only a hint, rebuilt from the store"
 

@@ -60,6 +60,9 @@ struct db_driver {
 	void (*bind_text)(struct db_stmt *s, int idx, const char *v); /* copied */
 	void (*bind_null)(struct db_stmt *s, int idx);
 	enum parley_err (*step)(struct db_stmt *s, bool *row, struct parley_error *err);
+	/* Run a statement whose rows and changes nobody reads; may be sent
+	 * ahead (see db_run_later); NULL = step it through. */
+	enum parley_err (*run_later)(struct db_stmt *s, struct parley_error *err);
 	int64_t (*column_int)(struct db_stmt *s, int col);
 	double (*column_double)(struct db_stmt *s, int col);
 	const char *(*column_text)(struct db_stmt *s, int col); /* "" for NULL */
@@ -120,6 +123,23 @@ static inline void db_bind_text(struct db_stmt *s, int idx, const char *v) { s->
 static inline void db_bind_null(struct db_stmt *s, int idx) { s->db->drv->bind_null(s, idx); }
 static inline enum parley_err db_step(struct db_stmt *s, bool *row, struct parley_error *err)
 { return s->db->drv->step(s, row, err); }
+/* Run s, whose rows and changes the caller will not read (then only reset
+ * or finalize it). PostgreSQL, inside a transaction: sent ahead without
+ * waiting (pipeline mode) and answered with the next statement, COMMIT or
+ * command on the connection — one round trip for both; a failure of s is
+ * then returned by that next call, naming s's SQL, and the transaction is
+ * to be rolled back as after any failure. Elsewhere (SQLite, outside a
+ * transaction) it runs at once. */
+static inline enum parley_err db_run_later(struct db_stmt *s, struct parley_error *err)
+{
+	if (s->db->drv->run_later)
+		return s->db->drv->run_later(s, err);
+	bool row = false;
+	enum parley_err rc = s->db->drv->step(s, &row, err);
+	while (rc == PARLEY_OK && row)
+		rc = s->db->drv->step(s, &row, err);
+	return rc;
+}
 static inline int64_t db_column_int(struct db_stmt *s, int col) { return s->db->drv->column_int(s, col); }
 static inline double db_column_double(struct db_stmt *s, int col) { return s->db->drv->column_double(s, col); }
 static inline const char *db_column_text(struct db_stmt *s, int col) { return s->db->drv->column_text(s, col); }

@@ -8,6 +8,10 @@
  * A dropped connection is re-established (PQreset, cache cleared) on the next
  * db_begin, db_prepare or db_exec made outside a transaction; inside one,
  * everything fails with PARLEY_ERR_UNAVAILABLE until the caller rolls back.
+ * Statements sent ahead (db_run_later, inside a transaction): sent in libpq's
+ * pipeline mode without waiting, and their results read with the next
+ * statement's (or the COMMIT's) in one round trip; a failure among them is
+ * answered to that next call, naming the statement that failed.
  * Session settings made through db_session_set (the worker's relaxed commits,
  * its idle_in_transaction_session_timeout) are kept and set again on the new
  * connection, so a reconnect does not silently fall back to the defaults.
@@ -42,6 +46,8 @@
 #define PG_CONNECT_TIMEOUT "10"	/* seconds, unless the target says otherwise */
 #define PG_LOCK_KEY "727172"	/* pg_advisory_xact_lock key for migrations */
 #define PG_IDLE_TX_TIMEOUT "60s" /* idle_in_transaction_session_timeout when unset */
+#define PG_PENDING_MAX 64	/* statements sent ahead, results not read yet */
+#define PG_PENDING_WHAT 48	/* bytes of their SQL kept for messages */
 #define PG_SESSION_MAX 8	/* settings kept for a reconnect (db_session_set) */
 #define PG_SETTING_MAX 64	/* bytes of a setting's name or value */
 
@@ -64,6 +70,8 @@ struct pg_db {
 		char name[PG_SETTING_MAX], value[PG_SETTING_MAX];
 	} session[PG_SESSION_MAX]; /* db_session_set, replayed after a reconnect */
 	size_t nsession;
+	int npending; /* db_run_later statements sent in pipeline mode, not read */
+	char pending[PG_PENDING_MAX][PG_PENDING_WHAT];
 };
 
 struct pg_param {
@@ -157,6 +165,65 @@ static enum parley_err pg_fail(struct pg_db *d, const PGresult *res, struct parl
 }
 
 static bool pg_in_transaction(struct db *db);
+
+/* Read the results of the statements sent ahead and, with `last` (one more
+ * query sent after them), that query's result into *out: one sync, one
+ * round trip. The first failure among those sent ahead is returned, naming
+ * its statement (the ones after it come back aborted); *out is then to be
+ * dropped. Leaves pipeline mode. */
+static enum parley_err pg_drain(struct pg_db *d, bool last, PGresult **out,
+				struct parley_error *err)
+{
+	enum parley_err rc = PARLEY_OK;
+	if (out)
+		*out = NULL;
+	int n = d->npending + (last ? 1 : 0);
+	if (PQpipelineSync(d->conn) != 1) {
+		rc = pg_fail(d, NULL, err, "pipeline sync");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		PGresult *res = PQgetResult(d->conn);
+		if (!res) {
+			if (rc == PARLEY_OK)
+				rc = pg_fail(d, NULL, err, "statements sent ahead");
+			goto out;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (i == d->npending && out) {
+			*out = res;
+		} else {
+			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY &&
+			    st != PGRES_PIPELINE_ABORTED && rc == PARLEY_OK) {
+				char what[PG_PENDING_WHAT + 40];
+				snprintf(what, sizeof(what), "statement sent ahead (%s...)",
+					 i < d->npending ? d->pending[i] : "?");
+				rc = pg_fail(d, res, err, what);
+			}
+			PQclear(res);
+		}
+		PGresult *end; /* each query's results end with NULL */
+		while ((end = PQgetResult(d->conn)) != NULL)
+			PQclear(end);
+	}
+	PGresult *sync = PQgetResult(d->conn);
+	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC && rc == PARLEY_OK)
+		rc = pg_fail(d, sync, err, "pipeline sync");
+	PQclear(sync);
+out:
+	d->npending = 0;
+	if (PQexitPipelineMode(d->conn) != 1 && rc == PARLEY_OK)
+		rc = pg_fail(d, NULL, err, "leave pipeline mode");
+	return rc;
+}
+
+/* Before a query of its own: the statements sent ahead, answered. */
+static enum parley_err pg_settle(struct pg_db *d, struct parley_error *err)
+{
+	return d->npending || PQpipelineStatus(d->conn) != PQ_PIPELINE_OFF
+		       ? pg_drain(d, false, NULL, err)
+		       : PARLEY_OK;
+}
 
 /* ---- the prepared-statement cache ---- */
 
@@ -252,6 +319,7 @@ static enum parley_err pg_ready(struct pg_db *d, struct parley_error *err, const
 					d->base.target, what);
 	cache_clear(d);
 	d->epoch++;
+	d->npending = 0; /* died with the connection */
 	PQreset(d->conn);
 	if (PQstatus(d->conn) != CONNECTION_OK) {
 		char msg[384];
@@ -315,9 +383,11 @@ fail:
 static enum parley_err pg_command(struct pg_db *d, const char *sql, struct parley_error *err,
 				  const char *what)
 {
+	enum parley_err rc = pg_settle(d, err);
+	if (rc != PARLEY_OK)
+		return rc;
 	PGresult *res = PQexec(d->conn, sql);
 	ExecStatusType st = PQresultStatus(res);
-	enum parley_err rc = PARLEY_OK;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
 		rc = pg_fail(d, res, err, what);
 	PQclear(res);
@@ -449,10 +519,12 @@ static enum parley_err stmt_prepare_server(struct pg_stmt *s, struct parley_erro
 		s->epoch = d->epoch;
 		return PARLEY_OK;
 	}
+	enum parley_err rc = pg_settle(d, err); /* PQprepare waits: not in pipeline mode */
+	if (rc != PARLEY_OK)
+		return rc;
 	char name[24];
 	snprintf(name, sizeof(name), "parley_%u", ++d->serial);
 	PGresult *res = PQprepare(d->conn, name, s->sql, s->nparams, NULL);
-	enum parley_err rc = PARLEY_OK;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = pg_fail(d, res, err, "prepare");
 		goto out;
@@ -592,8 +664,30 @@ static enum parley_err pg_step(struct db_stmt *st, bool *row, struct parley_erro
 		}
 		PGresult *res = NULL;
 		ExecStatusType status = PGRES_FATAL_ERROR;
-		for (int attempt = 0;; attempt++) {
-			enum parley_err rc;
+		enum parley_err rc;
+		if (d->npending && s->name[0] && s->epoch == d->epoch) {
+			/* after the statements sent ahead, in the same round trip */
+			if (PQsendQueryPrepared(d->conn, s->name, s->nparams, s->values, NULL, NULL, 0) != 1) {
+				rc = pg_fail(d, NULL, err, "step");
+				struct parley_error ignored = {0};
+				pg_drain(d, false, NULL, &ignored);
+				return rc;
+			}
+			if ((rc = pg_drain(d, true, &res, err)) != PARLEY_OK) {
+				PQclear(res);
+				return rc;
+			}
+			status = PQresultStatus(res);
+			if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK &&
+			    status != PGRES_EMPTY_QUERY) {
+				rc = pg_fail(d, res, err, "step");
+				PQclear(res);
+				return rc;
+			}
+		} else if ((rc = pg_settle(d, err)) != PARLEY_OK) {
+			return rc;
+		}
+		for (int attempt = 0; !res; attempt++) {
 			if (s->epoch != d->epoch && (rc = stmt_prepare_server(s, err)) != PARLEY_OK)
 				return rc;
 			res = s->name[0] ? PQexecPrepared(d->conn, s->name, s->nparams, s->values,
@@ -615,6 +709,7 @@ static enum parley_err pg_step(struct db_stmt *st, bool *row, struct parley_erro
 				s->epoch = d->epoch - 1;
 				if (attempt == 0 && !pg_in_transaction(st->db)) {
 					PQclear(res);
+					res = NULL;
 					continue;
 				}
 			}
@@ -631,6 +726,42 @@ static enum parley_err pg_step(struct db_stmt *st, bool *row, struct parley_erro
 	if (s->row < s->nrows)
 		s->row++;
 	*row = s->row < s->nrows;
+	return PARLEY_OK;
+}
+
+/* db_run_later: inside a transaction, with a live prepared name, send the
+ * statement in pipeline mode and return; its result is read with the next
+ * query's. Elsewhere it runs at once (its rows read and dropped). */
+static enum parley_err pg_run_later(struct db_stmt *st, struct parley_error *err)
+{
+	struct pg_stmt *s = pst(st);
+	struct pg_db *d = pdb(st->db);
+	bool later = d->in_tx && !s->res && s->bind_err == PARLEY_OK && s->name[0] &&
+		     s->epoch == d->epoch && PQstatus(d->conn) == CONNECTION_OK;
+	enum parley_err rc;
+	if (later && d->npending == PG_PENDING_MAX && (rc = pg_drain(d, false, NULL, err)) != PARLEY_OK)
+		return rc;
+	if (later && PQpipelineStatus(d->conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(d->conn) != 1)
+		later = false;
+	if (!later) {
+		bool row = false;
+		rc = pg_step(st, &row, err);
+		while (rc == PARLEY_OK && row)
+			rc = pg_step(st, &row, err);
+		return rc;
+	}
+	for (int i = 0; i < s->nparams; i++) {
+		const struct pg_param *p = &s->params[i];
+		s->values[i] = p->kind == 2 ? p->text : p->kind == 1 ? p->num : NULL;
+	}
+	if (PQsendQueryPrepared(d->conn, s->name, s->nparams, s->values, NULL, NULL, 0) != 1) {
+		rc = pg_fail(d, NULL, err, "send a statement ahead");
+		struct parley_error ignored = {0};
+		pg_drain(d, false, NULL, &ignored);
+		return rc;
+	}
+	snprintf(d->pending[d->npending++], PG_PENDING_WHAT, "%s", s->sql);
+	s->changes = 0;
 	return PARLEY_OK;
 }
 
@@ -735,6 +866,8 @@ static enum parley_err pg_begin_durable(struct db *db, struct parley_error *err)
 static void pg_rollback(struct db *db)
 {
 	struct pg_db *d = pdb(db);
+	struct parley_error ignored = {0};
+	pg_settle(d, &ignored); /* what was sent ahead is rolled back with the rest */
 	if (server_in_tx(d)) {
 		PGresult *res = PQexec(d->conn, "ROLLBACK");
 		PQclear(res);
@@ -746,7 +879,24 @@ static enum parley_err pg_commit(struct db *db, struct parley_error *err)
 {
 	struct pg_db *d = pdb(db);
 	enum parley_err rc = PARLEY_OK;
-	PGresult *res = PQexec(d->conn, "COMMIT");
+	PGresult *res = NULL;
+	if (d->npending) { /* the statements sent ahead and the COMMIT: one round trip */
+		if (PQsendQueryParams(d->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1) {
+			rc = pg_fail(d, NULL, err, "commit");
+			struct parley_error ignored = {0};
+			pg_drain(d, false, NULL, &ignored);
+		} else {
+			rc = pg_drain(d, true, &res, err);
+		}
+		if (rc != PARLEY_OK) {
+			PQclear(res);
+			pg_rollback(db);
+			d->in_tx = false;
+			return rc;
+		}
+	} else {
+		res = PQexec(d->conn, "COMMIT");
+	}
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = pg_fail(d, res, err, "commit");
 	} else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
@@ -813,6 +963,7 @@ const struct db_driver db_driver_postgres = {
 	.close = pg_close,
 	.exec = pg_exec,
 	.session_set = pg_session_set,
+	.run_later = pg_run_later,
 	.prepare = pg_prepare,
 	.bind_int = pg_bind_int,
 	.bind_double = pg_bind_double,

@@ -83,11 +83,16 @@ static enum parley_err q_vexec(struct store *st, int64_t *changes, struct parley
 	if (rc)
 		return rc;
 	q_bindv(s, types, ap);
+	if (!changes) { /* nothing read back: on PostgreSQL sent with the next statement */
+		rc = db_run_later(s, err);
+		db_finalize(s);
+		return rc;
+	}
 	bool row;
 	rc = db_step(s, &row, err);
 	while (rc == PARLEY_OK && row)
 		rc = db_step(s, &row, err);
-	if (rc == PARLEY_OK && changes)
+	if (rc == PARLEY_OK)
 		*changes = db_changes(s);
 	db_finalize(s);
 	return rc;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <strings.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -34,9 +35,37 @@ struct web_linger {
 	char buf[64 * 1024]; /* the dropped bytes (the linger thread's) */
 };
 
+void web_linger_request_header(struct web_linger_request *rq, const char *name,
+			       const char *value)
+{
+	if (!name || !value)
+		return;
+	if (strcasecmp(name, "Content-Length") == 0) {
+		if (rq->lengths++) {
+			rq->lengths_differ = rq->lengths_differ || strcmp(rq->length_text, value) != 0;
+		} else {
+			rq->length_text = value;
+			size_t n = strlen(value);
+			bool digits = n >= 1 && n <= 20;
+			for (size_t i = 0; digits && i < n; i++)
+				digits = value[i] >= '0' && value[i] <= '9';
+			errno = 0;
+			unsigned long long v = digits ? strtoull(value, NULL, 10) : 0;
+			rq->has_length = digits && errno == 0;
+			rq->length = rq->has_length ? v : 0;
+		}
+	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+		rq->coded = true;
+		rq->chunked = rq->chunked || strcasestr(value, "chunked") != NULL;
+	} else if (strcasecmp(name, "Expect") == 0) {
+		rq->expect_continue = rq->expect_continue || strncasecmp(value, "100-continue", 12) == 0;
+	}
+	rq->bad_framing = rq->lengths_differ || (rq->lengths && (rq->coded || !rq->has_length));
+}
+
 enum web_linger_plan web_linger_plan(const struct web_linger_request *rq, size_t drain_bytes)
 {
-	if (rq->bad_framing || rq->chunked)
+	if (rq->bad_framing || rq->chunked || rq->coded)
 		return WEB_LINGER_CLOSE;
 	if (!rq->has_length || rq->length == 0)
 		return WEB_LINGER_NONE;

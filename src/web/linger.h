@@ -45,14 +45,26 @@
 #define WEB_LINGER_DRAIN_BYTES_DEFAULT ((size_t)64 * 1024)
 #define WEB_LINGER_SOCKETS_MAX 65536
 
-/* What is known of a refused request's body from its headers. */
+/* What the headers say of a request's body (zero it, then note every
+ * header with web_linger_request_header). */
 struct web_linger_request {
-	bool has_length;        /* one Content-Length header, a decimal number */
+	int lengths;              /* Content-Length headers */
+	bool lengths_differ;      /* two of them with different text */
+	const char *length_text;  /* the first one's value (not copied) */
+	bool has_length;          /* it is 1 to 20 decimal digits that fit */
 	unsigned long long length;
-	bool bad_framing;       /* Content-Length not a number, two that differ, or with chunked */
-	bool chunked;           /* Transfer-Encoding present (the length is unknown) */
-	bool expect_continue;   /* Expect: 100-continue */
+	bool chunked;             /* a Transfer-Encoding naming chunked */
+	bool coded;               /* a Transfer-Encoding of any value: length unknown */
+	bool expect_continue;     /* Expect: 100-continue */
+	bool bad_framing;         /* two lengths that differ, a length that is not
+				     a number, or a length with a Transfer-Encoding */
 };
+
+/* Note one request header into rq (Content-Length, Transfer-Encoding and
+ * Expect count; any other name, or NULLs, changes nothing). value must
+ * outlive rq. Pure. */
+void web_linger_request_header(struct web_linger_request *rq, const char *name,
+			       const char *value);
 
 enum web_linger_plan { WEB_LINGER_NONE, WEB_LINGER_DRAIN, WEB_LINGER_CLOSE };
 

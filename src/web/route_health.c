@@ -7,6 +7,7 @@
 
 #include "util/log.h"
 #include "web/data_check.h"
+#include "web/linger.h"
 
 #include "core/engines_info.h"
 #include "util/strbuf.h"
@@ -79,6 +80,25 @@ void route_metrics(struct web_req *q, struct web_resp *r)
 			       q->ctx.store, queue, &sb, &err) != PARLEY_OK) {
 		strbuf_release(&sb);
 		web_resp_error(r, &err);
+		return;
+	}
+	struct web_linger_stats ls;
+	web_server_linger_stats(q->srv, &ls);
+	if (strbuf_addf(&sb,
+			"# HELP parley_http_lingering_closes_total Sockets of requests refused before "
+			"their body was read, kept open to drop what still came, by how they ended "
+			"(eof: the client closed; cut: at the time or byte bound; full: closed at once, "
+			"too many lingering).\n"
+			"# TYPE parley_http_lingering_closes_total counter\n"
+			"parley_http_lingering_closes_total{end=\"eof\"} %llu\n"
+			"parley_http_lingering_closes_total{end=\"cut\"} %llu\n"
+			"parley_http_lingering_closes_total{end=\"full\"} %llu\n"
+			"# HELP parley_http_lingering_bytes_total Bytes read and dropped from lingering sockets.\n"
+			"# TYPE parley_http_lingering_bytes_total counter\n"
+			"parley_http_lingering_bytes_total %llu\n",
+			ls.eof, ls.cut, ls.refused, ls.bytes) != PARLEY_OK) {
+		strbuf_release(&sb);
+		web_resp_fail(r, 500, "internal", "the metrics text is over its limit");
 		return;
 	}
 	r->status = 200;

@@ -153,6 +153,11 @@ struct web_limits *web_server_limits(struct web_server *s)
 	return &s->limits;
 }
 
+void web_server_linger_stats(struct web_server *s, struct web_linger_stats *out)
+{
+	web_linger_get_stats(s->linger, out);
+}
+
 bool web_server_tls(const struct web_server *s)
 {
 	return s->p.tls_cert && *s->p.tls_cert;
@@ -753,30 +758,12 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return cr;
 }
 
-/* Header iterator: the Content-Length and Transfer-Encoding headers. */
-struct framing {
-	int lengths;        /* Content-Length headers */
-	bool lengths_differ;
-	const char *length;
-	bool chunked;
-	bool coded;         /* a Transfer-Encoding header of any value */
-};
-
+/* Header iterator: the framing headers into a web_linger_request. */
 static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
 				      const char *value)
 {
 	(void)kind;
-	struct framing *f = cls;
-	if (!key || !value)
-		return MHD_YES;
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
-		if (f->lengths++ && strcmp(f->length, value) != 0)
-			f->lengths_differ = true;
-		f->length = value;
-	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
-		f->chunked = f->chunked || strcasestr(value, "chunked") != NULL;
-		f->coded = true;
-	}
+	web_linger_request_header(cls, key, value);
 	return MHD_YES;
 }
 
@@ -828,22 +815,10 @@ static enum MHD_Result request_begin(struct web_server *s, struct conn_req *cr,
 				     const char *url)
 {
 	char msg[320];
-	struct framing fr = {0};
+	/* The framing, and what a refusal below does with the body (linger.h). */
+	struct web_linger_request fr = {0};
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &fr);
-	/* What a refusal below does with the body (linger.h). */
-	struct web_linger_request lq = {
-		.chunked = fr.chunked || fr.coded,
-		.expect_continue = header_is(conn, MHD_HTTP_HEADER_EXPECT, "100-continue"),
-		.bad_framing = fr.lengths_differ || (fr.lengths && (fr.chunked || fr.coded)),
-	};
-	if (fr.lengths) {
-		char *end;
-		errno = 0;
-		lq.length = strtoull(fr.length, &end, 10);
-		lq.has_length = !errno && end != fr.length && !*end && *fr.length != '-';
-		lq.bad_framing = lq.bad_framing || !lq.has_length;
-	}
-	cr->plan = web_linger_plan(&lq, s->p.drain_bytes);
+	cr->plan = web_linger_plan(&fr, s->p.drain_bytes);
 	if (cr->refuse)
 		return refuse_early(s, cr, conn, cr->refuse_status,
 				    cr->refuse_status == 414 ? "uri_too_long" : "invalid", cr->refuse);

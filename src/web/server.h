@@ -158,6 +158,9 @@ struct web_limits {
 	struct ratelimit *signup_addr;  /* sign-ups per client address */
 };
 struct web_limits *web_server_limits(struct web_server *s);
+/* The lingering closes so far (src/web/linger.h), for /metrics. */
+struct web_linger_stats;
+void web_server_linger_stats(struct web_server *s, struct web_linger_stats *out);
 /* True when the server speaks HTTPS. */
 bool web_server_tls(const struct web_server *s);
 /* True once web_server_stop began (streams end). */

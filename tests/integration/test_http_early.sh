@@ -86,6 +86,12 @@ out=$($CLIENT "$BASE" PUT "$CHUNK" 401 --header "$WRONG" --length $MIB2 --endles
 check "a client writing on after its 401 is cut by the server: $out" test $? -eq 0
 check "GET /health answers after all of it" \
   test "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")" = 200
+curl -s "$BASE/metrics" >"$TMP/metrics"
+m() { sed -n "s/^$1 \([0-9]*\)$/\1/p" "$TMP/metrics"; }
+eofs=$(m 'parley_http_lingering_closes_total{end="eof"}')
+cuts=$(m 'parley_http_lingering_closes_total{end="cut"}')
+check "/metrics counts the lingering closes (eof ${eofs:-none}, cut ${cuts:-none})" \
+  test "${eofs:-0}" -ge "$ROUNDS" -a "${cuts:-0}" -ge 1 -a -n "$(m parley_http_lingering_bytes_total)"
 
 # ---- curl, as the path-trick check of test_http.sh uses it --------------------
 head -c $MIB2 /dev/zero >"$TMP/body"

@@ -488,6 +488,77 @@ static void test_placeholders(void **state)
 	db_finalize(s);
 }
 
+/* db_run_later: statements sent ahead in a transaction are answered with the
+ * next statement or the COMMIT (both drivers: the same results); a failure
+ * among them comes back from that next call naming the statement, the rest
+ * of the batch is not applied, and the connection stays usable. */
+static void run_later_insert(struct db *db, const char *sql, int64_t n, enum parley_err want)
+{
+	struct parley_error err = {0};
+	struct db_stmt *s = prep(db, sql);
+	db_bind_int(s, 1, n);
+	assert_int_equal(db_run_later(s, &err), want);
+	db_finalize(s);
+}
+
+static void test_run_later(void **state)
+{
+	struct fixture *f = fix(state);
+	struct parley_error err = {0};
+	make_table(f, f->db);
+	const char *ins = "INSERT INTO t (id, n) VALUES (?1, ?1)";
+	/* outside a transaction: at once */
+	run_later_insert(f->db, ins, 1, PARLEY_OK);
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 1);
+	/* inside: the next statement sees them, the commit keeps them */
+	must(db_begin(f->db, &err), &err);
+	for (int i = 2; i <= 4; i++)
+		run_later_insert(f->db, ins, i, PARLEY_OK);
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 4);
+	run_later_insert(f->db, ins, 5, PARLEY_OK);
+	must(db_commit(f->db, &err), &err);
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 5);
+	if (!is_pg(f))
+		return; /* SQLite runs them at once: a failure is its own call's */
+	/* a failure mid-batch, found by the next statement: named, nothing kept */
+	must(db_begin(f->db, &err), &err);
+	run_later_insert(f->db, ins, 6, PARLEY_OK);
+	run_later_insert(f->db, ins, 2, PARLEY_OK); /* duplicate key: fails on the server */
+	run_later_insert(f->db, ins, 7, PARLEY_OK);
+	struct db_stmt *q = prep(f->db, "SELECT count(*) FROM t");
+	bool row = true;
+	assert_int_equal(db_step(q, &row, &err), PARLEY_ERR_STORE);
+	db_finalize(q);
+	assert_non_null(strstr(err.msg, "statement sent ahead (INSERT INTO t (id, n)"));
+	assert_non_null(strstr(err.msg, "duplicate key"));
+	db_rollback(f->db);
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 5);
+	/* the same found by the COMMIT: refused, rolled back */
+	must(db_begin(f->db, &err), &err);
+	run_later_insert(f->db, ins, 8, PARLEY_OK);
+	run_later_insert(f->db, ins, 3, PARLEY_OK);
+	assert_int_equal(db_commit(f->db, &err), PARLEY_ERR_STORE);
+	assert_non_null(strstr(err.msg, "statement sent ahead"));
+	assert_false(db_in_transaction(f->db));
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 5);
+	/* and by a command (exec), and after a rollback nothing is left over */
+	must(db_begin(f->db, &err), &err);
+	run_later_insert(f->db, ins, 4, PARLEY_OK);
+	assert_int_equal(db_exec(f->db, "SAVEPOINT x", &err), PARLEY_ERR_STORE);
+	assert_non_null(strstr(err.msg, "statement sent ahead"));
+	db_rollback(f->db);
+	must(db_begin(f->db, &err), &err);
+	run_later_insert(f->db, ins, 9, PARLEY_OK);
+	db_rollback(f->db);
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 5);
+	/* more than one pipeline's worth */
+	must(db_begin(f->db, &err), &err);
+	for (int i = 100; i < 300; i++)
+		run_later_insert(f->db, ins, i, PARLEY_OK);
+	must(db_commit(f->db, &err), &err);
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 205);
+}
+
 /* ---- PostgreSQL only ---- */
 
 static int64_t backend_pid(struct db *db)
@@ -841,7 +912,7 @@ static void test_pg_unreachable(void **state)
 	CASE(drv, test_transactions, ctx), CASE(drv, test_errors, ctx),                       \
 	CASE(drv, test_version, ctx), CASE(drv, test_exec_several, ctx),                      \
 	CASE(drv, test_cast_is_null, ctx), CASE(drv, test_placeholders, ctx),                 \
-	CASE(drv, test_statement_reuse, ctx)
+	CASE(drv, test_statement_reuse, ctx), CASE(drv, test_run_later, ctx)
 
 int main(void)
 {

@@ -354,6 +354,46 @@ static void test_linger_plan(void **state)
 	struct web_linger_request small = {.has_length = true, .length = 100};
 	assert_int_equal(web_linger_plan(&small, 99), WEB_LINGER_CLOSE);
 	assert_int_equal(web_linger_plan(&small, 0), WEB_LINGER_CLOSE);
+
+	/* from the headers */
+	static const struct {
+		const char *h[3][2];
+		enum web_linger_plan plan;
+	} hs[] = {
+		{{{"Host", "x"}}, WEB_LINGER_NONE},
+		{{{"content-length", "10000"}}, WEB_LINGER_DRAIN},
+		{{{"Content-Length", "10000"}, {"Content-Length", "10000"}}, WEB_LINGER_DRAIN},
+		{{{"Content-Length", "10000"}, {"Content-Length", "10001"}}, WEB_LINGER_CLOSE},
+		{{{"Content-Length", "2097152"}}, WEB_LINGER_CLOSE},
+		{{{"Content-Length", "0"}, {"Expect", "100-continue"}}, WEB_LINGER_NONE},
+		{{{"Content-Length", "10"}, {"expect", "100-Continue"}}, WEB_LINGER_CLOSE},
+		{{{"Content-Length", "10"}, {"Expect", "something-else"}}, WEB_LINGER_DRAIN},
+		{{{"Transfer-Encoding", "chunked"}}, WEB_LINGER_CLOSE},
+		{{{"Transfer-Encoding", "gzip"}}, WEB_LINGER_CLOSE},
+		{{{"Content-Length", "10"}, {"Transfer-Encoding", "chunked"}}, WEB_LINGER_CLOSE},
+		{{{"Content-Length", "-1"}}, WEB_LINGER_CLOSE},
+		{{{"Content-Length", "+5"}}, WEB_LINGER_CLOSE},
+		{{{"Content-Length", ""}}, WEB_LINGER_CLOSE},
+		{{{"Content-Length", "12abc"}}, WEB_LINGER_CLOSE},
+		{{{"Content-Length", "99999999999999999999"}}, WEB_LINGER_CLOSE}, /* > 2^64 */
+		{{{"Content-Length", "000000000000000000010"}}, WEB_LINGER_CLOSE}, /* 21 digits */
+	};
+	for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
+		struct web_linger_request rq = {0};
+		for (int k = 0; k < 3 && hs[i].h[k][0]; k++)
+			web_linger_request_header(&rq, hs[i].h[k][0], hs[i].h[k][1]);
+		web_linger_request_header(&rq, NULL, "x");
+		if (web_linger_plan(&rq, d) != hs[i].plan)
+			fail_msg("headers %zu: plan %d, not %d", i, web_linger_plan(&rq, d), hs[i].plan);
+	}
+	struct web_linger_request rq = {0};
+	web_linger_request_header(&rq, "Content-Length", "5");
+	web_linger_request_header(&rq, "Content-Length", "6");
+	assert_true(rq.lengths == 2 && rq.lengths_differ && rq.bad_framing);
+	rq = (struct web_linger_request){0};
+	web_linger_request_header(&rq, "Content-Length", "5");
+	web_linger_request_header(&rq, "Transfer-Encoding", "Chunked");
+	assert_true(rq.chunked && rq.bad_framing && rq.has_length && rq.length == 5);
 }
 
 /* A connected loopback TCP pair: *server (accepted) and *client. */
