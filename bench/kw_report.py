@@ -159,10 +159,15 @@ def hits_at(words, targets, spot=None, spot_words=None, verify=-math.inf):
     word is the same speaker's next word's start minus its end, infinite when
     another speaker's word or none follows (as src/text/lexicon.h defines
     it). A spotted word is kept when its ratio against the hypothesis is at
-    least `spot` and against the phone loop at least `verify`."""
-    kept = [w for w in words if w[7] is None or (spot is not None and w[7][0] >= spot and
-                                                   w[7][1] >= verify and
-                                                   (spot_words is None or w[1] in spot_words))]
+    least `spot` (a dict: its word's value there, words not in it never)
+    and against the phone loop at least `verify`."""
+    if isinstance(spot, dict):  # per-word thresholds (--spot-per-word)
+        kept = [w for w in words if w[7] is None or (w[1] in spot and w[7][0] >= spot[w[1]] and
+                                                       w[7][1] >= verify)]
+    else:
+        kept = [w for w in words if w[7] is None or (spot is not None and w[7][0] >= spot and
+                                                       w[7][1] >= verify and
+                                                       (spot_words is None or w[1] in spot_words))]
     out = []
     for i, (name, word, start, conf, end, speaker, llr, sp) in enumerate(kept):
         if word not in targets:
@@ -223,6 +228,9 @@ def main():
                     help="spotting thresholds to recount at (off: spotted words left out)")
     ap.add_argument("--spot-words", default="",
                     help="comma-separated targets whose spotted hits count (default: all)")
+    ap.add_argument("--spot-per-word", action="append", default=[],
+                    help="WORD=T[,WORD=T...]: one more row of the spotting table with a "
+                         "threshold per word (as several lexicon spot lines give); repeatable")
     ap.add_argument("--verify", type=float, default=-1.0,
                     help="verification threshold of the spotting table")
     ap.add_argument("--half", choices=("even", "odd"),
@@ -288,10 +296,14 @@ def main():
     print("\nspotting (keyphrase search) at verify %g%s" % (
         a.verify, "" if spot_words is None else ", spotted words: " + a.spot_words))
     result["spot_sweep"] = []
-    for x in a.spot_sweep.split(","):
-        sp = None if x == "off" else float(x)
+    rows = [(x, None if x == "off" else float(x)) for x in a.spot_sweep.split(",")]
+    rows += [(x, {w: float(t) for w, t in (kv.split("=") for kv in x.split(","))})
+             for x in a.spot_per_word]
+    for x, sp in rows:
         row = {"spot_min_llr": sp, "sets": {}}
-        line = "%-8s" % x
+        if isinstance(sp, dict):
+            print("per word: %s" % x)
+        line = "%-8s" % ("per-word" if isinstance(sp, dict) else x)
         for s in sets:
             hits = hits_at(s["words"], targets, sp, spot_words, a.verify) if sp is not None else hits_at(s["words"], targets)
             c = counted(hits, targets, a.verify, dur=s["dur"], bg=bg, denoised=s["denoised"])

@@ -386,6 +386,23 @@ struct loop_cache {
 	size_t nphones;
 };
 
+/* The end of a decoding with another search (the phone loop, the
+ * spotting): reselect the LM search, a failure there being the error when
+ * there was none; on any error free the results (list, *n of them) and set
+ * *n to 0. The caller clears its pointer to list when this returns an
+ * error. */
+static enum parley_err search_done(struct ps_engine *e, enum parley_err rc, void *list, size_t *n,
+				   struct parley_error *err)
+{
+	if (ps_set_search(e->ps, SEARCH_NAME) != 0 && !rc)
+		rc = ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: cannot reselect the LM search");
+	if (rc) {
+		free(list);
+		*n = 0;
+	}
+	return rc;
+}
+
 /* Decode the segment again with the free phone loop; *phones receives its
  * phones (malloc'd; the loop's first phone has no score in this
  * PocketSphinx and is left out). The LM search is reinstated before
@@ -434,13 +451,8 @@ static enum parley_err phone_loop(struct ps_engine *e, const int16_t *samples, s
 		ph->score = ascr * e->score_to_nats * (double)(1 << PS_SCORE_SHIFT);
 	}
 out:
-	if (ps_set_search(e->ps, SEARCH_NAME) != 0 && !rc)
-		rc = ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: cannot reselect the LM search");
-	if (rc) {
-		free(*phones);
+	if ((rc = search_done(e, rc, *phones, nphones, err)))
 		*phones = NULL;
-		*nphones = 0;
-	}
 	return rc;
 }
 
@@ -618,13 +630,8 @@ static enum parley_err spot_search(struct ps_engine *e, const int16_t *samples, 
 	}
 	*nhits = kept;
 out:
-	if (ps_set_search(e->ps, SEARCH_NAME) != 0 && !rc)
-		rc = ps_fail(err, PARLEY_ERR_ENGINE, "pocketsphinx: cannot reselect the LM search");
-	if (rc) {
-		free(*hits);
+	if ((rc = search_done(e, rc, *hits, nhits, err)))
 		*hits = NULL;
-		*nhits = 0;
-	}
 	return rc;
 }
 

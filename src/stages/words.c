@@ -60,6 +60,26 @@ static double words_pause_after(const struct store_word *w, size_t n, size_t i)
 				   i + 1 < n ? w[i + 1].speaker : -1);
 }
 
+/* The recording's duration in seconds, for the background test. The decode
+ * stage stores it after the lease read ctx->rec, so when the stages run in
+ * one go ctx->rec still says 0 (which made the per-hour test pass every
+ * recording): read the stored value then. */
+static enum parley_err words_duration(struct stage_ctx *ctx, double *seconds,
+				      struct parley_error *err)
+{
+	*seconds = ctx->rec->duration;
+	if (*seconds > 0.0)
+		return PARLEY_OK;
+	struct store_recording *rec = malloc(sizeof(*rec));
+	if (!rec)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory counting words");
+	enum parley_err rc = store_recording_get(ctx->store, ctx->rec->id, rec, err);
+	if (!rc)
+		*seconds = rec->duration;
+	free(rec);
+	return rc;
+}
+
 static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err)
 {
 	const struct lexicon *lex;
@@ -115,13 +135,15 @@ static enum parley_err words_run(struct stage_ctx *ctx, struct parley_error *err
 		ncountable += countable[i];
 		ncandidates += lexicon_is_target(lex, r.words[i].text);
 	}
-	bool supported = lexicon_supported(lex, ncountable, ncandidates, ctx->rec->duration,
-					   ndenoised == 0);
+	double seconds = 0.0;
+	if ((rc = words_duration(ctx, &seconds, err)))
+		goto out;
+	bool supported = lexicon_supported(lex, ncountable, ncandidates, seconds, ndenoised == 0);
 	if (ncountable && !supported)
 		log_info("words: %s: %zu target word%s of %zu heard in %.0f s of audio, no more "
 			 "than the lexicon's background explains: none counted",
 			 ctx->rec->name, ncountable, ncountable == 1 ? "" : "s", ncandidates,
-			 ctx->rec->duration);
+			 seconds);
 	for (size_t s = 0; s < nspk; s++) {
 		for (size_t t = 0; t < ntargets; t++) {
 			struct store_count *c = &r.counts[r.ncounts++];

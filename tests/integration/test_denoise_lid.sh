@@ -15,7 +15,8 @@
 #      configured stt.language stands;
 #   d. stt.denoise_below: the recogniser hears the noisy recording denoised,
 #      the stt stage stores that, and the words stage skips the lexicon's
-#      pass-share test for it (and applies it to the clean one).
+#      pass-share test for it (and applies it to the clean one); the
+#      per-hour test sees the recording's decoded duration.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/fake_engines.sh"
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_DATA
@@ -209,6 +210,19 @@ c_longer=$(counted_of "$out" longer)
 p_noisy=$(counted_of "$out3" noisy) p_longer=$(counted_of "$out3" longer)
 check "PASS 0.9: the denoised recording counts ($p_noisy), the original one's $c_longer targets go ($p_longer) (status $st)" \
   test $st -eq 0 -a "$c_longer" -gt 0 -a "$p_noisy" -gt 0 -a "$p_longer" = 0
+# The per-hour part of the background test needs the recording's duration,
+# which the decode stage stores after the worker leased the recording: the
+# words stage reads it back (it used the lease's copy, still 0 when the
+# stages ran in one go, and so passed every recording). At 10000 targets
+# per hour the clean recording's targets are what the background explains.
+sed 's/^background 30 0.05 2.*/background 10000 0.05 2/' "$ROOT/data/lexicon/singlish.lex" >"$TMP/rate.lex"
+out4="$TMP/d4"
+limit 300 "$PARLEY" run "$TMP/in" -o "$out4" -j 1 -v --no-progress --stages decode,vad,diarize,stt,words \
+  --stt "openai+$FAKE_URL/v1" --set stt.denoise_below=18 --lexicon "$TMP/rate.lex" >"$out4.log" 2>&1
+st=$?
+why=$(grep -o 'words: longer: [0-9]* target words\? of [0-9]* heard in [0-9]* s of audio' "$out4.log")
+check "background at 10000/h: the clean recording's $c_longer targets go ($(counted_of "$out4" longer); $why) (status $st)" \
+  bash -c "test $st -eq 0 -a '$(counted_of "$out4" longer)' = 0 && echo '$why' | grep -q ' in [1-9][0-9]* s of audio'"
 out="$TMP/d2"
 limit 300 "$PARLEY" run "$TMP/in/noisy.wav" -o "$out" -j 1 -v --no-progress --stages decode,vad,diarize,stt \
   --stt "openai+$FAKE_URL/v1" --set stt.denoise_below=0 >"$out.log" 2>&1

@@ -261,6 +261,18 @@ static void test_leading_silence_and_offset(void **state)
 	free(s);
 }
 
+/* w1 and w2 are the same words with the same times and confidences. */
+static void assert_same_words(const struct asr_word *w1, size_t n1, const struct asr_word *w2,
+			      size_t n2)
+{
+	assert_int_equal(n1, n2);
+	for (size_t i = 0; i < n1; i++) {
+		assert_string_equal(w1[i].text, w2[i].text);
+		assert_true(w1[i].start == w2[i].start && w1[i].end == w2[i].end);
+		assert_true(w1[i].confidence == w2[i].confidence);
+	}
+}
+
 static void test_repeatable(void **state)
 {
 	(void)state;
@@ -275,15 +287,66 @@ static void test_repeatable(void **state)
 	struct asr_word *other = transcribe(b, nb, 0.0, &n3);
 	struct asr_word *w2 = transcribe(a, na, 0.0, &n2);
 	assert_true(n1 > 0);
-	assert_int_equal(n1, n2);
-	for (size_t i = 0; i < n1; i++) {
-		assert_string_equal(w1[i].text, w2[i].text);
-		assert_true(w1[i].start == w2[i].start && w1[i].end == w2[i].end);
-		assert_true(w1[i].confidence == w2[i].confidence);
-	}
+	assert_same_words(w1, n1, w2, n2);
 	free(w1);
 	free(w2);
 	free(other);
+	free(a);
+	free(b);
+}
+
+/*
+ * The same, with every search a worker's decoder runs: the word LM, the
+ * keyphrase spotting and the verifier's phone loop (the built-in lexicon
+ * plus spot lines on the particles, every candidate verified and every
+ * spotted hit admitted). A worker decodes recordings in whatever order the
+ * queue gives it, so no search may carry state from one utterance into
+ * the next: the first segment decoded again after another one gives the
+ * same words, times and confidences.
+ */
+static void test_repeatable_all_searches(void **state)
+{
+	(void)state;
+	NEED_TTS();
+	int16_t *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	if (!synth("ok la, the law is low, so nice see ya", &a, &na) ||
+	    !synth("she sells sea shells by the sea shore", &b, &nb))
+		skip();
+	const char *base = lexicon_default_text();
+	static const char more[] = "\nspot -50 lah lor leh meh sia hor\n";
+	size_t len = strlen(base);
+	char *text = malloc(len + sizeof(more));
+	assert_non_null(text);
+	memcpy(text, base, len);
+	memcpy(text + len, more, sizeof(more));
+	struct lexicon *lex = NULL;
+	struct parley_error err = {0};
+	assert_int_equal(lexicon_parse(text, len + sizeof(more) - 1, "spot.lex", &lex, &err),
+			 PARLEY_OK);
+	struct asr_pocketsphinx_params p = asr_pocketsphinx_default_params();
+	p.lexicon = lex;
+	p.keyword_weight = lexicon_keyword_weight(lex);
+	p.verify_min_llr = -50;
+	struct asr_engine eng;
+	assert_int_equal(asr_pocketsphinx_open(&p, &eng, &err), PARLEY_OK);
+	assert_non_null(strstr(eng.ops->version(eng.self), "verified, spotted"));
+	struct asr_word *w[3] = {NULL, NULL, NULL};
+	size_t nw[3] = {0, 0, 0};
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(asr_engine_transcribe(&eng, NULL, k == 1 ? b : a, k == 1 ? nb : na,
+						       RATE, 2.0, &w[k], &nw[k], &err),
+				 PARLEY_OK);
+	size_t targets = 0;
+	for (size_t i = 0; i < nw[0]; i++)
+		targets += lexicon_is_target(lex, w[0][i].text);
+	assert_true(targets > 0); /* the spotting and the verification had work */
+	assert_same_words(w[0], nw[0], w[2], nw[2]);
+	for (int k = 0; k < 3; k++)
+		free(w[k]);
+	asr_engine_close(&eng);
+	lexicon_free(lex);
+	free(text);
 	free(a);
 	free(b);
 }
@@ -582,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_english_sentence),
 		cmocka_unit_test(test_leading_silence_and_offset),
 		cmocka_unit_test(test_repeatable),
+		cmocka_unit_test(test_repeatable_all_searches),
 		cmocka_unit_test(test_singlish_targets),
 		cmocka_unit_test(test_wrong_rate),
 		cmocka_unit_test(test_empty_short_and_too_long),
