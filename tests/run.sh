@@ -92,9 +92,10 @@ run_logged() {  # name, command...: run it now, then report it
   report "$name" "$log" $status $((SECONDS - t0))
 }
 
-# The integration, browser and chaos tests run PARLEY_TEST_JOBS at a time
-# (default 2): most of their time is spent waiting on servers, workers,
-# leases and retries, not computing. Each has its own temp dir, ports (0),
+# The unit tests, the fuzz corpus replays, and then the integration, browser
+# and chaos tests run PARLEY_TEST_JOBS at a time (default 2; each group ends
+# before the next starts): most of the integration tests' time is spent
+# waiting on servers, workers, leases and retries, not computing. Each has its own temp dir, ports (0),
 # PostgreSQL database or schema and Redis key prefix, so they do not meet.
 # PARLEY_TEST_JOBS=1 runs them one after another.
 TEST_JOBS=${PARLEY_TEST_JOBS:-2}
@@ -122,46 +123,74 @@ pool_drain() {
 echo "== source checks"
 run_logged source bash tests/check_source.sh
 
-echo "== unit tests (ASan/UBSan)"
+# The unit tests and the fuzz corpus replays run TEST_JOBS at a time too,
+# by themselves: they are done (pool_drain) before any integration test
+# starts, because test_queue_redis flushes the Redis server's script cache
+# and counts its own round trips. Each unit test has its own temp dir and
+# PostgreSQL schema.
+echo "== unit tests (ASan/UBSan), $TEST_JOBS at a time"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in build-san/tests/test_*; do
   [ -x "$t" ] || continue
-  run_logged "$(basename "$t")" "$t"
+  pool_run "$(basename "$t")" "$t"
 done
+pool_drain
 
-echo "== fuzz corpus replay (ASan/UBSan)"
+echo "== fuzz corpus replay (ASan/UBSan), $TEST_JOBS at a time"
+replay() {  # name: one "ok"/"not ok" line, and the replay's output when it fails
+  local log; log=$(mktemp)
+  if "build-san/tests/replay_$1" "tests/fuzz/corpus/$1" >"$log" 2>&1; then
+    echo "ok - fuzz corpus $1: $(tail -1 "$log")"; rm -f "$log"
+  else
+    echo "not ok - fuzz corpus $1"; tail -20 "$log"; rm -f "$log"; return 1
+  fi
+}
 for r in build-san/tests/replay_*; do
   [ -x "$r" ] || continue
-  name=${r##*/replay_}
-  log=$(mktemp)
-  if "$r" "tests/fuzz/corpus/$name" >"$log" 2>&1; then
-    echo "ok - fuzz corpus $name: $(tail -1 "$log")"; PASS=$((PASS + 1))
-  else
-    echo "not ok - fuzz corpus $name"; tail -20 "$log"; FAIL=$((FAIL + 1)); FAILED_NAMES+=("fuzz $name")
-  fi
-  rm -f "$log"
+  pool_run "fuzz ${r##*/replay_}" replay "${r##*/replay_}"
 done
+pool_drain
 
-echo "== integration, browser and chaos tests, $TEST_JOBS at a time (release, then the ASan/UBSan build)"
+echo "== integration, browser and chaos tests (release and ASan/UBSan builds), $TEST_JOBS at a time, slowest first"
 # Sanitizer reports from any process of the ASan runs (workers included) land in SANLOG.
 SANLOG=$(mktemp -d "${TMPDIR:-/tmp}/parley-san.XXXXXX")
-for t in tests/integration/test_*.sh; do
-  pool_run "$(basename "$t" .sh)" bash "$t"
-done
-# Debian's Chromium driven by playwright-core; screenshots in build/test-artifacts/browser, …/dashboard, …/signup
-pool_run browser bash tests/browser/run.sh
-pool_run dashboard bash tests/browser/dashboard.sh
-pool_run signup bash tests/browser/signup.sh
-for t in tests/integration/test_*.sh; do
-  pool_run "san $(basename "$t" .sh)" env ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$SANLOG/asan" \
-    UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$SANLOG/ubsan" PARLEY_BIN="$ROOT/build-san/parley" bash "$t"
-done
-# chaos (release build): SIGKILL workers mid-batch; make chaos runs this alone
-for m in sqlite pg-redis pg-redis-restart; do
-  pool_run "chaos $m" bash tests/chaos/chaos.sh "$m" 2000
+start_test() {  # name: start that integration, browser or chaos test in the pool
+  local name=$1
+  case $name in
+    "san "*) pool_run "$name" env ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$SANLOG/asan" \
+      UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$SANLOG/ubsan" PARLEY_BIN="$ROOT/build-san/parley" \
+      bash "tests/integration/${name#san }.sh" ;;
+    # chaos (release build): SIGKILL workers mid-batch; make chaos runs this alone
+    "chaos "*) pool_run "$name" bash tests/chaos/chaos.sh "${name#chaos }" 2000 ;;
+    # Debian's Chromium driven by playwright-core; screenshots in build/test-artifacts/browser, …/dashboard, …/signup
+    browser) pool_run browser bash tests/browser/run.sh ;;
+    dashboard | signup) pool_run "$name" bash "tests/browser/$name.sh" ;;
+    *) pool_run "$name" bash "tests/integration/$name.sh" ;;
+  esac
+}
+ALL_TESTS=()
+for t in tests/integration/test_*.sh; do ALL_TESTS+=("$(basename "$t" .sh)"); done
+ALL_TESTS+=(browser dashboard signup)
+for t in tests/integration/test_*.sh; do ALL_TESTS+=("san $(basename "$t" .sh)"); done
+ALL_TESTS+=("chaos sqlite" "chaos pg-redis" "chaos pg-redis-restart")
+# The slowest first (about 40 s or more in a clean-clone run, slowest
+# first), so the run does not end with one long test alone: this list only
+# orders; every test of ALL_TESTS runs, listed here or not.
+SLOW_FIRST=("san test_resume" test_resume browser test_real_words "san test_remote_engines"
+  test_answers "san test_answers" dashboard test_accuracy "san test_batches" test_remote_engines
+  test_audit "san test_webhooks" "san test_rules" test_call_metrics "san test_engine" test_webhooks
+  "san test_http" test_batches "chaos pg-redis-restart" test_http "san test_real_data"
+  "chaos pg-redis" test_real_data "san test_denoise_lid" "san test_pipeline_config" test_rules
+  test_engine "san test_queue_cli" "san test_call_metrics" signup)
+declare -A STARTED=() KNOWN=()
+for n in "${ALL_TESTS[@]}"; do KNOWN[$n]=1; done
+for n in "${SLOW_FIRST[@]}" "${ALL_TESTS[@]}"; do
+  [ -n "${KNOWN[$n]:-}" ] && [ -z "${STARTED[$n]:-}" ] || continue
+  STARTED[$n]=1
+  start_test "$n"
 done
 pool_drain
 if [ -z "$(ls -A "$SANLOG")" ]; then

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 for i in 1 2 3; do
-  $GEN --out "$TMP/gen" --name "talk$i" --speakers 2 --minutes 0.5 --seed $((20 + i)) --quiet || { notok "generate"; exit 1; }
+  $GEN --out "$TMP/gen" --name "talk$i" --speakers 2 --minutes 0.25 --seed $((20 + i)) --quiet || { notok "generate"; exit 1; }
 done
 in="$TMP/in"; mkdir -p "$in"; cp "$TMP"/gen/talk*.wav "$in/"
 
