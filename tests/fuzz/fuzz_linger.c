@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "web/linger.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,13 +34,9 @@ static enum web_linger_plan plan_of(char *names[], char *values[], int n,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size > 8192)
-		return 0;
-	char *buf = malloc(size + 1);
+	char *buf = fuzz_cstr(data, size, 8192);
 	if (!buf)
 		return 0;
-	memcpy(buf, data, size);
-	buf[size] = '\0';
 	char *names[FUZZ_HEADERS], *values[FUZZ_HEADERS];
 	int n = 0;
 	for (char *line = buf; line && n < FUZZ_HEADERS;) {

@@ -12,18 +12,15 @@
 #include <string.h>
 
 #include "web/range.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size > 4096)
-		return 0;
-	char *buf = malloc(size + 1);
+	char *buf = fuzz_cstr(data, size, 4096);
 	if (!buf)
 		return 0;
-	memcpy(buf, data, size);
-	buf[size] = '\0';
 	char *nl = strchr(buf, '\n');
 	uint64_t fsize = 1000;
 	const char *h = buf;

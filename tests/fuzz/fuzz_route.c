@@ -21,6 +21,7 @@
 
 #include "web/router.h"
 #include "web/routes.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,13 +36,9 @@ static void check_rest(const char *rest)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size > 3 * ROUTER_PATH_MAX)
-		return 0;
-	char *buf = malloc(size + 1);
+	char *buf = fuzz_cstr(data, size, 3 * ROUTER_PATH_MAX);
 	if (!buf)
 		return 0;
-	memcpy(buf, data, size);
-	buf[size] = '\0';
 	char *nl = strchr(buf, '\n');
 	const char *method = "GET", *path = buf;
 	if (nl) {

@@ -18,18 +18,15 @@
 #include <strings.h>
 
 #include "web/router.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size > 4 * ROUTER_QUERY_BYTES_MAX)
-		return 0;
-	char *buf = malloc(size + 1);
+	char *buf = fuzz_cstr(data, size, 4 * ROUTER_QUERY_BYTES_MAX);
 	if (!buf)
 		return 0;
-	memcpy(buf, data, size);
-	buf[size] = '\0';
 	struct router_uri_check c, again;
 	router_check_uri(buf, &c);
 	router_check_uri(buf, &again);
