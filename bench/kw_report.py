@@ -12,7 +12,14 @@ Each SET argument is  LABEL:KIND:OUTDIR:LOG[:LIST]
          one "pocketsphinx: spot TARGET S-E s llr L added|duplicate|rejected"
          line per keyphrase-search hit (the second candidate source); the
          added ones are words of the run, counted at spot threshold S when
-         L >= S (--spot-sweep, at the verification threshold --verify)
+         L >= S (--spot-sweep, at the verification threshold --verify).
+         A spotted word is found by its word and start, or (when the engine
+         moved its start or end inside the logged span to give way to a
+         kept hypothesis word) by lying inside that span. The "off" rows of
+         a run with spot lines leave the spotted words out, but the English
+         words they replaced stay gone (the pause after a particle can read
+         longer than a run without spot lines would give): for exact
+         figures without spotting, run without spot lines.
   LIST   optional "name<TAB>source" lines (bench/real_asr_sets.sh) to break a
          free set down by source
 
@@ -135,12 +142,13 @@ def load_set(outdir, log, targets):
         m = SPOT_RE.search(line)
         if m and m.group(6) == "added":
             # (ratio against the hypothesis, ratio against the phone loop)
-            spots[m.group(1)].append((float(m.group(2)), (float(m.group(4)), float(m.group(5) or "inf"))))
+            spots[m.group(1)].append((float(m.group(2)), float(m.group(3)),
+                                      (float(m.group(4)), float(m.group(5) or "inf"))))
     words = []  # (name, word, start, conf, end, speaker, llr, spot llr or None)
     for name, word, start, conf, end, speaker in rows:
         llr, spot = -math.inf, None
         if word in targets:
-            for s, l in spots.get(word, ()):
+            for s, e, l in spots.get(word, ()):
                 if abs(s - start) < 0.006:
                     spot = l
                     break
@@ -148,6 +156,15 @@ def load_set(outdir, log, targets):
                 if spot is None and abs(s - start) < 0.006:
                     llr = l
                     break
+            # A spotted word that overlapped a kept hypothesis word gave way
+            # (the engine moved its start or end inside the logged span), so
+            # its stored times differ from its spot line; it has no verify
+            # line. Without this it read as a hypothesis word never verified.
+            if spot is None and llr == -math.inf:
+                for s, e, l in spots.get(word, ()):
+                    if s - 0.006 <= start and end <= e + 0.006 and start < end:
+                        spot = l
+                        break
         words.append((name, word, start, conf, end, speaker, llr, spot))
     return words, dur, denoised
 

@@ -71,13 +71,19 @@ threshold 0.05 meh sia
 phrase_final 0.05 lah lor leh meh hor sia
 #
 # ACOUSTIC VERIFICATION (src/engines/ps_verify.h): a hit is counted only
-# when its acoustic score per 10 ms frame is at most 1.0 nat below a free
-# phone loop's over the same frames. Chosen on the real English recordings
-# of ../shared/data (curve: `make bench-keywords`, README Accuracy): with
-# the thresholds above, -1.0 takes false alarms from 90 to 64 per hour for
-# generated clean recall 0.788 -> 0.763; held out on Debian's asterisk
-# prompts (README).
-verify_min_llr -1.0
+# when its acoustic score per 10 ms frame is at most 2.0 nats below a free
+# phone loop's over the same frames. First chosen (-1.0) on the real
+# English of ../shared/data before the recording-level test below existed
+# (-1.0 took false alarms from 90 to 64 per hour). Chosen again jointly
+# with that test's PASS, on a tuning half only (even name positions of
+# bench-keywords' sets: 28 real files, 45 asterisk prompts, 3 + 3
+# generated conversations; README Accuracy, "Choosing the verifier, PASS
+# and the keyword weight on a tuning half"): the most generated targets
+# with no false alarm on either tuning free set is -2 with PASS 0.1
+# (clean 36 -> 38 of 53, 10 dB 27 -> 29); held out (odd positions) no
+# false alarm (0.08 h real, 0.05 h prompts; all 358 prompts 0 in 0.36 h),
+# 10 dB recall 0.477 -> 0.523, clean 0.738 unchanged.
+verify_min_llr -2.0
 #
 # A RECORDING MUST SHOW SINGLISH. What passes every test above on English
 # speech is one or two homophones here and there ("may", "law"), about 26
