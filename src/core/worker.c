@@ -494,11 +494,25 @@ static void worker_done(struct worker *w, const struct store_recording *rec)
 	worker_count_finished(w, rec);
 }
 
+/* rec's lease was taken over (we stalled, or our host was cut off) and
+ * our late commit of `stage` refused (why): the recording is its new
+ * owner's; only our queue entry is cleared. */
+static void worker_refused(struct worker *w, const struct store_recording *rec, const char *stage,
+			   const struct parley_error *why)
+{
+	log_warn("%s: late commit of stage %s refused: %s; leaving the recording to its new owner",
+		 rec->name, stage && *stage ? stage : "?", why->msg);
+	struct parley_error qerr = {0};
+	queue_settle(w->q, w->p->owner, rec, QUEUE_DONE, NULL, 0, &qerr);
+}
+
 /* The carried transaction ended: its recordings are done (committed), or
- * their stages and finishes were rolled back with it — then they are given
- * back to be redone (their effects never committed), or, when the store
- * does not answer, left to their leases' expiry like a killed worker's. */
-static void worker_carry_end(struct worker *w, bool committed)
+ * their stages and finishes were rolled back with it (why: the failure) —
+ * then they are given back to be redone (their effects never committed),
+ * the one whose lease was found lost left to its new owner, or, when the
+ * store does not answer, left to their leases' expiry like a killed
+ * worker's. */
+static void worker_carry_end(struct worker *w, bool committed, const struct parley_error *why)
 {
 	size_t n = w->ncarry;
 	w->carry_open = false;
@@ -511,6 +525,10 @@ static void worker_carry_end(struct worker *w, bool committed)
 		if (committed) {
 			worker_queue_settle(w, rec, QUEUE_DONE, NULL, 0);
 			worker_done(w, rec);
+			continue;
+		}
+		if (store_lease_lost(why, rec->id)) {
+			worker_refused(w, rec, "finish", why);
 			continue;
 		}
 		static const struct settle_op release = {.outcome = QUEUE_RELEASE};
@@ -534,7 +552,7 @@ static void worker_carry_flush(struct worker *w)
 	enum parley_err rc = store_commit(w->st, &err);
 	if (rc != PARLEY_OK)
 		log_warn("committing %zu finished recordings: %s", w->ncarry, err.msg);
-	worker_carry_end(w, rc == PARLEY_OK);
+	worker_carry_end(w, rc == PARLEY_OK, &err);
 }
 
 /* open: the pipeline left the last stages' transaction open for the
@@ -555,7 +573,11 @@ static enum parley_err worker_settle_op(struct worker *w, const struct store_rec
 	if (open && hold && folded == PARLEY_OK)
 		return PARLEY_OK;
 	if (open && w->carry_open)
-		worker_carry_end(w, folded == PARLEY_OK);
+		worker_carry_end(w, folded == PARLEY_OK, &err);
+	if (folded != PARLEY_OK && store_lease_lost(&err, rec->id)) {
+		worker_refused(w, rec, "finish", &err);
+		return folded;
+	}
 	if (folded != PARLEY_OK) {
 		log_warn("%s: %s; its uncommitted stages will be redone", rec->name, err.msg);
 		w->nstarted = 0; /* stage_start marks may have been rolled back too */
@@ -609,10 +631,12 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 		worker_done(w, rec);
 		return;
 	}
-	if (rc == PARLEY_ERR_ABORTED || rc == PARLEY_ERR_UNAVAILABLE) {
-		/* stopped, or the store/queue went away: not the recording's fault */
+	if (rc == PARLEY_ERR_ABORTED || rc == PARLEY_ERR_UNAVAILABLE || store_lease_lost(perr, 0)) {
+		/* stopped, the store/queue went away, or another recording of the
+		 * same transaction lost its lease (rolled back with it): not this
+		 * recording's fault */
 		op.outcome = QUEUE_RELEASE;
-		if (rc == PARLEY_ERR_UNAVAILABLE)
+		if (rc != PARLEY_ERR_ABORTED)
 			log_warn("%s: %s; giving it back", rec->name, perr->msg);
 		worker_settle_op(w, rec, &op, rec->next_stage, false, false);
 		return;
@@ -761,29 +785,29 @@ static void worker_process(struct worker *w, struct heartbeat *hb, const struct 
 	bool lost = hb->lost;
 	pthread_mutex_unlock(&hb->lock);
 	heartbeat_set(hb, 0);
-	bool refused = prc == PARLEY_ERR_BUSY && strstr(perr.msg, "lost to another worker");
+	bool refused = prc != PARLEY_OK && store_lease_lost(&perr, rec->id);
 	if (prc != PARLEY_OK)
 		w->nstarted = 0; /* stage_start marks of held stages may have been rolled back */
 	/* the carried transaction: ended by the pipeline, or still open in
 	 * run.open, or untouched when the pipeline did not run */
 	if (w->carry_open && (run.carry_done || run.carry_lost))
-		worker_carry_end(w, run.carry_done);
+		worker_carry_end(w, run.carry_done, &perr);
 	else if (w->carry_open && !run.open)
 		worker_carry_flush(w);
 	if ((lost || refused) && run.open) {
 		store_rollback(w->st); /* the last stages are redone by the new owner */
 		run.open = false;
 		if (w->carry_open)
-			worker_carry_end(w, false);
+			worker_carry_end(w, false, &perr);
 	}
 	if (lost || refused) {
 		/* Taken over after our lease expired (we stalled, or our host was
 		 * cut off): the commit was refused, the stage is the new owner's. */
-		if (refused)
-			log_warn("%s: late commit of stage %s refused: %s; leaving the recording to its "
-				 "new owner", rec->name, run.failed_stage ? run.failed_stage : "?", perr.msg);
-		else
-			log_warn("%s: lease lost while working; leaving it to its new owner", rec->name);
+		if (refused) {
+			worker_refused(w, rec, run.failed_stage, &perr);
+			return;
+		}
+		log_warn("%s: lease lost while working; leaving it to its new owner", rec->name);
 		struct parley_error qerr = {0};
 		queue_settle(w->q, p->owner, rec, QUEUE_DONE, NULL, 0, &qerr);
 		return;

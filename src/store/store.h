@@ -296,6 +296,9 @@ enum parley_err store_lease_renew(struct store *st, int64_t rec_id, const char *
 /* Drop the leases held by owners "host:pid" on this host whose process is gone. */
 enum parley_err store_lease_reclaim_dead(struct store *st, const char *host, int *reclaimed,
 					 struct parley_error *err);
+/* Is err the lost lease (PARLEY_ERR_BUSY, "lease on recording N was lost to
+ * another worker") of recording rec_id (0: of any recording)? */
+bool store_lease_lost(const struct parley_error *err, int64_t rec_id);
 /* Inside a stage's commit: check that owner still holds the lease, renew it,
  * and set the recording's next stage (NULL = leave it) — one statement.
  * PARLEY_ERR_BUSY ("lost to another worker") when the lease is gone. */
@@ -323,7 +326,10 @@ enum parley_err store_recording_requeue(struct store *st, int64_t rec_id, struct
  * attempt it counted is returned. */
 enum parley_err store_lease_release(struct store *st, int64_t rec_id, const char *owner,
 				    struct parley_error *err);
-/* Finish a leased recording: status DONE or FAILED (with the error), lease cleared. */
+/* Finish a leased recording: status DONE or FAILED (with the error), lease
+ * cleared. PARLEY_ERR_BUSY (store_lease_lost) when owner (non-NULL) holds
+ * the lease no more; inside a transaction on PostgreSQL that may come from
+ * the next statement or the commit instead (a fence, db_run_checked). */
 enum parley_err store_recording_finish(struct store *st, int64_t rec_id, const char *owner,
 				       enum store_status status, const char *error_code,
 				       const char *error_msg, struct parley_error *err);
@@ -343,7 +349,10 @@ enum parley_err store_stage_done(struct store *st, int64_t rec_id, const char *s
  * store_lease_advance (owner still holds the lease: renew it, set the next
  * stage) and store_stage_done together — one statement on PostgreSQL, the
  * done mark written only while the lease is owner's. PARLEY_ERR_BUSY ("lost
- * to another worker") when it is gone; the caller rolls back. */
+ * to another worker", store_lease_lost) when it is gone: from this call on
+ * SQLite; on PostgreSQL the statement is sent ahead without waiting (a
+ * fence, db_run_checked) and the error comes from the next statement or
+ * from store_commit, which then commits nothing. The caller rolls back. */
 enum parley_err store_stage_advance(struct store *st, int64_t rec_id, const char *stage,
 				    const char *owner, double lease_seconds, const char *next_stage,
 				    double cpu_seconds, double wall_seconds, struct parley_error *err);
