@@ -158,14 +158,11 @@ struct worker {
 	struct pipeline_clock clock; /* stage wall times, for commit coalescing */
 	double down_backoff;   /* wait after the store or queue was unreachable */
 	double next_warn;      /* rate limit for "unreachable" warnings */
-	/* Take-ahead: what the last take leased, held[next_held..nheld) not
-	 * started yet; uncounted[] started but their attempt not yet counted in
-	 * the store (done before the next take: store_attempts_add). */
+	/* Take-ahead: what the last take leased (each with its attempt counted),
+	 * held[next_held..nheld) not started yet. */
 	struct store_recording *held; /* QUEUE_TAKE_MAX of them */
 	size_t nheld, next_held;
 	double held_at;               /* time_mono() of the take */
-	int64_t uncounted[QUEUE_TAKE_MAX];
-	size_t nuncounted;
 	double per_recording;         /* recent seconds per recording (moving average), 0 = none yet */
 	/* Commit coalescing across the recordings of one take (PostgreSQL,
 	 * commit_window > 0): recordings whose quick stages and finish sit in
@@ -433,25 +430,10 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 	return finish_commit(w, open && hold, err);
 }
 
-/* Is rec started but its attempt not yet counted in the store? Then it
- * leaves the list when asked (take it out). */
-static bool worker_uncounted(struct worker *w, int64_t id, bool take_out)
-{
-	for (size_t i = 0; i < w->nuncounted; i++) {
-		if (w->uncounted[i] != id)
-			continue;
-		if (take_out)
-			w->uncounted[i] = w->uncounted[--w->nuncounted];
-		return true;
-	}
-	return false;
-}
-
 static enum parley_err settle_store(struct worker *w, const struct store_recording *rec,
 				    const struct settle_op *op, struct parley_error *err)
 {
 	const char *owner = w->p->owner;
-	enum parley_err rc;
 	switch (op->outcome) {
 	case QUEUE_DONE:
 		return worker_finish(w, rec, op, false, false, err);
@@ -459,14 +441,8 @@ static enum parley_err settle_store(struct worker *w, const struct store_recordi
 		return store_recording_retry_later(w->st, rec->id, owner, op->delay, op->error_msg, err);
 	case QUEUE_RELEASE:
 	case QUEUE_HANDOFF:
-		/* given back costs no attempt: one the store never counted is
-		 * given back as it is, a counted one is taken back */
-		if (!worker_uncounted(w, rec->id, false))
-			return store_lease_release(w->st, rec->id, owner, err);
-		rc = store_lease_unhold(w->st, owner, &rec->id, 1, err);
-		if (rc == PARLEY_OK)
-			worker_uncounted(w, rec->id, true);
-		return rc;
+		/* given back costs no attempt: the one its lease counted is returned */
+		return store_lease_release(w->st, rec->id, owner, err);
 	}
 	return parley_error_set(err, PARLEY_ERR_INTERNAL, "unknown outcome");
 }
@@ -729,34 +705,45 @@ static size_t worker_take_size(const struct worker *w)
 	return n >= QUEUE_TAKE_MAX ? QUEUE_TAKE_MAX : n >= 1 ? (size_t)n : 1;
 }
 
-/* Count the attempts of the recordings started since the last take (kept
- * for the next try when the store does not answer). */
-static enum parley_err worker_count_started(struct worker *w, struct parley_error *err)
+/* Give back what the last take leased from held[from] on (not started):
+ * pending again, the attempt its lease counted returned, its queue entry
+ * ready again. */
+static void worker_unhold(struct worker *w, size_t from)
 {
-	enum parley_err rc = store_attempts_add(w->st, w->uncounted, w->nuncounted, err);
-	if (rc == PARLEY_OK)
-		w->nuncounted = 0;
-	return rc;
-}
-
-/* Give back what the last take leased and was not started: pending again,
- * no attempt counted, its queue entry ready again. */
-static void worker_unhold(struct worker *w)
-{
-	size_t n = w->nheld > w->next_held ? w->nheld - w->next_held : 0;
+	size_t n = w->nheld > from ? w->nheld - from : 0;
 	int64_t ids[QUEUE_TAKE_MAX];
 	for (size_t i = 0; i < n; i++)
-		ids[i] = w->held[w->next_held + i].id;
+		ids[i] = w->held[from + i].id;
 	struct parley_error err = {0};
 	if (n && w->st && store_lease_unhold(w->st, w->p->owner, ids, n, &err) != PARLEY_OK)
 		log_warn("giving back %zu recordings taken ahead: %s (their leases expire)", n, err.msg);
 	for (size_t i = 0; n && w->q && i < n; i++) {
 		struct parley_error qerr = {0};
-		const struct store_recording *rec = &w->held[w->next_held + i];
+		const struct store_recording *rec = &w->held[from + i];
 		if (queue_settle(w->q, w->p->owner, rec, QUEUE_RELEASE, rec->next_stage, 0, &qerr))
 			log_warn("%s: %s", rec->name, qerr.msg);
 	}
-	w->nheld = w->next_held = 0;
+	if (w->nheld > from)
+		w->nheld = from;
+	if (w->next_held > w->nheld)
+		w->next_held = w->nheld;
+}
+
+/* A recording tried before (attempts > 1 with this take's: a retry, or one
+ * whose worker died holding it) runs alone: the take keeps what comes
+ * before it, or only it when it comes first, and gives the rest back. Every
+ * recording a worker holds counts an attempt when taken, so a worker killed
+ * by one of them costs the others held with it one attempt too — but only
+ * once: tried before, they run alone from then on, and only their own runs
+ * count. */
+static void worker_take_trim(struct worker *w)
+{
+	size_t keep = w->nheld;
+	for (size_t i = 0; i < w->nheld && keep == w->nheld; i++)
+		if (w->held[i].attempts > 1)
+			keep = i == 0 ? 1 : i;
+	if (keep < w->nheld)
+		worker_unhold(w, keep);
 }
 
 static void worker_process(struct worker *w, struct heartbeat *hb, const struct store_recording *rec)
@@ -893,9 +880,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 			w.nohooks_batch = 0;
 			take.max = worker_take_size(&w);
 			w.nheld = w.next_held = 0;
-			rc = worker_count_started(&w, err);
-			if (rc == PARLEY_OK)
-				rc = queue_take_many(w.q, w.st, &take, w.held, &w.nheld, err);
+			rc = queue_take_many(w.q, w.st, &take, w.held, &w.nheld, err);
 			w.held_at = time_mono();
 			if (rc && parley_err_is_transient(rc)) {
 				w.nheld = 0;
@@ -905,6 +890,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 			if (rc)
 				goto out;
 			w.down_backoff = 0.5;
+			worker_take_trim(&w);
 		}
 		if (w.nheld == 0) {
 			if (p->exit_when_idle && worker_idle_done(&w))
@@ -917,17 +903,13 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 			continue; /* take already waited idle_poll */
 		}
 		struct store_recording *rec = &w.held[w.next_held];
-		if (!rec->attempt_counted) {
-			/* held since the take: give the rest back when it is old (its
-			 * lease was not renewed), else start it and count it */
-			if (time_mono() - w.held_at > p->config.lease_seconds * WORKER_HELD_STALE_LEASES) {
-				worker_carry_flush(&w);
-				worker_unhold(&w);
-				continue;
-			}
-			rec->attempts++;
-			rec->attempt_counted = true;
-			w.uncounted[w.nuncounted++] = rec->id;
+		if (w.next_held > 0 &&
+		    time_mono() - w.held_at > p->config.lease_seconds * WORKER_HELD_STALE_LEASES) {
+			/* held since the take and old now (its lease was not
+			 * renewed): give the rest back */
+			worker_carry_flush(&w);
+			worker_unhold(&w, w.next_held);
+			continue;
 		}
 		w.next_held++;
 		if (rec->attempts > p->config.max_attempts) {
@@ -946,13 +928,8 @@ out:
 		worker_carry_flush(&w);
 		worker_count_flush(&w);
 	}
-	/* recordings taken ahead and not started go back, uncounted */
-	worker_unhold(&w);
-	if (w.st) {
-		struct parley_error cerr = {0};
-		if (worker_count_started(&w, &cerr) != PARLEY_OK)
-			log_warn("%s", cerr.msg);
-	}
+	/* recordings taken ahead and not started go back, their attempts returned */
+	worker_unhold(&w, w.next_held);
 	/* A worker leaving because the work is done keeps sending what falls
 	 * due soon (the first retries); a stopped one leaves it to the next. */
 	webhook_loop_stop(hooks, rc == PARLEY_OK && !(p->stop && *p->stop) ? WORKER_WEBHOOK_LINGER : 0);

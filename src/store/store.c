@@ -756,7 +756,7 @@ enum parley_err store_lease_many(struct store *st, int64_t batch_id, const char 
 	double now = time_wall();
 	/* PostgreSQL: concurrent workers skip each other's candidate rows instead
 	 * of queueing on them. SQLite: BEGIN IMMEDIATE-style locking serialises.
-	 * Only the first in hand-out order counts an attempt (store.h). */
+	 * Each one leased counts an attempt (store.h). */
 	const char *lock = db_dialect(st->db) == DB_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "";
 	char sql[2048];
 	snprintf(sql, sizeof(sql),
@@ -765,8 +765,7 @@ enum parley_err store_lease_many(struct store *st, int64_t batch_id, const char 
 		 "     AND (CAST(?5 AS TEXT) = '' OR next_stage = '' OR ?5 LIKE '%%,' || next_stage || ',%%')"
 		 "   ORDER BY priority DESC, tag, id LIMIT ?6%s)"
 		 " UPDATE recordings SET lease_owner = ?1, lease_expires = ?2, status = 'running',"
-		 "  updated_at = ?3, attempts = attempts + CASE WHEN id ="
-		 "   (SELECT c1.id FROM c c1 ORDER BY c1.priority DESC, c1.tag, c1.id LIMIT 1) THEN 1 ELSE 0 END"
+		 "  updated_at = ?3, attempts = attempts + 1"
 		 " WHERE id IN (SELECT c2.id FROM c c2)"
 		 " RETURNING " RECORDING_COLS ", %s", lock, stages_done_expr(st));
 	char stage_set[STORE_PIPELINE_MAX + 2] = "";
@@ -784,8 +783,6 @@ enum parley_err store_lease_many(struct store *st, int64_t batch_id, const char 
 		return rc;
 	}
 	qsort(out, *n, sizeof(*out), lease_order_cmp);
-	for (size_t i = 0; i < *n; i++)
-		out[i].attempt_counted = i == 0;
 	return PARLEY_OK;
 }
 
@@ -814,7 +811,7 @@ enum parley_err store_lease_ids(struct store *st, const int64_t *ids, size_t nid
 	id_params(params, sizeof(params), 4);
 	snprintf(sql, sizeof(sql),
 		 "UPDATE recordings SET lease_owner = ?1, lease_expires = ?2, status = 'running',"
-		 "  updated_at = ?3, attempts = attempts + CASE WHEN id = ?4 THEN 1 ELSE 0 END"
+		 "  updated_at = ?3, attempts = attempts + 1"
 		 " WHERE id IN (%s) AND " LEASABLE("?3") " RETURNING " RECORDING_COLS ", %s",
 		 params, stages_done_expr(st));
 	struct db_stmt *s;
@@ -832,8 +829,7 @@ enum parley_err store_lease_ids(struct store *st, const int64_t *ids, size_t nid
 	for (size_t i = 0; i < nids; i++)
 		for (size_t k = 0; k < ngot; k++)
 			if (got[k].id == ids[i] && got[k].id != 0) {
-				out[*n] = got[k];
-				out[(*n)++].attempt_counted = i == 0;
+				out[(*n)++] = got[k];
 				got[k].id = 0; /* an id named twice is leased once */
 				break;
 			}
@@ -879,17 +875,11 @@ static enum parley_err ids_update(struct store *st, const char *head, const char
 	return rc;
 }
 
-enum parley_err store_attempts_add(struct store *st, const int64_t *ids, size_t n,
-				   struct parley_error *err)
-{
-	return ids_update(st, "UPDATE recordings SET attempts = attempts + 1 WHERE id IN ", NULL,
-			  ids, n, "to count", err);
-}
-
 enum parley_err store_lease_unhold(struct store *st, const char *owner, const int64_t *ids, size_t n,
 				   struct parley_error *err)
 {
-	return ids_update(st, "UPDATE recordings SET status = 'pending', lease_owner = NULL, lease_expires = NULL"
+	return ids_update(st, "UPDATE recordings SET status = 'pending', lease_owner = NULL, lease_expires = NULL,"
+			  " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
 			  " WHERE lease_owner = ?1 AND id IN ", owner, ids, n, "to give back", err);
 }
 

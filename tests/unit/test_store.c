@@ -976,10 +976,9 @@ static void test_priority_fair_order_pg(void **state)
 }
 
 /* Take-ahead (store.h, store_lease_many): a take leases a bounded set in
- * hand-out order with the stages done, counts an attempt for the first
- * only; the rest are counted when started (store_attempts_add) or given
- * back uncounted (store_lease_unhold); store_lease_ids leases named ones in
- * their order, skipping what another worker holds. */
+ * hand-out order with the stages done, counting an attempt for each; one
+ * given back unstarted (store_lease_unhold) has it returned; store_lease_ids
+ * leases named ones in their order, skipping what another worker holds. */
 static void take_ahead_check(struct store *st)
 {
 	struct parley_error err = {0};
@@ -1000,8 +999,7 @@ static void take_ahead_check(struct store *st)
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(r[i].id, id[i]);
 		assert_true(r[i].stages_known);
-		assert_int_equal(r[i].attempt_counted, i == 0);
-		assert_int_equal(r[i].attempts, i == 0 ? 1 : 0);
+		assert_int_equal(r[i].attempts, 1); /* each taken counts its attempt */
 		assert_int_equal(r[i].status, STORE_RUNNING);
 	}
 	assert_string_equal(r[0].stages_done, "");
@@ -1019,8 +1017,7 @@ static void take_ahead_check(struct store *st)
 	assert_int_equal(store_lease_many(st, batch, "w:3", 60, NULL, 0, r, &n, &err), PARLEY_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(r[0].id, id[3]);
-	/* w:1 started t2 (counted now) and gives t3 back: uncounted, free */
-	assert_int_equal(store_attempts_add(st, &id[1], 1, &err), PARLEY_OK);
+	/* w:1 gives t3 back: its attempt returned, free; t2's stays counted */
 	assert_int_equal(store_lease_unhold(st, "w:9", &id[2], 1, &err), PARLEY_OK); /* not its lease */
 	struct store_recording g;
 	assert_int_equal(store_recording_get(st, id[2], &g, &err), PARLEY_OK);
@@ -1031,15 +1028,14 @@ static void take_ahead_check(struct store *st)
 	assert_int_equal(g.attempts, 0);
 	assert_int_equal(store_recording_get(st, id[1], &g, &err), PARLEY_OK);
 	assert_int_equal(g.attempts, 1);
-	/* by ids, in their order: t1 (w:1's) and t5 (done) are left out; the
-	 * first named one leased (t3) counts its attempt */
+	/* by ids, in their order: t1 (w:1's) and t5 (done) are left out; each
+	 * leased counts its attempt */
 	int64_t want[4] = {id[2], id[0], id[4], id[1]};
 	assert_int_equal(store_lease_ids(st, want, 4, "w:4", 60, r, &n, &err), PARLEY_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(r[0].id, id[2]);
-	assert_true(r[0].attempt_counted);
 	assert_int_equal(r[0].attempts, 1);
-	/* t2's lease (w:1) expires: now both are leased, t2 uncounted */
+	/* t1's and t2's leases (w:1) expire: now both are leased, counted again */
 	assert_int_equal(store_lease_renew(st, id[1], "w:1", -1, &err), PARLEY_OK);
 	int64_t want2[2] = {id[0], id[1]};
 	assert_int_equal(store_lease_renew(st, id[0], "w:1", -1, &err), PARLEY_OK);
@@ -1048,8 +1044,7 @@ static void take_ahead_check(struct store *st)
 	assert_int_equal(r[0].id, id[0]);
 	assert_int_equal(r[0].attempts, 2);
 	assert_int_equal(r[1].id, id[1]);
-	assert_false(r[1].attempt_counted);
-	assert_int_equal(r[1].attempts, 1);
+	assert_int_equal(r[1].attempts, 2);
 	assert_int_equal(store_lease_ids(st, want, STORE_LEASE_MANY_MAX + 1, "w:4", 60, r, &n, &err),
 			 PARLEY_ERR_TOO_LARGE);
 }
