@@ -116,6 +116,26 @@ enum parley_err call_text_build(const struct store_word *words, size_t nwords,
 	return PARLEY_OK;
 }
 
+/* The recording's duration in seconds. The decode stage stores it after the
+ * worker leased the recording, so when the stages run in one go the lease's
+ * copy (rec) still says 0 and the conversation would end at the last word:
+ * read the stored value then (as stages/words.c does). */
+static enum parley_err call_text_duration(struct store *st, const struct store_recording *rec,
+					  double *seconds, struct parley_error *err)
+{
+	*seconds = rec->duration;
+	if (*seconds > 0.0)
+		return PARLEY_OK;
+	struct store_recording *stored = malloc(sizeof(*stored));
+	if (!stored)
+		return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory reading a call's duration");
+	enum parley_err rc = store_recording_get(st, rec->id, stored, err);
+	if (!rc)
+		*seconds = stored->duration;
+	free(stored);
+	return rc;
+}
+
 enum parley_err call_text_load(struct store *st, const struct store_recording *rec,
 			       struct call_text *out, struct parley_error *err)
 {
@@ -143,7 +163,10 @@ enum parley_err call_text_load(struct store *st, const struct store_recording *r
 			goto out;
 		ivr_end = call_ivr_end(ev, nev);
 	}
-	rc = call_text_build(w, nw, r, nr, s, ns, ivr_end, rec->duration, out, err);
+	double duration = 0;
+	if ((rc = call_text_duration(st, rec, &duration, err)))
+		goto out;
+	rc = call_text_build(w, nw, r, nr, s, ns, ivr_end, duration, out, err);
 out:
 	free(w);
 	free(r);

@@ -24,7 +24,7 @@
  *
  * The conversation: from the end of the IVR (core/call_metrics.h
  * call_ivr_end(): ringback, prompts, DTMF, queue music; 0 when the ivr
- * stage did not run) to the recording's duration (the last word's end when
+ * stage did not run) to the recording's stored duration (the last word's end when
  * the duration is unknown). Time windows count from its start ("first 30
  * seconds" = the first 30 s after the IVR) or back from its end; a
  * percentage is of its length.

@@ -37,7 +37,8 @@ if [ ! -s "$CALLS/i1-$key.truth.json" ]; then  # the same call as test_call_metr
 fi
 cp "$CALLS/i1-$key.wav" "$TMP/in/i1.wav"
 
-fake_start "$TMP/srv" || { notok "start the fake engine server"; exit 1; }
+LATE="alpha bravo charlie delta echo foxtrot golf hotel"  # the transcription of unknown audio
+fake_start "$TMP/srv" --unknown-text "$LATE" || { notok "start the fake engine server"; exit 1; }
 ok "fake engine server on port $FAKE_PORT"
 
 cat >"$TMP/q.json" <<'EOF'
@@ -139,6 +140,41 @@ for k in ("llm_piano", "llm_topic", "llm_lines", "llm_summary"):
 ok = all(a[k]["valid"] for k in ("piano", "silence", "share", "rude"))
 print(("ok - " if ok else "not ok - ") + "ignored schema: the phrase and metric answers stay valid")
 EOF
+
+# ---- the conversation ends at the audio's end, not at the last word, when
+# the stages run in one go: 40 s of audio, a tone for the first 20 s (the
+# server's words spread over that turn), then silence. The last 10 s hold no
+# word (a phrase question and an LLM question on that window); reading the
+# lease's copy of the recording (duration 0 before decode) ended the
+# conversation at the last word and put the window over the words.
+mkdir -p "$TMP/late"
+python3 - "$TMP/late/late.wav" <<'EOF'
+import math, struct, sys, wave
+r = 16000
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(r)
+    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / r) *
+                                            (0.5 + 0.5 * math.sin(2 * math.pi * 3 * i / r))))
+                           for i in range(20 * r)) + bytes(2 * 20 * r))
+EOF
+{ printf '{"version": 1, "name": "late", "questions": [\n'
+  printf '  {"id": "late_words", "type": "yes_no", "text": "Words in the last 10 s?", "window": {"last": 10},\n'
+  printf '   "phrases": {"any": ["%s"]}},\n' "$(echo "$LATE" | sed 's/ /", "/g')"
+  printf '  {"id": "late_lines", "type": "number", "text": "How many transcript lines?", "window": {"last": 10}}]}\n'
+} >"$TMP/late.json"
+limit 300 "$PARLEY" run "$TMP/late" -o "$TMP/late-out" -j 1 --no-progress --stages decode,vad,diarize,stt,answers \
+  --stt "openai+$FAKE_URL" --stt-unit turn --set "llm.engine=openai+$FAKE_URL/v1" --questionnaire "$TMP/late.json" \
+  >"$TMP/late.log" 2>&1
+check "a one-go run of 40 s whose words end mid-call exits 0" test $? -eq 0
+ends=$(sqlite3 "$TMP/late-out/parley.db" "select round(r.duration, 1) || ',' || count(w.word) || ',' || (max(w.end_s) < 25)
+  from recordings r join stt_words w on w.recording_id = r.id")
+check "... 40 s of audio, its 8 words ending before 25 s (duration,words,ended: $ends)" test "$ends" = "40.0,8,1"
+late=$(python3 -c '
+import json, sys
+a = {x["question"]: x for x in json.load(open(sys.argv[1]))["answers"]}
+print(a["late_words"]["answer"], len(a["late_words"]["evidence"]), a["late_lines"]["answer"])
+' "$TMP/late-out/late/transcript.json" 2>&1)
+check "... the last 10 s are the audio's (silence): no phrase heard, no transcript line ($late)" test "$late" = "no 0 0.0"
 
 # ---- refused before any audio
 printf '{"version": 1, "questions": [\n  {"id": "a", "type": "yes_no", "text": "t", "weight": "x"}]}\n' >"$TMP/bad.json"
