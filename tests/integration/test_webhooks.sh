@@ -13,7 +13,9 @@
 # PARLEY_TEST_REDIS_URL are set (tests/run.sh sets them).
 . "$(dirname "$0")/lib.sh"
 unset PARLEY_CONFIG PARLEY_STORE PARLEY_QUEUE PARLEY_QUEUE_PREFIX PARLEY_DATA
-export PARLEY_WEBHOOK_TIMEOUT=3
+# The receiver's hang and sleep (30 s, 5 s) outlast it; each such attempt
+# holds the one sender for this long, so it is short.
+export PARLEY_WEBHOOK_TIMEOUT=2
 SECRET="whsec_$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
 export HOOK_SECRET=$SECRET
 
@@ -101,7 +103,7 @@ run_case() {
   local out
   out=$("$PARLEY" submit "$TMP/in" "${S[@]}" --batch calls --pipeline noop \
     --webhook "$RECV_URL" --webhook-secret-env HOOK_SECRET --webhook-events batch,file \
-    --webhook-schedule 1s,1s,1s,1s,1s 2>&1)
+    --webhook-schedule 0.2s,0.2s,0.2s,0.2s,0.2s 2>&1)
   check "$label: submit with a webhook ($out)" grep -q "3 recordings added" <<<"$out"
 
   "$PARLEY" worker "${S[@]}" --jobs 2 -v >"$d/worker1.log" 2>&1 &
@@ -133,7 +135,7 @@ for x in open(sys.argv[1]):
   check "$label: the killed attempt is in the log as one with no answer" \
     grep -q "no answer recorded: the sender stopped during the attempt" "$d/list.txt"
   check "$label: the receiver's 500, 429 and timeouts are in the attempts log" \
-    bash -c "grep -q 'status 500 .*HTTP 500: scripted 500' '$d/list.txt' && grep -q 'status 429' '$d/list.txt' && grep -q 'no answer within 3 s' '$d/list.txt'"
+    bash -c "grep -q 'status 500 .*HTTP 500: scripted 500' '$d/list.txt' && grep -q 'status 429' '$d/list.txt' && grep -q 'no answer within 2 s' '$d/list.txt'"
   python3 - "$d/recv.jsonl" "$killed_id" >"$d/verdict.txt" 2>&1 <<'EOF'
 import json, sys
 lines = [json.loads(x) for x in open(sys.argv[1])]
