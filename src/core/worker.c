@@ -158,14 +158,11 @@ struct worker {
 	struct pipeline_clock clock; /* stage wall times, for commit coalescing */
 	double down_backoff;   /* wait after the store or queue was unreachable */
 	double next_warn;      /* rate limit for "unreachable" warnings */
-	/* Take-ahead: what the last take leased, held[next_held..nheld) not
-	 * started yet; uncounted[] started but their attempt not yet counted in
-	 * the store (done before the next take: store_attempts_add). */
+	/* Take-ahead: what the last take leased (each with its attempt counted),
+	 * held[next_held..nheld) not started yet. */
 	struct store_recording *held; /* QUEUE_TAKE_MAX of them */
 	size_t nheld, next_held;
 	double held_at;               /* time_mono() of the take */
-	int64_t uncounted[QUEUE_TAKE_MAX];
-	size_t nuncounted;
 	double per_recording;         /* recent seconds per recording (moving average), 0 = none yet */
 	/* Commit coalescing across the recordings of one take (PostgreSQL,
 	 * commit_window > 0): recordings whose quick stages and finish sit in
@@ -433,25 +430,10 @@ static enum parley_err worker_finish(struct worker *w, const struct store_record
 	return finish_commit(w, open && hold, err);
 }
 
-/* Is rec started but its attempt not yet counted in the store? Then it
- * leaves the list when asked (take it out). */
-static bool worker_uncounted(struct worker *w, int64_t id, bool take_out)
-{
-	for (size_t i = 0; i < w->nuncounted; i++) {
-		if (w->uncounted[i] != id)
-			continue;
-		if (take_out)
-			w->uncounted[i] = w->uncounted[--w->nuncounted];
-		return true;
-	}
-	return false;
-}
-
 static enum parley_err settle_store(struct worker *w, const struct store_recording *rec,
 				    const struct settle_op *op, struct parley_error *err)
 {
 	const char *owner = w->p->owner;
-	enum parley_err rc;
 	switch (op->outcome) {
 	case QUEUE_DONE:
 		return worker_finish(w, rec, op, false, false, err);
@@ -459,14 +441,8 @@ static enum parley_err settle_store(struct worker *w, const struct store_recordi
 		return store_recording_retry_later(w->st, rec->id, owner, op->delay, op->error_msg, err);
 	case QUEUE_RELEASE:
 	case QUEUE_HANDOFF:
-		/* given back costs no attempt: one the store never counted is
-		 * given back as it is, a counted one is taken back */
-		if (!worker_uncounted(w, rec->id, false))
-			return store_lease_release(w->st, rec->id, owner, err);
-		rc = store_lease_unhold(w->st, owner, &rec->id, 1, err);
-		if (rc == PARLEY_OK)
-			worker_uncounted(w, rec->id, true);
-		return rc;
+		/* given back costs no attempt: the one its lease counted is returned */
+		return store_lease_release(w->st, rec->id, owner, err);
 	}
 	return parley_error_set(err, PARLEY_ERR_INTERNAL, "unknown outcome");
 }
@@ -494,11 +470,25 @@ static void worker_done(struct worker *w, const struct store_recording *rec)
 	worker_count_finished(w, rec);
 }
 
+/* rec's lease was taken over (we stalled, or our host was cut off) and
+ * our late commit of `stage` refused (why): the recording is its new
+ * owner's; only our queue entry is cleared. */
+static void worker_refused(struct worker *w, const struct store_recording *rec, const char *stage,
+			   const struct parley_error *why)
+{
+	log_warn("%s: late commit of stage %s refused: %s; leaving the recording to its new owner",
+		 rec->name, stage && *stage ? stage : "?", why->msg);
+	struct parley_error qerr = {0};
+	queue_settle(w->q, w->p->owner, rec, QUEUE_DONE, NULL, 0, &qerr);
+}
+
 /* The carried transaction ended: its recordings are done (committed), or
- * their stages and finishes were rolled back with it — then they are given
- * back to be redone (their effects never committed), or, when the store
- * does not answer, left to their leases' expiry like a killed worker's. */
-static void worker_carry_end(struct worker *w, bool committed)
+ * their stages and finishes were rolled back with it (why: the failure) —
+ * then they are given back to be redone (their effects never committed),
+ * the one whose lease was found lost left to its new owner, or, when the
+ * store does not answer, left to their leases' expiry like a killed
+ * worker's. */
+static void worker_carry_end(struct worker *w, bool committed, const struct parley_error *why)
 {
 	size_t n = w->ncarry;
 	w->carry_open = false;
@@ -511,6 +501,10 @@ static void worker_carry_end(struct worker *w, bool committed)
 		if (committed) {
 			worker_queue_settle(w, rec, QUEUE_DONE, NULL, 0);
 			worker_done(w, rec);
+			continue;
+		}
+		if (store_lease_lost(why, rec->id)) {
+			worker_refused(w, rec, "finish", why);
 			continue;
 		}
 		static const struct settle_op release = {.outcome = QUEUE_RELEASE};
@@ -534,7 +528,7 @@ static void worker_carry_flush(struct worker *w)
 	enum parley_err rc = store_commit(w->st, &err);
 	if (rc != PARLEY_OK)
 		log_warn("committing %zu finished recordings: %s", w->ncarry, err.msg);
-	worker_carry_end(w, rc == PARLEY_OK);
+	worker_carry_end(w, rc == PARLEY_OK, &err);
 }
 
 /* open: the pipeline left the last stages' transaction open for the
@@ -555,7 +549,11 @@ static enum parley_err worker_settle_op(struct worker *w, const struct store_rec
 	if (open && hold && folded == PARLEY_OK)
 		return PARLEY_OK;
 	if (open && w->carry_open)
-		worker_carry_end(w, folded == PARLEY_OK);
+		worker_carry_end(w, folded == PARLEY_OK, &err);
+	if (folded != PARLEY_OK && store_lease_lost(&err, rec->id)) {
+		worker_refused(w, rec, "finish", &err);
+		return folded;
+	}
 	if (folded != PARLEY_OK) {
 		log_warn("%s: %s; its uncommitted stages will be redone", rec->name, err.msg);
 		w->nstarted = 0; /* stage_start marks may have been rolled back too */
@@ -609,10 +607,12 @@ static void worker_settle(struct worker *w, const struct store_recording *rec, e
 		worker_done(w, rec);
 		return;
 	}
-	if (rc == PARLEY_ERR_ABORTED || rc == PARLEY_ERR_UNAVAILABLE) {
-		/* stopped, or the store/queue went away: not the recording's fault */
+	if (rc == PARLEY_ERR_ABORTED || rc == PARLEY_ERR_UNAVAILABLE || store_lease_lost(perr, 0)) {
+		/* stopped, the store/queue went away, or another recording of the
+		 * same transaction lost its lease (rolled back with it): not this
+		 * recording's fault */
 		op.outcome = QUEUE_RELEASE;
-		if (rc == PARLEY_ERR_UNAVAILABLE)
+		if (rc != PARLEY_ERR_ABORTED)
 			log_warn("%s: %s; giving it back", rec->name, perr->msg);
 		worker_settle_op(w, rec, &op, rec->next_stage, false, false);
 		return;
@@ -705,34 +705,45 @@ static size_t worker_take_size(const struct worker *w)
 	return n >= QUEUE_TAKE_MAX ? QUEUE_TAKE_MAX : n >= 1 ? (size_t)n : 1;
 }
 
-/* Count the attempts of the recordings started since the last take (kept
- * for the next try when the store does not answer). */
-static enum parley_err worker_count_started(struct worker *w, struct parley_error *err)
+/* Give back what the last take leased from held[from] on (not started):
+ * pending again, the attempt its lease counted returned, its queue entry
+ * ready again. */
+static void worker_unhold(struct worker *w, size_t from)
 {
-	enum parley_err rc = store_attempts_add(w->st, w->uncounted, w->nuncounted, err);
-	if (rc == PARLEY_OK)
-		w->nuncounted = 0;
-	return rc;
-}
-
-/* Give back what the last take leased and was not started: pending again,
- * no attempt counted, its queue entry ready again. */
-static void worker_unhold(struct worker *w)
-{
-	size_t n = w->nheld > w->next_held ? w->nheld - w->next_held : 0;
+	size_t n = w->nheld > from ? w->nheld - from : 0;
 	int64_t ids[QUEUE_TAKE_MAX];
 	for (size_t i = 0; i < n; i++)
-		ids[i] = w->held[w->next_held + i].id;
+		ids[i] = w->held[from + i].id;
 	struct parley_error err = {0};
 	if (n && w->st && store_lease_unhold(w->st, w->p->owner, ids, n, &err) != PARLEY_OK)
 		log_warn("giving back %zu recordings taken ahead: %s (their leases expire)", n, err.msg);
 	for (size_t i = 0; n && w->q && i < n; i++) {
 		struct parley_error qerr = {0};
-		const struct store_recording *rec = &w->held[w->next_held + i];
+		const struct store_recording *rec = &w->held[from + i];
 		if (queue_settle(w->q, w->p->owner, rec, QUEUE_RELEASE, rec->next_stage, 0, &qerr))
 			log_warn("%s: %s", rec->name, qerr.msg);
 	}
-	w->nheld = w->next_held = 0;
+	if (w->nheld > from)
+		w->nheld = from;
+	if (w->next_held > w->nheld)
+		w->next_held = w->nheld;
+}
+
+/* A recording tried before (attempts > 1 with this take's: a retry, or one
+ * whose worker died holding it) runs alone: the take keeps what comes
+ * before it, or only it when it comes first, and gives the rest back. Every
+ * recording a worker holds counts an attempt when taken, so a worker killed
+ * by one of them costs the others held with it one attempt too — but only
+ * once: tried before, they run alone from then on, and only their own runs
+ * count. */
+static void worker_take_trim(struct worker *w)
+{
+	size_t keep = w->nheld;
+	for (size_t i = 0; i < w->nheld && keep == w->nheld; i++)
+		if (w->held[i].attempts > 1)
+			keep = i == 0 ? 1 : i;
+	if (keep < w->nheld)
+		worker_unhold(w, keep);
 }
 
 static void worker_process(struct worker *w, struct heartbeat *hb, const struct store_recording *rec)
@@ -761,29 +772,29 @@ static void worker_process(struct worker *w, struct heartbeat *hb, const struct 
 	bool lost = hb->lost;
 	pthread_mutex_unlock(&hb->lock);
 	heartbeat_set(hb, 0);
-	bool refused = prc == PARLEY_ERR_BUSY && strstr(perr.msg, "lost to another worker");
+	bool refused = prc != PARLEY_OK && store_lease_lost(&perr, rec->id);
 	if (prc != PARLEY_OK)
 		w->nstarted = 0; /* stage_start marks of held stages may have been rolled back */
 	/* the carried transaction: ended by the pipeline, or still open in
 	 * run.open, or untouched when the pipeline did not run */
 	if (w->carry_open && (run.carry_done || run.carry_lost))
-		worker_carry_end(w, run.carry_done);
+		worker_carry_end(w, run.carry_done, &perr);
 	else if (w->carry_open && !run.open)
 		worker_carry_flush(w);
 	if ((lost || refused) && run.open) {
 		store_rollback(w->st); /* the last stages are redone by the new owner */
 		run.open = false;
 		if (w->carry_open)
-			worker_carry_end(w, false);
+			worker_carry_end(w, false, &perr);
 	}
 	if (lost || refused) {
 		/* Taken over after our lease expired (we stalled, or our host was
 		 * cut off): the commit was refused, the stage is the new owner's. */
-		if (refused)
-			log_warn("%s: late commit of stage %s refused: %s; leaving the recording to its "
-				 "new owner", rec->name, run.failed_stage ? run.failed_stage : "?", perr.msg);
-		else
-			log_warn("%s: lease lost while working; leaving it to its new owner", rec->name);
+		if (refused) {
+			worker_refused(w, rec, run.failed_stage, &perr);
+			return;
+		}
+		log_warn("%s: lease lost while working; leaving it to its new owner", rec->name);
 		struct parley_error qerr = {0};
 		queue_settle(w->q, p->owner, rec, QUEUE_DONE, NULL, 0, &qerr);
 		return;
@@ -869,9 +880,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 			w.nohooks_batch = 0;
 			take.max = worker_take_size(&w);
 			w.nheld = w.next_held = 0;
-			rc = worker_count_started(&w, err);
-			if (rc == PARLEY_OK)
-				rc = queue_take_many(w.q, w.st, &take, w.held, &w.nheld, err);
+			rc = queue_take_many(w.q, w.st, &take, w.held, &w.nheld, err);
 			w.held_at = time_mono();
 			if (rc && parley_err_is_transient(rc)) {
 				w.nheld = 0;
@@ -881,6 +890,7 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 			if (rc)
 				goto out;
 			w.down_backoff = 0.5;
+			worker_take_trim(&w);
 		}
 		if (w.nheld == 0) {
 			if (p->exit_when_idle && worker_idle_done(&w))
@@ -893,17 +903,13 @@ enum parley_err worker_run(const struct worker_params *p, struct worker_stats *s
 			continue; /* take already waited idle_poll */
 		}
 		struct store_recording *rec = &w.held[w.next_held];
-		if (!rec->attempt_counted) {
-			/* held since the take: give the rest back when it is old (its
-			 * lease was not renewed), else start it and count it */
-			if (time_mono() - w.held_at > p->config.lease_seconds * WORKER_HELD_STALE_LEASES) {
-				worker_carry_flush(&w);
-				worker_unhold(&w);
-				continue;
-			}
-			rec->attempts++;
-			rec->attempt_counted = true;
-			w.uncounted[w.nuncounted++] = rec->id;
+		if (w.next_held > 0 &&
+		    time_mono() - w.held_at > p->config.lease_seconds * WORKER_HELD_STALE_LEASES) {
+			/* held since the take and old now (its lease was not
+			 * renewed): give the rest back */
+			worker_carry_flush(&w);
+			worker_unhold(&w, w.next_held);
+			continue;
 		}
 		w.next_held++;
 		if (rec->attempts > p->config.max_attempts) {
@@ -922,13 +928,8 @@ out:
 		worker_carry_flush(&w);
 		worker_count_flush(&w);
 	}
-	/* recordings taken ahead and not started go back, uncounted */
-	worker_unhold(&w);
-	if (w.st) {
-		struct parley_error cerr = {0};
-		if (worker_count_started(&w, &cerr) != PARLEY_OK)
-			log_warn("%s", cerr.msg);
-	}
+	/* recordings taken ahead and not started go back, their attempts returned */
+	worker_unhold(&w, w.next_held);
 	/* A worker leaving because the work is done keeps sending what falls
 	 * due soon (the first retries); a stopped one leaves it to the next. */
 	webhook_loop_stop(hooks, rc == PARLEY_OK && !(p->stop && *p->stop) ? WORKER_WEBHOOK_LINGER : 0);

@@ -48,15 +48,18 @@
  * recording takes over 25 ms: a take's round trip is then a small share), in one round trip (store: one statement; Redis: one script
  * call and one store statement), with their done stages, so per recording
  * there is neither a take nor a stage_runs read of its own. They run in
- * hand-out order. A recording leased ahead counts its attempt when the
- * worker starts it (in the store with the next take, store_attempts_add); one
- * not started is given back uncounted (store_lease_unhold, and ready again in
- * the queue) when the worker stops or leaves, or when it has waited a third
- * of the lease (its lease is not renewed until it starts). A worker killed
- * while holding some leaves leases that expire like any other; the attempts
- * of those it never started are not counted (nor those of the ones it
- * started since its last take: a crash undercounts, never overcounts, so no
- * recording is failed for another's crash). What a worker holds may run
+ * hand-out order. Every recording taken counts its attempt in the take's
+ * own statement (store_lease_many / _ids), so one taken ahead that kills its
+ * worker is counted like any other and ends in the dead letters after
+ * max_attempts instead of looping; one not started is given back with its
+ * attempt returned (store_lease_unhold, and ready again in the queue) when
+ * the worker stops or leaves, or when it has waited a third of the lease
+ * (its lease is not renewed until it starts). A worker killed while holding
+ * some leaves leases that expire like any other, and those it held one
+ * attempt more; so a recording tried before (attempts > 1 when taken: a
+ * retry, or held by a worker that died) runs alone — a take keeps what
+ * comes before it, or only it, and gives the rest back — and a crash costs
+ * the recordings held beside the culprit one attempt once, not every time. What a worker holds may run
  * before a session that ended meanwhile: a session waits at most one
  * take-ahead (50 ms of work) per worker.
  *

@@ -156,9 +156,10 @@ static inline enum parley_err queue_take(struct queue *q, struct store *st,
 /* Take-ahead (issue 17, queue speed): lease up to p->max recordings in one
  * round trip (Redis: one script call and one store statement), recs[0..*n)
  * in hand-out order. The caller runs them in that order, soon (their
- * leases are not renewed until it starts them), counts the attempt of each
- * but the first when it starts it (store_attempts_add), and gives back what
- * it will not start (store_lease_unhold, then queue_settle QUEUE_RELEASE). */
+ * leases are not renewed until it starts them); each counted an attempt when
+ * leased, and the caller gives back what it will not start
+ * (store_lease_unhold, which returns the attempt, then queue_settle
+ * QUEUE_RELEASE). */
 static inline enum parley_err queue_take_many(struct queue *q, struct store *st,
 					      const struct queue_take_params *p,
 					      struct store_recording *recs, size_t *n,

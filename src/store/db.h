@@ -63,6 +63,10 @@ struct db_driver {
 	/* Run a statement whose rows and changes nobody reads; may be sent
 	 * ahead (see db_run_later); NULL = step it through. */
 	enum parley_err (*run_later)(struct db_stmt *s, struct parley_error *err);
+	/* Run a statement whose change count must be `want` (see
+	 * db_run_checked); NULL = step it through and check at once. */
+	enum parley_err (*run_checked)(struct db_stmt *s, int64_t want, const char *fail,
+				       struct parley_error *err);
 	int64_t (*column_int)(struct db_stmt *s, int col);
 	double (*column_double)(struct db_stmt *s, int col);
 	const char *(*column_text)(struct db_stmt *s, int col); /* "" for NULL */
@@ -138,6 +142,32 @@ static inline enum parley_err db_run_later(struct db_stmt *s, struct parley_erro
 	enum parley_err rc = s->db->drv->step(s, &row, err);
 	while (rc == PARLEY_OK && row)
 		rc = s->db->drv->step(s, &row, err);
+	return rc;
+}
+/* Run s, a statement that must change exactly `want` rows (a fence: an
+ * UPDATE … WHERE lease_owner = ?), whose rows the caller will not read
+ * (then only reset or finalize it). PostgreSQL, inside a transaction: sent
+ * ahead like db_run_later, and its change count checked when its answer
+ * comes back — with the next statement or command on the connection, or,
+ * at the latest, by db_commit before it sends the COMMIT. A count other
+ * than `want` fails that call with PARLEY_ERR_BUSY and the message `fail`
+ * (copied; at most DB_FAIL_MAX - 1 bytes kept); db_commit then rolls the
+ * transaction back, so nothing written after a failed check ever commits.
+ * Elsewhere (SQLite, outside a transaction) it runs and is checked at once:
+ * the same error, from this call. Either way the caller handles it like any
+ * failure inside a transaction (roll back). */
+#define DB_FAIL_MAX 128
+static inline enum parley_err db_run_checked(struct db_stmt *s, int64_t want, const char *fail,
+					     struct parley_error *err)
+{
+	if (s->db->drv->run_checked)
+		return s->db->drv->run_checked(s, want, fail, err);
+	bool row = false;
+	enum parley_err rc = s->db->drv->step(s, &row, err);
+	while (rc == PARLEY_OK && row)
+		rc = s->db->drv->step(s, &row, err);
+	if (rc == PARLEY_OK && s->db->drv->changes(s) != want)
+		rc = parley_error_set(err, PARLEY_ERR_BUSY, "%.*s", DB_FAIL_MAX - 1, fail);
 	return rc;
 }
 static inline int64_t db_column_int(struct db_stmt *s, int col) { return s->db->drv->column_int(s, col); }

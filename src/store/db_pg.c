@@ -11,7 +11,12 @@
  * Statements sent ahead (db_run_later, inside a transaction): sent in libpq's
  * pipeline mode without waiting, and their results read with the next
  * statement's (or the COMMIT's) in one round trip; a failure among them is
- * answered to that next call, naming the statement that failed.
+ * answered to that next call, naming the statement that failed. Checked
+ * statements (db_run_checked: the lease fences) are sent ahead the same way
+ * and their change counts compared when their answers come back; while one
+ * is unanswered, db_commit first reads the answers (one round trip) and
+ * sends the COMMIT only when every check held — the COMMIT is never in the
+ * same pipeline as an unchecked fence, so a lost lease commits nothing.
  * Session settings made through db_session_set (the worker's relaxed commits,
  * its idle_in_transaction_session_timeout) are kept and set again on the new
  * connection, so a reconnect does not silently fall back to the defaults.
@@ -46,7 +51,7 @@
 #define PG_CONNECT_TIMEOUT "10"	/* seconds, unless the target says otherwise */
 #define PG_LOCK_KEY "727172"	/* pg_advisory_xact_lock key for migrations */
 #define PG_IDLE_TX_TIMEOUT "60s" /* idle_in_transaction_session_timeout when unset */
-#define PG_PENDING_MAX 64	/* statements sent ahead, results not read yet */
+#define PG_PENDING_MAX 128	/* statements sent ahead, results not read yet */
 #define PG_PENDING_WHAT 48	/* bytes of their SQL kept for messages */
 #define PG_SESSION_MAX 8	/* settings kept for a reconnect (db_session_set) */
 #define PG_SETTING_MAX 64	/* bytes of a setting's name or value */
@@ -70,8 +75,15 @@ struct pg_db {
 		char name[PG_SETTING_MAX], value[PG_SETTING_MAX];
 	} session[PG_SESSION_MAX]; /* db_session_set, replayed after a reconnect */
 	size_t nsession;
-	int npending; /* db_run_later statements sent in pipeline mode, not read */
-	char pending[PG_PENDING_MAX][PG_PENDING_WHAT];
+	/* statements sent ahead in pipeline mode (db_run_later, db_run_checked),
+	 * their results not read yet */
+	int npending;
+	int nchecked; /* of them, with a change count to check */
+	struct pg_pending {
+		char what[PG_PENDING_WHAT]; /* the start of its SQL, for messages */
+		int64_t want;		    /* changes it must make; -1: not checked */
+		char fail[DB_FAIL_MAX];	    /* the message when it does not */
+	} pending[PG_PENDING_MAX];
 };
 
 struct pg_param {
@@ -166,6 +178,27 @@ static enum parley_err pg_fail(struct pg_db *d, const PGresult *res, struct parl
 
 static bool pg_in_transaction(struct db *db);
 
+/* The answer to a statement sent ahead: its failure (naming it), or, for a
+ * checked one, a change count other than the one it must make. An aborted
+ * one (after an earlier failure in the same pipeline) is no news. */
+static enum parley_err pg_pending_check(struct pg_db *d, const struct pg_pending *p,
+					const PGresult *res, struct parley_error *err)
+{
+	ExecStatusType st = PQresultStatus(res);
+	if (st == PGRES_PIPELINE_ABORTED)
+		return PARLEY_OK;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+		char what[PG_PENDING_WHAT + 40];
+		snprintf(what, sizeof(what), "statement sent ahead (%s...)", p->what);
+		return pg_fail(d, res, err, what);
+	}
+	const char *tuples = PQcmdTuples((PGresult *)res);
+	int64_t changes = tuples && *tuples ? strtoll(tuples, NULL, 10) : 0;
+	if (p->want >= 0 && changes != p->want)
+		return parley_error_set(err, PARLEY_ERR_BUSY, "%s", p->fail);
+	return PARLEY_OK;
+}
+
 /* Read the results of the statements sent ahead and, with `last` (one more
  * query sent after them), that query's result into *out: one sync, one
  * round trip. The first failure among those sent ahead is returned, naming
@@ -189,17 +222,11 @@ static enum parley_err pg_drain(struct pg_db *d, bool last, PGresult **out,
 				rc = pg_fail(d, NULL, err, "statements sent ahead");
 			goto out;
 		}
-		ExecStatusType st = PQresultStatus(res);
 		if (i == d->npending && out) {
 			*out = res;
 		} else {
-			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY &&
-			    st != PGRES_PIPELINE_ABORTED && rc == PARLEY_OK) {
-				char what[PG_PENDING_WHAT + 40];
-				snprintf(what, sizeof(what), "statement sent ahead (%s...)",
-					 i < d->npending ? d->pending[i] : "?");
-				rc = pg_fail(d, res, err, what);
-			}
+			if (rc == PARLEY_OK && i < d->npending)
+				rc = pg_pending_check(d, &d->pending[i], res, err);
 			PQclear(res);
 		}
 		PGresult *end; /* each query's results end with NULL */
@@ -211,7 +238,7 @@ static enum parley_err pg_drain(struct pg_db *d, bool last, PGresult **out,
 		rc = pg_fail(d, sync, err, "pipeline sync");
 	PQclear(sync);
 out:
-	d->npending = 0;
+	d->npending = d->nchecked = 0;
 	if (PQexitPipelineMode(d->conn) != 1 && rc == PARLEY_OK)
 		rc = pg_fail(d, NULL, err, "leave pipeline mode");
 	return rc;
@@ -319,7 +346,7 @@ static enum parley_err pg_ready(struct pg_db *d, struct parley_error *err, const
 					d->base.target, what);
 	cache_clear(d);
 	d->epoch++;
-	d->npending = 0; /* died with the connection */
+	d->npending = d->nchecked = 0; /* died with the connection */
 	PQreset(d->conn);
 	if (PQstatus(d->conn) != CONNECTION_OK) {
 		char msg[384];
@@ -729,10 +756,12 @@ static enum parley_err pg_step(struct db_stmt *st, bool *row, struct parley_erro
 	return PARLEY_OK;
 }
 
-/* db_run_later: inside a transaction, with a live prepared name, send the
- * statement in pipeline mode and return; its result is read with the next
- * query's. Elsewhere it runs at once (its rows read and dropped). */
-static enum parley_err pg_run_later(struct db_stmt *st, struct parley_error *err)
+/* Inside a transaction, with a live prepared name: send the statement in
+ * pipeline mode and return, its answer read with the next query's (checked
+ * against want, unless want < 0). Elsewhere it runs at once (its rows read
+ * and dropped, its change count checked). */
+static enum parley_err pg_send_ahead(struct db_stmt *st, int64_t want, const char *fail,
+				     struct parley_error *err)
 {
 	struct pg_stmt *s = pst(st);
 	struct pg_db *d = pdb(st->db);
@@ -748,21 +777,44 @@ static enum parley_err pg_run_later(struct db_stmt *st, struct parley_error *err
 		rc = pg_step(st, &row, err);
 		while (rc == PARLEY_OK && row)
 			rc = pg_step(st, &row, err);
+		if (rc == PARLEY_OK && want >= 0 && s->changes != want)
+			rc = parley_error_set(err, PARLEY_ERR_BUSY, "%.*s", DB_FAIL_MAX - 1, fail);
 		return rc;
 	}
 	for (int i = 0; i < s->nparams; i++) {
 		const struct pg_param *p = &s->params[i];
 		s->values[i] = p->kind == 2 ? p->text : p->kind == 1 ? p->num : NULL;
 	}
-	if (PQsendQueryPrepared(d->conn, s->name, s->nparams, s->values, NULL, NULL, 0) != 1) {
+	/* sent now, not buffered until the sync: the server runs it (and takes
+	 * its row locks) while the caller goes on */
+	if (PQsendQueryPrepared(d->conn, s->name, s->nparams, s->values, NULL, NULL, 0) != 1 ||
+	    PQflush(d->conn) != 0) {
 		rc = pg_fail(d, NULL, err, "send a statement ahead");
 		struct parley_error ignored = {0};
 		pg_drain(d, false, NULL, &ignored);
 		return rc;
 	}
-	snprintf(d->pending[d->npending++], PG_PENDING_WHAT, "%s", s->sql);
+	struct pg_pending *p = &d->pending[d->npending++];
+	snprintf(p->what, sizeof(p->what), "%s", s->sql);
+	p->want = want;
+	snprintf(p->fail, sizeof(p->fail), "%s", want >= 0 ? fail : "");
+	if (want >= 0)
+		d->nchecked++;
 	s->changes = 0;
 	return PARLEY_OK;
+}
+
+/* db_run_later: sent ahead, nothing to check. */
+static enum parley_err pg_run_later(struct db_stmt *st, struct parley_error *err)
+{
+	return pg_send_ahead(st, -1, NULL, err);
+}
+
+/* db_run_checked: sent ahead, its change count checked with its answer. */
+static enum parley_err pg_run_checked(struct db_stmt *st, int64_t want, const char *fail,
+				      struct parley_error *err)
+{
+	return pg_send_ahead(st, want < 0 ? 0 : want, fail, err);
 }
 
 /* The current row's field, or NULL (no row, no such column, SQL NULL). */
@@ -880,6 +932,11 @@ static enum parley_err pg_commit(struct db *db, struct parley_error *err)
 	struct pg_db *d = pdb(db);
 	enum parley_err rc = PARLEY_OK;
 	PGresult *res = NULL;
+	/* a fence not answered yet: its answer first, the COMMIT only after it */
+	if (d->nchecked && (rc = pg_drain(d, false, NULL, err)) != PARLEY_OK) {
+		pg_rollback(db);
+		return rc;
+	}
 	if (d->npending) { /* the statements sent ahead and the COMMIT: one round trip */
 		if (PQsendQueryParams(d->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1) {
 			rc = pg_fail(d, NULL, err, "commit");
@@ -964,6 +1021,7 @@ const struct db_driver db_driver_postgres = {
 	.exec = pg_exec,
 	.session_set = pg_session_set,
 	.run_later = pg_run_later,
+	.run_checked = pg_run_checked,
 	.prepare = pg_prepare,
 	.bind_int = pg_bind_int,
 	.bind_double = pg_bind_double,

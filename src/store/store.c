@@ -98,6 +98,40 @@ static enum parley_err q_vexec(struct store *st, int64_t *changes, struct parley
 	return rc;
 }
 
+/* The message of a lease found lost (store_lease_lost recognises it). */
+#define LEASE_LOST_FMT "lease on recording %lld was lost to another worker"
+
+bool store_lease_lost(const struct parley_error *err, int64_t rec_id)
+{
+	long long id = 0;
+	const char *m = err && err->code == PARLEY_ERR_BUSY ? strstr(err->msg, "lease on recording ") : NULL;
+	if (!m || sscanf(m, "lease on recording %lld", &id) != 1 || !strstr(m, "was lost to another worker"))
+		return false;
+	return rec_id == 0 || id == rec_id;
+}
+
+/* Run a statement that must change exactly one row of recording rec_id while
+ * its lease is owner's (a fence, db_run_checked): on PostgreSQL inside a
+ * transaction sent ahead and checked with the next statement or before the
+ * COMMIT; PARLEY_ERR_BUSY (LEASE_LOST_FMT) from whichever call finds it. */
+static enum parley_err q_fence(struct store *st, int64_t rec_id, struct parley_error *err,
+			       const char *sql, const char *types, ...)
+{
+	struct db_stmt *s;
+	enum parley_err rc = db_prepare(st->db, sql, &s, err);
+	if (rc)
+		return rc;
+	va_list ap;
+	va_start(ap, types);
+	q_bindv(s, types, ap);
+	va_end(ap);
+	char fail[DB_FAIL_MAX];
+	snprintf(fail, sizeof(fail), LEASE_LOST_FMT, (long long)rec_id);
+	rc = db_run_checked(s, 1, fail, err);
+	db_finalize(s);
+	return rc;
+}
+
 /* store_int.h: the helpers every store module binds with (q_prepare and
  * q_exec in this file). */
 enum parley_err store_sql_prepare(struct store *st, struct db_stmt **s, struct parley_error *err,
@@ -722,7 +756,7 @@ enum parley_err store_lease_many(struct store *st, int64_t batch_id, const char 
 	double now = time_wall();
 	/* PostgreSQL: concurrent workers skip each other's candidate rows instead
 	 * of queueing on them. SQLite: BEGIN IMMEDIATE-style locking serialises.
-	 * Only the first in hand-out order counts an attempt (store.h). */
+	 * Each one leased counts an attempt (store.h). */
 	const char *lock = db_dialect(st->db) == DB_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "";
 	char sql[2048];
 	snprintf(sql, sizeof(sql),
@@ -731,8 +765,7 @@ enum parley_err store_lease_many(struct store *st, int64_t batch_id, const char 
 		 "     AND (CAST(?5 AS TEXT) = '' OR next_stage = '' OR ?5 LIKE '%%,' || next_stage || ',%%')"
 		 "   ORDER BY priority DESC, tag, id LIMIT ?6%s)"
 		 " UPDATE recordings SET lease_owner = ?1, lease_expires = ?2, status = 'running',"
-		 "  updated_at = ?3, attempts = attempts + CASE WHEN id ="
-		 "   (SELECT c1.id FROM c c1 ORDER BY c1.priority DESC, c1.tag, c1.id LIMIT 1) THEN 1 ELSE 0 END"
+		 "  updated_at = ?3, attempts = attempts + 1"
 		 " WHERE id IN (SELECT c2.id FROM c c2)"
 		 " RETURNING " RECORDING_COLS ", %s", lock, stages_done_expr(st));
 	char stage_set[STORE_PIPELINE_MAX + 2] = "";
@@ -750,8 +783,6 @@ enum parley_err store_lease_many(struct store *st, int64_t batch_id, const char 
 		return rc;
 	}
 	qsort(out, *n, sizeof(*out), lease_order_cmp);
-	for (size_t i = 0; i < *n; i++)
-		out[i].attempt_counted = i == 0;
 	return PARLEY_OK;
 }
 
@@ -780,7 +811,7 @@ enum parley_err store_lease_ids(struct store *st, const int64_t *ids, size_t nid
 	id_params(params, sizeof(params), 4);
 	snprintf(sql, sizeof(sql),
 		 "UPDATE recordings SET lease_owner = ?1, lease_expires = ?2, status = 'running',"
-		 "  updated_at = ?3, attempts = attempts + CASE WHEN id = ?4 THEN 1 ELSE 0 END"
+		 "  updated_at = ?3, attempts = attempts + 1"
 		 " WHERE id IN (%s) AND " LEASABLE("?3") " RETURNING " RECORDING_COLS ", %s",
 		 params, stages_done_expr(st));
 	struct db_stmt *s;
@@ -798,8 +829,7 @@ enum parley_err store_lease_ids(struct store *st, const int64_t *ids, size_t nid
 	for (size_t i = 0; i < nids; i++)
 		for (size_t k = 0; k < ngot; k++)
 			if (got[k].id == ids[i] && got[k].id != 0) {
-				out[*n] = got[k];
-				out[(*n)++].attempt_counted = i == 0;
+				out[(*n)++] = got[k];
 				got[k].id = 0; /* an id named twice is leased once */
 				break;
 			}
@@ -845,17 +875,11 @@ static enum parley_err ids_update(struct store *st, const char *head, const char
 	return rc;
 }
 
-enum parley_err store_attempts_add(struct store *st, const int64_t *ids, size_t n,
-				   struct parley_error *err)
-{
-	return ids_update(st, "UPDATE recordings SET attempts = attempts + 1 WHERE id IN ", NULL,
-			  ids, n, "to count", err);
-}
-
 enum parley_err store_lease_unhold(struct store *st, const char *owner, const int64_t *ids, size_t n,
 				   struct parley_error *err)
 {
-	return ids_update(st, "UPDATE recordings SET status = 'pending', lease_owner = NULL, lease_expires = NULL"
+	return ids_update(st, "UPDATE recordings SET status = 'pending', lease_owner = NULL, lease_expires = NULL,"
+			  " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
 			  " WHERE lease_owner = ?1 AND id IN ", owner, ids, n, "to give back", err);
 }
 
@@ -898,8 +922,7 @@ enum parley_err store_lease_advance(struct store *st, int64_t rec_id, const char
 	if (rc)
 		return rc;
 	if (changes != 1)
-		return parley_error_set(err, PARLEY_ERR_BUSY, "lease on recording %lld was lost to another worker",
-					(long long)rec_id);
+		return parley_error_set(err, PARLEY_ERR_BUSY, LEASE_LOST_FMT, (long long)rec_id);
 	return PARLEY_OK;
 }
 
@@ -1022,18 +1045,11 @@ enum parley_err store_recording_finish(struct store *st, int64_t rec_id, const c
 				       enum store_status status, const char *error_code,
 				       const char *error_msg, struct parley_error *err)
 {
-	int64_t changes = 0;
-	enum parley_err rc = q_exec(st, &changes, err,
+	return q_fence(st, rec_id, err,
 		"UPDATE recordings SET status = ?3, error_code = ?4, error = ?5, lease_owner = NULL,"
 		" lease_expires = NULL, updated_at = ?6"
 		" WHERE id = ?1 AND (lease_owner = ?2 OR CAST(?2 AS TEXT) IS NULL)",
 		"ittttd", rec_id, owner, store_status_name(status), error_code, error_msg, time_wall());
-	if (rc)
-		return rc;
-	if (changes != 1)
-		return parley_error_set(err, PARLEY_ERR_BUSY, "recording %lld is leased by another worker",
-					(long long)rec_id);
-	return PARLEY_OK;
 }
 
 enum parley_err store_stage_status(struct store *st, int64_t rec_id, const char *stage,
@@ -1082,11 +1098,11 @@ enum parley_err store_stage_advance(struct store *st, int64_t rec_id, const char
 {
 	double now = time_wall();
 	enum parley_err rc;
-	int64_t changes = 0;
 	if (db_dialect(st->db) == DB_POSTGRES) {
-		/* one round trip: the lease check and renewal feed the done mark,
-		 * which is written only when the lease is still owner's */
-		rc = q_exec(st, &changes, err,
+		/* one statement: the lease check and renewal feed the done mark,
+		 * which is written only when the lease is still owner's; sent
+		 * ahead, its count checked by the next statement or the commit */
+		return q_fence(st, rec_id, err,
 			"WITH l AS (UPDATE recordings SET lease_expires = ?4,"
 			"  next_stage = coalesce(CAST(?5 AS TEXT), next_stage)"
 			"  WHERE id = ?1 AND lease_owner = ?3 RETURNING id)"
@@ -1101,11 +1117,6 @@ enum parley_err store_stage_advance(struct store *st, int64_t rec_id, const char
 			"  wall_seconds = excluded.wall_seconds",
 			"ittdtddd", rec_id, stage, owner, now + lease_seconds, next_stage, now, cpu_seconds,
 			wall_seconds);
-		if (rc == PARLEY_OK && changes != 1)
-			rc = parley_error_set(err, PARLEY_ERR_BUSY,
-					      "lease on recording %lld was lost to another worker",
-					      (long long)rec_id);
-		return rc;
 	}
 	/* SQLite: in-process, two statements cost no round trip */
 	if ((rc = store_lease_advance(st, rec_id, owner, lease_seconds, next_stage, err)))

@@ -62,12 +62,8 @@ struct store_recording {
 	int64_t tag;         /* its turn among recordings of that priority (fair share) */
 	/* Filled by the leases below (store_lease_many, store_lease_ids), not by
 	 * the other reads: the stages already done or skipped when it was leased
-	 * ("decode,vad"), so the worker needs no read of stage_runs, and whether
-	 * this lease counted an attempt (the first recording of a take does; the
-	 * others are counted by the worker when it starts them:
-	 * store_attempts_add). */
+	 * ("decode,vad"), so the worker needs no read of stage_runs. */
 	bool stages_known;
-	bool attempt_counted;
 	char stages_done[STORE_STAGES_DONE_MAX];
 };
 
@@ -260,27 +256,25 @@ enum parley_err store_lease_take(struct store *st, int64_t rec_id, const char *o
 /* Take-ahead (issue 17, queue speed): lease up to `max` (at most
  * STORE_LEASE_MANY_MAX) recordings in one statement, as store_lease_next
  * would hand them out one by one; out[0..*n) in hand-out order, each with
- * stages_done filled. Only out[0] counts an attempt (attempt_counted): the
- * others are held for the caller to start soon, and the caller counts each
- * when it starts it (store_attempts_add) or gives it back uncounted
- * (store_lease_unhold), so a worker killed while holding recordings it never
- * started counts no attempt for them. */
+ * stages_done filled. Every recording leased counts an attempt in that same
+ * statement (out[i].attempts is the new count), so one that kills its
+ * worker is counted even when it was taken ahead; the caller gives back what
+ * it will not start with store_lease_unhold, which returns the attempt. A
+ * worker killed while holding recordings it never started leaves them one
+ * attempt more (core/worker.h: a recording tried before runs alone). */
 enum parley_err store_lease_many(struct store *st, int64_t batch_id, const char *owner,
 				 double lease_seconds, const char *stages, size_t max,
 				 struct store_recording *out, size_t *n, struct parley_error *err);
 /* Lease the recordings ids[0..nids) (at most STORE_LEASE_MANY_MAX) that are
  * leasable now, in one statement (a queue that named them); out[] in the
- * order of ids (the ones not leasable left out), stages_done filled; only
- * ids[0], when leased, counts an attempt. */
+ * order of ids (the ones not leasable left out), stages_done filled; each
+ * leased counts an attempt, as in store_lease_many. */
 enum parley_err store_lease_ids(struct store *st, const int64_t *ids, size_t nids, const char *owner,
 				double lease_seconds, struct store_recording *out, size_t *n,
 				struct parley_error *err);
-/* Count one attempt on each of ids[0..n) (at most STORE_LEASE_MANY_MAX):
- * recordings a worker started that their lease did not count. */
-enum parley_err store_attempts_add(struct store *st, const int64_t *ids, size_t n,
-				   struct parley_error *err);
 /* Give back recordings owner holds but never started (ids[0..n), at most
- * STORE_LEASE_MANY_MAX): pending, lease free, attempts unchanged. */
+ * STORE_LEASE_MANY_MAX): pending, lease free, the attempt their lease
+ * counted returned. */
 enum parley_err store_lease_unhold(struct store *st, const char *owner, const int64_t *ids, size_t n,
 				   struct parley_error *err);
 /* Calls fn(id, next_stage, order, ud) for at most `limit` recordings
@@ -296,6 +290,9 @@ enum parley_err store_lease_renew(struct store *st, int64_t rec_id, const char *
 /* Drop the leases held by owners "host:pid" on this host whose process is gone. */
 enum parley_err store_lease_reclaim_dead(struct store *st, const char *host, int *reclaimed,
 					 struct parley_error *err);
+/* Is err the lost lease (PARLEY_ERR_BUSY, "lease on recording N was lost to
+ * another worker") of recording rec_id (0: of any recording)? */
+bool store_lease_lost(const struct parley_error *err, int64_t rec_id);
 /* Inside a stage's commit: check that owner still holds the lease, renew it,
  * and set the recording's next stage (NULL = leave it) — one statement.
  * PARLEY_ERR_BUSY ("lost to another worker") when the lease is gone. */
@@ -323,7 +320,10 @@ enum parley_err store_recording_requeue(struct store *st, int64_t rec_id, struct
  * attempt it counted is returned. */
 enum parley_err store_lease_release(struct store *st, int64_t rec_id, const char *owner,
 				    struct parley_error *err);
-/* Finish a leased recording: status DONE or FAILED (with the error), lease cleared. */
+/* Finish a leased recording: status DONE or FAILED (with the error), lease
+ * cleared. PARLEY_ERR_BUSY (store_lease_lost) when owner (non-NULL) holds
+ * the lease no more; inside a transaction on PostgreSQL that may come from
+ * the next statement or the commit instead (a fence, db_run_checked). */
 enum parley_err store_recording_finish(struct store *st, int64_t rec_id, const char *owner,
 				       enum store_status status, const char *error_code,
 				       const char *error_msg, struct parley_error *err);
@@ -343,7 +343,10 @@ enum parley_err store_stage_done(struct store *st, int64_t rec_id, const char *s
  * store_lease_advance (owner still holds the lease: renew it, set the next
  * stage) and store_stage_done together — one statement on PostgreSQL, the
  * done mark written only while the lease is owner's. PARLEY_ERR_BUSY ("lost
- * to another worker") when it is gone; the caller rolls back. */
+ * to another worker", store_lease_lost) when it is gone: from this call on
+ * SQLite; on PostgreSQL the statement is sent ahead without waiting (a
+ * fence, db_run_checked) and the error comes from the next statement or
+ * from store_commit, which then commits nothing. The caller rolls back. */
 enum parley_err store_stage_advance(struct store *st, int64_t rec_id, const char *stage,
 				    const char *owner, double lease_seconds, const char *next_stage,
 				    double cpu_seconds, double wall_seconds, struct parley_error *err);

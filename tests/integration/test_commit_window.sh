@@ -18,6 +18,8 @@
 # worker is killed (SIGKILL) while a0 and b1 are both held — seen from
 # outside as both rows locked at once. The next worker redoes a0's last
 # stage and finish and all of b1: every effect still once.
+#
+# A poison recording taken ahead (SQLite and PostgreSQL): run_poison_case.
 . "$(dirname "$0")/lib.sh"
 
 # one store: submit, run a worker with $1 as --commit-window, check
@@ -97,6 +99,34 @@ run_carry_case() {  # label
     test "$(sql "SELECT count(*) FROM recordings WHERE lease_owner IS NOT NULL")" = 0
 }
 
+# A poison recording taken ahead (issue 17, core/worker.h): p1 kills its
+# worker in tick3 every time, and takes of two (PARLEY_TEST_TAKE=2) take it
+# behind a0. Each recording taken counts its attempt in the take, so after
+# max_attempts (3) crashes the worker gives p1 up (dead letters) instead of
+# the supervisor restarting workers forever; a0 and c2 are done, each
+# effect once, and a0 (held beside p1 at a crash, one attempt more) is not
+# failed for p1's crashes.
+run_poison_case() {  # label
+  local label=$1 in="$TMP/in-$1"
+  mkdir -p "$in"
+  for n in a0 p1 c2; do : >"$in/$n.wav"; done
+  "$PARLEY" submit "$in" --pipeline noop --batch "poison-$label" >/dev/null 2>"$TMP/submit-$label.log" ||
+    { notok "$label: submit ($(head -c 300 "$TMP/submit-$label.log"))"; return; }
+  PARLEY_TEST_TAKE=2 PARLEY_TEST_FAULTS="tick3 crash p1" limit 120 "$PARLEY_TEST" worker --jobs 1 \
+    --lease 5 -q >"$TMP/worker-$label.log" 2>&1
+  check "$label: the worker finishes although p1 kills it every time (status $?)" test $? -eq 0
+  check "$label: p1 is in the dead letters after 3 attempts" \
+    test "$(sql "SELECT status || ' ' || attempts FROM recordings WHERE name = 'p1'")" = "failed 4" -a \
+    "$(sql "SELECT count(*) FROM recordings WHERE name = 'p1' AND error LIKE 'gave up after 3 attempts%'")" = 1
+  check "$label: a0 and c2 are done" \
+    test "$(sql "SELECT count(*) FROM recordings WHERE status = 'done' AND name IN ('a0', 'c2')")" = 2
+  check "$label: their effects committed exactly once" \
+    test "$(sql "SELECT count(*) FROM test_effects e JOIN recordings r ON r.id = e.recording_id WHERE r.name <> 'p1'")" = 12 -a \
+    "$(sql "SELECT count(*) FROM (SELECT recording_id, stage FROM test_effects GROUP BY 1, 2 HAVING count(*) > 1) d")" = 0
+  check "$label: no lease left" \
+    test "$(sql "SELECT count(*) FROM recordings WHERE lease_owner IS NOT NULL")" = 0
+}
+
 export PARLEY_QUEUE=store
 sql() { sqlite3 -batch "$PARLEY_STORE" "$1"; }
 for w in 5 0; do
@@ -104,6 +134,9 @@ for w in 5 0; do
   mkdir -p "$TMP/sqlite-$w"
   run_case "sqlite-window-$w" "$w"
 done
+export PARLEY_STORE="$TMP/sqlite-poison/parley.db"
+mkdir -p "$TMP/sqlite-poison"
+run_poison_case "sqlite-poison-taken-ahead"
 
 if [ -n "${PARLEY_TEST_PG_URL:-}" ]; then
   sep='?'; case "$PARLEY_TEST_PG_URL" in *\?*) sep='&';; esac
@@ -121,6 +154,12 @@ if [ -n "${PARLEY_TEST_PG_URL:-}" ]; then
   export PARLEY_STORE="$PARLEY_TEST_PG_URL${sep}options=-csearch_path%3D$schema"
   export PARLEY_DATA="$TMP/pg-data-carry"
   run_carry_case "postgresql-take-held"
+  psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
+  schema="cw_$$_poison"
+  psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null 2>&1
+  export PARLEY_STORE="$PARLEY_TEST_PG_URL${sep}options=-csearch_path%3D$schema"
+  export PARLEY_DATA="$TMP/pg-data-poison"
+  run_poison_case "postgresql-poison-taken-ahead"
   psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
 else
   ok "postgresql cases # SKIP no PARLEY_TEST_PG_URL"

@@ -227,16 +227,18 @@ restored_at=$SECONDS
 # Each recording w2 held ends, in w2's log, in one of two ways: its late
 # commit refused by the lease check (src/core/worker.c: "late commit of stage
 # … refused", "lease lost while working" when the heartbeat's renewal was
-# refused first, or a finish "is leased by another worker"), or — when the cut
+# refused first, or "lease on recording N was lost to another worker" when a
+# commit holding it with another recording found the other's lease gone and
+# gave both back), or — when the cut
 # came inside the commit's transaction — that transaction ended by the server
 # (idle in transaction) and the recording given back without a write.
 NAMES=$(sql "SELECT name FROM recordings WHERE id IN ($(tr ' ' '\n' <<<"$HELD" | cut -d: -f1 | paste -sd, -)) ORDER BY id")
-refused() { grep -cE 'late commit of stage .* refused|is leased by another worker|lease lost while working' "$T/mh-w2.log" || true; }
+refused() { grep -cE 'late commit of stage .* refused|lease lost while working' "$T/mh-w2.log" || true; }
 rolled_back() { grep -cE "^parley: warning: r[0-9]+: store .*; giving it back" "$T/mh-w2.log" || true; }
 held_settled() {
 	local n
 	for n in $NAMES; do
-		grep -qE "^parley: warning: $n: (late commit of stage .* refused|lease lost while working|.*is leased by another worker|store .*; giving it back)" \
+		grep -qE "^parley: warning: $n: (late commit of stage .* refused|lease lost while working|.*was lost to another worker; giving it back|store .*; giving it back)" \
 			"$T/mh-w2.log" || return 1
 	done
 }

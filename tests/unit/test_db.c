@@ -559,6 +559,79 @@ static void test_run_later(void **state)
 	assert_int_equal(scalar(f->db, "SELECT count(*) FROM t"), 205);
 }
 
+/* db_run_checked (a fence): the same outcome on both drivers — a statement
+ * that changes the row it must lets the transaction commit; one that finds
+ * its row gone (another owner) fails with PARLEY_ERR_BUSY and its message,
+ * at once on SQLite, with the next statement or at the latest the commit on
+ * PostgreSQL (sent ahead) — and then nothing of the transaction commits,
+ * neither what came before it nor what was sent after it. */
+static enum parley_err fence(struct db *db, int64_t id, const char *owner)
+{
+	struct parley_error err = {0};
+	struct db_stmt *s = prep(db, "UPDATE t SET n = n + 1 WHERE id = ?1 AND s = ?2");
+	db_bind_int(s, 1, id);
+	db_bind_text(s, 2, owner);
+	enum parley_err rc = db_run_checked(s, 1, "lease lost", &err);
+	db_finalize(s);
+	assert_true(rc == PARLEY_OK || (rc == PARLEY_ERR_BUSY && strcmp(err.msg, "lease lost") == 0));
+	return rc;
+}
+
+static void test_run_checked(void **state)
+{
+	struct fixture *f = fix(state);
+	struct parley_error err = {0};
+	make_table(f, f->db);
+	exec_ok(f->db, "INSERT INTO t (id, n, s) VALUES (1, 0, 'w1'), (2, 0, 'w2')");
+	const char *ins = "INSERT INTO t (id, n) VALUES (?1, ?1)";
+	const char *sum = "SELECT coalesce(sum(n), 0) FROM t WHERE id < 10";
+	/* outside a transaction: checked at once */
+	assert_int_equal(fence(f->db, 1, "w1"), PARLEY_OK);
+	assert_int_equal(fence(f->db, 2, "w1"), PARLEY_ERR_BUSY);
+	assert_int_equal(scalar(f->db, sum), 1);
+	/* held fences and what follows them commit */
+	must(db_begin(f->db, &err), &err);
+	assert_int_equal(fence(f->db, 1, "w1"), PARLEY_OK);
+	run_later_insert(f->db, ins, 3, PARLEY_OK);
+	assert_int_equal(fence(f->db, 1, "w1"), PARLEY_OK);
+	must(db_commit(f->db, &err), &err);
+	assert_int_equal(scalar(f->db, sum), 6); /* 1 + 2 fences + row 3 */
+	/* a lost one found at the commit: refused, nothing of it kept — the
+	 * held fence before it, the effect sent after it */
+	must(db_begin(f->db, &err), &err);
+	assert_int_equal(fence(f->db, 1, "w1"), PARLEY_OK);
+	enum parley_err rc = fence(f->db, 2, "w1");
+	assert_int_equal(rc, is_pg(f) ? PARLEY_OK : PARLEY_ERR_BUSY); /* PostgreSQL: sent ahead */
+	if (rc == PARLEY_OK) {
+		run_later_insert(f->db, ins, 4, PARLEY_OK);
+		rc = db_commit(f->db, &err);
+		assert_string_equal(err.msg, "lease lost");
+	} else {
+		db_rollback(f->db);
+	}
+	assert_int_equal(rc, PARLEY_ERR_BUSY);
+	assert_false(db_in_transaction(f->db));
+	assert_int_equal(scalar(f->db, sum), 6);
+	/* found by the next statement, and the connection stays usable */
+	must(db_begin(f->db, &err), &err);
+	rc = fence(f->db, 2, "w1");
+	if (rc == PARLEY_OK) {
+		struct db_stmt *q = prep(f->db, sum);
+		bool row = true;
+		rc = db_step(q, &row, &err);
+		db_finalize(q);
+		assert_string_equal(err.msg, "lease lost");
+	}
+	assert_int_equal(rc, PARLEY_ERR_BUSY);
+	db_rollback(f->db);
+	/* many fences, more than one pipeline's worth, all held */
+	must(db_begin(f->db, &err), &err);
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(fence(f->db, 1, "w1"), PARLEY_OK);
+	must(db_commit(f->db, &err), &err);
+	assert_int_equal(scalar(f->db, sum), 306);
+}
+
 /* ---- PostgreSQL only ---- */
 
 static int64_t backend_pid(struct db *db)
@@ -912,7 +985,8 @@ static void test_pg_unreachable(void **state)
 	CASE(drv, test_transactions, ctx), CASE(drv, test_errors, ctx),                       \
 	CASE(drv, test_version, ctx), CASE(drv, test_exec_several, ctx),                      \
 	CASE(drv, test_cast_is_null, ctx), CASE(drv, test_placeholders, ctx),                 \
-	CASE(drv, test_statement_reuse, ctx), CASE(drv, test_run_later, ctx)
+	CASE(drv, test_statement_reuse, ctx), CASE(drv, test_run_later, ctx),                 \
+	CASE(drv, test_run_checked, ctx)
 
 int main(void)
 {

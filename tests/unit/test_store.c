@@ -22,6 +22,7 @@
 #include "store/store_audit.h"
 #include "store/store_batch.h"
 #include "store/store_call.h"
+#include "store/store_int.h"
 #include "util/fs.h"
 
 struct fixture {
@@ -346,6 +347,22 @@ static void test_stage_fail_fenced_pg(void **state)
 	pg_fixture_drop(&pg);
 }
 
+/* Rows of the test stages' countable effect (stages/tick.c) for one stage. */
+static int64_t effects_count(struct store *st, int64_t rec, const char *stage)
+{
+	struct parley_error err = {0};
+	struct db_stmt *s;
+	assert_int_equal(store_sql_prepare(st, &s, &err, "SELECT count(*) FROM test_effects"
+					   " WHERE recording_id = ?1 AND stage = ?2", "it", rec, stage),
+			 PARLEY_OK);
+	bool row = false;
+	assert_int_equal(db_step(s, &row, &err), PARLEY_OK);
+	assert_true(row);
+	int64_t n = db_column_int(s, 0);
+	db_finalize(s);
+	return n;
+}
+
 /* store_stage_advance (the stage commit's lease check, renewal, next stage
  * and done mark; one statement on PostgreSQL) and store_batch_finished_add
  * (the count and "anything left?" in one statement). */
@@ -389,11 +406,23 @@ static void stage_advance_fenced(struct store *st, int64_t rec)
 	assert_int_equal(store_lease_renew(st, rec, "w1:1", -1, &err), PARLEY_OK);
 	assert_int_equal(store_lease_next(st, batch, "w2:1", 60, NULL, &r, &found, &err), PARLEY_OK);
 	assert_true(found);
+	/* (SQLite: found at once; PostgreSQL: sent ahead, found by the commit,
+	 * which commits nothing — not the stage's effect written after it) */
 	assert_int_equal(store_begin_durable(st, &err), PARLEY_OK);
-	assert_int_equal(store_stage_advance(st, rec, "tick3", "w1:1", 600, "tick4", 0, 0, &err),
-			 PARLEY_ERR_BUSY);
+	enum parley_err rc = store_stage_advance(st, rec, "tick3", "w1:1", 600, "tick4", 0, 0, &err);
+	assert_int_equal(rc, store_is_postgres(st) ? PARLEY_OK : PARLEY_ERR_BUSY);
+	if (rc == PARLEY_OK) {
+		assert_int_equal(store_test_effect_add(st, rec, "tick3", "w1:1", &err), PARLEY_OK);
+		rc = store_commit(st, &err);
+	} else {
+		store_rollback(st);
+	}
+	assert_int_equal(rc, PARLEY_ERR_BUSY);
+	assert_true(store_lease_lost(&err, rec));
+	assert_false(store_lease_lost(&err, rec + 1));
 	assert_non_null(strstr(err.msg, "lost to another worker"));
-	store_rollback(st);
+	assert_int_equal(effects_count(st, rec, "tick1"), 1);
+	assert_int_equal(effects_count(st, rec, "tick3"), 0);
 	assert_int_equal(store_stage_status(st, rec, "tick3", &status, &err), PARLEY_OK);
 	assert_int_equal(status, STORE_PENDING); /* no row */
 	assert_int_equal(store_recording_get(st, rec, &r, &err), PARLEY_OK);
@@ -947,10 +976,9 @@ static void test_priority_fair_order_pg(void **state)
 }
 
 /* Take-ahead (store.h, store_lease_many): a take leases a bounded set in
- * hand-out order with the stages done, counts an attempt for the first
- * only; the rest are counted when started (store_attempts_add) or given
- * back uncounted (store_lease_unhold); store_lease_ids leases named ones in
- * their order, skipping what another worker holds. */
+ * hand-out order with the stages done, counting an attempt for each; one
+ * given back unstarted (store_lease_unhold) has it returned; store_lease_ids
+ * leases named ones in their order, skipping what another worker holds. */
 static void take_ahead_check(struct store *st)
 {
 	struct parley_error err = {0};
@@ -971,8 +999,7 @@ static void take_ahead_check(struct store *st)
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(r[i].id, id[i]);
 		assert_true(r[i].stages_known);
-		assert_int_equal(r[i].attempt_counted, i == 0);
-		assert_int_equal(r[i].attempts, i == 0 ? 1 : 0);
+		assert_int_equal(r[i].attempts, 1); /* each taken counts its attempt */
 		assert_int_equal(r[i].status, STORE_RUNNING);
 	}
 	assert_string_equal(r[0].stages_done, "");
@@ -990,8 +1017,7 @@ static void take_ahead_check(struct store *st)
 	assert_int_equal(store_lease_many(st, batch, "w:3", 60, NULL, 0, r, &n, &err), PARLEY_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(r[0].id, id[3]);
-	/* w:1 started t2 (counted now) and gives t3 back: uncounted, free */
-	assert_int_equal(store_attempts_add(st, &id[1], 1, &err), PARLEY_OK);
+	/* w:1 gives t3 back: its attempt returned, free; t2's stays counted */
 	assert_int_equal(store_lease_unhold(st, "w:9", &id[2], 1, &err), PARLEY_OK); /* not its lease */
 	struct store_recording g;
 	assert_int_equal(store_recording_get(st, id[2], &g, &err), PARLEY_OK);
@@ -1002,15 +1028,14 @@ static void take_ahead_check(struct store *st)
 	assert_int_equal(g.attempts, 0);
 	assert_int_equal(store_recording_get(st, id[1], &g, &err), PARLEY_OK);
 	assert_int_equal(g.attempts, 1);
-	/* by ids, in their order: t1 (w:1's) and t5 (done) are left out; the
-	 * first named one leased (t3) counts its attempt */
+	/* by ids, in their order: t1 (w:1's) and t5 (done) are left out; each
+	 * leased counts its attempt */
 	int64_t want[4] = {id[2], id[0], id[4], id[1]};
 	assert_int_equal(store_lease_ids(st, want, 4, "w:4", 60, r, &n, &err), PARLEY_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(r[0].id, id[2]);
-	assert_true(r[0].attempt_counted);
 	assert_int_equal(r[0].attempts, 1);
-	/* t2's lease (w:1) expires: now both are leased, t2 uncounted */
+	/* t1's and t2's leases (w:1) expire: now both are leased, counted again */
 	assert_int_equal(store_lease_renew(st, id[1], "w:1", -1, &err), PARLEY_OK);
 	int64_t want2[2] = {id[0], id[1]};
 	assert_int_equal(store_lease_renew(st, id[0], "w:1", -1, &err), PARLEY_OK);
@@ -1019,8 +1044,7 @@ static void take_ahead_check(struct store *st)
 	assert_int_equal(r[0].id, id[0]);
 	assert_int_equal(r[0].attempts, 2);
 	assert_int_equal(r[1].id, id[1]);
-	assert_false(r[1].attempt_counted);
-	assert_int_equal(r[1].attempts, 1);
+	assert_int_equal(r[1].attempts, 2);
 	assert_int_equal(store_lease_ids(st, want, STORE_LEASE_MANY_MAX + 1, "w:4", 60, r, &n, &err),
 			 PARLEY_ERR_TOO_LARGE);
 }
