@@ -217,6 +217,25 @@ static void clock_set(struct pipeline_clock *c, const struct stage *s, double wa
 	c->wall[i] = wall;
 }
 
+/* The recording's directory (data_dir/recordings/<id>) into out: created
+ * when a stage still to run uses files, else only named (a run of test
+ * stages, stage.no_files, makes no directory per recording). */
+static enum parley_err pipeline_dir_for(const struct pipeline_run *run, const struct pipeline *pl,
+					const struct stage_states *states,
+					const struct store_recording *rec, char *out, size_t size,
+					struct parley_error *err)
+{
+	for (size_t i = 0; i < pl->count && i < 64; i++)
+		if (states->status[i] != STORE_DONE && states->status[i] != STORE_SKIPPED &&
+		    !pl->stages[i]->no_files)
+			return pipeline_recording_dir(run->data_dir, rec->id, out, size, err);
+	int n = snprintf(out, size, "%s/recordings/%lld", run->data_dir, (long long)rec->id);
+	if (n < 0 || (size_t)n >= size)
+		return parley_error_set(err, PARLEY_ERR_TOO_LARGE, "data directory path too long: %s",
+					run->data_dir);
+	return PARLEY_OK;
+}
+
 /* The transaction that came in with earlier recordings' work (run->carry)
  * has ended: committed or rolled back. */
 static void pipeline_carry_end(struct pipeline_run *run, bool *carrying, bool committed)
@@ -256,16 +275,15 @@ enum parley_err pipeline_advance(struct pipeline_run *run, const struct pipeline
 	ctx.cfg = run->cfg;
 	ctx.env = run->env;
 	ctx.stop = run->stop;
-	enum parley_err rc = pipeline_recording_dir(run->data_dir, rec->id, ctx.rec_dir,
-						    sizeof(ctx.rec_dir), err);
-	if (rc)
-		return rc;
+	enum parley_err rc;
 	/* Which stages are done: known from the lease (store_lease_many / _ids
 	 * return them), else one query for the recording, not one per stage. */
 	struct stage_states states = {pl, {0}};
 	if (rec->stages_known)
 		stages_done_set(rec->stages_done, &states);
 	else if ((rc = store_stage_each(run->store, rec->id, stage_state_set, &states, err)))
+		return rc;
+	if ((rc = pipeline_dir_for(run, pl, &states, rec, ctx.rec_dir, sizeof(ctx.rec_dir), err)))
 		return rc;
 	run->handoff_stage = NULL;
 	size_t last_todo = pl->count; /* the last stage not done yet */

@@ -80,6 +80,9 @@ struct stage {
 	/* Not part of the default pipeline: runs only when a batch's stage list
 	 * or preset names it (the call stages: ivr, denoise, lid, metrics). */
 	bool optional;
+	/* Reads and writes no file of the recording's directory (the test
+	 * stages): a run of only such stages does not create it. */
+	bool no_files;
 };
 
 /* Save results and mark the stage done in one transaction. save() writes the

@@ -111,7 +111,8 @@ static const char *const tick_tables[] = {"test_effects", NULL};
 #define TICK_STAGE(n) \
 	const struct stage stage_tick##n = {.name = "tick" #n, \
 					    .description = "test stage: one countable effect", \
-					    .run = tick_run, .result_tables = tick_tables};
+					    .run = tick_run, .result_tables = tick_tables, \
+					    .no_files = true};
 TICK_STAGE(1)
 TICK_STAGE(2)
 TICK_STAGE(3)
