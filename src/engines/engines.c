@@ -18,6 +18,7 @@ struct asr_open_params asr_open_default_params(void)
 	p.connect_timeout = 10;
 	p.concurrency = 4;
 	p.retries = 4;
+	p.retry_max_wait = 30;
 	return p;
 }
 
@@ -56,6 +57,8 @@ static enum parley_err open_remote(const struct asr_open_params *p, enum asr_dia
 		rp.net.concurrency = p->concurrency;
 	if (p->retries >= 0)
 		rp.net.retries = p->retries;
+	if (p->retry_max_wait >= 0)
+		rp.net.retry_max_wait = p->retry_max_wait;
 	return asr_remote_open(&rp, out, err);
 }
 

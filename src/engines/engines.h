@@ -33,6 +33,8 @@ struct asr_open_params {
 	double timeout, connect_timeout;
 	int concurrency;
 	int retries;                   /* servers: transient failures retried per request (4) */
+	double retry_max_wait;         /* servers: longest wait before a retry, Retry-After
+					  capped (30 s); < 0 = that default */
 	const struct lexicon *lexicon; /* pocketsphinx: targets; NULL = none */
 	double keyword_weight;         /* pocketsphinx: 0 = its default */
 	bool no_spot;                  /* pocketsphinx: no keyphrase spotting */

@@ -100,6 +100,7 @@ enum parley_err stage_env_stt(struct stage_env *env, const struct pipeline_confi
 		p.api_key_env = cfg->stt.api_key_env;
 		p.timeout = cfg->stt.timeout;
 		p.connect_timeout = cfg->stt.connect_timeout;
+		p.retry_max_wait = cfg->stt.retry_max_wait;
 		p.concurrency = cfg->stt.concurrency;
 		p.lexicon = lex;
 		p.keyword_weight = lexicon_keyword_weight(lex);

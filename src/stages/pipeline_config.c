@@ -182,6 +182,8 @@ static const struct field {
 	NUM(stt.concurrency, F_INT, 1, 64, "4", "requests in flight per worker"),
 	NUM(stt.timeout, F_NUMBER, 0.1, 86400, "120", "seconds per request"),
 	NUM(stt.connect_timeout, F_NUMBER, 0.1, 3600, "10", "seconds to connect"),
+	NUM(stt.retry_max_wait, F_NUMBER, 0, 3600, "30",
+	    "longest wait before retrying a failed request, seconds (caps Retry-After)"),
 	STR(stt.api_key_env, F_ENV, 0, "", "NAME of the environment variable holding the API key"),
 	NUM(stt.denoise_below, F_NUMBER, 0, 100, "18",
 	    "recognise speex-denoised audio when the recording's SNR is below this, dB (0 = never)"),

@@ -88,6 +88,8 @@ struct pipeline_config {
 		int concurrency;                /* requests in flight per worker (4) */
 		double timeout;                 /* seconds per request (120) */
 		double connect_timeout;         /* seconds (10) */
+		double retry_max_wait;          /* longest wait before a retry, Retry-After
+						   capped, seconds (30) */
 		char api_key_env[PC_ENV_MAX];   /* "" = no key; else the variable's NAME */
 		double denoise_below;           /* dB: recognise denoised audio when the
 						   recording's SNR (dsp/snr.h) is below; 0 = never */

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 for i in 1 2 3; do
-  $GEN --out "$TMP/gen" --name "talk$i" --speakers 2 --minutes 0.25 --seed $((20 + i)) --quiet || { notok "generate"; exit 1; }
+  $GEN --out "$TMP/gen" --name "talk$i" --speakers 2 --minutes 0.12 --seed $((20 + i)) --quiet || { notok "generate"; exit 1; }
 done
 in="$TMP/in"; mkdir -p "$in"; cp "$TMP"/gen/talk*.wav "$in/"
 
@@ -20,12 +20,22 @@ for _ in $(seq 1 600); do
   sleep 0.1
   done_stages=$(sqlite3 "$out/parley.db" "select count(*) from stage_runs where status='done'" 2>/dev/null || echo 0)
   if [ "${done_stages:-0}" -ge 4 ]; then
+    kids=$(pgrep -P $pid)
     pkill -9 -P $pid 2>/dev/null; kill -9 $pid 2>/dev/null; killed=1; break
   fi
 done
 wait $pid 2>/dev/null
 check "the run was killed with SIGKILL mid-way" test $killed -eq 1
-sleep 0.5
+# The re-run takes over the leases of workers that no longer exist; a killed
+# worker is a zombie until its new parent (init) reaps it, and a zombie still
+# answers kill -0: wait until they are gone, or the re-run would wait for the
+# leases to expire (60 s) instead.
+for _ in $(seq 1 300); do
+  alive=0
+  for k in ${kids:-}; do kill -0 "$k" 2>/dev/null && alive=1; done
+  [ $alive -eq 0 ] && break
+  sleep 0.1
+done
 before=$(sqlite3 "$out/parley.db" "select count(*) from recordings where status='done'")
 check "not every recording was done when killed ($before of 3)" test "$before" -lt 3
 running=$(sqlite3 "$out/parley.db" "select count(*) from recordings where lease_owner is not null")

@@ -48,7 +48,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.stt.language, "en");
 	assert_int_equal(c.stt.unit, PC_UNIT_TURN);
 	assert_int_equal(c.stt.concurrency, 4);
-	assert_true(c.stt.timeout == 120 && c.stt.connect_timeout == 10);
+	assert_true(c.stt.timeout == 120 && c.stt.connect_timeout == 10 && c.stt.retry_max_wait == 30);
 	assert_string_equal(c.llm.engine, "");
 	assert_true(c.llm.timeout == 60 && c.llm.temperature == 0);
 	assert_string_equal(c.diarize.engine, "builtin");
@@ -80,7 +80,7 @@ static void test_every_key(void **state)
 	const char *text =
 		"{\"stt\": {\"engine\": \"openai+http://127.0.0.1:8000/v1\", \"model\": \"whisper-1\","
 		" \"language\": \"\", \"prompt\": \"lah lor\", \"unit\": \"file\", \"concurrency\": 8,"
-		" \"timeout\": 30.5, \"connect_timeout\": 2, \"api_key_env\": \"OPENAI_API_KEY\"},"
+		" \"timeout\": 30.5, \"connect_timeout\": 2, \"retry_max_wait\": 0.05, \"api_key_env\": \"OPENAI_API_KEY\"},"
 		" \"llm\": {\"engine\": \"exec:./answer.sh\", \"model\": \"m\", \"api_key_env\": \"K\","
 		" \"timeout\": 9, \"concurrency\": 2, \"temperature\": 0.5, \"seed\": 42},"
 		" \"diarize\": {\"engine\": \"exec:pyannote-rttm\", \"speakers\": 2, \"min_speakers\": 2,"
@@ -97,7 +97,7 @@ static void test_every_key(void **state)
 	assert_string_equal(c.stt.prompt, "lah lor");
 	assert_int_equal(c.stt.unit, PC_UNIT_FILE);
 	assert_int_equal(c.stt.concurrency, 8);
-	assert_true(c.stt.timeout == 30.5 && c.stt.connect_timeout == 2);
+	assert_true(c.stt.timeout == 30.5 && c.stt.connect_timeout == 2 && c.stt.retry_max_wait == 0.05);
 	assert_string_equal(c.stt.api_key_env, "OPENAI_API_KEY");
 	assert_string_equal(c.llm.engine, "exec:./answer.sh");
 	assert_int_equal(c.llm.seed, 42);
