@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "util/base64.h"
 #include "util/hmac.h"
 #include "util/log.h"
+#include "util/proc.h"
 #include "util/random.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -678,15 +678,7 @@ static bool owner_dead_here(const char *owner)
 	struct utsname u;
 	if (uname(&u) == 0)
 		snprintf(host, sizeof(host), "%s", u.nodename);
-	size_t hlen = strlen(host);
-	if (strncmp(owner, host, hlen) != 0 || owner[hlen] != ':')
-		return false;
-	char *end;
-	errno = 0;
-	long pid = strtol(owner + hlen + 1, &end, 10);
-	if (errno || end == owner + hlen + 1 || *end || pid <= 0)
-		return false;
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	return proc_owner_gone(owner, host);
 }
 
 #define RECLAIM_MAX 64

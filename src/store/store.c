@@ -8,8 +8,6 @@
  */
 #include "store/store.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +15,7 @@
 
 #include "store/db.h"
 #include "store/schema.h"
+#include "util/proc.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 
@@ -942,20 +941,6 @@ enum parley_err store_stage_each(struct store *st, int64_t rec_id,
 	return rc;
 }
 
-/* Does owner "host:pid" name a process of this host that is gone? */
-static bool owner_dead_here(const char *owner, const char *host)
-{
-	size_t hlen = strlen(host);
-	if (strncmp(owner, host, hlen) != 0 || owner[hlen] != ':')
-		return false;
-	char *end;
-	errno = 0;
-	long pid = strtol(owner + hlen + 1, &end, 10);
-	if (errno || end == owner + hlen + 1 || *end || pid <= 0)
-		return false;
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
 #define RECLAIM_BATCH 256
 
 enum parley_err store_lease_reclaim_dead(struct store *st, const char *host, int *reclaimed,
@@ -973,7 +958,7 @@ enum parley_err store_lease_reclaim_dead(struct store *st, const char *host, int
 	bool row;
 	while ((rc = db_step(s, &row, err)) == PARLEY_OK && row && ndead < RECLAIM_BATCH) {
 		const char *owner = db_column_text(s, 1);
-		if (owner_dead_here(owner, host)) {
+		if (proc_owner_gone(owner, host)) {
 			dead[ndead] = db_column_int(s, 0);
 			snprintf(owners[ndead++], sizeof(owners[0]), "%s", owner);
 		}

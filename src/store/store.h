@@ -287,7 +287,8 @@ enum parley_err store_leasable_each(struct store *st, size_t limit,
 /* Extend a lease we hold; PARLEY_ERR_BUSY when someone else holds it now. */
 enum parley_err store_lease_renew(struct store *st, int64_t rec_id, const char *owner,
 				  double lease_seconds, struct parley_error *err);
-/* Drop the leases held by owners "host:pid" on this host whose process is gone. */
+/* Drop the leases held by owners "host:pid" on this host whose process is gone
+ * (util/proc.h: no such process, or a zombie not yet reaped). */
 enum parley_err store_lease_reclaim_dead(struct store *st, const char *host, int *reclaimed,
 					 struct parley_error *err);
 /* Is err the lost lease (PARLEY_ERR_BUSY, "lease on recording N was lost to

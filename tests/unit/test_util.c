@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/proc.h"
 #include "util/strbuf.h"
 #include "util/scrub.h"
 #include "util/work_pool.h"
@@ -283,6 +285,47 @@ static void test_scrub_text(void **state)
 	assert_string_equal(small, "");
 }
 
+/* A child that has exited but is not reaped (a zombie) is gone, as is one
+ * reaped; we (alive) are not; owners of another host or of a malformed
+ * name never are. */
+static void test_proc_owner_gone(void **state)
+{
+	(void)state;
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)child);
+	bool zombie = false; /* wait for the exit without reaping it */
+	for (int i = 0; i < 20000 && !zombie; i++) {
+		FILE *f = fopen(path, "r");
+		assert_non_null(f);
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		const char *close = strrchr(buf, ')');
+		zombie = close && close[1] == ' ' && close[2] == 'Z';
+		if (!zombie)
+			usleep(1000);
+	}
+	assert_true(zombie);
+	char owner[96];
+	snprintf(owner, sizeof(owner), "hostA:%ld", (long)child);
+	assert_true(proc_gone(child));
+	assert_true(proc_owner_gone(owner, "hostA"));
+	assert_false(proc_owner_gone(owner, "hostB"));
+	assert_false(proc_owner_gone(owner, "host"));
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	assert_true(proc_owner_gone(owner, "hostA"));
+	snprintf(owner, sizeof(owner), "hostA:%ld", (long)getpid());
+	assert_false(proc_gone(getpid()));
+	assert_false(proc_owner_gone(owner, "hostA"));
+	const char *bad[] = {"hostA:", "hostA:x", "hostA:12x", "hostA:-5", "hostA:0", "hostA", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(proc_owner_gone(bad[i], "hostA"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_fs_atomic_stream),
 		cmocka_unit_test(test_work_pool_bounded),
 		cmocka_unit_test(test_scrub_text),
+		cmocka_unit_test(test_proc_owner_gone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
