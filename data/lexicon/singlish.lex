@@ -34,9 +34,10 @@ target tapau    T AA P AW | D AA B AW | T AH P AW
 target sibei    S IY B EY | S IY B EH
 #
 # RECOGNISER WEIGHT AND COUNTING THRESHOLDS (format v2). The keyword LM gets
-# weight 0.01 (the engine's own default, 1e-5, gives the targets so little
+# weight 0.02 (the engine's own default, 1e-5, gives the targets so little
 # language-model mass that their confidence is near 0 and cannot be
-# filtered). A target heard with confidence (word posterior) below its
+# filtered; 0.01 until chosen with the verifier and PASS on a tuning half,
+# below and README Accuracy; the thresholds here were chosen at 0.01). A target heard with confidence (word posterior) below its
 # threshold stays in the transcript but is not counted. Chosen on 8
 # generated 2-minute conversations (seeds 101-105, 110-112), checked on 4
 # others and 4 at 10 dB SNR (README, Accuracy): 0.2 for the multi-syllable
@@ -50,7 +51,7 @@ target sibei    S IY B EY | S IY B EH
 # them with confidence under 0.075: meh and sia now need 0.05 (generated
 # clean recall of all targets 0.805 -> 0.788; real false alarms 179 -> 90
 # per hour).
-keyword_weight 0.01
+keyword_weight 0.02
 threshold 0.2  walao shiok paiseh alamak bojio kiasu sian makan jialat chope
 threshold 0.2  aiyo lepak tapau sibei
 threshold 0.15 lah hor
@@ -71,19 +72,20 @@ threshold 0.05 meh sia
 phrase_final 0.05 lah lor leh meh hor sia
 #
 # ACOUSTIC VERIFICATION (src/engines/ps_verify.h): a hit is counted only
-# when its acoustic score per 10 ms frame is at most 2.0 nats below a free
+# when its acoustic score per 10 ms frame is at most 3.0 nats below a free
 # phone loop's over the same frames. First chosen (-1.0) on the real
 # English of ../shared/data before the recording-level test below existed
-# (-1.0 took false alarms from 90 to 64 per hour). Chosen again jointly
-# with that test's PASS, on a tuning half only (even name positions of
-# bench-keywords' sets: 28 real files, 45 asterisk prompts, 3 + 3
-# generated conversations; README Accuracy, "Choosing the verifier, PASS
-# and the keyword weight on a tuning half"): the most generated targets
-# with no false alarm on either tuning free set is -2 with PASS 0.1
-# (clean 36 -> 38 of 53, 10 dB 27 -> 29); held out (odd positions) no
-# false alarm (0.08 h real, 0.05 h prompts; all 358 prompts 0 in 0.36 h),
-# 10 dB recall 0.477 -> 0.523, clean 0.738 unchanged.
-verify_min_llr -2.0
+# (-1.0 took false alarms from 90 to 64 per hour). Chosen again with that
+# test's PASS and the keyword weight, on a tuning half only (even name
+# positions of bench-keywords' sets: 28 real files, 45 asterisk prompts,
+# 3 + 3 generated conversations; README Accuracy, "Choosing the verifier,
+# PASS and the keyword LM weight on a tuning half"): at weight 0.02 the
+# most generated targets with no false alarm on either tuning free set is
+# -3 with PASS 0.1 (clean 39, 10 dB 32 of 53; at 0.01 and -1: 36, 27).
+# Held out (odd positions): no false alarm (0.08 h real, 0.05 h prompts;
+# all 358 prompts 0 in 0.35 h), clean recall 0.738 -> 0.769, 10 dB
+# 0.477 -> 0.569. Weights 0.03 and 0.05 counted 2 on the held-out prompts.
+verify_min_llr -3.0
 #
 # A RECORDING MUST SHOW SINGLISH. What passes every test above on English
 # speech is one or two homophones here and there ("may", "law"), about 26

@@ -47,8 +47,9 @@ esac
 # (it saw 0 s before) and the pass-share test: asterisk subset 0, shared
 # read sets 0, WER 0.298; two decodings of the same files are identical,
 # so the bound on the prompts comes down from 4 to 1.
-# With verify_min_llr -2.0 (chosen with PASS 0.1 on bench-keywords' tuning
-# half, README "Choosing the verifier, PASS and the keyword LM weight"):
+# With keyword_weight 0.02 and verify_min_llr -3.0 (chosen with PASS 0.1 on
+# bench-keywords' tuning half, README "Choosing the verifier, PASS and the
+# keyword LM weight"):
 # asterisk subset 0, shared read sets 0, WER 0.298 (unchanged).
 MAX_FA_AST=${RW_MAX_FA_AST:-1}         # counted targets in the asterisk subset
 MAX_FA_REAL=${RW_MAX_FA_REAL:-1}       # counted targets in the shared read sets
