@@ -22,14 +22,21 @@
 # A poison recording taken ahead (SQLite and PostgreSQL): run_poison_case.
 . "$(dirname "$0")/lib.sh"
 
+# submit three empty recordings (the noop stages read no audio) as batch
+# PREFIX-LABEL; false (after a notok naming the error) when submit fails
+submit_three() {  # label prefix name...
+  local label=$1 prefix=$2 in="$TMP/in-$1"
+  shift 2
+  mkdir -p "$in"
+  for n in "$@"; do : >"$in/$n.wav"; done
+  "$PARLEY" submit "$in" --pipeline noop --batch "$prefix-$label" >/dev/null 2>"$TMP/submit-$label.log" ||
+    { notok "$label: submit ($(head -c 300 "$TMP/submit-$label.log"))"; return 1; }
+}
+
 # one store: submit, run a worker with $1 as --commit-window, check
 run_case() {  # label window
   local label=$1 window=$2
-  local in="$TMP/in-$label"
-  mkdir -p "$in"
-  for n in a0 b1 c2; do : >"$in/$n.wav"; done
-  "$PARLEY" submit "$in" --pipeline noop --batch "cw-$label" >/dev/null 2>"$TMP/submit-$label.log" ||
-    { notok "$label: submit ($(head -c 300 "$TMP/submit-$label.log"))"; return; }
+  submit_three "$label" cw a0 b1 c2 || return
   PARLEY_TEST_FAULTS="tick4 crash-once b1" limit 120 "$PARLEY_TEST" worker --jobs 1 \
     --commit-window "$window" --lease 5 -q >"$TMP/worker-$label.log" 2>&1
   check "$label: the worker finishes after its crash (status $?)" test $? -eq 0
@@ -58,11 +65,8 @@ run_case() {  # label window
 
 # PostgreSQL only: two recordings of one take held in one transaction.
 run_carry_case() {  # label
-  local label=$1 in="$TMP/in-$1"
-  mkdir -p "$in"
-  for n in a0 b1 c2; do : >"$in/$n.wav"; done
-  "$PARLEY" submit "$in" --pipeline noop --batch "carry-$label" >/dev/null 2>"$TMP/submit-$label.log" ||
-    { notok "$label: submit ($(head -c 300 "$TMP/submit-$label.log"))"; return; }
+  local label=$1
+  submit_three "$label" carry a0 b1 c2 || return
   PARLEY_TEST_TAKE=2 PARLEY_TEST_FAULTS="tick4 sleep b1 3600" setsid "$PARLEY_TEST" worker --jobs 1 \
     --commit-window 5 --lease 5 -q >"$TMP/worker-$label.log" 2>&1 &
   local pid=$!
@@ -107,11 +111,8 @@ run_carry_case() {  # label
 # effect once, and a0 (held beside p1 at a crash, one attempt more) is not
 # failed for p1's crashes.
 run_poison_case() {  # label
-  local label=$1 in="$TMP/in-$1"
-  mkdir -p "$in"
-  for n in a0 p1 c2; do : >"$in/$n.wav"; done
-  "$PARLEY" submit "$in" --pipeline noop --batch "poison-$label" >/dev/null 2>"$TMP/submit-$label.log" ||
-    { notok "$label: submit ($(head -c 300 "$TMP/submit-$label.log"))"; return; }
+  local label=$1
+  submit_three "$label" poison a0 p1 c2 || return
   PARLEY_TEST_TAKE=2 PARLEY_TEST_FAULTS="tick3 crash p1" limit 120 "$PARLEY_TEST" worker --jobs 1 \
     --lease 5 -q >"$TMP/worker-$label.log" 2>&1
   check "$label: the worker finishes although p1 kills it every time (status $?)" test $? -eq 0
