@@ -142,26 +142,22 @@ run_poison_case "sqlite-poison-taken-ahead"
 if [ -n "${PARLEY_TEST_PG_URL:-}" ]; then
   sep='?'; case "$PARLEY_TEST_PG_URL" in *\?*) sep='&';; esac
   sql() { psql -XAtq "$PARLEY_STORE" -c "$1"; }
-  for w in 5 0; do
-    schema="cw_$$_$w"
+  # run one case (its function and arguments after NAME) in a schema of
+  # its own, dropped afterwards
+  in_schema() {  # name case-function args...
+    local schema="cw_$$_$1"
     psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null 2>&1
     export PARLEY_STORE="$PARLEY_TEST_PG_URL${sep}options=-csearch_path%3D$schema"
-    export PARLEY_DATA="$TMP/pg-data-$w"
-    run_case "postgresql-window-$w" "$w"
+    export PARLEY_DATA="$TMP/pg-data-$1"
+    shift
+    "$@"
     psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
+  }
+  for w in 5 0; do
+    in_schema "$w" run_case "postgresql-window-$w" "$w"
   done
-  schema="cw_$$_carry"
-  psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null 2>&1
-  export PARLEY_STORE="$PARLEY_TEST_PG_URL${sep}options=-csearch_path%3D$schema"
-  export PARLEY_DATA="$TMP/pg-data-carry"
-  run_carry_case "postgresql-take-held"
-  psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
-  schema="cw_$$_poison"
-  psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null 2>&1
-  export PARLEY_STORE="$PARLEY_TEST_PG_URL${sep}options=-csearch_path%3D$schema"
-  export PARLEY_DATA="$TMP/pg-data-poison"
-  run_poison_case "postgresql-poison-taken-ahead"
-  psql -q "$PARLEY_TEST_PG_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
+  in_schema carry run_carry_case "postgresql-take-held"
+  in_schema poison run_poison_case "postgresql-poison-taken-ahead"
 else
   ok "postgresql cases # SKIP no PARLEY_TEST_PG_URL"
 fi
