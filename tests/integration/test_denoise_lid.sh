@@ -194,7 +194,7 @@ check "stored: noisy recognised denoised, the clean one not ($(seg_of "$out" noi
 # it counted without it; the denoised one (not found in the truth once
 # denoised, so a second fake server answers it with targets of which about
 # half pass, far below 0.9) still counts.
-sed 's/^background 30 0.05 2.*/background 30 0.05 2 0.9/' "$ROOT/data/lexicon/singlish.lex" >"$TMP/pass.lex"
+sed 's/^background .*/background 30 0.05 2 0.9/' "$ROOT/data/lexicon/singlish.lex" >"$TMP/pass.lex"
 mkdir -p "$TMP/srv2"
 python3 "$ROOT/tests/servers/fake_engines.py" --port-file "$TMP/srv2/fake.port" --truth "$REF" \
   --unknown-text "aiyo so late lah walao shiok already sia" >"$TMP/srv2/fake.log" 2>&1 &
@@ -215,7 +215,7 @@ check "PASS 0.9: the denoised recording counts ($p_noisy), the original one's $c
 # words stage reads it back (it used the lease's copy, still 0 when the
 # stages ran in one go, and so passed every recording). At 10000 targets
 # per hour the clean recording's targets are what the background explains.
-sed 's/^background 30 0.05 2.*/background 10000 0.05 2/' "$ROOT/data/lexicon/singlish.lex" >"$TMP/rate.lex"
+sed 's/^background .*/background 10000 0.05 2/' "$ROOT/data/lexicon/singlish.lex" >"$TMP/rate.lex"
 out4="$TMP/d4"
 limit 300 "$PARLEY" run "$TMP/in" -o "$out4" -j 1 -v --no-progress --stages decode,vad,diarize,stt,words \
   --stt "openai+$FAKE_URL/v1" --set stt.denoise_below=18 --lexicon "$TMP/rate.lex" >"$out4.log" 2>&1
