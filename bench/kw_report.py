@@ -50,9 +50,10 @@ import sys
 DENOISED_RE = re.compile(r"stt: (\S+): SNR estimate .* recognising denoised audio")
 VERIFY_RE = re.compile(
     r"pocketsphinx: verify (\S+) ([0-9.]+)-([0-9.]+) s conf ([0-9.]+) llr (\S+) base (\S+) "
-    r"(?:score (\S+) )?(kept|rejected)")
+    r"(?:score (\S+) )?(kept|rejected)(?: in (.+))?$")
 SPOT_RE = re.compile(
-    r"pocketsphinx: spot (\S+) ([0-9.]+)-([0-9.]+) s llr (\S+) (?:loop (\S+) )?(added|duplicate|rejected)")
+    r"pocketsphinx: spot (\S+) ([0-9.]+)-([0-9.]+) s llr (\S+) (?:loop (\S+) )?(added|duplicate|rejected)"
+    r"(?: in (.+))?$")
 
 
 FINAL = {}  # target -> phrase_final pause (lexicon "phrase_final" lines)
@@ -135,25 +136,29 @@ def load_set(outdir, log, targets):
         d = DENOISED_RE.search(line)
         if d:
             denoised.add(d.group(1))
+        line = line.rstrip("\n")
         m = VERIFY_RE.search(line)
         if m:
             llr = float(m.group(5))
-            cands[m.group(1)].append((float(m.group(2)), llr if math.isfinite(llr) else -math.inf))
+            cands[m.group(1)].append((float(m.group(2)), llr if math.isfinite(llr) else -math.inf,
+                                      m.group(9)))
         m = SPOT_RE.search(line)
         if m and m.group(6) == "added":
             # (ratio against the hypothesis, ratio against the phone loop)
             spots[m.group(1)].append((float(m.group(2)), float(m.group(3)),
-                                      (float(m.group(4)), float(m.group(5) or "inf"))))
+                                      (float(m.group(4)), float(m.group(5) or "inf")), m.group(7)))
     words = []  # (name, word, start, conf, end, speaker, llr, spot llr or None)
     for name, word, start, conf, end, speaker in rows:
         llr, spot = -math.inf, None
         if word in targets:
-            for s, e, l in spots.get(word, ()):
-                if abs(s - start) < 0.006:
+            # Lines that name their recording (" in NAME", since stop 18)
+            # match only its words; older logs match by target and start.
+            for s, e, l, nm in spots.get(word, ()):
+                if abs(s - start) < 0.006 and nm in (None, name):
                     spot = l
                     break
-            for s, l in cands.get(word, ()):
-                if spot is None and abs(s - start) < 0.006:
+            for s, l, nm in cands.get(word, ()):
+                if spot is None and abs(s - start) < 0.006 and nm in (None, name):
                     llr = l
                     break
             # A spotted word that overlapped a kept hypothesis word gave way
@@ -161,8 +166,8 @@ def load_set(outdir, log, targets):
             # its stored times differ from its spot line; it has no verify
             # line. Without this it read as a hypothesis word never verified.
             if spot is None and llr == -math.inf:
-                for s, e, l in spots.get(word, ()):
-                    if s - 0.006 <= start and end <= e + 0.006 and start < end:
+                for s, e, l, nm in spots.get(word, ()):
+                    if s - 0.006 <= start and end <= e + 0.006 and start < end and nm in (None, name):
                         spot = l
                         break
         words.append((name, word, start, conf, end, speaker, llr, spot))

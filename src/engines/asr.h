@@ -50,6 +50,10 @@ struct asr_word {
 struct asr_params {
 	const char *language; /* ISO 639-1 hint ("en"); NULL or "" = engine decides */
 	const char *prompt;   /* words to expect (the lexicon's targets); NULL = none */
+	/* Names the audio in the engine's debug lines (the recording's name), so
+	 * that a log of many recordings can be read back per recording; NULL or
+	 * "" = none. Only read during the call. */
+	const char *label;
 	/* Polled between segments and while waiting on a server; true stops the
 	 * call with PARLEY_ERR_ABORTED. NULL = never. */
 	bool (*abort)(void *user_data);

@@ -53,6 +53,7 @@ struct ps_engine {
 	size_t n_fillers;
 	char fillers[FILLERS_MAX][ASR_WORD_MAX];
 	char version[VERSION_MAX];
+	const char *label; /* asr_params.label of the call running, "" = none; debug lines */
 };
 
 /* ---- PocketSphinx logging: process-wide, installed once ---- */
@@ -524,9 +525,10 @@ static enum parley_err verify_words(struct ps_engine *e, const int16_t *samples,
 		 * too (README, Accuracy) and lost recall on clean speech for no
 		 * gain in false alarms; base is logged for the benches. */
 		bool ok = llr >= e->verify_min_llr;
-		log_debug("pocketsphinx: verify %s %.2f-%.2f s conf %.3f llr %.3f base %.3f %s",
+		log_debug("pocketsphinx: verify %s %.2f-%.2f s conf %.3f llr %.3f base %.3f %s%s%s",
 			  cd->target, words[cd->first].start, words[cd->last].end,
-			  (double)words[cd->first].confidence, llr, base, ok ? "kept" : "rejected");
+			  (double)words[cd->first].confidence, llr, base, ok ? "kept" : "rejected",
+			  e->label[0] ? " in " : "", e->label);
 		if (!ok)
 			for (size_t i = cd->first; i <= cd->last; i++)
 				words[i].confidence = 0.0f;
@@ -702,9 +704,10 @@ static enum parley_err spot_words(struct ps_engine *e, const int16_t *samples, s
 			if (!(vs_hyp >= hit->target->spot_min_llr && hit->llr >= e->verify_min_llr))
 				what = "rejected";
 		}
-		log_debug("pocketsphinx: spot %s %.2f-%.2f s llr %.3f loop %.3f %s",
+		log_debug("pocketsphinx: spot %s %.2f-%.2f s llr %.3f loop %.3f %s%s%s",
 			  hit->target->word, offset + (double)hit->first / e->frate,
-			  offset + (double)(hit->last + 1) / e->frate, vs_hyp, hit->llr, what);
+			  offset + (double)(hit->last + 1) / e->frate, vs_hyp, hit->llr, what,
+			  e->label[0] ? " in " : "", e->label);
 		if (what[0] == 'a')
 			hits[nadd++] = *hit;
 	}
@@ -794,7 +797,7 @@ static enum parley_err ps_engine_transcribe(void *self, const struct asr_params 
 					    size_t *nwords, struct parley_error *err)
 {
 	struct ps_engine *e = self;
-	(void)params;
+	e->label = params && params->label ? params->label : "";
 	*words = NULL;
 	*nwords = 0;
 	if (rate != e->rate)
@@ -1000,6 +1003,7 @@ enum parley_err asr_pocketsphinx_open(const struct asr_pocketsphinx_params *para
 		rc = parley_error_set(err, PARLEY_ERR_NOMEM, "pocketsphinx: out of memory");
 		goto fail;
 	}
+	e->label = "";
 	const char *dict_used = dict;
 	if (n_targets) {
 		have = calloc(n_targets, sizeof(*have));

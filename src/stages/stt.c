@@ -254,6 +254,7 @@ static enum parley_err stt_run(struct stage_ctx *ctx, struct parley_error *err)
 		ap.language = lang.code;
 	ap.abort = stt_abort;
 	ap.user_data = ctx;
+	ap.label = ctx->rec->name; /* names it in the engine's verify / spot lines */
 	bool file_unit = ctx->cfg->stt.unit == PC_UNIT_FILE;
 	if (!file_unit && ctx->cfg->channels.mode == PC_CHANNELS_SEPARATE)
 		nch = stage_channel_count(ctx);

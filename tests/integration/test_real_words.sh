@@ -94,6 +94,15 @@ if [ -d "$AST_DIR" ]; then
   [ -n "$corr" ] && echo "$corr" | sed 's/^/# corrected into a target: /'
   check "asterisk prompts: no spelling correction turned an English word into a target ($(printf '%s' "$corr" | grep -c .))" \
     test -z "$corr"
+  # Every verifier line names its recording (bench/kw_report.py matches a
+  # line to a word by recording, target and start; without the name two
+  # prompts with a target at the same time were ambiguous).
+  nv=$(grep -c 'pocketsphinx: verify ' "$TMP/ast.log")
+  bad=$(grep 'pocketsphinx: verify ' "$TMP/ast.log" | sed -n 's/.* \(kept\|rejected\) in \(ast-[^ ]*\)$/\2/p' |
+    while read -r nm; do grep -qx "$nm" <(cut -f1 "$TMP/ast.list") || echo "$nm"; done)
+  named=$(grep 'pocketsphinx: verify ' "$TMP/ast.log" | grep -c ' \(kept\|rejected\) in ast-[^ ]*$')
+  check "asterisk prompts: all $nv verifier lines name a recording of the set ($named named, unknown: ${bad:-none})" \
+    test "$nv" -gt 0 -a "$named" = "$nv" -a -z "$bad"
 else
   echo "not ok - no $AST_DIR: install asterisk-core-sounds-en-wav (scripts/install-deps.sh)"
 fi
