@@ -68,7 +68,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
-.PHONY: all install uninstall man dist torture test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-real-words bench-ivr bench-queue bench-abuse bench-http bench-engines bench-denoise bench-audit bench-dashboard chaos soak multihost clean tools lexicon
+.PHONY: all install uninstall man dist torture test unit fuzz bench bench-calls bench-accuracy bench-real bench-keywords bench-kw-tune bench-real-words bench-ivr bench-queue bench-abuse bench-http bench-engines bench-denoise bench-audit bench-dashboard chaos soak multihost clean tools lexicon
 all: $(BUILD)/parley
 
 $(BUILD)/libparley.a: $(LIB_OBJ)
@@ -178,6 +178,12 @@ bench-accuracy: $(BUILD)/parley
 # generated conversations, clean and 10 dB, for a sweep of verify_min_llr
 bench-keywords: $(BUILD)/parley
 	bash bench/bench_keywords.sh
+
+# Choose keyword_weight, verifier, PASS and MIN on a tuning half of the real
+# target-free sets, all asterisk prompts and generated conversations, and
+# report them held out (bench/kw_tune.sh; ~15 min per weight, not a test)
+bench-kw-tune: $(BUILD)/parley
+	bash bench/kw_tune.sh
 
 # WER per real source and target false alarms per hour per source, with the
 # shipped defaults (also run at the end of bench-real)
