@@ -48,6 +48,8 @@ OUT_JSON=${KW_OUT:-$ROOT/build/bench-keywords.json}
 export PARLEY_GEN_CACHE=${PARLEY_GEN_CACHE:-$ROOT/build/gen-cache}
 # shellcheck source=bench/real_asr_sets.sh
 . "$ROOT/bench/real_asr_sets.sh"
+# shellcheck source=bench/kw_gen_sets.sh
+. "$ROOT/bench/kw_gen_sets.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/parley-kw.XXXXXX")
 if [ "${KW_KEEP:-0}" = 1 ]; then trap 'echo "work folder kept: $W"' EXIT; else trap 'rm -rf "$W"' EXIT; fi
 mkdir -p "$PARLEY_GEN_CACHE" "$(dirname "$OUT_JSON")"
@@ -81,14 +83,7 @@ if [ "$AST_EVERY" -gt 0 ] && [ -d "$AST_DIR" ]; then
 else
   echo "asterisk: skipped (KW_AST_EVERY=0 or no $AST_DIR; apt-get install asterisk-core-sounds-en-wav)"
 fi
-mkdir -p "$W/ref" "$W/gen-clean" "$W/gen-snr10"
-for ((i = 1; i <= GEN_N; i++)); do
-  spk=$(( 2 + i % 2 ))
-  echo "--out $W/ref --name c$i --speakers $spk --minutes 1.5 --seed $(( 20000 + i )) --jobs 1 --quiet"
-  echo "--out $W/ref --name n$i --speakers $spk --minutes 1.5 --seed $(( 20000 + i )) --noise pink --snr 10 --jobs 1 --quiet"
-done | xargs -P "$JOBS" -L 1 python3 "$ROOT/tests/gen/gen_conversation.py"
-mv "$W"/ref/c*.wav "$W/gen-clean/"
-mv "$W"/ref/n*.wav "$W/gen-snr10/"
+kw_gen_sets "$ROOT" "$W/ref" "$W/gen-clean" "$W/gen-snr10" "$GEN_N" "$JOBS"
 run_set gen-clean gen "$W/gen-clean"
 run_set gen-snr10 gen "$W/gen-snr10"
 

@@ -36,6 +36,8 @@ AST_DIR=${RW_ASTERISK_DIR:-/usr/share/asterisk/sounds/en_US_f_Allison}
 export PARLEY_GEN_CACHE=${PARLEY_GEN_CACHE:-$ROOT/build/gen-cache}
 # shellcheck source=bench/real_asr_sets.sh
 . "$ROOT/bench/real_asr_sets.sh"
+# shellcheck source=bench/kw_gen_sets.sh
+. "$ROOT/bench/kw_gen_sets.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/parley-kwtune.XXXXXX")
 if [ "${KT_KEEP:-0}" = 1 ]; then trap 'echo "work folder kept: $W"' EXIT; else trap 'rm -rf "$W"' EXIT; fi
 mkdir -p "$PARLEY_GEN_CACHE" "$W/in" "$W/split"
@@ -63,14 +65,7 @@ if [ -d "$AST_DIR" ]; then
 else
 	echo "asterisk: skipped (no $AST_DIR; apt-get install asterisk-core-sounds-en-wav)"
 fi
-mkdir -p "$W/ref" "$W/in/gen-clean" "$W/in/gen-snr10"
-for ((i = 1; i <= GEN_N; i++)); do
-	spk=$((2 + i % 2))
-	echo "--out $W/ref --name c$i --speakers $spk --minutes 1.5 --seed $((20000 + i)) --jobs 1 --quiet"
-	echo "--out $W/ref --name n$i --speakers $spk --minutes 1.5 --seed $((20000 + i)) --noise pink --snr 10 --jobs 1 --quiet"
-done | xargs -P "$JOBS" -L 1 python3 "$ROOT/tests/gen/gen_conversation.py"
-mv "$W"/ref/c*.wav "$W/in/gen-clean/"
-mv "$W"/ref/n*.wav "$W/in/gen-snr10/"
+kw_gen_sets "$ROOT" "$W/ref" "$W/in/gen-clean" "$W/in/gen-snr10" "$GEN_N" "$JOBS"
 SETS+=(gen-clean:gen gen-snr10:gen)
 
 # The halves: name lists (recording name = file name without its extension).
